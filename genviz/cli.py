@@ -1,0 +1,130 @@
+"""Command line: ``genviz`` (the app), ``genviz labs``, ``genviz train``, ``genviz bench``,
+``genviz download``."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+COMMANDS = ("labs", "train", "bench", "download")
+
+
+def _app_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="genviz", description="A desktop lab for deep generative models. "
+                                "Subcommands: labs, train, bench, download (genviz COMMAND -h).")
+    p.add_argument("--lab", help="lab to open (see `genviz labs`)")
+    p.add_argument("--play", action="store_true", help="start training at once")
+    p.add_argument("--data", help="data: digits, shapes, mnist, fashion-mnist or a path")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    p.add_argument("--engine", default="process", choices=("process", "thread"),
+                   help="where training runs (process keeps the GUI smooth on CPU)")
+    p.add_argument("--theme", choices=("light", "dark"), help="colour theme (default: last used)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="lab setting")
+    return p
+
+
+def cmd_labs(argv: list[str]) -> int:
+    p = argparse.ArgumentParser(prog="genviz labs", description="List labs and their settings.")
+    p.add_argument("--json", action="store_true")
+    args = p.parse_args(argv)
+    from genviz.core.labs import all_labs
+
+    labs = all_labs()
+    if args.json:
+        print(json.dumps([lab.describe() for lab in labs.values()]))
+        return 0
+    for lab in labs.values():
+        print(f"{lab.name:12s} {lab.title}\n{'':12s} {lab.summary}")
+        for s in lab.settings:
+            rng = f" [{', '.join(map(str, s.choices))}]" if s.choices else (
+                f" [{s.minimum:g}..{s.maximum:g}]" if s.minimum is not None and s.maximum is not None else "")
+            print(f"{'':14s}{s.name:12s}={s.default!s:10s}{rng} {'(live) ' if s.live else ''}{s.help}")
+    return 0
+
+
+def cmd_train(argv: list[str]) -> int:
+    p = argparse.ArgumentParser(prog="genviz train", description="Train a lab headless; prints the final "
+                                "metrics as one JSON line on stdout (progress goes to stderr).")
+    p.add_argument("lab")
+    p.add_argument("--steps", type=int, default=2000)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="auto")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    p.add_argument("--data", help="digits, shapes, mnist, fashion-mnist, or a path")
+    p.add_argument("--out", help="folder for model.pt and metrics.json (default: runs/LAB-seedS)")
+    p.add_argument("--threads", type=int, default=0, help="torch threads (default: all cores)")
+    p.add_argument("--iwae", type=int, default=0, help="also report the IWAE-k test NLL bound (VAE labs)")
+    p.add_argument("--quiet", action="store_true", help="no progress line")
+    args = p.parse_args(argv)
+
+    from genviz.core.engine import EngineConfig
+    from genviz.core.headless import train
+    from genviz.core.labs import get_lab
+    from genviz.core.settings import SettingError, parse_assignments, resolve
+    from genviz.data import DataError
+
+    try:
+        lab = get_lab(args.lab)
+        overrides = parse_assignments(args.set)
+        resolve(lab.settings, overrides)  # fail fast with a clear message
+    except (KeyError, SettingError) as exc:
+        print(f"genviz train: {exc.args[0] if exc.args else exc}", file=sys.stderr)
+        return 2
+    import os
+
+    config = EngineConfig(lab=args.lab, settings=overrides, seed=args.seed, device=args.device,
+                          data=args.data, torch_threads=args.threads or os.cpu_count() or 1)
+    out = args.out or f"runs/{args.lab}-seed{args.seed}"
+    try:
+        result = train(config, args.steps, out, progress=None if args.quiet else sys.stderr,
+                       extra_metrics={"iwae_k": args.iwae} if args.iwae else None)
+    except (DataError, RuntimeError) as exc:
+        print(f"genviz train: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps(result, default=str))
+    return 3 if "stopped" in result else 0
+
+
+def cmd_bench(argv: list[str]) -> int:
+    p = argparse.ArgumentParser(prog="genviz bench", description="Print benchmark figures as JSON lines.")
+    p.add_argument("lab")
+    p.add_argument("--seconds", type=float, default=8.0, help="length of each timed phase")
+    p.add_argument("--engines", default="process,thread")
+    args = p.parse_args(argv)
+    if args.lab != "manifold":
+        print(f"genviz bench: no benchmark for '{args.lab}' yet (manifold)", file=sys.stderr)
+        return 2
+    from genviz.bench.manifold import main as bench_main
+
+    return bench_main(seconds=args.seconds, engines=args.engines.split(","))
+
+
+def cmd_download(argv: list[str]) -> int:
+    p = argparse.ArgumentParser(prog="genviz download", description="Download and verify a dataset.")
+    p.add_argument("name", choices=("mnist", "fashion-mnist"))
+    args = p.parse_args(argv)
+    from genviz.data import DataError
+    from genviz.data.download import download
+
+    def progress(fname, done, total):
+        sys.stderr.write(f"\r{fname}: {done / 1e6:.1f}/{total / 1e6:.1f} MB   ")
+
+    try:
+        folder = download(args.name, progress=progress)
+    except DataError as exc:
+        print(f"\ngenviz download: {exc}", file=sys.stderr)
+        return 2
+    print(f"\n{args.name} is in {folder}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in COMMANDS:
+        return {"labs": cmd_labs, "train": cmd_train, "bench": cmd_bench,
+                "download": cmd_download}[argv[0]](argv[1:])
+    args = _app_parser().parse_args(argv)
+    from genviz.ui.app import run_app
+
+    return run_app(args)

@@ -1,0 +1,96 @@
+"""Typed lab settings: parsed from the command line or the GUI, validated with clear messages."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping
+
+
+class SettingError(ValueError):
+    """A setting value that cannot be used; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: Any
+    kind: str  # "int", "float", "choice", "bool", "str"
+    help: str = ""
+    minimum: float | None = None
+    maximum: float | None = None
+    choices: tuple = field(default_factory=tuple)
+    # live settings change a running experiment; the others take effect on Reset (e.g. layer sizes)
+    live: bool = False
+    log_scale: bool = False
+
+    def parse(self, value: Any) -> Any:
+        """Convert ``value`` (a string from the CLI or a typed value from the GUI) and validate it."""
+        try:
+            if self.kind == "int":
+                if isinstance(value, str):
+                    value = float(value)
+                if float(value) != int(float(value)):
+                    raise ValueError
+                parsed: Any = int(value)
+            elif self.kind == "float":
+                parsed = float(value)
+                if parsed != parsed:
+                    raise ValueError
+            elif self.kind == "bool":
+                if isinstance(value, str):
+                    low = value.strip().lower()
+                    if low not in ("1", "0", "true", "false", "yes", "no", "on", "off"):
+                        raise ValueError
+                    parsed = low in ("1", "true", "yes", "on")
+                else:
+                    parsed = bool(value)
+            elif self.kind == "choice":
+                parsed = str(value)
+                if parsed not in self.choices:
+                    raise SettingError(
+                        f"setting '{self.name}': {value!r} is not one of {', '.join(map(str, self.choices))}")
+            else:
+                parsed = str(value)
+        except SettingError:
+            raise
+        except (TypeError, ValueError):
+            raise SettingError(f"setting '{self.name}' expects {self.kind}, got {value!r}") from None
+        if self.kind in ("int", "float"):
+            if self.minimum is not None and parsed < self.minimum:
+                raise SettingError(f"setting '{self.name}' must be >= {self.minimum}, got {parsed}")
+            if self.maximum is not None and parsed > self.maximum:
+                raise SettingError(f"setting '{self.name}' must be <= {self.maximum}, got {parsed}")
+        return parsed
+
+    def describe(self) -> dict:
+        out = {"name": self.name, "kind": self.kind, "default": self.default,
+               "live": self.live, "help": self.help}
+        if self.minimum is not None:
+            out["min"] = self.minimum
+        if self.maximum is not None:
+            out["max"] = self.maximum
+        if self.choices:
+            out["choices"] = list(self.choices)
+        return out
+
+
+def resolve(specs: Iterable[Setting], overrides: Mapping[str, Any] | None = None) -> dict:
+    """Defaults of ``specs`` with ``overrides`` applied; unknown names raise :class:`SettingError`."""
+    specs = list(specs)
+    by_name = {s.name: s for s in specs}
+    values = {s.name: s.default for s in specs}
+    for key, value in (overrides or {}).items():
+        if key not in by_name:
+            raise SettingError(f"unknown setting '{key}'; known: {', '.join(sorted(by_name))}")
+        values[key] = by_name[key].parse(value)
+    return values
+
+
+def parse_assignments(items: Iterable[str]) -> dict:
+    """``["beta=2", "latent=4"]`` -> ``{"beta": "2", "latent": "4"}`` (typed later by :func:`resolve`)."""
+    out = {}
+    for item in items:
+        if "=" not in item:
+            raise SettingError(f"expected key=value, got {item!r}")
+        key, value = item.split("=", 1)
+        out[key.strip()] = value.strip()
+    return out

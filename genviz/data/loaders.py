@@ -1,0 +1,179 @@
+"""Loaders for users' data: MNIST-style IDX (raw or .gz), .npz/.npy arrays, a folder of images.
+
+Every failure becomes a :class:`DataError` naming the file and the problem; nothing here crashes on
+a truncated, corrupt or wrong-shaped file.
+"""
+from __future__ import annotations
+
+import gzip
+import os
+import struct
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+from genviz.data.images import DataError, ImageDataset
+
+IDX_TYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".pgm", ".ppm", ".webp"}
+
+
+def _read_bytes(path: Path) -> bytes:
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    if raw[:2] == b"\x1f\x8b":
+        try:
+            return gzip.decompress(raw)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise DataError(f"{path}: corrupt gzip data ({exc})") from None
+    return raw
+
+
+def read_idx(path: str | os.PathLike) -> np.ndarray:
+    """Parse an IDX file: magic 0x00 0x00 type ndim, ndim big-endian uint32 sizes, then the data."""
+    path = Path(path)
+    raw = _read_bytes(path)
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0:
+        raise DataError(f"{path}: not an IDX file (bad magic number)")
+    dtype_code, ndim = raw[2], raw[3]
+    if dtype_code not in IDX_TYPES:
+        raise DataError(f"{path}: unknown IDX data type 0x{dtype_code:02x}")
+    if ndim == 0 or len(raw) < 4 + 4 * ndim:
+        raise DataError(f"{path}: truncated IDX header")
+    dims = struct.unpack(">" + "I" * ndim, raw[4:4 + 4 * ndim])
+    dtype = np.dtype(IDX_TYPES[dtype_code])
+    expected = int(np.prod(dims, dtype=np.int64)) * dtype.itemsize
+    body = raw[4 + 4 * ndim:]
+    if len(body) != expected:
+        raise DataError(f"{path}: IDX header promises {dims} ({expected} bytes) but the file holds "
+                        f"{len(body)} bytes (truncated or corrupt)")
+    return np.frombuffer(body, dtype=dtype).reshape(dims).astype(dtype.newbyteorder("="))
+
+
+def write_idx(path: str | os.PathLike, array: np.ndarray, compress: bool | None = None) -> None:
+    """Write uint8 data as IDX (used by tests and to cache converted data)."""
+    path = Path(path)
+    array = np.ascontiguousarray(array, dtype=np.uint8)
+    header = bytes([0, 0, 0x08, array.ndim]) + struct.pack(">" + "I" * array.ndim, *array.shape)
+    data = header + array.tobytes()
+    if compress if compress is not None else path.suffix == ".gz":
+        data = gzip.compress(data)
+    path.write_bytes(data)
+
+
+def _companion_labels(images_path: Path) -> Path | None:
+    name = images_path.name
+    for a, b in (("images-idx3", "labels-idx1"), ("images.idx3", "labels.idx1"), ("images", "labels")):
+        if a in name:
+            candidate = images_path.with_name(name.replace(a, b))
+            if candidate.exists():
+                return candidate
+    return None
+
+
+def load_idx_dataset(path: Path) -> ImageDataset:
+    images = read_idx(path)
+    if images.ndim != 3:
+        raise DataError(f"{path}: expected an IDX file of images [N, H, W], got shape {images.shape}")
+    labels = None
+    label_path = _companion_labels(path)
+    if label_path is not None:
+        labels = read_idx(label_path)
+        if labels.ndim != 1 or len(labels) != len(images):
+            raise DataError(f"{label_path}: {labels.shape} labels do not match {len(images)} images")
+    return ImageDataset(path.stem.replace(".gz", ""), images, labels, source=str(path))
+
+
+def load_array_dataset(path: Path) -> ImageDataset:
+    try:
+        loaded = np.load(path, allow_pickle=False)  # never unpickle: a data file must not run code
+    except (ValueError, OSError, EOFError, zlib.error) as exc:
+        raise DataError(f"{path}: not a readable .npy/.npz file ({exc})") from None
+    labels = None
+    if isinstance(loaded, np.lib.npyio.NpzFile):
+        with loaded:
+            keys = list(loaded.keys())
+            img_key = next((k for k in ("images", "x", "X", "data", "x_train", "arr_0") if k in keys), None)
+            if img_key is None:
+                raise DataError(f"{path}: no image array found; name it 'images' or 'x' (found {keys})")
+            try:
+                images = loaded[img_key]
+                lab_key = next((k for k in ("labels", "y", "Y", "targets", "y_train", "arr_1") if k in keys), None)
+                labels = loaded[lab_key] if lab_key else None
+            except (ValueError, OSError, EOFError, zlib.error) as exc:
+                raise DataError(f"{path}: corrupt array data ({exc})") from None
+    else:
+        images = loaded
+    if labels is not None:
+        labels = np.asarray(labels)
+        if labels.ndim != 1 or len(labels) != len(images) or not np.issubdtype(labels.dtype, np.integer):
+            raise DataError(f"{path}: labels must be integers, one per image "
+                            f"(got {labels.dtype} {labels.shape} for {len(images)} images)")
+    return ImageDataset(path.stem, images, labels, source=str(path))
+
+
+def load_image_folder(path: Path, max_images: int = 60000) -> ImageDataset:
+    """Images in ``path`` (or in its sub-folders, one class per sub-folder), as greyscale."""
+    try:
+        from PIL import Image, UnidentifiedImageError
+    except ImportError:  # pragma: no cover - pillow is a dependency
+        raise DataError("reading an image folder needs Pillow (pip install pillow)") from None
+    files: list[tuple[Path, int]] = []
+    classes = sorted(p.name for p in path.iterdir() if p.is_dir())
+    if classes:
+        for i, cls in enumerate(classes):
+            files += [(f, i) for f in sorted((path / cls).iterdir()) if f.suffix.lower() in IMAGE_SUFFIXES]
+    else:
+        files = [(f, -1) for f in sorted(path.iterdir()) if f.suffix.lower() in IMAGE_SUFFIXES]
+    if not files:
+        raise DataError(f"{path}: no image files found (looked for {', '.join(sorted(IMAGE_SUFFIXES))})")
+    files = files[:max_images]
+    arrays, labels, size = [], [], None
+    for f, label in files:
+        try:
+            with Image.open(f) as im:
+                im = im.convert("L")
+                if size is None:
+                    w, h = im.size
+                    scale = min(1.0, 64 / max(w, h))  # keep the labs' models small
+                    size = (max(2, round(w * scale)), max(2, round(h * scale)))
+                if im.size != size:
+                    im = im.resize(size, Image.BILINEAR)
+                arrays.append(np.asarray(im, dtype=np.uint8))
+                labels.append(label)
+        except (UnidentifiedImageError, OSError) as exc:
+            raise DataError(f"{f}: not a readable image ({exc})") from None
+    return ImageDataset(path.name, np.stack(arrays), np.array(labels) if classes else None,
+                        classes or None, source=str(path))
+
+
+def load_dataset(ref: str | os.PathLike | None, seed: int = 0) -> ImageDataset:
+    """Resolve a data reference: ``digits`` (default), ``shapes``, ``mnist``/``fashion-mnist``
+    (from the download cache), or a path to an IDX file, an .npz/.npy file or an image folder."""
+    from genviz.data import embedded
+
+    if ref is None or str(ref) in ("", "digits"):
+        return embedded.load_digits()
+    if str(ref) == "shapes":
+        return embedded.make_shapes(seed=seed)
+    if str(ref) in ("mnist", "fashion-mnist"):
+        from genviz.data.download import cached_dataset
+
+        return cached_dataset(str(ref))
+    path = Path(ref).expanduser()
+    if not path.exists():
+        raise DataError(f"{path}: no such file or folder (or use digits, shapes, mnist, fashion-mnist)")
+    if path.is_dir():
+        idx = sorted(p for p in path.iterdir() if "images-idx3" in p.name)
+        if idx:
+            return load_idx_dataset(idx[0])
+        return load_image_folder(path)
+    if path.suffix in (".npz", ".npy"):
+        return load_array_dataset(path)
+    name = path.name
+    if "idx" in name or name.endswith(".gz") or path.suffix == "":
+        return load_idx_dataset(path)
+    raise DataError(f"{path}: unknown data format; use IDX (.gz), .npz/.npy or a folder of images")

@@ -1,0 +1,1 @@
+"""One folder per lab: ``experiment.py`` (pure core) and ``panel.py`` (Qt), described by ``LAB``."""

@@ -1,0 +1,173 @@
+"""The manifold lab's experiment: data + VAE + training step + snapshots (pure core, no Qt)."""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import torch
+
+from genviz.core.experiment import Experiment, guarded_update, to_numpy
+from genviz.data import load_dataset
+from genviz.labs.manifold import LAB
+from genviz.labs.manifold.decode import manifold_coords, tile
+from genviz.models.vae import VAE, active_units
+
+EVAL_POINTS = 2000  # encoded each heavy snapshot for the latent scatter
+ACTIVE_UNIT_POINTS = 500  # as in Burda et al.'s reference code (REFERENCE.md)
+COLLAPSE_KL = 0.05  # nats: below this the posterior carries (almost) no information about x
+
+
+class ManifoldExperiment(Experiment):
+    LAB = LAB
+
+    def __init__(self, settings: dict, seed: int = 0, device: str = "cpu", data: str | None = None):
+        super().__init__(settings, seed, device, data)
+        torch.manual_seed(self.seed)
+        self.rng = torch.Generator().manual_seed(self.seed)
+        self.dataset = load_dataset(data, seed=self.seed)
+        images = self.dataset.images
+        n = len(images)
+        perm = np.random.default_rng(self.seed).permutation(n)
+        n_test = max(1, min(n // 10, 5000))  # a held-out split for the test -ELBO curve
+        self.test_idx, self.train_idx = perm[:n_test], perm[n_test:]
+        flat = torch.from_numpy(images.reshape(n, -1))
+        self.x_train = flat[self.train_idx].to(self.device)
+        self.x_test = flat[self.test_idx].to(self.device)
+        self.eval_idx = self.train_idx[: min(EVAL_POINTS, len(self.train_idx))]
+        self.x_eval = flat[self.eval_idx].to(self.device)
+        s = self.settings
+        self.model = VAE(flat.shape[1], s["latent"], (s["hidden"],) * s["layers"], s["activation"],
+                         s["likelihood"], s["sigma"]).to(self.device)
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=s["lr"])
+        self.params = list(self.model.parameters())
+        self.started = time.perf_counter()
+        self.last_kl = float("nan")
+
+    # -- training ---------------------------------------------------------------------------
+    def beta_now(self) -> float:
+        warm = self.settings["warmup"]
+        ramp = 1.0 if warm <= 0 else min(1.0, (self.step_count + 1) / warm)
+        return float(self.settings["beta"]) * ramp
+
+    def batch(self) -> torch.Tensor:
+        idx = torch.randint(0, len(self.x_train), (self.settings["batch"],), generator=self.rng)
+        x = self.x_train[idx.to(self.x_train.device)]
+        if self.settings["binarize"] == "dynamic" and self.settings["likelihood"] == "bernoulli":
+            x = torch.bernoulli(x)
+        return x
+
+    def train_step(self) -> dict[str, float]:
+        self.model.train()
+        beta = self.beta_now()
+        loss, terms = self.model.loss(self.batch(), beta)
+        guarded_update(loss, self.optimizer, self.params)
+        recon = float(terms["recon"].detach().mean())
+        kl = float(terms["kl"].detach().mean())
+        self.last_kl = kl
+        return {"loss": float(loss.detach()), "neg_elbo": kl - recon, "recon_nll": -recon, "kl": kl, "beta": beta}
+
+    def set_setting(self, name: str, value) -> None:
+        value = LAB.setting(name).parse(value)
+        super().set_setting(name, value)
+        if name == "lr":
+            for group in self.optimizer.param_groups:
+                group["lr"] = value
+
+    # -- views ------------------------------------------------------------------------------
+    def static_info(self) -> dict:
+        h, w = self.dataset.shape
+        return {
+            "dataset": self.dataset.name, "source": self.dataset.source, "image_shape": (h, w),
+            "n_train": int(len(self.train_idx)), "n_test": int(len(self.test_idx)),
+            "eval_images": (self.dataset.images[self.eval_idx] * 255).round().astype(np.uint8),
+            "eval_labels": (self.dataset.labels[self.eval_idx].copy() if self.dataset.labels is not None
+                            else np.zeros(len(self.eval_idx), np.int64)),
+            "class_names": self.dataset.class_names() or ["data"],
+            "latent": self.model.latent, "activation": self.model.activation,
+            "likelihood": self.model.likelihood,
+        }
+
+    @torch.no_grad()
+    def _projection(self, mu: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(center, basis [d, 2], scale [2]) of the plane the views show: the latent plane itself
+        for d <= 2, else the two leading principal directions of the encoded means."""
+        d = mu.shape[1]
+        if d == 1:
+            return torch.zeros(1), torch.tensor([[1.0, 0.0]]), torch.ones(2)
+        if d == 2:
+            return torch.zeros(2), torch.eye(2), torch.ones(2)
+        center = mu.mean(0)
+        _, s, vh = torch.linalg.svd(mu - center, full_matrices=False)
+        basis = vh[:2].T.contiguous()
+        scale = (s[:2] / max(1.0, (len(mu) - 1) ** 0.5)).clamp_min(1e-3)
+        return center, basis, scale
+
+    @torch.no_grad()
+    def snapshot(self, heavy: bool) -> dict:
+        if not heavy:
+            return {}
+        model = self.model.eval()
+        mu, logvar = model.encode_params(self.x_eval)
+        mu_c, logvar_c = mu.cpu(), logvar.cpu()
+        center, basis, scale = self._projection(mu_c)
+        points = (mu_c - center) @ basis
+        # q(z|x) covariance projected onto the view plane: B^T diag(sigma^2) B, per point
+        cov2 = torch.einsum("di,nd,dj->nij", basis, logvar_c.exp(), basis)
+        n_au = min(ACTIVE_UNIT_POINTS, len(mu_c))
+        au, au_var = active_units(mu_c[:n_au])
+        kl_dims = (0.5 * (mu_c.pow(2) + logvar_c.exp() - 1.0 - logvar_c)).mean(0)
+
+        g = int(self.settings["grid"])
+        coords = torch.from_numpy(manifold_coords(g)).float()
+        gx, gy = torch.meshgrid(coords, coords.flip(0), indexing="xy")  # row 0 = highest z2
+        plane = torch.stack([gx.reshape(-1), gy.reshape(-1)], 1) * scale
+        z = center + plane @ basis.T
+        h, w = self.dataset.shape
+        decoded = model.decode_mean(z.to(self.device)).reshape(-1, h, w)
+        mosaic = tile(to_numpy(decoded), g, g)
+
+        test_terms = model.elbo_terms(self.x_test[:1000])
+        return {
+            "manifold": (mosaic * 255).round().astype(np.uint8),
+            "grid": g,
+            "points": to_numpy(points), "cov2": to_numpy(cov2),
+            "center": to_numpy(center), "basis": to_numpy(basis), "scale": to_numpy(scale),
+            "kl_dims": to_numpy(kl_dims), "au_var": to_numpy(au_var), "active_units": au,
+            "test_neg_elbo": float(-test_terms["elbo"].mean()),
+            "collapsed": bool(float(kl_dims.sum()) < COLLAPSE_KL and self.step_count > 200
+                              and self.beta_now() > 0),
+            "decoder": model.decoder_layers(),
+        }
+
+    def query(self, name: str, **kwargs):
+        if name == "save":
+            self.save(kwargs["path"])
+            return kwargs["path"]
+        if name == "metrics":
+            return self.final_metrics(**kwargs)
+        return super().query(name, **kwargs)
+
+    @torch.no_grad()
+    def final_metrics(self, iwae_k: int = 0) -> dict:
+        model = self.model.eval()
+        torch.manual_seed(self.seed + 1)
+        train = model.elbo_terms(self.x_eval)
+        test = model.elbo_terms(self.x_test)
+        au, _ = active_units(train["mu"][:ACTIVE_UNIT_POINTS])
+        out = {
+            "lab": "manifold", "dataset": self.dataset.name, "steps": self.step_count,
+            "train_neg_elbo": float(-train["elbo"].mean()), "test_neg_elbo": float(-test["elbo"].mean()),
+            "test_recon_nll": float(-test["recon"].mean()), "test_kl": float(test["kl"].mean()),
+            "active_units": au, "latent": model.latent, "device": str(self.device),
+        }
+        if iwae_k:
+            out[f"test_nll_iwae{iwae_k}"] = float(-model.iwae_bound(self.x_test[:500], k=iwae_k).mean())
+        return out
+
+    # -- persistence --------------------------------------------------------------------------
+    def save(self, path: str) -> None:
+        """A file loadable with ``torch.load(weights_only=True)``: tensors and plain values only."""
+        torch.save({"format": "genviz-model", "version": 1, "lab": "manifold",
+                    "settings": dict(self.settings), "seed": self.seed, "data": self.data_ref,
+                    "step": self.step_count, "model": self.model.state_dict(),
+                    "optimizer": self.optimizer.state_dict()}, path)

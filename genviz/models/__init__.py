@@ -1,0 +1,1 @@
+"""Generative models with a torch.distributions-style interface (pure core)."""
