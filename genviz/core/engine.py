@@ -162,14 +162,15 @@ def worker_main(config: EngineConfig, commands, events, snapshots, credit, stop)
             except queue.Empty:
                 cmd = None
 
-        if exp is not None and running and max_rate > 0:
+        may_step = pending > 0 or max_rate <= 0
+        if exp is not None and running and not may_step:
             wait = next_step_at - time.perf_counter()
             if wait > 0:
                 time.sleep(min(wait, 0.02))  # short naps keep commands and snapshots responsive
-                if wait > 0.02:
-                    continue
-            next_step_at = max(next_step_at, time.perf_counter() - 0.1) + 1.0 / max_rate
-        if exp is not None and (running or pending > 0):
+            may_step = wait <= 0.02
+            if may_step:
+                next_step_at = max(next_step_at, time.perf_counter() - 0.1) + 1.0 / max_rate
+        if exp is not None and (running or pending > 0) and may_step:
             try:
                 metrics = exp.train_step()
             except Exception as exc:

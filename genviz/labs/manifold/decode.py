@@ -57,10 +57,10 @@ def manifold_coords(n: int, lo: float = 0.05, hi: float = 0.95) -> np.ndarray:
     return normal_ppf(np.linspace(lo, hi, n))
 
 
-def tile(images: np.ndarray, rows: int, cols: int, pad: int = 0) -> np.ndarray:
-    """[rows*cols, H, W] -> one [rows*H, cols*W] mosaic (row 0 at the top)."""
+def tile(images: np.ndarray, rows: int, cols: int, pad: int = 0, fill: float = 0) -> np.ndarray:
+    """[rows*cols, H, W] -> one mosaic (row 0 at the top), tiles separated by ``pad`` pixels."""
     n, h, w = images.shape
-    out = np.zeros((rows * (h + pad) - pad, cols * (w + pad) - pad), images.dtype)
+    out = np.full((rows * (h + pad) - pad, cols * (w + pad) - pad), fill, images.dtype)
     for i in range(min(n, rows * cols)):
         r, c = divmod(i, cols)
         out[r * (h + pad): r * (h + pad) + h, c * (w + pad): c * (w + pad) + w] = images[i]

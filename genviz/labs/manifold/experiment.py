@@ -124,7 +124,9 @@ class ManifoldExperiment(Experiment):
         z = center + plane @ basis.T
         h, w = self.dataset.shape
         decoded = model.decode_mean(z.to(self.device)).reshape(-1, h, w)
-        mosaic = tile(to_numpy(decoded), g, g)
+        # small images (8x8 digits) blur into stripes without a separator between tiles
+        pad = 1 if h <= 16 else 0
+        mosaic = tile(to_numpy(decoded), g, g, pad=pad, fill=0.35)
 
         test_terms = model.elbo_terms(self.x_test[:1000])
         return {

@@ -1,0 +1,239 @@
+"""The manifold lab's panel: decoded manifold, latent scatter with q(z|x) ellipses, click-to-decode
+preview, hover-nearest example, ELBO curves, KL per dimension and active units."""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel, QSplitter, QVBoxLayout, QWidget
+
+from genviz.labs.manifold.decode import decode_numpy
+from genviz.ui import theme
+from genviz.ui.panel import LabPanel
+from genviz.ui.plots import BarPlot, ClassScatter, CurvePlot, ImagePlot, ellipse_points, make_plot
+
+
+class ManifoldPanel(LabPanel):
+    def __init__(self, lab, parent=None):
+        super().__init__(lab, parent)
+        self.static: dict = {}
+        self.heavy: dict = {}
+        self.selected: int | None = None
+        self.preview_z: np.ndarray | None = None
+        self.scatter: ClassScatter | None = None
+        self.click_latency_ms: list[float] = []
+
+        self.warning = QLabel()
+        self.warning.setWordWrap(True)
+        self.warning.hide()
+
+        self.manifold_view = ImagePlot("Decoded manifold  p(x|z),  z = Φ⁻¹(u) grid")
+        self.latent_plot = make_plot("Latent space: encoder means  E[z|x]", "z₁", "z₂")
+        self.latent_plot.setAspectLocked(True)
+        self.latent_plot.showGrid(x=True, y=True, alpha=0.25)
+        self.ellipse = pg.PlotCurveItem(pen=pg.mkPen(theme.colors()["accent"], width=3))
+        self.selected_marker = pg.ScatterPlotItem(size=16, pen=pg.mkPen("w", width=2), brush=None, symbol="o")
+        self.click_marker = pg.ScatterPlotItem(size=18, pen=pg.mkPen("#d62728", width=3), brush=None, symbol="+")
+        for item in (self.ellipse, self.selected_marker, self.click_marker):
+            item.setZValue(20)
+            self.latent_plot.addItem(item)
+        self.latent_plot.scene().sigMouseClicked.connect(self._on_latent_click)
+        self.latent_plot.scene().sigMouseMoved.connect(self._on_latent_hover)
+
+        self.preview_view = ImagePlot("Decoded at the clicked z", levels=(0.0, 1.0))
+        self.nearest_view = ImagePlot("Nearest training example", levels=(0, 255))
+        self.preview_text = QLabel("Click the latent plane to decode any z.\nHover to see the nearest example.")
+        self.preview_text.setWordWrap(True)
+        self.preview_text.setAlignment(Qt.AlignCenter)
+
+        self.curves = CurvePlot("Training curves", {"neg_elbo": "−ELBO (train)", "test_neg_elbo": "−ELBO (test)",
+                                                    "recon_nll": "reconstruction  −E log p(x|z)",
+                                                    "kl": "KL(q(z|x) ‖ p(z))"})
+        self.kl_bars = BarPlot("KL per latent dimension", "dimension", "nats")
+        self.au_label = QLabel()
+        self.au_label.setAlignment(Qt.AlignCenter)
+
+        side = QWidget()
+        side_lay = QVBoxLayout(side)
+        side_lay.setContentsMargins(0, 0, 0, 0)
+        side_lay.addWidget(self.preview_view, 3)
+        side_lay.addWidget(self.nearest_view, 2)
+        side_lay.addWidget(self.preview_text)
+        kl_box = QWidget()
+        kl_lay = QVBoxLayout(kl_box)
+        kl_lay.setContentsMargins(0, 0, 0, 0)
+        kl_lay.addWidget(self.kl_bars, 1)
+        kl_lay.addWidget(self.au_label)
+
+        top = QSplitter(Qt.Horizontal)
+        for w in (self.manifold_view, self.latent_plot, side):
+            top.addWidget(w)
+        top.setSizes([520, 560, 300])
+        bottom = QSplitter(Qt.Horizontal)
+        bottom.addWidget(self.curves)
+        bottom.addWidget(kl_box)
+        bottom.setSizes([1080, 300])
+        rows = QSplitter(Qt.Vertical)
+        rows.addWidget(top)
+        rows.addWidget(bottom)
+        rows.setSizes([600, 300])
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(self.warning)
+        outer.addWidget(rows, 1)
+        self.restyle()
+
+    def restyle(self) -> None:
+        c = theme.colors()
+        self.warning.setStyleSheet(f"background: {c['warn_bg']}; color: {c['warn_fg']}; padding: 8px;"
+                                   "font-weight: 600; border-radius: 4px;")
+        self.au_label.setStyleSheet("font-size: 13pt;")
+        self.ellipse.setPen(pg.mkPen(c["accent"], width=3))
+        self.selected_marker.setPen(pg.mkPen(c["plot_fg"], width=2))
+
+    # -- engine output -----------------------------------------------------------------------
+    def on_ready(self, info: dict) -> None:
+        self.static = info
+        self.heavy = {}
+        if self.scatter is not None:
+            self.scatter.remove()
+        self.scatter = ClassScatter(self.latent_plot, info.get("class_names", ["data"]))
+        d = info.get("latent", 2)
+        axis = ("z₁", "z₂") if d <= 2 else ("PC 1 of E[z|x]", "PC 2 of E[z|x]")
+        self.latent_plot.setLabel("bottom", axis[0])
+        self.latent_plot.setLabel("left", axis[1])
+        title = "Latent space: encoder means  E[z|x]" if d <= 2 else f"Latent space ({d}-D): PCA projection of E[z|x]"
+        self.latent_plot.setTitle(title, size="12pt")
+
+    def on_snapshot(self, snap: dict) -> None:
+        m = snap.get("metrics") or {}
+        if "step" in m:
+            for key in ("neg_elbo", "recon_nll", "kl"):
+                if key in m:
+                    self.curves.append(key, m["step"], m[key])
+        data = snap.get("data") or {}
+        if data:
+            self.heavy = data
+            self.curves.append("test_neg_elbo", [snap["step"]], [data["test_neg_elbo"]])
+            self.manifold_view.set_image(data["manifold"])
+            if self.scatter is not None and self.static:
+                self.scatter.set_points(data["points"], self.static["eval_labels"])
+            self.kl_bars.set_values(data["kl_dims"])
+            d = len(data["kl_dims"])
+            self.au_label.setText(f"active units: <b>{data['active_units']}</b> of {d}  "
+                                  f"(Cov<sub>x</sub> E<sub>q</sub>[z<sub>u</sub>] &gt; 0.01)")
+            self._update_selection()
+            if self.preview_z is None:
+                self.preview_z = data["center"].copy()  # start at the prior mean, z = 0
+                self.preview_text.setText("z = 0 (prior mean). Click the latent plane to decode any z;\n"
+                                          "hover to see the nearest training example.")
+            if self.preview_z is not None:
+                self._show_preview(self.preview_z)
+            self._update_warning(data, snap["step"])
+        self.curves.redraw()
+        self.redraws += 1
+
+    def _update_warning(self, data: dict, step: int) -> None:
+        if data.get("collapsed"):
+            self.warning.setText(
+                f"⚠ Posterior collapse at step {step:,}: KL(q(z|x) ‖ p(z)) = {float(np.sum(data['kl_dims'])):.3f} nats — "
+                "the encoder ignores x and the decoder ignores z. Try a lower beta, a KL warm-up, or a weaker decoder.")
+            self.warning.show()
+        else:
+            self.warning.hide()
+
+    def clear(self) -> None:
+        self.heavy = {}
+        self.selected = None
+        self.preview_z = None
+        self.curves.clear_data()
+        self.manifold_view.clear_image()
+        self.preview_view.clear_image()
+        self.nearest_view.clear_image()
+        self.ellipse.setData([], [])
+        self.selected_marker.setData([], [])
+        self.click_marker.setData([], [])
+        self.kl_bars.set_values(np.zeros(0))
+        self.au_label.setText("")
+        self.warning.hide()
+        if self.scatter is not None:
+            self.scatter.set_points(np.zeros((0, 2)), np.zeros(0, int))
+
+    # -- interaction ---------------------------------------------------------------------------
+    def plane_to_z(self, p: np.ndarray) -> np.ndarray:
+        """A point of the latent view (the plane itself, or its PCA projection) -> latent z."""
+        h = self.heavy
+        return h["center"] + h["basis"] @ (np.asarray(p, np.float32) * 1.0)
+
+    def decode(self, z: np.ndarray) -> np.ndarray:
+        s = self.static
+        flat = decode_numpy(self.heavy["decoder"], z[None], s["activation"], s["likelihood"])[0]
+        return flat.reshape(s["image_shape"])
+
+    def _show_preview(self, z: np.ndarray) -> None:
+        self.preview_view.set_image(self.decode(z).astype(np.float32))
+
+    def click_plane(self, x: float, y: float) -> None:
+        """Decode the view point (x, y) at once with the GUI's own copy of the decoder, and
+        select the data point under it, if any (showing its q(z|x) 2-sigma ellipse)."""
+        if not self.heavy:
+            return
+        t0 = time.perf_counter()
+        z = self.plane_to_z(np.array([x, y]))
+        self.preview_z = z
+        self._show_preview(z)
+        self.click_marker.setData([x], [y])
+        self.selected = self._nearest(x, y, max_px=10)
+        self._update_selection()
+        z_text = ", ".join(f"{v:+.2f}" for v in z[:6]) + (" …" if len(z) > 6 else "")
+        self.preview_text.setText(f"z = ({z_text})")
+        self.preview_view.repaint()
+        self.click_latency_ms.append((time.perf_counter() - t0) * 1e3)
+
+    def _nearest(self, x: float, y: float, max_px: float | None = None) -> int | None:
+        pts = self.heavy.get("points")
+        if pts is None or not len(pts):
+            return None
+        d2 = (pts[:, 0] - x) ** 2 + (pts[:, 1] - y) ** 2
+        i = int(np.argmin(d2))
+        if max_px is not None:
+            px = self.latent_plot.getPlotItem().getViewBox().viewPixelSize()
+            if np.sqrt(d2[i]) > max_px * max(px):
+                return None
+        return i
+
+    def _update_selection(self) -> None:
+        i = self.selected
+        if i is None or not self.heavy:
+            self.ellipse.setData([], [])
+            self.selected_marker.setData([], [])
+            return
+        c = self.heavy["points"][i]
+        ring = ellipse_points(c, self.heavy["cov2"][i], n_sigma=2.0)
+        self.ellipse.setData(ring[:, 0], ring[:, 1])
+        self.selected_marker.setData([c[0]], [c[1]])
+
+    def _on_latent_click(self, event) -> None:
+        if event.button() != Qt.LeftButton:
+            return
+        vb = self.latent_plot.getPlotItem().getViewBox()
+        if not vb.sceneBoundingRect().contains(event.scenePos()):
+            return
+        p = vb.mapSceneToView(event.scenePos())
+        self.click_plane(p.x(), p.y())
+
+    def _on_latent_hover(self, pos) -> None:
+        vb = self.latent_plot.getPlotItem().getViewBox()
+        if not self.heavy or not self.static or not vb.sceneBoundingRect().contains(pos):
+            return
+        p = vb.mapSceneToView(pos)
+        i = self._nearest(p.x(), p.y())
+        if i is not None:
+            self.hover_index = i
+            self.nearest_view.set_image(self.static["eval_images"][i])
+            names = self.static.get("class_names", [])
+            label = int(self.static["eval_labels"][i])
+            name = names[label] if label < len(names) else str(label)
+            self.nearest_view.setTitle(f"Nearest training example: “{name}”", size="12pt")

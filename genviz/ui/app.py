@@ -1,0 +1,42 @@
+"""Start the application: Qt + qasync event loop, theme, main window."""
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+
+
+def run_app(args) -> int:
+    os.environ.setdefault("QT_API", "pyside6")
+    from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QApplication
+
+    import qasync
+
+    from genviz.core.settings import SettingError, parse_assignments
+    from genviz.ui import theme
+    from genviz.ui.main_window import MainWindow
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("genviz")
+    app.setOrganizationName("genviz")
+    theme.apply_theme(args.theme or QSettings().value("theme", "light"))
+    try:
+        overrides = parse_assignments(args.set)
+    except SettingError as exc:
+        print(f"genviz: {exc}", file=sys.stderr)
+        return 2
+    window = MainWindow(engine_kind=args.engine, lab=args.lab, data=args.data, seed=args.seed,
+                        device=args.device, overrides=overrides, autoplay=args.play)
+    window.show()
+
+    async def until_quit():
+        done = asyncio.get_event_loop().create_future()
+        app.aboutToQuit.connect(lambda: done.done() or done.set_result(None))
+        await done
+
+    try:
+        qasync.run(until_quit())
+    except RuntimeError:
+        pass  # the Qt loop stopped first (window closed during start-up)
+    return 0

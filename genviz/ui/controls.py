@@ -1,0 +1,177 @@
+"""Shared controls: the training bar (play/pause, step, reset, speed, seed, device) and the
+settings form built from a lab's Setting specs."""
+from __future__ import annotations
+
+import math
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QHBoxLayout, QLabel,
+                               QPushButton, QSpinBox, QToolBar, QWidget)
+
+from genviz.core.settings import Setting
+
+SPEEDS = [("max", 0.0), ("1000 steps/s", 1000.0), ("300 steps/s", 300.0), ("100 steps/s", 100.0),
+          ("30 steps/s", 30.0), ("10 steps/s", 10.0), ("3 steps/s", 3.0), ("1 step/s", 1.0)]
+
+
+class TrainingBar(QToolBar):
+    playToggled = Signal(bool)
+    stepRequested = Signal(int)
+    resetRequested = Signal()
+    speedChanged = Signal(float)
+
+    def __init__(self, parent=None):
+        super().__init__("Training", parent)
+        self.setMovable(False)
+        self.setObjectName("trainingBar")
+        self.play_button = QPushButton("▶  Play")
+        self.play_button.setCheckable(True)
+        self.play_button.setToolTip("Play / pause training (Space)")
+        self.play_button.setMinimumWidth(110)
+        self.play_button.toggled.connect(self._on_play)
+        self.step_button = QPushButton("Step")
+        self.step_button.setToolTip("One training step (Right arrow); Shift+Right: 10 steps")
+        self.step_button.clicked.connect(lambda: self.stepRequested.emit(1))
+        self.reset_button = QPushButton("Reset")
+        self.reset_button.setToolTip("Rebuild the model with the current settings and seed (Ctrl+R)")
+        self.reset_button.clicked.connect(self.resetRequested.emit)
+        self.speed = QComboBox()
+        for label, value in SPEEDS:
+            self.speed.addItem(label, value)
+        self.speed.setToolTip("Training speed: slow it down to watch learning step by step")
+        self.speed.currentIndexChanged.connect(lambda _: self.speedChanged.emit(float(self.speed.currentData())))
+        self.seed = QSpinBox()
+        self.seed.setRange(0, 2**31 - 1)
+        self.seed.setToolTip("Random seed, used on Reset")
+        self.device = QComboBox()
+        self.device.addItems(["auto", "cpu", "cuda"])
+        self.device.setToolTip("Where the model trains (applies on Reset); CUDA is offered when present")
+        self.set_cuda_available(False)
+        for widget in (self.play_button, self.step_button, self.reset_button):
+            widget.setFocusPolicy(Qt.NoFocus)  # Space and arrows belong to the window shortcuts
+            self.addWidget(widget)
+        self.addSeparator()
+        for label, widget in (("Speed", self.speed), ("Seed", self.seed), ("Device", self.device)):
+            box = QWidget()
+            lay = QHBoxLayout(box)
+            lay.setContentsMargins(8, 0, 8, 0)
+            lay.addWidget(QLabel(label))
+            lay.addWidget(widget)
+            self.addWidget(box)
+
+    def _on_play(self, checked: bool) -> None:
+        self.play_button.setText("❚❚  Pause" if checked else "▶  Play")
+        self.playToggled.emit(checked)
+
+    def set_playing(self, playing: bool) -> None:
+        """Reflect the worker's state without re-sending a command."""
+        if self.play_button.isChecked() != playing:
+            self.play_button.blockSignals(True)
+            self.play_button.setChecked(playing)
+            self.play_button.blockSignals(False)
+            self.play_button.setText("❚❚  Pause" if playing else "▶  Play")
+
+    def set_cuda_available(self, available: bool, name: str | None = None) -> None:
+        item = self.device.model().item(2)
+        item.setEnabled(available)
+        item.setToolTip(name or ("no CUDA device" if not available else "CUDA"))
+
+
+class SettingsForm(QWidget):
+    """One editor per setting. Live settings apply at once; the others are marked 'on Reset'."""
+
+    changed = Signal(str, object, bool)  # name, value, live
+
+    def __init__(self, settings: tuple[Setting, ...], values: dict | None = None, parent=None):
+        super().__init__(parent)
+        self.specs = {s.name: s for s in settings}
+        self.editors: dict[str, QWidget] = {}
+        layout = QFormLayout(self)
+        layout.setLabelAlignment(Qt.AlignRight)
+        for s in settings:
+            editor = self._make_editor(s)
+            self.editors[s.name] = editor
+            label = QLabel(s.name if s.live else f"{s.name} ⟳")
+            tip = s.help + ("" if s.live else "  (applies on Reset)")
+            label.setToolTip(tip)
+            editor.setToolTip(tip)
+            layout.addRow(label, editor)
+        note = QLabel("⟳ applies on Reset")
+        note.setEnabled(False)
+        layout.addRow("", note)
+        self.set_values(values or {s.name: s.default for s in settings})
+
+    def _make_editor(self, s: Setting) -> QWidget:
+        if s.kind == "int":
+            w = QSpinBox()
+            w.setRange(int(s.minimum if s.minimum is not None else -1e9), int(s.maximum if s.maximum is not None else 1e9))
+            w.setKeyboardTracking(False)
+            w.valueChanged.connect(lambda v, n=s.name: self._emit(n, int(v)))
+        elif s.kind == "float":
+            w = QDoubleSpinBox()
+            lo = s.minimum if s.minimum is not None else -1e9
+            hi = s.maximum if s.maximum is not None else 1e9
+            w.setRange(lo, hi)
+            if s.log_scale:
+                w.setDecimals(max(4, int(-math.floor(math.log10(max(lo, 1e-9)))) + 1))
+                w.setStepType(QDoubleSpinBox.AdaptiveDecimalStepType)
+            else:
+                w.setDecimals(3)
+                w.setSingleStep(0.1 if hi - lo <= 20 else 1.0)
+            w.setKeyboardTracking(False)
+            w.valueChanged.connect(lambda v, n=s.name: self._emit(n, float(v)))
+        elif s.kind == "choice":
+            w = QComboBox()
+            w.addItems([str(c) for c in s.choices])
+            w.currentTextChanged.connect(lambda v, n=s.name: self._emit(n, v))
+        elif s.kind == "bool":
+            w = QCheckBox()
+            w.toggled.connect(lambda v, n=s.name: self._emit(n, bool(v)))
+        else:
+            from PySide6.QtWidgets import QLineEdit
+
+            w = QLineEdit()
+            w.editingFinished.connect(lambda n=s.name, e=w: self._emit(n, e.text()))
+        w.setFocusPolicy(Qt.ClickFocus)
+        return w
+
+    def _emit(self, name: str, value) -> None:
+        if not self.signalsBlocked():
+            self.changed.emit(name, value, self.specs[name].live)
+
+    def set_values(self, values: dict) -> None:
+        self.blockSignals(True)
+        try:
+            for name, value in values.items():
+                w = self.editors.get(name)
+                if w is None:
+                    continue
+                if isinstance(w, (QSpinBox, QDoubleSpinBox)):
+                    w.blockSignals(True)
+                    w.setValue(value)
+                    w.blockSignals(False)
+                elif isinstance(w, QComboBox):
+                    w.blockSignals(True)
+                    w.setCurrentText(str(value))
+                    w.blockSignals(False)
+                elif isinstance(w, QCheckBox):
+                    w.blockSignals(True)
+                    w.setChecked(bool(value))
+                    w.blockSignals(False)
+                else:
+                    w.setText(str(value))
+        finally:
+            self.blockSignals(False)
+
+    def values(self) -> dict:
+        out = {}
+        for name, w in self.editors.items():
+            if isinstance(w, (QSpinBox, QDoubleSpinBox)):
+                out[name] = w.value()
+            elif isinstance(w, QComboBox):
+                out[name] = w.currentText()
+            elif isinstance(w, QCheckBox):
+                out[name] = w.isChecked()
+            else:
+                out[name] = w.text()
+        return out

@@ -1,0 +1,199 @@
+"""Shared plot widgets: image views with fixed levels, growing curves, bars, class scatters."""
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+
+from genviz.ui import theme
+
+# antialiased thick curves cost ~25 ms each in QPainter's raster engine; plain lines are ~50x cheaper
+pg.setConfigOptions(imageAxisOrder="row-major", antialias=False)
+CURVE_POINTS = 1200  # points drawn per curve: about one per pixel column of a wide plot
+
+HISTOGRAM_ABOVE = 5000  # points; above this a scatter is drawn as a 2-D histogram image (REFERENCE.md)
+
+
+def make_plot(title: str = "", x_label: str = "", y_label: str = "") -> pg.PlotWidget:
+    w = pg.PlotWidget()
+    w.setTitle(title, size="12pt")
+    if x_label:
+        w.setLabel("bottom", x_label)
+    if y_label:
+        w.setLabel("left", y_label)
+    w.getPlotItem().getViewBox().setMenuEnabled(False)
+    theme.register_plot(w)
+    return w
+
+
+class ImagePlot(pg.PlotWidget):
+    """A greyscale image with fixed levels (fast path in pyqtgraph), top row at the top."""
+
+    def __init__(self, title: str = "", levels=(0, 255), axes: bool = False):
+        super().__init__()
+        self.setTitle(title, size="12pt")
+        self.levels = levels
+        self.item = pg.ImageItem(levels=levels)
+        self.addItem(self.item)
+        vb = self.getPlotItem().getViewBox()
+        vb.invertY(True)
+        vb.setAspectLocked(True)
+        vb.setMenuEnabled(False)
+        vb.setMouseEnabled(False, False)
+        for name in ("left", "bottom"):
+            self.getPlotItem().showAxis(name, axes)
+        self.getPlotItem().hideButtons()
+        theme.register_plot(self)
+        self._shape = None
+
+    def set_image(self, image: np.ndarray) -> None:
+        self.item.setImage(image, levels=self.levels, autoLevels=False)
+        if image.shape != self._shape:
+            self._shape = image.shape
+            self.getPlotItem().getViewBox().autoRange(padding=0.01)
+
+    def clear_image(self) -> None:
+        self.item.clear()
+        self._shape = None
+
+
+class CurveBuffer:
+    """A growing (x, y) series with bounded memory: past ``cap`` points every other point is
+    averaged away, so a long run keeps its whole shape in a fixed budget."""
+
+    def __init__(self, cap: int = 20000):
+        self.cap = cap
+        self.x = np.empty(0)
+        self.y = np.empty(0)
+
+    def extend(self, x: np.ndarray, y: np.ndarray) -> None:
+        self.x = np.concatenate([self.x, np.asarray(x, float)])
+        self.y = np.concatenate([self.y, np.asarray(y, float)])
+        if len(self.x) > self.cap:
+            n = len(self.x) // 2 * 2
+            self.x = np.concatenate([self.x[:n].reshape(-1, 2).mean(1), self.x[n:]])
+            self.y = np.concatenate([self.y[:n].reshape(-1, 2).mean(1), self.y[n:]])
+
+    def clear(self) -> None:
+        self.x, self.y = np.empty(0), np.empty(0)
+
+
+class CurvePlot(pg.PlotWidget):
+    """Named metric curves over training steps, appended to as snapshots arrive."""
+
+    def __init__(self, title: str, series: dict[str, str], y_label: str = "nats"):
+        super().__init__()
+        self.setTitle(title, size="12pt")
+        self.setLabel("bottom", "step")
+        self.setLabel("left", y_label)
+        item = self.getPlotItem()
+        legend = item.addLegend(offset=(-10, 10))
+        bg = pg.mkColor(theme.colors()["plot_bg"])
+        bg.setAlpha(210)
+        legend.setBrush(pg.mkBrush(bg))
+        item.getViewBox().setMenuEnabled(False)
+        self.buffers: dict[str, CurveBuffer] = {}
+        self.curves: dict[str, pg.PlotDataItem] = {}
+        for i, (key, label) in enumerate(series.items()):
+            color = theme.CURVE_COLORS[i % len(theme.CURVE_COLORS)]
+            curve = self.plot([], [], name=label, pen=pg.mkPen(color, width=2.5))
+            self.curves[key], self.buffers[key] = curve, CurveBuffer()
+        theme.register_plot(self)
+
+    def append(self, key: str, x, y) -> None:
+        if key in self.buffers and len(x):
+            self.buffers[key].extend(x, y)
+
+    def redraw(self) -> None:
+        for key, buf in self.buffers.items():
+            x, y = buf.x, buf.y
+            finite = np.isfinite(y)
+            x, y = x[finite], y[finite]
+            if len(x) > CURVE_POINTS:  # bin means: what a pixel column would show anyway
+                edges = np.linspace(0, len(x), CURVE_POINTS + 1).astype(int)
+                counts = np.diff(edges)
+                x = np.add.reduceat(x, edges[:-1]) / counts
+                y = np.add.reduceat(y, edges[:-1]) / counts
+            self.curves[key].setData(x, y)
+
+    def clear_data(self) -> None:
+        for key, buf in self.buffers.items():
+            buf.clear()
+            self.curves[key].setData([], [])
+
+
+class BarPlot(pg.PlotWidget):
+    def __init__(self, title: str, x_label: str = "", y_label: str = ""):
+        super().__init__()
+        self.setTitle(title, size="12pt")
+        self.setLabel("bottom", x_label)
+        self.setLabel("left", y_label)
+        self.getPlotItem().getViewBox().setMenuEnabled(False)
+        self.bars = pg.BarGraphItem(x=[], height=[], width=0.7, brush=theme.CURVE_COLORS[0])
+        self.addItem(self.bars)
+        theme.register_plot(self)
+
+    def set_values(self, values: np.ndarray, brushes=None) -> None:
+        x = np.arange(len(values))
+        step = max(1, len(values) // 16)
+        self.getPlotItem().getAxis("bottom").setTicks([[(i, str(i)) for i in range(0, len(values), step)]])
+        self.bars.setOpts(x=x, height=np.asarray(values, float), width=0.7,
+                          brushes=brushes or [theme.CURVE_COLORS[0]] * len(values))
+
+
+class ClassScatter:
+    """Points coloured by class, one ScatterPlotItem per class (a single brush each is much faster
+    than per-point brushes); above HISTOGRAM_ABOVE points a 2-D histogram image instead."""
+
+    def __init__(self, plot: pg.PlotWidget, class_names: list[str], size: float = 6):
+        self.plot = plot
+        self.items = []
+        self.legend = plot.getPlotItem().addLegend(offset=(5, 5), labelTextSize="10pt")
+        self.legend.setColumnCount(2 if len(class_names) > 5 else 1)
+        bg = pg.mkColor(theme.colors()["plot_bg"])
+        bg.setAlpha(200)
+        self.legend.setBrush(pg.mkBrush(bg))
+        for i, name in enumerate(class_names):
+            color = theme.class_color(i)
+            item = pg.ScatterPlotItem(size=size, pen=None, brush=pg.mkBrush(color), name=name)
+            plot.addItem(item)
+            self.items.append(item)
+        self.hist = pg.ImageItem()
+        self.hist.setZValue(-10)
+        plot.addItem(self.hist)
+
+    def set_points(self, points: np.ndarray, labels: np.ndarray) -> None:
+        if len(points) > HISTOGRAM_ABOVE:
+            for item in self.items:
+                item.setData([], [])
+            lo, hi = points.min(0), points.max(0)
+            counts, _, _ = np.histogram2d(points[:, 1], points[:, 0], bins=128,
+                                          range=[[lo[1], hi[1]], [lo[0], hi[0]]])
+            img = np.log1p(counts).astype(np.float32)
+            self.hist.setImage(img, levels=(0, max(1e-6, float(img.max()))))
+            self.hist.setRect(float(lo[0]), float(lo[1]), float(hi[0] - lo[0]), float(hi[1] - lo[1]))
+            return
+        self.hist.clear()
+        for i, item in enumerate(self.items):
+            sel = labels == i
+            item.setData(points[sel, 0], points[sel, 1])
+
+    def remove(self) -> None:
+        for item in self.items:
+            self.plot.removeItem(item)
+        self.plot.removeItem(self.hist)
+        self.legend.scene() and self.legend.scene().removeItem(self.legend)
+        self.plot.getPlotItem().legend = None
+
+
+def ellipse_points(center: np.ndarray, cov: np.ndarray, n_sigma: float = 2.0, n: int = 96) -> np.ndarray:
+    """Boundary of the n-sigma ellipse of a 2-D Gaussian: center + n_sigma * L [cos, sin]."""
+    t = np.linspace(0, 2 * np.pi, n)
+    vals, vecs = np.linalg.eigh(np.asarray(cov, float))
+    radii = n_sigma * np.sqrt(np.clip(vals, 0, None))
+    circle = np.stack([np.cos(t), np.sin(t)], 1) * radii
+    return center + circle @ vecs.T
+
+
+def no_focus(widget) -> None:
+    widget.setFocusPolicy(Qt.NoFocus)

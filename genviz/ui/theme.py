@@ -1,0 +1,89 @@
+"""Light and dark themes with colours and sizes that stay readable on a lecture projector."""
+from __future__ import annotations
+
+import weakref
+
+import pyqtgraph as pg
+from PySide6.QtGui import QColor, QFont, QPalette
+from PySide6.QtWidgets import QApplication
+
+THEMES = {
+    "light": {"window": "#f4f5f7", "base": "#ffffff", "text": "#1b1f24", "plot_bg": "#ffffff",
+              "plot_fg": "#2b2f36", "accent": "#1f6feb", "warn_bg": "#ffe3e3", "warn_fg": "#a4161a",
+              "muted": "#5c6370"},
+    "dark": {"window": "#1e2127", "base": "#16181d", "text": "#e6e6e6", "plot_bg": "#111318",
+             "plot_fg": "#d0d4dc", "accent": "#58a6ff", "warn_bg": "#5c1a1b", "warn_fg": "#ffd7d5",
+             "muted": "#9aa3b2"},
+}
+# colour-blind-safe categorical palette (Okabe-Ito, extended), one colour per class
+CLASS_COLORS = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442",
+                "#8c564b", "#7f7f7f", "#000000"]
+CURVE_COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf"]
+
+_current = {"name": "light"}
+_plots: "weakref.WeakSet[pg.PlotWidget]" = weakref.WeakSet()
+
+
+def colors() -> dict:
+    return THEMES[_current["name"]]
+
+
+def current() -> str:
+    return _current["name"]
+
+
+def class_color(i: int) -> str:
+    c = CLASS_COLORS[i % len(CLASS_COLORS)]
+    if c == "#000000" and _current["name"] == "dark":
+        return "#ffffff"
+    return c
+
+
+def register_plot(widget: pg.PlotWidget) -> None:
+    """Plots created before a theme switch are restyled when it happens."""
+    _plots.add(widget)
+    _style_plot(widget)
+
+
+def _style_plot(widget: pg.PlotWidget) -> None:
+    c = colors()
+    widget.setBackground(c["plot_bg"])
+    item = widget.getPlotItem()
+    for name in ("left", "bottom", "right", "top"):
+        axis = item.getAxis(name)
+        axis.setPen(pg.mkPen(c["plot_fg"]))
+        axis.setTextPen(pg.mkPen(c["plot_fg"]))
+    item.titleLabel.setAttr("color", c["plot_fg"])
+    if item.titleLabel.text:
+        item.setTitle(item.titleLabel.text, color=c["plot_fg"])
+    if item.legend is not None:
+        item.legend.setLabelTextColor(c["plot_fg"])
+
+
+def apply_theme(name: str, font_scale: float = 1.0) -> None:
+    if name not in THEMES:
+        name = "light"
+    _current["name"] = name
+    c = THEMES[name]
+    app = QApplication.instance()
+    app.setStyle("Fusion")
+    pal = QPalette()
+    pal.setColor(QPalette.Window, QColor(c["window"]))
+    pal.setColor(QPalette.WindowText, QColor(c["text"]))
+    pal.setColor(QPalette.Base, QColor(c["base"]))
+    pal.setColor(QPalette.AlternateBase, QColor(c["window"]))
+    pal.setColor(QPalette.Text, QColor(c["text"]))
+    pal.setColor(QPalette.Button, QColor(c["window"]))
+    pal.setColor(QPalette.ButtonText, QColor(c["text"]))
+    pal.setColor(QPalette.Highlight, QColor(c["accent"]))
+    pal.setColor(QPalette.HighlightedText, QColor("#ffffff"))
+    pal.setColor(QPalette.ToolTipBase, QColor(c["base"]))
+    pal.setColor(QPalette.ToolTipText, QColor(c["text"]))
+    pal.setColor(QPalette.PlaceholderText, QColor(c["muted"]))
+    app.setPalette(pal)
+    font = QFont(app.font())
+    font.setPointSizeF(11.0 * font_scale)  # a size that reads from the back of a lecture room
+    app.setFont(font)
+    pg.setConfigOptions(background=c["plot_bg"], foreground=c["plot_fg"])
+    for w in list(_plots):
+        _style_plot(w)
