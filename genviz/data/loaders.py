@@ -6,6 +6,7 @@ a truncated, corrupt or wrong-shaped file.
 from __future__ import annotations
 
 import gzip
+import zipfile
 import os
 import struct
 import zlib
@@ -26,9 +27,13 @@ def _read_bytes(path: Path) -> bytes:
         raise DataError(f"{path}: cannot read ({exc.strerror or exc})") from None
     if raw[:2] == b"\x1f\x8b":
         try:
-            return gzip.decompress(raw)
-        except (OSError, EOFError, zlib.error) as exc:
+            stream = zlib.decompressobj(wbits=31)  # gzip container
+            data = stream.decompress(raw)
+        except zlib.error as exc:
             raise DataError(f"{path}: corrupt gzip data ({exc})") from None
+        if not stream.eof:
+            raise DataError(f"{path}: corrupt gzip data (the file ends early: truncated download?)")
+        return data
     return raw
 
 
@@ -90,7 +95,7 @@ def load_idx_dataset(path: Path) -> ImageDataset:
 def load_array_dataset(path: Path) -> ImageDataset:
     try:
         loaded = np.load(path, allow_pickle=False)  # never unpickle: a data file must not run code
-    except (ValueError, OSError, EOFError, zlib.error) as exc:
+    except (ValueError, OSError, EOFError, zlib.error, zipfile.BadZipFile) as exc:
         raise DataError(f"{path}: not a readable .npy/.npz file ({exc})") from None
     labels = None
     if isinstance(loaded, np.lib.npyio.NpzFile):
@@ -103,7 +108,7 @@ def load_array_dataset(path: Path) -> ImageDataset:
                 images = loaded[img_key]
                 lab_key = next((k for k in ("labels", "y", "Y", "targets", "y_train", "arr_1") if k in keys), None)
                 labels = loaded[lab_key] if lab_key else None
-            except (ValueError, OSError, EOFError, zlib.error) as exc:
+            except (ValueError, OSError, EOFError, zlib.error, zipfile.BadZipFile) as exc:
                 raise DataError(f"{path}: corrupt array data ({exc})") from None
     else:
         images = loaded
