@@ -1,7 +1,7 @@
 """Tiny experiments that misbehave on purpose, to test the engine's fault handling."""
 import torch
 
-from genviz.core.experiment import Experiment, guarded_update, to_numpy
+from genviz.core.experiment import Experiment, guarded_update
 
 
 class QuadraticExperiment(Experiment):
@@ -25,7 +25,8 @@ class QuadraticExperiment(Experiment):
         return {"loss": float(loss.detach())}
 
     def snapshot(self, heavy):
-        return {"w": to_numpy(self.w)} if heavy else {}
+        # no view data: these experiments stand in for a lab's model inside the lab's own panel
+        return {}
 
     def query(self, name, **kwargs):
         if name == "w":

@@ -39,6 +39,8 @@ class EngineConfig:
     torch_threads: int = 1
     # "module:Class" overriding the lab's experiment (tests use it to inject faults)
     experiment_ref: str | None = None
+    # bumped by every reset, so output of a replaced experiment can be told apart and dropped
+    generation: int = 0
 
 
 def default_torch_threads() -> int:
@@ -107,7 +109,7 @@ def worker_main(config: EngineConfig, commands, events, snapshots, credit, stop)
         try:
             exp = _build_experiment(cfg)
             static = exp.static_info()
-            events.put(("ready", {"device": str(exp.device), "settings": dict(exp.settings),
+            events.put(("ready", {"generation": cfg.generation, "device": str(exp.device), "settings": dict(exp.settings),
                                   "seed": cfg.seed, "static": static, **_device_info()}))
         except Exception as exc:
             report_error("building the experiment", exc)
@@ -214,7 +216,7 @@ def worker_main(config: EngineConfig, commands, events, snapshots, credit, stop)
             sps = 0.0
             if len(step_times) >= 2 and step_times[-1] - step_times[0] > 0 and (running or pending):
                 sps = (len(step_times) - 1) / (step_times[-1] - step_times[0])
-            snap = {"step": exp.step_count, "running": running or pending > 0, "steps_per_sec": sps,
+            snap = {"generation": config.generation, "step": exp.step_count, "running": running or pending > 0, "steps_per_sec": sps,
                     "heavy": heavy, "metrics": _columns(metric_rows), "data": data,
                     "device": str(exp.device), "sent_at": time.time()}
             metric_rows = []
@@ -274,7 +276,8 @@ class Engine:
         self._send("speed", float(steps_per_sec))
 
     def reset(self, config: EngineConfig | None = None) -> None:
-        self.config = config or self.config
+        generation = (self.config.generation if self.config else 0) + 1
+        self.config = replace(config or self.config, generation=generation)
         self._send("reset", self.config)
 
     def set_setting(self, name: str, value: Any) -> None:
@@ -307,6 +310,9 @@ class Engine:
                 break
         if snap is not None:
             self._credit.set()
+            if self.config is not None and snap.get("generation") != self.config.generation:
+                snap = None  # from the experiment a reset replaced: never draw it
+        evts = [(k, p) for k, p in evts if k != "ready" or p.get("generation") == self.config.generation]
         return evts, snap
 
     def wait_for(self, predicate, timeout: float = 30.0, interval: float = 0.01):

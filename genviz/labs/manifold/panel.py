@@ -125,6 +125,8 @@ class ManifoldPanel(LabPanel):
             self.au_label.setText(f"active units: <b>{data['active_units']}</b> of {d}  "
                                   f"(Cov<sub>x</sub> E<sub>q</sub>[z<sub>u</sub>] &gt; 0.01)")
             self._update_selection()
+            if self.preview_z is not None and len(self.preview_z) != len(data["center"]):
+                self.preview_z = None
             if self.preview_z is None:
                 self.preview_z = data["center"].copy()  # start at the prior mean, z = 0
                 self.preview_text.setText("z = 0 (prior mean). Click the latent plane to decode any z;\n"

@@ -1,0 +1,149 @@
+"""The engine's lifecycle on both backends: play, pause, step, reset, live settings, queries,
+NaN pauses and keeps the last good state, worker exceptions are reported, close joins."""
+import threading
+import time
+
+import pytest
+
+from genviz.core.engine import EngineConfig, make_engine
+
+
+def collect(engine, until, timeout=60.0):
+    """Poll, gathering events and the latest snapshot, until ``until(events, snap)``."""
+    events, last = [], None
+
+    def pred(evts, snap):
+        nonlocal last
+        events.extend(evts)
+        if snap is not None:
+            last = snap
+        return until(events, last)
+
+    engine.wait_for(pred, timeout)
+    return events, last
+
+
+def kinds(events):
+    return [k for k, _ in events]
+
+
+@pytest.fixture(params=["thread", "process"])
+def engine_kind(request):
+    return request.param
+
+
+def test_lifecycle(engine_kind):
+    engine = make_engine(engine_kind)
+    engine.start(EngineConfig(lab="manifold", settings={"hidden": 32}, snapshot_hz=50))
+    try:
+        events, _ = collect(engine, lambda e, s: "ready" in kinds(e))
+        ready = dict(events)["ready"]
+        assert ready["device"] == "cpu" and ready["static"]["image_shape"] == (8, 8)
+
+        engine.step(7)
+        _, snap = collect(engine, lambda e, s: s is not None and s["step"] == 7 and not s["running"])
+        assert snap["data"]["manifold"].dtype.name == "uint8"  # a heavy snapshot once stepping ends
+        time.sleep(0.2)
+        _, snap2 = collect(engine, lambda e, s: True, timeout=1)
+        assert snap2 is None or snap2["step"] == 7  # paused: nothing trains
+
+        engine.play()
+        _, snap = collect(engine, lambda e, s: s is not None and s["step"] > 50)
+        assert snap["running"] and snap["metrics"]["step"][-1] <= snap["step"]
+        engine.pause()
+        events, snap = collect(engine, lambda e, s: ("state", {"running": False, "step": e[-1][1].get("step")}) in e
+                               if e else False)
+        stopped_at = [p for k, p in events if k == "state"][-1]["step"]
+        time.sleep(0.3)
+        qid = engine.query("metrics")
+        events, _ = collect(engine, lambda e, s: "reply" in kinds(e))
+        reply = dict(events)["reply"]
+        assert reply["id"] == qid and reply["ok"] and reply["value"]["steps"] == stopped_at
+
+        engine.set_setting("beta", 0.5)
+        events, _ = collect(engine, lambda e, s: "setting" in kinds(e))
+        assert dict(events)["setting"] == {"name": "beta", "value": 0.5}
+
+        engine.reset(EngineConfig(lab="manifold", settings={"hidden": 16, "latent": 3}))
+        events, _ = collect(engine, lambda e, s: "ready" in kinds(e))
+        assert dict(events)["ready"]["static"]["latent"] == 3
+        engine.step(1)
+        _, snap = collect(engine, lambda e, s: s is not None and s["step"] == 1)
+        assert snap["data"]["basis"].shape == (3, 2)  # PCA projection for latent > 2
+    finally:
+        t0 = time.perf_counter()
+        assert engine.close(1.0)
+        assert time.perf_counter() - t0 < 1.5
+    assert not engine.alive
+
+
+def test_nan_pauses_and_keeps_last_good_state(engine_kind):
+    engine = make_engine(engine_kind)
+    engine.start(EngineConfig(lab="manifold", experiment_ref="tests.helpers:NanAt6"))
+    try:
+        engine.play()
+        events, _ = collect(engine, lambda e, s: "nan" in kinds(e))
+        nan = dict(events)["nan"]
+        assert nan["step"] == 6
+        engine.query("steps")
+        engine.query("w")
+        events, _ = collect(engine, lambda e, s: kinds(e).count("reply") == 2)
+        replies = [p["value"] for k, p in events if k == "reply"]
+        assert replies[0] == 5  # five good steps, the sixth refused
+        assert replies[1] == pytest.approx([0.9 ** 5] * 3)  # w after exactly 5 SGD steps, no NaN
+        states = [p for k, p in events if k == "state"]
+        assert not states or not states[-1]["running"]
+    finally:
+        engine.close()
+
+
+def test_worker_exception_is_reported_not_swallowed(engine_kind):
+    engine = make_engine(engine_kind)
+    engine.start(EngineConfig(lab="manifold", experiment_ref="tests.helpers:FailAt3"))
+    try:
+        engine.play()
+        events, _ = collect(engine, lambda e, s: "error" in kinds(e))
+        err = dict(events)["error"]
+        assert "deliberate failure" in err["message"] and "Traceback" in err["traceback"]
+        assert "training step 3" in err["where"]
+        engine.query("steps")  # the worker is still alive and answering
+        events, _ = collect(engine, lambda e, s: "reply" in kinds(e))
+        assert dict(events)["reply"]["value"] == 2
+    finally:
+        engine.close()
+
+
+def test_bad_build_is_reported():
+    engine = make_engine("thread")
+    engine.start(EngineConfig(lab="manifold", data="/no/such/file.npz"))
+    try:
+        events, _ = collect(engine, lambda e, s: "error" in kinds(e))
+        assert "no such file" in dict(events)["error"]["message"]
+    finally:
+        engine.close()
+
+
+def test_speed_cap_slows_training():
+    engine = make_engine("thread")
+    engine.start(EngineConfig(lab="manifold", experiment_ref="tests.helpers:QuadraticExperiment"))
+    try:
+        collect(engine, lambda e, s: "ready" in kinds(e))
+        engine.set_speed(20)
+        engine.play()
+        time.sleep(1.0)
+        engine.pause()
+        engine.query("steps")
+        events, _ = collect(engine, lambda e, s: "reply" in kinds(e))
+        assert 8 <= dict(events)["reply"]["value"] <= 30
+    finally:
+        engine.close()
+
+
+def test_thread_engine_leaves_no_thread():
+    before = set(threading.enumerate())
+    engine = make_engine("thread")
+    engine.start(EngineConfig(lab="manifold", experiment_ref="tests.helpers:QuadraticExperiment"))
+    engine.play()
+    time.sleep(0.2)
+    assert engine.close(1.0)
+    assert set(threading.enumerate()) <= before

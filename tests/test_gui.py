@@ -1,0 +1,121 @@
+"""The real widgets driven with qtbot: the main window on the process engine, keyboard and buttons,
+live settings, click-to-decode, hover, bad data, NaN banner, and a clean close."""
+import asyncio
+import threading
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPointF, Qt
+
+from genviz.ui import theme
+from genviz.ui.main_window import MainWindow
+
+
+@pytest.fixture
+def window(qtbot, request):
+    theme.apply_theme("light")
+    kind = getattr(request, "param", "process")
+    w = MainWindow(engine_kind=kind, lab="manifold", overrides={"hidden": 64})
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitExposed(w)
+    qtbot.waitUntil(lambda: w.panel().static != {}, timeout=60000)
+    yield w
+    w.close()
+
+
+def test_play_pause_step_reset(qtbot, window):
+    panel = window.panel()
+    qtbot.mouseClick(window.bar.play_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: window.step > 100 and panel.redraws > 5 and bool(panel.heavy), timeout=30000)
+    assert window.bar.play_button.isChecked()
+    assert panel.manifold_view.item.image.shape == (20 * 9 - 1, 20 * 9 - 1)  # 20x20 tiles, 1-px gaps
+    qtbot.keyClick(window, Qt.Key_Space)  # pause
+    qtbot.waitUntil(lambda: not window.bar.play_button.isChecked(), timeout=5000)
+    qtbot.wait(300)
+    paused_at = window.step
+    qtbot.wait(300)
+    assert window.step == paused_at
+    qtbot.keyClick(window, Qt.Key_Right)  # one step
+    qtbot.waitUntil(lambda: window.step == paused_at + 1, timeout=10000)
+    qtbot.keyClick(window, Qt.Key_R, Qt.ControlModifier)  # reset
+    qtbot.waitUntil(lambda: window.step == 0 and panel.curves.buffers["neg_elbo"].x.size == 0, timeout=10000)
+    qtbot.waitUntil(lambda: panel.static != {}, timeout=30000)
+    assert "steps/s" in window.status_label.text()
+
+
+def test_live_setting_and_reset_setting(qtbot, window):
+    form = window.forms["manifold"]
+    form.editors["beta"].setValue(3.0)
+    qtbot.waitUntil(lambda: window.bridge.engine.config.settings.get("beta") == 3.0, timeout=2000)
+    form.editors["latent"].setValue(4)  # applies on Reset only
+    assert window.values["manifold"]["latent"] == 4
+    window.reset()
+    qtbot.waitUntil(lambda: window.panel().static.get("latent") == 4, timeout=30000)
+    window.do_step(2)
+    qtbot.waitUntil(lambda: window.panel().heavy.get("basis") is not None
+                    and window.panel().heavy["basis"].shape == (4, 2), timeout=30000)
+    assert "PCA" in window.panel().latent_plot.getPlotItem().titleLabel.text
+
+
+def test_click_decodes_at_once_and_hover_shows_nearest(qtbot, window):
+    panel = window.panel()
+    window.do_step(50)
+    qtbot.waitUntil(lambda: window.step == 50 and bool(panel.heavy), timeout=30000)
+    vb = panel.latent_plot.getPlotItem().getViewBox()
+    target = panel.heavy["points"][5]
+    panel.click_plane(float(target[0]), float(target[1]))
+    shown = panel.preview_view.item.image
+    expected = panel.decode(panel.plane_to_z(target))
+    np.testing.assert_allclose(shown, expected, atol=1e-6)
+    assert panel.selected == 5 and len(panel.ellipse.xData) > 10  # the q(z|x) 2-sigma ellipse
+    # a real mouse click on an empty corner of the plane decodes there, selecting nothing
+    rect = vb.viewRect()
+    corner = QPointF(rect.left() + 0.02 * rect.width(), rect.bottom() - 0.02 * rect.height())
+    pos = panel.latent_plot.mapFromScene(vb.mapViewToScene(corner))
+    before = len(panel.click_latency_ms)
+    qtbot.mouseClick(panel.latent_plot.viewport(), Qt.LeftButton, pos=pos)
+    qtbot.waitUntil(lambda: len(panel.click_latency_ms) > before, timeout=2000)
+    assert panel.selected is None
+    # QTest cannot hover on the offscreen platform; emit the scene's own hover signal instead
+    panel.latent_plot.scene().sigMouseMoved.emit(vb.mapViewToScene(QPointF(float(target[0]), float(target[1]))))
+    qtbot.waitUntil(lambda: getattr(panel, "hover_index", None) is not None, timeout=2000)
+    assert panel.nearest_view.item.image.shape == (8, 8)
+
+
+def test_bad_data_file_keeps_everything(qtbot, window, tmp_path):
+    bad = tmp_path / "broken-images-idx3-ubyte"
+    bad.write_bytes(b"\x00\x00\x08\x03\x00\x00\x00\x05")
+    ok = asyncio.new_event_loop().run_until_complete(window.load_data(str(bad)))
+    assert not ok and window.data is None
+    assert window.banner.isVisible() and "truncated" in window.banner.label.text()
+    assert window.bridge.engine.alive
+
+
+def test_nan_shows_banner_and_pauses(qtbot):
+    w = MainWindow(engine_kind="thread", lab="manifold")
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitUntil(lambda: w.bridge.engine is not None, timeout=5000)
+    w.bridge.engine.reset(replace(w.config(), experiment_ref="tests.helpers:NanAt6"))
+    w.bridge.engine.play()
+    qtbot.waitUntil(lambda: w.banner.isVisible(), timeout=20000)
+    assert "non-finite at step 6" in w.banner.label.text() and "last good state (step 5)" in w.banner.label.text()
+    assert not w.bar.play_button.isChecked()
+    w.close()
+
+
+def test_dark_theme_and_close_leaves_nothing_running(qtbot):
+    before = set(threading.enumerate())
+    w = MainWindow(engine_kind="process", lab="manifold")
+    qtbot.addWidget(w)
+    w.show()
+    w.set_theme("dark")
+    assert theme.current() == "dark"
+    qtbot.waitUntil(lambda: w.bridge.engine is not None and w.bridge.engine.alive, timeout=10000)
+    engine = w.bridge.engine
+    w.close()
+    assert not engine.alive and w.bridge.engine is None
+    qtbot.waitUntil(lambda: set(threading.enumerate()) <= before, timeout=2000)
+    theme.apply_theme("light")
