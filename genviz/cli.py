@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
 COMMANDS = ("labs", "train", "bench", "download")
@@ -125,6 +126,9 @@ def main(argv: list[str] | None = None) -> int:
         return {"labs": cmd_labs, "train": cmd_train, "bench": cmd_bench,
                 "download": cmd_download}[argv[0]](argv[1:])
     args = _app_parser().parse_args(argv)
+    # the GUI's numpy work is small; BLAS threads would only compete with the training worker
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
     from genviz.ui.app import run_app
 
     return run_app(args)

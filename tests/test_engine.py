@@ -147,3 +147,48 @@ def test_thread_engine_leaves_no_thread():
     time.sleep(0.2)
     assert engine.close(1.0)
     assert set(threading.enumerate()) <= before
+
+
+def test_worker_process_exits_when_its_parent_dies(tmp_path):
+    """A killed GUI must not leave an orphan worker training forever."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    pidfile = tmp_path / "worker.pid"
+    code = (
+        "import time, sys\n"
+        "from genviz.core.engine import EngineConfig, make_engine\n"
+        "if __name__ == '__main__':\n"
+        "    e = make_engine('process')\n"
+        "    e.start(EngineConfig(lab='manifold', experiment_ref='tests.helpers:QuadraticExperiment'))\n"
+        "    e.play()\n"
+        f"    open({str(pidfile)!r}, 'w').write(str(e.pid))\n"
+        "    time.sleep(120)\n")
+    script = tmp_path / "parent.py"
+    script.write_text(code)
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    parent = subprocess.Popen([sys.executable, str(script)], cwd=root,
+                              env={**os.environ, "PYTHONPATH": root})
+    try:
+        deadline = time.monotonic() + 60
+        while not pidfile.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        worker = int(pidfile.read_text())
+        parent.send_signal(signal.SIGKILL)
+        parent.wait()
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            try:
+                os.kill(worker, 0)
+            except ProcessLookupError:
+                break
+            if open(f"/proc/{worker}/stat").read().split()[2] == "Z":
+                break  # exited, waiting to be reaped
+            time.sleep(0.1)
+        else:
+            os.kill(worker, signal.SIGKILL)
+            raise AssertionError("the worker outlived its parent")
+    finally:
+        parent.kill()

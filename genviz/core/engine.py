@@ -36,6 +36,8 @@ class EngineConfig:
     snapshot_hz: float = 30.0
     # heavy snapshots (evaluation passes) may take at most this share of the worker's time
     heavy_share: float = 0.1
+    # and come at most this often: views like the decoded manifold need no more to look live
+    heavy_hz: float = 10.0
     torch_threads: int = 1
     # "module:Class" overriding the lab's experiment (tests use it to inject faults)
     experiment_ref: str | None = None
@@ -202,7 +204,8 @@ def worker_main(config: EngineConfig, commands, events, snapshots, credit, stop)
 
         now = time.perf_counter()
         if exp is not None and credit.is_set() and (want_heavy or now - last_send >= 1.0 / config.snapshot_hz):
-            heavy = want_heavy or (now - last_heavy) * config.heavy_share >= heavy_cost
+            since = now - last_heavy
+            heavy = want_heavy or (since * config.heavy_share >= heavy_cost and since >= 1.0 / config.heavy_hz)
             t0 = time.perf_counter()
             try:
                 data = exp.snapshot(heavy=heavy)
@@ -404,6 +407,17 @@ def _process_entry(config, commands, events, snapshots, credit, stop) -> None:
     # the worker must never block on exit waiting for the GUI to read what it left in the pipes
     for q in (events, snapshots):
         q.cancel_join_thread()
+    # if the GUI dies without closing us (killed, crashed), stop instead of training forever
+    parent = mp.parent_process()
+    if parent is not None:
+        def watch_parent():
+            while not stop.is_set():
+                if not parent.is_alive():
+                    stop.set()
+                    return
+                time.sleep(0.25)
+
+        threading.Thread(target=watch_parent, name="genviz-parent-watch", daemon=True).start()
     worker_main(config, commands, events, snapshots, credit, stop)
 
 

@@ -63,7 +63,7 @@ class Banner(QWidget):
 class MainWindow(QMainWindow):
     def __init__(self, engine_kind: str = "process", lab: str | None = None, data: str | None = None,
                  seed: int = 0, device: str = "auto", overrides: dict | None = None,
-                 autoplay: bool = False, snapshot_hz: float = 30.0):
+                 autoplay: bool = False, snapshot_hz: float = 40.0):
         super().__init__()
         self.setWindowTitle("genviz — deep generative models lab")
         self.resize(1560, 960)

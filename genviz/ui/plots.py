@@ -9,7 +9,7 @@ from genviz.ui import theme
 
 # antialiased thick curves cost ~25 ms each in QPainter's raster engine; plain lines are ~50x cheaper
 pg.setConfigOptions(imageAxisOrder="row-major", antialias=False)
-CURVE_POINTS = 1200  # points drawn per curve: about one per pixel column of a wide plot
+CURVE_POINTS = 800  # points drawn per curve: about one per pixel column of a wide plot
 
 HISTOGRAM_ABOVE = 5000  # points; above this a scatter is drawn as a 2-D histogram image (REFERENCE.md)
 
@@ -88,15 +88,13 @@ class CurvePlot(pg.PlotWidget):
         self.setLabel("left", y_label)
         item = self.getPlotItem()
         legend = item.addLegend(offset=(-10, 10))
-        bg = pg.mkColor(theme.colors()["plot_bg"])
-        bg.setAlpha(210)
-        legend.setBrush(pg.mkBrush(bg))
+        legend.setBrush(pg.mkBrush(theme.colors()["plot_bg"]))  # opaque: alpha blending costs ~2 ms a frame
         item.getViewBox().setMenuEnabled(False)
         self.buffers: dict[str, CurveBuffer] = {}
         self.curves: dict[str, pg.PlotDataItem] = {}
         for i, (key, label) in enumerate(series.items()):
             color = theme.CURVE_COLORS[i % len(theme.CURVE_COLORS)]
-            curve = self.plot([], [], name=label, pen=pg.mkPen(color, width=2.5))
+            curve = self.plot([], [], name=label, pen=pg.mkPen(color, width=2))
             self.curves[key], self.buffers[key] = curve, CurveBuffer()
         theme.register_plot(self)
 
@@ -150,9 +148,7 @@ class ClassScatter:
         self.items = []
         self.legend = plot.getPlotItem().addLegend(offset=(5, 5), labelTextSize="10pt")
         self.legend.setColumnCount(2 if len(class_names) > 5 else 1)
-        bg = pg.mkColor(theme.colors()["plot_bg"])
-        bg.setAlpha(200)
-        self.legend.setBrush(pg.mkBrush(bg))
+        self.legend.setBrush(pg.mkBrush(theme.colors()["plot_bg"]))
         for i, name in enumerate(class_names):
             color = theme.class_color(i)
             item = pg.ScatterPlotItem(size=size, pen=None, brush=pg.mkBrush(color), name=name)

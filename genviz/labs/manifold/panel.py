@@ -32,7 +32,6 @@ class ManifoldPanel(LabPanel):
         self.manifold_view = ImagePlot("Decoded manifold  p(x|z),  z = Φ⁻¹(u) grid")
         self.latent_plot = make_plot("Latent space: encoder means  E[z|x]", "z₁", "z₂")
         self.latent_plot.setAspectLocked(True)
-        self.latent_plot.showGrid(x=True, y=True, alpha=0.25)
         self.ellipse = pg.PlotCurveItem(pen=pg.mkPen(theme.colors()["accent"], width=3))
         self.selected_marker = pg.ScatterPlotItem(size=16, pen=pg.mkPen("w", width=2), brush=None, symbol="o")
         self.click_marker = pg.ScatterPlotItem(size=18, pen=pg.mkPen("#d62728", width=3), brush=None, symbol="+")

@@ -1,0 +1,1 @@
+"""Benchmarks that print figures (JSON lines); not timed tests."""
