@@ -80,7 +80,9 @@ def test_click_decodes_at_once_and_hover_shows_nearest(qtbot, window):
     assert panel.selected is None
     # QTest cannot hover on the offscreen platform; emit the scene's own hover signal instead
     panel.latent_plot.scene().sigMouseMoved.emit(vb.mapViewToScene(QPointF(float(target[0]), float(target[1]))))
-    qtbot.waitUntil(lambda: getattr(panel, "hover_index", None) is not None, timeout=2000)
+    panel.hover_index = None
+    panel.latent_plot.scene().sigMouseMoved.emit(vb.mapViewToScene(QPointF(float(target[0]), float(target[1]))))
+    qtbot.waitUntil(lambda: panel.hover_index == 5, timeout=2000)
     assert panel.nearest_view.item.image.shape == (8, 8)
 
 

@@ -131,6 +131,8 @@ class MainWindow(QMainWindow):
         self.addDockWidget(Qt.RightDockWidgetArea, self.settings_dock)
 
         self.status_label = QLabel()
+        self.status_label.setMinimumWidth(900)  # a fixed width: changing text never relayouts the window
+        self.status_label.setAlignment(Qt.AlignRight | Qt.AlignVCenter)
         self.statusBar().addPermanentWidget(self.status_label)
         self._build_menus()
         self._build_shortcuts()

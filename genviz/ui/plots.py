@@ -87,7 +87,8 @@ class CurvePlot(pg.PlotWidget):
         self.setLabel("bottom", "step")
         self.setLabel("left", y_label)
         item = self.getPlotItem()
-        legend = item.addLegend(offset=(-10, 10))
+        # one row across the top: an opaque legend must not hide the curves it explains
+        legend = item.addLegend(offset=(-10, 2), colCount=len(series))
         legend.setBrush(pg.mkBrush(theme.colors()["plot_bg"]))  # opaque: alpha blending costs ~2 ms a frame
         item.getViewBox().setMenuEnabled(False)
         self.buffers: dict[str, CurveBuffer] = {}

@@ -6,7 +6,7 @@ import time
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QLabel, QSplitter, QVBoxLayout, QWidget
 
 from genviz.labs.manifold.decode import decode_numpy
@@ -24,6 +24,8 @@ class ManifoldPanel(LabPanel):
         self.preview_z: np.ndarray | None = None
         self.scatter: ClassScatter | None = None
         self.click_latency_ms: list[float] = []
+        self._pending_views: list = []
+        self._pending_step = 0
 
         self.warning = QLabel()
         self.warning.setWordWrap(True)
@@ -116,25 +118,43 @@ class ManifoldPanel(LabPanel):
         if data:
             self.heavy = data
             self.curves.append("test_neg_elbo", [snap["step"]], [data["test_neg_elbo"]])
-            self.manifold_view.set_image(data["manifold"])
-            if self.scatter is not None and self.static:
-                self.scatter.set_points(data["points"], self.static["eval_labels"])
-            self.kl_bars.set_values(data["kl_dims"])
-            d = len(data["kl_dims"])
-            self.au_label.setText(f"active units: <b>{data['active_units']}</b> of {d}  "
-                                  f"(Cov<sub>x</sub> E<sub>q</sub>[z<sub>u</sub>] &gt; 0.01)")
-            self._update_selection()
-            if self.preview_z is not None and len(self.preview_z) != len(data["center"]):
-                self.preview_z = None
-            if self.preview_z is None:
-                self.preview_z = data["center"].copy()  # start at the prior mean, z = 0
-                self.preview_text.setText("z = 0 (prior mean). Click the latent plane to decode any z;\n"
-                                          "hover to see the nearest training example.")
-            if self.preview_z is not None:
-                self._show_preview(self.preview_z)
-            self._update_warning(data, snap["step"])
+            # one view per event-loop turn: each repaints on its own, so no single frame blocks
+            # the GUI for the sum of all of them (timer lateness stays low)
+            self._pending_views = [self._draw_manifold, self._draw_scatter, self._draw_side]
+            self._pending_step = snap["step"]
+            QTimer.singleShot(0, self._draw_next_view)
         self.curves.redraw()
         self.redraws += 1
+
+    def _draw_next_view(self) -> None:
+        if not self._pending_views:
+            return
+        self._pending_views.pop(0)()
+        if self._pending_views:
+            QTimer.singleShot(0, self._draw_next_view)
+
+    def _draw_manifold(self) -> None:
+        self.manifold_view.set_image(self.heavy["manifold"])
+
+    def _draw_scatter(self) -> None:
+        if self.scatter is not None and self.static:
+            self.scatter.set_points(self.heavy["points"], self.static["eval_labels"])
+        self._update_selection()
+
+    def _draw_side(self) -> None:
+        data = self.heavy
+        self.kl_bars.set_values(data["kl_dims"])
+        d = len(data["kl_dims"])
+        self.au_label.setText(f"active units: <b>{data['active_units']}</b> of {d}  "
+                              f"(Cov<sub>x</sub> E<sub>q</sub>[z<sub>u</sub>] &gt; 0.01)")
+        if self.preview_z is not None and len(self.preview_z) != len(data["center"]):
+            self.preview_z = None
+        if self.preview_z is None:
+            self.preview_z = data["center"].copy()  # start at the prior mean, z = 0
+            self.preview_text.setText("z = 0 (prior mean). Click the latent plane to decode any z;\n"
+                                      "hover to see the nearest training example.")
+        self._show_preview(self.preview_z)
+        self._update_warning(data, self._pending_step)
 
     def _update_warning(self, data: dict, step: int) -> None:
         if data.get("collapsed"):
@@ -146,6 +166,7 @@ class ManifoldPanel(LabPanel):
             self.warning.hide()
 
     def clear(self) -> None:
+        self._pending_views = []
         self.heavy = {}
         self.selected = None
         self.preview_z = None
@@ -188,6 +209,7 @@ class ManifoldPanel(LabPanel):
         self.click_marker.setData([x], [y])
         self.selected = self._nearest(x, y, max_px=10)
         self._update_selection()
+        self._show_nearest(self._nearest(x, y))
         z_text = ", ".join(f"{v:+.2f}" for v in z[:6]) + (" …" if len(z) > 6 else "")
         self.preview_text.setText(f"z = ({z_text})")
         self.preview_view.repaint()
@@ -230,11 +252,14 @@ class ManifoldPanel(LabPanel):
         if not self.heavy or not self.static or not vb.sceneBoundingRect().contains(pos):
             return
         p = vb.mapSceneToView(pos)
-        i = self._nearest(p.x(), p.y())
-        if i is not None:
-            self.hover_index = i
-            self.nearest_view.set_image(self.static["eval_images"][i])
-            names = self.static.get("class_names", [])
-            label = int(self.static["eval_labels"][i])
-            name = names[label] if label < len(names) else str(label)
-            self.nearest_view.setTitle(f"Nearest training example: “{name}”", size="12pt")
+        self._show_nearest(self._nearest(p.x(), p.y()))
+
+    def _show_nearest(self, i: int | None) -> None:
+        if i is None or not self.static:
+            return
+        self.hover_index = i
+        self.nearest_view.set_image(self.static["eval_images"][i])
+        names = self.static.get("class_names", [])
+        label = int(self.static["eval_labels"][i])
+        name = names[label] if label < len(names) else str(label)
+        self.nearest_view.setTitle(f"Nearest training example: “{name}”", size="12pt")
