@@ -58,6 +58,8 @@ def _style_plot(widget: pg.PlotWidget) -> None:
         item.setTitle(item.titleLabel.text, color=c["plot_fg"])
     if item.legend is not None:
         item.legend.setLabelTextColor(c["plot_fg"])
+        item.legend.setBrush(pg.mkBrush(c["plot_bg"]))
+        item.legend.setPen(pg.mkPen(c["muted"]))
 
 
 def apply_theme(name: str, font_scale: float = 1.0) -> None:

@@ -122,7 +122,7 @@ class ManifoldPanel(LabPanel):
             # the GUI for the sum of all of them (timer lateness stays low)
             self._pending_views = [self._draw_manifold, self._draw_scatter, self._draw_side]
             self._pending_step = snap["step"]
-            QTimer.singleShot(0, self._draw_next_view)
+            QTimer.singleShot(2, self._draw_next_view)
         self.curves.redraw()
         self.redraws += 1
 
@@ -131,7 +131,7 @@ class ManifoldPanel(LabPanel):
             return
         self._pending_views.pop(0)()
         if self._pending_views:
-            QTimer.singleShot(0, self._draw_next_view)
+            QTimer.singleShot(2, self._draw_next_view)
 
     def _draw_manifold(self) -> None:
         self.manifold_view.set_image(self.heavy["manifold"])
