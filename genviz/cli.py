@@ -92,13 +92,18 @@ def cmd_bench(argv: list[str]) -> int:
     p.add_argument("lab")
     p.add_argument("--seconds", type=float, default=8.0, help="length of each timed phase")
     p.add_argument("--engines", default="process,thread")
+    p.add_argument("--data", help="data to train on (default: the embedded digits)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     args = p.parse_args(argv)
     if args.lab != "manifold":
         print(f"genviz bench: no benchmark for '{args.lab}' yet (manifold)", file=sys.stderr)
         return 2
     from genviz.bench.manifold import main as bench_main
 
-    return bench_main(seconds=args.seconds, engines=args.engines.split(","))
+    from genviz.core.settings import parse_assignments
+
+    return bench_main(seconds=args.seconds, engines=args.engines.split(","), data=args.data,
+                      overrides=parse_assignments(args.set))
 
 
 def cmd_download(argv: list[str]) -> int:

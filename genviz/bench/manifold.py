@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import subprocess
 import sys
 import time
@@ -21,13 +20,14 @@ def _emit(record: dict) -> None:
     print(json.dumps(record), flush=True)
 
 
-def headless_steps_per_sec(seconds: float, threads: int) -> float:
+def headless_steps_per_sec(seconds: float, threads: int, data: str | None = None,
+                           overrides: dict | None = None) -> float:
     import torch
 
     from genviz.core.engine import EngineConfig, _build_experiment
 
     torch.set_num_threads(threads)
-    exp = _build_experiment(EngineConfig(lab="manifold", device="cpu"))
+    exp = _build_experiment(EngineConfig(lab="manifold", device="cpu", data=data, settings=overrides or {}))
     for _ in range(50):
         exp.train_step()
     n, t0 = 0, time.perf_counter()
@@ -49,7 +49,7 @@ def _vm_hwm_mb(pid: int) -> float | None:
     return None
 
 
-def live(kind: str, seconds: float) -> dict:
+def live(kind: str, seconds: float, data: str | None = None, overrides: dict | None = None) -> dict:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen" if not os.environ.get("DISPLAY") else "xcb")
     from PySide6.QtCore import QElapsedTimer, Qt, QTimer
     from PySide6.QtWidgets import QApplication
@@ -59,7 +59,7 @@ def live(kind: str, seconds: float) -> dict:
 
     app = QApplication.instance() or QApplication([])
     theme.apply_theme("light")
-    w = MainWindow(engine_kind=kind, lab="manifold")
+    w = MainWindow(engine_kind=kind, lab="manifold", data=data, overrides=overrides)
     w.resize(1560, 960)
     w.show()
     panel = w.panel()
@@ -107,6 +107,7 @@ def live(kind: str, seconds: float) -> dict:
         app.processEvents()
     clicks = np.array(panel.click_latency_ms)
     worker_mb = _vm_hwm_mb(w.bridge.engine.pid) if kind == "process" else None
+    gui_mb = _vm_hwm_mb(os.getpid())
     w.close()
     app.processEvents()
     lat = np.array(lateness) if lateness else np.zeros(1)
@@ -116,7 +117,19 @@ def live(kind: str, seconds: float) -> dict:
             "timer_lateness_ms_max": round(float(lat.max()), 2),
             "click_to_preview_ms_p50": round(float(np.percentile(clicks, 50)), 3),
             "click_to_preview_ms_p95": round(float(np.percentile(clicks, 95)), 3),
+            "gui_peak_mb": round(gui_mb, 1) if gui_mb else None,
             "worker_peak_mb": round(worker_mb, 1) if worker_mb else None}
+
+
+def live_in_subprocess(kind: str, seconds: float, data: str | None, overrides: dict) -> dict:
+    """Each live phase in a fresh process, so its memory and timings are its own."""
+    spec = json.dumps({"kind": kind, "seconds": seconds, "data": data, "overrides": overrides})
+    r = subprocess.run([sys.executable, "-m", "genviz.bench.manifold", "--live", spec],
+                       capture_output=True, text=True, timeout=seconds + 120)
+    line = next((line for line in r.stdout.splitlines() if line.startswith("{")), None)
+    if line is None:
+        raise RuntimeError(f"live benchmark ({kind}) failed: {r.stderr[-2000:]}")
+    return json.loads(line)
 
 
 def startup_seconds(runs: int = 3) -> list[float]:
@@ -134,20 +147,26 @@ def startup_seconds(runs: int = 3) -> list[float]:
     return out
 
 
-def main(seconds: float = 8.0, engines=("process", "thread")) -> int:
+def main(seconds: float = 8.0, engines=("process", "thread"), data: str | None = None,
+         overrides: dict | None = None) -> int:
     t_all = time.perf_counter()
+    overrides = overrides or {}
     threads = max(1, (os.cpu_count() or 2) - 1)
-    bare = headless_steps_per_sec(seconds, threads)
-    _emit({"bench": "manifold", "phase": "headless", "torch_threads": threads, "steps_per_sec": round(bare, 1)})
+    bare = headless_steps_per_sec(seconds, threads, data, overrides)
+    _emit({"bench": "manifold", "phase": "headless", "torch_threads": threads, "data": data or "digits",
+           "settings": overrides, "steps_per_sec": round(bare, 1)})
     for kind in engines:
-        rec = live(kind.strip(), seconds)
+        rec = live_in_subprocess(kind.strip(), seconds, data, overrides)
         rec["ratio_to_headless"] = round(rec["steps_per_sec"] / bare, 3)
         _emit({"bench": "manifold", "phase": "live", **rec})
     starts = startup_seconds()
-    gui_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     _emit({"bench": "manifold", "phase": "startup", "start_to_painted_s": starts,
            "median_s": sorted(starts)[len(starts) // 2]})
-    _emit({"bench": "manifold", "phase": "memory", "gui_process_peak_mb": round(gui_peak, 1),
-           "note": "the bench process hosts the GUI and (for the thread engine and headless phase) the model"})
     _emit({"bench": "manifold", "phase": "done", "seconds": round(time.perf_counter() - t_all, 1)})
     return 0
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[1] == "--live":
+        spec = json.loads(sys.argv[2])
+        print(json.dumps(live(spec["kind"], spec["seconds"], spec["data"], spec["overrides"])), flush=True)
