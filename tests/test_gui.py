@@ -63,6 +63,8 @@ def test_click_decodes_at_once_and_hover_shows_nearest(qtbot, window):
     panel = window.panel()
     window.do_step(50)
     qtbot.waitUntil(lambda: window.step == 50 and bool(panel.heavy), timeout=30000)
+    qtbot.waitUntil(lambda: not panel._pending_views, timeout=2000)  # the views are drawn in turns
+    qtbot.wait(50)
     vb = panel.latent_plot.getPlotItem().getViewBox()
     target = panel.heavy["points"][5]
     panel.click_plane(float(target[0]), float(target[1]))
@@ -79,10 +81,11 @@ def test_click_decodes_at_once_and_hover_shows_nearest(qtbot, window):
     qtbot.waitUntil(lambda: len(panel.click_latency_ms) > before, timeout=2000)
     assert panel.selected is None
     # QTest cannot hover on the offscreen platform; emit the scene's own hover signal instead
-    panel.latent_plot.scene().sigMouseMoved.emit(vb.mapViewToScene(QPointF(float(target[0]), float(target[1]))))
     panel.hover_index = None
     panel.latent_plot.scene().sigMouseMoved.emit(vb.mapViewToScene(QPointF(float(target[0]), float(target[1]))))
-    qtbot.waitUntil(lambda: panel.hover_index == 5, timeout=2000)
+    qtbot.waitUntil(lambda: panel.hover_index is not None, timeout=2000)
+    # the nearest example to the hovered point is point 5 (or a duplicate encoded at the same place)
+    np.testing.assert_allclose(panel.heavy["points"][panel.hover_index], target, atol=1e-3)
     assert panel.nearest_view.item.image.shape == (8, 8)
 
 
@@ -121,3 +124,49 @@ def test_dark_theme_and_close_leaves_nothing_running(qtbot):
     assert not engine.alive and w.bridge.engine is None
     qtbot.waitUntil(lambda: set(threading.enumerate()) <= before, timeout=2000)
     theme.apply_theme("light")
+
+
+def test_worker_error_is_shown(qtbot):
+    w = MainWindow(engine_kind="thread", lab="manifold")
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitUntil(lambda: w.bridge.engine is not None, timeout=5000)
+    w.bridge.engine.reset(replace(w.config(), experiment_ref="tests.helpers:FailAt3"))
+    w.bridge.engine.play()
+    qtbot.waitUntil(lambda: w.banner.isVisible(), timeout=20000)
+    assert "training step 3" in w.banner.label.text() and "deliberate failure" in w.banner.label.text()
+    assert w.banner.details_button.isVisibleTo(w.banner) and "Traceback" in w.banner.details
+    w.close()
+
+
+def test_awaiting_a_worker_query_through_qasync(qtbot, tmp_path):
+    import qasync
+    import torch
+
+    w = MainWindow(engine_kind="thread", lab="manifold", overrides={"hidden": 16})
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitUntil(lambda: w.panel().static != {}, timeout=20000)
+    loop = qasync.QEventLoop(already_running=False)
+    path = str(tmp_path / "m.pt")
+    try:
+        saved = loop.run_until_complete(asyncio.wait_for(w.bridge.ask("save", path=path), 20))
+        metrics = loop.run_until_complete(asyncio.wait_for(w.bridge.ask("metrics"), 20))
+    finally:
+        w.close()
+        loop.close()
+    assert saved == path and torch.load(path, weights_only=True)["lab"] == "manifold"
+    assert metrics["steps"] == 0
+
+
+def test_collapse_warning_banner(qtbot):
+    from genviz.core.labs import get_lab
+    from genviz.labs.manifold.panel import ManifoldPanel
+
+    panel = ManifoldPanel(get_lab("manifold"))
+    qtbot.addWidget(panel)
+    panel.show()
+    panel._update_warning({"collapsed": True, "kl_dims": np.array([0.001, 0.002])}, 500)
+    assert panel.warning.isVisible() and "Posterior collapse" in panel.warning.text()
+    panel._update_warning({"collapsed": False, "kl_dims": np.array([1.0, 2.0])}, 600)
+    assert not panel.warning.isVisible()

@@ -114,6 +114,26 @@ class CurvePlot(pg.PlotWidget):
                 x = np.add.reduceat(x, edges[:-1]) / counts
                 y = np.add.reduceat(y, edges[:-1]) / counts
             self.curves[key].setData(x, y)
+        self._robust_y_range()
+
+    def _robust_y_range(self) -> None:
+        """Fit y to the later 90 % of training, so the first steps' huge losses do not flatten
+        everything after them (the early part is still drawn, clipped at the top)."""
+        ys_all, ys_late = [], []
+        for buf in self.buffers.values():
+            finite = np.isfinite(buf.y)
+            if not finite.any():
+                continue
+            x, y = buf.x[finite], buf.y[finite]
+            cut = x[0] + 0.1 * (x[-1] - x[0])
+            ys_all.append(y)
+            ys_late.append(y[x >= cut])
+        if not ys_all:
+            return
+        lo = min(float(y.min()) for y in ys_all)
+        hi = max(float(y.max()) for y in ys_late if len(y)) if any(len(y) for y in ys_late) else lo + 1
+        pad = 0.08 * max(hi - lo, 1e-6)
+        self.setYRange(lo - pad, hi + 2.5 * pad, padding=0)  # room at the top for the legend
 
     def clear_data(self) -> None:
         for key, buf in self.buffers.items():

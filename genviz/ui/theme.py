@@ -4,6 +4,7 @@ from __future__ import annotations
 import weakref
 
 import pyqtgraph as pg
+import shiboken6
 from PySide6.QtGui import QColor, QFont, QPalette
 from PySide6.QtWidgets import QApplication
 
@@ -88,4 +89,7 @@ def apply_theme(name: str, font_scale: float = 1.0) -> None:
     app.setFont(font)
     pg.setConfigOptions(background=c["plot_bg"], foreground=c["plot_fg"])
     for w in list(_plots):
-        _style_plot(w)
+        if shiboken6.isValid(w):  # a closed window's plots may be gone on the C++ side already
+            _style_plot(w)
+        else:
+            _plots.discard(w)

@@ -25,7 +25,6 @@ class ManifoldPanel(LabPanel):
         self.scatter: ClassScatter | None = None
         self.click_latency_ms: list[float] = []
         self._pending_views: list = []
-        self._pending_step = 0
 
         self.warning = QLabel()
         self.warning.setWordWrap(True)
@@ -120,8 +119,10 @@ class ManifoldPanel(LabPanel):
             self.curves.append("test_neg_elbo", [snap["step"]], [data["test_neg_elbo"]])
             # one view per event-loop turn: each repaints on its own, so no single frame blocks
             # the GUI for the sum of all of them (timer lateness stays low)
-            self._pending_views = [self._draw_manifold, self._draw_scatter, self._draw_side]
-            self._pending_step = snap["step"]
+            step = snap["step"]
+            # each view draws the snapshot it was queued with, even if a newer one arrives meanwhile
+            self._pending_views = [lambda: self._draw_manifold(data), lambda: self._draw_scatter(data),
+                                   lambda: self._draw_side(data, step)]
             QTimer.singleShot(2, self._draw_next_view)
         self.curves.redraw()
         self.redraws += 1
@@ -133,16 +134,15 @@ class ManifoldPanel(LabPanel):
         if self._pending_views:
             QTimer.singleShot(2, self._draw_next_view)
 
-    def _draw_manifold(self) -> None:
-        self.manifold_view.set_image(self.heavy["manifold"])
+    def _draw_manifold(self, data: dict) -> None:
+        self.manifold_view.set_image(data["manifold"])
 
-    def _draw_scatter(self) -> None:
-        if self.scatter is not None and self.static:
-            self.scatter.set_points(self.heavy["points"], self.static["eval_labels"])
+    def _draw_scatter(self, data: dict) -> None:
+        if self.scatter is not None and self.static and len(data["points"]) == len(self.static["eval_labels"]):
+            self.scatter.set_points(data["points"], self.static["eval_labels"])
         self._update_selection()
 
-    def _draw_side(self) -> None:
-        data = self.heavy
+    def _draw_side(self, data: dict, step: int) -> None:
         self.kl_bars.set_values(data["kl_dims"])
         d = len(data["kl_dims"])
         self.au_label.setText(f"active units: <b>{data['active_units']}</b> of {d}  "
@@ -154,7 +154,7 @@ class ManifoldPanel(LabPanel):
             self.preview_text.setText("z = 0 (prior mean). Click the latent plane to decode any z;\n"
                                       "hover to see the nearest training example.")
         self._show_preview(self.preview_z)
-        self._update_warning(data, self._pending_step)
+        self._update_warning(data, step)
 
     def _update_warning(self, data: dict, step: int) -> None:
         if data.get("collapsed"):
