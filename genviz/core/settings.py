@@ -21,6 +21,8 @@ class Setting:
     # live settings change a running experiment; the others take effect on Reset (e.g. layer sizes)
     live: bool = False
     log_scale: bool = False
+    # for "str" settings: values offered in the GUI (the user may still type another, e.g. a path)
+    suggestions: tuple = field(default_factory=tuple)
 
     def parse(self, value: Any) -> Any:
         """Convert ``value`` (a string from the CLI or a typed value from the GUI) and validate it."""
@@ -70,6 +72,8 @@ class Setting:
             out["max"] = self.maximum
         if self.choices:
             out["choices"] = list(self.choices)
+        if self.suggestions:
+            out["suggestions"] = list(self.suggestions)
         return out
 
 

@@ -127,6 +127,12 @@ class SettingsForm(QWidget):
         elif s.kind == "bool":
             w = QCheckBox()
             w.toggled.connect(lambda v, n=s.name: self._emit(n, bool(v)))
+        elif s.suggestions:
+            w = QComboBox()
+            w.setEditable(True)  # the suggestions, or anything typed (e.g. a file path)
+            w.addItems([str(c) for c in s.suggestions])
+            w.activated.connect(lambda _i, n=s.name, e=w: self._emit(n, e.currentText()))
+            w.lineEdit().editingFinished.connect(lambda n=s.name, e=w: self._emit(n, e.currentText()))
         else:
             from PySide6.QtWidgets import QLineEdit
 
@@ -152,7 +158,11 @@ class SettingsForm(QWidget):
                     w.blockSignals(False)
                 elif isinstance(w, QComboBox):
                     w.blockSignals(True)
+                    if w.isEditable():
+                        w.lineEdit().blockSignals(True)
                     w.setCurrentText(str(value))
+                    if w.isEditable():
+                        w.lineEdit().blockSignals(False)
                     w.blockSignals(False)
                 elif isinstance(w, QCheckBox):
                     w.blockSignals(True)

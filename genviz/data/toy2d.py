@@ -1,0 +1,189 @@
+"""2-D toy distributions for the GAN and flow labs (pure core).
+
+The ring of 8 and the 5x5 grid follow the PacGAN protocol exactly (REFERENCE.md): ring means at
+(cos 2 pi i/8, sin 2 pi i/8), i = 0..7, std 0.01; grid means on {-4,-2,0,2,4}^2, std 0.05.
+"""
+from __future__ import annotations
+
+import csv
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from genviz.data.images import DataError
+
+
+@dataclass
+class Toy2D:
+    """A sampler of 2-D points. ``modes`` and ``std`` are set for Gaussian mixtures, so mode
+    coverage can be scored."""
+
+    name: str
+    sampler: object  # callable(n, rng) -> [n, 2] float32
+    modes: np.ndarray | None = None
+    std: float | None = None
+    extent: tuple[float, float, float, float] = (-2, 2, -2, 2)  # xmin, xmax, ymin, ymax for views
+    meta: dict = field(default_factory=dict)
+
+    def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        return np.asarray(self.sampler(n, rng), dtype=np.float32)
+
+
+def ring_means(k: int = 8, radius: float = 1.0) -> np.ndarray:
+    t = 2 * np.pi * np.arange(k) / k  # endpoint excluded: linspace(0, 2pi, 8) would give 7 modes
+    return np.stack([radius * np.cos(t), radius * np.sin(t)], 1)
+
+
+def grid_means(side: int = 5, spacing: float = 2.0) -> np.ndarray:
+    ticks = (np.arange(side) - (side - 1) / 2) * spacing
+    gx, gy = np.meshgrid(ticks, ticks, indexing="ij")
+    return np.stack([gx.ravel(), gy.ravel()], 1)
+
+
+def mixture(name: str, means: np.ndarray, std: float, extent) -> Toy2D:
+    def sampler(n, rng):
+        idx = rng.integers(0, len(means), n)
+        return means[idx] + std * rng.standard_normal((n, 2))
+
+    return Toy2D(name, sampler, means.astype(np.float64), std, extent)
+
+
+def two_moons(n, rng, noise=0.05):
+    t = rng.uniform(0, np.pi, n)
+    upper = rng.random(n) < 0.5
+    x = np.where(upper, np.cos(t), 1 - np.cos(t))
+    y = np.where(upper, np.sin(t), 0.5 - np.sin(t))
+    pts = np.stack([x, y], 1) + noise * rng.standard_normal((n, 2))
+    return (pts - [0.5, 0.25]) * 1.6
+
+
+def spiral(n, rng, noise=0.05):
+    t = np.sqrt(rng.random(n)) * 3 * np.pi
+    r = t / (3 * np.pi) * 1.8
+    sign = np.where(rng.random(n) < 0.5, 1.0, -1.0)
+    pts = sign[:, None] * np.stack([r * np.cos(t), r * np.sin(t)], 1)
+    return pts + noise * rng.standard_normal((n, 2))
+
+
+def checkerboard(n, rng):
+    """FFJORD's checkerboard: 8 of the 16 unit squares of [-4, 4]^2 (entropy ln 32, REFERENCE.md)."""
+    x1 = rng.random(n) * 4 - 2
+    x2 = rng.random(n) - rng.integers(0, 2, n) * 2
+    x2 = x2 + (np.floor(x1) % 2)
+    return np.stack([x1, x2], 1) * 2
+
+
+def points_dataset(name: str, points: np.ndarray, jitter: float | None = None) -> Toy2D:
+    """Resampled user points (drawn with the mouse or loaded), with a little Gaussian jitter."""
+    pts = validate_points(points, name)
+    lo, hi = pts.min(0), pts.max(0)
+    span = float(max(hi - lo))
+    jitter = 0.01 * span if jitter is None else jitter
+    pad = 0.15 * span + 1e-3
+
+    def sampler(n, rng):
+        return pts[rng.integers(0, len(pts), n)] + jitter * rng.standard_normal((n, 2))
+
+    return Toy2D(name, sampler, None, None, (lo[0] - pad, hi[0] + pad, lo[1] - pad, hi[1] + pad))
+
+
+def validate_points(points, where: str = "points") -> np.ndarray:
+    a = np.asarray(points)
+    if a.dtype == object or not np.issubdtype(a.dtype, np.number):
+        raise DataError(f"{where}: expected numbers, got dtype {a.dtype}")
+    if a.ndim != 2 or a.shape[1] != 2:
+        raise DataError(f"{where}: expected rows of (x, y), got shape {tuple(a.shape)}")
+    if len(a) < 2:
+        raise DataError(f"{where}: need at least 2 points, got {len(a)}")
+    if not np.all(np.isfinite(a)):
+        raise DataError(f"{where}: the points contain NaN or infinite values")
+    return a.astype(np.float64)
+
+
+def load_points(path: str | os.PathLike) -> np.ndarray:
+    """(x, y) rows from a .csv (a header line is allowed) or a .npy/.npz file."""
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"{path}: no such file")
+    if path.suffix in (".npy", ".npz"):
+        try:
+            loaded = np.load(path, allow_pickle=False)
+        except Exception as exc:  # numpy raises several types for bad files
+            raise DataError(f"{path}: not a readable .npy/.npz file ({exc})") from None
+        if isinstance(loaded, np.lib.npyio.NpzFile):
+            with loaded:
+                keys = list(loaded.keys())
+                if not keys:
+                    raise DataError(f"{path}: the archive is empty")
+                loaded = loaded["points" if "points" in keys else keys[0]]
+        return validate_points(loaded, str(path))
+    rows = []
+    try:
+        with open(path, newline="") as f:
+            for i, row in enumerate(csv.reader(f)):
+                if not row or all(not c.strip() for c in row):
+                    continue
+                try:
+                    vals = [float(c) for c in row]
+                except ValueError:
+                    if i == 0:
+                        continue  # a header
+                    raise DataError(f"{path}: line {i + 1} is not two numbers: {','.join(row)!r}") from None
+                if len(vals) != 2:
+                    raise DataError(f"{path}: line {i + 1} has {len(vals)} values; expected x,y")
+                rows.append(vals)
+    except UnicodeDecodeError:
+        raise DataError(f"{path}: not a text CSV file") from None
+    return validate_points(np.array(rows, dtype=np.float64).reshape(-1, 2), str(path))
+
+
+def make_toy(name: str, points: np.ndarray | None = None) -> Toy2D:
+    """ring8, grid25, moons, spiral, checkerboard, gaussian, or a path to a CSV/NPY of points."""
+    if name == "ring8":
+        return mixture("ring8", ring_means(8, 1.0), 0.01, (-1.6, 1.6, -1.6, 1.6))
+    if name == "grid25":
+        return mixture("grid25", grid_means(5, 2.0), 0.05, (-5.5, 5.5, -5.5, 5.5))
+    if name == "moons":
+        return Toy2D("moons", two_moons, extent=(-2.9, 2.9, -1.8, 1.8))
+    if name == "spiral":
+        return Toy2D("spiral", spiral, extent=(-2.2, 2.2, -2.2, 2.2))
+    if name == "checkerboard":
+        return Toy2D("checkerboard", checkerboard, extent=(-4.5, 4.5, -4.5, 4.5))
+    if name == "gaussian":
+        return mixture("gaussian", np.zeros((1, 2)), 1.0, (-4, 4, -4, 4))
+    if name == "drawn":
+        if points is None:
+            raise DataError("no drawn points yet: draw some on the data view first")
+        return points_dataset("drawn", points)
+    path = Path(name).expanduser()
+    if path.suffix in (".csv", ".npy", ".npz", ".txt") or path.exists():
+        return points_dataset(path.stem, load_points(path))
+    raise DataError(f"unknown 2-D dataset '{name}' (ring8, grid25, moons, spiral, checkerboard, gaussian, "
+                    "or a .csv/.npy file of x,y rows)")
+
+
+TOY_NAMES = ("ring8", "grid25", "moons", "spiral", "checkerboard", "gaussian")
+
+
+def mode_coverage(samples: np.ndarray, modes: np.ndarray, std: float, threshold: float = 3.0) -> dict:
+    """The PacGAN/VEEGAN protocol (REFERENCE.md): each sample goes to its nearest mode by
+    std-normalised distance and is high quality if that distance is < ``threshold``; a mode is
+    captured when it has at least one high-quality sample; reverse KL is KL(histogram of the
+    high-quality samples over modes || uniform). A perfect generator scores ~98.9 % HQ."""
+    samples = np.asarray(samples, dtype=np.float64)
+    d = np.sqrt(((samples[:, None, :] - modes[None, :, :]) ** 2).sum(-1)) / std
+    nearest = d.argmin(1)
+    hq = d[np.arange(len(samples)), nearest] < threshold
+    counts = np.bincount(nearest[hq], minlength=len(modes)).astype(np.float64)
+    k = len(modes)
+    if counts.sum() > 0:
+        p = counts / counts.sum()
+        nz = p > 0
+        rev_kl = float((p[nz] * np.log(p[nz] * k)).sum())
+    else:
+        rev_kl = math.inf  # no high-quality sample at all: the histogram is undefined
+    return {"modes": int((counts > 0).sum()), "n_modes": k, "hq_percent": 100.0 * float(hq.mean()),
+            "reverse_kl": rev_kl, "per_mode": counts.astype(np.int64)}

@@ -1,0 +1,49 @@
+"""The GAN mode-coverage lab: watch mode collapse happen on 2-D mixtures, and which fixes help."""
+from genviz.core.labs import LabInfo
+from genviz.core.settings import Setting
+
+DATASETS = ("ring8", "grid25", "moons", "spiral", "checkerboard", "gaussian")
+LOSS_NAMES = ("minimax", "nonsat", "lsgan", "wgan", "wgan-gp", "hinge")
+ACTS = ("relu", "leakyrelu", "tanh", "elu")
+
+LAB = LabInfo(
+    name="gan",
+    title="GAN mode coverage",
+    summary="A GAN on a ring or grid of Gaussians: see modes drop, D's landscape and G's gradient field.",
+    experiment="genviz.labs.gan.experiment:GanExperiment",
+    panel="genviz.labs.gan.panel:GanPanel",
+    settings=(
+        Setting("data", "ring8", "str", "2-D data: a named set, 'drawn', or a .csv/.npy of x,y rows",
+                suggestions=DATASETS + ("drawn",)),
+        Setting("loss", "nonsat", "choice", "GAN objective: minimax = original saturating loss, nonsat = "
+                "non-saturating, lsgan = least squares, wgan = weight clipping, wgan-gp, hinge",
+                choices=LOSS_NAMES),
+        Setting("noise_dim", 2, "int", "noise dimension", 1, 256),
+        Setting("noise", "gaussian", "choice", "noise distribution", choices=("gaussian", "uniform")),
+        Setting("g_hidden", 128, "int", "generator units per layer", 4, 1024),
+        Setting("g_layers", 2, "int", "generator hidden layers", 1, 6),
+        Setting("d_hidden", 128, "int", "discriminator units per layer", 4, 1024),
+        Setting("d_layers", 2, "int", "discriminator hidden layers", 1, 6),
+        Setting("activation", "relu", "choice", "hidden activation", choices=ACTS),
+        Setting("pack", 1, "int", "PacGAN: samples per discriminator input", 1, 8),
+        Setting("lr_g", 1e-3, "float", "generator learning rate (Adam)", 1e-6, 1.0, live=True, log_scale=True),
+        Setting("lr_d", 1e-3, "float", "discriminator learning rate (Adam)", 1e-6, 1.0, live=True, log_scale=True),
+        Setting("beta1", 0.5, "float", "Adam beta1", 0.0, 0.999, live=True),
+        Setting("beta2", 0.999, "float", "Adam beta2", 0.0, 0.9999, live=True),
+        Setting("d_steps", 1, "int", "discriminator steps per generator step", 1, 20, live=True),
+        Setting("unroll", 0, "int", "unrolled discriminator steps in G's loss (Metz et al.)", 0, 10, live=True),
+        Setting("gp_weight", 10.0, "float", "WGAN-GP gradient-penalty weight", 0.0, 100.0, live=True),
+        Setting("clip", 0.01, "float", "WGAN weight clipping", 0.0001, 1.0, live=True, log_scale=True),
+        Setting("r1", 0.0, "float", "R1 penalty gamma on real data (0 = off)", 0.0, 100.0, live=True),
+        Setting("batch", 256, "int", "minibatch size", 8, 4096, live=True),
+    ),
+)
+
+# Named settings for the benchmark and the lecture presets (REFERENCE.md protocols nearby)
+PRESETS = {
+    "GAN (minimax)": {"loss": "minimax"},
+    "GAN (non-saturating)": {"loss": "nonsat"},
+    "Unrolled GAN (5 steps)": {"loss": "nonsat", "unroll": 5},
+    "PacGAN4": {"loss": "nonsat", "pack": 4},
+    "WGAN-GP": {"loss": "wgan-gp", "d_steps": 5, "lr_g": 1e-4, "lr_d": 1e-4, "beta1": 0.5, "beta2": 0.9},
+}

@@ -1,0 +1,153 @@
+"""The GAN lab's experiment: 2-D data, G and D, one training iteration = d_steps D updates and one
+G update, snapshots of samples, D's landscape, G's gradient field and mode coverage (pure core)."""
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch.func import functional_call
+
+from genviz.core.experiment import Experiment, guarded_update, to_numpy
+from genviz.data.toy2d import make_toy, mode_coverage
+from genviz.labs.gan import LAB
+from genviz.models.gan import (CRITIC_LOSSES, Discriminator, Generator, d_loss, d_probability, g_loss,
+                               gradient_penalty, grid_points, noise_grid, packed_eval, r1_penalty,
+                               unrolled_params)
+
+EVAL_SAMPLES = 2500  # the PacGAN protocol's sample count (REFERENCE.md)
+HEATMAP = 128
+FIELD = 21
+
+
+class GanExperiment(Experiment):
+    LAB = LAB
+
+    def __init__(self, settings: dict, seed: int = 0, device: str = "cpu", data: str | None = None):
+        super().__init__(settings, seed, device, data)
+        s = self.settings
+        torch.manual_seed(self.seed)
+        self.gen = torch.Generator().manual_seed(self.seed)
+        self.np_rng = np.random.default_rng(self.seed)
+        # --data (a file of points) overrides the data setting
+        self.toy = make_toy(data if data else s["data"])
+        self.G = Generator(s["noise_dim"], s["g_hidden"], s["g_layers"], s["activation"], s["noise"]).to(self.device)
+        self.D = Discriminator(s["d_hidden"], s["d_layers"], s["activation"], s["pack"]).to(self.device)
+        self.opt_g = torch.optim.Adam(self.G.parameters(), lr=s["lr_g"], betas=(s["beta1"], s["beta2"]))
+        self.opt_d = torch.optim.Adam(self.D.parameters(), lr=s["lr_d"], betas=(s["beta1"], s["beta2"]))
+        self.real_view = self.toy.sample(2000, np.random.default_rng(self.seed + 1))
+        self.eval_noise = self.G.sample_noise(EVAL_SAMPLES, torch.Generator().manual_seed(self.seed + 2))
+        self.last = {"d_loss": float("nan"), "g_loss": float("nan"), "d_real": float("nan"), "d_fake": float("nan")}
+
+    # -- training ---------------------------------------------------------------------------
+    def real_batch(self) -> torch.Tensor:
+        return torch.from_numpy(self.toy.sample(self.settings["batch"], self.np_rng)).to(self.device)
+
+    def d_step(self) -> bool:
+        s = self.settings
+        real = self.real_batch()
+        with torch.no_grad():
+            fake = self.G.rsample((s["batch"],), self.gen)
+        out_r, out_f = self.D(real), self.D(fake)
+        loss = d_loss(s["loss"], out_r, out_f)
+        if s["loss"] == "wgan-gp":
+            loss = loss + s["gp_weight"] * gradient_penalty(self.D, real, fake, self.gen)
+        if s["r1"] > 0:
+            loss = loss + 0.5 * s["r1"] * r1_penalty(self.D, real)
+        ok = guarded_update(loss, self.opt_d, list(self.D.parameters()))
+        if ok and s["loss"] == "wgan":
+            with torch.no_grad():  # Arjovsky et al.'s Lipschitz constraint by weight clipping
+                for p in self.D.parameters():
+                    p.clamp_(-s["clip"], s["clip"])
+        self.last.update(d_loss=float(loss.detach()), d_real=float(d_probability(s["loss"], out_r.detach()).mean()),
+                         d_fake=float(d_probability(s["loss"], out_f.detach()).mean()))
+        return ok
+
+    def g_step(self) -> bool:
+        s = self.settings
+        fake = self.G.rsample((s["batch"],), self.gen)
+        if s["unroll"] > 0:
+            params = unrolled_params(self.D, self.opt_d, s["loss"], [self.real_batch() for _ in range(s["unroll"])], fake)
+            out = functional_call(self.D, params, (fake,))
+        else:
+            out = self.D(fake)
+        loss = g_loss(s["loss"], out)
+        ok = guarded_update(loss, self.opt_g, list(self.G.parameters()))
+        self.last["g_loss"] = float(loss.detach())
+        return ok
+
+    def train_step(self) -> dict[str, float]:
+        for _ in range(self.settings["d_steps"]):
+            if not self.d_step():
+                return {**self.last, "loss": float("nan")}
+        if not self.g_step():
+            return {**self.last, "loss": float("nan")}
+        return {**self.last, "loss": self.last["d_loss"]}
+
+    def set_setting(self, name: str, value) -> None:
+        value = LAB.setting(name).parse(value)
+        super().set_setting(name, value)
+        s = self.settings
+        if name in ("lr_g", "lr_d", "beta1", "beta2"):
+            for opt, lr in ((self.opt_g, s["lr_g"]), (self.opt_d, s["lr_d"])):
+                for group in opt.param_groups:
+                    group["lr"], group["betas"] = lr, (s["beta1"], s["beta2"])
+
+    # -- views ------------------------------------------------------------------------------
+    def static_info(self) -> dict:
+        return {"dataset": self.toy.name, "extent": tuple(float(v) for v in self.toy.extent),
+                "real": self.real_view.copy(),
+                "modes": None if self.toy.modes is None else self.toy.modes.astype(np.float32),
+                "std": self.toy.std, "loss": self.settings["loss"],
+                "critic": self.settings["loss"] in CRITIC_LOSSES, "noise_dim": self.G.noise_dim}
+
+    def coverage(self, fake: np.ndarray | None = None) -> dict | None:
+        if self.toy.modes is None:
+            return None
+        if fake is None:
+            with torch.no_grad():
+                fake = to_numpy(self.G(self.eval_noise))
+        return mode_coverage(fake, self.toy.modes, self.toy.std)
+
+    def snapshot(self, heavy: bool) -> dict:
+        if not heavy:
+            return {}
+        s = self.settings
+        with torch.no_grad():
+            fake = to_numpy(self.G(self.eval_noise))
+            mesh = to_numpy(self.G(noise_grid(self.G, FIELD).to(self.device))).reshape(FIELD, FIELD, 2)
+            grid = grid_points(self.toy.extent, HEATMAP).to(self.device)
+            heat = to_numpy(d_probability(s["loss"], packed_eval(self.D, grid))).reshape(HEATMAP, HEATMAP)
+        # G's gradient field: the direction G's loss pushes a generated point sitting at x
+        x = grid_points(self.toy.extent, FIELD).to(self.device).requires_grad_(True)
+        (grad,) = torch.autograd.grad(g_loss(s["loss"], packed_eval(self.D, x)) * len(x), x)
+        push = to_numpy(-grad)
+        out = {"fake": fake, "heat": heat, "mesh": mesh, "field_at": to_numpy(x.detach()), "field": push}
+        cov = self.coverage(fake)
+        if cov is not None:
+            out["coverage"] = cov
+        return out
+
+    def query(self, name: str, **kwargs):
+        if name in ("d_step", "g_step"):
+            ok = self.d_step() if name == "d_step" else self.g_step()
+            return {"applied": ok, **self.last}
+        if name == "save":
+            self.save(kwargs["path"])
+            return kwargs["path"]
+        if name == "metrics":
+            return self.final_metrics()
+        return super().query(name, **kwargs)
+
+    def final_metrics(self) -> dict:
+        out = {"lab": "gan", "dataset": self.toy.name, "steps": self.step_count, "loss": self.settings["loss"],
+               **{k: v for k, v in self.last.items()}}
+        cov = self.coverage()
+        if cov is not None:
+            out.update(modes=cov["modes"], n_modes=cov["n_modes"], hq_percent=round(cov["hq_percent"], 2),
+                       reverse_kl=round(cov["reverse_kl"], 4), per_mode=cov["per_mode"].tolist())
+        return out
+
+    def save(self, path: str) -> None:
+        torch.save({"format": "genviz-model", "version": 1, "lab": "gan", "settings": dict(self.settings),
+                    "seed": self.seed, "data": self.data_ref, "step": self.step_count,
+                    "generator": self.G.state_dict(), "discriminator": self.D.state_dict(),
+                    "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict()}, path)

@@ -1,0 +1,175 @@
+"""GANs on 2-D data: MLP generator and discriminator, the classic losses and their fixes.
+
+A GAN has no likelihood, so the generator offers ``sample``/``rsample`` but no ``log_prob``.
+Losses take raw discriminator outputs (logits, or critic values for the Wasserstein family).
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.func import functional_call
+
+from genviz.models.layers import mlp
+
+LOSSES = ("minimax", "nonsat", "lsgan", "wgan", "wgan-gp", "hinge")
+CRITIC_LOSSES = ("wgan", "wgan-gp", "hinge")  # outputs are scores, not logits of a probability
+
+
+class Generator(nn.Module):
+    def __init__(self, noise_dim: int = 2, hidden: int = 128, layers: int = 2, activation: str = "relu",
+                 noise: str = "gaussian", out_dim: int = 2):
+        super().__init__()
+        if noise not in ("gaussian", "uniform"):
+            raise ValueError(f"noise must be gaussian or uniform, got {noise!r}")
+        self.noise_dim, self.noise = int(noise_dim), noise
+        self.net = mlp([noise_dim, *([hidden] * layers), out_dim], activation)
+
+    def sample_noise(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        device = next(self.parameters()).device
+        if self.noise == "gaussian":
+            z = torch.randn(n, self.noise_dim, generator=generator)
+        else:
+            z = torch.rand(n, self.noise_dim, generator=generator) * 2 - 1
+        return z.to(device)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.net(z)
+
+    def rsample(self, sample_shape=torch.Size(), generator: torch.Generator | None = None) -> torch.Tensor:
+        """Samples that carry gradients to the generator's parameters."""
+        n = int(torch.Size(sample_shape).numel()) or 1
+        return self(self.sample_noise(n, generator)).reshape(*torch.Size(sample_shape), -1)
+
+    @torch.no_grad()
+    def sample(self, sample_shape=torch.Size(), generator: torch.Generator | None = None) -> torch.Tensor:
+        return self.rsample(sample_shape, generator)
+
+
+class Discriminator(nn.Module):
+    """D(x) -> one raw output per (packed) input. With ``pack`` = m (PacGAN), m samples are
+    concatenated into one input, so D judges sets of samples and can see a lack of diversity."""
+
+    def __init__(self, hidden: int = 128, layers: int = 2, activation: str = "relu", pack: int = 1,
+                 in_dim: int = 2):
+        super().__init__()
+        self.pack, self.in_dim = int(pack), in_dim
+        self.net = mlp([in_dim * pack, *([hidden] * layers), 1], activation)
+
+    def packed(self, x: torch.Tensor) -> torch.Tensor:
+        n = (len(x) // self.pack) * self.pack
+        return x[:n].reshape(n // self.pack, self.in_dim * self.pack)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``x`` [B, 2] -> [B // pack] outputs."""
+        return self.net(self.packed(x)).squeeze(-1)
+
+
+def d_loss(kind: str, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+    """The discriminator's (critic's) loss from its raw outputs on real and fake inputs."""
+    if kind in ("minimax", "nonsat"):
+        # -[log sigmoid(r) + log(1 - sigmoid(f))]
+        return F.softplus(-real).mean() + F.softplus(fake).mean()
+    if kind == "lsgan":
+        return 0.5 * ((real - 1) ** 2).mean() + 0.5 * (fake ** 2).mean()
+    if kind in ("wgan", "wgan-gp"):
+        return fake.mean() - real.mean()
+    if kind == "hinge":
+        return F.relu(1 - real).mean() + F.relu(1 + fake).mean()
+    raise ValueError(f"unknown loss {kind!r} ({', '.join(LOSSES)})")
+
+
+def g_loss(kind: str, fake: torch.Tensor) -> torch.Tensor:
+    """The generator's loss from D's raw outputs on generated inputs."""
+    if kind == "minimax":
+        # Goodfellow's original: minimise log(1 - D(G(z))); saturates when D rejects the fakes
+        return -F.softplus(fake).mean()
+    if kind == "nonsat":
+        return F.softplus(-fake).mean()  # -log D(G(z))
+    if kind == "lsgan":
+        return 0.5 * ((fake - 1) ** 2).mean()
+    if kind in ("wgan", "wgan-gp", "hinge"):
+        return -fake.mean()
+    raise ValueError(f"unknown loss {kind!r} ({', '.join(LOSSES)})")
+
+
+def gradient_penalty(d: Discriminator, real: torch.Tensor, fake: torch.Tensor,
+                     generator: torch.Generator | None = None) -> torch.Tensor:
+    """WGAN-GP (Gulrajani et al.): E[(||grad D(x_hat)||_2 - 1)^2], x_hat on lines real-fake. The
+    gradient is taken with respect to the whole (packed) D input."""
+    n = min(len(real), len(fake)) // d.pack * d.pack
+    real, fake = real[:n], fake[:n]
+    eps = torch.rand(n // d.pack, 1, generator=generator).to(real.device)
+    eps = eps.repeat_interleave(d.pack, 0)  # one mixing weight per packed input
+    x_hat = (eps * real + (1 - eps) * fake).detach().requires_grad_(True)
+    out = d(x_hat)
+    (grad,) = torch.autograd.grad(out.sum(), x_hat, create_graph=True)
+    norms = grad.reshape(n // d.pack, -1).norm(dim=1)
+    return ((norms - 1) ** 2).mean()
+
+
+def r1_penalty(d: Discriminator, real: torch.Tensor) -> torch.Tensor:
+    """R1 (Mescheder et al. 2018): E ||grad_x D(x)||^2 on real data (weighted by gamma/2 by the caller)."""
+    x = real.detach().requires_grad_(True)
+    (grad,) = torch.autograd.grad(d(x).sum(), x, create_graph=True)
+    return grad.reshape(len(d.packed(x)), -1).pow(2).sum(1).mean()
+
+
+def d_probability(kind: str, out: torch.Tensor) -> torch.Tensor:
+    """What to show as 'D's output': a probability for the classic losses, the raw score for critics."""
+    return out if kind in CRITIC_LOSSES else torch.sigmoid(out)
+
+
+def unrolled_params(d: Discriminator, optimizer: torch.optim.Adam, kind: str, real_batches, fake: torch.Tensor,
+                    gp_weight: float = 0.0) -> dict[str, torch.Tensor]:
+    """Metz et al.'s unrolled discriminator: k differentiable Adam steps of D from its current state,
+    taken against the current generator's samples ``fake`` (which keep their graph), so G's loss
+    under the returned parameters sees how D would react."""
+    group = optimizer.param_groups[0]
+    lr, (b1, b2), eps = group["lr"], group["betas"], group["eps"]
+    names = [n for n, _ in d.named_parameters()]
+    params = {n: p for n, p in d.named_parameters()}
+    state = {n: optimizer.state.get(p, {}) for n, p in d.named_parameters()}
+    m = {n: state[n].get("exp_avg", torch.zeros_like(params[n])).detach() for n in names}
+    v = {n: state[n].get("exp_avg_sq", torch.zeros_like(params[n])).detach() for n in names}
+    t0 = int(float(state[names[0]].get("step", 0))) if state[names[0]] else 0
+    for i, real in enumerate(real_batches):
+        out_r = functional_call(d, params, (real,))
+        out_f = functional_call(d, params, (fake,))
+        loss = d_loss(kind, out_r, out_f)
+        grads = torch.autograd.grad(loss, [params[n] for n in names], create_graph=True)
+        t = t0 + i + 1
+        new = {}
+        for n, g in zip(names, grads):
+            m[n] = b1 * m[n] + (1 - b1) * g
+            v[n] = b2 * v[n] + (1 - b2) * g * g
+            m_hat = m[n] / (1 - b1 ** t)
+            v_hat = v[n] / (1 - b2 ** t)
+            new[n] = params[n] - lr * m_hat / (v_hat.sqrt() + eps)
+        params = new
+    return params
+
+
+def grid_points(extent, n: int) -> torch.Tensor:
+    xs = torch.linspace(extent[0], extent[1], n)
+    ys = torch.linspace(extent[2], extent[3], n)
+    gy, gx = torch.meshgrid(ys, xs, indexing="ij")
+    return torch.stack([gx.reshape(-1), gy.reshape(-1)], 1)
+
+
+def packed_eval(d: Discriminator, x: torch.Tensor) -> torch.Tensor:
+    """D on single points when D is packed: each point is repeated ``pack`` times (the output for
+    a set of identical samples). Used only for the heatmap and gradient-field views."""
+    return d(x.repeat_interleave(d.pack, 0)) if d.pack > 1 else d(x)
+
+
+def noise_grid(g: Generator, n: int = 21) -> torch.Tensor:
+    """A grid over the first two noise dimensions (the others at 0): +-2 std or the uniform box."""
+    r = 2.0 if g.noise == "gaussian" else 1.0
+    t = torch.linspace(-r, r, n)
+    gy, gx = torch.meshgrid(t, t, indexing="ij")
+    z = torch.zeros(n * n, g.noise_dim)
+    z[:, 0] = gx.reshape(-1)
+    if g.noise_dim > 1:
+        z[:, 1] = gy.reshape(-1)
+    return z
