@@ -20,6 +20,7 @@ class LabInfo:
     experiment: str  # "module:Class" of the pure-core experiment
     panel: str  # "module:Class" of the Qt panel
     settings: tuple[Setting, ...]
+    order: int = 100  # position in the lab list (the foundation's labs first)
 
     def setting(self, name: str) -> Setting:
         for s in self.settings:
@@ -47,7 +48,7 @@ def all_labs() -> dict[str, LabInfo]:
         lab = getattr(importlib.import_module(f"genviz.labs.{mod.name}"), "LAB", None)
         if isinstance(lab, LabInfo):
             found[lab.name] = lab
-    return found
+    return dict(sorted(found.items(), key=lambda kv: (kv[1].order, kv[0])))
 
 
 def get_lab(name: str) -> LabInfo:

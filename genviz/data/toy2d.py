@@ -140,7 +140,7 @@ def load_points(path: str | os.PathLike) -> np.ndarray:
     return validate_points(np.array(rows, dtype=np.float64).reshape(-1, 2), str(path))
 
 
-def make_toy(name: str, points: np.ndarray | None = None) -> Toy2D:
+def make_toy(name: str) -> Toy2D:
     """ring8, grid25, moons, spiral, checkerboard, gaussian, or a path to a CSV/NPY of points."""
     if name == "ring8":
         return mixture("ring8", ring_means(8, 1.0), 0.01, (-1.6, 1.6, -1.6, 1.6))
@@ -154,10 +154,6 @@ def make_toy(name: str, points: np.ndarray | None = None) -> Toy2D:
         return Toy2D("checkerboard", checkerboard, extent=(-4.5, 4.5, -4.5, 4.5))
     if name == "gaussian":
         return mixture("gaussian", np.zeros((1, 2)), 1.0, (-4, 4, -4, 4))
-    if name == "drawn":
-        if points is None:
-            raise DataError("no drawn points yet: draw some on the data view first")
-        return points_dataset("drawn", points)
     path = Path(name).expanduser()
     if path.suffix in (".csv", ".npy", ".npz", ".txt") or path.exists():
         return points_dataset(path.stem, load_points(path))

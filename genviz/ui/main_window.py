@@ -78,6 +78,7 @@ class MainWindow(QMainWindow):
         self.step = 0
         self.steps_per_sec = 0.0
         self.device_name = "starting…"
+        self.data_label = "-"
         self.cuda_available = False
         self._fps_count, self._fps, self._fps_t = 0, 0.0, time.perf_counter()
         self._pending_overrides = dict(overrides or {})
@@ -213,6 +214,8 @@ class MainWindow(QMainWindow):
         if name not in self.panels:
             panel = import_object(info.panel)(info)
             panel.statusMessage.connect(lambda text: self.statusBar().showMessage(text, 4000))
+            panel.requestSettings.connect(self.apply_settings)
+            panel.requestQuery.connect(lambda name, kwargs, p=panel: asyncio.ensure_future(self._panel_query(p, name, kwargs)))
             self.panels[name] = panel
             self.stack.addWidget(panel)
             try:
@@ -288,6 +291,33 @@ class MainWindow(QMainWindow):
             self.bridge.engine.set_setting(name, value)
         elif not live:
             self.statusBar().showMessage(f"'{name}' = {value} applies on Reset (Ctrl+R)", 5000)
+
+    def apply_settings(self, changes: dict, reset: bool) -> None:
+        """Settings asked for by a panel (a preset, drawn data): validated, shown in the form,
+        sent live where possible, and a Reset when asked for."""
+        info = self.labs[self.current]
+        try:
+            values = resolve(info.settings, {**self.values[self.current], **changes})
+        except SettingError as exc:
+            self.banner.show_message(str(exc))
+            return
+        self.values[self.current] = values
+        self.forms[self.current].set_values(values)
+        if reset:
+            self.reset()
+        elif self.bridge.engine:
+            for name in changes:
+                self.bridge.engine.set_setting(name, values[name])
+
+    async def _panel_query(self, panel, name: str, kwargs: dict) -> None:
+        try:
+            value = await self.bridge.ask(name, **kwargs)
+        except QueryFailed as exc:
+            self.banner.show_message(f"'{name}' failed: {exc}")
+            return
+        except asyncio.CancelledError:
+            return
+        panel.on_reply(name, value)
 
     def set_theme(self, name: str) -> None:
         theme.apply_theme(name)
@@ -368,6 +398,7 @@ class MainWindow(QMainWindow):
     def _on_ready(self, info: dict) -> None:
         self.device_name = info.get("device", "?")
         self.cuda_available = info.get("cuda_available", False)
+        self.data_label = info.get("static", {}).get("dataset", self.data or "digits")
         self.bar.set_cuda_available(self.cuda_available, info.get("cuda_name"))
         panel = self.panel()
         if panel is not None:
@@ -407,7 +438,7 @@ class MainWindow(QMainWindow):
         engine = self.bridge.engine
         self.status_label.setText(
             f"step {self.step:,}   ·   {self.steps_per_sec:,.0f} steps/s   ·   device {self.device_name}"
-            f"   ·   {self._fps:.0f} fps   ·   engine {engine.kind if engine else '-'}   ·   data {self.data or 'digits'}")
+            f"   ·   {self._fps:.0f} fps   ·   engine {engine.kind if engine else '-'}   ·   data {self.data_label}")
 
     @property
     def fps(self) -> float:

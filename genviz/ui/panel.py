@@ -10,6 +10,10 @@ class LabPanel(QWidget):
     ``clear``. ``redraws`` counts rendered snapshots (the status line turns it into fps)."""
 
     statusMessage = Signal(str)
+    # ask the window to change settings (and Reset when some only apply then): presets, drawn data
+    requestSettings = Signal(dict, bool)
+    # ask the worker something between training steps: name, kwargs; the window answers via on_reply
+    requestQuery = Signal(str, dict)
 
     def __init__(self, lab, parent=None):
         super().__init__(parent)
@@ -24,3 +28,6 @@ class LabPanel(QWidget):
 
     def clear(self) -> None:
         raise NotImplementedError
+
+    def on_reply(self, name: str, value) -> None:
+        """The worker's answer to a ``requestQuery``."""

@@ -87,9 +87,11 @@ class CurvePlot(pg.PlotWidget):
         self.setLabel("bottom", "step")
         self.setLabel("left", y_label)
         item = self.getPlotItem()
+        item.getAxis("left").enableAutoSIPrefix(False)  # "D(x) (x0.001)" confuses more than it helps
         # one row across the top: an opaque legend must not hide the curves it explains
-        legend = item.addLegend(offset=(-10, 2), colCount=len(series))
-        legend.setBrush(pg.mkBrush(theme.colors()["plot_bg"]))  # opaque: alpha blending costs ~2 ms a frame
+        if len(series) > 1:  # a single curve is named by the plot's title
+            legend = item.addLegend(offset=(-10, 2), colCount=len(series))
+            legend.setBrush(pg.mkBrush(theme.colors()["plot_bg"]))  # opaque: alpha blending costs ~2 ms a frame
         item.getViewBox().setMenuEnabled(False)
         self.buffers: dict[str, CurveBuffer] = {}
         self.curves: dict[str, pg.PlotDataItem] = {}

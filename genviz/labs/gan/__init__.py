@@ -12,9 +12,10 @@ LAB = LabInfo(
     summary="A GAN on a ring or grid of Gaussians: see modes drop, D's landscape and G's gradient field.",
     experiment="genviz.labs.gan.experiment:GanExperiment",
     panel="genviz.labs.gan.panel:GanPanel",
+    order=40,
     settings=(
-        Setting("data", "ring8", "str", "2-D data: a named set, 'drawn', or a .csv/.npy of x,y rows",
-                suggestions=DATASETS + ("drawn",)),
+        Setting("data", "ring8", "str", "2-D data: a named set, or a .csv/.npy file of x,y rows "
+                "(the Draw button writes one)", suggestions=DATASETS),
         Setting("loss", "nonsat", "choice", "GAN objective: minimax = original saturating loss, nonsat = "
                 "non-saturating, lsgan = least squares, wgan = weight clipping, wgan-gp, hinge",
                 choices=LOSS_NAMES),

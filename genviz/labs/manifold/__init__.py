@@ -8,6 +8,7 @@ LAB = LabInfo(
     summary="A VAE learns a 2-D latent space: watch the decoded manifold unfold and the classes separate.",
     experiment="genviz.labs.manifold.experiment:ManifoldExperiment",
     panel="genviz.labs.manifold.panel:ManifoldPanel",
+    order=10,
     settings=(
         Setting("latent", 2, "int", "latent dimensions (above 2 the views show a PCA projection)", 1, 32),
         Setting("hidden", 256, "int", "units per hidden layer", 8, 2048),

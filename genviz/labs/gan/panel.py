@@ -1,0 +1,365 @@
+"""The GAN lab's panel: real and generated samples over D's landscape, G's gradient field and
+manifold mesh, mode coverage live (protocol of REFERENCE.md), losses and D's outputs."""
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import (QApplication, QCheckBox, QComboBox, QHBoxLayout, QLabel, QPushButton, QSplitter,
+                               QVBoxLayout, QWidget)
+
+from genviz.labs.gan import PRESETS
+from genviz.ui import theme
+from genviz.ui.panel import LabPanel
+from genviz.ui.plots import HISTOGRAM_ABOVE, BarPlot, CurvePlot, make_plot
+
+FAKE_COLOR = "#d62728"
+
+
+def segments_with_heads(at: np.ndarray, vec: np.ndarray, length: float) -> tuple[np.ndarray, np.ndarray]:
+    """Arrow shafts and two-stroke heads as NaN-separated polylines: one curve item draws them all.
+    Lengths grow with the gradient's magnitude (relative to the largest), capped at ``length``."""
+    mag = np.linalg.norm(vec, axis=1)
+    scale = length * np.sqrt(mag / max(float(mag.max()), 1e-12))
+    unit = vec / np.maximum(mag, 1e-12)[:, None]
+    tip = at + unit * scale[:, None]
+    ortho = np.stack([-unit[:, 1], unit[:, 0]], 1)
+    head = 0.35 * scale[:, None]
+    left = tip - unit * head + ortho * head * 0.6
+    right = tip - unit * head - ortho * head * 0.6
+    nan = np.full_like(at, np.nan)
+    pts = np.stack([at, tip, nan, left, tip, right, nan], 1).reshape(-1, 2)
+    return pts[:, 0], pts[:, 1]
+
+
+def mesh_lines(mesh: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A [n, n, 2] grid of points -> its rows and columns as NaN-separated polylines."""
+    n = mesh.shape[0]
+    nan = np.full((n, 1, 2), np.nan)
+    rows = np.concatenate([mesh, nan], 1).reshape(-1, 2)
+    cols = np.concatenate([mesh.transpose(1, 0, 2), nan], 1).reshape(-1, 2)
+    pts = np.concatenate([rows, cols])
+    return pts[:, 0], pts[:, 1]
+
+
+class GanPanel(LabPanel):
+    def __init__(self, lab, parent=None):
+        super().__init__(lab, parent)
+        self.static: dict = {}
+        self.heavy: dict = {}
+        self.best_modes: set[int] = set()
+        self.lost_modes: list[int] = []
+        self.drawn: list[tuple[float, float]] = []
+        self._pending_views: list = []
+
+        self.warning = QLabel()
+        self.warning.setWordWrap(True)
+        self.warning.hide()
+
+        # -- the data view ---------------------------------------------------------------------
+        self.view = make_plot("Real and generated samples over D(x)", "x₁", "x₂")
+        self.view.setAspectLocked(True)
+        self.heat = pg.ImageItem()
+        self.heat.setZValue(-20)
+        self.heat.setColorMap(self._heat_colormap())
+        self.view.addItem(self.heat)
+        self.mesh = pg.PlotCurveItem(pen=pg.mkPen((90, 90, 90, 160), width=1), connect="finite")
+        self.field = pg.PlotCurveItem(pen=pg.mkPen("#2b2b2b", width=1.5), connect="finite")
+        self.real = pg.ScatterPlotItem(size=4, pen=None, brush=pg.mkBrush(40, 40, 40, 120))
+        self.fake = pg.ScatterPlotItem(size=4, pen=None, brush=pg.mkBrush(FAKE_COLOR))
+        self.fake_hist = pg.ImageItem()
+        self.modes = pg.ScatterPlotItem(size=14, pen=pg.mkPen("#1f77b4", width=2), brush=None, symbol="o")
+        self.drawn_item = pg.ScatterPlotItem(size=7, pen=None, brush=pg.mkBrush("#9467bd"))
+        for z, item in enumerate((self.mesh, self.real, self.fake_hist, self.fake, self.field, self.modes, self.drawn_item)):
+            item.setZValue(z)
+            self.view.addItem(item)
+        legend = self.view.getPlotItem().addLegend(offset=(5, 5))
+        legend.setBrush(pg.mkBrush(theme.colors()["plot_bg"]))
+        legend.addItem(self.real, "real")
+        legend.addItem(self.fake, "generated")
+        self.view.scene().sigMouseMoved.connect(self._on_drag)
+        self.view.scene().sigMouseClicked.connect(self._on_click)
+
+        self.show_heat = QCheckBox("D(x) heatmap")
+        self.show_field = QCheckBox("G's gradient field")
+        self.show_mesh = QCheckBox("G's manifold mesh")
+        self.show_real = QCheckBox("real")
+        for box in (self.show_heat, self.show_field, self.show_mesh, self.show_real):
+            box.setChecked(True)
+            box.toggled.connect(self._apply_visibility)
+            box.setFocusPolicy(Qt.NoFocus)
+        self.draw_button = QPushButton("✎ Draw data")
+        self.draw_button.setCheckable(True)
+        self.draw_button.setToolTip("Click or drag on the view to draw points; then 'Train on drawing'")
+        self.draw_button.toggled.connect(self._on_draw_mode)
+        self.use_drawn = QPushButton("Train on drawing")
+        self.use_drawn.clicked.connect(self._use_drawing)
+        self.use_drawn.setEnabled(False)
+        self.d_step_button = QPushButton("D step")
+        self.d_step_button.setToolTip("One discriminator update (training pauses)")
+        self.d_step_button.clicked.connect(lambda: self.requestQuery.emit("d_step", {}))
+        self.g_step_button = QPushButton("G step")
+        self.g_step_button.setToolTip("One generator update (training pauses)")
+        self.g_step_button.clicked.connect(lambda: self.requestQuery.emit("g_step", {}))
+        self.preset = QComboBox()
+        self.preset.addItem("Preset…")
+        self.preset.addItems(list(PRESETS))
+        self.preset.activated.connect(self._on_preset)
+        for w in (self.draw_button, self.use_drawn, self.d_step_button, self.g_step_button, self.preset):
+            w.setFocusPolicy(Qt.NoFocus)
+        controls = QVBoxLayout()
+        row1, row2 = QHBoxLayout(), QHBoxLayout()
+        for w in (self.show_heat, self.show_field, self.show_mesh, self.show_real):
+            row1.addWidget(w)
+        row1.addStretch(1)
+        for w in (self.preset, self.d_step_button, self.g_step_button, self.draw_button, self.use_drawn):
+            row2.addWidget(w)
+        row2.addStretch(1)
+        controls.addLayout(row1)
+        controls.addLayout(row2)
+
+        # -- mode coverage ---------------------------------------------------------------------
+        self.coverage_text = QLabel("Mode coverage appears for the ring and the grid.")
+        self.coverage_text.setWordWrap(True)
+        self.coverage_text.setTextFormat(Qt.RichText)
+        self.per_mode = BarPlot("High-quality samples per mode", "mode", "samples")
+        self.modes_curve = CurvePlot("Modes captured", {"modes": "modes"}, y_label="modes")
+        self.quality_curve = CurvePlot("Sample quality", {"hq": "% high quality", "rkl": "reverse KL ×100"},
+                                       y_label="")
+        cov_box = QWidget()
+        cov_box.setMinimumWidth(380)
+        cov_lay = QVBoxLayout(cov_box)
+        cov_lay.setContentsMargins(0, 0, 0, 0)
+        cov_lay.addWidget(self.coverage_text)
+        cov_lay.addWidget(self.per_mode, 3)
+        cov_lay.addWidget(self.modes_curve, 2)
+        cov_lay.addWidget(self.quality_curve, 2)
+
+        self.losses = CurvePlot("Losses", {"d_loss": "D loss", "g_loss": "G loss"}, y_label="loss")
+        self.outputs = CurvePlot("D's mean output", {"d_real": "on real", "d_fake": "on generated"}, y_label="D(x)")
+
+        top = QSplitter(Qt.Horizontal)
+        left = QWidget()
+        left_lay = QVBoxLayout(left)
+        left_lay.setContentsMargins(0, 0, 0, 0)
+        left_lay.addLayout(controls)
+        left_lay.addWidget(self.view, 1)
+        top.addWidget(left)
+        top.addWidget(cov_box)
+        top.setSizes([760, 460])
+        bottom = QSplitter(Qt.Horizontal)
+        bottom.addWidget(self.losses)
+        bottom.addWidget(self.outputs)
+        rows = QSplitter(Qt.Vertical)
+        rows.addWidget(top)
+        rows.addWidget(bottom)
+        rows.setSizes([640, 260])
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(self.warning)
+        outer.addWidget(rows, 1)
+        self.restyle()
+
+    @staticmethod
+    def _heat_colormap() -> pg.ColorMap:
+        """Pale diverging colours (fake-looking -> neutral -> real-looking) so the points and
+        arrows drawn on top stay readable."""
+        if theme.current() == "dark":
+            colors = ["#6b2a2a", "#1e2127", "#1f4a73"]
+        else:
+            colors = ["#f2b8b5", "#ffffff", "#b5d3ee"]
+        return pg.ColorMap([0.0, 0.5, 1.0], colors)
+
+    def restyle(self) -> None:
+        self.heat.setColorMap(self._heat_colormap())
+        c = theme.colors()
+        self.warning.setStyleSheet(f"background: {c['warn_bg']}; color: {c['warn_fg']}; padding: 8px;"
+                                   "font-weight: 600; border-radius: 4px;")
+        self.coverage_text.setStyleSheet("font-size: 13pt;")
+        dark = theme.current() == "dark"
+        self.real.setBrush(pg.mkBrush(220, 220, 220, 120) if dark else pg.mkBrush(40, 40, 40, 120))
+        self.field.setPen(pg.mkPen("#e6e6e6" if dark else "#2b2b2b", width=1.5))
+        self.mesh.setPen(pg.mkPen((200, 200, 200, 150) if dark else (90, 90, 90, 160), width=1))
+
+    # -- engine output -----------------------------------------------------------------------
+    def on_ready(self, info: dict) -> None:
+        self.static = info
+        self.heavy = {}
+        self.best_modes, self.lost_modes = set(), []
+        real = info["real"]
+        self.real.setData(real[:, 0], real[:, 1])
+        modes = info.get("modes")
+        self.modes.setData(*(modes.T if modes is not None else ([], [])))
+        x0, x1, y0, y1 = info["extent"]
+        self.heat.setRect(x0, y0, x1 - x0, y1 - y0)
+        self.view.setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0)
+        critic = info.get("critic")
+        self.view.setTitle("Real and generated samples over " + ("the critic's score" if critic else "D(x)"), size="12pt")
+        self.outputs.setTitle("Critic's mean score" if critic else "D's mean output (probability real)", size="12pt")
+        if modes is None:
+            self.coverage_text.setText(f"<b>{info['dataset']}</b>: no modes to count (mode coverage is "
+                                       "defined for the ring and the grid).")
+            self.per_mode.set_values(np.zeros(0))
+
+    def on_snapshot(self, snap: dict) -> None:
+        m = snap.get("metrics") or {}
+        if "step" in m:
+            for key in ("d_loss", "g_loss"):
+                self.losses.append(key, m["step"], m[key])
+            for key in ("d_real", "d_fake"):
+                self.outputs.append(key, m["step"], m[key])
+        data = snap.get("data") or {}
+        if data:
+            self.heavy = data
+            step = snap["step"]
+            self._pending_views = [lambda: self._draw_samples(data), lambda: self._draw_landscape(data),
+                                   lambda: self._draw_coverage(data, step)]
+            QTimer.singleShot(2, self._draw_next_view)
+        self.losses.redraw()
+        self.outputs.redraw()
+        self.redraws += 1
+
+    def _draw_next_view(self) -> None:
+        if self._pending_views:
+            self._pending_views.pop(0)()
+        if self._pending_views:
+            QTimer.singleShot(2, self._draw_next_view)
+
+    def _draw_samples(self, data: dict) -> None:
+        fake = data["fake"]
+        if len(fake) > HISTOGRAM_ABOVE:
+            self.fake.setData([], [])
+            x0, x1, y0, y1 = self.static["extent"]
+            counts, _, _ = np.histogram2d(fake[:, 1], fake[:, 0], bins=160, range=[[y0, y1], [x0, x1]])
+            img = np.log1p(counts).astype(np.float32)
+            self.fake_hist.setImage(img, levels=(0, max(1e-6, float(img.max()))))
+            self.fake_hist.setRect(x0, y0, x1 - x0, y1 - y0)
+        else:
+            self.fake_hist.clear()
+            self.fake.setData(fake[:, 0], fake[:, 1])
+        self.mesh.setData(*mesh_lines(data["mesh"]))
+
+    def _draw_landscape(self, data: dict) -> None:
+        heat = data["heat"]
+        if self.static.get("critic"):
+            lo, hi = float(np.percentile(heat, 1)), float(np.percentile(heat, 99))
+            mid, half = (lo + hi) / 2, max((hi - lo) / 2, 1e-6)
+            levels = (mid - half, mid + half)
+        else:
+            levels = (0.0, 1.0)
+        self.heat.setImage(heat.astype(np.float32), levels=levels)
+        x0, x1, y0, y1 = self.static["extent"]
+        self.heat.setRect(x0, y0, x1 - x0, y1 - y0)
+        spacing = (x1 - x0) / 20
+        self.field.setData(*segments_with_heads(data["field_at"], data["field"], 0.9 * spacing))
+
+    def _draw_coverage(self, data: dict, step: int) -> None:
+        cov = data.get("coverage")
+        if cov is None:
+            return
+        per_mode = np.asarray(cov["per_mode"])
+        captured = set(np.flatnonzero(per_mode > 0).tolist())
+        self.lost_modes = sorted(self.best_modes - captured)
+        if len(captured) >= len(self.best_modes):
+            self.best_modes = captured
+        c = theme.colors()
+        brushes = [theme.CURVE_COLORS[0] if v > 0 else c["warn_fg"] for v in per_mode]
+        self.per_mode.set_values(per_mode, brushes)
+        self.modes_curve.append("modes", [step], [cov["modes"]])
+        self.quality_curve.append("hq", [step], [cov["hq_percent"]])
+        rkl = cov["reverse_kl"]
+        self.quality_curve.append("rkl", [step], [100 * rkl if np.isfinite(rkl) else np.nan])
+        self.modes_curve.redraw()
+        self.quality_curve.redraw()
+        self.coverage_text.setText(
+            f"modes captured <b>{cov['modes']} / {cov['n_modes']}</b> &nbsp; · &nbsp; high quality "
+            f"<b>{cov['hq_percent']:.1f} %</b> &nbsp; · &nbsp; reverse KL <b>{rkl:.3f}</b><br>"
+            f"<span style='font-size:10pt'>2500 samples; high quality = within 3 std of the nearest mode "
+            f"(perfect: ≈ 98.9 %)</span>")
+        if self.lost_modes:
+            self.warning.setText(f"⚠ Modes lost by step {step:,}: {', '.join(map(str, self.lost_modes))} "
+                                 f"(captured earlier, now without a high-quality sample): mode collapse in action.")
+            self.warning.show()
+        else:
+            self.warning.hide()
+
+    def clear(self) -> None:
+        self._pending_views = []
+        self.heavy = {}
+        self.best_modes, self.lost_modes = set(), []
+        for plot in (self.losses, self.outputs, self.modes_curve, self.quality_curve):
+            plot.clear_data()
+        self.fake.setData([], [])
+        self.fake_hist.clear()
+        self.heat.clear()
+        self.field.setData([], [])
+        self.mesh.setData([], [])
+        self.per_mode.set_values(np.zeros(0))
+        self.warning.hide()
+
+    def _apply_visibility(self) -> None:
+        self.heat.setVisible(self.show_heat.isChecked())
+        self.field.setVisible(self.show_field.isChecked())
+        self.mesh.setVisible(self.show_mesh.isChecked())
+        self.real.setVisible(self.show_real.isChecked())
+
+    # -- interaction ---------------------------------------------------------------------------
+    def on_reply(self, name: str, value) -> None:
+        if name in ("d_step", "g_step"):
+            who = "D" if name == "d_step" else "G"
+            self.statusMessage.emit(f"one {who} step: D loss {value['d_loss']:.4f}, G loss {value['g_loss']:.4f}")
+
+    def _on_preset(self, index: int) -> None:
+        name = self.preset.itemText(index)
+        if name in PRESETS:
+            defaults = {s.name: s.default for s in self.lab.settings if s.name != "data"}
+            self.requestSettings.emit({**defaults, **PRESETS[name]}, True)
+            self.statusMessage.emit(f"preset: {name}")
+        self.preset.setCurrentIndex(0)
+
+    def _on_draw_mode(self, on: bool) -> None:
+        self.view.getPlotItem().getViewBox().setMouseEnabled(not on, not on)
+        self.draw_button.setText("✎ Drawing… (click again to stop)" if on else "✎ Draw data")
+
+    def add_drawn_point(self, x: float, y: float) -> None:
+        self.drawn.append((x, y))
+        pts = np.array(self.drawn)
+        self.drawn_item.setData(pts[:, 0], pts[:, 1])
+        self.use_drawn.setEnabled(len(self.drawn) >= 10)
+        self.use_drawn.setText(f"Train on drawing ({len(self.drawn)} points)")
+
+    def _scene_to_view(self, pos):
+        vb = self.view.getPlotItem().getViewBox()
+        if not vb.sceneBoundingRect().contains(pos):
+            return None
+        p = vb.mapSceneToView(pos)
+        return p.x(), p.y()
+
+    def _on_click(self, event) -> None:
+        if self.draw_button.isChecked() and event.button() == Qt.LeftButton:
+            p = self._scene_to_view(event.scenePos())
+            if p is not None:
+                self.add_drawn_point(*p)
+
+    def _on_drag(self, pos) -> None:
+        if self.draw_button.isChecked() and QApplication.mouseButtons() & Qt.LeftButton:
+            p = self._scene_to_view(pos)
+            if p is not None and (not self.drawn or np.hypot(p[0] - self.drawn[-1][0], p[1] - self.drawn[-1][1]) > 0.02):
+                self.add_drawn_point(*p)
+
+    def drawn_path(self) -> str:
+        from genviz.data.download import user_data_dir
+
+        folder = user_data_dir()
+        folder.mkdir(parents=True, exist_ok=True)
+        return str(folder / "drawn-points.npy")
+
+    def _use_drawing(self) -> None:
+        path = self.drawn_path()
+        np.save(path, np.array(self.drawn, dtype=np.float64))
+        self.draw_button.setChecked(False)
+        self.drawn = []
+        self.drawn_item.setData([], [])
+        self.use_drawn.setEnabled(False)
+        self.use_drawn.setText("Train on drawing")
+        self.requestSettings.emit({"data": path}, True)
