@@ -145,7 +145,8 @@ def unrolled_params(d: Discriminator, optimizer: torch.optim.Adam, kind: str, re
             v[n] = b2 * v[n] + (1 - b2) * g * g
             m_hat = m[n] / (1 - b1 ** t)
             v_hat = v[n] / (1 - b2 ** t)
-            new[n] = params[n] - lr * m_hat / (v_hat.sqrt() + eps)
+            # + 1e-16 inside the root: d sqrt(v)/dv is infinite at v = 0 and would turn into NaN
+            new[n] = params[n] - lr * m_hat / ((v_hat + 1e-16).sqrt() + eps)
         params = new
     return params
 
