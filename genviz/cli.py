@@ -94,9 +94,17 @@ def cmd_bench(argv: list[str]) -> int:
     p.add_argument("--engines", default="process,thread")
     p.add_argument("--data", help="data to train on (default: the embedded digits)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    p.add_argument("--steps", type=int, default=6000, help="gan: iterations per run")
+    p.add_argument("--seeds", type=int, default=3, help="gan: seeds per preset and dataset")
+    p.add_argument("--presets", help="gan: comma-separated preset names (default: all)")
     args = p.parse_args(argv)
+    if args.lab == "gan":
+        from genviz.bench.gan import main as gan_main
+
+        return gan_main(steps=args.steps, seeds=args.seeds,
+                        presets=[x.strip() for x in args.presets.split(",")] if args.presets else None)
     if args.lab != "manifold":
-        print(f"genviz bench: no benchmark for '{args.lab}' yet (manifold)", file=sys.stderr)
+        print(f"genviz bench: no benchmark for '{args.lab}' (manifold, gan)", file=sys.stderr)
         return 2
     from genviz.bench.manifold import main as bench_main
 

@@ -43,3 +43,19 @@ def test_labs_json():
     r = run("labs", "--json")
     labs = json.loads(r.stdout)
     assert labs[0]["name"] == "manifold" and any(s["name"] == "beta" for s in labs[0]["settings"])
+
+
+def test_train_gan_prints_mode_metrics(tmp_path):
+    r = run("train", "gan", "--steps", "40", "--set", "data=grid25", "--set", "loss=wgan-gp", "--set", "g_hidden=32",
+            "--set", "d_hidden=32", "--threads", "1", "--quiet", "--out", str(tmp_path))
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert out["n_modes"] == 25 and 0 <= out["modes"] <= 25 and len(out["per_mode"]) == 25
+    assert torch.load(tmp_path / "model.pt", weights_only=True)["lab"] == "gan"
+
+
+def test_gan_bench_runs_and_prints_the_table():
+    r = run("bench", "gan", "--steps", "5", "--seeds", "1", "--presets", "GAN (non-saturating)")
+    assert r.returncode == 0, r.stderr
+    assert "ring modes /8" in r.stdout and "PacGAN4 (PacGAN T1)" in r.stdout
+    assert json.loads(r.stdout.strip().splitlines()[-1])["runs"] == 2

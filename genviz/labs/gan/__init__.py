@@ -29,6 +29,8 @@ LAB = LabInfo(
         Setting("pack", 1, "int", "PacGAN: samples per discriminator input", 1, 8),
         Setting("lr_g", 1e-3, "float", "generator learning rate (Adam)", 1e-6, 1.0, live=True, log_scale=True),
         Setting("lr_d", 1e-3, "float", "discriminator learning rate (Adam)", 1e-6, 1.0, live=True, log_scale=True),
+        Setting("lr_halflife", 0, "int", "learning-rate decay: halves every this many steps (0 = constant), "
+                "down to 5 % of the start; sharpens samples late in training", 0, 1000000, live=True),
         Setting("beta1", 0.5, "float", "Adam beta1", 0.0, 0.999, live=True),
         Setting("beta2", 0.999, "float", "Adam beta2", 0.0, 0.9999, live=True),
         Setting("d_steps", 1, "int", "discriminator steps per generator step", 1, 20, live=True),

@@ -74,22 +74,32 @@ class GanExperiment(Experiment):
         self.last["g_loss"] = float(loss.detach())
         return ok
 
+    def lr_factor(self) -> float:
+        half = self.settings["lr_halflife"]
+        return 1.0 if half <= 0 else max(0.05, 0.5 ** (self.step_count / half))
+
+    def _apply_lr(self) -> None:
+        s, f = self.settings, self.lr_factor()
+        for opt, lr in ((self.opt_g, s["lr_g"]), (self.opt_d, s["lr_d"])):
+            for group in opt.param_groups:
+                group["lr"], group["betas"] = lr * f, (s["beta1"], s["beta2"])
+
     def train_step(self) -> dict[str, float]:
+        if self.settings["lr_halflife"] > 0:
+            self._apply_lr()
         for _ in range(self.settings["d_steps"]):
             if not self.d_step():
                 return {**self.last, "loss": float("nan")}
         if not self.g_step():
             return {**self.last, "loss": float("nan")}
-        return {**self.last, "loss": self.last["d_loss"]}
+        return {**self.last, "loss": self.last["d_loss"], "lr_factor": self.lr_factor()}
 
     def set_setting(self, name: str, value) -> None:
         value = LAB.setting(name).parse(value)
         super().set_setting(name, value)
         s = self.settings
-        if name in ("lr_g", "lr_d", "beta1", "beta2"):
-            for opt, lr in ((self.opt_g, s["lr_g"]), (self.opt_d, s["lr_d"])):
-                for group in opt.param_groups:
-                    group["lr"], group["betas"] = lr, (s["beta1"], s["beta2"])
+        if name in ("lr_g", "lr_d", "beta1", "beta2", "lr_halflife"):
+            self._apply_lr()
 
     # -- views ------------------------------------------------------------------------------
     def static_info(self) -> dict:

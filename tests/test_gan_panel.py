@@ -1,0 +1,81 @@
+"""The GAN lab's widgets driven with qtbot on the real engine."""
+import asyncio
+
+import numpy as np
+import qasync
+from PySide6.QtCore import Qt
+
+from genviz.ui import theme
+from genviz.ui.main_window import MainWindow
+
+
+def open_gan(qtbot, **overrides):
+    theme.apply_theme("light")
+    w = MainWindow(engine_kind="thread", lab="gan",
+                   overrides={"g_hidden": 32, "d_hidden": 32, "batch": 64, **overrides})
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitUntil(lambda: w.panel().static != {}, timeout=30000)
+    return w
+
+
+def test_training_fills_every_view(qtbot):
+    w = open_gan(qtbot)
+    panel = w.panel()
+    assert w.lab_list.currentItem().text() == "GAN mode coverage"
+    w.do_step(30)
+    qtbot.waitUntil(lambda: w.step == 30 and bool(panel.heavy) and not panel._pending_views, timeout=30000)
+    assert len(panel.fake.data) == 2500 and panel.heat.image.shape == (128, 128)
+    assert panel.field.xData is not None and np.isnan(panel.field.xData).any()  # NaN-separated arrows
+    assert "modes captured" in panel.coverage_text.text() and "/ 8" in panel.coverage_text.text()
+    assert len(panel.per_mode.bars.opts["height"]) == 8
+    assert panel.losses.buffers["d_loss"].x.size == 30
+    panel.show_heat.setChecked(False)
+    assert not panel.heat.isVisible()
+    w.close()
+
+
+def test_lost_modes_are_announced(qtbot):
+    w = open_gan(qtbot)
+    panel = w.panel()
+    per_mode = np.array([5, 5, 5, 5, 5, 5, 5, 5])
+    cov = {"per_mode": per_mode, "modes": 8, "n_modes": 8, "hq_percent": 90.0, "reverse_kl": 0.0}
+    panel._draw_coverage({"coverage": cov}, 100)
+    assert not panel.warning.isVisible()
+    per_mode = np.array([5, 0, 5, 5, 5, 0, 5, 5])
+    panel._draw_coverage({"coverage": {**cov, "per_mode": per_mode, "modes": 6}}, 200)
+    assert panel.warning.isVisible() and "1, 5" in panel.warning.text()
+    w.close()
+
+
+def test_step_buttons_preset_and_drawing(qtbot, tmp_path):
+    w = open_gan(qtbot)
+    panel = w.panel()
+    loop = qasync.QEventLoop(already_running=False)
+    asyncio.set_event_loop(loop)  # as in the app, where qasync drives the Qt loop
+    replies = []
+    panel.on_reply = lambda name, value: replies.append((name, value))
+    try:
+        qtbot.mouseClick(panel.d_step_button, Qt.LeftButton)
+        qtbot.mouseClick(panel.g_step_button, Qt.LeftButton)
+        loop.run_until_complete(asyncio.sleep(0.5))
+    finally:
+        loop.close()
+        asyncio.set_event_loop(None)
+    assert [name for name, _ in replies] == ["d_step", "g_step"] and replies[1][1]["applied"]
+
+    panel.preset.activated.emit(panel.preset.findText("WGAN-GP"))
+    assert w.values["gan"]["loss"] == "wgan-gp" and w.values["gan"]["d_steps"] == 5
+    assert w.forms["gan"].editors["loss"].currentText() == "wgan-gp"
+    qtbot.waitUntil(lambda: w.panel().static.get("loss") == "wgan-gp", timeout=30000)
+
+    panel.draw_button.setChecked(True)
+    rng = np.random.default_rng(0)
+    for x, y in rng.normal(size=(12, 2)):
+        panel.add_drawn_point(float(x), float(y))
+    assert panel.use_drawn.isEnabled()
+    qtbot.mouseClick(panel.use_drawn, Qt.LeftButton)
+    assert w.values["gan"]["data"].endswith("drawn-points.npy")
+    qtbot.waitUntil(lambda: w.panel().static.get("dataset") == "drawn-points", timeout=30000)
+    assert "no modes to count" in panel.coverage_text.text()
+    w.close()
