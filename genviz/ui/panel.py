@@ -1,7 +1,7 @@
 """Base class of every lab's panel: it renders snapshots and never touches the model."""
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QWidget
 
 
@@ -19,6 +19,19 @@ class LabPanel(QWidget):
         super().__init__(parent)
         self.lab = lab
         self.redraws = 0
+        self._pending_views: list = []
+
+    def draw_in_turns(self, draws: list) -> None:
+        """Run view updates one per event-loop turn (2 ms apart), so each view repaints on its own
+        and no single frame blocks the GUI for the sum of them all; a newer list replaces an older."""
+        self._pending_views = list(draws)
+        QTimer.singleShot(2, self._draw_next_view)
+
+    def _draw_next_view(self) -> None:
+        if self._pending_views:
+            self._pending_views.pop(0)()
+        if self._pending_views:
+            QTimer.singleShot(2, self._draw_next_view)
 
     def on_ready(self, info: dict) -> None:
         raise NotImplementedError

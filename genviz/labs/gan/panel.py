@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QApplication, QCheckBox, QComboBox, QHBoxLayout, QLabel, QPushButton, QSplitter,
                                QVBoxLayout, QWidget)
 
@@ -50,7 +50,6 @@ class GanPanel(LabPanel):
         self.best_modes: set[int] = set()
         self.lost_modes: list[int] = []
         self.drawn: list[tuple[float, float]] = []
-        self._pending_views: list = []
 
         self.warning = QLabel()
         self.warning.setWordWrap(True)
@@ -212,18 +211,11 @@ class GanPanel(LabPanel):
         if data:
             self.heavy = data
             step = snap["step"]
-            self._pending_views = [lambda: self._draw_samples(data), lambda: self._draw_landscape(data),
-                                   lambda: self._draw_coverage(data, step)]
-            QTimer.singleShot(2, self._draw_next_view)
+            self.draw_in_turns([lambda: self._draw_samples(data), lambda: self._draw_landscape(data),
+                                lambda: self._draw_coverage(data, step)])
         self.losses.redraw()
         self.outputs.redraw()
         self.redraws += 1
-
-    def _draw_next_view(self) -> None:
-        if self._pending_views:
-            self._pending_views.pop(0)()
-        if self._pending_views:
-            QTimer.singleShot(2, self._draw_next_view)
 
     def _draw_samples(self, data: dict) -> None:
         fake = data["fake"]

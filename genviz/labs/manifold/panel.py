@@ -6,7 +6,7 @@ import time
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QSplitter, QVBoxLayout, QWidget
 
 from genviz.labs.manifold.decode import decode_numpy
@@ -24,7 +24,6 @@ class ManifoldPanel(LabPanel):
         self.preview_z: np.ndarray | None = None
         self.scatter: ClassScatter | None = None
         self.click_latency_ms: list[float] = []
-        self._pending_views: list = []
 
         self.warning = QLabel()
         self.warning.setWordWrap(True)
@@ -121,18 +120,10 @@ class ManifoldPanel(LabPanel):
             # the GUI for the sum of all of them (timer lateness stays low)
             step = snap["step"]
             # each view draws the snapshot it was queued with, even if a newer one arrives meanwhile
-            self._pending_views = [lambda: self._draw_manifold(data), lambda: self._draw_scatter(data),
-                                   lambda: self._draw_side(data, step)]
-            QTimer.singleShot(2, self._draw_next_view)
+            self.draw_in_turns([lambda: self._draw_manifold(data), lambda: self._draw_scatter(data),
+                                lambda: self._draw_side(data, step)])
         self.curves.redraw()
         self.redraws += 1
-
-    def _draw_next_view(self) -> None:
-        if not self._pending_views:
-            return
-        self._pending_views.pop(0)()
-        if self._pending_views:
-            QTimer.singleShot(2, self._draw_next_view)
 
     def _draw_manifold(self, data: dict) -> None:
         self.manifold_view.set_image(data["manifold"])
