@@ -5,6 +5,7 @@ import numpy as np
 import qasync
 from PySide6.QtCore import Qt
 
+from genviz.labs.gan.panel import LOST_AFTER
 from genviz.ui import theme
 from genviz.ui.main_window import MainWindow
 
@@ -43,8 +44,14 @@ def test_lost_modes_are_announced(qtbot):
     panel._draw_coverage({"coverage": cov}, 100)
     assert not panel.warning.isVisible()
     per_mode = np.array([5, 0, 5, 5, 5, 0, 5, 5])
-    panel._draw_coverage({"coverage": {**cov, "per_mode": per_mode, "modes": 6}}, 200)
+    dropped = {"coverage": {**cov, "per_mode": per_mode, "modes": 6}}
+    panel._draw_coverage(dropped, 200)
+    assert not panel.warning.isVisible()  # one empty evaluation is noise, not collapse
+    for step in range(201, 201 + LOST_AFTER):
+        panel._draw_coverage(dropped, step)
     assert panel.warning.isVisible() and "1, 5" in panel.warning.text()
+    panel._draw_coverage({"coverage": cov}, 300)  # the modes come back
+    assert not panel.warning.isVisible()
     w.close()
 
 
@@ -78,4 +85,17 @@ def test_step_buttons_preset_and_drawing(qtbot, tmp_path):
     assert w.values["gan"]["data"].endswith("drawn-points.npy")
     qtbot.waitUntil(lambda: w.panel().static.get("dataset") == "drawn-points", timeout=30000)
     assert "no modes to count" in panel.coverage_text.text()
+    w.close()
+
+
+def test_open_points_file(qtbot, tmp_path):
+    w = open_gan(qtbot)
+    bad = tmp_path / "bad.csv"
+    bad.write_text("1,2,3\n")
+    assert not asyncio.new_event_loop().run_until_complete(w.load_data(str(bad)))
+    assert "3 values" in w.banner.label.text() and w.values["gan"]["data"] == "ring8"
+    good = tmp_path / "pts.csv"
+    good.write_text("x,y\n" + "\n".join(f"{np.cos(t):.3f},{np.sin(t):.3f}" for t in np.linspace(0, 6, 40)))
+    assert asyncio.new_event_loop().run_until_complete(w.load_data(str(good)))
+    qtbot.waitUntil(lambda: w.panel().static.get("dataset") == "pts", timeout=30000)
     w.close()

@@ -21,6 +21,7 @@ class LabInfo:
     panel: str  # "module:Class" of the Qt panel
     settings: tuple[Setting, ...]
     order: int = 100  # position in the lab list (the foundation's labs first)
+    data_kind: str = "images"  # what File > Open expects: "images" (--data) or "points" (the data setting)
 
     def setting(self, name: str) -> Setting:
         for s in self.settings:

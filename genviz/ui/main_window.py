@@ -329,7 +329,7 @@ class MainWindow(QMainWindow):
     # -- data (async: dialogs and file checks never freeze the window) ------------------------------
     def open_data_file(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Open data", "",
-                                              "Data (*.gz *-ubyte *.idx* *.npz *.npy);;All files (*)")
+                                              "Data (*.gz *-ubyte *.idx* *.npz *.npy *.csv);;All files (*)")
         if path:
             asyncio.ensure_future(self.load_data(path))
 
@@ -348,6 +348,18 @@ class MainWindow(QMainWindow):
         from genviz.data import DataError, load_dataset
 
         self.statusBar().showMessage(f"Checking {ref}…")
+        if self.labs[self.current].data_kind == "points":
+            from genviz.data.toy2d import make_toy
+
+            try:
+                toy = await asyncio.get_event_loop().run_in_executor(None, make_toy, ref)
+            except DataError as exc:
+                self.banner.show_message(f"Could not use these points: {exc}")
+                self.statusBar().clearMessage()
+                return False
+            self.statusBar().showMessage(f"Loaded 2-D data '{toy.name}'", 5000)
+            self.apply_settings({"data": ref}, reset=True)
+            return True
         try:
             ds = await asyncio.get_event_loop().run_in_executor(None, load_dataset, ref)
         except DataError as exc:

@@ -156,7 +156,7 @@ class BarPlot(pg.PlotWidget):
 
     def set_values(self, values: np.ndarray, brushes=None) -> None:
         x = np.arange(len(values))
-        step = max(1, len(values) // 16)
+        step = max(1, -(-len(values) // 13))  # at most ~13 labels, so they never run together
         self.getPlotItem().getAxis("bottom").setTicks([[(i, str(i)) for i in range(0, len(values), step)]])
         self.bars.setOpts(x=x, height=np.asarray(values, float), width=0.7,
                           brushes=brushes or [theme.CURVE_COLORS[0]] * len(values))

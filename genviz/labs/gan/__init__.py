@@ -13,6 +13,7 @@ LAB = LabInfo(
     experiment="genviz.labs.gan.experiment:GanExperiment",
     panel="genviz.labs.gan.panel:GanPanel",
     order=40,
+    data_kind="points",
     settings=(
         Setting("data", "ring8", "str", "2-D data: a named set, or a .csv/.npy file of x,y rows "
                 "(the Draw button writes one)", suggestions=DATASETS),

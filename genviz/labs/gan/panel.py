@@ -14,6 +14,7 @@ from genviz.ui.panel import LabPanel
 from genviz.ui.plots import HISTOGRAM_ABOVE, BarPlot, CurvePlot, make_plot
 
 FAKE_COLOR = "#d62728"
+LOST_AFTER = 8  # consecutive coverage evaluations without a high-quality sample
 
 
 def segments_with_heads(at: np.ndarray, vec: np.ndarray, length: float) -> tuple[np.ndarray, np.ndarray]:
@@ -49,6 +50,7 @@ class GanPanel(LabPanel):
         self.heavy: dict = {}
         self.best_modes: set[int] = set()
         self.lost_modes: list[int] = []
+        self.zero_streak = np.zeros(0, dtype=int)
         self.drawn: list[tuple[float, float]] = []
 
         self.warning = QLabel()
@@ -185,6 +187,7 @@ class GanPanel(LabPanel):
         self.static = info
         self.heavy = {}
         self.best_modes, self.lost_modes = set(), []
+        self.zero_streak = np.zeros(0, dtype=int)
         real = info["real"]
         self.real.setData(real[:, 0], real[:, 1])
         modes = info.get("modes")
@@ -250,10 +253,13 @@ class GanPanel(LabPanel):
         if cov is None:
             return
         per_mode = np.asarray(cov["per_mode"])
-        captured = set(np.flatnonzero(per_mode > 0).tolist())
-        self.lost_modes = sorted(self.best_modes - captured)
-        if len(captured) >= len(self.best_modes):
-            self.best_modes = captured
+        if len(self.zero_streak) != len(per_mode):
+            self.zero_streak = np.zeros(len(per_mode), dtype=int)
+        self.zero_streak = np.where(per_mode > 0, 0, self.zero_streak + 1)
+        self.best_modes |= set(np.flatnonzero(per_mode > 0).tolist())
+        # a mode counts as lost once it was captured and then stayed empty for several evaluations,
+        # so the note marks a real collapse, not one noisy batch of 2500 samples
+        self.lost_modes = sorted(m for m in self.best_modes if self.zero_streak[m] >= LOST_AFTER)
         c = theme.colors()
         brushes = [theme.CURVE_COLORS[0] if v > 0 else c["warn_fg"] for v in per_mode]
         self.per_mode.set_values(per_mode, brushes)
@@ -269,8 +275,9 @@ class GanPanel(LabPanel):
             f"<span style='font-size:10pt'>2500 samples; high quality = within 3 std of the nearest mode "
             f"(perfect: ≈ 98.9 %)</span>")
         if self.lost_modes:
-            self.warning.setText(f"⚠ Modes lost by step {step:,}: {', '.join(map(str, self.lost_modes))} "
-                                 f"(captured earlier, now without a high-quality sample): mode collapse in action.")
+            self.warning.setText(f"⚠ Modes lost by step {step:,}: {', '.join(map(str, self.lost_modes))} — captured "
+                                 f"earlier, now without a high-quality sample in the last {LOST_AFTER} evaluations: "
+                                 "mode collapse in action.")
             self.warning.show()
         else:
             self.warning.hide()
@@ -279,6 +286,7 @@ class GanPanel(LabPanel):
         self._pending_views = []
         self.heavy = {}
         self.best_modes, self.lost_modes = set(), []
+        self.zero_streak = np.zeros(0, dtype=int)
         for plot in (self.losses, self.outputs, self.modes_curve, self.quality_curve):
             plot.clear_data()
         self.fake.setData([], [])
