@@ -85,3 +85,33 @@ def test_sampling_agrees_with_log_prob(kind):
         x, logq = flow.rsample_and_log_prob(64)
         torch.testing.assert_close(flow.log_prob(x), logq, atol=1e-5, rtol=0)
     assert flow.sample((5,)).shape == (5, 2)
+
+
+def test_energies_match_reference_formulas():
+    from genviz.models.energies import ENERGIES
+
+    z = torch.tensor([[0.3, -1.2], [2.0, 0.5]], dtype=torch.float64)
+    z1, z2 = z[:, 0], z[:, 1]
+    w1 = torch.sin(2 * math.pi * z1 / 4)
+    w2 = 3 * torch.exp(-0.5 * ((z1 - 1) / 0.6) ** 2)
+    w3 = 3 * torch.sigmoid((z1 - 1) / 0.3)
+    r = torch.sqrt(z1 ** 2 + z2 ** 2)
+    u1 = 0.5 * ((r - 2) / 0.4) ** 2 - torch.log(torch.exp(-0.5 * ((z1 - 2) / 0.6) ** 2) + torch.exp(-0.5 * ((z1 + 2) / 0.6) ** 2))
+    u2 = 0.5 * ((z2 - w1) / 0.4) ** 2
+    u3 = -torch.log(torch.exp(-0.5 * ((z2 - w1) / 0.35) ** 2) + torch.exp(-0.5 * ((z2 - w1 + w2) / 0.35) ** 2))
+    u4 = -torch.log(torch.exp(-0.5 * ((z2 - w1) / 0.4) ** 2) + torch.exp(-0.5 * ((z2 - w1 + w3) / 0.35) ** 2))
+    for name, ref in (("U1", u1), ("U2", u2), ("U3", u3), ("U4", u4)):
+        torch.testing.assert_close(ENERGIES[name](z), ref)
+
+
+def test_typed_expressions_are_parsed_safely():
+    from genviz.models.energies import ExpressionError, parse_energy
+
+    u = parse_energy("0.5*((sqrt(z1**2 + z2**2) - 2)/0.4)**2 + abs(z1) * -1")
+    z = torch.tensor([[3.0, 4.0]])
+    assert float(u(z)) == pytest.approx(0.5 * (3 / 0.4) ** 2 - 3)
+    for bad, msg in (("__import__('os').system('true')", "not allowed"), ("eval('1')", "unknown function"), ("z1.real", "not allowed"),
+                     ("x + 1", "unknown name"), ("z1 +", "not a valid"), ("(lambda: 1)()", "not allowed"),
+                     ("sin(z1, z2)", "one argument"), ("True", "not allowed")):
+        with pytest.raises(ExpressionError, match=msg):
+            parse_energy(bad)
