@@ -23,6 +23,8 @@ class Setting:
     log_scale: bool = False
     # for "str" settings: values offered in the GUI (the user may still type another, e.g. a path)
     suggestions: tuple = field(default_factory=tuple)
+    # False: driven by a lab's own control (e.g. a slider), so the settings form leaves it out
+    in_form: bool = True
 
     def parse(self, value: Any) -> Any:
         """Convert ``value`` (a string from the CLI or a typed value from the GUI) and validate it."""

@@ -47,14 +47,17 @@ class Planar(Transform):
         wu = self.w @ u
         # alpha = w.z solves w.x = alpha + (w.u_hat) tanh(alpha + b), increasing in alpha
         target = x @ self.w
-        lo = target - wu.abs() - 1.0
-        hi = target + wu.abs() + 1.0
-        for _ in range(80):  # bisection: robust, and 80 halvings reach float64 precision
-            mid = (lo + hi) / 2
-            above = mid + wu * torch.tanh(mid + self.b) > target
-            hi = torch.where(above, mid, hi)
-            lo = torch.where(above, lo, mid)
-        alpha = (lo + hi) / 2
+        # Newton's method from a safe start, then a few bisection-free safeguarded steps: the map
+        # alpha -> alpha + (w.u_hat) tanh(alpha + b) has slope >= 0 (and > 0 except at the limit)
+        alpha = target.clone()
+        for _ in range(40):
+            th = torch.tanh(alpha + self.b)
+            g = alpha + wu * th - target
+            slope = (1 + wu * (1 - th ** 2)).clamp_min(1e-6)
+            step = (g / slope).clamp(-2.0, 2.0)
+            alpha = alpha - step
+            if float(step.abs().max()) < 1e-12:
+                break
         z = x - u * torch.tanh(alpha + self.b)[:, None]
         _, logdet = self.forward(z)
         return z, -logdet

@@ -89,6 +89,8 @@ class SettingsForm(QWidget):
         layout = QFormLayout(self)
         layout.setLabelAlignment(Qt.AlignRight)
         for s in settings:
+            if not s.in_form:
+                continue
             editor = self._make_editor(s)
             self.editors[s.name] = editor
             label = QLabel(s.name if s.live else f"{s.name} ⟳")

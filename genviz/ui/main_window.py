@@ -410,7 +410,8 @@ class MainWindow(QMainWindow):
     def _on_ready(self, info: dict) -> None:
         self.device_name = info.get("device", "?")
         self.cuda_available = info.get("cuda_available", False)
-        self.data_label = info.get("static", {}).get("dataset", self.data or "digits")
+        static = info.get("static", {})
+        self.data_label = static.get("dataset") or static.get("name") or self.data or "digits"
         self.bar.set_cuda_available(self.cuda_available, info.get("cuda_name"))
         panel = self.panel()
         if panel is not None:

@@ -1,0 +1,189 @@
+"""The flow lab's experiment (pure core): fit a flow by maximum likelihood on 2-D samples or by
+reverse KL to an unnormalised target, and snapshot every layer's warp for the views."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+from genviz.core.experiment import Experiment, guarded_update, to_numpy
+from genviz.data.toy2d import make_toy
+from genviz.labs.flow import LAB
+from genviz.models.energies import make_energy
+from genviz.models.flows import build_flow
+
+HEAT = 200  # density heatmaps are HEAT x HEAT
+LINES, LINE_POINTS = 17, 80  # the warped mesh: LINES lines each way, LINE_POINTS points per line
+CLOUD = 600  # samples pushed through the layers
+GAUSS_ENTROPY = math.log(2 * math.pi * math.e)  # of N(0, I) in 2-D
+
+
+def entropy_limit(name: str) -> float | None:
+    """Lower limit of a test NLL (the data's entropy) where it is known (REFERENCE.md): the
+    checkerboard's ln 32; well-separated Gaussian mixtures: ln K + ln(2 pi e sigma^2)."""
+    if name == "checkerboard":
+        return math.log(32)
+    if name == "gaussian":
+        return GAUSS_ENTROPY
+    if name == "ring8":
+        return math.log(8) + GAUSS_ENTROPY + 2 * math.log(0.01)
+    if name == "grid25":
+        return math.log(25) + GAUSS_ENTROPY + 2 * math.log(0.05)
+    return None
+
+
+def grid(extent, n: int) -> torch.Tensor:
+    xs = torch.linspace(extent[0], extent[1], n)
+    ys = torch.linspace(extent[2], extent[3], n)
+    gy, gx = torch.meshgrid(ys, xs, indexing="ij")
+    return torch.stack([gx.reshape(-1), gy.reshape(-1)], 1)
+
+
+class FlowExperiment(Experiment):
+    LAB = LAB
+
+    def __init__(self, settings: dict, seed: int = 0, device: str = "cpu", data: str | None = None):
+        super().__init__(settings, seed, device, data)
+        s = self.settings
+        torch.manual_seed(self.seed)
+        self.np_rng = np.random.default_rng(self.seed)
+        self.flow = build_flow(s["flow"], s["layers"], s["hidden"], s["bins"]).to(self.device)
+        self.opt = torch.optim.Adam(self.flow.parameters(), lr=s["lr"])
+        self.params = list(self.flow.parameters())
+        if s["fit"] == "density":
+            self.toy = make_toy(data if data else s["data"])
+            self.name = self.toy.name
+            self.extent = tuple(float(v) for v in self.toy.extent)
+            self.test = torch.from_numpy(self.toy.sample(20000, np.random.default_rng(self.seed + 7))).to(self.device)
+            self.limit = entropy_limit(self.toy.name)
+            self.energy = None
+        else:
+            self.energy = make_energy(s["energy"])
+            self.name = s["energy"]
+            self.extent = (-4.0, 4.0, -4.0, 4.0)
+            self.limit = None
+            # with a 2-D target, log Z is a quadrature away: the reverse KL itself can be shown
+            g = grid((-6, 6, -6, 6), 600).double()
+            cell = (12 / 599) ** 2
+            with torch.no_grad():
+                self.log_z = float(torch.logsumexp(-self.energy(g), 0) + math.log(cell))
+        self.base_lines = self._base_lines()
+        self.base_cloud = torch.randn(CLOUD, 2, generator=torch.Generator().manual_seed(self.seed + 3))
+
+    # -- training ---------------------------------------------------------------------------
+    def beta(self) -> float:
+        a = self.settings["anneal"]
+        return 1.0 if a <= 0 else min(1.0, 0.01 + self.step_count / a)
+
+    def train_step(self) -> dict[str, float]:
+        s = self.settings
+        if s["lr_halflife"] > 0:
+            for group in self.opt.param_groups:
+                group["lr"] = s["lr"] * max(0.02, 0.5 ** (self.step_count / s["lr_halflife"]))
+        if self.energy is None:
+            x = torch.from_numpy(self.toy.sample(s["batch"], self.np_rng)).to(self.device)
+            loss = -self.flow.log_prob(x).mean()
+            ok = guarded_update(loss, self.opt, self.params, clip=100.0)
+            return {"loss": float(loss.detach()) if ok else float("nan"), "train_nll": float(loss.detach())}
+        z, logq = self.flow.rsample_and_log_prob(s["batch"])
+        beta = self.beta()
+        free = (logq + beta * self.energy(z)).mean()  # E_q[log q + beta U] = KL(q || p_beta) - log Z_beta
+        ok = guarded_update(free, self.opt, self.params, clip=10.0)  # planar flows spike without it
+        with torch.no_grad():
+            kl = float((logq + self.energy(z)).mean()) + self.log_z
+        return {"loss": float(free.detach()) if ok else float("nan"), "reverse_kl": kl, "beta": beta}
+
+    def set_setting(self, name: str, value) -> None:
+        value = LAB.setting(name).parse(value)
+        super().set_setting(name, value)
+        if name == "lr":
+            for group in self.opt.param_groups:
+                group["lr"] = value
+
+    # -- views ------------------------------------------------------------------------------
+    def _base_lines(self) -> torch.Tensor:
+        """Horizontal and vertical lines over [-3, 3]^2 in the base space: [2*LINES*LINE_POINTS, 2]."""
+        t = torch.linspace(-3, 3, LINE_POINTS)
+        c = torch.linspace(-3, 3, LINES)
+        horiz = torch.stack([t.repeat(LINES), c.repeat_interleave(LINE_POINTS)], 1)
+        vert = torch.stack([c.repeat_interleave(LINE_POINTS), t.repeat(LINES)], 1)
+        return torch.cat([horiz, vert])
+
+    def static_info(self) -> dict:
+        info = {"name": self.name, "fit": self.settings["fit"], "extent": self.extent, "layers": self.settings["layers"],
+                "flow": self.settings["flow"], "limit": self.limit, "lines": LINES, "line_points": LINE_POINTS,
+                "heat": HEAT}
+        g = grid(self.extent, HEAT)
+        if self.energy is None:
+            pts = self.toy.sample(50000, np.random.default_rng(self.seed + 11))
+            x0, x1, y0, y1 = self.extent
+            counts, _, _ = np.histogram2d(pts[:, 1], pts[:, 0], bins=HEAT, range=[[y0, y1], [x0, x1]])
+            area = ((x1 - x0) / HEAT) * ((y1 - y0) / HEAT)
+            info["target"] = (counts / (len(pts) * area)).astype(np.float32)
+        else:
+            with torch.no_grad():
+                info["target"] = to_numpy(torch.exp(-self.energy(g) - self.log_z)).reshape(HEAT, HEAT)
+            info["log_z"] = self.log_z
+        return info
+
+    def layer_density(self, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Density after layer k on the HEAT x HEAT grid of the view, and log|det J| of layer k there
+        (log q_k(x) = log q_0(z_0) + sum of the inverse log-dets of layers k..1)."""
+        x = grid(self.extent, HEAT).to(self.device)
+        total = torch.zeros(len(x), device=self.device)
+        layer_ld = None
+        for i, t in enumerate(reversed(self.flow.transforms[:k])):
+            x, ld = t.inverse(x)
+            total = total + ld
+            if i == 0:
+                layer_ld = -ld  # log|det| of layer k itself, forward direction
+        logq = self.flow.base.log_prob(x) + total
+        if layer_ld is None:
+            layer_ld = torch.zeros_like(logq)
+        return to_numpy(logq.exp()).reshape(HEAT, HEAT), to_numpy(layer_ld).reshape(HEAT, HEAT)
+
+    @torch.no_grad()
+    def snapshot(self, heavy: bool) -> dict:
+        if not heavy:
+            return {}
+        K = len(self.flow.transforms)
+        k = self.settings["view_layer"]
+        k = K if k < 0 or k > K else k
+        lines = [to_numpy(p) for p, _ in self.flow.layers(self.base_lines.to(self.device))]
+        cloud = [to_numpy(p) for p, _ in self.flow.layers(self.base_cloud.to(self.device))]
+        density, layer_ld = self.layer_density(k)
+        out = {"lines": np.stack(lines), "cloud": np.stack(cloud), "density": density, "layer_logdet": layer_ld,
+               "density_layer": k}
+        if self.energy is None:
+            out["test_nll"] = float(-self.flow.log_prob(self.test[:5000]).mean())
+        return out
+
+    def query(self, name: str, **kwargs):
+        if name == "save":
+            self.save(kwargs["path"])
+            return kwargs["path"]
+        if name == "metrics":
+            return self.final_metrics()
+        return super().query(name, **kwargs)
+
+    @torch.no_grad()
+    def final_metrics(self) -> dict:
+        out = {"lab": "flow", "fit": self.settings["fit"], "flow": self.settings["flow"],
+               "layers": self.settings["layers"], "target": self.name, "steps": self.step_count}
+        if self.energy is None:
+            out["test_nll"] = float(-torch.cat([self.flow.log_prob(c) for c in self.test.split(5000)]).mean())
+            if self.limit is not None:
+                out["entropy_limit"] = self.limit
+                out["gap_to_limit"] = out["test_nll"] - self.limit
+        else:
+            torch.manual_seed(self.seed + 5)
+            z, logq = self.flow.rsample_and_log_prob(20000)
+            out["reverse_kl"] = float((logq + self.energy(z)).mean()) + self.log_z
+            out["log_z"] = self.log_z
+        return out
+
+    def save(self, path: str) -> None:
+        torch.save({"format": "genviz-model", "version": 1, "lab": "flow", "settings": dict(self.settings),
+                    "seed": self.seed, "data": self.data_ref, "step": self.step_count,
+                    "flow": self.flow.state_dict(), "optimizer": self.opt.state_dict()}, path)

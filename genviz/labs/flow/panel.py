@@ -1,0 +1,205 @@
+"""The flow lab's panel: the warped grid and samples after layer k (slider, animation), the model
+density next to the target, the log|det J| field, and NLL or reverse-KL curves."""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSlider, QSplitter, QVBoxLayout, QWidget
+
+from genviz.ui import theme
+from genviz.ui.panel import LabPanel
+from genviz.ui.plots import CurvePlot, make_plot
+
+
+def heat_plot(title: str, cmap: str = "viridis") -> tuple[pg.PlotWidget, pg.ImageItem]:
+    plot = make_plot(title)
+    plot.setAspectLocked(True)
+    img = pg.ImageItem()
+    img.setColorMap(pg.colormap.get(cmap))
+    plot.addItem(img)
+    return plot, img
+
+
+class FlowPanel(LabPanel):
+    def __init__(self, lab, parent=None):
+        super().__init__(lab, parent)
+        self.static: dict = {}
+        self.heavy: dict = {}
+        self.layer_latency_ms: list[float] = []
+
+        self.warp = make_plot("Warp after layer k: base grid and samples", "x₁", "x₂")
+        self.warp.setAspectLocked(True)
+        self.mesh = pg.PlotCurveItem(pen=pg.mkPen(theme.CURVE_COLORS[0], width=1.2), connect="finite")
+        self.cloud = pg.ScatterPlotItem(size=4, pen=None, brush=pg.mkBrush("#d62728"))
+        self.warp.addItem(self.mesh)
+        self.warp.addItem(self.cloud)
+
+        self.slider = QSlider(Qt.Horizontal)
+        self.slider.setRange(0, 8)
+        self.slider.setFocusPolicy(Qt.NoFocus)
+        self.slider.valueChanged.connect(self.show_layer)
+        self.slider_label = QLabel("layer 0")
+        self.slider_label.setMinimumWidth(170)
+        self.animate = QPushButton("▶ Animate layers")
+        self.animate.setCheckable(True)
+        self.animate.setFocusPolicy(Qt.NoFocus)
+        self.animate.toggled.connect(self._on_animate)
+        self._anim = QTimer(self)
+        self._anim.setInterval(350)
+        self._anim.timeout.connect(self._advance)
+        self._follow_last = True  # the slider stays on the last layer until the user moves it
+
+        self.model_plot, self.model_img = heat_plot("Model density q_k(x)")
+        self.target_plot, self.target_img = heat_plot("Target")
+        self.logdet_plot, self.logdet_img = heat_plot("log|det J| of layer k", "CET-D1")
+        self.limit_line = pg.InfiniteLine(angle=0, pen=pg.mkPen("#2ca02c", width=2, style=Qt.DashLine),
+                                          label="entropy limit {value:.3f}", labelOpts={"position": 0.1})
+        self.curves = CurvePlot("Training", {"train_nll": "train NLL", "test_nll": "test NLL",
+                                             "reverse_kl": "reverse KL(q ‖ p)"}, y_label="nats")
+        self.readout = QLabel()
+        self.readout.setTextFormat(Qt.RichText)
+
+        slider_row = QHBoxLayout()
+        slider_row.addWidget(self.slider_label)
+        slider_row.addWidget(self.slider, 1)
+        slider_row.addWidget(self.animate)
+        left = QWidget()
+        left_lay = QVBoxLayout(left)
+        left_lay.setContentsMargins(0, 0, 0, 0)
+        left_lay.addWidget(self.warp, 1)
+        left_lay.addLayout(slider_row)
+        heats = QSplitter(Qt.Vertical)
+        pair = QSplitter(Qt.Horizontal)
+        pair.addWidget(self.model_plot)
+        pair.addWidget(self.target_plot)
+        heats.addWidget(pair)
+        heats.addWidget(self.logdet_plot)
+        top = QSplitter(Qt.Horizontal)
+        top.addWidget(left)
+        top.addWidget(heats)
+        top.setSizes([620, 640])
+        bottom = QWidget()
+        b_lay = QVBoxLayout(bottom)
+        b_lay.setContentsMargins(0, 0, 0, 0)
+        b_lay.addWidget(self.readout)
+        b_lay.addWidget(self.curves, 1)
+        rows = QSplitter(Qt.Vertical)
+        rows.addWidget(top)
+        rows.addWidget(bottom)
+        rows.setSizes([640, 260])
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(rows)
+
+    def restyle(self) -> None:
+        pass
+
+    # -- engine output -----------------------------------------------------------------------
+    def on_ready(self, info: dict) -> None:
+        self.static = info
+        self.heavy = {}
+        K = info["layers"]
+        self.slider.blockSignals(True)
+        self.slider.setRange(0, K)
+        self.slider.setValue(K)
+        self.slider.blockSignals(False)
+        self._follow_last = True
+        self.slider_label.setText(f"layer {K} of {K}")
+        x0, x1, y0, y1 = info["extent"]
+        for plot in (self.model_plot, self.target_plot, self.logdet_plot):
+            plot.setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0)
+        target = info["target"]
+        self.target_img.setImage(target, levels=(0, float(np.percentile(target, 99.5)) or 1.0))
+        self._place(self.target_img)
+        what = "exp(−U)/Z" if info["fit"] == "energy" else "data"
+        self.target_plot.setTitle(f"Target: {info['name']} ({what})", size="12pt")
+        self.warp.enableAutoRange()  # samples may leave the target's box while the flow learns
+        self.curves.removeItem(self.limit_line)
+        if info.get("limit") is not None:
+            self.limit_line.setValue(info["limit"])
+            self.curves.addItem(self.limit_line)
+
+    def on_snapshot(self, snap: dict) -> None:
+        m = snap.get("metrics") or {}
+        if "step" in m:
+            for key in ("train_nll", "reverse_kl"):
+                if key in m:
+                    self.curves.append(key, m["step"], m[key])
+        data = snap.get("data") or {}
+        if data:
+            self.heavy = data
+            step = snap["step"]
+            if "test_nll" in data:
+                self.curves.append("test_nll", [step], [data["test_nll"]])
+            self.draw_in_turns([lambda: self.show_layer(self.slider.value(), from_user=False),
+                                lambda: self._draw_density(data), lambda: self._draw_readout(data, m)])
+        self.curves.redraw()
+        self.redraws += 1
+
+    def _place(self, img: pg.ImageItem) -> None:
+        """Map the image's pixels onto the view's extent (after setImage: the rect needs the size)."""
+        x0, x1, y0, y1 = self.static["extent"]
+        img.setRect(x0, y0, x1 - x0, y1 - y0)
+
+    def _draw_density(self, data: dict) -> None:
+        dens = data["density"]
+        top = float(np.percentile(self.static["target"], 99.5)) if self.static else float(dens.max())
+        self.model_img.setImage(dens, levels=(0, max(top, 1e-9)))
+        self._place(self.model_img)
+        self.model_plot.setTitle(f"Model q after layer {data['density_layer']}", size="12pt")
+        ld = data["layer_logdet"]
+        span = max(float(np.abs(ld).max()), 1e-6)
+        self.logdet_img.setImage(ld, levels=(-span, span))
+        self._place(self.logdet_img)
+        self.logdet_plot.setTitle(f"log|det J| of layer {data['density_layer']} (blue &lt; 0 contracts, red &gt; 0 expands)",
+                                  size="11pt")
+
+    def _draw_readout(self, data: dict, m: dict) -> None:
+        if "test_nll" in data:
+            limit = self.static.get("limit")
+            gap = f" &nbsp;·&nbsp; entropy limit {limit:.3f} (gap {data['test_nll'] - limit:.3f})" if limit is not None else ""
+            self.readout.setText(f"test NLL <b>{data['test_nll']:.3f}</b> nats{gap}")
+        elif "reverse_kl" in m and len(m["reverse_kl"]):
+            self.readout.setText(f"reverse KL(q ‖ p) <b>{m['reverse_kl'][-1]:.3f}</b> nats "
+                                 f"(log Z = {self.static.get('log_z', float('nan')):.3f} by quadrature)")
+
+    def show_layer(self, k: int, from_user: bool = True) -> None:
+        """Redraw the mesh and samples for layer k from the latest snapshot at once; ask the worker
+        for that layer's density (it arrives with the next snapshot)."""
+        if not self.heavy or not self.static:
+            return
+        t0 = time.perf_counter()
+        K = self.static["layers"]
+        k = max(0, min(K, int(k)))
+        lines = self.heavy["lines"][k]
+        n, p = self.static["lines"], self.static["line_points"]
+        with_breaks = np.concatenate([lines.reshape(2 * n, p, 2), np.full((2 * n, 1, 2), np.nan)], 1).reshape(-1, 2)
+        self.mesh.setData(with_breaks[:, 0], with_breaks[:, 1])
+        cloud = self.heavy["cloud"][k]
+        self.cloud.setData(cloud[:, 0], cloud[:, 1])
+        self.slider_label.setText(f"layer {k} of {K}" + (" (base N(0, I))" if k == 0 else ""))
+        if from_user:
+            self._follow_last = k == K
+            self.requestSettings.emit({"view_layer": k}, False)
+            self.warp.repaint()
+            self.layer_latency_ms.append((time.perf_counter() - t0) * 1e3)
+
+    def _on_animate(self, on: bool) -> None:
+        self.animate.setText("❚❚ Stop" if on else "▶ Animate layers")
+        (self._anim.start if on else self._anim.stop)()
+
+    def _advance(self) -> None:
+        self.slider.setValue((self.slider.value() + 1) % (self.slider.maximum() + 1))
+
+    def clear(self) -> None:
+        self._pending_views = []
+        self.heavy = {}
+        self.curves.clear_data()
+        self.mesh.setData([], [])
+        self.cloud.setData([], [])
+        self.model_img.clear()
+        self.logdet_img.clear()
+        self.readout.setText("")
