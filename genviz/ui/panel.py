@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QTimer, Signal
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QLabel, QWidget
+
+from genviz.ui import theme
 
 
 class LabPanel(QWidget):
@@ -20,6 +22,16 @@ class LabPanel(QWidget):
         self.lab = lab
         self.redraws = 0
         self._pending_views: list = []
+        # a banner for what the lecturer must notice (posterior collapse, lost modes), hidden until used
+        self.warning = QLabel()
+        self.warning.setWordWrap(True)
+        self.warning.hide()
+        self.style_warning()
+
+    def style_warning(self) -> None:
+        c = theme.colors()
+        self.warning.setStyleSheet(f"background: {c['warn_bg']}; color: {c['warn_fg']}; padding: 8px;"
+                                   "font-weight: 600; border-radius: 4px;")
 
     def draw_in_turns(self, draws: list) -> None:
         """Run view updates one per event-loop turn (2 ms apart), so each view repaints on its own

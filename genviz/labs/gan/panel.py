@@ -53,9 +53,6 @@ class GanPanel(LabPanel):
         self.zero_streak = np.zeros(0, dtype=int)
         self.drawn: list[tuple[float, float]] = []
 
-        self.warning = QLabel()
-        self.warning.setWordWrap(True)
-        self.warning.hide()
 
         # -- the data view ---------------------------------------------------------------------
         self.view = make_plot("Real and generated samples over D(x)", "x₁", "x₂")
@@ -173,9 +170,8 @@ class GanPanel(LabPanel):
 
     def restyle(self) -> None:
         self.heat.setColorMap(self._heat_colormap())
+        self.style_warning()
         c = theme.colors()
-        self.warning.setStyleSheet(f"background: {c['warn_bg']}; color: {c['warn_fg']}; padding: 8px;"
-                                   "font-weight: 600; border-radius: 4px;")
         self.coverage_text.setStyleSheet("font-size: 13pt;")
         dark = theme.current() == "dark"
         self.real.setBrush(pg.mkBrush(220, 220, 220, 120) if dark else pg.mkBrush(40, 40, 40, 120))

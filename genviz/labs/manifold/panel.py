@@ -25,9 +25,6 @@ class ManifoldPanel(LabPanel):
         self.scatter: ClassScatter | None = None
         self.click_latency_ms: list[float] = []
 
-        self.warning = QLabel()
-        self.warning.setWordWrap(True)
-        self.warning.hide()
 
         self.manifold_view = ImagePlot("Decoded manifold  p(x|z),  z = Φ⁻¹(u) grid")
         self.latent_plot = make_plot("Latent space: encoder means  E[z|x]", "z₁", "z₂")
@@ -85,9 +82,8 @@ class ManifoldPanel(LabPanel):
         self.restyle()
 
     def restyle(self) -> None:
+        self.style_warning()
         c = theme.colors()
-        self.warning.setStyleSheet(f"background: {c['warn_bg']}; color: {c['warn_fg']}; padding: 8px;"
-                                   "font-weight: 600; border-radius: 4px;")
         self.au_label.setStyleSheet("font-size: 13pt;")
         self.ellipse.setPen(pg.mkPen(c["accent"], width=3))
         self.selected_marker.setPen(pg.mkPen(c["plot_fg"], width=2))
