@@ -94,17 +94,23 @@ def cmd_bench(argv: list[str]) -> int:
     p.add_argument("--engines", default="process,thread")
     p.add_argument("--data", help="data to train on (default: the embedded digits)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
-    p.add_argument("--steps", type=int, default=6000, help="gan: iterations per run")
+    p.add_argument("--steps", type=int, help="gan: iterations per run (6000); flow: density-fit steps (3000)")
+    p.add_argument("--energy-steps", type=int, default=5000, help="flow: steps of each planar energy fit")
+    p.add_argument("--live-only", action="store_true", help="flow: only the window's layer-change figures")
     p.add_argument("--seeds", type=int, default=3, help="gan: seeds per preset and dataset")
     p.add_argument("--presets", help="gan: comma-separated preset names (default: all)")
     args = p.parse_args(argv)
     if args.lab == "gan":
         from genviz.bench.gan import main as gan_main
 
-        return gan_main(steps=args.steps, seeds=args.seeds,
+        return gan_main(steps=args.steps or 6000, seeds=args.seeds,
                         presets=[x.strip() for x in args.presets.split(",")] if args.presets else None)
+    if args.lab == "flow":
+        from genviz.bench.flow import main as flow_main
+
+        return flow_main(density_steps=args.steps or 3000, energy_steps=args.energy_steps, live_only=args.live_only)
     if args.lab != "manifold":
-        print(f"genviz bench: no benchmark for '{args.lab}' (manifold, gan)", file=sys.stderr)
+        print(f"genviz bench: no benchmark for '{args.lab}' (manifold, gan, flow)", file=sys.stderr)
         return 2
     from genviz.bench.manifold import main as bench_main
 

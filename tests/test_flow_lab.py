@@ -1,8 +1,11 @@
 """The flow lab: headless fitting in both modes, snapshots per layer, and the widgets via qtbot."""
+import asyncio
 import math
 
 import numpy as np
+import qasync
 import torch
+from PySide6.QtWidgets import QComboBox
 
 from genviz.core.labs import get_lab
 from genviz.core.settings import resolve
@@ -44,13 +47,10 @@ def test_density_fit_lowers_test_nll_and_snapshots_every_layer():
 
 def test_energy_fit_reports_reverse_kl_with_quadrature_log_z():
     exp = make(fit="energy", flow="planar", layers=4, energy="U2", anneal=0)
-    # U2's normaliser is known: integral over z2 of a Gaussian of std 0.4, times the z1 range...
-    # ...unbounded in z1, so check log Z against a finer quadrature instead
-    xs = torch.linspace(-6, 6, 1201, dtype=torch.float64)
-    gx, gy = torch.meshgrid(xs, xs, indexing="xy")
-    pts = torch.stack([gx.reshape(-1), gy.reshape(-1)], 1)
-    fine = float(torch.logsumexp(-exp.energy(pts), 0) + math.log(float(xs[1] - xs[0]) ** 2))
-    assert abs(exp.log_z - fine) < 1e-3
+    # U2 in its window: a Gaussian of std 0.4 in z2 for every z1, over |z1| <= 4 plus the two
+    # half-Gaussian walls of std 0.2 outside: Z = 0.4 sqrt(2 pi) (8 + 0.2 sqrt(2 pi))
+    exact = math.log(0.4 * math.sqrt(2 * math.pi) * (8 + 0.2 * math.sqrt(2 * math.pi)))
+    assert abs(exp.log_z - exact) < 1e-3
     m0 = exp.final_metrics()["reverse_kl"]
     for _ in range(200):
         exp.train_step()
@@ -59,23 +59,59 @@ def test_energy_fit_reports_reverse_kl_with_quadrature_log_z():
     assert m1 >= -0.05 and m1 < m0  # a KL: non-negative up to Monte Carlo error, and it fell
 
 
-def test_panel_layer_slider(qtbot):
+def run_until(loop, condition, timeout: float = 30.0) -> None:
+    """Run the qasync loop (as the app does: worker queries are awaited) until condition() holds."""
+    async def wait():
+        while not condition():
+            await asyncio.sleep(0.01)
+
+    loop.run_until_complete(asyncio.wait_for(wait(), timeout))
+
+
+def test_panel_layer_slider_cache_and_presets(qtbot):
     theme.apply_theme("light")
     w = MainWindow(engine_kind="thread", lab="flow", overrides={"flow": "realnvp", "layers": 3, "hidden": 16})
     qtbot.addWidget(w)
     w.show()
     panel = w.panel()
-    qtbot.waitUntil(lambda: panel.static != {}, timeout=30000)
-    w.do_step(5)
-    qtbot.waitUntil(lambda: w.step == 5 and bool(panel.heavy) and not panel._pending_views, timeout=30000)
-    assert panel.slider.maximum() == 3 and panel.slider.value() == 3
-    panel.slider.setValue(0)
-    base = panel.heavy["lines"][0]
-    np.testing.assert_allclose(np.nanmax(panel.mesh.xData), base[:, 0].max(), atol=1e-6)  # layer 0 = base grid
-    assert panel.layer_latency_ms and w.values["flow"]["view_layer"] == 0
-    qtbot.waitUntil(lambda: panel.heavy.get("density_layer") == 0 and not panel._pending_views, timeout=10000)
-    assert "layer 0" in panel.model_plot.getPlotItem().titleLabel.text
-    panel.animate.setChecked(True)
-    qtbot.waitUntil(lambda: panel.slider.value() == 1, timeout=3000)
-    panel.animate.setChecked(False)
-    w.close()
+    loop = qasync.QEventLoop(already_running=False)
+    asyncio.set_event_loop(loop)
+    try:
+        run_until(loop, lambda: panel.static != {})
+        w.do_step(5)
+        run_until(loop, lambda: w.step == 5 and bool(panel.heavy) and not panel._pending_views)
+        assert panel.slider.maximum() == 3 and panel.slider.value() == 3
+        # paused: the panel prefetches every layer's density, so the slider redraws from the cache
+        run_until(loop, lambda: panel.cache_step == 5 and all(panel.fresh(k) for k in range(4)))
+        panel.slider.setValue(0)
+        base = panel.heavy["lines"][0]
+        np.testing.assert_allclose(np.nanmax(panel.mesh.xData), base[:, 0].max(), atol=1e-6)  # layer 0 = base grid
+        assert len(panel.layer_latency_ms) == 1 and w.values["flow"]["view_layer"] == 0
+        assert "layer 0" in panel.model_plot.getPlotItem().titleLabel.text
+        np.testing.assert_array_equal(panel.model_img.image, panel.layer_cache[0][1])
+        # the base density is N(0, I) on the view's grid
+        x0, x1, y0, y1 = panel.static["extent"]
+        gx, gy = np.meshgrid(np.linspace(x0, x1, 200), np.linspace(y0, y1, 200))
+        np.testing.assert_allclose(panel.layer_cache[0][1], np.exp(-(gx ** 2 + gy ** 2) / 2) / (2 * np.pi),
+                                   atol=1e-6)
+        # a new model state makes the cache stale: a stale layer is drawn marked as such, then
+        # fetched and redrawn when the fresh density arrives
+        w.do_step(1)
+        run_until(loop, lambda: panel.cache_step == 6 and panel._fetching is None)
+        panel.layer_cache[1] = (5, *panel.layer_cache[1][1:])
+        panel.slider.setValue(1)
+        assert "step 5, updating" in panel.model_plot.getPlotItem().titleLabel.text
+        run_until(loop, lambda: panel.fresh(1) and "updating" not in panel.model_plot.getPlotItem().titleLabel.text)
+        panel.animate.setChecked(True)
+        run_until(loop, lambda: panel.slider.value() == 2, timeout=3)
+        panel.animate.setChecked(False)
+        # a preset resets the lab with its settings
+        box = panel.findChild(QComboBox)
+        box.activated.emit(box.findText("Planar K=32 on U3"))
+        values = w.values["flow"]
+        assert (values["fit"], values["flow"], values["layers"], values["energy"]) == ("energy", "planar", 32, "U3")
+        run_until(loop, lambda: panel.static.get("layers") == 32 and panel.slider.maximum() == 32)
+    finally:
+        w.close()
+        loop.close()
+        asyncio.set_event_loop(None)

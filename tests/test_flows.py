@@ -104,6 +104,24 @@ def test_energies_match_reference_formulas():
         torch.testing.assert_close(ENERGIES[name](z), ref)
 
 
+def test_improper_energies_are_kept_to_their_window():
+    """U2-U4 do not decay along z1; outside |z1| <= 4 a quadratic wall of scale 0.2 is added, so
+    exp(-U) integrates (log Z in test_flow_lab); inside, the formulas are untouched (above)."""
+    from genviz.models.energies import ENERGIES
+
+    z = torch.tensor([[4.5, 0.2], [-4.5, -1.0], [5.0, 0.3]], dtype=torch.float64)
+    z1, z2 = z[:, 0], z[:, 1]
+    w1 = torch.sin(2 * math.pi * z1 / 4)
+    w2 = 3 * torch.exp(-0.5 * ((z1 - 1) / 0.6) ** 2)
+    w3 = 3 * torch.sigmoid((z1 - 1) / 0.3)
+    bare = {"U2": 0.5 * ((z2 - w1) / 0.4) ** 2,
+            "U3": -torch.log(torch.exp(-0.5 * ((z2 - w1) / 0.35) ** 2) + torch.exp(-0.5 * ((z2 - w1 + w2) / 0.35) ** 2)),
+            "U4": -torch.log(torch.exp(-0.5 * ((z2 - w1) / 0.4) ** 2) + torch.exp(-0.5 * ((z2 - w1 + w3) / 0.35) ** 2))}
+    wall = 0.5 * ((z1.abs() - 4) / 0.2) ** 2
+    for name, ref in bare.items():
+        torch.testing.assert_close(ENERGIES[name](z), ref + wall)
+
+
 def test_typed_expressions_are_parsed_safely():
     from genviz.models.energies import ExpressionError, parse_energy
 

@@ -29,20 +29,30 @@ def u1(z):
     return 0.5 * ((r - 2) / 0.4) ** 2 - torch.logsumexp(torch.stack([a, b]), 0)
 
 
+# U2-U4 are improper: exp(-U) does not decay along z1, so no flow can fit them and no KL is finite.
+# Like the paper's figures we keep them to the window |z1| <= 4, with a steep quadratic wall
+# (scale 0.2) outside it; inside the window the formulas are exactly Rezende & Mohamed's.
+WINDOW, WALL = 4.0, 0.2
+
+
+def _wall(z):
+    return 0.5 * (torch.relu(z[:, 0].abs() - WINDOW) / WALL) ** 2
+
+
 def u2(z):
-    return 0.5 * ((z[:, 1] - _w1(z)) / 0.4) ** 2
+    return 0.5 * ((z[:, 1] - _w1(z)) / 0.4) ** 2 + _wall(z)
 
 
 def u3(z):
     a = -0.5 * ((z[:, 1] - _w1(z)) / 0.35) ** 2
     b = -0.5 * ((z[:, 1] - _w1(z) + _w2(z)) / 0.35) ** 2
-    return -torch.logsumexp(torch.stack([a, b]), 0)
+    return -torch.logsumexp(torch.stack([a, b]), 0) + _wall(z)
 
 
 def u4(z):
     a = -0.5 * ((z[:, 1] - _w1(z)) / 0.4) ** 2
     b = -0.5 * ((z[:, 1] - _w1(z) + _w3(z)) / 0.35) ** 2
-    return -torch.logsumexp(torch.stack([a, b]), 0)
+    return -torch.logsumexp(torch.stack([a, b]), 0) + _wall(z)
 
 
 ENERGIES: dict[str, Callable] = {"U1": u1, "U2": u2, "U3": u3, "U4": u4}

@@ -314,8 +314,10 @@ class MainWindow(QMainWindow):
             value = await self.bridge.ask(name, **kwargs)
         except QueryFailed as exc:
             self.banner.show_message(f"'{name}' failed: {exc}")
+            panel.on_query_failed(name)
             return
         except asyncio.CancelledError:
+            panel.on_query_failed(name)
             return
         panel.on_reply(name, value)
 
@@ -420,6 +422,9 @@ class MainWindow(QMainWindow):
     def _on_state(self, state: dict) -> None:
         self.bar.set_playing(bool(state.get("running")))
         self.step = state.get("step", self.step)
+        panel = self.panel()
+        if panel is not None:
+            panel.on_state(bool(state.get("running")))
 
     def _on_snapshot(self, snap: dict) -> None:
         self.step = snap["step"]

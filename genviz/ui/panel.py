@@ -1,8 +1,8 @@
 """Base class of every lab's panel: it renders snapshots and never touches the model."""
 from __future__ import annotations
 
-from PySide6.QtCore import QTimer, Signal
-from PySide6.QtWidgets import QLabel, QWidget
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import QComboBox, QLabel, QWidget
 
 from genviz.ui import theme
 
@@ -33,6 +33,25 @@ class LabPanel(QWidget):
         self.warning.setStyleSheet(f"background: {c['warn_bg']}; color: {c['warn_fg']}; padding: 8px;"
                                    "font-weight: 600; border-radius: 4px;")
 
+    def preset_box(self, presets: dict[str, dict], keep: tuple[str, ...] = ()) -> QComboBox:
+        """A 'Preset…' menu: picking one resets the lab with its settings over the defaults (the
+        settings named in ``keep``, such as the current data, stay as they are)."""
+        box = QComboBox()
+        box.addItem("Preset…")
+        box.addItems(list(presets))
+        box.setFocusPolicy(Qt.NoFocus)
+
+        def picked(index: int) -> None:
+            name = box.itemText(index)
+            if name in presets:
+                defaults = {s.name: s.default for s in self.lab.settings if s.name not in keep}
+                self.requestSettings.emit({**defaults, **presets[name]}, True)
+                self.statusMessage.emit(f"preset: {name}")
+            box.setCurrentIndex(0)
+
+        box.activated.connect(picked)
+        return box
+
     def draw_in_turns(self, draws: list) -> None:
         """Run view updates one per event-loop turn (2 ms apart), so each view repaints on its own
         and no single frame blocks the GUI for the sum of them all; a newer list replaces an older."""
@@ -54,5 +73,11 @@ class LabPanel(QWidget):
     def clear(self) -> None:
         raise NotImplementedError
 
+    def on_state(self, running: bool) -> None:
+        """Training started (True) or stopped (False): panels may use idle time to prefetch views."""
+
     def on_reply(self, name: str, value) -> None:
         """The worker's answer to a ``requestQuery``."""
+
+    def on_query_failed(self, name: str) -> None:
+        """A ``requestQuery`` got no answer (the window has shown why, or the model was replaced)."""

@@ -32,3 +32,17 @@ LAB = LabInfo(
                 in_form=False),
     ),
 )
+
+
+# planar flows fit the energies with a larger, decaying learning rate (measured: genviz bench flow)
+_PLANAR_ENERGY = {"fit": "energy", "flow": "planar", "lr": 1e-2, "lr_halflife": 1500, "batch": 256, "anneal": 2000}
+
+PRESETS = {
+    "Spline flow on two moons": {"fit": "density", "data": "moons", "flow": "spline"},
+    "Spline flow on the checkerboard (limit ln 32)": {"fit": "density", "data": "checkerboard", "flow": "spline"},
+    "RealNVP on the checkerboard": {"fit": "density", "data": "checkerboard", "flow": "realnvp"},
+    "MAF on the spiral": {"fit": "density", "data": "spiral", "flow": "maf"},
+    **{f"Planar K=32 on {u}": {**_PLANAR_ENERGY, "energy": u, "layers": 32} for u in ("U1", "U2", "U3", "U4")},
+    "Planar K=2 on U3 (too few layers)": {**_PLANAR_ENERGY, "energy": "U3", "layers": 2},
+    "Planar K=8 on U3": {**_PLANAR_ENERGY, "energy": "U3", "layers": 8},
+}

@@ -69,6 +69,7 @@ class FlowExperiment(Experiment):
             with torch.no_grad():
                 self.log_z = float(torch.logsumexp(-self.energy(g), 0) + math.log(cell))
         self.base_lines = self._base_lines()
+        self._heat_grid = None  # the density views' grid, built once
         self.base_cloud = torch.randn(CLOUD, 2, generator=torch.Generator().manual_seed(self.seed + 3))
 
     # -- training ---------------------------------------------------------------------------
@@ -130,7 +131,9 @@ class FlowExperiment(Experiment):
     def layer_density(self, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Density after layer k on the HEAT x HEAT grid of the view, and log|det J| of layer k there
         (log q_k(x) = log q_0(z_0) + sum of the inverse log-dets of layers k..1)."""
-        x = grid(self.extent, HEAT).to(self.device)
+        if self._heat_grid is None:
+            self._heat_grid = grid(self.extent, HEAT).to(self.device)
+        x = self._heat_grid
         total = torch.zeros(len(x), device=self.device)
         layer_ld = None
         for i, t in enumerate(reversed(self.flow.transforms[:k])):
@@ -160,6 +163,12 @@ class FlowExperiment(Experiment):
         return out
 
     def query(self, name: str, **kwargs):
+        if name == "layer_density":  # the panel fetches (and caches) the layers the slider visits
+            K = len(self.flow.transforms)
+            k = max(0, min(K, int(kwargs["k"])))
+            with torch.no_grad():
+                density, layer_ld = self.layer_density(k)
+            return {"k": k, "step": self.step_count, "density": density, "layer_logdet": layer_ld}
         if name == "save":
             self.save(kwargs["path"])
             return kwargs["path"]

@@ -9,6 +9,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSlider, QSplitter, QVBoxLayout, QWidget
 
+from genviz.labs.flow import PRESETS
 from genviz.ui import theme
 from genviz.ui.panel import LabPanel
 from genviz.ui.plots import CurvePlot, make_plot
@@ -28,7 +29,18 @@ class FlowPanel(LabPanel):
         super().__init__(lab, parent)
         self.static: dict = {}
         self.heavy: dict = {}
+        # layer change -> mesh and density on screen: from the cache (layer_latency_ms) or after
+        # fetching the density from the worker (layer_fetch_ms, while it trains)
         self.layer_latency_ms: list[float] = []
+        self.layer_fetch_ms: list[float] = []
+        # densities per layer for one model state (step); filled by snapshots, by the slider's
+        # fetches and, while training is paused, by prefetching every layer in the background
+        self.layer_cache: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self.cache_step = -1
+        self.running = False
+        self._fetching: int | None = None  # the layer asked for (one query in flight at a time)
+        self._wanted: int | None = None  # the layer the slider shows but the cache lacks
+        self._wanted_since = 0.0
 
         self.warp = make_plot("Warp after layer k: base grid and samples", "x₁", "x₂")
         self.warp.setAspectLocked(True)
@@ -50,7 +62,6 @@ class FlowPanel(LabPanel):
         self._anim = QTimer(self)
         self._anim.setInterval(350)
         self._anim.timeout.connect(self._advance)
-        self._follow_last = True  # the slider stays on the last layer until the user moves it
 
         self.model_plot, self.model_img = heat_plot("Model density q_k(x)")
         self.target_plot, self.target_img = heat_plot("Target")
@@ -66,6 +77,7 @@ class FlowPanel(LabPanel):
         slider_row.addWidget(self.slider_label)
         slider_row.addWidget(self.slider, 1)
         slider_row.addWidget(self.animate)
+        slider_row.addWidget(self.preset_box(PRESETS))
         left = QWidget()
         left_lay = QVBoxLayout(left)
         left_lay.setContentsMargins(0, 0, 0, 0)
@@ -101,12 +113,13 @@ class FlowPanel(LabPanel):
     def on_ready(self, info: dict) -> None:
         self.static = info
         self.heavy = {}
+        self.layer_cache, self.cache_step = {}, -1
+        self._fetching = self._wanted = None
         K = info["layers"]
         self.slider.blockSignals(True)
         self.slider.setRange(0, K)
         self.slider.setValue(K)
         self.slider.blockSignals(False)
-        self._follow_last = True
         self.slider_label.setText(f"layer {K} of {K}")
         x0, x1, y0, y1 = info["extent"]
         for plot in (self.model_plot, self.target_plot, self.logdet_plot):
@@ -132,10 +145,13 @@ class FlowPanel(LabPanel):
         if data:
             self.heavy = data
             step = snap["step"]
+            self._cache(step, data["density_layer"], data["density"], data["layer_logdet"])
             if "test_nll" in data:
                 self.curves.append("test_nll", [step], [data["test_nll"]])
             self.draw_in_turns([lambda: self.show_layer(self.slider.value(), from_user=False),
-                                lambda: self._draw_density(data), lambda: self._draw_readout(data, m)])
+                                lambda: self._draw_readout(data, m)])
+            if not self.running:
+                self._fetch_next()
         self.curves.redraw()
         self.redraws += 1
 
@@ -144,17 +160,71 @@ class FlowPanel(LabPanel):
         x0, x1, y0, y1 = self.static["extent"]
         img.setRect(x0, y0, x1 - x0, y1 - y0)
 
-    def _draw_density(self, data: dict) -> None:
-        dens = data["density"]
+    # -- the per-layer density cache --------------------------------------------------------
+    def _cache(self, step: int, k: int, density: np.ndarray, logdet: np.ndarray) -> bool:
+        """Keep a layer's density unless a newer one is held; False if it arrived stale. Older
+        entries stay (drawn with their step) until a fresh one replaces them."""
+        if k in self.layer_cache and self.layer_cache[k][0] > step:
+            return False
+        self.cache_step = max(self.cache_step, step)
+        self.layer_cache[k] = (step, density, logdet)
+        return True
+
+    def fresh(self, k: int) -> bool:
+        return k in self.layer_cache and self.layer_cache[k][0] == self.cache_step
+
+    def on_state(self, running: bool) -> None:
+        self.running = running
+        if not running:
+            self._fetch_next()
+
+    def _fetch_next(self) -> None:
+        """One query in flight: the layer the slider waits for first, then (while paused) the
+        uncached layer nearest the slider, so scrubbing a paused flow is all cache hits."""
+        if self._fetching is not None or not self.static:
+            return
+        k = self._wanted
+        if k is None and not self.running:
+            here, K = self.slider.value(), self.static["layers"]
+            missing = [j for j in range(K + 1) if not self.fresh(j)]
+            k = min(missing, key=lambda j: abs(j - here)) if missing else None
+        if k is not None:
+            self._fetching = k
+            self.requestQuery.emit("layer_density", {"k": k})
+
+    def on_reply(self, name: str, value) -> None:
+        if name != "layer_density":
+            return
+        self._fetching = None
+        k = value["k"]
+        kept = self._cache(value["step"], k, value["density"], value["layer_logdet"])
+        if kept and k == self.slider.value():
+            self._draw_density(k)
+            if self._wanted == k:
+                self.model_plot.repaint()
+                self.logdet_plot.repaint()
+                self.layer_fetch_ms.append((time.perf_counter() - self._wanted_since) * 1e3)
+        if self._wanted == k or self._wanted not in (None, self.slider.value()):
+            self._wanted = None
+        self._fetch_next()
+
+    def on_query_failed(self, name: str) -> None:
+        if name == "layer_density":
+            self._fetching = self._wanted = None
+
+    def _draw_density(self, k: int) -> None:
+        if k not in self.layer_cache:
+            return
+        step, dens, ld = self.layer_cache[k]
         top = float(np.percentile(self.static["target"], 99.5)) if self.static else float(dens.max())
         self.model_img.setImage(dens, levels=(0, max(top, 1e-9)))
         self._place(self.model_img)
-        self.model_plot.setTitle(f"Model q after layer {data['density_layer']}", size="12pt")
-        ld = data["layer_logdet"]
+        old = "" if step == self.cache_step else f" (step {step}, updating…)"
+        self.model_plot.setTitle(f"Model q after layer {k}{old}", size="12pt")
         span = max(float(np.abs(ld).max()), 1e-6)
         self.logdet_img.setImage(ld, levels=(-span, span))
         self._place(self.logdet_img)
-        self.logdet_plot.setTitle(f"log|det J| of layer {data['density_layer']} (blue &lt; 0 contracts, red &gt; 0 expands)",
+        self.logdet_plot.setTitle(f"log|det J| of layer {k} (blue &lt; 0 contracts, red &gt; 0 expands)",
                                   size="11pt")
 
     def _draw_readout(self, data: dict, m: dict) -> None:
@@ -167,8 +237,8 @@ class FlowPanel(LabPanel):
                                  f"(log Z = {self.static.get('log_z', float('nan')):.3f} by quadrature)")
 
     def show_layer(self, k: int, from_user: bool = True) -> None:
-        """Redraw the mesh and samples for layer k from the latest snapshot at once; ask the worker
-        for that layer's density (it arrives with the next snapshot)."""
+        """Redraw the mesh, samples and density for layer k at once from the latest snapshot and
+        the layer cache; a layer the cache lacks is fetched from the worker and drawn on arrival."""
         if not self.heavy or not self.static:
             return
         t0 = time.perf_counter()
@@ -181,11 +251,17 @@ class FlowPanel(LabPanel):
         cloud = self.heavy["cloud"][k]
         self.cloud.setData(cloud[:, 0], cloud[:, 1])
         self.slider_label.setText(f"layer {k} of {K}" + (" (base N(0, I))" if k == 0 else ""))
+        cached = self.fresh(k)
+        self._draw_density(k)  # a stale density is better than the previous layer's while fetching
+        if from_user and not cached and self._wanted != k:  # while training, snapshots bring it anyway
+            self._wanted, self._wanted_since = k, t0
+            self._fetch_next()
         if from_user:
-            self._follow_last = k == K
-            self.requestSettings.emit({"view_layer": k}, False)
-            self.warp.repaint()
-            self.layer_latency_ms.append((time.perf_counter() - t0) * 1e3)
+            self.requestSettings.emit({"view_layer": k}, False)  # later snapshots bring this layer
+            if cached:
+                for plot in (self.warp, self.model_plot, self.logdet_plot):
+                    plot.repaint()
+                self.layer_latency_ms.append((time.perf_counter() - t0) * 1e3)
 
     def _on_animate(self, on: bool) -> None:
         self.animate.setText("❚❚ Stop" if on else "▶ Animate layers")
@@ -197,6 +273,8 @@ class FlowPanel(LabPanel):
     def clear(self) -> None:
         self._pending_views = []
         self.heavy = {}
+        self.layer_cache, self.cache_step = {}, -1
+        self._fetching = self._wanted = None
         self.curves.clear_data()
         self.mesh.setData([], [])
         self.cloud.setData([], [])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QApplication, QCheckBox, QComboBox, QHBoxLayout, QLabel, QPushButton, QSplitter,
+from PySide6.QtWidgets import (QApplication, QCheckBox, QHBoxLayout, QLabel, QPushButton, QSplitter,
                                QVBoxLayout, QWidget)
 
 from genviz.labs.gan import PRESETS
@@ -99,11 +99,8 @@ class GanPanel(LabPanel):
         self.g_step_button = QPushButton("G step")
         self.g_step_button.setToolTip("One generator update (training pauses)")
         self.g_step_button.clicked.connect(lambda: self.requestQuery.emit("g_step", {}))
-        self.preset = QComboBox()
-        self.preset.addItem("Preset…")
-        self.preset.addItems(list(PRESETS))
-        self.preset.activated.connect(self._on_preset)
-        for w in (self.draw_button, self.use_drawn, self.d_step_button, self.g_step_button, self.preset):
+        self.preset = self.preset_box(PRESETS, keep=("data",))
+        for w in (self.draw_button, self.use_drawn, self.d_step_button, self.g_step_button):
             w.setFocusPolicy(Qt.NoFocus)
         controls = QVBoxLayout()
         row1, row2 = QHBoxLayout(), QHBoxLayout()
@@ -304,14 +301,6 @@ class GanPanel(LabPanel):
         if name in ("d_step", "g_step"):
             who = "D" if name == "d_step" else "G"
             self.statusMessage.emit(f"one {who} step: D loss {value['d_loss']:.4f}, G loss {value['g_loss']:.4f}")
-
-    def _on_preset(self, index: int) -> None:
-        name = self.preset.itemText(index)
-        if name in PRESETS:
-            defaults = {s.name: s.default for s in self.lab.settings if s.name != "data"}
-            self.requestSettings.emit({**defaults, **PRESETS[name]}, True)
-            self.statusMessage.emit(f"preset: {name}")
-        self.preset.setCurrentIndex(0)
 
     def _on_draw_mode(self, on: bool) -> None:
         self.view.getPlotItem().getViewBox().setMouseEnabled(not on, not on)
