@@ -115,3 +115,9 @@ def test_panel_layer_slider_cache_and_presets(qtbot):
         w.close()
         loop.close()
         asyncio.set_event_loop(None)
+
+
+def test_a_typed_target_with_mass_at_the_rim_is_flagged():
+    assert "warning" not in make(fit="energy", energy="U3").static_info()
+    info = make(fit="energy", energy="0.5*z2**2").static_info()  # flat in z1: not normalisable
+    assert "not be normalisable" in info["warning"]

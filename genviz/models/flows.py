@@ -56,7 +56,7 @@ class Planar(Transform):
             slope = (1 + wu * (1 - th ** 2)).clamp_min(1e-6)
             step = (g / slope).clamp(-2.0, 2.0)
             alpha = alpha - step
-            if float(step.abs().max()) < 1e-12:
+            if float(step.detach().abs().max()) < 1e-12:
                 break
         z = x - u * torch.tanh(alpha + self.b)[:, None]
         _, logdet = self.forward(z)

@@ -78,6 +78,14 @@ class CurveBuffer:
         self.x, self.y = np.empty(0), np.empty(0)
 
 
+def lock_aspect(plot: pg.PlotWidget) -> None:
+    """Equal x and y scales. The axes get fixed sizes: otherwise a new range changes the tick
+    labels' width, which resizes the view, which changes the range again - a repaint loop."""
+    plot.setAspectLocked(True)
+    plot.getAxis("left").setWidth(44)
+    plot.getAxis("bottom").setHeight(36)
+
+
 class CurvePlot(pg.PlotWidget):
     """Named metric curves over training steps, appended to as snapshots arrive."""
 
@@ -95,11 +103,23 @@ class CurvePlot(pg.PlotWidget):
         item.getViewBox().setMenuEnabled(False)
         self.buffers: dict[str, CurveBuffer] = {}
         self.curves: dict[str, pg.PlotDataItem] = {}
+        self.labels = dict(series)
+        self.reference_y: float | None = None  # a line the y range must keep in view (a known limit)
         for i, (key, label) in enumerate(series.items()):
             color = theme.CURVE_COLORS[i % len(theme.CURVE_COLORS)]
             curve = self.plot([], [], name=label, pen=pg.mkPen(color, width=2))
             self.curves[key], self.buffers[key] = curve, CurveBuffer()
         theme.register_plot(self)
+
+    def show_series(self, keys) -> None:
+        """Show only these curves (and legend entries): a lab whose mode decides what is measured."""
+        legend = self.getPlotItem().legend
+        if legend is not None:
+            legend.clear()
+        for key, curve in self.curves.items():
+            curve.setVisible(key in keys)
+            if key in keys and legend is not None:
+                legend.addItem(curve, self.labels[key])
 
     def append(self, key: str, x, y) -> None:
         if key in self.buffers and len(x):
@@ -134,6 +154,8 @@ class CurvePlot(pg.PlotWidget):
             return
         lo = min(float(y.min()) for y in ys_all)
         hi = max(float(y.max()) for y in ys_late if len(y)) if any(len(y) for y in ys_late) else lo + 1
+        if self.reference_y is not None:
+            lo, hi = min(lo, self.reference_y), max(hi, self.reference_y)
         pad = 0.08 * max(hi - lo, 1e-6)
         self.setYRange(lo - pad, hi + 2.5 * pad, padding=0)  # room at the top for the legend
 

@@ -11,10 +11,10 @@ from PySide6.QtWidgets import QApplication
 THEMES = {
     "light": {"window": "#f4f5f7", "base": "#ffffff", "text": "#1b1f24", "plot_bg": "#ffffff",
               "plot_fg": "#2b2f36", "accent": "#1f6feb", "warn_bg": "#ffe3e3", "warn_fg": "#a4161a",
-              "muted": "#5c6370"},
+              "muted": "#5c6370", "groove": "#c9ced6"},
     "dark": {"window": "#1e2127", "base": "#16181d", "text": "#e6e6e6", "plot_bg": "#111318",
              "plot_fg": "#d0d4dc", "accent": "#58a6ff", "warn_bg": "#5c1a1b", "warn_fg": "#ffd7d5",
-             "muted": "#9aa3b2"},
+             "muted": "#9aa3b2", "groove": "#3a3f4b"},
 }
 # colour-blind-safe categorical palette (Okabe-Ito, extended), one colour per class
 CLASS_COLORS = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442",
@@ -84,6 +84,12 @@ def apply_theme(name: str, font_scale: float = 1.0) -> None:
     pal.setColor(QPalette.ToolTipText, QColor(c["text"]))
     pal.setColor(QPalette.PlaceholderText, QColor(c["muted"]))
     app.setPalette(pal)
+    # Fusion draws a slider's groove in the window colour: invisible on our flat backgrounds
+    app.setStyleSheet(
+        f"QSlider::groove:horizontal {{ height: 6px; background: {c['groove']}; border-radius: 3px; }}"
+        f"QSlider::sub-page:horizontal {{ background: {c['accent']}; border-radius: 3px; }}"
+        f"QSlider::handle:horizontal {{ width: 16px; margin: -6px 0; background: {c['accent']}; "
+        f"border: 2px solid {c['base']}; border-radius: 9px; }}")
     font = QFont(app.font())
     font.setPointSizeF(11.0 * font_scale)  # a size that reads from the back of a lecture room
     app.setFont(font)

@@ -12,12 +12,12 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSlider, QSplitt
 from genviz.labs.flow import PRESETS
 from genviz.ui import theme
 from genviz.ui.panel import LabPanel
-from genviz.ui.plots import CurvePlot, make_plot
+from genviz.ui.plots import CurvePlot, lock_aspect, make_plot
 
 
 def heat_plot(title: str, cmap: str = "viridis") -> tuple[pg.PlotWidget, pg.ImageItem]:
     plot = make_plot(title)
-    plot.setAspectLocked(True)
+    lock_aspect(plot)
     img = pg.ImageItem()
     img.setColorMap(pg.colormap.get(cmap))
     plot.addItem(img)
@@ -43,7 +43,7 @@ class FlowPanel(LabPanel):
         self._wanted_since = 0.0
 
         self.warp = make_plot("Warp after layer k: base grid and samples", "x₁", "x₂")
-        self.warp.setAspectLocked(True)
+        lock_aspect(self.warp)
         self.mesh = pg.PlotCurveItem(pen=pg.mkPen(theme.CURVE_COLORS[0], width=1.2), connect="finite")
         self.cloud = pg.ScatterPlotItem(size=4, pen=None, brush=pg.mkBrush("#d62728"))
         self.warp.addItem(self.mesh)
@@ -54,7 +54,7 @@ class FlowPanel(LabPanel):
         self.slider.setFocusPolicy(Qt.NoFocus)
         self.slider.valueChanged.connect(self.show_layer)
         self.slider_label = QLabel("layer 0")
-        self.slider_label.setMinimumWidth(170)
+        self.slider_label.setMinimumWidth(190)
         self.animate = QPushButton("▶ Animate layers")
         self.animate.setCheckable(True)
         self.animate.setFocusPolicy(Qt.NoFocus)
@@ -67,7 +67,7 @@ class FlowPanel(LabPanel):
         self.target_plot, self.target_img = heat_plot("Target")
         self.logdet_plot, self.logdet_img = heat_plot("log|det J| of layer k", "CET-D1")
         self.limit_line = pg.InfiniteLine(angle=0, pen=pg.mkPen("#2ca02c", width=2, style=Qt.DashLine),
-                                          label="entropy limit {value:.3f}", labelOpts={"position": 0.1})
+                                          label="entropy limit {value:.3f}", labelOpts={"position": 0.75, "color": "#2ca02c"})
         self.curves = CurvePlot("Training", {"train_nll": "train NLL", "test_nll": "test NLL",
                                              "reverse_kl": "reverse KL(q ‖ p)"}, y_label="nats")
         self.readout = QLabel()
@@ -76,34 +76,40 @@ class FlowPanel(LabPanel):
         slider_row = QHBoxLayout()
         slider_row.addWidget(self.slider_label)
         slider_row.addWidget(self.slider, 1)
-        slider_row.addWidget(self.animate)
-        slider_row.addWidget(self.preset_box(PRESETS))
+        button_row = QHBoxLayout()
+        button_row.addWidget(self.animate)
+        button_row.addWidget(self.preset_box(PRESETS))
+        button_row.addStretch(1)
         left = QWidget()
         left_lay = QVBoxLayout(left)
         left_lay.setContentsMargins(0, 0, 0, 0)
         left_lay.addWidget(self.warp, 1)
         left_lay.addLayout(slider_row)
-        heats = QSplitter(Qt.Vertical)
-        pair = QSplitter(Qt.Horizontal)
+        left_lay.addLayout(button_row)
+        # the two densities stacked beside the warp; log|det J| beside the curves below
+        pair = QSplitter(Qt.Vertical)
         pair.addWidget(self.model_plot)
         pair.addWidget(self.target_plot)
-        heats.addWidget(pair)
-        heats.addWidget(self.logdet_plot)
         top = QSplitter(Qt.Horizontal)
         top.addWidget(left)
-        top.addWidget(heats)
-        top.setSizes([620, 640])
-        bottom = QWidget()
-        b_lay = QVBoxLayout(bottom)
-        b_lay.setContentsMargins(0, 0, 0, 0)
-        b_lay.addWidget(self.readout)
-        b_lay.addWidget(self.curves, 1)
+        top.addWidget(pair)
+        top.setSizes([600, 400])
+        curves = QWidget()
+        c_lay = QVBoxLayout(curves)
+        c_lay.setContentsMargins(0, 0, 0, 0)
+        c_lay.addWidget(self.readout)
+        c_lay.addWidget(self.curves, 1)
+        bottom = QSplitter(Qt.Horizontal)
+        bottom.addWidget(curves)
+        bottom.addWidget(self.logdet_plot)
+        bottom.setSizes([600, 400])
         rows = QSplitter(Qt.Vertical)
         rows.addWidget(top)
         rows.addWidget(bottom)
-        rows.setSizes([640, 260])
+        rows.setSizes([600, 300])
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(self.warning)
         outer.addWidget(rows)
 
     def restyle(self) -> None:
@@ -127,10 +133,14 @@ class FlowPanel(LabPanel):
         target = info["target"]
         self.target_img.setImage(target, levels=(0, float(np.percentile(target, 99.5)) or 1.0))
         self._place(self.target_img)
-        what = "exp(−U)/Z" if info["fit"] == "energy" else "data"
-        self.target_plot.setTitle(f"Target: {info['name']} ({what})", size="12pt")
+        what = "exp(−U)/Z" if info["fit"] == "energy" else "data histogram"
+        self.target_plot.setTitle(f"Target: {what}", size="12pt")
         self.warp.enableAutoRange()  # samples may leave the target's box while the flow learns
+        self.curves.show_series(("train_nll", "test_nll") if info["fit"] == "density" else ("reverse_kl",))
+        self.warning.setText(info.get("warning", ""))
+        self.warning.setVisible("warning" in info)
         self.curves.removeItem(self.limit_line)
+        self.curves.reference_y = info.get("limit")
         if info.get("limit") is not None:
             self.limit_line.setValue(info["limit"])
             self.curves.addItem(self.limit_line)
@@ -224,8 +234,7 @@ class FlowPanel(LabPanel):
         span = max(float(np.abs(ld).max()), 1e-6)
         self.logdet_img.setImage(ld, levels=(-span, span))
         self._place(self.logdet_img)
-        self.logdet_plot.setTitle(f"log|det J| of layer {k} (blue &lt; 0 contracts, red &gt; 0 expands)",
-                                  size="11pt")
+        self.logdet_plot.setTitle(f"log|det J|, layer {k} (red expands)", size="11pt")
 
     def _draw_readout(self, data: dict, m: dict) -> None:
         if "test_nll" in data:

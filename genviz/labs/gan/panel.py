@@ -11,7 +11,7 @@ from PySide6.QtWidgets import (QApplication, QCheckBox, QHBoxLayout, QLabel, QPu
 from genviz.labs.gan import PRESETS
 from genviz.ui import theme
 from genviz.ui.panel import LabPanel
-from genviz.ui.plots import HISTOGRAM_ABOVE, BarPlot, CurvePlot, make_plot
+from genviz.ui.plots import BarPlot, CurvePlot, HISTOGRAM_ABOVE, lock_aspect, make_plot
 
 FAKE_COLOR = "#d62728"
 LOST_AFTER = 8  # consecutive coverage evaluations without a high-quality sample
@@ -56,7 +56,7 @@ class GanPanel(LabPanel):
 
         # -- the data view ---------------------------------------------------------------------
         self.view = make_plot("Real and generated samples over D(x)", "x₁", "x₂")
-        self.view.setAspectLocked(True)
+        lock_aspect(self.view)
         self.heat = pg.ImageItem()
         self.heat.setZValue(-20)
         self.heat.setColorMap(self._heat_colormap())

@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QLabel, QSplitter, QVBoxLayout, QWidget
 from genviz.labs.manifold.decode import decode_numpy
 from genviz.ui import theme
 from genviz.ui.panel import LabPanel
-from genviz.ui.plots import BarPlot, ClassScatter, CurvePlot, ImagePlot, ellipse_points, make_plot
+from genviz.ui.plots import BarPlot, ClassScatter, CurvePlot, ImagePlot, ellipse_points, lock_aspect, make_plot
 
 
 class ManifoldPanel(LabPanel):
@@ -28,7 +28,7 @@ class ManifoldPanel(LabPanel):
 
         self.manifold_view = ImagePlot("Decoded manifold  p(x|z),  z = Φ⁻¹(u) grid")
         self.latent_plot = make_plot("Latent space: encoder means  E[z|x]", "z₁", "z₂")
-        self.latent_plot.setAspectLocked(True)
+        lock_aspect(self.latent_plot)
         self.ellipse = pg.PlotCurveItem(pen=pg.mkPen(theme.colors()["accent"], width=3))
         self.selected_marker = pg.ScatterPlotItem(size=16, pen=pg.mkPen("w", width=2), brush=None, symbol="o")
         self.click_marker = pg.ScatterPlotItem(size=18, pen=pg.mkPen("#d62728", width=3), brush=None, symbol="+")
