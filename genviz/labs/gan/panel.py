@@ -264,7 +264,7 @@ class GanPanel(LabPanel):
         self.quality_curve.redraw()
         self.coverage_text.setText(
             f"modes captured <b>{cov['modes']} / {cov['n_modes']}</b> &nbsp; · &nbsp; high quality "
-            f"<b>{cov['hq_percent']:.1f} %</b> &nbsp; · &nbsp; reverse KL <b>{rkl:.3f}</b><br>"
+            f"<b>{cov['hq_percent']:.1f}&nbsp;%</b> &nbsp; · &nbsp; reverse KL <b>{rkl:.3f}</b><br>"
             f"<span style='font-size:10pt'>2500 samples; high quality = within 3 std of the nearest mode "
             f"(perfect: ≈ 98.9 %)</span>")
         if self.lost_modes:
