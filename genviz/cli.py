@@ -56,6 +56,7 @@ def cmd_train(argv: list[str]) -> int:
     p.add_argument("--out", help="folder for model.pt and metrics.json (default: runs/LAB-seedS)")
     p.add_argument("--threads", type=int, default=0, help="torch threads (default: all cores)")
     p.add_argument("--iwae", type=int, default=0, help="also report the IWAE-k test NLL bound (VAE labs)")
+    p.add_argument("--ais", action="store_true", help="gibbs: also estimate the test log-likelihood by AIS")
     p.add_argument("--quiet", action="store_true", help="no progress line")
     args = p.parse_args(argv)
 
@@ -79,7 +80,7 @@ def cmd_train(argv: list[str]) -> int:
     out = args.out or f"runs/{args.lab}-seed{args.seed}"
     try:
         result = train(config, args.steps, out, progress=None if args.quiet else sys.stderr,
-                       extra_metrics={"iwae_k": args.iwae} if args.iwae else None)
+                       extra_metrics={"iwae_k": args.iwae} if args.iwae else {"with_ais": True} if args.ais else None)
     except (DataError, RuntimeError) as exc:
         print(f"genviz train: {exc}", file=sys.stderr)
         return 2

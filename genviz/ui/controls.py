@@ -117,6 +117,9 @@ class SettingsForm(QWidget):
             if s.log_scale:
                 w.setDecimals(max(4, int(-math.floor(math.log10(max(lo, 1e-9)))) + 1))
                 w.setStepType(QDoubleSpinBox.AdaptiveDecimalStepType)
+            elif s.default and abs(s.default) < 0.01:  # e.g. weight decay 1e-4: show its digits
+                w.setDecimals(int(-math.floor(math.log10(abs(s.default)))) + 2)
+                w.setStepType(QDoubleSpinBox.AdaptiveDecimalStepType)
             else:
                 w.setDecimals(3)
                 w.setSingleStep(0.1 if hi - lo <= 20 else 1.0)

@@ -1,0 +1,148 @@
+"""The Gibbs lab: CD/PCD training, chains, clamping, half-steps, AIS in the background, the widgets."""
+import asyncio
+
+import numpy as np
+import qasync
+import torch
+
+from genviz.core.labs import get_lab
+from genviz.core.settings import resolve
+from genviz.labs.gibbs.experiment import GibbsExperiment, autocorrelation, clamp_mask
+from genviz.ui import theme
+from genviz.ui.main_window import MainWindow
+
+
+def make(**overrides):
+    torch.set_num_threads(1)
+    return GibbsExperiment(resolve(get_lab("gibbs").settings, {"hidden": 32, "chains": 16, **overrides}), seed=0)
+
+
+def run(exp, n):
+    out = []
+    for _ in range(n):
+        out.append(exp.train_step())
+        exp.step_count += 1
+    return out
+
+
+def test_cd_and_pcd_learn_the_digits():
+    for method, k in (("cd", 1), ("pcd", 1), ("cd", 5)):
+        exp = make(method=method, k=k)
+        before = exp.final_metrics()
+        run(exp, 600)
+        after = exp.final_metrics()
+        assert after["recon_error"] < 0.75 * before["recon_error"], method
+        assert after["pseudo_ll"] > before["pseudo_ll"] + 2, method
+
+
+def test_sample_mode_only_moves_the_chains():
+    exp = make(mode="sample")
+    w = exp.rbm.W.detach().clone()
+    run(exp, 10)
+    assert torch.equal(w, exp.rbm.W) and exp.chain_steps == 10
+
+
+def test_half_steps_alternate_and_fill_the_film_strip():
+    exp = make()
+    assert exp.next_half == "h"
+    exp.query("half_step")
+    assert exp.next_half == "v" and exp.film[-1][0] == "h" and exp.chain_steps == 0
+    exp.query("half_step")
+    assert exp.next_half == "h" and exp.film[-1][0] == "v" and exp.chain_steps == 1
+    for _ in range(30):
+        exp.query("half_step")
+    assert len(exp.film) == 12
+
+
+def test_clamped_pixels_stay_fixed():
+    exp = make(clamp="top half", image=3)
+    run(exp, 20)
+    mask = clamp_mask("top half", exp.shape, None)
+    ref = exp.reference().numpy()
+    assert np.array_equal(exp.chains.numpy()[:, mask], np.broadcast_to(ref[mask], (16, mask.sum())))
+    painted = np.zeros(exp.shape, bool)
+    painted[2:4, 2:6] = True
+    exp.set_setting("clamp", "painted")
+    exp.query("paint", mask=painted)
+    run(exp, 5)
+    flat = painted.reshape(-1)
+    assert np.array_equal(exp.chains.numpy()[:, flat], np.broadcast_to(ref[flat], (16, flat.sum())))
+
+
+def test_restart_from_data_and_image():
+    exp = make()
+    exp.query("restart_chains", start="image")
+    assert (exp.chains == exp.reference()).all()
+    exp.query("restart_chains", start="data")
+    rows = {tuple(r) for r in exp.x_test.numpy().astype(int)}
+    assert all(tuple(r) in rows for r in exp.chains.numpy().astype(int))
+
+
+def test_autocorrelation_of_known_processes():
+    rng = np.random.default_rng(0)
+    white = rng.standard_normal((4000, 8))
+    acf = autocorrelation(white, 5)
+    assert abs(acf[0] - 1) < 1e-6 and np.all(np.abs(acf[1:]) < 0.05)
+    ar = np.zeros((4000, 8))
+    for t in range(1, 4000):  # AR(1) with coefficient 0.8: ACF(lag) = 0.8^lag
+        ar[t] = 0.8 * ar[t - 1] + rng.standard_normal(8)
+    acf = autocorrelation(ar, 3)
+    np.testing.assert_allclose(acf, 0.8 ** np.arange(4), atol=0.05)
+
+
+def test_ais_in_the_background_reports_a_test_log_likelihood():
+    exp = make(ais_runs=20, ais_scale=0.05)
+    run(exp, 100)
+    state = exp.query("ais")
+    assert state["running"]
+    run(exp, 20)  # training goes on while AIS runs on a copy
+    res = exp.wait_for_ais(120)
+    assert not res["running"] and res["ll_low"] <= res["test_ll"] <= res["ll_high"]
+    assert -64 * np.log(2) - 5 < res["test_ll"] < 0  # better than uniform-ish, below 0
+
+
+def test_snapshots_carry_the_views():
+    exp = make()
+    run(exp, 30)
+    snap = exp.snapshot(heavy=True)
+    assert snap["chains"].shape == (16, 64) and snap["filters"].shape == (32, 64)
+    assert len(snap["autocorrelation"]) > 1 and 0 <= snap["class_switch_rate"] <= 1
+    assert np.isfinite(snap["pseudo_ll"]) and snap["free_energy_data"] < 0
+
+
+def run_until(loop, condition, timeout: float = 30.0) -> None:
+    async def wait():
+        while not condition():
+            await asyncio.sleep(0.01)
+
+    loop.run_until_complete(asyncio.wait_for(wait(), timeout))
+
+
+def test_panel_draws_chains_steps_and_paints(qtbot):
+    theme.apply_theme("light")
+    w = MainWindow(engine_kind="thread", lab="gibbs", overrides={"hidden": 16, "chains": 9, "clamp": "painted"})
+    qtbot.addWidget(w)
+    w.show()
+    panel = w.panel()
+    loop = qasync.QEventLoop(already_running=False)
+    asyncio.set_event_loop(loop)
+    try:
+        run_until(loop, lambda: panel.static != {})
+        w.do_step(5)
+        run_until(loop, lambda: w.step == 5 and panel.chains_view.item.image is not None
+                  and panel.paint_view.enabled)
+        assert panel.chains_view.item.image.shape == (3 * 8 + 2, 3 * 8 + 2)  # 3x3 tiles, 1-pixel gaps
+        panel.half_button.click()
+        run_until(loop, lambda: "next: sample v" in panel.chains_view.getPlotItem().titleLabel.text)
+        # paint two pixels and send the mask
+        panel.paint_view.paint_at(0, 0, True)
+        panel.paint_view.paint_at(0, 1, True)
+        replies = []
+        panel.on_reply = lambda name, value: replies.append((name, value))
+        panel.paint_view.on_painted(panel.paint_view.mask.copy())
+        run_until(loop, lambda: replies)
+        assert replies[0] == ("paint", {"painted": 2})
+    finally:
+        w.close()
+        loop.close()
+        asyncio.set_event_loop(None)
