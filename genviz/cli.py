@@ -97,7 +97,8 @@ def cmd_bench(argv: list[str]) -> int:
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     p.add_argument("--steps", type=int, help="gan: iterations per run (6000); flow: density-fit steps (3000)")
     p.add_argument("--energy-steps", type=int, default=5000, help="flow: steps of each planar energy fit")
-    p.add_argument("--live-only", action="store_true", help="flow: only the window's layer-change figures")
+    p.add_argument("--flows", help="flow: comma-separated flow types for the density table (default: all)")
+    p.add_argument("--live-only", action="store_true", help="flow, gibbs: only the window's figures")
     p.add_argument("--seeds", type=int, default=3, help="gan: seeds per preset and dataset")
     p.add_argument("--presets", help="gan: comma-separated preset names (default: all)")
     args = p.parse_args(argv)
@@ -106,12 +107,17 @@ def cmd_bench(argv: list[str]) -> int:
 
         return gan_main(steps=args.steps or 6000, seeds=args.seeds,
                         presets=[x.strip() for x in args.presets.split(",")] if args.presets else None)
+    if args.lab == "gibbs":
+        from genviz.bench.gibbs import main as gibbs_main
+
+        return gibbs_main(data=args.data, steps=args.steps or 5000, live_only=args.live_only)
     if args.lab == "flow":
         from genviz.bench.flow import main as flow_main
 
-        return flow_main(density_steps=args.steps or 3000, energy_steps=args.energy_steps, live_only=args.live_only)
+        return flow_main(density_steps=args.steps or 3000, energy_steps=args.energy_steps, live_only=args.live_only,
+                         flows=[x.strip() for x in args.flows.split(",")] if args.flows else None)
     if args.lab != "manifold":
-        print(f"genviz bench: no benchmark for '{args.lab}' (manifold, gan, flow)", file=sys.stderr)
+        print(f"genviz bench: no benchmark for '{args.lab}' (manifold, gan, flow, gibbs)", file=sys.stderr)
         return 2
     from genviz.bench.manifold import main as bench_main
 

@@ -36,12 +36,12 @@ def run_one(job: dict) -> dict:
             **{k: r[k] for k in keep if k in r}, "seconds": round(time.perf_counter() - t0, 1)}
 
 
-def jobs(density_steps: int, energy_steps: int) -> list[dict]:
+def jobs(density_steps: int, energy_steps: int, flows=None) -> list[dict]:
     from genviz.labs.flow import _PLANAR_ENERGY, FLOWS
 
     out = []
     for data in DENSITY_DATA:
-        for flow in FLOWS:
+        for flow in flows or FLOWS:
             out.append({"kind": "density", "flow": flow, "target": data, "layers": LAYERS[flow],
                         "steps": density_steps,
                         "settings": {"fit": "density", "data": data, "flow": flow, "layers": LAYERS[flow]}})
@@ -63,6 +63,8 @@ def tables(results: list[dict]) -> str:
         head = f"{'test NLL (nats), ' + str(steps) + ' steps':30s}" + "".join(f"{d:>14s}" for d in DENSITY_DATA)
         lines += [head, "-" * len(head)]
         for flow in FLOWS:
+            if not any((flow, d) in dens for d in DENSITY_DATA):
+                continue
             cells = [dens.get((flow, d), {}).get("test_nll") for d in DENSITY_DATA]
             lines.append(f"{flow + f' (K={LAYERS[flow]})':30s}" +
                          "".join(f"{c:14.3f}" if c is not None else f"{'—':>14s}" for c in cells))
@@ -155,14 +157,14 @@ def live_layer_change(overrides: dict, train_seconds: float = 6.0, sweeps: int =
 
 
 def main(density_steps: int = 3000, energy_steps: int = 5000, live_only: bool = False,
-         workers: int | None = None) -> int:
+         workers: int | None = None, flows: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     for overrides in ({"flow": "spline", "layers": 8, "data": "moons"},
                       {"fit": "energy", "flow": "planar", "layers": 32, "energy": "U3", "lr": 1e-2, "lr_halflife": 1500}):
         print(json.dumps(live_layer_change(overrides)), flush=True)
     if live_only:
         return 0
-    todo = jobs(density_steps, energy_steps)
+    todo = jobs(density_steps, energy_steps, flows)
     # the slow ones first, so the pool's two workers finish together
     todo.sort(key=lambda j: -(j["steps"] * j["layers"] * (4 if j["flow"] in ("spline", "iaf") else 1)))
     ctx = multiprocessing.get_context("spawn")

@@ -86,11 +86,27 @@ def lock_aspect(plot: pg.PlotWidget) -> None:
     plot.getAxis("bottom").setHeight(36)
 
 
+class StepAxis(pg.AxisItem):
+    """Training steps as 0, 5k, 10k, 1.5M: short labels that never run together in a narrow plot."""
+
+    def tickStrings(self, values, scale, spacing):
+        out = []
+        for v in values:
+            v = v * scale
+            if abs(v) >= 1e6:
+                out.append(f"{v / 1e6:g}M")
+            elif abs(v) >= 1e3:
+                out.append(f"{v / 1e3:g}k")
+            else:
+                out.append(f"{v:g}")
+        return out
+
+
 class CurvePlot(pg.PlotWidget):
     """Named metric curves over training steps, appended to as snapshots arrive."""
 
     def __init__(self, title: str, series: dict[str, str], y_label: str = "nats"):
-        super().__init__()
+        super().__init__(axisItems={"bottom": StepAxis("bottom")})
         self.setTitle(title, size="12pt")
         self.setLabel("bottom", "step")
         self.setLabel("left", y_label)

@@ -42,7 +42,7 @@ class PaintImage(ImagePlot):
     button to fix pixels, with the right button to free them."""
 
     def __init__(self, on_painted):
-        super().__init__("Chosen image (red: clamped)", levels=(0, 1))
+        super().__init__("Chosen image", levels=(0, 1))
         self.on_painted = on_painted
         self.enabled = False
         self.mask: np.ndarray | None = None
@@ -106,6 +106,8 @@ class GibbsPanel(LabPanel):
         self.filters_view = ImagePlot("Filters: columns of W", levels=(0, 1))
         self.hidden_view = ImagePlot("P(h = 1 | v), chain 1", levels=(0, 1))
         self.paint_view = PaintImage(lambda mask: self.requestQuery.emit("paint", {"mask": mask}))
+        self.paint_view.setToolTip("Red pixels are clamped. With clamp = painted: drag with the left button to "
+                                   "clamp pixels, with the right button to free them")
 
         self.curves = CurvePlot("Training", {"recon_error": "reconstruction error"}, y_label="mean squared error")
         self.free = CurvePlot("Free energy", {"free_energy_data": "test data", "free_energy_chains": "chains"},
@@ -248,7 +250,7 @@ class GibbsPanel(LabPanel):
         acf = data.get("autocorrelation")
         if acf is not None and len(acf) > 1:
             below = np.nonzero(acf < 0.1)[0]
-            parts.append(f"F(v) decorrelates (ACF < 0.1) after <b>{below[0]}</b> steps" if len(below)
+            parts.append(f"F(v) decorrelates (ACF &lt; 0.1) after <b>{below[0]}</b> steps" if len(below)
                          else f"F(v) still correlated after {len(acf) - 1} steps")
         self.readout.setText(" &nbsp;·&nbsp; ".join(parts))
 

@@ -1,0 +1,143 @@
+"""`genviz bench gibbs`: the Gibbs lab's figures on this machine.
+
+- sampler speed, 100 chains of 784 visible x 500 hidden units: the bare matrix products and
+  Bernoulli draws (1 and all threads), the experiment's own step, and the live window (process
+  engine, 'sample' mode) while the chain grid redraws
+- AIS test log-likelihood of CD-1, CD-10 and PCD-1 after a fixed budget (digits by default), next
+  to the published MNIST reference (CD25, 500 hidden units: -86.34 nats)
+JSON lines, then a table.
+"""
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import time
+from concurrent.futures import ProcessPoolExecutor
+
+PUBLISHED = ("MNIST, CD25, 500 hidden (Salakhutdinov & Murray 2008)", -86.34)
+
+
+def bare_steps_per_sec(threads: int, seconds: float = 3.0, chains: int = 100, visible: int = 784,
+                       hidden: int = 500) -> float:
+    import torch
+
+    torch.set_num_threads(threads)
+    W, b, c = torch.randn(visible, hidden) * 0.01, torch.zeros(visible), torch.zeros(hidden)
+    v = torch.bernoulli(torch.full((chains, visible), 0.5))
+    n, t0 = 0, time.perf_counter()
+    while time.perf_counter() - t0 < seconds:
+        h = torch.bernoulli(torch.sigmoid(v @ W + c))
+        v = torch.bernoulli(torch.sigmoid(h @ W.T + b))
+        n += 1
+    return n / (time.perf_counter() - t0)
+
+
+def experiment_steps_per_sec(data: str | None, seconds: float = 3.0) -> float:
+    import torch
+
+    from genviz.core.labs import get_lab
+    from genviz.core.settings import resolve
+    from genviz.labs.gibbs.experiment import GibbsExperiment
+
+    torch.set_num_threads(1)
+    exp = GibbsExperiment(resolve(get_lab("gibbs").settings, {"hidden": 500, "chains": 100, "mode": "sample"}),
+                          data=data)
+    n, t0 = 0, time.perf_counter()
+    while time.perf_counter() - t0 < seconds:
+        exp.train_step()
+        exp.step_count += 1
+        n += 1
+    return n / (time.perf_counter() - t0)
+
+
+def live(data: str | None, seconds: float = 8.0) -> dict:
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen" if not os.environ.get("DISPLAY") else "xcb")
+    from PySide6.QtWidgets import QApplication
+
+    from genviz.ui import theme
+    from genviz.ui.main_window import MainWindow
+
+    app = QApplication.instance() or QApplication([])
+    theme.apply_theme("light")
+    w = MainWindow(engine_kind="process", lab="gibbs", data=data,
+                   overrides={"hidden": 500, "chains": 100, "mode": "sample"})
+    w.resize(1560, 960)
+    w.show()
+    panel = w.panel()
+    deadline = time.perf_counter() + 120
+    while not panel.static and time.perf_counter() < deadline:
+        app.processEvents()
+        time.sleep(0.005)
+    w.play()
+    t_end = time.perf_counter() + 2.0
+    while time.perf_counter() < t_end:
+        app.processEvents()
+        time.sleep(0.001)
+    step0, redraw0, t0 = w.step, panel.redraws, time.perf_counter()
+    while time.perf_counter() - t0 < seconds:
+        app.processEvents()
+        time.sleep(0.0005)
+    elapsed = time.perf_counter() - t0
+    out = {"bench": "gibbs-live", "gibbs_steps_per_sec": round((w.step - step0) / elapsed, 1),
+           "grid_redraws_per_sec": round((panel.redraws - redraw0) / elapsed, 1),
+           "image_shape": panel.static["image_shape"]}
+    w.close()
+    app.processEvents()
+    return out
+
+
+def train_and_ais(job: dict) -> dict:
+    import torch
+
+    from genviz.core.engine import EngineConfig
+    from genviz.core.headless import train
+
+    torch.set_num_threads(1)
+    t0 = time.perf_counter()
+    r = train(EngineConfig(lab="gibbs", settings=job["settings"], seed=0, torch_threads=1, data=job["data"]),
+              job["steps"], None, progress=None, extra_metrics={"with_ais": True})
+    return {"bench": "gibbs-ais", "name": job["name"], "data": r["dataset"], "steps": job["steps"],
+            **{k: r.get(k) for k in ("test_ll", "ll_low", "ll_high", "log_z", "per_run_std", "pseudo_ll",
+                                      "recon_error", "runs", "temperatures")},
+            "seconds": round(time.perf_counter() - t0, 1)}
+
+
+def main(data: str | None = None, steps: int = 5000, ais_data: str | None = None, hidden: int = 100,
+         live_only: bool = False) -> int:
+    from genviz.data.loaders import load_dataset
+
+    t_all = time.perf_counter()
+    mnist = data
+    if mnist is None:
+        for candidate in ("../shared/datasets/mnist/t10k-images-idx3-ubyte.gz", "mnist"):
+            try:
+                load_dataset(candidate)
+                mnist = candidate
+                break
+            except Exception:
+                continue
+    speed = {"bench": "gibbs-speed", "data": mnist or "digits (no MNIST found: 64 visible units)",
+             "bare_1_thread": round(bare_steps_per_sec(1), 1),
+             "bare_all_threads": round(bare_steps_per_sec(os.cpu_count() or 1), 1),
+             "experiment_1_thread": round(experiment_steps_per_sec(mnist), 1)}
+    print(json.dumps(speed), flush=True)
+    print(json.dumps(live(mnist)), flush=True)
+    if live_only:
+        return 0
+    common = {"hidden": hidden, "lr": 0.05, "momentum": 0.5, "batch": 64, "ais_runs": 100, "ais_scale": 1.0}
+    jobs = [{"name": name, "data": ais_data, "steps": steps, "settings": {**common, "method": m, "k": k}}
+            for name, m, k in (("CD-1", "cd", 1), ("CD-10", "cd", 10), ("PCD-1", "pcd", 1))]
+    ctx = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=min(len(jobs), os.cpu_count() or 1), mp_context=ctx) as pool:
+        results = list(pool.map(train_and_ais, jobs))
+    for r in results:
+        print(json.dumps(r), flush=True)
+    print(f"\n{'model':58s} {'test LL (nats)':>15s} {'±3σ interval':>20s} {'pseudo-LL':>10s}")
+    for r in results:
+        name = f"{r['name']}, {r['data']}, {hidden} hidden, {r['steps']} updates"
+        print(f"{name:58s} {r['test_ll']:15.2f} {r['ll_low']:9.2f} … {r['ll_high']:7.2f} {r['pseudo_ll']:10.2f}")
+    print(f"{PUBLISHED[0]:58s} {PUBLISHED[1]:15.2f}   (published reference)")
+    print(f"AIS: {results[0]['runs']} runs, {results[0]['temperatures']} temperatures, base-rate model from the "
+          f"training pixels' means; total {time.perf_counter() - t_all:.0f} s")
+    return 0
