@@ -110,7 +110,10 @@ def cmd_bench(argv: list[str]) -> int:
     if args.lab == "gibbs":
         from genviz.bench.gibbs import main as gibbs_main
 
-        return gibbs_main(data=args.data, steps=args.steps or 5000, live_only=args.live_only)
+        from genviz.core.settings import parse_assignments
+
+        return gibbs_main(data=args.data, steps=args.steps or 5000, live_only=args.live_only,
+                          overrides=parse_assignments(args.set))
     if args.lab == "flow":
         from genviz.bench.flow import main as flow_main
 

@@ -103,8 +103,7 @@ def train_and_ais(job: dict) -> dict:
             "seconds": round(time.perf_counter() - t0, 1)}
 
 
-def main(data: str | None = None, steps: int = 5000, ais_data: str | None = None, hidden: int = 100,
-         live_only: bool = False) -> int:
+def main(data: str | None = None, steps: int = 5000, live_only: bool = False, overrides: dict | None = None) -> int:
     from genviz.data.loaders import load_dataset
 
     t_all = time.perf_counter()
@@ -125,8 +124,10 @@ def main(data: str | None = None, steps: int = 5000, ais_data: str | None = None
     print(json.dumps(live(mnist)), flush=True)
     if live_only:
         return 0
-    common = {"hidden": hidden, "lr": 0.05, "momentum": 0.5, "batch": 64, "ais_runs": 100, "ais_scale": 1.0}
-    jobs = [{"name": name, "data": ais_data, "steps": steps, "settings": {**common, "method": m, "k": k}}
+    common = {"hidden": 100, "lr": 0.05, "momentum": 0.5, "batch": 64, "ais_runs": 100, "ais_scale": 1.0,
+              **(overrides or {})}
+    hidden = common["hidden"]
+    jobs = [{"name": name, "data": data, "steps": steps, "settings": {**common, "method": m, "k": k}}
             for name, m, k in (("CD-1", "cd", 1), ("CD-10", "cd", 10), ("PCD-1", "pcd", 1))]
     ctx = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=min(len(jobs), os.cpu_count() or 1), mp_context=ctx) as pool:
