@@ -42,3 +42,14 @@ class NanAt6(QuadraticExperiment):
 
 class FailAt3(QuadraticExperiment):
     fail_at = 3
+
+
+def run_until(loop, condition, timeout: float = 30.0) -> None:
+    """Run the qasync loop (as the app does: worker queries are awaited) until condition() holds."""
+    import asyncio
+
+    async def wait():
+        while not condition():
+            await asyncio.sleep(0.01)
+
+    loop.run_until_complete(asyncio.wait_for(wait(), timeout))

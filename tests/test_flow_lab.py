@@ -11,6 +11,7 @@ from genviz.core.labs import get_lab
 from genviz.core.settings import resolve
 from genviz.labs.flow.experiment import FlowExperiment, entropy_limit
 from genviz.ui import theme
+from tests.helpers import run_until
 from genviz.ui.main_window import MainWindow
 
 
@@ -57,15 +58,6 @@ def test_energy_fit_reports_reverse_kl_with_quadrature_log_z():
         exp.step_count += 1
     m1 = exp.final_metrics()["reverse_kl"]
     assert m1 >= -0.05 and m1 < m0  # a KL: non-negative up to Monte Carlo error, and it fell
-
-
-def run_until(loop, condition, timeout: float = 30.0) -> None:
-    """Run the qasync loop (as the app does: worker queries are awaited) until condition() holds."""
-    async def wait():
-        while not condition():
-            await asyncio.sleep(0.01)
-
-    loop.run_until_complete(asyncio.wait_for(wait(), timeout))
 
 
 def test_panel_layer_slider_cache_and_presets(qtbot):

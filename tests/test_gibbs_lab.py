@@ -9,6 +9,7 @@ from genviz.core.labs import get_lab
 from genviz.core.settings import resolve
 from genviz.labs.gibbs.experiment import GibbsExperiment, autocorrelation, clamp_mask
 from genviz.ui import theme
+from tests.helpers import run_until
 from genviz.ui.main_window import MainWindow
 
 
@@ -108,14 +109,6 @@ def test_snapshots_carry_the_views():
     assert snap["chains"].shape == (16, 64) and snap["filters"].shape == (32, 64)
     assert len(snap["autocorrelation"]) > 1 and 0 <= snap["class_switch_rate"] <= 1
     assert np.isfinite(snap["pseudo_ll"]) and snap["free_energy_data"] < 0
-
-
-def run_until(loop, condition, timeout: float = 30.0) -> None:
-    async def wait():
-        while not condition():
-            await asyncio.sleep(0.01)
-
-    loop.run_until_complete(asyncio.wait_for(wait(), timeout))
 
 
 def test_panel_draws_chains_steps_and_paints(qtbot):
