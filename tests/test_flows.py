@@ -2,7 +2,6 @@
 MADE is autoregressive, and the model density integrates to 1."""
 import math
 
-import numpy as np
 import pytest
 import torch
 

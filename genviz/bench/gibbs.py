@@ -52,32 +52,13 @@ def experiment_steps_per_sec(data: str | None, seconds: float = 3.0) -> float:
 
 
 def live(data: str | None, seconds: float = 8.0) -> dict:
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen" if not os.environ.get("DISPLAY") else "xcb")
-    from PySide6.QtWidgets import QApplication
+    from genviz.bench.window import open_lab_window, pump
 
-    from genviz.ui import theme
-    from genviz.ui.main_window import MainWindow
-
-    app = QApplication.instance() or QApplication([])
-    theme.apply_theme("light")
-    w = MainWindow(engine_kind="process", lab="gibbs", data=data,
-                   overrides={"hidden": 500, "chains": 100, "mode": "sample"})
-    w.resize(1560, 960)
-    w.show()
-    panel = w.panel()
-    deadline = time.perf_counter() + 120
-    while not panel.static and time.perf_counter() < deadline:
-        app.processEvents()
-        time.sleep(0.005)
+    app, w, panel = open_lab_window("gibbs", "process", data, {"hidden": 500, "chains": 100, "mode": "sample"})
     w.play()
-    t_end = time.perf_counter() + 2.0
-    while time.perf_counter() < t_end:
-        app.processEvents()
-        time.sleep(0.001)
+    pump(app, 2.0)  # warm up
     step0, redraw0, t0 = w.step, panel.redraws, time.perf_counter()
-    while time.perf_counter() - t0 < seconds:
-        app.processEvents()
-        time.sleep(0.0005)
+    pump(app, seconds)
     elapsed = time.perf_counter() - t0
     out = {"bench": "gibbs-live", "gibbs_steps_per_sec": round((w.step - step0) / elapsed, 1),
            "grid_redraws_per_sec": round((panel.redraws - redraw0) / elapsed, 1),

@@ -50,28 +50,13 @@ def _vm_hwm_mb(pid: int) -> float | None:
 
 
 def live(kind: str, seconds: float, data: str | None = None, overrides: dict | None = None) -> dict:
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen" if not os.environ.get("DISPLAY") else "xcb")
     from PySide6.QtCore import QElapsedTimer, Qt, QTimer
-    from PySide6.QtWidgets import QApplication
 
-    from genviz.ui import theme
-    from genviz.ui.main_window import MainWindow
+    from genviz.bench.window import open_lab_window, pump
 
-    app = QApplication.instance() or QApplication([])
-    theme.apply_theme("light")
-    w = MainWindow(engine_kind=kind, lab="manifold", data=data, overrides=overrides)
-    w.resize(1560, 960)
-    w.show()
-    panel = w.panel()
-    deadline = time.perf_counter() + 60
-    while not panel.static and time.perf_counter() < deadline:
-        app.processEvents()
-        time.sleep(0.005)
+    app, w, panel = open_lab_window("manifold", kind, data, overrides)
     w.play()
-    t_end = time.perf_counter() + 2.0  # warm up
-    while time.perf_counter() < t_end:
-        app.processEvents()
-        time.sleep(0.001)
+    pump(app, 2.0)  # warm up
 
     # a 10 ms precise timer on the GUI thread: how late does it fire while training runs?
     lateness: list[float] = []

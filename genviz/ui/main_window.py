@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import replace
 
 from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence, QShortcut

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import QComboBox, QLabel, QWidget
+from PySide6.QtWidgets import QComboBox, QLabel, QSplitter, QVBoxLayout, QWidget
 
 from genviz.ui import theme
 
@@ -32,6 +32,17 @@ class LabPanel(QWidget):
         c = theme.colors()
         self.warning.setStyleSheet(f"background: {c['warn_bg']}; color: {c['warn_fg']}; padding: 8px;"
                                    "font-weight: 600; border-radius: 4px;")
+
+    def arrange(self, top: QWidget, bottom: QWidget, heights: tuple[int, int] = (600, 300)) -> None:
+        """The layout every lab shares: the warning banner, then views over curves in a splitter."""
+        rows = QSplitter(Qt.Vertical)
+        rows.addWidget(top)
+        rows.addWidget(bottom)
+        rows.setSizes(list(heights))
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(self.warning)
+        outer.addWidget(rows, 1)
 
     def preset_box(self, presets: dict[str, dict], keep: tuple[str, ...] = ()) -> QComboBox:
         """A 'Preset…' menu: picking one resets the lab with its settings over the defaults (the

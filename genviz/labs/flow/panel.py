@@ -32,6 +32,7 @@ class FlowPanel(LabPanel):
         # layer change -> mesh and density on screen: from the cache (layer_latency_ms) or after
         # fetching the density from the worker (layer_fetch_ms, while it trains)
         self.layer_latency_ms: list[float] = []
+        self.density_top = 1.0
         self.layer_fetch_ms: list[float] = []
         # densities per layer for one model state (step); filled by snapshots, by the slider's
         # fetches and, while training is paused, by prefetching every layer in the background
@@ -103,14 +104,7 @@ class FlowPanel(LabPanel):
         bottom.addWidget(curves)
         bottom.addWidget(self.logdet_plot)
         bottom.setSizes([600, 400])
-        rows = QSplitter(Qt.Vertical)
-        rows.addWidget(top)
-        rows.addWidget(bottom)
-        rows.setSizes([600, 300])
-        outer = QVBoxLayout(self)
-        outer.setContentsMargins(0, 0, 0, 0)
-        outer.addWidget(self.warning)
-        outer.addWidget(rows)
+        self.arrange(top, bottom, (600, 300))
 
     def restyle(self) -> None:
         pass
@@ -131,7 +125,9 @@ class FlowPanel(LabPanel):
         for plot in (self.model_plot, self.target_plot, self.logdet_plot):
             plot.setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0)
         target = info["target"]
-        self.target_img.setImage(target, levels=(0, float(np.percentile(target, 99.5)) or 1.0))
+        # model and target share one colour scale, computed once per model rather than per redraw
+        self.density_top = float(np.percentile(target, 99.5)) or 1.0
+        self.target_img.setImage(target, levels=(0, self.density_top))
         self._place(self.target_img)
         what = "exp(−U)/Z" if info["fit"] == "energy" else "data histogram"
         self.target_plot.setTitle(f"Target: {what}", size="12pt")
@@ -226,8 +222,7 @@ class FlowPanel(LabPanel):
         if k not in self.layer_cache:
             return
         step, dens, ld = self.layer_cache[k]
-        top = float(np.percentile(self.static["target"], 99.5)) if self.static else float(dens.max())
-        self.model_img.setImage(dens, levels=(0, max(top, 1e-9)))
+        self.model_img.setImage(dens, levels=(0, self.density_top))
         self._place(self.model_img)
         old = "" if step == self.cache_step else f" (step {step}, updating…)"
         self.model_plot.setTitle(f"Model q after layer {k}{old}", size="12pt")

@@ -97,7 +97,6 @@ class GanExperiment(Experiment):
     def set_setting(self, name: str, value) -> None:
         value = LAB.setting(name).parse(value)
         super().set_setting(name, value)
-        s = self.settings
         if name in ("lr_g", "lr_d", "beta1", "beta2", "lr_halflife"):
             self._apply_lr()
 

@@ -145,14 +145,7 @@ class GanPanel(LabPanel):
         bottom = QSplitter(Qt.Horizontal)
         bottom.addWidget(self.losses)
         bottom.addWidget(self.outputs)
-        rows = QSplitter(Qt.Vertical)
-        rows.addWidget(top)
-        rows.addWidget(bottom)
-        rows.setSizes([640, 260])
-        outer = QVBoxLayout(self)
-        outer.setContentsMargins(0, 0, 0, 0)
-        outer.addWidget(self.warning)
-        outer.addWidget(rows, 1)
+        self.arrange(top, bottom, (640, 260))
         self.restyle()
 
     @staticmethod
@@ -168,7 +161,6 @@ class GanPanel(LabPanel):
     def restyle(self) -> None:
         self.heat.setColorMap(self._heat_colormap())
         self.style_warning()
-        c = theme.colors()
         self.coverage_text.setStyleSheet("font-size: 13pt;")
         dark = theme.current() == "dark"
         self.real.setBrush(pg.mkBrush(220, 220, 220, 120) if dark else pg.mkBrush(40, 40, 40, 120))

@@ -63,6 +63,7 @@ class GibbsExperiment(Experiment):
         s = self.settings
         torch.manual_seed(self.seed)
         self.gen = torch.Generator(device=self.device).manual_seed(self.seed)
+        self.index_gen = torch.Generator().manual_seed(self.seed + 1)  # minibatch and restart picks
         self.dataset = load_dataset(data, seed=self.seed)
         self.shape = self.dataset.shape
         n = len(self.dataset)
@@ -94,8 +95,7 @@ class GibbsExperiment(Experiment):
         return {"W": self.rbm.W, "b": self.rbm.b, "c": self.rbm.c}
 
     def _data_batch(self, n: int) -> torch.Tensor:
-        idx = torch.randint(0, len(self.x_train), (n,), generator=torch.Generator().manual_seed(
-            self.seed * 7919 + self.step_count)).to(self.device)
+        idx = torch.randint(0, len(self.x_train), (n,), generator=self.index_gen).to(self.device)
         return self.x_train[idx]
 
     # -- chains ---------------------------------------------------------------------------------
@@ -107,8 +107,8 @@ class GibbsExperiment(Experiment):
         start = start or s["start"]
         n = s["chains"]
         if start == "data":
-            self.chains = self.x_test[torch.randint(0, len(self.x_test), (n,), generator=torch.Generator().manual_seed(
-                self.seed + self.step_count)).to(self.device)].clone()
+            idx = torch.randint(0, len(self.x_test), (n,), generator=self.index_gen).to(self.device)
+            self.chains = self.x_test[idx].clone()
         elif start == "image":
             self.chains = self.reference().expand(n, -1).clone()
         else:
@@ -262,7 +262,7 @@ class GibbsExperiment(Experiment):
             pseudo_ll=float(self.rbm.pseudo_likelihood(x, generator=torch.Generator(device=self.device).manual_seed(1)).mean()),
             free_energy_data=f_data, free_energy_chains=f_chain,
             reference=to_numpy(self.reference()), clamp=self.settings["clamp"],
-            mask=None if self._mask() is None else self._mask().cpu().numpy())
+            mask=None if (mask := self._mask()) is None else mask.cpu().numpy())
         if len(self.stat_trace) >= 3:
             out["autocorrelation"] = autocorrelation(np.stack(self.stat_trace), MAX_LAG)
         if len(self.class_trace) >= 2:

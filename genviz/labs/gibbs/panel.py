@@ -170,14 +170,7 @@ class GibbsPanel(LabPanel):
         lo.setContentsMargins(0, 0, 0, 0)
         lo.addWidget(self.readout)
         lo.addWidget(bottom, 1)
-        rows = QSplitter(Qt.Vertical)
-        rows.addWidget(top)
-        rows.addWidget(lower)
-        rows.setSizes([620, 300])
-        outer = QVBoxLayout(self)
-        outer.setContentsMargins(0, 0, 0, 0)
-        outer.addWidget(self.warning)
-        outer.addWidget(rows)
+        self.arrange(top, lower, (620, 300))
         self._last_ais = None
 
     def restyle(self) -> None:

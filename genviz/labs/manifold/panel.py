@@ -71,14 +71,7 @@ class ManifoldPanel(LabPanel):
         bottom.addWidget(self.curves)
         bottom.addWidget(kl_box)
         bottom.setSizes([1080, 300])
-        rows = QSplitter(Qt.Vertical)
-        rows.addWidget(top)
-        rows.addWidget(bottom)
-        rows.setSizes([600, 300])
-        outer = QVBoxLayout(self)
-        outer.setContentsMargins(0, 0, 0, 0)
-        outer.addWidget(self.warning)
-        outer.addWidget(rows, 1)
+        self.arrange(top, bottom, (600, 300))
         self.restyle()
 
     def restyle(self) -> None:
