@@ -22,6 +22,10 @@ class LabInfo:
     settings: tuple[Setting, ...]
     order: int = 100  # position in the lab list (the foundation's labs first)
     data_kind: str = "images"  # what File > Open expects: "images" (--data) or "points" (the data setting)
+    # the window keeps this lab's trained model when the user leaves it, for labs that explore one
+    shares_model: bool = False
+    # labs whose kept model this lab opens (through its "model" setting) when it is opened after them
+    model_from: tuple[str, ...] = ()
 
     def setting(self, name: str) -> Setting:
         for s in self.settings:

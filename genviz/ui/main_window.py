@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import asyncio
+import tempfile
 import time
+from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence, QShortcut
@@ -81,6 +83,11 @@ class MainWindow(QMainWindow):
         self.cuda_available = False
         self._fps_count, self._fps, self._fps_t = 0, 0.0, time.perf_counter()
         self._pending_overrides = dict(overrides or {})
+        # models kept from labs the user left (lab -> (file, step)), for labs that explore them
+        self._kept_tmp = tempfile.TemporaryDirectory(prefix="genviz-models-")
+        self.kept_dir = Path(self._kept_tmp.name)
+        self.kept_models: dict[str, tuple[str, int]] = {}
+        self._kept_used: dict[str, tuple[str, int]] = {}
 
         self.bridge = EngineBridge(engine_kind, parent=self)
         self.bridge.snapshot.connect(self._on_snapshot)
@@ -209,6 +216,7 @@ class MainWindow(QMainWindow):
     def open_lab(self, name: str) -> None:
         if name == self.current:
             return
+        self._keep_model_of_current_lab()
         info = self.labs[name]
         if name not in self.panels:
             panel = import_object(info.panel)(info)
@@ -227,6 +235,7 @@ class MainWindow(QMainWindow):
             form = SettingsForm(info.settings, self.values[name])
             form.changed.connect(self._on_setting_edited)
             self.forms[name] = form
+        self._offer_kept_model(name)
         self.current = name
         self.stack.setCurrentWidget(self.panels[name])
         self.settings_scroll.takeWidget()
@@ -237,6 +246,32 @@ class MainWindow(QMainWindow):
         else:
             # start the worker after the first paint: the window appears before torch is imported
             QTimer.singleShot(0, self.reset)
+
+    def _keep_model_of_current_lab(self) -> None:
+        """Leaving a lab that shares its model: the worker saves it (before it builds the next lab,
+        as commands run in order) so labs that explore a trained model can open it."""
+        lab = self.labs.get(self.current) if self.current else None
+        if lab is None or not lab.shares_model or self.bridge.engine is None or self.step <= 0:
+            return
+        path = self.kept_dir / f"{lab.name}.pt"
+        path.unlink(missing_ok=True)
+        self.bridge.engine.query("save", path=str(path))
+        self.kept_models[lab.name] = (str(path), self.step)
+
+    def _offer_kept_model(self, name: str) -> None:
+        """Opening a lab that explores a trained model: use the newest one kept from its source labs."""
+        info = self.labs[name]
+        offers = {src: self.kept_models[src] for src in info.model_from if src in self.kept_models}
+        panel = self.panels[name]
+        if hasattr(panel, "set_kept_models"):
+            panel.set_kept_models(offers)
+        for src, (path, step) in offers.items():
+            if self._kept_used.get(name) != (path, step):  # a model newer than the one last opened
+                self.values[name]["model"] = path
+                self.forms[name].set_values(self.values[name])
+                self._kept_used[name] = (path, step)
+                self.statusBar().showMessage(f"Exploring the model trained in the {src} lab (step {step:,})", 6000)
+            break
 
     def panel(self):
         return self.panels.get(self.current)

@@ -9,6 +9,7 @@ LAB = LabInfo(
     experiment="genviz.labs.manifold.experiment:ManifoldExperiment",
     panel="genviz.labs.manifold.panel:ManifoldPanel",
     order=10,
+    shares_model=True,
     settings=(
         Setting("latent", 2, "int", "latent dimensions (above 2 the views show a PCA projection)", 1, 32),
         Setting("hidden", 256, "int", "units per hidden layer", 8, 2048),

@@ -1,0 +1,40 @@
+"""Reading saved models without executing code: ``torch.load(weights_only=True)`` only unpickles
+tensors and plain containers, so a hostile file is refused instead of run."""
+from __future__ import annotations
+
+import os
+import pickle
+import zipfile
+from pathlib import Path
+
+import torch
+
+
+class CheckpointError(ValueError):
+    """A model file that cannot be used; the message says which file and why."""
+
+
+def read_model_file(path: str | os.PathLike, labs: tuple[str, ...]) -> dict:
+    """The saved dict of a genviz model written by one of ``labs`` (``Experiment.save``)."""
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise CheckpointError(f"model file {path} does not exist")
+    if not zipfile.is_zipfile(path):  # torch.save writes a zip archive; a cut-off one has no directory
+        raise CheckpointError(f"{path.name} is not a genviz model file, or it is truncated")
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError:
+        raise CheckpointError(f"{path.name} was refused: it holds objects other than tensors and plain values, "
+                              "and loading those could run code") from None
+    except Exception as exc:  # a damaged archive
+        raise CheckpointError(f"{path.name} could not be read ({type(exc).__name__}: {str(exc)[:160]})") from None
+    if not isinstance(ckpt, dict) or ckpt.get("format") != "genviz-model":
+        raise CheckpointError(f"{path.name} is not a genviz model file (File ▸ Save model writes one)")
+    if ckpt.get("version") != 1:
+        raise CheckpointError(f"{path.name} has format version {ckpt.get('version')!r}; this genviz reads version 1")
+    if ckpt.get("lab") not in labs:
+        raise CheckpointError(f"{path.name} holds a model of the '{ckpt.get('lab')}' lab; "
+                              f"this lab opens models of: {', '.join(labs)}")
+    if not isinstance(ckpt.get("model"), dict) or not isinstance(ckpt.get("settings"), dict):
+        raise CheckpointError(f"{path.name} is incomplete (no model weights or settings)")
+    return ckpt

@@ -1,0 +1,25 @@
+"""The latent-arithmetic lab: sliders per latent dimension, attribute vectors, analogies and walks."""
+from genviz.core.labs import LabInfo
+from genviz.core.settings import Setting
+from genviz.labs.manifold import LAB as MANIFOLD
+
+# the VAE's architecture and training settings are the manifold lab's, with a richer latent default
+_SHARED = tuple(s for s in MANIFOLD.settings if s.name not in ("latent", "grid"))
+
+LAB = LabInfo(
+    name="arithmetic",
+    title="Latent arithmetic",
+    summary="Sliders per latent dimension, attribute vectors, analogies a − b + c, and linear vs spherical walks.",
+    experiment="genviz.labs.arithmetic.experiment:ArithmeticExperiment",
+    panel="genviz.labs.arithmetic.panel:ArithmeticPanel",
+    order=60,
+    model_from=("manifold",),
+    shares_model=True,
+    settings=(
+        Setting("model", "", "str", "a saved VAE (.pt from File ▸ Save model) to explore; "
+                "empty: train a new one here (Play)"),
+        Setting("latent", 8, "int", "latent dimensions (one slider each up to 32, else the leading PCA directions)",
+                1, 64),
+        *_SHARED,
+    ),
+)

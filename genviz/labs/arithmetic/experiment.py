@@ -1,0 +1,76 @@
+"""The arithmetic lab's experiment: a VAE (trained here, taken over from the manifold lab or read
+from a file) and the encoded data the GUI does its latent arithmetic on (pure core, no Qt)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from genviz.core.checkpoint import CheckpointError, read_model_file
+from genviz.core.experiment import to_numpy
+from genviz.labs.arithmetic import LAB
+from genviz.labs.arithmetic.latent_ops import factor_directions
+from genviz.labs.manifold.experiment import ManifoldExperiment
+
+ARCHITECTURE = ("latent", "hidden", "layers", "activation", "likelihood", "sigma")
+GROUND_TRUTH_FACTORS = ("pos_x", "pos_y", "scale", "rotation")  # the shapes dataset's continuous factors
+
+
+class ArithmeticExperiment(ManifoldExperiment):
+    LAB = LAB
+
+    def __init__(self, settings: dict, seed: int = 0, device: str = "cpu", data: str | None = None):
+        settings = dict(settings)
+        ckpt = None
+        if settings.get("model"):
+            ckpt = read_model_file(settings["model"], labs=("manifold", "arithmetic"))
+            saved = ckpt["settings"]
+            # the file decides the architecture and the data it was trained on
+            settings.update({k: saved[k] for k in ARCHITECTURE if k in saved})
+            data = ckpt.get("data")
+        super().__init__(settings, seed, device, data)
+        self.source = "trained here"
+        if ckpt is not None:
+            try:
+                self.model.load_state_dict(ckpt["model"])
+            except RuntimeError as exc:
+                raise CheckpointError(f"{Path(settings['model']).name}: the weights do not fit the saved "
+                                      f"architecture ({str(exc).splitlines()[0]})") from None
+            try:
+                self.optimizer.load_state_dict(ckpt["optimizer"])
+            except (KeyError, ValueError):
+                pass  # an optimizer state that does not match only costs Adam's warm start
+            self.step_count = int(ckpt.get("step", 0))
+            self.source = f"{Path(settings['model']).name} ({ckpt['lab']} lab, step {self.step_count:,})"
+
+    def static_info(self) -> dict:
+        info = super().static_info()
+        info["model_source"] = self.source
+        factors = self.dataset.factors or {}
+        info["factors"] = {k: np.asarray(factors[k])[self.eval_idx].astype(np.float64)
+                           for k in GROUND_TRUTH_FACTORS if k in factors}
+        return info
+
+    @torch.no_grad()
+    def snapshot(self, heavy: bool) -> dict:
+        if not heavy:
+            return {}
+        model = self.model.eval()
+        mu, _ = model.encode_params(self.x_eval)
+        mu_np = to_numpy(mu)
+        out = {"mu": mu_np, "decoder": model.decoder_layers(),
+               "test_neg_elbo": float(-model.elbo_terms(self.x_test[:1000])["elbo"].mean())}
+        factors = self.dataset.factors or {}
+        present = {k: np.asarray(factors[k])[self.eval_idx] for k in GROUND_TRUTH_FACTORS if k in factors}
+        if present:
+            names, directions, r2, cosines = factor_directions(mu_np, present)
+            out.update(factor_names=names, factor_directions=directions.astype(np.float32),
+                       factor_r2=r2.astype(np.float32), factor_cosines=cosines.astype(np.float32))
+        return out
+
+    def save(self, path: str) -> None:
+        torch.save({"format": "genviz-model", "version": 1, "lab": "arithmetic",
+                    "settings": dict(self.settings), "seed": self.seed, "data": self.data_ref,
+                    "step": self.step_count, "model": self.model.state_dict(),
+                    "optimizer": self.optimizer.state_dict()}, path)
