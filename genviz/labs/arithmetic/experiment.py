@@ -10,7 +10,7 @@ import torch
 from genviz.core.checkpoint import CheckpointError, read_model_file
 from genviz.core.experiment import to_numpy
 from genviz.labs.arithmetic import LAB
-from genviz.labs.arithmetic.latent_ops import factor_directions
+from genviz.labs.arithmetic.latent_ops import factor_directions, slider_basis
 from genviz.labs.manifold.experiment import ManifoldExperiment
 
 ARCHITECTURE = ("latent", "hidden", "layers", "activation", "likelihood", "sigma")
@@ -59,7 +59,9 @@ class ArithmeticExperiment(ManifoldExperiment):
         model = self.model.eval()
         mu, _ = model.encode_params(self.x_eval)
         mu_np = to_numpy(mu)
+        center, basis, scale, names = slider_basis(mu_np)  # the SVD runs here, not on the GUI thread
         out = {"mu": mu_np, "decoder": model.decoder_layers(),
+               "slider_center": center, "slider_basis": basis, "slider_scale": scale, "slider_names": names,
                "test_neg_elbo": float(-model.elbo_terms(self.x_test[:1000])["elbo"].mean())}
         factors = self.dataset.factors or {}
         present = {k: np.asarray(factors[k])[self.eval_idx] for k in GROUND_TRUTH_FACTORS if k in factors}

@@ -331,7 +331,7 @@ class ArithmeticPanel(LabPanel):
         self.factor_note = QLabel()
         self.factor_note.setWordWrap(True)
         lay.addWidget(self.factor_note)
-        self.factor_plot = make_plot("|cos| between known factors and the slider directions")
+        self.factor_plot = make_plot("|cos(true factor direction, slider direction)|")
         self.factor_image = pg.ImageItem()
         self.factor_image.setColorMap(pg.colormap.get("viridis"))
         self.factor_plot.addItem(self.factor_image)
@@ -424,7 +424,7 @@ class ArithmeticPanel(LabPanel):
                 self._start_views()
             else:
                 self._follow_training()
-            self.draw_in_turns([self.render, self._draw_strip, self._refresh_secondary, self._draw_factors])
+            self.draw_in_turns([self.render, self._refresh_secondary, self._draw_factors])
         self.curves.redraw()
         self.redraws += 1
 
@@ -443,8 +443,9 @@ class ArithmeticPanel(LabPanel):
         self.warning.hide()
 
     def _update_basis(self) -> None:
-        center, basis, scale, names = ops.slider_basis(self.heavy["mu"])
-        self.basis = (center, basis, scale, names)
+        h = self.heavy
+        names = list(h["slider_names"])
+        self.basis = (h["slider_center"], h["slider_basis"], h["slider_scale"], names)
         self.bank.set_names(names)
         d = self.heavy["mu"].shape[1]
         self.slider_title.setText(f"<b>Latent sliders</b> ({d} dimensions)" if d <= ops.MAX_SLIDERS else
@@ -697,7 +698,10 @@ class ArithmeticPanel(LabPanel):
 
     def _start_animation(self, path: np.ndarray, kind: str) -> None:
         self.stop_animation()
-        (self.play_walk_button if kind == "walk" else self.random_walk_button).setChecked(True)
+        button = self.play_walk_button if kind == "walk" else self.random_walk_button
+        button.blockSignals(True)  # the button may be what started this
+        button.setChecked(True)
+        button.blockSignals(False)
         self.anim_path, self.anim_i, self.anim_step, self.anim_kind = path, 0, 1, kind
         self.animation.start()
 
@@ -801,6 +805,15 @@ class ArithmeticPanel(LabPanel):
         step = max(1, -(-len(slider_names) // 16))
         self.factor_plot.getAxis("bottom").setTicks(
             [[(j + 0.5, slider_names[j]) for j in range(0, len(slider_names), step)]])
+        for item in self.factor_labels:
+            self.factor_plot.removeItem(item)
+        self.factor_labels = []
+        if align.size <= 160:  # the numbers themselves, while the cells are wide enough to hold them
+            for (i, j), v in np.ndenumerate(align):
+                text = pg.TextItem(f"{v:.2f}", color="#000000" if v > 0.6 else "#ffffff", anchor=(0.5, 0.5))
+                text.setPos(j + 0.5, i + 0.5)
+                self.factor_plot.addItem(text)
+                self.factor_labels.append(text)
         self.factor_plot.setXRange(0, len(slider_names), padding=0)
         self.factor_plot.setYRange(0, len(names), padding=0)
         r2 = self.heavy["factor_r2"]
