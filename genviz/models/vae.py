@@ -80,6 +80,18 @@ class VAE(nn.Module):
         terms = self.elbo_terms(x)
         return -(terms["recon"] - beta * terms["kl"]).mean(), terms
 
+    def iwae_loss(self, x: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """The IWAE training objective (Burda et al. 2016): -mean L_k with reparameterized samples;
+        k = 1 is the ELBO with a Monte Carlo KL. Returns (loss, per-example L_k)."""
+        mu, logvar = self.encode_params(x)
+        std = (0.5 * logvar).exp()
+        eps = torch.randn((k, *mu.shape), device=mu.device, dtype=mu.dtype)
+        z = mu + std * eps
+        log_q = Normal(mu, std).log_prob(z).sum(-1)
+        log_w = self.decode(z).log_prob(x.expand(k, *x.shape)) + self.prior().log_prob(z) - log_q
+        bound = torch.logsumexp(log_w, 0) - math.log(k)
+        return -bound.mean(), bound
+
     @torch.no_grad()
     def iwae_bound(self, x: torch.Tensor, k: int = 50, chunk: int = 500) -> torch.Tensor:
         """L_k = E log (1/k) sum_i p(x, z_i) / q(z_i|x), a lower bound on log p(x) that rises with k."""

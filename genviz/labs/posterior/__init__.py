@@ -1,0 +1,29 @@
+"""The posterior lab: the true p(z|x) of a 2-D-latent VAE against q(z|x), q*, q_IW and HMC."""
+from genviz.core.labs import LabInfo
+from genviz.core.settings import Setting
+from genviz.labs.manifold import LAB as MANIFOLD
+
+_SHARED = tuple(s for s in MANIFOLD.settings if s.name in ("hidden", "layers", "activation", "likelihood", "sigma",
+                                                           "binarize", "lr", "batch"))
+
+LAB = LabInfo(
+    name="posterior",
+    title="Posterior vs q(z|x)",
+    summary="The true posterior of a 2-D VAE by quadrature, against the encoder's q, the optimal q*, "
+            "importance weighting and HMC: the inference gaps as shapes and numbers.",
+    experiment="genviz.labs.posterior.experiment:PosteriorExperiment",
+    panel="genviz.labs.posterior.panel:PosteriorPanel",
+    order=20,
+    settings=(
+        Setting("objective", "elbo", "choice", "training objective: the ELBO, or the IWAE bound L_k",
+                choices=("elbo", "iwae")),
+        Setting("k", 10, "int", "importance samples of the IWAE objective", 1, 1000),
+        *_SHARED,
+        Setting("grid", 200, "int", "quadrature grid (n x n) over the region holding the posterior mass",
+                50, 600, live=True),
+        Setting("example", 0, "int", "the data point x whose posterior is shown", 0, 10**9, live=True,
+                in_form=False),
+        Setting("hmc", True, "bool", "stream Hamiltonian Monte Carlo samples of p(z|x)", live=True),
+        Setting("full_cov", True, "bool", "also fit a full-covariance Gaussian per example", live=True),
+    ),
+)

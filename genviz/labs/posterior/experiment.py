@@ -1,0 +1,185 @@
+"""The posterior lab's experiment: a 2-D-latent VAE (ELBO or IWAE training) and, for one chosen x,
+the true posterior by quadrature and every approximation measured against it (pure core, no Qt)."""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import torch
+
+from genviz.core.experiment import guarded_update, to_numpy
+from genviz.labs.manifold.experiment import ManifoldExperiment
+from genviz.labs.posterior import LAB
+from genviz.labs.posterior import inference as inf
+
+IWAE_KS = (1, 10, 100, 1000)
+IW_VIEW_KS = (1, 10, 100)
+IW_VIEW_DRAWS = 400
+HMC_CHAINS = 16
+HMC_MAX_ITERATIONS = 1500  # per example and model state, after which the cloud stops growing
+QSTAR_MAX_STEPS = 1500
+ELBO_SAMPLES = 2000
+
+
+class PosteriorExperiment(ManifoldExperiment):
+    LAB = LAB
+
+    def __init__(self, settings: dict, seed: int = 0, device: str = "cpu", data: str | None = None):
+        # the manifold lab's VAE with a 2-D latent and the plain ELBO weighting
+        settings = {**settings, "latent": 2, "beta": 1.0, "warmup": 0}
+        super().__init__(settings, seed, device, data)
+        self.state: dict = {}  # inference for the chosen x: q*, full-cov q*, HMC, at one model step
+        self.gen = torch.Generator().manual_seed(self.seed)
+
+    # -- training -------------------------------------------------------------------------------
+    def train_step(self) -> dict[str, float]:
+        if self.settings["objective"] != "iwae":
+            m = super().train_step()
+            return {"loss": m["loss"], "neg_bound": m["neg_elbo"], "kl": m["kl"]}
+        self.model.train()
+        loss, bound = self.model.iwae_loss(self.batch(), int(self.settings["k"]))
+        guarded_update(loss, self.optimizer, self.params)
+        return {"loss": float(loss.detach()), "neg_bound": float(-bound.detach().mean())}
+
+    def set_setting(self, name: str, value) -> None:
+        value = LAB.setting(name).parse(value)
+        super(ManifoldExperiment, self).set_setting(name, value)
+        if name == "lr":
+            for group in self.optimizer.param_groups:
+                group["lr"] = value
+        if name == "example":
+            self.state = {}
+
+    # -- inference for the chosen x ------------------------------------------------------------------
+    def chosen_x(self) -> torch.Tensor:
+        return self.x_eval[int(self.settings["example"]) % len(self.x_eval)]
+
+    def _state(self) -> dict:
+        """Per-x inference state; q* keeps its fit across model steps (a warm start), HMC restarts
+        when the model has changed (samples of an older posterior would be wrong)."""
+        x = self.chosen_x()
+        model = self.model.eval()
+        q = inf.encoder_q(model, x)
+        st = self.state
+        if not st:
+            st.update(qstar=inf.OptimalGaussian(q, full=False), qfull=inf.OptimalGaussian(q, full=True))
+        if st.get("hmc_step") != self.step_count or not self.settings["hmc"]:
+            st["hmc"] = inf.HMC(q.rsample(HMC_CHAINS), step_size=0.5 * float(q.scale_tril.diagonal().min()),
+                                adapt=30, seed=self.seed + self.step_count)
+            st["hmc_step"] = self.step_count
+        st["q"] = q
+        return st
+
+    def _advance(self, st: dict, qstar_steps: int, hmc_iterations: int) -> None:
+        x, model = self.chosen_x(), self.model
+        for key in ("qstar", "qfull") if self.settings["full_cov"] else ("qstar",):
+            if st[key].steps < QSTAR_MAX_STEPS:
+                st[key].fit(model, x, qstar_steps)
+        if self.settings["hmc"] and st["hmc"].iterations < HMC_MAX_ITERATIONS:
+            st["hmc"].run(model, x, hmc_iterations)
+
+    def _fits(self, st: dict) -> dict:
+        x, model = self.chosen_x(), self.model
+        out = {}
+        for key in ("qstar", "qfull") if self.settings["full_cov"] else ("qstar",):
+            q = st[key].q()
+            out[key] = {**q.numpy(), "elbo": float(inf.elbo_of(model, x, q, ELBO_SAMPLES)), "steps": st[key].steps}
+        if self.settings["hmc"]:
+            h = st["hmc"]
+            draws = h.draws()
+            ess = [inf.effective_sample_size(draws[..., d]) for d in range(2)] if len(draws) else [float("nan")] * 2
+            out["hmc"] = {"samples": draws.reshape(-1, 2).astype(np.float32), "ess": ess,
+                          "acceptance": h.acceptance, "step_size": h.eps, "iterations": h.iterations}
+        return out
+
+    @torch.no_grad()
+    def snapshot(self, heavy: bool) -> dict:
+        if not heavy:
+            return self._light()
+        model = self.model.eval()
+        x = self.chosen_x()
+        st = self._state()
+        q = st["q"]
+        t0 = time.perf_counter()
+        grid = inf.grid_posterior(model, x, int(self.settings["grid"]),
+                                  hint=(q.mu.numpy(), q.scale_tril.diagonal().numpy()))
+        grid_ms = (time.perf_counter() - t0) * 1e3
+        self._advance(st, 40, 30)
+        fits = self._fits(st)
+        elbo_q = float(inf.elbo_of(model, x, q, ELBO_SAMPLES))
+        iwae = inf.iwae_bounds(model, x, IWAE_KS)
+        mu_eval, _ = model.encode_params(self.x_eval)
+        numbers = {"log_px": grid.log_px, "elbo_q": elbo_q, "kl_q": grid.log_px - elbo_q,
+                   **{f"iwae_{k}": v for k, v in iwae.items()}}
+        self._gaps(numbers, fits)
+        st["sent_at"] = (self.step_count, fits.get("qstar", {}).get("steps"))
+        return {
+            "example": int(self.settings["example"]) % len(self.x_eval),
+            "posterior": grid.log_density.astype(np.float32), "extent": grid.extent,
+            "levels": grid.mass_levels((0.5, 0.9, 0.99)), "grid_ms": grid_ms,
+            "post_mean_cov": [a.astype(np.float64) for a in grid.mean_cov()],
+            "q": q.numpy(), **fits, "numbers": numbers,
+            "iw": {k: inf.iw_resample(model, x, k, IW_VIEW_DRAWS, self.gen).astype(np.float32) for k in IW_VIEW_KS},
+            "points": to_numpy(mu_eval), "test_neg_elbo": float(-model.elbo_terms(self.x_test[:1000])["elbo"].mean()),
+        }
+
+    @staticmethod
+    def _gaps(numbers: dict, fits: dict) -> None:
+        if "qstar" in fits:
+            numbers["elbo_qstar"] = fits["qstar"]["elbo"]
+            numbers["approximation_gap"] = numbers["log_px"] - fits["qstar"]["elbo"]
+            numbers["amortization_gap"] = fits["qstar"]["elbo"] - numbers["elbo_q"]
+        if "qfull" in fits:
+            numbers["elbo_qfull"] = fits["qfull"]["elbo"]
+
+    def _light(self) -> dict:
+        """While paused: keep fitting q* and growing the HMC cloud, a few milliseconds at a time."""
+        st = self.state
+        if not st or st.get("hmc_step") != self.step_count or "sent_at" not in st:
+            return {}
+        done = all(st[k].steps >= QSTAR_MAX_STEPS for k in ("qstar", "qfull")) and \
+            (not self.settings["hmc"] or st["hmc"].iterations >= HMC_MAX_ITERATIONS)
+        if done:
+            return {}
+        self._advance(st, 10, 4)
+        fits = self._fits(st)
+        return {"live": {"example": int(self.settings["example"]) % len(self.x_eval), **fits}}
+
+    # -- report ----------------------------------------------------------------------------------
+    def final_metrics(self, iwae_k: int = 0, points: int = 100, qstar_steps: int = 500) -> dict:
+        """The inference-gap decomposition averaged over test points (Cremer et al. 2018, Table 2):
+        log p(x) by quadrature, L[q*] (diagonal and full covariance), L[q], and IWAE L_5000."""
+        out = super().final_metrics(iwae_k)
+        out["lab"] = "posterior"
+        out["objective"] = self.settings["objective"] + (f" k={self.settings['k']}" if self.settings["objective"] == "iwae" else "")
+        model = self.model.eval()
+        torch.manual_seed(self.seed + 2)
+        rows = []
+        for x in self.x_test[:points]:
+            q = inf.encoder_q(model, x)
+            log_px = inf.grid_posterior(model, x, 300, hint=(q.mu.numpy(), q.scale_tril.diagonal().numpy())).log_px
+            fits = {}
+            for key, full in (("qstar", False), ("qfull", True)):
+                opt = inf.OptimalGaussian(q, full=full)
+                opt.fit(model, x, qstar_steps)
+                fits[key] = float(inf.elbo_of(model, x, opt.q(), ELBO_SAMPLES))
+            with torch.no_grad():
+                rows.append([log_px, float(inf.elbo_of(model, x, q, ELBO_SAMPLES)), fits["qstar"], fits["qfull"],
+                             float(model.iwae_bound(x[None], k=5000))])
+        r = np.array(rows)
+        mean = r.mean(0)
+        out["gap_decomposition"] = {
+            "points": len(r), "qstar_steps": qstar_steps,
+            "log_px_quadrature": mean[0], "elbo_q": mean[1], "elbo_qstar_diag": mean[2], "elbo_qstar_full": mean[3],
+            "iwae_5000": mean[4], "approximation_gap": mean[0] - mean[2], "amortization_gap": mean[2] - mean[1],
+            "inference_gap": mean[0] - mean[1], "max_abs_quadrature_minus_iwae5000": float(np.abs(r[:, 0] - r[:, 4]).max()),
+        }
+        out["gap_decomposition"] = {k: (round(v, 4) if isinstance(v, float) else v)
+                                    for k, v in out["gap_decomposition"].items()}
+        return out
+
+    def save(self, path: str) -> None:
+        torch.save({"format": "genviz-model", "version": 1, "lab": "posterior",
+                    "settings": dict(self.settings), "seed": self.seed, "data": self.data_ref,
+                    "step": self.step_count, "model": self.model.state_dict(),
+                    "optimizer": self.optimizer.state_dict()}, path)
