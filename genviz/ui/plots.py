@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 
 from genviz.ui import theme
 
@@ -55,6 +55,24 @@ class ImagePlot(pg.PlotWidget):
     def clear_image(self) -> None:
         self.item.clear()
         self._shape = None
+
+
+class ClickableImage(ImagePlot):
+    """An ImagePlot that reports left clicks in image pixel coordinates (row, col) and the modifiers."""
+
+    clicked = Signal(int, int, object)
+
+    def __init__(self, title: str = "", levels=(0, 1)):
+        super().__init__(title, levels)
+        self.scene().sigMouseClicked.connect(self._on_click)
+
+    def _on_click(self, event) -> None:
+        if event.button() != Qt.LeftButton or self.item.image is None:
+            return
+        p = self.item.mapFromScene(event.scenePos())
+        h, w = self.item.image.shape[:2]
+        if 0 <= p.x() < w and 0 <= p.y() < h:
+            self.clicked.emit(int(p.y()), int(p.x()), event.modifiers())
 
 
 class CurveBuffer:

@@ -15,7 +15,7 @@ from genviz.labs.arithmetic import latent_ops as ops
 from genviz.labs.manifold.decode import decode_numpy, tile
 from genviz.ui import theme
 from genviz.ui.panel import LabPanel
-from genviz.ui.plots import CurvePlot, ImagePlot, make_plot
+from genviz.ui.plots import ClickableImage, CurvePlot, ImagePlot, make_plot
 
 SLIDER_RANGE = 3.0  # sliders span +-3 prior (or data) standard deviations, in steps of 0.01
 STRIP_COLUMNS, STRIP_ROWS = 16, 2
@@ -83,24 +83,6 @@ class SliderBank(QWidget):
             slider.setValue(int(round(np.clip(v, -SLIDER_RANGE, SLIDER_RANGE) * 100)))
             slider.blockSignals(False)
             label.setText(f"{v:+.2f}")
-
-
-class ClickableImage(ImagePlot):
-    """An ImagePlot that reports left clicks in image pixel coordinates (row, col) and the modifiers."""
-
-    clicked = Signal(int, int, object)
-
-    def __init__(self, title: str = "", levels=(0, 1)):
-        super().__init__(title, levels)
-        self.scene().sigMouseClicked.connect(self._on_click)
-
-    def _on_click(self, event) -> None:
-        if event.button() != Qt.LeftButton or self.item.image is None:
-            return
-        p = self.item.mapFromScene(event.scenePos())
-        h, w = self.item.image.shape[:2]
-        if 0 <= p.x() < w and 0 <= p.y() < h:
-            self.clicked.emit(int(p.y()), int(p.x()), event.modifiers())
 
 
 class ArithmeticPanel(LabPanel):

@@ -61,8 +61,17 @@ class PosteriorExperiment(ManifoldExperiment):
         model = self.model.eval()
         q = inf.encoder_q(model, x)
         st = self.state
-        if not st:
-            st.update(qstar=inf.OptimalGaussian(q, full=False), qfull=inf.OptimalGaussian(q, full=True))
+        if st.get("fit_step") != self.step_count:
+            # a new model: each q* restarts from the better of its last fit and the encoder's q,
+            # with a fresh step budget (a fit to an older model can be worse than q itself)
+            for key, full in (("qstar", False), ("qfull", True)):
+                start = q
+                if key in st:
+                    old = st[key].q()
+                    if float(inf.elbo_of(model, x, old, 500)) > float(inf.elbo_of(model, x, q, 500)):
+                        start = inf.Gaussian2D(old.mu.detach(), old.scale_tril.detach(), full)
+                st[key] = inf.OptimalGaussian(start, full=full)
+            st["fit_step"] = self.step_count
         if st.get("hmc_step") != self.step_count or not self.settings["hmc"]:
             st["hmc"] = inf.HMC(q.rsample(HMC_CHAINS), step_size=0.5 * float(q.scale_tril.diagonal().min()),
                                 adapt=30, seed=self.seed + self.step_count)

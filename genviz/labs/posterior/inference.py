@@ -160,8 +160,8 @@ class OptimalGaussian:
     def __init__(self, q0: Gaussian2D, full: bool, lr: float = 0.01, samples: int = 50):
         self.full = full
         self.mu = q0.mu.detach().clone().requires_grad_(True)
-        self.log_diag = torch.log(torch.diagonal(q0.scale_tril)).detach().clone().requires_grad_(True)
-        self.off = torch.zeros(1, requires_grad=True)
+        self.log_diag = torch.log(torch.diagonal(q0.scale_tril).abs()).detach().clone().requires_grad_(True)
+        self.off = q0.scale_tril[1:, 0].detach().clone().requires_grad_(True)  # 0 for a diagonal start
         params = [self.mu, self.log_diag] + ([self.off] if full else [])
         self.opt = torch.optim.Adam(params, lr=lr)
         self.samples = samples

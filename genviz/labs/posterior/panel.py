@@ -1,0 +1,296 @@
+"""The posterior lab's panel: the true p(z|x) (quadrature) with q(z|x), q* and HMC samples on top,
+q_IW for k = 1, 10, 100, and the numbers of the inference-gap decomposition."""
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel, QPushButton, QSplitter, QVBoxLayout, QWidget
+
+from genviz.labs.manifold.decode import tile
+from genviz.ui import theme
+from genviz.ui.panel import LabPanel
+from genviz.ui.plots import ClassScatter, ClickableImage, CurvePlot, ellipse_points, lock_aspect, make_plot
+
+STRIP_ROWS, STRIP_COLS = 2, 6
+FIT_COLORS = {"q": "#d62728", "qstar": "#ff7f0e", "qfull": "#2ca02c"}
+FIT_NAMES = {"q": "encoder q(z|x)", "qstar": "optimal diagonal q*", "qfull": "optimal full-cov q*"}
+HMC_SHOWN = 3000  # newest HMC draws drawn as points
+BARS = [("log_px", "log p(x)"), ("iwae_1000", "L₁₀₀₀"), ("iwae_100", "L₁₀₀"), ("iwae_10", "L₁₀"),
+        ("elbo_qfull", "q* full"), ("elbo_qstar", "q*"), ("elbo_q", "q")]
+
+
+class DensityPlot:
+    """p(z|x) as an image with its 50/90/99 % highest-density contours, in latent coordinates."""
+
+    def __init__(self, plot: pg.PlotWidget):
+        self.plot = plot
+        self.image = pg.ImageItem()
+        # white where the posterior has no mass, so the fits and samples drawn on top stay readable
+        self.image.setColorMap(pg.ColorMap([0.0, 0.35, 1.0], [(255, 255, 255), (252, 174, 145), (203, 24, 29)]))
+        self.image.setZValue(-10)
+        plot.addItem(self.image)
+        self.contours = [pg.IsocurveItem(pen=pg.mkPen("#222222", width=w)) for w in (2, 1.5, 1)]
+        for c in self.contours:
+            c.setParentItem(self.image)
+
+    def set(self, log_density: np.ndarray, extent, levels) -> None:
+        dens = np.exp(log_density).astype(np.float32)
+        self.image.setImage(dens, levels=(0.0, float(dens.max())))
+        x0, x1, y0, y1 = extent
+        self.image.setRect(x0, y0, x1 - x0, y1 - y0)
+        for c, level in zip(self.contours, levels):
+            c.setData(dens)
+            c.setLevel(level)
+
+    def clear(self) -> None:
+        self.image.clear()
+        for c in self.contours:
+            c.setData(None)
+
+
+class PosteriorPanel(LabPanel):
+    def __init__(self, lab, parent=None):
+        super().__init__(lab, parent)
+        self.static: dict = {}
+        self.heavy: dict = {}
+        self.scatter: ClassScatter | None = None
+        self.strip_idx = np.zeros(0, int)
+        self.rng = np.random.default_rng(0)
+
+        # -- choosing x ---------------------------------------------------------------------------
+        self.latent_plot = make_plot("Pick x: encoder means E[z|x]", "z₁", "z₂")
+        lock_aspect(self.latent_plot)
+        self.latent_plot.scene().sigMouseClicked.connect(self._on_latent_click)
+        self.chosen_marker = pg.ScatterPlotItem(size=18, pen=pg.mkPen("#d62728", width=3), brush=None)
+        self.chosen_marker.setZValue(20)
+        self.latent_plot.addItem(self.chosen_marker)
+        self.strip = ClickableImage("… or click an example")
+        self.strip.clicked.connect(lambda r, c, _m: self._on_strip_click(r, c))
+        other = QPushButton("Other examples")
+        other.clicked.connect(self.shuffle_strip)
+        left = QWidget()
+        lay = QVBoxLayout(left)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(self.latent_plot, 3)
+        lay.addWidget(self.strip, 1)
+        lay.addWidget(other)
+
+        # -- the posterior and its approximations ----------------------------------------------------
+        self.post_plot = make_plot("True posterior p(z|x) (quadrature) and its approximations", "z₁", "z₂")
+        lock_aspect(self.post_plot)
+        self.density = DensityPlot(self.post_plot)
+        legend = self.post_plot.addLegend(offset=(5, 5), labelTextSize="10pt")
+        legend.setBrush(pg.mkBrush(theme.colors()["plot_bg"]))
+        self.hmc_points = pg.ScatterPlotItem(size=3, pen=None, brush=pg.mkBrush(30, 90, 200, 110), name="HMC samples")
+        self.post_plot.addItem(self.hmc_points)
+        self.ellipses = {}
+        for key in ("q", "qstar", "qfull"):
+            style = Qt.DashLine if key == "qfull" else Qt.SolidLine
+            curve = pg.PlotCurveItem(pen=pg.mkPen(FIT_COLORS[key], width=3, style=style), name=FIT_NAMES[key] + " (2σ)")
+            curve.setZValue(15)
+            self.post_plot.addItem(curve)
+            self.ellipses[key] = curve
+        self.contour_key = QLabel("black contours: the true posterior's 50 / 90 / 99 % regions")
+        self.contour_key.setAlignment(Qt.AlignCenter)
+        center = QWidget()
+        lay = QVBoxLayout(center)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(self.post_plot, 1)
+        lay.addWidget(self.contour_key)
+
+        # -- q_IW ------------------------------------------------------------------------------------
+        right = QWidget()
+        lay = QVBoxLayout(right)
+        lay.setContentsMargins(0, 0, 0, 0)
+        self.iw_plots: dict[int, tuple] = {}
+        for k in (1, 10, 100):
+            plot = make_plot(f"q_IW, k = {k}" + ("  (= q)" if k == 1 else ""))
+            lock_aspect(plot)
+            dens = DensityPlot(plot)
+            points = pg.ScatterPlotItem(size=3, pen=None, brush=pg.mkBrush(30, 90, 200, 150))
+            plot.addItem(points)
+            self.iw_plots[k] = (plot, dens, points)
+            lay.addWidget(plot, 1)
+
+        top = QSplitter(Qt.Horizontal)
+        for w in (left, center, right):
+            top.addWidget(w)
+        top.setSizes([330, 600, 260])
+
+        # -- numbers -------------------------------------------------------------------------------------
+        self.bars_plot = make_plot("Bounds on log p(x), in nats above L[q]", "", "nats")
+        self.bars_plot.getAxis("left").enableAutoSIPrefix(False)
+        self.bars = pg.BarGraphItem(x=[], height=[], width=0.7)
+        self.bars_plot.addItem(self.bars)
+        self.bars_plot.getAxis("bottom").setTicks([[(i, label) for i, (_, label) in enumerate(BARS)]])
+        self.readout = QLabel()
+        self.readout.setTextFormat(Qt.RichText)
+        self.readout.setAlignment(Qt.AlignTop | Qt.AlignLeft)
+        self.readout.setMinimumWidth(360)
+        self.readout.setWordWrap(True)
+        self.curves = CurvePlot("Training curve", {"neg_bound": "−bound (train)", "test_neg_elbo": "−ELBO (test)"})
+        bottom = QSplitter(Qt.Horizontal)
+        for w in (self.bars_plot, self.readout, self.curves):
+            bottom.addWidget(w)
+        bottom.setSizes([470, 340, 420])
+        self.arrange(top, bottom, (600, 300))
+        self.restyle()
+
+    def restyle(self) -> None:
+        self.style_warning()
+        self.readout.setStyleSheet("font-size: 10pt;")
+
+    # -- engine output ---------------------------------------------------------------------------------
+    def on_ready(self, info: dict) -> None:
+        self.static = info
+        self.heavy = {}
+        if self.scatter is not None:
+            self.scatter.remove()
+        self.scatter = ClassScatter(self.latent_plot, info.get("class_names", ["data"]), size=5)
+        self.shuffle_strip()
+
+    def on_snapshot(self, snap: dict) -> None:
+        m = snap.get("metrics") or {}
+        if "step" in m and "neg_bound" in m:
+            self.curves.append("neg_bound", m["step"], m["neg_bound"])
+        data = snap.get("data") or {}
+        if "posterior" in data:
+            self.heavy = data
+            self.curves.append("test_neg_elbo", [snap["step"]], [data["test_neg_elbo"]])
+            self.draw_in_turns([lambda: self._draw_posterior(data), lambda: self._draw_iw(data),
+                                lambda: self._draw_scatter(data), lambda: self._draw_numbers(data)])
+        elif "live" in data and self.heavy and data["live"]["example"] == self.heavy["example"]:
+            self.heavy = {**self.heavy, **data["live"]}
+            self._draw_fits(self.heavy)
+            self._draw_numbers(self.heavy)
+        self.curves.redraw()
+        self.redraws += 1
+
+    def clear(self) -> None:
+        self._pending_views = []
+        self.heavy = {}
+        self.curves.clear_data()
+        self.density.clear()
+        for _, dens, points in self.iw_plots.values():
+            dens.clear()
+            points.setData([], [])
+        for curve in self.ellipses.values():
+            curve.setData([], [])
+        self.hmc_points.setData([], [])
+        self.bars.setOpts(x=[], height=[])
+        self.readout.setText("")
+        self.chosen_marker.setData([], [])
+
+    # -- drawing ------------------------------------------------------------------------------------------
+    def _view_box(self, data: dict) -> tuple[float, float, float, float]:
+        """Frame the posterior's mass and the 2-sigma ellipses of every fit."""
+        m, cov = data["post_mean_cov"]
+        sd = np.sqrt(np.diag(cov))
+        lo, hi = m - 4 * sd, m + 4 * sd
+        for key in ("q", "qstar", "qfull"):
+            if key in data:
+                s = 2.5 * np.sqrt(np.diag(data[key]["cov"]))
+                lo, hi = np.minimum(lo, data[key]["mu"] - s), np.maximum(hi, data[key]["mu"] + s)
+        x0, x1, y0, y1 = data["extent"]
+        lo, hi = np.maximum(lo, [x0, y0]), np.minimum(hi, [x1, y1])
+        return lo[0], hi[0], lo[1], hi[1]
+
+    def _draw_posterior(self, data: dict) -> None:
+        self.density.set(data["posterior"], data["extent"], data["levels"])
+        x0, x1, y0, y1 = self._view_box(data)
+        self.post_plot.setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0.02)
+        self._draw_fits(data)
+
+    def _draw_fits(self, data: dict) -> None:
+        for key, curve in self.ellipses.items():
+            if key in data:
+                ring = ellipse_points(data[key]["mu"], data[key]["cov"], n_sigma=2.0)
+                curve.setData(ring[:, 0], ring[:, 1])
+            else:
+                curve.setData([], [])
+        hmc = data.get("hmc")
+        if hmc is not None and len(hmc["samples"]):
+            pts = hmc["samples"][-HMC_SHOWN:]
+            self.hmc_points.setData(pts[:, 0], pts[:, 1])
+        else:
+            self.hmc_points.setData([], [])
+
+    def _draw_iw(self, data: dict) -> None:
+        x0, x1, y0, y1 = self._view_box(data)
+        for k, (plot, dens, points) in self.iw_plots.items():
+            dens.set(data["posterior"], data["extent"], data["levels"])
+            pts = data["iw"][k]
+            points.setData(pts[:, 0], pts[:, 1])
+            plot.setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0.02)
+
+    def _draw_scatter(self, data: dict) -> None:
+        if self.scatter is not None and self.static:
+            self.scatter.set_points(data["points"], self.static["eval_labels"])
+            p = data["points"][data["example"]]
+            self.chosen_marker.setData([p[0]], [p[1]])
+
+    def _draw_numbers(self, data: dict) -> None:
+        n = data["numbers"]
+        live = {k: data[k]["elbo"] for k in ("qstar", "qfull") if k in data}
+        n = {**n, **{"elbo_" + k: v for k, v in live.items()}}
+        if "elbo_qstar" in n:
+            n["approximation_gap"] = n["log_px"] - n["elbo_qstar"]
+            n["amortization_gap"] = n["elbo_qstar"] - n["elbo_q"]
+        heights = [n.get(key, np.nan) - n["elbo_q"] for key, _ in BARS]
+        colors = ["#444444", "#1f77b4", "#1f77b4", "#1f77b4", FIT_COLORS["qfull"], FIT_COLORS["qstar"], FIT_COLORS["q"]]
+        shown = [(i, h, c) for i, (h, c) in enumerate(zip(heights, colors)) if np.isfinite(h)]
+        self.bars.setOpts(x=[i for i, _, _ in shown], height=[h for _, h, _ in shown], width=0.7,
+                          brushes=[c for _, _, c in shown])
+        rows = [("log p(x) by quadrature", n["log_px"]), ("L₁₀₀₀ / L₁₀₀ / L₁₀ / L₁", None),
+                ("ELBO of q(z|x)", n["elbo_q"])]
+        iw = " / ".join(f"{n[f'iwae_{k}']:.3f}" for k in (1000, 100, 10, 1) if f"iwae_{k}" in n)
+        html = ["<table cellspacing='3'>"]
+        for label, value in rows:
+            html.append(f"<tr><td>{label}</td><td align='right'><b>{iw if value is None else f'{value:.3f}'}</b></td></tr>")
+        for key, label in (("elbo_qstar", "ELBO of q* (diagonal)"), ("elbo_qfull", "ELBO of q* (full)")):
+            if key in n:
+                html.append(f"<tr><td>{label}</td><td align='right'><b>{n[key]:.3f}</b></td></tr>")
+        html.append(f"<tr><td>KL(q ‖ p(z|x))</td><td align='right'><b>{n['kl_q']:.3f}</b></td></tr>")
+        if "approximation_gap" in n:
+            html.append(f"<tr><td>approximation gap</td><td align='right'><b>{n['approximation_gap']:.3f}</b></td></tr>")
+            html.append(f"<tr><td>amortization gap</td><td align='right'><b>{n['amortization_gap']:.3f}</b></td></tr>")
+        html.append("</table>")
+        hmc = data.get("hmc")
+        if hmc is not None:
+            ess = ", ".join("–" if not np.isfinite(e) else f"{e:,.0f}" for e in hmc["ess"])
+            html.append(f"HMC: {len(hmc['samples']):,} draws from 16 chains, ESS (z₁, z₂) {ess}, "
+                        f"acceptance {hmc['acceptance']:.2f}, step {hmc['step_size']:.3f}")
+        if "qstar" in data:
+            html.append(f"<br>q* fit: {data['qstar']['steps']} Adam steps (50 samples each)")
+        html.append(f"<br>quadrature: {self.heavy['posterior'].shape[0]}² grid in {self.heavy['grid_ms']:.0f} ms")
+        self.readout.setText("".join(html))
+
+    # -- choosing x --------------------------------------------------------------------------------------
+    def choose(self, i: int) -> None:
+        self.requestSettings.emit({"example": int(i)}, False)
+        self.statusMessage.emit(f"posterior of example {i}")
+
+    def _on_latent_click(self, event) -> None:
+        if event.button() != Qt.LeftButton or not self.heavy:
+            return
+        vb = self.latent_plot.getPlotItem().getViewBox()
+        if not vb.sceneBoundingRect().contains(event.scenePos()):
+            return
+        p = vb.mapSceneToView(event.scenePos())
+        pts = self.heavy["points"]
+        self.choose(int(np.argmin((pts[:, 0] - p.x()) ** 2 + (pts[:, 1] - p.y()) ** 2)))
+
+    def shuffle_strip(self) -> None:
+        if not self.static:
+            return
+        n = len(self.static["eval_images"])
+        self.strip_idx = self.rng.choice(n, size=min(n, STRIP_ROWS * STRIP_COLS), replace=False)
+        images = self.static["eval_images"][self.strip_idx].astype(np.float32) / 255.0
+        self.strip.set_image(tile(images, STRIP_ROWS, STRIP_COLS, pad=1, fill=0.5))
+
+    def _on_strip_click(self, row: int, col: int) -> None:
+        h, w = self.static["image_shape"]
+        k = (row // (h + 1)) * STRIP_COLS + col // (w + 1)
+        if k < len(self.strip_idx) and col // (w + 1) < STRIP_COLS:
+            self.choose(int(self.strip_idx[k]))
