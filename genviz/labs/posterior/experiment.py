@@ -163,9 +163,12 @@ class PosteriorExperiment(ManifoldExperiment):
         out["objective"] = self.settings["objective"] + (f" k={self.settings['k']}" if self.settings["objective"] == "iwae" else "")
         model = self.model.eval()
         torch.manual_seed(self.seed + 2)
-        rows = []
+        rows, grid_ms = [], []
         for x in self.x_test[:points]:
             q = inf.encoder_q(model, x)
+            t0 = time.perf_counter()  # what picking a new x costs the views (200 x 200 grid)
+            inf.grid_posterior(model, x, 200, hint=(q.mu.numpy(), q.scale_tril.diagonal().numpy()))
+            grid_ms.append((time.perf_counter() - t0) * 1e3)
             log_px = inf.grid_posterior(model, x, 300, hint=(q.mu.numpy(), q.scale_tril.diagonal().numpy())).log_px
             fits = {}
             for key, full in (("qstar", False), ("qfull", True)):
@@ -183,8 +186,11 @@ class PosteriorExperiment(ManifoldExperiment):
             "iwae_5000": mean[4], "approximation_gap": mean[0] - mean[2], "amortization_gap": mean[2] - mean[1],
             "inference_gap": mean[0] - mean[1], "max_abs_quadrature_minus_iwae5000": float(np.abs(r[:, 0] - r[:, 4]).max()),
         }
-        out["gap_decomposition"] = {k: (round(v, 4) if isinstance(v, float) else v)
+        out["gap_decomposition"] = {k: (round(float(v), 4) if isinstance(v, (float, np.floating)) else v)
                                     for k, v in out["gap_decomposition"].items()}
+        out["posterior_grid_200_ms"] = {"p50": round(float(np.percentile(grid_ms, 50)), 1),
+                                        "p95": round(float(np.percentile(grid_ms, 95)), 1),
+                                        "torch_threads": torch.get_num_threads()}
         return out
 
     def save(self, path: str) -> None:

@@ -165,6 +165,7 @@ class OptimalGaussian:
         params = [self.mu, self.log_diag] + ([self.off] if full else [])
         self.opt = torch.optim.Adam(params, lr=lr)
         self.samples = samples
+        self.lr_min = lr / 20
         self.steps = 0
 
     def q(self) -> Gaussian2D:
@@ -184,6 +185,8 @@ class OptimalGaussian:
                     loss.backward()
                     self.opt.step()
                     self.steps += 1
+                    for group in self.opt.param_groups:  # a decaying step lets the noisy iterates settle
+                        group["lr"] = max(self.lr_min, group["lr"] * 0.995)
         finally:
             for p in model.parameters():
                 p.requires_grad_(True)

@@ -1,0 +1,203 @@
+"""The posterior lab: quadrature against exact Gaussians and against IWAE k = 5000 on a VAE trained
+on the embedded digits, Burda's monotone bounds, ELBO + KL = log p(x), q* beating q, HMC and ESS,
+and the panel driven with real snapshots."""
+import math
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from genviz.core.engine import EngineConfig, _build_experiment
+from genviz.core.labs import get_lab
+from genviz.core.settings import resolve
+from genviz.labs.posterior import inference as inf
+
+
+class LinearGaussianVAE(nn.Module):
+    """p(z) = N(0, I), p(x|z) = N(W z + b, s^2 I): the posterior and p(x) are Gaussian in closed form."""
+
+    latent = 2
+
+    def __init__(self, d: int = 5, s: float = 0.7, seed: int = 0):
+        super().__init__()
+        g = torch.Generator().manual_seed(seed)
+        self.w = nn.Parameter(torch.randn(d, 2, generator=g))
+        self.b = nn.Parameter(torch.randn(d, generator=g) * 0.3)
+        self.s = s
+
+    def decode(self, z):
+        mean = z @ self.w.T + self.b
+        return torch.distributions.Independent(torch.distributions.Normal(mean, self.s), 1)
+
+    def exact(self, x):
+        w, b, s2 = self.w.detach().double(), self.b.detach().double(), self.s ** 2
+        cov_x = w @ w.T + s2 * torch.eye(len(b), dtype=torch.float64)
+        log_px = torch.distributions.MultivariateNormal(b, cov_x).log_prob(x.double())
+        post_cov = torch.linalg.inv(torch.eye(2, dtype=torch.float64) + w.T @ w / s2)
+        post_mean = post_cov @ w.T @ (x.double() - b) / s2
+        return float(log_px), post_mean.numpy(), post_cov.numpy()
+
+
+def test_quadrature_matches_a_closed_form_posterior():
+    model = LinearGaussianVAE()
+    x = model.decode(torch.tensor([[0.8, -0.4]])).sample()[0]
+    log_px, m, cov = model.exact(x)
+    g = inf.grid_posterior(model, x, 200, hint=(m, np.sqrt(np.diag(cov))))
+    assert g.log_px == pytest.approx(log_px, abs=1e-4)
+    gm, gcov = g.mean_cov()
+    np.testing.assert_allclose(gm, m, atol=1e-4)
+    np.testing.assert_allclose(gcov, cov, atol=1e-4)
+    # the 50 % highest-density region of a 2-D Gaussian is the ellipse of Mahalanobis radius sqrt(2 ln 2)
+    level = g.mass_levels((0.5,))[0]
+    peak = 1 / (2 * math.pi * math.sqrt(np.linalg.det(cov)))
+    assert level == pytest.approx(peak * 0.5, rel=0.03)
+
+
+def test_gaussian2d_log_prob_and_entropy_against_torch():
+    mu = torch.tensor([0.3, -1.0])
+    tril = torch.tensor([[0.5, 0.0], [0.3, 0.2]])
+    q = inf.Gaussian2D(mu, tril, full=True)
+    ref = torch.distributions.MultivariateNormal(mu, scale_tril=tril)
+    z = torch.randn(7, 2)
+    torch.testing.assert_close(q.log_prob(z), ref.log_prob(z))
+    torch.testing.assert_close(q.entropy(), ref.entropy())
+
+
+def test_optimal_gaussian_finds_the_exact_posterior_of_a_linear_model():
+    torch.manual_seed(0)
+    model = LinearGaussianVAE()
+    x = model.decode(torch.tensor([[0.5, 0.5]])).sample()[0]
+    log_px, m, cov = model.exact(x)
+    start = inf.Gaussian2D.diagonal(torch.zeros(2), torch.zeros(2))
+    fit = inf.OptimalGaussian(start, full=True, lr=0.03, samples=200)
+    fit.fit(model, x, 800)
+    got = fit.q().numpy()
+    np.testing.assert_allclose(got["mu"], m, atol=0.03)
+    np.testing.assert_allclose(got["cov"], cov, atol=0.03)
+    # the family holds the posterior, so the ELBO reaches log p(x): no approximation gap
+    assert float(inf.elbo_of(model, x, fit.q(), 20000)) == pytest.approx(log_px, abs=0.02)
+
+
+def test_effective_sample_size_of_known_chains():
+    rng = np.random.default_rng(0)
+    iid = rng.standard_normal((4000, 4))
+    assert inf.effective_sample_size(iid) == pytest.approx(16000, rel=0.15)
+    # AR(1) with rho = 0.9: ESS = N (1 - rho) / (1 + rho)
+    ar = np.zeros((20000, 4))
+    for t in range(1, len(ar)):
+        ar[t] = 0.9 * ar[t - 1] + math.sqrt(1 - 0.81) * rng.standard_normal(4)
+    assert inf.effective_sample_size(ar) == pytest.approx(80000 * 0.1 / 1.9, rel=0.2)
+
+
+def test_hmc_samples_the_exact_posterior():
+    model = LinearGaussianVAE(seed=1)
+    x = model.decode(torch.tensor([[-0.5, 1.0]])).sample()[0]
+    _, m, cov = model.exact(x)
+    hmc = inf.HMC(torch.zeros(16, 2), step_size=0.1, adapt=50, seed=0)
+    hmc.run(model, x, 450)
+    draws = hmc.draws()
+    assert draws.shape == (400, 16, 2) and 0.4 < hmc.acceptance < 0.95
+    flat = draws.reshape(-1, 2)
+    np.testing.assert_allclose(flat.mean(0), m, atol=0.05)
+    np.testing.assert_allclose(np.cov(flat.T), cov, atol=0.05)
+    assert inf.effective_sample_size(draws[..., 0]) > 500
+
+
+# -- on a VAE trained on the embedded digits ---------------------------------------------------------
+@pytest.fixture(scope="module")
+def trained():
+    torch.manual_seed(0)
+    torch.set_num_threads(1)
+    settings = resolve(get_lab("posterior").settings, {"hidden": 128})
+    exp = _build_experiment(EngineConfig(lab="posterior", device="cpu", settings=settings))
+    for _ in range(1500):
+        exp.train_step()
+        exp.step_count += 1
+    return exp
+
+
+def test_quadrature_agrees_with_iwae_5000_and_the_elbo_identity(trained):
+    model = trained.model.eval()
+    torch.manual_seed(1)
+    for x in trained.x_test[:4]:
+        q = inf.encoder_q(model, x)
+        g = inf.grid_posterior(model, x, 200, hint=(q.mu.numpy(), q.scale_tril.diagonal().numpy()))
+        iwae = float(model.iwae_bound(x[None], k=5000))
+        assert g.log_px == pytest.approx(iwae, abs=0.05)
+        # ELBO + KL(q || p(z|x)) = log p(x): KL by quadrature on a wide grid, ELBO by Monte Carlo
+        wide = inf.grid_posterior(model, x, 500, box=(np.array([-7.0, -7.0]), np.array([7.0, 7.0])))
+        gx, gy = np.meshgrid(wide.xs, wide.ys)
+        zs = torch.from_numpy(np.stack([gx.ravel(), gy.ravel()], 1)).float()
+        log_q = q.log_prob(zs).double().numpy().reshape(wide.log_density.shape)
+        cell = (wide.xs[1] - wide.xs[0]) * (wide.ys[1] - wide.ys[0])
+        kl = float((np.exp(log_q) * (log_q - wide.log_density)).sum() * cell)
+        assert kl > 0
+        elbo = float(inf.elbo_of(model, x, q, 50000))
+        assert elbo + kl == pytest.approx(wide.log_px, abs=0.02)
+        assert wide.log_px == pytest.approx(g.log_px, abs=1e-3)  # the adaptive region holds the mass
+
+
+def test_iwae_bounds_rise_with_k_and_q_star_beats_q(trained):
+    model = trained.model.eval()
+    torch.manual_seed(2)
+    for x in trained.x_test[4:7]:
+        b = inf.iwae_bounds(model, x, (1, 10, 100, 1000), budget=20000)
+        assert b[1] <= b[10] + 0.01 <= b[100] + 0.02 <= b[1000] + 0.03
+        q = inf.encoder_q(model, x)
+        fit = inf.OptimalGaussian(q, full=False)
+        fit.fit(model, x, 300)
+        elbos = []
+        for candidate in (fit.q(), q):
+            torch.manual_seed(3)  # common random numbers: the comparison is not drowned in MC noise
+            elbos.append(float(inf.elbo_of(model, x, candidate, 20000)))
+        assert elbos[0] > elbos[1]
+
+
+def test_iwae_training_objective_and_report(trained):
+    settings = resolve(get_lab("posterior").settings, {"hidden": 32, "objective": "iwae", "k": 5})
+    exp = _build_experiment(EngineConfig(lab="posterior", device="cpu", settings=settings))
+    first = [exp.train_step()["neg_bound"] for _ in range(5)]
+    for _ in range(200):
+        last = exp.train_step()["neg_bound"]
+    assert last < np.mean(first)
+    report = trained.final_metrics(points=3, qstar_steps=100)["gap_decomposition"]
+    assert report["points"] == 3
+    assert report["approximation_gap"] >= -0.02 and report["amortization_gap"] > 0
+    assert report["max_abs_quadrature_minus_iwae5000"] < 0.05
+    assert report["inference_gap"] == pytest.approx(report["approximation_gap"] + report["amortization_gap"], abs=1e-3)
+
+
+def test_snapshots_and_live_refinement(trained):
+    trained.set_setting("example", 3)
+    heavy = trained.snapshot(heavy=True)
+    assert heavy["example"] == 3 and heavy["posterior"].shape == (200, 200)
+    assert np.isclose(np.exp(heavy["posterior"]).sum() * np.prod(np.diff(heavy["extent"])[[0, 2]]) / 200 ** 2, 1, atol=1e-3)
+    n = heavy["numbers"]
+    assert n["kl_q"] == pytest.approx(n["log_px"] - n["elbo_q"])
+    steps = heavy["qstar"]["steps"]
+    live = trained.snapshot(heavy=False)["live"]
+    assert live["qstar"]["steps"] > steps and len(live["hmc"]["samples"]) > len(heavy["hmc"]["samples"])
+
+
+def test_panel_draws_a_snapshot_and_picks_examples(qtbot, trained):
+    from genviz.labs.posterior.panel import PosteriorPanel
+
+    panel = PosteriorPanel(get_lab("posterior"))
+    qtbot.addWidget(panel)
+    panel.resize(1300, 850)
+    panel.show()
+    panel.on_ready(trained.static_info())
+    heavy = trained.snapshot(heavy=True)
+    panel.on_snapshot({"step": trained.step_count, "metrics": {}, "data": heavy})
+    qtbot.waitUntil(lambda: panel.density.image.image is not None and "quadrature" in panel.readout.text(), timeout=5000)
+    assert panel.ellipses["q"].getData()[0] is not None and len(panel.ellipses["qstar"].getData()[0]) == 96
+    assert f"{heavy['numbers']['log_px']:.3f}" in panel.readout.text()
+    live = trained.snapshot(heavy=False)
+    panel.on_snapshot({"step": trained.step_count, "metrics": {}, "data": live})
+    assert len(panel.hmc_points.data) == min(3000, len(live["live"]["hmc"]["samples"]))
+    chosen = []
+    panel.requestSettings.connect(lambda values, reset: chosen.append((values, reset)))
+    h, w = panel.static["image_shape"]
+    panel._on_strip_click(h + 2, (w + 1) * 2 + 1)  # row 1, column 2
+    assert chosen[-1] == ({"example": int(panel.strip_idx[8])}, False)
