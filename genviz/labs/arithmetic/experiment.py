@@ -70,9 +70,3 @@ class ArithmeticExperiment(ManifoldExperiment):
             out.update(factor_names=names, factor_directions=directions.astype(np.float32),
                        factor_r2=r2.astype(np.float32), factor_cosines=cosines.astype(np.float32))
         return out
-
-    def save(self, path: str) -> None:
-        torch.save({"format": "genviz-model", "version": 1, "lab": "arithmetic",
-                    "settings": dict(self.settings), "seed": self.seed, "data": self.data_ref,
-                    "step": self.step_count, "model": self.model.state_dict(),
-                    "optimizer": self.optimizer.state_dict()}, path)

@@ -169,7 +169,7 @@ class ManifoldExperiment(Experiment):
     # -- persistence --------------------------------------------------------------------------
     def save(self, path: str) -> None:
         """A file loadable with ``torch.load(weights_only=True)``: tensors and plain values only."""
-        torch.save({"format": "genviz-model", "version": 1, "lab": "manifold",
+        torch.save({"format": "genviz-model", "version": 1, "lab": self.LAB.name,
                     "settings": dict(self.settings), "seed": self.seed, "data": self.data_ref,
                     "step": self.step_count, "model": self.model.state_dict(),
                     "optimizer": self.optimizer.state_dict()}, path)

@@ -197,9 +197,3 @@ class PosteriorExperiment(ManifoldExperiment):
                                         "p95": round(float(np.percentile(grid_ms, 95)), 1),
                                         "torch_threads": torch.get_num_threads()}
         return out
-
-    def save(self, path: str) -> None:
-        torch.save({"format": "genviz-model", "version": 1, "lab": "posterior",
-                    "settings": dict(self.settings), "seed": self.seed, "data": self.data_ref,
-                    "step": self.step_count, "model": self.model.state_dict(),
-                    "optimizer": self.optimizer.state_dict()}, path)
