@@ -265,13 +265,13 @@ class MainWindow(QMainWindow):
         panel = self.panels[name]
         if hasattr(panel, "set_kept_models"):
             panel.set_kept_models(offers)
-        for src, (path, step) in offers.items():
+        if offers:
+            src, (path, step) = next(iter(offers.items()))
             if self._kept_used.get(name) != (path, step):  # a model newer than the one last opened
                 self.values[name]["model"] = path
                 self.forms[name].set_values(self.values[name])
                 self._kept_used[name] = (path, step)
                 self.statusBar().showMessage(f"Exploring the model trained in the {src} lab (step {step:,})", 6000)
-            break
 
     def panel(self):
         return self.panels.get(self.current)

@@ -2,9 +2,32 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import QComboBox, QLabel, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSplitter, QVBoxLayout, QWidget
 
 from genviz.ui import theme
+
+
+def column(*items) -> QWidget:
+    """A widget stacking ``items`` top to bottom without margins: widgets, layouts, or
+    (widget, stretch) pairs."""
+    box = QWidget()
+    lay = QVBoxLayout(box)
+    lay.setContentsMargins(0, 0, 0, 0)
+    for item in items:
+        item, stretch = item if isinstance(item, tuple) else (item, 0)
+        lay.addWidget(item, stretch) if isinstance(item, QWidget) else lay.addLayout(item)
+    return box
+
+
+def row(*widgets, stretch_end: bool = True) -> QHBoxLayout:
+    """Widgets side by side without margins, pushed to the left unless ``stretch_end`` is False."""
+    lay = QHBoxLayout()
+    lay.setContentsMargins(0, 0, 0, 0)
+    for w in widgets:
+        lay.addWidget(w) if isinstance(w, QWidget) else lay.addLayout(w)
+    if stretch_end:
+        lay.addStretch(1)
+    return lay
 
 
 class LabPanel(QWidget):

@@ -8,13 +8,13 @@ import time
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import (QComboBox, QFileDialog, QGridLayout, QHBoxLayout, QLabel, QPushButton, QScrollArea,
+from PySide6.QtWidgets import (QComboBox, QFileDialog, QGridLayout, QLabel, QPushButton, QScrollArea,
                                QSlider, QSpinBox, QSplitter, QTabWidget, QVBoxLayout, QWidget)
 
 from genviz.labs.arithmetic import latent_ops as ops
 from genviz.labs.manifold.decode import decode_numpy, tile
 from genviz.ui import theme
-from genviz.ui.panel import LabPanel
+from genviz.ui.panel import LabPanel, column, row
 from genviz.ui.plots import ClickableImage, CurvePlot, ImagePlot, make_plot
 
 SLIDER_RANGE = 3.0  # sliders span +-3 prior (or data) standard deviations, in steps of 0.01
@@ -22,16 +22,6 @@ STRIP_COLUMNS, STRIP_ROWS = 16, 2
 ATTRIBUTE_STRENGTHS = np.linspace(-2.0, 2.0, 9)
 ANIMATION_MS = 40  # 25 frames per second
 TRAIN_NEW = "Train a new VAE here (Play)"
-
-
-def _hbox(*widgets, stretch_last: bool = False) -> QHBoxLayout:
-    lay = QHBoxLayout()
-    lay.setContentsMargins(0, 0, 0, 0)
-    for w in widgets:
-        lay.addWidget(w) if isinstance(w, QWidget) else lay.addLayout(w)
-    if not stretch_last:
-        lay.addStretch(1)
-    return lay
 
 
 class SliderBank(QWidget):
@@ -137,16 +127,9 @@ class ArithmeticPanel(LabPanel):
         self.random_walk_button.setCheckable(True)
         self.random_walk_button.setToolTip("wander from z with steps whose stationary law is the prior")
         self.random_walk_button.toggled.connect(self._toggle_random_walk)
-        sliders_box = QWidget()
-        lay = QVBoxLayout(sliders_box)
-        lay.setContentsMargins(0, 0, 0, 0)
-        lay.addWidget(QLabel("<b>Model</b>"))
-        lay.addWidget(self.source_box)
-        lay.addWidget(self.source_label)
         self.slider_title = QLabel("<b>Latent sliders</b>")
-        lay.addWidget(self.slider_title)
-        lay.addWidget(scroll, 1)
-        lay.addLayout(_hbox(zero, prior, self.random_walk_button))
+        sliders_box = column(QLabel("<b>Model</b>"), self.source_box, self.source_label, self.slider_title,
+                             (scroll, 1), row(zero, prior, self.random_walk_button))
 
         # -- the large decoded image and the direction applied to it ---------------------------------
         self.image_view = ImagePlot("Decoded  E[x | z]", levels=(0.0, 1.0))
@@ -161,17 +144,9 @@ class ArithmeticPanel(LabPanel):
         bake = QPushButton("Apply to z")
         bake.setToolTip("move z by the direction (strength x vector) and reset the strength")
         bake.clicked.connect(self.apply_direction)
-        center = QWidget()
-        lay = QVBoxLayout(center)
-        lay.setContentsMargins(0, 0, 0, 0)
-        lay.addWidget(self.image_view, 1)
-        lay.addWidget(self.direction_label)
-        row = QHBoxLayout()
-        row.addWidget(QLabel("strength"))
-        row.addWidget(self.strength_slider, 1)
-        row.addWidget(self.strength_value)
-        lay.addLayout(row)
-        lay.addLayout(_hbox(bake))
+        strength = row(QLabel("strength"), self.strength_slider, self.strength_value, stretch_end=False)
+        strength.setStretch(1, 1)
+        center = column((self.image_view, 1), self.direction_label, strength, row(bake))
 
         # -- tabs ---------------------------------------------------------------------------------
         self.tabs = QTabWidget()
@@ -195,11 +170,7 @@ class ArithmeticPanel(LabPanel):
         shuffle.clicked.connect(self.shuffle_strip)
         clear_picked = QPushButton("Clear picked")
         clear_picked.clicked.connect(self.clear_picked)
-        strip_box = QWidget()
-        lay = QVBoxLayout(strip_box)
-        lay.setContentsMargins(0, 0, 0, 0)
-        lay.addWidget(self.strip, 1)
-        lay.addLayout(_hbox(shuffle, clear_picked))
+        strip_box = column((self.strip, 1), row(shuffle, clear_picked))
         self.curves = CurvePlot("Training curve", {"neg_elbo": "−ELBO (train)", "test_neg_elbo": "−ELBO (test)"})
         bottom = QSplitter(Qt.Horizontal)
         bottom.addWidget(strip_box)
@@ -224,8 +195,8 @@ class ArithmeticPanel(LabPanel):
                        "(classes, or examples shift-clicked in the strip below).")
         intro.setWordWrap(True)
         lay.addWidget(intro)
-        lay.addLayout(_hbox(QLabel("A"), self.attr_a, QLabel("−  B"), self.attr_b))
-        lay.addLayout(_hbox(use))
+        lay.addLayout(row(QLabel("A"), self.attr_a, QLabel("−  B"), self.attr_b))
+        lay.addLayout(row(use))
         self.attr_info = QLabel()
         self.attr_info.setWordWrap(True)
         lay.addWidget(self.attr_info)
@@ -289,7 +260,7 @@ class ArithmeticPanel(LabPanel):
         self.play_walk_button = QPushButton("▶ Play walk")
         self.play_walk_button.setCheckable(True)
         self.play_walk_button.toggled.connect(self._toggle_walk)
-        lay.addLayout(_hbox(start, end, end_prior, self.walk_steps))
+        lay.addLayout(row(start, end, end_prior, self.walk_steps))
         self.lerp_view = ImagePlot("Linear  (1−t)·a + t·b", levels=(0.0, 1.0))
         self.slerp_view = ImagePlot("Spherical  sin((1−t)Ω)/sin Ω·a + sin(tΩ)/sin Ω·b", levels=(0.0, 1.0))
         lay.addWidget(self.lerp_view, 1)
@@ -304,7 +275,7 @@ class ArithmeticPanel(LabPanel):
         self.norm_plot.addItem(self.norm_shell)
         self.norm_plot.setMaximumHeight(170)
         lay.addWidget(self.norm_plot)
-        lay.addLayout(_hbox(QLabel("animate"), self.walk_kind, self.play_walk_button))
+        lay.addLayout(row(QLabel("animate"), self.walk_kind, self.play_walk_button))
         return box
 
     def _build_factors(self) -> QWidget:
@@ -327,7 +298,7 @@ class ArithmeticPanel(LabPanel):
         self.factor_box.setFocusPolicy(Qt.NoFocus)
         use = QPushButton("Use as the direction")
         use.clicked.connect(self.use_factor)
-        lay.addLayout(_hbox(QLabel("true factor"), self.factor_box, use))
+        lay.addLayout(row(QLabel("true factor"), self.factor_box, use))
         self.factor_r2 = QLabel()
         self.factor_r2.setWordWrap(True)
         lay.addWidget(self.factor_r2)
@@ -406,7 +377,7 @@ class ArithmeticPanel(LabPanel):
                 self._start_views()
             else:
                 self._follow_training()
-            self.draw_in_turns([self.render, self._refresh_secondary, self._draw_factors])
+            self.draw_in_turns([self.render, self._draw_factors])  # render() schedules the smaller views
         self.curves.redraw()
         self.redraws += 1
 

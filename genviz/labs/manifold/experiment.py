@@ -67,7 +67,7 @@ class ManifoldExperiment(Experiment):
         return {"loss": float(loss.detach()), "neg_elbo": kl - recon, "recon_nll": -recon, "kl": kl, "beta": beta}
 
     def set_setting(self, name: str, value) -> None:
-        value = LAB.setting(name).parse(value)
+        value = self.LAB.setting(name).parse(value)  # subclasses (other VAE labs) bring their own settings
         super().set_setting(name, value)
         if name == "lr":
             for group in self.optimizer.param_groups:

@@ -7,11 +7,11 @@ import time
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QSplitter
 
 from genviz.labs.manifold.decode import decode_numpy
 from genviz.ui import theme
-from genviz.ui.panel import LabPanel
+from genviz.ui.panel import LabPanel, column
 from genviz.ui.plots import BarPlot, ClassScatter, CurvePlot, ImagePlot, ellipse_points, lock_aspect, make_plot
 
 
@@ -51,17 +51,8 @@ class ManifoldPanel(LabPanel):
         self.au_label = QLabel()
         self.au_label.setAlignment(Qt.AlignCenter)
 
-        side = QWidget()
-        side_lay = QVBoxLayout(side)
-        side_lay.setContentsMargins(0, 0, 0, 0)
-        side_lay.addWidget(self.preview_view, 3)
-        side_lay.addWidget(self.nearest_view, 2)
-        side_lay.addWidget(self.preview_text)
-        kl_box = QWidget()
-        kl_lay = QVBoxLayout(kl_box)
-        kl_lay.setContentsMargins(0, 0, 0, 0)
-        kl_lay.addWidget(self.kl_bars, 1)
-        kl_lay.addWidget(self.au_label)
+        side = column((self.preview_view, 3), (self.nearest_view, 2), self.preview_text)
+        kl_box = column((self.kl_bars, 1), self.au_label)
 
         top = QSplitter(Qt.Horizontal)
         for w in (self.manifold_view, self.latent_plot, side):

@@ -42,11 +42,7 @@ class PosteriorExperiment(ManifoldExperiment):
         return {"loss": float(loss.detach()), "neg_bound": float(-bound.detach().mean())}
 
     def set_setting(self, name: str, value) -> None:
-        value = LAB.setting(name).parse(value)
-        super(ManifoldExperiment, self).set_setting(name, value)
-        if name == "lr":
-            for group in self.optimizer.param_groups:
-                group["lr"] = value
+        super().set_setting(name, value)
         if name == "example":
             self.state = {}
 
@@ -121,7 +117,7 @@ class PosteriorExperiment(ManifoldExperiment):
         numbers = {"log_px": grid.log_px, "elbo_q": elbo_q, "kl_q": grid.log_px - elbo_q,
                    **{f"iwae_{k}": v for k, v in iwae.items()}}
         self._gaps(numbers, fits)
-        st["sent_at"] = (self.step_count, fits.get("qstar", {}).get("steps"))
+        st["numbers"] = numbers  # live refinements update the q* entries of these
         return {
             "example": int(self.settings["example"]) % len(self.x_eval),
             "posterior": grid.log_density.astype(np.float32), "extent": grid.extent,
@@ -144,7 +140,7 @@ class PosteriorExperiment(ManifoldExperiment):
     def _light(self) -> dict:
         """While paused: keep fitting q* and growing the HMC cloud, a few milliseconds at a time."""
         st = self.state
-        if not st or st.get("hmc_step") != self.step_count or "sent_at" not in st:
+        if not st or st.get("hmc_step") != self.step_count or "numbers" not in st:
             return {}
         done = all(st[k].steps >= QSTAR_MAX_STEPS for k in ("qstar", "qfull")) and \
             (not self.settings["hmc"] or st["hmc"].iterations >= HMC_MAX_ITERATIONS)
@@ -152,7 +148,9 @@ class PosteriorExperiment(ManifoldExperiment):
             return {}
         self._advance(st, 10, 4)
         fits = self._fits(st)
-        return {"live": {"example": int(self.settings["example"]) % len(self.x_eval), **fits}}
+        self._gaps(st["numbers"], fits)
+        return {"live": {"example": int(self.settings["example"]) % len(self.x_eval), **fits,
+                         "numbers": dict(st["numbers"])}}
 
     # -- report ----------------------------------------------------------------------------------
     def final_metrics(self, iwae_k: int = 0, points: int = 100, qstar_steps: int = 500) -> dict:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QPushButton, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QPushButton, QSplitter
 
 from genviz.labs.manifold.decode import tile
 from genviz.ui import theme
-from genviz.ui.panel import LabPanel
+from genviz.ui.panel import LabPanel, column
 from genviz.ui.plots import ClassScatter, ClickableImage, CurvePlot, ellipse_points, lock_aspect, make_plot
 
 STRIP_ROWS, STRIP_COLS = 2, 6
@@ -69,12 +69,7 @@ class PosteriorPanel(LabPanel):
         self.strip.clicked.connect(lambda r, c, _m: self._on_strip_click(r, c))
         other = QPushButton("Other examples")
         other.clicked.connect(self.shuffle_strip)
-        left = QWidget()
-        lay = QVBoxLayout(left)
-        lay.setContentsMargins(0, 0, 0, 0)
-        lay.addWidget(self.latent_plot, 3)
-        lay.addWidget(self.strip, 1)
-        lay.addWidget(other)
+        left = column((self.latent_plot, 3), (self.strip, 1), other)
 
         # -- the posterior and its approximations ----------------------------------------------------
         self.post_plot = make_plot("True posterior p(z|x) (quadrature) and its approximations", "z₁", "z₂")
@@ -93,16 +88,9 @@ class PosteriorPanel(LabPanel):
             self.ellipses[key] = curve
         self.contour_key = QLabel("black contours: the true posterior's 50 / 90 / 99 % regions")
         self.contour_key.setAlignment(Qt.AlignCenter)
-        center = QWidget()
-        lay = QVBoxLayout(center)
-        lay.setContentsMargins(0, 0, 0, 0)
-        lay.addWidget(self.post_plot, 1)
-        lay.addWidget(self.contour_key)
+        center = column((self.post_plot, 1), self.contour_key)
 
         # -- q_IW ------------------------------------------------------------------------------------
-        right = QWidget()
-        lay = QVBoxLayout(right)
-        lay.setContentsMargins(0, 0, 0, 0)
         self.iw_plots: dict[int, tuple] = {}
         for k in (1, 10, 100):
             plot = make_plot(f"q_IW, k = {k}" + ("  (= q)" if k == 1 else ""))
@@ -111,7 +99,7 @@ class PosteriorPanel(LabPanel):
             points = pg.ScatterPlotItem(size=3, pen=None, brush=pg.mkBrush(30, 90, 200, 150))
             plot.addItem(points)
             self.iw_plots[k] = (plot, dens, points)
-            lay.addWidget(plot, 1)
+        right = column(*[(plot, 1) for plot, _, _ in self.iw_plots.values()])
 
         top = QSplitter(Qt.Horizontal)
         for w in (left, center, right):
@@ -232,29 +220,19 @@ class PosteriorPanel(LabPanel):
 
     def _draw_numbers(self, data: dict) -> None:
         n = data["numbers"]
-        live = {k: data[k]["elbo"] for k in ("qstar", "qfull") if k in data}
-        n = {**n, **{"elbo_" + k: v for k, v in live.items()}}
-        if "elbo_qstar" in n:
-            n["approximation_gap"] = n["log_px"] - n["elbo_qstar"]
-            n["amortization_gap"] = n["elbo_qstar"] - n["elbo_q"]
         heights = [n.get(key, np.nan) - n["elbo_q"] for key, _ in BARS]
         colors = ["#444444", "#1f77b4", "#1f77b4", "#1f77b4", FIT_COLORS["qfull"], FIT_COLORS["qstar"], FIT_COLORS["q"]]
         shown = [(i, h, c) for i, (h, c) in enumerate(zip(heights, colors)) if np.isfinite(h)]
         self.bars.setOpts(x=[i for i, _, _ in shown], height=[h for _, h, _ in shown], width=0.7,
                           brushes=[c for _, _, c in shown])
-        rows = [("log p(x) by quadrature", n["log_px"]), ("L₁₀₀₀ / L₁₀₀ / L₁₀ / L₁", None),
-                ("ELBO of q(z|x)", n["elbo_q"])]
         iw = " / ".join(f"{n[f'iwae_{k}']:.3f}" for k in (1000, 100, 10, 1) if f"iwae_{k}" in n)
+        rows = [("log p(x) by quadrature", f"{n['log_px']:.3f}"), ("L₁₀₀₀ / L₁₀₀ / L₁₀ / L₁", iw)]
+        rows += [(label, f"{n[key]:.3f}") for key, label in (
+            ("elbo_q", "ELBO of q(z|x)"), ("elbo_qstar", "ELBO of q* (diagonal)"), ("elbo_qfull", "ELBO of q* (full)"),
+            ("kl_q", "KL(q ‖ p(z|x))"), ("approximation_gap", "approximation gap"),
+            ("amortization_gap", "amortization gap")) if key in n]
         html = ["<table cellspacing='3'>"]
-        for label, value in rows:
-            html.append(f"<tr><td>{label}</td><td align='right'><b>{iw if value is None else f'{value:.3f}'}</b></td></tr>")
-        for key, label in (("elbo_qstar", "ELBO of q* (diagonal)"), ("elbo_qfull", "ELBO of q* (full)")):
-            if key in n:
-                html.append(f"<tr><td>{label}</td><td align='right'><b>{n[key]:.3f}</b></td></tr>")
-        html.append(f"<tr><td>KL(q ‖ p(z|x))</td><td align='right'><b>{n['kl_q']:.3f}</b></td></tr>")
-        if "approximation_gap" in n:
-            html.append(f"<tr><td>approximation gap</td><td align='right'><b>{n['approximation_gap']:.3f}</b></td></tr>")
-            html.append(f"<tr><td>amortization gap</td><td align='right'><b>{n['amortization_gap']:.3f}</b></td></tr>")
+        html += [f"<tr><td>{label}</td><td align='right'><b>{value}</b></td></tr>" for label, value in rows]
         html.append("</table>")
         hmc = data.get("hmc")
         if hmc is not None:
