@@ -16,6 +16,7 @@ IWAE_KS = (1, 10, 100, 1000)
 IW_VIEW_KS = (1, 10, 100)
 IW_VIEW_DRAWS = 400
 HMC_CHAINS = 16
+HMC_WARMUP = 15  # step-size adaptation iterations, discarded
 HMC_MAX_ITERATIONS = 1500  # per example and model state, after which the cloud stops growing
 QSTAR_MAX_STEPS = 1500
 ELBO_SAMPLES = 2000
@@ -70,7 +71,7 @@ class PosteriorExperiment(ManifoldExperiment):
             st["fit_step"] = self.step_count
         if st.get("hmc_step") != self.step_count or not self.settings["hmc"]:
             st["hmc"] = inf.HMC(q.rsample(HMC_CHAINS), step_size=0.5 * float(q.scale_tril.diagonal().min()),
-                                adapt=30, seed=self.seed + self.step_count)
+                                adapt=HMC_WARMUP, seed=self.seed + self.step_count)
             st["hmc_step"] = self.step_count
         st["q"] = q
         return st
@@ -109,7 +110,7 @@ class PosteriorExperiment(ManifoldExperiment):
         grid = inf.grid_posterior(model, x, int(self.settings["grid"]),
                                   hint=(q.mu.numpy(), q.scale_tril.diagonal().numpy()))
         grid_ms = (time.perf_counter() - t0) * 1e3
-        self._advance(st, 40, 30)
+        self._advance(st, 40, 2 * HMC_WARMUP)  # while training, each model state gets warm-up + as many draws
         fits = self._fits(st)
         elbo_q = float(inf.elbo_of(model, x, q, ELBO_SAMPLES))
         iwae = inf.iwae_bounds(model, x, IWAE_KS)

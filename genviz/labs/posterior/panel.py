@@ -107,7 +107,7 @@ class PosteriorPanel(LabPanel):
         top.setSizes([330, 600, 260])
 
         # -- numbers -------------------------------------------------------------------------------------
-        self.bars_plot = make_plot("Bounds on log p(x), in nats above L[q]", "", "nats")
+        self.bars_plot = make_plot("Bounds above L[q]", "", "nats")
         self.bars_plot.getAxis("left").enableAutoSIPrefix(False)
         self.bars = pg.BarGraphItem(x=[], height=[], width=0.7)
         self.bars_plot.addItem(self.bars)
@@ -237,8 +237,9 @@ class PosteriorPanel(LabPanel):
         hmc = data.get("hmc")
         if hmc is not None:
             ess = ", ".join("–" if not np.isfinite(e) else f"{e:,.0f}" for e in hmc["ess"])
+            accept = "–" if not np.isfinite(hmc["acceptance"]) else f"{hmc['acceptance']:.2f}"
             html.append(f"HMC: {len(hmc['samples']):,} draws from 16 chains, ESS (z₁, z₂) {ess}, "
-                        f"acceptance {hmc['acceptance']:.2f}, step {hmc['step_size']:.3f}")
+                        f"acceptance {accept}, step {hmc['step_size']:.3f}")
         if "qstar" in data:
             html.append(f"<br>q* fit: {data['qstar']['steps']} Adam steps (50 samples each)")
         html.append(f"<br>quadrature: {self.heavy['posterior'].shape[0]}² grid in {self.heavy['grid_ms']:.0f} ms")
