@@ -2,6 +2,7 @@
 tensors and plain containers, so a hostile file is refused instead of run."""
 from __future__ import annotations
 
+import io
 import os
 import pickle
 import zipfile
@@ -38,3 +39,29 @@ def read_model_file(path: str | os.PathLike, labs: tuple[str, ...]) -> dict:
     if not isinstance(ckpt.get("model"), dict) or not isinstance(ckpt.get("settings"), dict):
         raise CheckpointError(f"{path.name} is incomplete (no model weights or settings)")
     return ckpt
+
+
+def state_to_bytes(state: dict) -> bytes:
+    """An experiment's ``state_dict`` as torch.save bytes: a compact, alias-free copy that crosses
+    the worker's process boundary and goes into session files unchanged."""
+    buf = io.BytesIO()
+    torch.save(state, buf)
+    return buf.getvalue()
+
+
+def state_from_bytes(blob: bytes, what: str = "checkpoint") -> dict:
+    """Read :func:`state_to_bytes` output without executing code; a hostile blob is refused."""
+    try:
+        state = torch.load(io.BytesIO(blob), map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError:
+        raise CheckpointError(f"the {what} was refused: it holds objects other than tensors and plain values, "
+                              "and loading those could run code") from None
+    except Exception as exc:
+        raise CheckpointError(f"the {what} could not be read ({type(exc).__name__}: {str(exc)[:160]})") from None
+    if not isinstance(state, dict) or state.get("format") != "genviz-state":
+        raise CheckpointError(f"the {what} is not a genviz training state")
+    if state.get("version") != 1:
+        raise CheckpointError(f"the {what} has format version {state.get('version')!r}; this genviz reads version 1")
+    if not isinstance(state.get("attrs"), dict) or not isinstance(state.get("rng"), dict):
+        raise CheckpointError(f"the {what} is incomplete")
+    return state

@@ -41,8 +41,14 @@ class EngineConfig:
     torch_threads: int = 1
     # "module:Class" overriding the lab's experiment (tests use it to inject faults)
     experiment_ref: str | None = None
-    # bumped by every reset, so output of a replaced experiment can be told apart and dropped
+    # bumped by every reset and restore, so output of a replaced state can be told apart and dropped
     generation: int = 0
+    # a training state (Experiment.state_dict bytes) to continue from instead of step 0: a session
+    state: bytes | None = None
+    # checkpoints for "Resume from here": every this many seconds of training (and at step 0) ...
+    checkpoint_seconds: float = 10.0
+    # ... or, when > 0, every this many steps (deterministic: tests and scripts)
+    checkpoint_steps: int = 0
 
 
 def default_torch_threads() -> int:
@@ -58,7 +64,22 @@ def _build_experiment(config: EngineConfig):
     lab = get_lab(config.lab)
     cls = import_object(config.experiment_ref or lab.experiment)
     settings = resolve(lab.settings, config.settings)
-    return cls(settings, seed=config.seed, device=pick_device(config.device), data=config.data)
+    exp = cls(settings, seed=config.seed, device=pick_device(config.device), data=config.data)
+    if config.state is not None:
+        restore_state(exp, config.state)
+    return exp
+
+
+def restore_state(exp, blob: bytes) -> None:
+    from genviz.core.checkpoint import state_from_bytes
+
+    exp.load_state_dict(state_from_bytes(blob, "saved training state"))
+
+
+def state_bytes(exp) -> bytes:
+    from genviz.core.checkpoint import state_to_bytes
+
+    return state_to_bytes(exp.state_dict())
 
 
 def _device_info() -> dict:
@@ -88,6 +109,7 @@ def worker_main(config: EngineConfig, commands, events, snapshots, credit, stop)
         pass
 
     exp = None
+    view_random = None
     running = False
     pending = 0
     metric_rows: list[tuple[int, dict]] = []
@@ -98,25 +120,40 @@ def worker_main(config: EngineConfig, commands, events, snapshots, credit, stop)
     want_heavy = True
     max_rate = 0.0  # steps/s cap set by the speed control (0 = as fast as possible)
     next_step_at = 0.0
+    train_time = 0.0  # seconds spent training since the last checkpoint
+
+    def checkpoint() -> None:
+        nonlocal train_time
+        train_time = 0.0
+        try:
+            events.put(("checkpoint", {"generation": config.generation, "step": exp.step_count,
+                                       "state": state_bytes(exp)}))
+        except Exception as exc:
+            report_error("writing a checkpoint", exc)
 
     def report_error(where: str, exc: BaseException) -> None:
         events.put(("error", {"where": where, "message": f"{type(exc).__name__}: {exc}",
                               "traceback": traceback.format_exc()}))
 
     def build(cfg: EngineConfig) -> None:
-        nonlocal exp, running, pending, want_heavy, metric_rows, step_times
+        nonlocal exp, running, pending, want_heavy, metric_rows, step_times, view_random
+        from genviz.core.experiment import ViewRandomness
+
         exp = None
         running, pending = False, 0
         metric_rows, step_times = [], []
         try:
             exp = _build_experiment(cfg)
+            view_random = ViewRandomness(cfg.seed, exp.device)
             static = exp.static_info()
             events.put(("ready", {"generation": cfg.generation, "device": str(exp.device), "settings": dict(exp.settings),
-                                  "seed": cfg.seed, "static": static, **_device_info()}))
+                                  "seed": cfg.seed, "static": static, "step": exp.step_count, **_device_info()}))
         except Exception as exc:
             report_error("building the experiment", exc)
         want_heavy = True
-        events.put(("state", {"running": False, "step": 0}))
+        events.put(("state", {"running": False, "step": exp.step_count if exp else 0}))
+        if exp is not None:
+            checkpoint()
 
     build(config)
     while not stop.is_set():
@@ -143,6 +180,18 @@ def worker_main(config: EngineConfig, commands, events, snapshots, credit, stop)
             elif op == "reset":
                 config = cmd[1]
                 build(config)
+            elif op == "restore" and exp is not None:
+                # "Resume from here": the checkpoint's state replaces the current one, same experiment
+                config = replace(config, generation=cmd[1])
+                running, pending, metric_rows = False, 0, []
+                try:
+                    restore_state(exp, cmd[2])
+                    events.put(("restored", {"generation": config.generation, "step": exp.step_count,
+                                             "settings": dict(exp.settings)}))
+                except Exception as exc:
+                    report_error("restoring a checkpoint", exc)
+                want_heavy = True
+                events.put(("state", {"running": False, "step": exp.step_count}))
             elif op == "set" and exp is not None:
                 name, value = cmd[1], cmd[2]
                 try:
@@ -156,7 +205,8 @@ def worker_main(config: EngineConfig, commands, events, snapshots, credit, stop)
                 try:
                     if exp is None:
                         raise RuntimeError("no experiment is loaded")
-                    value = exp.query(name, **kwargs)
+                    # the training state, for session files: every lab has it
+                    value = state_bytes(exp) if name == "state" else exp.query(name, **kwargs)
                     events.put(("reply", {"id": qid, "ok": True, "value": value}))
                 except Exception as exc:
                     events.put(("reply", {"id": qid, "ok": False,
@@ -175,6 +225,7 @@ def worker_main(config: EngineConfig, commands, events, snapshots, credit, stop)
             if may_step:
                 next_step_at = max(next_step_at, time.perf_counter() - 0.1) + 1.0 / max_rate
         if exp is not None and (running or pending > 0) and may_step:
+            t_step = time.perf_counter()
             try:
                 metrics = exp.train_step()
             except Exception as exc:
@@ -194,6 +245,10 @@ def worker_main(config: EngineConfig, commands, events, snapshots, credit, stop)
                 exp.step_count += 1
                 metric_rows.append((exp.step_count, metrics))
                 now = time.perf_counter()
+                train_time += now - t_step
+                if (exp.step_count % config.checkpoint_steps == 0 if config.checkpoint_steps > 0
+                        else train_time >= config.checkpoint_seconds):
+                    checkpoint()
                 step_times.append(now)
                 if len(step_times) > 512 or (step_times and now - step_times[0] > 2.0):
                     del step_times[: max(1, len(step_times) - 256)]
@@ -208,7 +263,8 @@ def worker_main(config: EngineConfig, commands, events, snapshots, credit, stop)
             heavy = want_heavy or (since * config.heavy_share >= heavy_cost and since >= 1.0 / config.heavy_hz)
             t0 = time.perf_counter()
             try:
-                data = exp.snapshot(heavy=heavy)
+                with view_random:
+                    data = exp.snapshot(heavy=heavy)
             except Exception as exc:
                 report_error("building a snapshot", exc)
                 running, pending = False, 0
@@ -280,12 +336,19 @@ class Engine:
 
     def reset(self, config: EngineConfig | None = None) -> None:
         generation = (self.config.generation if self.config else 0) + 1
-        self.config = replace(config or self.config, generation=generation)
+        # a plain Reset starts from step 0, not from the session state the run was opened with
+        self.config = replace(config or replace(self.config, state=None), generation=generation)
         self._send("reset", self.config)
 
     def set_setting(self, name: str, value: Any) -> None:
         self.config = replace(self.config, settings={**self.config.settings, name: value})
         self._send("set", name, value)
+
+    def restore(self, state: bytes) -> None:
+        """Continue from a checkpoint of the running experiment: snapshots, checkpoints and metric
+        rows of the replaced course are dropped (a new generation), and training pauses."""
+        self.config = replace(self.config, generation=self.config.generation + 1, state=None)
+        self._send("restore", self.config.generation, state)
 
     def query(self, name: str, **kwargs) -> int:
         qid = next(self._ids)
@@ -315,7 +378,9 @@ class Engine:
             self._credit.set()
             if self.config is not None and snap.get("generation") != self.config.generation:
                 snap = None  # from the experiment a reset replaced: never draw it
-        evts = [(k, p) for k, p in evts if k != "ready" or p.get("generation") == self.config.generation]
+        # events of a replaced generation (a reset or restore came after them) are dropped
+        evts = [(k, p) for k, p in evts
+                if k not in ("ready", "checkpoint", "restored") or p.get("generation") == self.config.generation]
         return evts, snap
 
     def wait_for(self, predicate, timeout: float = 30.0, interval: float = 0.01):

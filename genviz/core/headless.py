@@ -51,3 +51,47 @@ def train(config: EngineConfig, steps: int, out_dir: str | Path | None = None,
         (out / "metrics.json").write_text(json.dumps(result, indent=2, default=str))
         result["model_path"] = str(out / "model.pt")
     return result
+
+
+def record_session(config: EngineConfig, steps: int, frame_every: int = 10, checkpoint_every: int = 50,
+                   title: str = "", caption: str = ""):
+    """Train ``steps`` steps without a window, recording what the GUI records (a heavy snapshot
+    every ``frame_every`` steps, a checkpoint every ``checkpoint_every``, every metric row), and
+    return it as a Session (``genviz train --session``; exports and tests start from these)."""
+    import torch
+
+    from genviz.core.engine import _columns, state_bytes
+    from genviz.core.experiment import ViewRandomness
+    from genviz.core.history import History
+    from genviz.core.session import Session
+
+    torch.set_num_threads(max(1, config.torch_threads))
+    exp = _build_experiment(config)
+    view_random = ViewRandomness(config.seed, exp.device)
+    history = History()
+    rows: list = []
+
+    def frame() -> None:
+        nonlocal rows
+        with view_random:
+            data = exp.snapshot(heavy=True)
+        history.record({"step": exp.step_count, "heavy": True, "metrics": _columns(rows), "data": data})
+        rows = []
+
+    frame()
+    history.add_checkpoint(exp.step_count, state_bytes(exp))
+    for _ in range(steps):
+        metrics = exp.train_step()
+        if not all(math.isfinite(float(v)) for v in metrics.values()):
+            break
+        exp.step_count += 1
+        rows.append((exp.step_count, metrics))
+        if exp.step_count % frame_every == 0:
+            frame()
+        if exp.step_count % checkpoint_every == 0:
+            history.add_checkpoint(exp.step_count, state_bytes(exp))
+    if rows:
+        frame()
+    return Session(lab=config.lab, settings=dict(exp.settings), seed=config.seed, data=config.data,
+                   device=config.device, step=exp.step_count, static=exp.static_info(), state=state_bytes(exp),
+                   history=history, title=title, caption=caption)

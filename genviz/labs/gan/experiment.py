@@ -21,6 +21,8 @@ FIELD = 21
 class GanExperiment(Experiment):
     LAB = LAB
 
+    STATE_ATTRS = ("last",)
+
     def __init__(self, settings: dict, seed: int = 0, device: str = "cpu", data: str | None = None):
         super().__init__(settings, seed, device, data)
         s = self.settings

@@ -58,6 +58,9 @@ def clamp_mask(name: str, shape: tuple[int, int], painted: np.ndarray | None) ->
 class GibbsExperiment(Experiment):
     LAB = LAB
 
+    STATE_ATTRS = ("velocity", "persistent", "chains", "chain_h", "chain_ph", "chain_pv", "next_half", "film",
+                   "chain_steps", "stat_trace", "class_trace", "painted")
+
     def __init__(self, settings: dict, seed: int = 0, device: str = "cpu", data: str | None = None):
         super().__init__(settings, seed, device, data)
         s = self.settings

@@ -20,6 +20,8 @@ COLLAPSE_KL = 0.05  # nats: below this the posterior carries (almost) no informa
 class ManifoldExperiment(Experiment):
     LAB = LAB
 
+    STATE_ATTRS = ("last_kl",)
+
     def __init__(self, settings: dict, seed: int = 0, device: str = "cpu", data: str | None = None):
         super().__init__(settings, seed, device, data)
         torch.manual_seed(self.seed)

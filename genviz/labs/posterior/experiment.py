@@ -47,6 +47,9 @@ class PosteriorExperiment(ManifoldExperiment):
         if name == "example":
             self.state = {}
 
+    def on_state_loaded(self) -> None:
+        self.state = {}
+
     # -- inference for the chosen x ------------------------------------------------------------------
     def chosen_x(self) -> torch.Tensor:
         return self.x_eval[int(self.settings["example"]) % len(self.x_eval)]

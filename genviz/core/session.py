@@ -1,0 +1,210 @@
+"""Session files: a run saved whole (lab, settings, seed, data reference, model and optimiser state,
+metric curves, snapshot history, checkpoints) in one file whose loading executes no code.
+
+The file is a zip archive:
+
+- ``session.json``: everything that is not an array, as JSON (arrays appear as references);
+- ``arrays.npz``: the snapshots' arrays, read with ``np.load(allow_pickle=False)``;
+- ``state/*.pt``: training states (the current one and the checkpoints), torch.save bytes read with
+  ``torch.load(weights_only=True)``.
+
+Nothing in it is a plain pickle, so a hostile file is refused with a message instead of run.
+"""
+from __future__ import annotations
+
+import io
+import json
+import os
+import time
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from genviz.core.history import History
+
+FORMAT = "genviz-session"
+VERSION = 1
+SUFFIX = ".genviz"
+MAX_MANIFEST_BYTES = 64_000_000
+
+
+class SessionError(ValueError):
+    """A session file that cannot be used; the message says which file and why."""
+
+
+@dataclass
+class Session:
+    lab: str
+    settings: dict
+    seed: int = 0
+    data: str | None = None
+    device: str = "auto"
+    step: int = 0
+    static: dict = field(default_factory=dict)  # what the lab's panel needs besides snapshots
+    state: bytes | None = None  # the training state at ``step`` (Experiment.state_dict bytes)
+    history: History = field(default_factory=History)
+    title: str = ""  # the lecture preset it started from, if any
+    caption: str = ""
+    saved_at: float = 0.0
+
+
+# -- tagged JSON: arrays, tuples and non-string keys survive the round trip bit-exact ----------------
+class _Encoder:
+    def __init__(self):
+        self.arrays: dict[str, np.ndarray] = {}
+
+    def _array(self, a: np.ndarray) -> str:
+        if a.dtype.hasobject:
+            raise SessionError("a snapshot holds a Python object array, which a session cannot store safely")
+        key = f"a{len(self.arrays)}"
+        self.arrays[key] = a
+        return key
+
+    def encode(self, v: Any) -> Any:
+        if isinstance(v, np.ndarray):
+            return {"__array__": self._array(v)}
+        if isinstance(v, np.generic):
+            return {"__scalar__": self._array(np.asarray(v))}
+        if isinstance(v, (bytes, bytearray)):
+            return {"__bytes__": self._array(np.frombuffer(bytes(v), dtype=np.uint8))}
+        if isinstance(v, dict):
+            if all(isinstance(k, str) and not k.startswith("__") for k in v):
+                return {k: self.encode(x) for k, x in v.items()}
+            return {"__dict__": [[self.encode(k), self.encode(x)] for k, x in v.items()]}
+        if isinstance(v, tuple):
+            return {"__tuple__": [self.encode(x) for x in v]}
+        if isinstance(v, list):
+            return [self.encode(x) for x in v]
+        if v is None or isinstance(v, (bool, int, float, str)):
+            return v
+        raise SessionError(f"a snapshot holds a {type(v).__name__}, which a session cannot store")
+
+
+def _decode(v: Any, arrays) -> Any:
+    if isinstance(v, list):
+        return [_decode(x, arrays) for x in v]
+    if not isinstance(v, dict):
+        return v
+    if len(v) == 1:
+        (tag, inner), = v.items()
+        if tag == "__array__":
+            return arrays[inner]
+        if tag == "__scalar__":
+            return arrays[inner][()]
+        if tag == "__bytes__":
+            return arrays[inner].tobytes()
+        if tag == "__tuple__":
+            return tuple(_decode(x, arrays) for x in inner)
+        if tag == "__dict__":
+            return {_key(_decode(k, arrays)): _decode(x, arrays) for k, x in inner}
+    return {k: _decode(x, arrays) for k, x in v.items()}
+
+
+def _key(k):
+    return tuple(k) if isinstance(k, list) else k  # JSON turned tuple keys into lists
+
+
+# -- writing -----------------------------------------------------------------------------------------
+def save_session(session: Session, path: str | os.PathLike) -> Path:
+    """Write ``session`` to ``path`` atomically (a crash mid-write leaves the old file intact)."""
+    path = Path(path).expanduser()
+    enc = _Encoder()
+    hist = session.history
+    blobs: dict[str, bytes] = {}
+    if session.state is not None:
+        blobs["state/current.pt"] = session.state
+    checkpoints = []
+    for i, (step, blob) in enumerate(hist.checkpoints):
+        name = f"state/checkpoint-{i:04d}.pt"
+        blobs[name] = blob
+        checkpoints.append({"step": int(step), "file": name})
+    manifest = {
+        "format": FORMAT, "version": VERSION, "saved_at": time.time(),
+        "lab": session.lab, "settings": enc.encode(session.settings), "seed": int(session.seed),
+        "data": session.data, "device": session.device, "step": int(session.step),
+        "title": session.title, "caption": session.caption,
+        "static": enc.encode(session.static),
+        "state": "state/current.pt" if session.state is not None else None,
+        "frames": [{"step": f.step, "data": enc.encode(f.data)} for f in hist.frames],
+        "checkpoints": checkpoints,
+        "metrics": enc.encode(hist.metrics()),
+    }
+    arrays = io.BytesIO()
+    np.savez(arrays, **enc.arrays)
+    tmp = path.with_name(path.name + ".part")
+    with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED) as zf:
+        zf.writestr("session.json", json.dumps(manifest))
+        zf.writestr("arrays.npz", arrays.getvalue())
+        for name, blob in blobs.items():
+            zf.writestr(name, blob)
+    os.replace(tmp, path)
+    return path
+
+
+# -- reading -----------------------------------------------------------------------------------------
+def load_session(path: str | os.PathLike, labs: tuple[str, ...] | None = None) -> Session:
+    """Read a session file, or raise SessionError saying why it cannot be used. Nothing in the
+    file is executed: JSON, ``np.load(allow_pickle=False)`` and ``torch.load(weights_only=True)``."""
+    from genviz.core.checkpoint import CheckpointError, state_from_bytes
+
+    path = Path(path).expanduser()
+    name = path.name
+    if not path.is_file():
+        raise SessionError(f"session file {path} does not exist")
+    if not zipfile.is_zipfile(path):
+        raise SessionError(f"{name} is not a genviz session, or it is truncated")
+    try:
+        with zipfile.ZipFile(path) as zf:
+            members = set(zf.namelist())
+            if "session.json" not in members or "arrays.npz" not in members:
+                raise SessionError(f"{name} is not a genviz session (it lacks session.json or arrays.npz)")
+            if zf.getinfo("session.json").file_size > MAX_MANIFEST_BYTES:
+                raise SessionError(f"{name} has an implausibly large session.json")
+            try:
+                manifest = json.loads(zf.read("session.json").decode("utf-8"))
+            except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+                raise SessionError(f"{name}: session.json is not valid JSON ({exc})") from None
+            if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+                raise SessionError(f"{name} is not a genviz session")
+            if manifest.get("version") != VERSION:
+                raise SessionError(f"{name} has session format version {manifest.get('version')!r}; "
+                                   f"this genviz reads version {VERSION}")
+            lab = manifest.get("lab")
+            if labs is not None and lab not in labs:
+                raise SessionError(f"{name} is a session of an unknown lab '{lab}'")
+            try:
+                with np.load(io.BytesIO(zf.read("arrays.npz")), allow_pickle=False) as npz:
+                    arrays = {k: npz[k] for k in npz.files}
+            except ValueError as exc:  # an object array would need pickle
+                raise SessionError(f"{name}: arrays.npz was refused ({exc})") from None
+
+            def blob(member: str, what: str) -> bytes:
+                if member not in members:
+                    raise SessionError(f"{name} is incomplete: {member} is missing")
+                raw = zf.read(member)
+                try:
+                    state_from_bytes(raw, what)  # refuse now what could not be loaded later
+                except CheckpointError as exc:
+                    raise SessionError(f"{name}: {exc}") from None
+                return raw
+
+            state = blob(manifest["state"], "saved training state") if manifest.get("state") else None
+            payload = {
+                "frames": [{"step": f["step"], "data": _decode(f["data"], arrays)} for f in manifest.get("frames", [])],
+                "checkpoints": [{"step": c["step"], "blob": blob(c["file"], f"checkpoint at step {c['step']}")}
+                                for c in manifest.get("checkpoints", [])],
+                "metrics": _decode(manifest.get("metrics") or {}, arrays),
+            }
+            return Session(
+                lab=lab, settings=_decode(manifest.get("settings") or {}, arrays), seed=int(manifest.get("seed", 0)),
+                data=manifest.get("data"), device=manifest.get("device", "auto"), step=int(manifest.get("step", 0)),
+                static=_decode(manifest.get("static") or {}, arrays), state=state,
+                history=History.from_payload(payload), title=manifest.get("title", ""),
+                caption=manifest.get("caption", ""), saved_at=float(manifest.get("saved_at", 0.0)))
+    except SessionError:
+        raise
+    except (zipfile.BadZipFile, EOFError, OSError, KeyError, TypeError, ValueError, zipfile.LargeZipFile) as exc:
+        raise SessionError(f"{name} could not be read ({type(exc).__name__}: {str(exc)[:160]})") from None
