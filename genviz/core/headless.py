@@ -92,6 +92,9 @@ def record_session(config: EngineConfig, steps: int, frame_every: int = 10, chec
             history.add_checkpoint(exp.step_count, state_bytes(exp))
     if rows:
         frame()
-    return Session(lab=config.lab, settings=dict(exp.settings), seed=config.seed, data=config.data,
+    from genviz.core.labs import get_lab
+
+    names = {spec.name for spec in get_lab(config.lab).settings}  # a lab may add fixed ones of its own
+    return Session(lab=config.lab, settings={k: v for k, v in exp.settings.items() if k in names}, seed=config.seed, data=config.data,
                    device=config.device, step=exp.step_count, static=exp.static_info(), state=state_bytes(exp),
                    history=history, title=title, caption=caption)
