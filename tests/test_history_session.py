@@ -208,8 +208,12 @@ def test_hostile_truncated_and_foreign_session_files_are_refused(tmp_path, monke
     _session_zip(tmp_path / "missing.genviz", manifest)  # the state files are not there
     with pytest.raises(SessionError, match="missing"):
         load_session(tmp_path / "missing.genviz")
-    with pytest.raises(CheckpointError, match="not a genviz training state"):
+    with pytest.raises(CheckpointError, match="could not be read"):
         state_from_bytes(pickle.dumps(1))
+    plain = io.BytesIO()
+    torch.save({"weights": torch.zeros(2)}, plain)
+    with pytest.raises(CheckpointError, match="not a genviz training state"):
+        state_from_bytes(plain.getvalue())
     assert not (tmp_path / "genviz-was-pwned").exists()
 
 
