@@ -39,18 +39,23 @@ def test_training_fills_every_view(qtbot):
 def test_lost_modes_are_announced(qtbot):
     w = open_gan(qtbot)
     panel = w.panel()
+
+    def evaluation(data, step):  # what on_snapshot does with a heavy snapshot's coverage
+        panel._record_coverage(data, step)
+        panel._draw_coverage(data, step)
+
     per_mode = np.array([5, 5, 5, 5, 5, 5, 5, 5])
     cov = {"per_mode": per_mode, "modes": 8, "n_modes": 8, "hq_percent": 90.0, "reverse_kl": 0.0}
-    panel._draw_coverage({"coverage": cov}, 100)
+    evaluation({"coverage": cov}, 100)
     assert not panel.warning.isVisible()
     per_mode = np.array([5, 0, 5, 5, 5, 0, 5, 5])
     dropped = {"coverage": {**cov, "per_mode": per_mode, "modes": 6}}
-    panel._draw_coverage(dropped, 200)
+    evaluation(dropped, 200)
     assert not panel.warning.isVisible()  # one empty evaluation is noise, not collapse
     for step in range(201, 201 + LOST_AFTER):
-        panel._draw_coverage(dropped, step)
+        evaluation(dropped, step)
     assert panel.warning.isVisible() and "1, 5" in panel.warning.text()
-    panel._draw_coverage({"coverage": cov}, 300)  # the modes come back
+    evaluation({"coverage": cov}, 300)  # the modes come back
     assert not panel.warning.isVisible()
     w.close()
 

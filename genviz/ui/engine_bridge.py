@@ -24,6 +24,8 @@ class EngineBridge(QObject):
     nonFinite = Signal(dict)
     error = Signal(dict)
     settingApplied = Signal(dict)
+    checkpoint = Signal(dict)
+    restored = Signal(dict)
 
     def __init__(self, kind: str = "process", poll_ms: int = 8, parent=None):
         super().__init__(parent)
@@ -70,6 +72,10 @@ class EngineBridge(QObject):
                 self.error.emit(payload)
             elif kind == "setting":
                 self.settingApplied.emit(payload)
+            elif kind == "checkpoint":
+                self.checkpoint.emit(payload)
+            elif kind == "restored":
+                self.restored.emit(payload)
         if snap is not None:
             self.snapshots_received += 1
             self.last_snapshot_at = time.perf_counter()

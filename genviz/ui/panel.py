@@ -30,9 +30,32 @@ def row(*widgets, stretch_end: bool = True) -> QHBoxLayout:
     return lay
 
 
+def records(snap: dict) -> bool:
+    """Whether a snapshot's data-derived curve points (test NLL, modes...) are new: a snapshot
+    replayed from the history (``replay``) is drawn but not appended to the curves again."""
+    return not snap.get("replay")
+
+
+def draws(snap: dict) -> bool:
+    """Whether a snapshot's views are drawn: while the timeline shows the past, live snapshots
+    (``draw`` False) only extend the curves."""
+    return snap.get("draw", True)
+
+
+def view_name(title: str) -> str:
+    """A plot title as a command-line name: 'Decoded manifold' -> 'decoded-manifold'."""
+    import re
+
+    text = re.sub(r"<[^>]+>", "", title).lower()
+    return re.sub(r"[^a-z0-9]+", "-", text).strip("-") or "view"
+
+
 class LabPanel(QWidget):
     """Subclasses implement ``on_ready`` (static info after a (re)build), ``on_snapshot`` and
-    ``clear``. ``redraws`` counts rendered snapshots (the status line turns it into fps)."""
+    ``clear``. ``redraws`` counts rendered snapshots (the status line turns it into fps).
+
+    ``on_snapshot`` honours two flags (see :func:`records`, :func:`draws`): the timeline replays
+    recorded snapshots with ``replay`` and sends live ones with ``draw`` False while it is scrubbed."""
 
     statusMessage = Signal(str)
     # ask the window to change settings (and Reset when some only apply then): presets, drawn data
@@ -97,6 +120,24 @@ class LabPanel(QWidget):
             self._pending_views.pop(0)()
         if self._pending_views:
             QTimer.singleShot(2, self._draw_next_view)
+
+    def curve_plots(self) -> list:
+        from genviz.ui.plots import CurvePlot
+
+        return self.findChildren(CurvePlot)
+
+    def views(self) -> dict:
+        """The panel's plots by title (what View ▸ Export and ``genviz export --view`` name)."""
+        import pyqtgraph as pg
+
+        out = {}
+        for w in self.findChildren(pg.PlotWidget):
+            title = w.getPlotItem().titleLabel.text or type(w).__name__
+            name = view_name(title)
+            while name in out:
+                name += "-2"
+            out[name] = w
+        return out
 
     def on_ready(self, info: dict) -> None:
         raise NotImplementedError

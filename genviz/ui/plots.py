@@ -14,6 +14,29 @@ CURVE_POINTS = 800  # points drawn per curve: about one per pixel column of a wi
 HISTOGRAM_ABOVE = 5000  # points; above this a scatter is drawn as a 2-D histogram image (REFERENCE.md)
 
 
+_deferred: set | None = None
+
+
+class deferred_redraws:
+    """Within ``with``, curve redraws are collected and done once at the end: rebuilding a panel
+    from a long history feeds it hundreds of snapshots, and only the last picture matters."""
+
+    def __enter__(self):
+        global _deferred
+        self.outer = _deferred
+        if _deferred is None:
+            _deferred = set()
+        return self
+
+    def __exit__(self, *exc):
+        global _deferred
+        if self.outer is None:
+            pending, _deferred = _deferred, None
+            for plot in pending:
+                plot.redraw()
+        return False
+
+
 def make_plot(title: str = "", x_label: str = "", y_label: str = "") -> pg.PlotWidget:
     w = pg.PlotWidget()
     w.setTitle(title, size="12pt")
@@ -159,7 +182,24 @@ class CurvePlot(pg.PlotWidget):
         if key in self.buffers and len(x):
             self.buffers[key].extend(x, y)
 
+    def set_marker(self, step: int | None) -> None:
+        """A vertical line at ``step`` (the timeline's position), or none."""
+        marker = getattr(self, "_marker", None)
+        if step is None:
+            if marker is not None:
+                marker.hide()
+            return
+        if marker is None:
+            marker = self._marker = pg.InfiniteLine(angle=90, movable=False,
+                                                    pen=pg.mkPen(theme.colors()["text"], width=2, style=Qt.DashLine))
+            self.addItem(marker, ignoreBounds=True)
+        marker.setValue(step)
+        marker.show()
+
     def redraw(self) -> None:
+        if _deferred is not None:
+            _deferred.add(self)
+            return
         for key, buf in self.buffers.items():
             x, y = buf.x, buf.y
             finite = np.isfinite(y)

@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (QComboBox, QFileDialog, QGridLayout, QLabel, QPus
 from genviz.labs.arithmetic import latent_ops as ops
 from genviz.labs.manifold.decode import decode_numpy, tile
 from genviz.ui import theme
-from genviz.ui.panel import LabPanel, column, row
+from genviz.ui.panel import LabPanel, column, draws, records, row
 from genviz.ui.plots import ClickableImage, CurvePlot, ImagePlot, make_plot
 
 SLIDER_RANGE = 3.0  # sliders span +-3 prior (or data) standard deviations, in steps of 0.01
@@ -368,8 +368,9 @@ class ArithmeticPanel(LabPanel):
         if "step" in m and "neg_elbo" in m:
             self.curves.append("neg_elbo", m["step"], m["neg_elbo"])
         data = snap.get("data") or {}
-        if data and "mu" in data:
+        if data and "mu" in data and records(snap):
             self.curves.append("test_neg_elbo", [snap["step"]], [data["test_neg_elbo"]])
+        if data and "mu" in data and draws(snap):
             first = not self.heavy
             self.heavy = data
             self._update_basis()

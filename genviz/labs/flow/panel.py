@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSlider, QSplitt
 
 from genviz.labs.flow import PRESETS
 from genviz.ui import theme
-from genviz.ui.panel import LabPanel
+from genviz.ui.panel import LabPanel, draws, records
 from genviz.ui.plots import CurvePlot, lock_aspect, make_plot
 
 
@@ -148,15 +148,15 @@ class FlowPanel(LabPanel):
                 if key in m:
                     self.curves.append(key, m["step"], m[key])
         data = snap.get("data") or {}
-        if data:
+        step = snap["step"]
+        if data and records(snap) and "test_nll" in data:
+            self.curves.append("test_nll", [step], [data["test_nll"]])
+        if data and draws(snap):
             self.heavy = data
-            step = snap["step"]
             self._cache(step, data["density_layer"], data["density"], data["layer_logdet"])
-            if "test_nll" in data:
-                self.curves.append("test_nll", [step], [data["test_nll"]])
             self.draw_in_turns([lambda: self.show_layer(self.slider.value(), from_user=False),
                                 lambda: self._draw_readout(data, m)])
-            if not self.running:
+            if not self.running and records(snap):  # other layers come from the live model only
                 self._fetch_next()
         self.curves.redraw()
         self.redraws += 1

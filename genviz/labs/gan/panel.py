@@ -10,7 +10,7 @@ from PySide6.QtWidgets import (QApplication, QCheckBox, QHBoxLayout, QLabel, QPu
 
 from genviz.labs.gan import PRESETS
 from genviz.ui import theme
-from genviz.ui.panel import LabPanel
+from genviz.ui.panel import LabPanel, draws, records
 from genviz.ui.plots import BarPlot, CurvePlot, HISTOGRAM_ABOVE, lock_aspect, make_plot
 
 FAKE_COLOR = "#d62728"
@@ -196,9 +196,11 @@ class GanPanel(LabPanel):
             for key in ("d_real", "d_fake"):
                 self.outputs.append(key, m["step"], m[key])
         data = snap.get("data") or {}
-        if data:
+        step = snap["step"]
+        if data and records(snap):
+            self._record_coverage(data, step)
+        if data and draws(snap):
             self.heavy = data
-            step = snap["step"]
             self.draw_in_turns([lambda: self._draw_samples(data), lambda: self._draw_landscape(data),
                                 lambda: self._draw_coverage(data, step)])
         self.losses.redraw()
@@ -233,7 +235,8 @@ class GanPanel(LabPanel):
         spacing = (x1 - x0) / 20
         self.field.setData(*segments_with_heads(data["field_at"], data["field"], 0.9 * spacing))
 
-    def _draw_coverage(self, data: dict, step: int) -> None:
+    def _record_coverage(self, data: dict, step: int) -> None:
+        """The coverage curves and the lost-mode count: once per evaluation, in training order."""
         cov = data.get("coverage")
         if cov is None:
             return
@@ -245,15 +248,22 @@ class GanPanel(LabPanel):
         # a mode counts as lost once it was captured and then stayed empty for several evaluations,
         # so the note marks a real collapse, not one noisy batch of 2500 samples
         self.lost_modes = sorted(m for m in self.best_modes if self.zero_streak[m] >= LOST_AFTER)
-        c = theme.colors()
-        brushes = [theme.CURVE_COLORS[0] if v > 0 else c["warn_fg"] for v in per_mode]
-        self.per_mode.set_values(per_mode, brushes)
         self.modes_curve.append("modes", [step], [cov["modes"]])
         self.quality_curve.append("hq", [step], [cov["hq_percent"]])
         rkl = cov["reverse_kl"]
         self.quality_curve.append("rkl", [step], [100 * rkl if np.isfinite(rkl) else np.nan])
         self.modes_curve.redraw()
         self.quality_curve.redraw()
+
+    def _draw_coverage(self, data: dict, step: int) -> None:
+        cov = data.get("coverage")
+        if cov is None:
+            return
+        per_mode = np.asarray(cov["per_mode"])
+        c = theme.colors()
+        brushes = [theme.CURVE_COLORS[0] if v > 0 else c["warn_fg"] for v in per_mode]
+        self.per_mode.set_values(per_mode, brushes)
+        rkl = cov["reverse_kl"]
         self.coverage_text.setText(
             f"modes captured <b>{cov['modes']} / {cov['n_modes']}</b> &nbsp; · &nbsp; high quality "
             f"<b>{cov['hq_percent']:.1f}&nbsp;%</b> &nbsp; · &nbsp; reverse KL <b>{rkl:.3f}</b><br>"

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import (QGridLayout, QHBoxLayout, QLabel, QProgressBar, Q
                                QWidget)
 
 from genviz.labs.manifold.decode import tile
-from genviz.ui.panel import LabPanel
+from genviz.ui.panel import LabPanel, draws, records
 from genviz.ui.plots import CurvePlot, ImagePlot, make_plot
 
 FILM_CELL_PAD = 1
@@ -186,13 +186,17 @@ class GibbsPanel(LabPanel):
         if "step" in m and "recon_error" in m:
             self.curves.append("recon_error", m["step"], m["recon_error"])
         data = snap.get("data") or {}
-        if data and self.static:
+        if data and self.static and records(snap) and snap.get("heavy") and "filters" in data:
+            for key in ("free_energy_data", "free_energy_chains"):
+                self.free.append(key, [snap["step"]], [data[key]])
+            self.ll.append("pseudo_ll", [snap["step"]], [data["pseudo_ll"]])
+            if not draws(snap):
+                self.free.redraw()
+                self.ll.redraw()
+        if data and self.static and draws(snap):
             step = snap["step"]
             views = [lambda: self._draw_chains(data), lambda: self._draw_film(data)]
             if snap.get("heavy") and "filters" in data:
-                for key in ("free_energy_data", "free_energy_chains"):
-                    self.free.append(key, [step], [data[key]])
-                self.ll.append("pseudo_ll", [step], [data["pseudo_ll"]])
                 views += [lambda: self._draw_filters(data), lambda: self._draw_side(data),
                           lambda: (self.free.redraw(), self.ll.redraw()), lambda: self._draw_readout(data, step)]
             self._ais(data.get("ais") or {})

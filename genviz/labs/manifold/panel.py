@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QLabel, QSplitter
 
 from genviz.labs.manifold.decode import decode_numpy
 from genviz.ui import theme
-from genviz.ui.panel import LabPanel, column
+from genviz.ui.panel import LabPanel, column, draws, records
 from genviz.ui.plots import BarPlot, ClassScatter, CurvePlot, ImagePlot, ellipse_points, lock_aspect, make_plot
 
 
@@ -93,9 +93,10 @@ class ManifoldPanel(LabPanel):
                 if key in m:
                     self.curves.append(key, m["step"], m[key])
         data = snap.get("data") or {}
-        if data:
-            self.heavy = data
+        if data and records(snap):
             self.curves.append("test_neg_elbo", [snap["step"]], [data["test_neg_elbo"]])
+        if data and draws(snap):
+            self.heavy = data
             # one view per event-loop turn: each repaints on its own, so no single frame blocks
             # the GUI for the sum of all of them (timer lateness stays low)
             step = snap["step"]

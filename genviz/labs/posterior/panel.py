@@ -9,7 +9,7 @@ from PySide6.QtWidgets import QLabel, QPushButton, QSplitter
 
 from genviz.labs.manifold.decode import tile
 from genviz.ui import theme
-from genviz.ui.panel import LabPanel, column
+from genviz.ui.panel import LabPanel, column, draws, records
 from genviz.ui.plots import ClassScatter, ClickableImage, CurvePlot, ellipse_points, lock_aspect, make_plot
 
 STRIP_ROWS, STRIP_COLS = 2, 6
@@ -143,9 +143,12 @@ class PosteriorPanel(LabPanel):
         if "step" in m and "neg_bound" in m:
             self.curves.append("neg_bound", m["step"], m["neg_bound"])
         data = snap.get("data") or {}
-        if "posterior" in data:
-            self.heavy = data
+        if "posterior" in data and records(snap):
             self.curves.append("test_neg_elbo", [snap["step"]], [data["test_neg_elbo"]])
+        if not draws(snap):
+            pass  # the timeline shows the past: live refinements wait
+        elif "posterior" in data:
+            self.heavy = data
             self.draw_in_turns([lambda: self._draw_posterior(data), lambda: self._draw_iw(data),
                                 lambda: self._draw_scatter(data), lambda: self._draw_numbers(data)])
         elif "live" in data and self.heavy and data["live"]["example"] == self.heavy["example"]:
