@@ -5,7 +5,8 @@ import weakref
 
 import pyqtgraph as pg
 import shiboken6
-from PySide6.QtGui import QColor, QFont, QPalette
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QFont, QPalette, QPen
 from PySide6.QtWidgets import QApplication
 
 THEMES = {
@@ -21,7 +22,7 @@ CLASS_COLORS = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9"
                 "#8c564b", "#7f7f7f", "#000000"]
 CURVE_COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf"]
 
-_current = {"name": "light"}
+_current = {"name": "light", "font_scale": 1.0, "line_scale": 1.0}
 _plots: "weakref.WeakSet[pg.PlotWidget]" = weakref.WeakSet()
 
 
@@ -54,19 +55,48 @@ def _style_plot(widget: pg.PlotWidget) -> None:
         axis = item.getAxis(name)
         axis.setPen(pg.mkPen(c["plot_fg"]))
         axis.setTextPen(pg.mkPen(c["plot_fg"]))
+    scale = _current["font_scale"]
+    tick_font = QFont()
+    tick_font.setPointSizeF(9.0 * scale)
+    for name in ("left", "bottom"):
+        axis = item.getAxis(name)
+        axis.setStyle(tickFont=tick_font)
+        axis.label.setFont(tick_font)
     item.titleLabel.setAttr("color", c["plot_fg"])
     if item.titleLabel.text:
-        item.setTitle(item.titleLabel.text, color=c["plot_fg"])
+        item.setTitle(item.titleLabel.text, color=c["plot_fg"], size=f"{12 * scale:.0f}pt")
+    # curves (not scatters) get thicker in the presenter view: lines must read from the back row
+    for data_item in item.listDataItems():
+        pen = data_item.opts.get("pen") if hasattr(data_item, "opts") else None
+        if isinstance(pen, QPen) and pen.style() != Qt.NoPen:
+            base = getattr(data_item, "_genviz_width", None)
+            if base is None:
+                base = data_item._genviz_width = pen.widthF()
+            if base > 0:
+                pen = pg.mkPen(pen)
+                pen.setWidthF(base * _current["line_scale"])
+                data_item.setPen(pen)
     if item.legend is not None:
         item.legend.setLabelTextColor(c["plot_fg"])
         item.legend.setBrush(pg.mkBrush(c["plot_bg"]))
         item.legend.setPen(pg.mkPen(c["muted"]))
 
 
-def apply_theme(name: str, font_scale: float = 1.0) -> None:
+def font_scale() -> float:
+    return _current["font_scale"]
+
+
+def apply_theme(name: str | None = None, font_scale: float | None = None, line_scale: float | None = None) -> None:
+    """Colours, text size (``font_scale`` x 11 pt) and curve thickness, for every widget and plot."""
+    name = name or _current["name"]
     if name not in THEMES:
         name = "light"
     _current["name"] = name
+    if font_scale is not None:
+        _current["font_scale"] = max(0.6, min(3.0, float(font_scale)))
+    if line_scale is not None:
+        _current["line_scale"] = float(line_scale)
+    font_scale = _current["font_scale"]
     c = THEMES[name]
     app = QApplication.instance()
     app.setStyle("Fusion")
