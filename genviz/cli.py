@@ -1,5 +1,5 @@
-"""Command line: ``genviz`` (the app), ``genviz labs``, ``genviz train``, ``genviz bench``,
-``genviz download``."""
+"""Command line: ``genviz`` (the app), ``genviz labs``, ``genviz presets``, ``genviz train``,
+``genviz export``, ``genviz bench``, ``genviz download``."""
 from __future__ import annotations
 
 import argparse
@@ -7,12 +7,13 @@ import json
 import os
 import sys
 
-COMMANDS = ("labs", "train", "bench", "download")
+COMMANDS = ("labs", "presets", "train", "export", "bench", "download")
 
 
 def _app_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="genviz", description="A desktop lab for deep generative models. "
-                                "Subcommands: labs, train, bench, download (genviz COMMAND -h).")
+                                "Subcommands: labs, presets, train, export, bench, download "
+                                "(genviz COMMAND -h).")
     p.add_argument("--lab", help="lab to open (see `genviz labs`)")
     p.add_argument("--play", action="store_true", help="start training at once")
     p.add_argument("--data", help="data: digits, shapes, mnist, fashion-mnist or a path")
@@ -22,7 +23,73 @@ def _app_parser() -> argparse.ArgumentParser:
                    help="where training runs (process keeps the GUI smooth on CPU)")
     p.add_argument("--theme", choices=("light", "dark"), help="colour theme (default: last used)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="lab setting")
+    p.add_argument("--preset", help="open a lecture preset and play it (see `genviz presets`)")
+    p.add_argument("--session", help="open a saved session (.genviz)")
+    p.add_argument("--presenter", action="store_true", help="start in the presenter view (full screen)")
     return p
+
+
+def cmd_presets(argv: list[str]) -> int:
+    p = argparse.ArgumentParser(prog="genviz presets", description="List the lecture presets.")
+    p.parse_args(argv)
+    from genviz.core.presets import PresetError, all_presets
+
+    try:
+        presets = all_presets()
+    except PresetError as exc:
+        print(f"genviz presets: {exc}", file=sys.stderr)
+        return 2
+    for preset in presets:
+        print(f"{preset.name:30s} {preset.lab:11s} {preset.title}")
+    return 0
+
+
+def cmd_export(argv: list[str]) -> int:
+    p = argparse.ArgumentParser(prog="genviz export", description="Export a view of a saved session without a "
+                                "window: an image of a step, the timeline as a GIF/MP4, or the curves as CSV.")
+    p.add_argument("session", help="a .genviz session file (File > Save session, or genviz train --session)")
+    p.add_argument("--view", default="lab", help="a view's name, or 'lab' for the whole lab (--list shows them)")
+    p.add_argument("--format", default="png", choices=("png", "svg", "gif", "mp4", "csv"))
+    p.add_argument("--out", help="output file (default: SESSION-VIEW.FORMAT)")
+    p.add_argument("--fps", type=int, default=10, help="gif/mp4 frame rate")
+    p.add_argument("--width", type=int, help="output width in pixels (height keeps the aspect); png default: 2x")
+    p.add_argument("--frames", type=int, default=300, help="gif/mp4: at most this many frames, evenly spread")
+    p.add_argument("--step", type=int, help="png/svg: the recorded snapshot at or before this step (default: last)")
+    p.add_argument("--list", action="store_true", help="list the session's views and exit")
+    args = p.parse_args(argv)
+    os.environ.setdefault("QT_API", "pyside6")
+    if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    _gui_blas_threads()
+    from pathlib import Path
+
+    from PySide6.QtWidgets import QApplication
+
+    from genviz.core.labs import all_labs
+    from genviz.core.session import SessionError, load_session
+    from genviz.ui import theme
+    from genviz.ui.export import ExportError, export_session, session_panel
+
+    try:
+        session = load_session(args.session, tuple(all_labs()))
+    except SessionError as exc:
+        print(f"genviz export: {exc}", file=sys.stderr)
+        return 2
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    theme.apply_theme("light")
+    if args.list:
+        print("\n".join(["lab", *session_panel(session).views()]))
+        return 0
+    out = args.out or f"{Path(args.session).with_suffix('')}-{args.view}.{args.format}"
+    try:
+        result = export_session(session, args.view, args.format, out, fps=args.fps, width=args.width,
+                                max_frames=args.frames, step=args.step)
+    except (ExportError, OSError) as exc:
+        print(f"genviz export: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps(result))
+    del app
+    return 0
 
 
 def cmd_labs(argv: list[str]) -> int:
@@ -58,6 +125,8 @@ def cmd_train(argv: list[str]) -> int:
     p.add_argument("--iwae", type=int, default=0, help="also report the IWAE-k test NLL bound (VAE labs)")
     p.add_argument("--ais", action="store_true", help="gibbs: also estimate the test log-likelihood by AIS")
     p.add_argument("--quiet", action="store_true", help="no progress line")
+    p.add_argument("--session", help="also record the run as a session file (snapshots, curves, checkpoints)")
+    p.add_argument("--frame-every", type=int, default=50, help="with --session: a snapshot every this many steps")
     args = p.parse_args(argv)
 
     from genviz.core.engine import EngineConfig
@@ -77,6 +146,20 @@ def cmd_train(argv: list[str]) -> int:
 
     config = EngineConfig(lab=args.lab, settings=overrides, seed=args.seed, device=args.device,
                           data=args.data, torch_threads=args.threads or os.cpu_count() or 1)
+    if args.session:
+        from genviz.core.headless import record_session
+        from genviz.core.session import save_session
+
+        try:
+            session = record_session(config, args.steps, frame_every=max(1, args.frame_every),
+                                     checkpoint_every=max(1, args.frame_every) * 10)
+            path = save_session(session, args.session)
+        except (DataError, RuntimeError, OSError) as exc:
+            print(f"genviz train: {exc}", file=sys.stderr)
+            return 2
+        print(json.dumps({"session": str(path), "step": session.step, "frames": len(session.history),
+                          "checkpoints": len(session.history.checkpoints)}))
+        return 0
     out = args.out or f"runs/{args.lab}-seed{args.seed}"
     try:
         result = train(config, args.steps, out, progress=None if args.quiet else sys.stderr,
@@ -167,8 +250,8 @@ def _gui_blas_threads() -> None:
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] in COMMANDS:
-        return {"labs": cmd_labs, "train": cmd_train, "bench": cmd_bench,
-                "download": cmd_download}[argv[0]](argv[1:])
+        return {"labs": cmd_labs, "presets": cmd_presets, "train": cmd_train, "export": cmd_export,
+                "bench": cmd_bench, "download": cmd_download}[argv[0]](argv[1:])
     args = _app_parser().parse_args(argv)
     _gui_blas_threads()
     from genviz.ui.app import run_app

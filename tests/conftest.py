@@ -24,4 +24,5 @@ def _isolated_settings(tmp_path, monkeypatch):
     """Keep QSettings and the download cache out of the user's home."""
     monkeypatch.setenv("GENVIZ_DATA_DIR", str(tmp_path / "data-cache"))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.setenv("GENVIZ_STATE_DIR", str(tmp_path / "state"))
     yield

@@ -8,7 +8,7 @@ import sys
 
 def run_app(args) -> int:
     os.environ.setdefault("QT_API", "pyside6")
-    from PySide6.QtCore import QSettings
+    from PySide6.QtCore import QSettings, QTimer
     from PySide6.QtWidgets import QApplication
 
     import qasync
@@ -20,15 +20,32 @@ def run_app(args) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("genviz")
     app.setOrganizationName("genviz")
-    theme.apply_theme(args.theme or QSettings().value("theme", "light"))
+    stored = QSettings()
+    theme.apply_theme(args.theme or stored.value("theme", "light"), font_scale=float(stored.value("font_scale", 1.0)))
     try:
         overrides = parse_assignments(args.set)
     except SettingError as exc:
         print(f"genviz: {exc}", file=sys.stderr)
         return 2
-    window = MainWindow(engine_kind=args.engine, lab=args.lab, data=args.data, seed=args.seed,
+    preset = None
+    if getattr(args, "preset", None):
+        from genviz.core.presets import PresetError, get_preset
+
+        try:
+            preset = get_preset(args.preset)
+        except PresetError as exc:
+            print(f"genviz: {exc}", file=sys.stderr)
+            return 2
+    lab = preset.lab if preset else args.lab
+    window = MainWindow(engine_kind=args.engine, lab=lab, data=args.data, seed=args.seed,
                         device=args.device, overrides=overrides, autoplay=args.play)
     window.show()
+    if preset is not None:
+        window.apply_preset(preset, play=True)
+    if getattr(args, "session", None):  # once the qasync loop runs
+        QTimer.singleShot(0, lambda: asyncio.ensure_future(window.open_session(args.session)))
+    if getattr(args, "presenter", False):
+        window.enter_presenter()
 
     async def until_quit():
         done = asyncio.get_event_loop().create_future()

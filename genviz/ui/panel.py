@@ -43,10 +43,15 @@ def draws(snap: dict) -> bool:
 
 
 def view_name(title: str) -> str:
-    """A plot title as a command-line name: 'Decoded manifold' -> 'decoded-manifold'."""
+    """A plot title as a command-line name, up to its first formula or aside:
+    'Decoded manifold  p(x|z), z = ...' -> 'decoded-manifold'."""
     import re
 
     text = re.sub(r"<[^>]+>", "", title).lower()
+    words = re.split(r"[(:—·|,=\[]", text)[0].split()
+    while len(words) > 1 and len(words[-1]) == 1:  # 'Decoded manifold p_θ(...)': the p goes too
+        words.pop()
+    text = " ".join(words)
     return re.sub(r"[^a-z0-9]+", "-", text).strip("-") or "view"
 
 

@@ -1,0 +1,204 @@
+"""Exports for slides: a view as PNG (at 2x) or SVG, the window as PNG, the timeline as an animated
+GIF or MP4 (drawn from the recorded snapshots), the curves as CSV (History.metrics_csv)."""
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QCoreApplication, QPoint, QRect
+from PySide6.QtGui import QImage, QPainter, QRegion
+from PySide6.QtWidgets import QWidget
+
+from genviz.core.history import History
+from genviz.ui.plots import deferred_redraws
+
+
+class ExportError(RuntimeError):
+    pass
+
+
+def render(widget: QWidget, scale: float = 1.0) -> QImage:
+    """``widget`` drawn into an image ``scale`` times its size: plots are vector graphics, so text
+    and lines are drawn at the higher resolution, not blown up."""
+    w, h = max(1, round(widget.width() * scale)), max(1, round(widget.height() * scale))
+    image = QImage(w, h, QImage.Format_RGB32)
+    image.fill(widget.palette().window().color())
+    painter = QPainter(image)
+    try:
+        painter.setRenderHint(QPainter.Antialiasing)
+        painter.setRenderHint(QPainter.TextAntialiasing)
+        painter.scale(w / widget.width(), h / widget.height())
+        # QWidget's render (a plot view overrides it with one that draws only its scene)
+        QWidget.render(widget, painter, QPoint(0, 0), QRegion(QRect(0, 0, widget.width(), widget.height())))
+    finally:
+        painter.end()
+    return image
+
+
+def view_png(widget: QWidget, path: str | Path, scale: float = 2.0) -> Path:
+    image = render(widget, scale)
+    if not image.save(str(path), "PNG"):
+        raise ExportError(f"could not write {path}")
+    return Path(path)
+
+
+def view_svg(widget: QWidget, path: str | Path) -> Path:
+    """A view as an SVG drawing: curves, axes and text stay vectors (editable in Inkscape or
+    Illustrator); images inside it are embedded. Qt's own SVG painter: pyqtgraph's SVG exporter
+    fails on the paths that recent Qt versions write."""
+    from PySide6.QtCore import QSize
+    from PySide6.QtSvg import QSvgGenerator
+
+    gen = QSvgGenerator()
+    gen.setFileName(str(path))
+    gen.setSize(QSize(widget.width(), widget.height()))
+    gen.setViewBox(QRect(0, 0, widget.width(), widget.height()))
+    gen.setTitle(getattr(widget, "windowTitle", lambda: "")() or "genviz view")
+    painter = QPainter(gen)
+    try:
+        QWidget.render(widget, painter, QPoint(0, 0), QRegion(QRect(0, 0, widget.width(), widget.height())))
+    finally:
+        painter.end()
+    if not Path(path).is_file():
+        raise ExportError(f"could not write {path}")
+    return Path(path)
+
+
+def window_png(window: QWidget, path: str | Path) -> Path:
+    if not window.grab().save(str(path), "PNG"):
+        raise ExportError(f"could not write {path}")
+    return Path(path)
+
+
+def flush_views(panel) -> None:
+    """Run the panel's queued view updates now (normally one per event-loop turn)."""
+    for _ in range(64):
+        pending = getattr(panel, "_pending_views", [])
+        if not pending:
+            break
+        panel._pending_views = []
+        for draw in pending:
+            draw()
+    QCoreApplication.processEvents()
+
+
+def frame_indices(n: int, max_frames: int) -> list[int]:
+    """Up to ``max_frames`` evenly spread frames of ``n``, always the first and the last."""
+    if n <= max_frames:
+        return list(range(n))
+    return sorted(set(np.linspace(0, n - 1, max_frames).round().astype(int).tolist()))
+
+
+def timeline_frames(panel, widget: QWidget, history: History, width: int | None = None, max_frames: int = 300):
+    """Yield one RGB array per recorded snapshot: the panel shows it, ``widget`` is rendered."""
+    for i in frame_indices(len(history), max_frames):
+        snap = history.snapshot(i)
+        with deferred_redraws():
+            panel.on_snapshot(snap)
+        for plot in panel.curve_plots():
+            plot.set_marker(snap["step"])
+        flush_views(panel)
+        scale = (width / widget.width()) if width else 1.0
+        image = render(widget, scale).convertToFormat(QImage.Format_RGB888)
+        arr = np.frombuffer(image.constBits(), np.uint8, image.sizeInBytes()).reshape(
+            image.height(), image.bytesPerLine())[:, : image.width() * 3].reshape(image.height(), image.width(), 3)
+        yield arr.copy()
+    for plot in panel.curve_plots():
+        plot.set_marker(None)
+
+
+def ffmpeg_executable() -> str | None:
+    found = shutil.which("ffmpeg")
+    if found:
+        return found
+    try:
+        import imageio_ffmpeg
+
+        return imageio_ffmpeg.get_ffmpeg_exe()
+    except Exception:
+        return None
+
+
+def timeline_animation(panel, widget: QWidget, history: History, path: str | Path, fps: int = 10,
+                       width: int | None = None, max_frames: int = 300) -> int:
+    """Write the history of ``widget`` as a GIF or an MP4 (by the suffix). Returns the frame count."""
+    path = Path(path)
+    kind = path.suffix.lower()
+    if kind not in (".gif", ".mp4"):
+        raise ExportError(f"animations are written as .gif or .mp4, not '{kind or path.name}'")
+    if not len(history):
+        raise ExportError("the history is empty: nothing to animate")
+    ffmpeg = ffmpeg_executable() if kind == ".mp4" else None
+    if kind == ".mp4" and ffmpeg is None:
+        raise ExportError("MP4 needs ffmpeg, which was not found (install it, e.g. 'apt install ffmpeg' or "
+                          "'pip install imageio-ffmpeg'); GIF export works without it")
+    frames = list(timeline_frames(panel, widget, history, width, max_frames))
+    if kind == ".gif":
+        # a GIF merges a frame identical to the one before it into a longer one: count what is written
+        distinct = [frames[0]] + [f for prev, f in zip(frames, frames[1:]) if not np.array_equal(prev, f)]
+        from PIL import Image
+
+        images = [Image.fromarray(f) for f in frames]
+        # one shared palette per frame; duration is per frame in ms
+        images[0].save(path, save_all=True, append_images=images[1:], duration=max(20, round(1000 / fps)),
+                       loop=0, optimize=False)
+        return len(distinct)
+        h, w, _ = frames[0].shape
+        cmd = [ffmpeg, "-y", "-loglevel", "error", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{w}x{h}",
+               "-r", str(fps), "-i", "-", "-vf", "pad=ceil(iw/2)*2:ceil(ih/2)*2", "-pix_fmt", "yuv420p",
+               "-c:v", "libx264", str(path)]
+        proc = subprocess.run(cmd, input=b"".join(f.tobytes() for f in frames), capture_output=True)
+        if proc.returncode != 0:
+            raise ExportError(f"ffmpeg failed: {proc.stderr.decode(errors='replace')[-300:]}")
+    return len(frames)
+
+
+# -- headless: ``genviz export SESSION --view NAME --format gif`` --------------------------------------
+def session_panel(session, size: tuple[int, int] = (1400, 900)):
+    """The session's lab panel, shown off screen, rebuilt from its history up to the last step."""
+    from genviz.core.labs import get_lab, import_object
+
+    lab = get_lab(session.lab)
+    panel = import_object(lab.panel)(lab)
+    panel.resize(*size)
+    panel.show()
+    panel.on_ready(session.static)
+    with deferred_redraws():
+        for snap in session.history.replay_snapshots(session.step):
+            panel.on_snapshot(snap)
+    flush_views(panel)
+    return panel
+
+
+def export_session(session, view: str, fmt: str, out: str | Path, fps: int = 10, width: int | None = None,
+                   max_frames: int = 300, step: int | None = None, size: tuple[int, int] = (1400, 900)) -> dict:
+    """Export one view of a saved session without a window: png/svg of the frame at ``step`` (the
+    last one by default), gif/mp4 of the whole timeline, csv of the curves."""
+    fmt = fmt.lower()
+    out = Path(out)
+    if fmt == "csv":
+        out.write_text(session.history.metrics_csv())
+        return {"path": str(out), "rows": len(session.history.metrics().get("step", []))}
+    panel = session_panel(session, size)
+    views = {"lab": panel, **panel.views()}
+    if view not in views:
+        raise ExportError(f"no view '{view}' in the {session.lab} lab; views: {', '.join(views)}")
+    widget = views[view]
+    if fmt in ("gif", "mp4"):
+        frames = timeline_animation(panel, widget, session.history, out, fps=fps, width=width, max_frames=max_frames)
+        return {"path": str(out), "frames": frames, "fps": fps}
+    if not len(session.history):
+        raise ExportError("the session has no recorded snapshots")
+    index = session.history.index_at(session.step if step is None else step)
+    panel.on_snapshot(session.history.snapshot(index))
+    flush_views(panel)
+    if fmt == "png":
+        scale = (width / widget.width()) if width else 2.0
+        view_png(widget, out, scale=scale)
+    elif fmt == "svg":
+        view_svg(widget, out)
+    else:
+        raise ExportError(f"unknown format '{fmt}' (png, svg, gif, mp4, csv)")
+    return {"path": str(out), "step": session.history.frames[index].step}

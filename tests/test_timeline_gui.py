@@ -1,0 +1,247 @@
+"""Issue 8 in the real window: the timeline scrubs to the exact snapshot of a step and resumes from
+a checkpoint; sessions save, open (hostile ones refused), autosave and restore after a crash;
+exports for slides; lecture presets, the presenter view and persisted settings."""
+import asyncio
+import json
+import zipfile
+import xml.etree.ElementTree as ET
+
+import numpy as np
+import pytest
+import qasync
+from PIL import Image
+from PySide6.QtCore import QSettings, Qt
+
+from genviz.cli import main as cli_main
+from genviz.core.engine import EngineConfig
+from genviz.core.headless import record_session
+from genviz.core.presets import all_presets, get_preset
+from genviz.core.session import load_session, save_session
+from genviz.ui import export, theme
+from genviz.ui.main_window import MainWindow, autosave_path
+from tests.helpers import run_until
+
+
+@pytest.fixture
+def loop():
+    loop = qasync.QEventLoop(already_running=False)
+    asyncio.set_event_loop(loop)  # worker queries are awaited, as in the app
+    yield loop
+    loop.close()  # joins the threads that wrote session files
+
+
+def open_window(qtbot, lab="manifold", **kwargs):
+    theme.apply_theme("light", font_scale=1.0, line_scale=1.0)
+    w = MainWindow(engine_kind="thread", lab=lab, overrides=kwargs.pop("overrides", {"hidden": 32}), **kwargs)
+    w.checkpoint_seconds = 0.3
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitExposed(w)
+    qtbot.waitUntil(lambda: w.static != {}, timeout=60000)
+    return w
+
+
+def train_until(qtbot, w, frames=6, checkpoints=3):
+    w.play()
+    qtbot.waitUntil(lambda: len(w.history) >= frames and len(w.history.checkpoints) >= checkpoints, timeout=60000)
+    w.pause()
+    qtbot.waitUntil(lambda: not w.bar.play_button.isChecked(), timeout=5000)
+    qtbot.wait(200)
+
+
+def drawn(qtbot, panel):
+    qtbot.waitUntil(lambda: not panel._pending_views, timeout=5000)
+
+
+def test_scrub_shows_the_exact_snapshot_and_resume_continues_from_a_checkpoint(qtbot, loop):
+    w = open_window(qtbot)
+    panel = w.panel()
+    train_until(qtbot, w)
+    ck1 = w.history.checkpoints[1][0]  # a frame after a checkpoint that is not the first
+    i = next(k for k, f in enumerate(w.history.frames) if f.step >= ck1)
+    frame = w.history.frames[i]
+    w.timeline.slider.setValue(i)
+    drawn(qtbot, panel)
+    assert not w.timeline.live and panel.heavy is frame.data
+    assert np.array_equal(panel.manifold_view.item.image, frame.data["manifold"])  # the exact picture of that step
+    assert panel.curves._marker.value() == frame.step and panel.curves._marker.isVisible()
+    assert f"step {frame.step:,}" in w.timeline.label.text()
+
+    # training goes on underneath: curves grow, the views stay at the scrubbed step
+    n_curve = panel.curves.buffers["neg_elbo"].x.size
+    w.play()
+    qtbot.waitUntil(lambda: panel.curves.buffers["neg_elbo"].x.size > n_curve + 20, timeout=30000)
+    assert panel.heavy is frame.data
+    w.pause()
+    qtbot.wait(200)
+
+    # "Resume from here": the checkpoint at or before the frame; the later history goes
+    qtbot.mouseClick(w.timeline.resume_button, Qt.LeftButton)
+    ck_step = max(s for s, _ in w.history.checkpoints)
+    assert ck1 <= ck_step <= frame.step and w.timeline.live
+    assert w.history.frames[-1].step <= ck_step and w.history.metrics()["step"].max() <= ck_step
+    assert panel.curves.buffers["neg_elbo"].x.max() <= ck_step
+    qtbot.waitUntil(lambda: w.step == ck_step, timeout=10000)
+    w.do_step(5)
+    qtbot.waitUntil(lambda: w.step == ck_step + 5, timeout=10000)
+
+    # playback steps through the history, then stops at its end
+    w.timeline.fps.setCurrentIndex(3)
+    w.timeline.play_history(True)
+    qtbot.waitUntil(lambda: not w.timeline.play_button.isChecked(), timeout=20000)
+    assert w.timeline.index == len(w.history) - 1
+    qtbot.keyClick(w, Qt.Key_End)
+    assert w.timeline.live and not panel.curves._marker.isVisible()
+    w.close()
+
+
+def test_session_round_trip_through_the_window(qtbot, loop, tmp_path):
+    w = open_window(qtbot)
+    train_until(qtbot, w, frames=4, checkpoints=2)
+    path = tmp_path / "run.genviz"
+    task = asyncio.ensure_future(w.save_session(path))
+    run_until(loop, task.done, timeout=30)
+    assert task.result() and path.is_file()
+    saved = load_session(path)
+    assert saved.step == w.step and len(saved.history) == len(w.history)
+    assert str(path) in w.recent_sessions()
+    w.close()
+
+    w2 = open_window(qtbot, lab="gan", overrides={})
+    task = asyncio.ensure_future(w2.open_session(path))
+    run_until(loop, task.done, timeout=30)
+    qtbot.waitUntil(lambda: w2.current == "manifold" and w2.step == saved.step and w2.static != {}, timeout=60000)
+    panel = w2.panel()
+    drawn(qtbot, panel)
+    assert panel.heavy is w2.history.frames[-1].data  # the views as saved
+    assert np.array_equal(panel.manifold_view.item.image, saved.history.frames[-1].data["manifold"])
+    assert panel.curves.buffers["neg_elbo"].x.max() == saved.step  # the curves came back too
+    assert w2.values["manifold"]["hidden"] == 32
+    w2.do_step(3)  # and it trains on from the saved step
+    qtbot.waitUntil(lambda: w2.step == saved.step + 3, timeout=20000)
+
+    # a hostile file is refused with a message; the running lab is untouched
+    evil = tmp_path / "evil.genviz"
+    evil.write_bytes(b"PK\x03\x04 not really a zip")
+    task = asyncio.ensure_future(w2.open_session(evil))
+    run_until(loop, task.done, timeout=30)
+    assert task.result() is False and w2.banner.isVisible() and "Could not open the session" in w2.banner.label.text()
+    assert w2.current == "manifold" and w2.step == saved.step + 3
+    w2.close()
+
+
+def test_autosave_and_restore_after_a_crash(qtbot, loop):
+    w = open_window(qtbot)
+    train_until(qtbot, w, frames=3, checkpoints=1)
+    task = asyncio.ensure_future(w.autosave())
+    run_until(loop, task.done, timeout=30)
+    assert task.result() and autosave_path().is_file()
+    step = load_session(autosave_path()).step
+    w.bridge.close()  # killed: no closeEvent, the autosave stays
+
+    w2 = open_window(qtbot, lab="gan", overrides={})
+    assert w2.banner.isVisible() and "did not close normally" in w2.banner.label.text()
+    qtbot.mouseClick(w2.banner.action_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: w2.current == "manifold" and w2.step == step, timeout=60000)
+    w2.close()
+    assert not autosave_path().exists()  # a normal exit clears it
+
+
+def test_exports_for_slides(qtbot, tmp_path, monkeypatch):
+    w = open_window(qtbot)
+    train_until(qtbot, w, frames=5, checkpoints=1)
+    panel = w.panel()
+    views = panel.views()
+    assert "decoded-manifold" in views, list(views)
+    view = views["decoded-manifold"]
+    png = export.view_png(view, tmp_path / "v.png", scale=2)
+    assert Image.open(png).size == (2 * view.width(), 2 * view.height())
+    svg = export.view_svg(panel.curves, tmp_path / "c.svg")
+    assert ET.parse(svg).getroot().tag.endswith("svg")
+    win = export.window_png(w, tmp_path / "w.png")
+    assert Image.open(win).size[0] >= w.width()
+    w.export_timeline(view, str(tmp_path / "t.gif"), fps=8, width=240)
+    gif = Image.open(tmp_path / "t.gif")
+    assert gif.size[0] == 240 and gif.n_frames >= 2
+    frames = export.timeline_animation(panel, panel.curves, w.history, tmp_path / "c.gif", fps=5, width=300, max_frames=4)
+    assert Image.open(tmp_path / "c.gif").n_frames == frames == 4  # the curve's marker moves every frame
+    monkeypatch.setattr(export, "ffmpeg_executable", lambda: None)
+    with pytest.raises(export.ExportError, match="MP4 needs ffmpeg"):
+        export.timeline_animation(panel, view, w.history, tmp_path / "t.mp4")
+    (tmp_path / "m.csv").write_text(w.history.metrics_csv())
+    rows = (tmp_path / "m.csv").read_text().splitlines()
+    assert rows[0].startswith("step,") and len(rows) == 1 + len(w.history.metrics()["step"])
+    w.close()
+
+
+def test_headless_export_of_a_saved_session(qtbot, tmp_path, capsys):
+    session = record_session(EngineConfig(lab="gan"), 30, frame_every=5, checkpoint_every=10)
+    path = save_session(session, tmp_path / "gan.genviz")
+    assert cli_main(["export", str(path), "--list"]) == 0
+    listed = capsys.readouterr().out.split()
+    assert "lab" in listed and "losses" in listed
+    assert cli_main(["export", str(path), "--view", "losses", "--format", "gif", "--fps", "5", "--width", "320",
+                     "--out", str(tmp_path / "l.gif")]) == 0
+    result = json.loads(capsys.readouterr().out)
+    gif = Image.open(tmp_path / "l.gif")
+    assert gif.n_frames == result["frames"] == 7 and gif.size[0] == 320  # steps 0, 5, ..., 30
+    assert cli_main(["export", str(path), "--view", "lab", "--format", "png", "--out", str(tmp_path / "lab.png")]) == 0
+    capsys.readouterr()
+    assert Image.open(tmp_path / "lab.png").size == (2800, 1800)  # 2x the off-screen 1400x900 panel
+    assert cli_main(["export", str(path), "--format", "csv", "--out", str(tmp_path / "m.csv")]) == 0
+    assert len((tmp_path / "m.csv").read_text().splitlines()) == 31
+    assert cli_main(["export", str(path), "--view", "nope"]) == 2
+    assert "no view 'nope'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("preset", [p.name for p in all_presets()])
+def test_every_preset_trains_a_few_steps_headless(preset):
+    p = get_preset(preset)
+    assert p.title and len(p.caption) > 40
+    session = record_session(EngineConfig(lab=p.lab, settings=p.settings, seed=p.seed, data=p.data), 3,
+                             frame_every=3, checkpoint_every=3)
+    assert session.step == 3 and np.isfinite(session.history.metrics()["step"]).all()
+
+
+def test_presets_presenter_view_and_persisted_settings(qtbot):
+    w = open_window(qtbot)
+    gan = get_preset("gan-wgan-gp-ring")
+    w.apply_preset(gan)
+    qtbot.waitUntil(lambda: w.current == "gan" and w.static != {} and w.step > 0, timeout=60000)
+    assert w.values["gan"]["loss"] == "wgan-gp" and w.values["gan"]["d_steps"] == 5
+    assert w.caption.isVisible() and "WGAN-GP fixes it" in w.caption.text()
+    w.step_preset(1)  # the next preset in the Lecture menu
+    names = [p.name for p in w.presets]
+    assert w.preset.name == names[(names.index(gan.name) + 1) % len(names)]
+    qtbot.waitUntil(lambda: w.current == w.preset.lab and w.static != {}, timeout=60000)
+
+    w.enter_presenter()
+    assert w.isFullScreen() or w.windowState() & Qt.WindowFullScreen
+    assert not w.bar.isVisible() and not w.lab_list.isVisible() and w.caption.isVisible()
+    assert theme.font_scale() >= 1.5
+    w.toggle_presenter_controls()  # C: the controls come back while presenting
+    assert w.bar.isVisible()
+    w.leave_presenter()
+    assert w.bar.isVisible() and theme.font_scale() == 1.0
+
+    w.set_font_scale(1.3)
+    w.set_theme("dark")
+    w.resize(1500, 940)
+    qtbot.waitUntil(lambda: w.width() == 1500, timeout=3000)
+    w.close()
+    stored = QSettings()
+    assert abs(float(stored.value("font_scale")) - 1.3) < 1e-6 and stored.value("theme") == "dark"
+    theme.apply_theme("light", font_scale=1.0)
+    w2 = MainWindow(engine_kind="thread")  # no lab given: the last one opened
+    qtbot.addWidget(w2)
+    w2.show()
+    assert w2.current == w.current
+    # the stored geometry is restored (Qt fits it to the screen: the off-screen one is small)
+    from PySide6.QtWidgets import QMainWindow
+
+    plain = QMainWindow()
+    plain.restoreGeometry(stored.value("geometry"))
+    plain.show()
+    assert w2.height() == plain.height() and w2.pos() == plain.pos()  # (the width is held at its minimum)
+    plain.close()
+    w2.close()
