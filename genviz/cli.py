@@ -183,7 +183,7 @@ def cmd_bench(argv: list[str]) -> int:
     p.add_argument("--flows", help="flow: comma-separated flow types for the density table (default: all)")
     p.add_argument("--live-only", action="store_true", help="flow, gibbs: only the window's figures")
     p.add_argument("--seeds", type=int, default=3, help="gan: seeds per preset and dataset")
-    p.add_argument("--presets", help="gan: comma-separated preset names (default: all)")
+    p.add_argument("--presets", help="gan: comma-separated preset names (default: all); history: labs")
     args = p.parse_args(argv)
     if args.lab == "gan":
         from genviz.bench.gan import main as gan_main
@@ -202,6 +202,12 @@ def cmd_bench(argv: list[str]) -> int:
 
         return flow_main(density_steps=args.steps or 3000, energy_steps=args.energy_steps, live_only=args.live_only,
                          flows=[x.strip() for x in args.flows.split(",")] if args.flows else None)
+    if args.lab == "history":
+        _gui_blas_threads()
+        from genviz.bench.history import main as history_main
+
+        return history_main(labs=[x.strip() for x in args.presets.split(",")] if args.presets else None,
+                            seconds=args.seconds if args.seconds != 8.0 else 20.0)
     if args.lab == "arithmetic":
         _gui_blas_threads()  # the window is measured as the app runs it
         from genviz.bench.arithmetic import main as arithmetic_main
@@ -210,7 +216,8 @@ def cmd_bench(argv: list[str]) -> int:
 
         return arithmetic_main(data=args.data, overrides=parse_assignments(args.set), engine=args.engines.split(",")[0])
     if args.lab != "manifold":
-        print(f"genviz bench: no benchmark for '{args.lab}' (manifold, gan, flow, gibbs, arithmetic)", file=sys.stderr)
+        print(f"genviz bench: no benchmark for '{args.lab}' (manifold, gan, flow, gibbs, arithmetic, history)",
+              file=sys.stderr)
         return 2
     from genviz.bench.manifold import main as bench_main
 
