@@ -201,3 +201,20 @@ def test_panel_draws_a_snapshot_and_picks_examples(qtbot, trained):
     h, w = panel.static["image_shape"]
     panel._on_strip_click(h + 2, (w + 1) * 2 + 1)  # row 1, column 2
     assert chosen[-1] == ({"example": int(panel.strip_idx[8])}, False)
+
+
+def test_contour_segments_trace_a_known_circle():
+    from genviz.ui.plots import contour_segments
+
+    r, c = np.mgrid[0:101, 0:101].astype(float)
+    z = (r - 50.0) ** 2 + (c - 40.0) ** 2  # a paraboloid: its level sets are circles
+    x, y = contour_segments(-z, -900.5)  # (a level no grid point hits exactly)
+    assert len(x) % 2 == 0 and len(x) > 300
+    # pixel (c, r) has its centre at (c + 0.5, r + 0.5): every end point lies on the circle
+    dist = np.hypot(x - 0.5 - 40.0, y - 0.5 - 50.0)
+    assert np.abs(dist - np.sqrt(900.5)).max() < 0.05
+    # segments join up: each end point is shared by exactly two segments (a closed curve)
+    pts = np.round(np.stack([x, y], 1), 9)
+    _, counts = np.unique(pts, axis=0, return_counts=True)
+    assert (counts == 2).all()
+    assert contour_segments(z, 1e9)[0].size == 0

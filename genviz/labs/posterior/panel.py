@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QLabel, QPushButton, QSplitter
 from genviz.labs.manifold.decode import tile
 from genviz.ui import theme
 from genviz.ui.panel import LabPanel, column, draws, records
-from genviz.ui.plots import ClassScatter, ClickableImage, CurvePlot, ellipse_points, lock_aspect, make_plot
+from genviz.ui.plots import ClassScatter, ClickableImage, CurvePlot, contour_segments, ellipse_points, lock_aspect, make_plot
 
 STRIP_ROWS, STRIP_COLS = 2, 6
 FIT_COLORS = {"q": "#d62728", "qstar": "#ff7f0e", "qfull": "#2ca02c"}
@@ -30,9 +30,9 @@ class DensityPlot:
         self.image.setColorMap(pg.ColorMap([0.0, 0.35, 1.0], [(255, 255, 255), (252, 174, 145), (203, 24, 29)]))
         self.image.setZValue(-10)
         plot.addItem(self.image)
-        self.contours = [pg.IsocurveItem(pen=pg.mkPen("#222222", width=w)) for w in (2, 1.5, 1)]
+        self.contours = [pg.PlotCurveItem(pen=pg.mkPen("#222222", width=w), connect="pairs") for w in (2, 1.5, 1)]
         for c in self.contours:
-            c.setParentItem(self.image)
+            c.setParentItem(self.image)  # in the image's pixel coordinates
 
     def set(self, log_density: np.ndarray, extent, levels) -> None:
         dens = np.exp(log_density).astype(np.float32)
@@ -40,13 +40,12 @@ class DensityPlot:
         x0, x1, y0, y1 = extent
         self.image.setRect(x0, y0, x1 - x0, y1 - y0)
         for c, level in zip(self.contours, levels):
-            c.setData(dens)
-            c.setLevel(level)
+            c.setData(*contour_segments(dens, level), connect="pairs")
 
     def clear(self) -> None:
         self.image.clear()
         for c in self.contours:
-            c.setData(None)
+            c.setData([], [])
 
 
 class PosteriorPanel(LabPanel):
