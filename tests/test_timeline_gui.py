@@ -3,7 +3,6 @@ a checkpoint; sessions save, open (hostile ones refused), autosave and restore a
 exports for slides; lecture presets, the presenter view and persisted settings."""
 import asyncio
 import json
-import zipfile
 import xml.etree.ElementTree as ET
 
 import numpy as np

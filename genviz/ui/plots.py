@@ -39,7 +39,7 @@ class deferred_redraws:
 
 def make_plot(title: str = "", x_label: str = "", y_label: str = "") -> pg.PlotWidget:
     w = pg.PlotWidget()
-    w.setTitle(title, size="12pt")
+    w.setTitle(title, size=theme.title_size())
     if x_label:
         w.setLabel("bottom", x_label)
     if y_label:
@@ -54,7 +54,7 @@ class ImagePlot(pg.PlotWidget):
 
     def __init__(self, title: str = "", levels=(0, 255), axes: bool = False):
         super().__init__()
-        self.setTitle(title, size="12pt")
+        self.setTitle(title, size=theme.title_size())
         self.levels = levels
         self.item = pg.ImageItem(levels=levels)
         self.addItem(self.item)
@@ -148,7 +148,7 @@ class CurvePlot(pg.PlotWidget):
 
     def __init__(self, title: str, series: dict[str, str], y_label: str = "nats"):
         super().__init__(axisItems={"bottom": StepAxis("bottom")})
-        self.setTitle(title, size="12pt")
+        self.setTitle(title, size=theme.title_size())
         self.setLabel("bottom", "step")
         self.setLabel("left", y_label)
         item = self.getPlotItem()
@@ -242,7 +242,7 @@ class CurvePlot(pg.PlotWidget):
 class BarPlot(pg.PlotWidget):
     def __init__(self, title: str, x_label: str = "", y_label: str = ""):
         super().__init__()
-        self.setTitle(title, size="12pt")
+        self.setTitle(title, size=theme.title_size())
         self.setLabel("bottom", x_label)
         self.setLabel("left", y_label)
         self.getPlotItem().getViewBox().setMenuEnabled(False)

@@ -64,7 +64,7 @@ def _style_plot(widget: pg.PlotWidget) -> None:
         axis.label.setFont(tick_font)
     item.titleLabel.setAttr("color", c["plot_fg"])
     if item.titleLabel.text:
-        item.setTitle(item.titleLabel.text, color=c["plot_fg"], size=f"{12 * scale:.0f}pt")
+        item.setTitle(item.titleLabel.text, color=c["plot_fg"], size=title_size())
     # curves (not scatters) get thicker in the presenter view: lines must read from the back row
     for data_item in item.listDataItems():
         pen = data_item.opts.get("pen") if hasattr(data_item, "opts") else None
@@ -80,10 +80,16 @@ def _style_plot(widget: pg.PlotWidget) -> None:
         item.legend.setLabelTextColor(c["plot_fg"])
         item.legend.setBrush(pg.mkBrush(c["plot_bg"]))
         item.legend.setPen(pg.mkPen(c["muted"]))
+        item.legend.setLabelTextSize(f"{9 * scale:.0f}pt")
 
 
 def font_scale() -> float:
     return _current["font_scale"]
+
+
+def title_size() -> str:
+    """Plot titles: 12 pt, times the text scale (the presenter view's large fonts)."""
+    return f"{12 * _current['font_scale']:.0f}pt"
 
 
 def apply_theme(name: str | None = None, font_scale: float | None = None, line_scale: float | None = None) -> None:

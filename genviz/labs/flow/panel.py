@@ -130,7 +130,7 @@ class FlowPanel(LabPanel):
         self.target_img.setImage(target, levels=(0, self.density_top))
         self._place(self.target_img)
         what = "exp(−U)/Z" if info["fit"] == "energy" else "data histogram"
-        self.target_plot.setTitle(f"Target: {what}", size="12pt")
+        self.target_plot.setTitle(f"Target: {what}", size=theme.title_size())
         self.warp.enableAutoRange()  # samples may leave the target's box while the flow learns
         self.curves.show_series(("train_nll", "test_nll") if info["fit"] == "density" else ("reverse_kl",))
         self.warning.setText(info.get("warning", ""))
@@ -225,7 +225,7 @@ class FlowPanel(LabPanel):
         self.model_img.setImage(dens, levels=(0, self.density_top))
         self._place(self.model_img)
         old = "" if step == self.cache_step else f" (step {step}, updating…)"
-        self.model_plot.setTitle(f"Model q after layer {k}{old}", size="12pt")
+        self.model_plot.setTitle(f"Model q after layer {k}{old}", size=theme.title_size())
         span = max(float(np.abs(ld).max()), 1e-6)
         self.logdet_img.setImage(ld, levels=(-span, span))
         self._place(self.logdet_img)

@@ -181,8 +181,8 @@ class GanPanel(LabPanel):
         self.heat.setRect(x0, y0, x1 - x0, y1 - y0)
         self.view.setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0)
         critic = info.get("critic")
-        self.view.setTitle("Real and generated samples over " + ("the critic's score" if critic else "D(x)"), size="12pt")
-        self.outputs.setTitle("Critic's mean score" if critic else "D's mean output (probability real)", size="12pt")
+        self.view.setTitle("Real and generated samples over " + ("the critic's score" if critic else "D(x)"), size=theme.title_size())
+        self.outputs.setTitle("Critic's mean score" if critic else "D's mean output (probability real)", size=theme.title_size())
         if modes is None:
             self.coverage_text.setText(f"<b>{info['dataset']}</b>: no modes to count (mode coverage is "
                                        "defined for the ring and the grid).")
@@ -202,7 +202,7 @@ class GanPanel(LabPanel):
         if data and draws(snap):
             self.heavy = data
             self.draw_in_turns([lambda: self._draw_samples(data), lambda: self._draw_landscape(data),
-                                lambda: self._draw_coverage(data, step)])
+                                lambda: self._draw_coverage(data, step, live=records(snap))])
         self.losses.redraw()
         self.outputs.redraw()
         self.redraws += 1
@@ -255,7 +255,7 @@ class GanPanel(LabPanel):
         self.modes_curve.redraw()
         self.quality_curve.redraw()
 
-    def _draw_coverage(self, data: dict, step: int) -> None:
+    def _draw_coverage(self, data: dict, step: int, live: bool = True) -> None:
         cov = data.get("coverage")
         if cov is None:
             return
@@ -269,6 +269,8 @@ class GanPanel(LabPanel):
             f"<b>{cov['hq_percent']:.1f}&nbsp;%</b> &nbsp; · &nbsp; reverse KL <b>{rkl:.3f}</b><br>"
             f"<span style='font-size:10pt'>2500 samples; high quality = within 3 std of the nearest mode "
             f"(perfect: ≈ 98.9 %)</span>")
+        if not live:
+            return  # a step from the timeline: the warning keeps describing the training as it is now
         if self.lost_modes:
             self.warning.setText(f"⚠ Modes lost by step {step:,}: {', '.join(map(str, self.lost_modes))} — captured "
                                  f"earlier, now without a high-quality sample in the last {LOST_AFTER} evaluations: "

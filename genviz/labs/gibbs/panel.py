@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (QGridLayout, QHBoxLayout, QLabel, QProgressBar, Q
                                QWidget)
 
 from genviz.labs.manifold.decode import tile
+from genviz.ui import theme
 from genviz.ui.panel import LabPanel, draws, records
 from genviz.ui.plots import CurvePlot, ImagePlot, make_plot
 
@@ -210,7 +211,7 @@ class GibbsPanel(LabPanel):
         rows, cols = grid_shape(len(chains))
         self.chains_view.set_image(tile(chains, rows, cols, pad=1, fill=0.35))
         self.chains_view.setTitle(f"{len(chains)} Gibbs chains after {data['chain_steps']} steps "
-                                  f"(next: sample {data['next_half']})", size="12pt")
+                                  f"(next: sample {data['next_half']})", size=theme.title_size())
 
     def _draw_film(self, data: dict) -> None:
         h, w = self.static["image_shape"]

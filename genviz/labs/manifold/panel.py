@@ -84,7 +84,7 @@ class ManifoldPanel(LabPanel):
         self.latent_plot.setLabel("bottom", axis[0])
         self.latent_plot.setLabel("left", axis[1])
         title = "Latent space: encoder means  E[z|x]" if d <= 2 else f"Latent space ({d}-D): PCA projection of E[z|x]"
-        self.latent_plot.setTitle(title, size="12pt")
+        self.latent_plot.setTitle(title, size=theme.title_size())
 
     def on_snapshot(self, snap: dict) -> None:
         m = snap.get("metrics") or {}
@@ -234,4 +234,4 @@ class ManifoldPanel(LabPanel):
         names = self.static.get("class_names", [])
         label = int(self.static["eval_labels"][i])
         name = names[label] if label < len(names) else str(label)
-        self.nearest_view.setTitle(f"Nearest training example: “{name}”", size="12pt")
+        self.nearest_view.setTitle(f"Nearest training example: “{name}”", size=theme.title_size())
