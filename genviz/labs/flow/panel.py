@@ -229,7 +229,7 @@ class FlowPanel(LabPanel):
         span = max(float(np.abs(ld).max()), 1e-6)
         self.logdet_img.setImage(ld, levels=(-span, span))
         self._place(self.logdet_img)
-        self.logdet_plot.setTitle(f"log|det J|, layer {k} (red expands)", size="11pt")
+        self.logdet_plot.setTitle(f"log|det J|, layer {k} (red expands)", size=theme.title_size())
 
     def _draw_readout(self, data: dict, m: dict) -> None:
         if "test_nll" in data:
