@@ -19,8 +19,6 @@ RUN_MINUTES = 30
 
 
 def _scrub_times(app, w, panel, scrubs: int) -> list[float]:
-    from genviz.ui.export import flush_views
-
     rng = random.Random(0)
     times = []
     n = len(w.history)
@@ -31,7 +29,6 @@ def _scrub_times(app, w, panel, scrubs: int) -> list[float]:
         # the views draw one per event-loop turn; run them all, then paint the panel
         while panel._pending_views:
             app.processEvents()
-        flush_views(panel)
         panel.repaint()
         times.append((time.perf_counter() - t0) * 1e3)
     return times

@@ -94,6 +94,12 @@ class History:
         self._checkpoints = Thinned(max_checkpoints, max_checkpoint_bytes, lambda c: len(c[1]))
         self._chunks: list[dict[str, np.ndarray]] = []
         self._merged: dict[str, np.ndarray] | None = {}
+        self._rows = 0
+
+    def _set_metrics(self, columns: dict[str, np.ndarray]) -> None:
+        self._chunks = [columns] if columns and len(columns.get("step", [])) else []
+        self._rows = len(columns.get("step", [])) if columns else 0
+        self._merged = None
 
     @property
     def frames(self) -> list[Frame]:
@@ -118,11 +124,14 @@ class History:
         cols = snap.get("metrics") or {}
         if "step" in cols and len(cols["step"]):
             self._chunks.append({k: np.asarray(v) for k, v in cols.items()})
+            self._rows += len(cols["step"])
             self._merged = None
-            if sum(len(c["step"]) for c in self._chunks) > self.max_metric_rows:
-                merged = self.metrics()
-                self._chunks = [{k: v[::2] for k, v in merged.items()}]
-                self._merged = None
+            # this runs on the GUI thread per snapshot: a running count, and chunks merged now and
+            # then, keep it O(1) however long the run
+            if self._rows > self.max_metric_rows:
+                self._set_metrics({k: v[::2] for k, v in self.metrics().items()})
+            elif len(self._chunks) > 512:
+                self._set_metrics(self.metrics())
         data = snap.get("data")
         if not (snap.get("heavy") and data):
             return False
@@ -148,8 +157,7 @@ class History:
         merged = self.metrics()
         if "step" in merged:
             keep = merged["step"] <= step
-            self._chunks = [{k: v[keep] for k, v in merged.items()}] if keep.any() else []
-            self._merged = None
+            self._set_metrics({k: v[keep] for k, v in merged.items()})
 
     # -- reading ---------------------------------------------------------------------------------------
     def __len__(self) -> int:
@@ -230,8 +238,5 @@ class History:
             h.add_frame(int(f["step"]), f["data"])
         for c in payload.get("checkpoints", []):
             h.add_checkpoint(int(c["step"]), c["blob"])
-        metrics = payload.get("metrics") or {}
-        if "step" in metrics and len(metrics["step"]):
-            h._chunks = [{k: np.asarray(v) for k, v in metrics.items()}]
-        h._merged = None
+        h._set_metrics({k: np.asarray(v) for k, v in (payload.get("metrics") or {}).items()})
         return h

@@ -94,19 +94,15 @@ def frame_indices(n: int, max_frames: int) -> list[int]:
 def timeline_frames(panel, widget: QWidget, history: History, width: int | None = None, max_frames: int = 300):
     """Yield one RGB array per recorded snapshot: the panel shows it, ``widget`` is rendered."""
     for i in frame_indices(len(history), max_frames):
-        snap = history.snapshot(i)
         with deferred_redraws():
-            panel.on_snapshot(snap)
-        for plot in panel.curve_plots():
-            plot.set_marker(snap["step"])
+            panel.show_recorded(history.snapshot(i))
         flush_views(panel)
         scale = (width / widget.width()) if width else 1.0
         image = render(widget, scale).convertToFormat(QImage.Format_RGB888)
         arr = np.frombuffer(image.constBits(), np.uint8, image.sizeInBytes()).reshape(
             image.height(), image.bytesPerLine())[:, : image.width() * 3].reshape(image.height(), image.width(), 3)
         yield arr.copy()
-    for plot in panel.curve_plots():
-        plot.set_marker(None)
+    panel.show_recorded(None)
 
 
 def ffmpeg_executable() -> str | None:
@@ -164,10 +160,7 @@ def session_panel(session, size: tuple[int, int] = (1400, 900)):
     panel = import_object(lab.panel)(lab)
     panel.resize(*size)
     panel.show()
-    panel.on_ready(session.static)
-    with deferred_redraws():
-        for snap in session.history.replay_snapshots(session.step):
-            panel.on_snapshot(snap)
+    panel.rebuild(session.static, session.history, session.step)
     flush_views(panel)
     return panel
 

@@ -24,7 +24,6 @@ from genviz.core.settings import SettingError, resolve
 from genviz.ui import export, theme
 from genviz.ui.controls import SettingsForm, TrainingBar
 from genviz.ui.engine_bridge import EngineBridge, QueryFailed
-from genviz.ui.plots import deferred_redraws
 from genviz.ui.timeline import Timeline
 
 AUTOSAVE_SECONDS = float(os.environ.get("GENVIZ_AUTOSAVE_SECONDS", "60"))
@@ -156,6 +155,7 @@ class MainWindow(QMainWindow):
         self._autosaving = False
         self.settings_store = QSettings()
         self._reset_scheduled = False
+        self._closed = False
         self.checkpoint_seconds = 10.0  # of training between checkpoints for "Resume from here"
         self._next_values: tuple[str, dict] | None = None  # settings the next opened lab starts with
 
@@ -443,8 +443,8 @@ class MainWindow(QMainWindow):
     # -- commands ----------------------------------------------------------------------------
     def reset(self) -> None:
         self._reset_scheduled = False
-        if self.current is None:
-            return
+        if self.current is None or self._closed:
+            return  # (a reset scheduled before the window closed must not start a new worker)
         self.banner.hide()
         self.step, self.steps_per_sec = 0, 0.0
         self.panel().clear()
@@ -457,8 +457,7 @@ class MainWindow(QMainWindow):
         else:
             self._session_to_replay = None
             self.history = History()
-        for plot in self.panel().curve_plots():
-            plot.set_marker(None)
+        self.panel().show_recorded(None)
         self.timeline.clear()
         self.timeline.set_steps(self.history.steps.tolist())
         self.bridge.start(config)
@@ -617,18 +616,13 @@ class MainWindow(QMainWindow):
         panel = self.panel()
         if panel is None or not len(self.history):
             return
-        index = max(0, min(len(self.history) - 1, index))
-        snap = self.history.snapshot(index)
-        panel.on_snapshot(snap)
-        for plot in panel.curve_plots():
-            plot.set_marker(snap["step"])
+        panel.show_recorded(self.history.snapshot(max(0, min(len(self.history) - 1, index))))
 
     def show_live(self) -> None:
         panel = self.panel()
         if panel is None:
             return
-        for plot in panel.curve_plots():
-            plot.set_marker(None)
+        panel.show_recorded(None)
         if len(self.history):
             panel.on_snapshot(self.history.snapshot(len(self.history) - 1))
 
@@ -646,22 +640,11 @@ class MainWindow(QMainWindow):
         self.bridge.engine.restore(blob)
         self.history.truncate_after(ck_step)
         self.step = ck_step
-        self._rebuild_panel(ck_step)
+        self.panel().rebuild(self.static, self.history, ck_step)
         self.timeline.go_live()
         self.timeline.set_steps(self.history.steps.tolist(), ck_step)
         note = "" if ck_step == step else f" (the nearest checkpoint to step {step:,})"
         self.statusBar().showMessage(f"Resumed from the checkpoint at step {ck_step:,}{note}: press Play", 8000)
-
-    def _rebuild_panel(self, until: int) -> None:
-        """The panel as it was at step ``until``: cleared, then fed the recorded history."""
-        panel = self.panel()
-        panel.clear()
-        panel.on_ready(self.static)
-        with deferred_redraws():
-            for snap in self.history.replay_snapshots(until):
-                panel.on_snapshot(snap)
-        for plot in panel.curve_plots():
-            plot.set_marker(None)
 
     def _on_checkpoint(self, info: dict) -> None:
         self.history.add_checkpoint(info["step"], info["state"])
@@ -957,7 +940,7 @@ class MainWindow(QMainWindow):
         session, self._session_to_replay = self._session_to_replay, None
         if session is not None and panel is not None:
             self.step = info.get("step", 0)
-            self._rebuild_panel(self.step)
+            panel.rebuild(self.static, self.history, self.step)
             self.timeline.set_steps(self.history.steps.tolist())
             self.statusBar().showMessage(f"Opened the session at step {self.step:,}: the timeline holds its history", 6000)
 
@@ -1008,6 +991,7 @@ class MainWindow(QMainWindow):
         return self._fps
 
     def closeEvent(self, event) -> None:
+        self._closed = True
         self._status_timer.stop()
         self._autosave_timer.stop()
         if not self.presenting:

@@ -144,6 +144,26 @@ class LabPanel(QWidget):
             out[name] = w
         return out
 
+    def show_recorded(self, snap: dict | None) -> None:
+        """Draw a snapshot from the history (a ``replay`` one) and mark its step on the curves;
+        ``None`` removes the markers (back to live)."""
+        if snap is not None:
+            self.on_snapshot(snap)
+        for plot in self.curve_plots():
+            plot.set_marker(None if snap is None else snap["step"])
+
+    def rebuild(self, static: dict, history, until: int) -> None:
+        """The panel as it was at step ``until``: cleared, then fed the recorded history (a resume,
+        an opened session, a headless export)."""
+        from genviz.ui.plots import deferred_redraws
+
+        self.clear()
+        self.on_ready(static)
+        with deferred_redraws():
+            for snap in history.replay_snapshots(until):
+                self.on_snapshot(snap)
+        self.show_recorded(None)
+
     def on_ready(self, info: dict) -> None:
         raise NotImplementedError
 

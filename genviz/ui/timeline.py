@@ -2,6 +2,8 @@
 an animation, return to live, or resume training from the nearest checkpoint."""
 from __future__ import annotations
 
+import bisect
+
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QSlider, QWidget
 
@@ -67,8 +69,6 @@ class Timeline(QWidget):
         if self.live or at is None:
             self.slider.setValue(self.slider.maximum())
         else:  # stay on the same step when thinning moved the frames under the slider
-            import bisect
-
             self.slider.setValue(max(0, bisect.bisect_right(self.steps, at) - 1))
         self._updating = False
         self._refresh(training_step)
