@@ -231,7 +231,15 @@ class CurvePlot(pg.PlotWidget):
         if self.reference_y is not None:
             lo, hi = min(lo, self.reference_y), max(hi, self.reference_y)
         pad = 0.08 * max(hi - lo, 1e-6)
-        self.setYRange(lo - pad, hi + 2.5 * pad, padding=0)  # room at the top for the legend
+        # room at the top for the legend: as much of the range as the legend takes of the plot's
+        # height, so no curve runs under it however short the plot is
+        frac = 0.15
+        legend = self.getPlotItem().legend
+        height = self.getPlotItem().getViewBox().height()
+        if legend is not None and legend.isVisible() and height > 0:
+            frac = min(0.5, (legend.boundingRect().height() + 10) / height)
+        span = hi - lo + 2 * pad
+        self.setYRange(lo - pad, hi + pad + span * frac / (1 - frac), padding=0)
 
     def clear_data(self) -> None:
         for key, buf in self.buffers.items():
