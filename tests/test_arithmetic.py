@@ -3,12 +3,15 @@ files, the experiment on a saved manifold model, and the panel's sliders driven 
 import os
 
 import numpy as np
+
+from genviz.core.protocol import Snapshot
 import pytest
 import torch
 from PySide6.QtCore import Qt
 
 from genviz.core.checkpoint import CheckpointError, read_model_file
-from genviz.core.engine import EngineConfig, _build_experiment
+from genviz.core.protocol import EngineConfig
+from genviz.core.runner import build_experiment
 from genviz.core.labs import get_lab
 from genviz.core.settings import resolve
 from genviz.labs.arithmetic import latent_ops as ops
@@ -118,10 +121,9 @@ def test_prior_random_walk_stays_in_the_prior():
 def manifold_model(tmp_path_factory):
     torch.manual_seed(0)
     settings = resolve(get_lab("manifold").settings, {"latent": 4, "hidden": 64})
-    exp = _build_experiment(EngineConfig(lab="manifold", device="cpu", data="shapes", settings=settings))
+    exp = build_experiment(EngineConfig(lab="manifold", device="cpu", data="shapes", settings=settings))
     for _ in range(30):
-        exp.train_step()
-        exp.step_count += 1
+        exp.advance()
     path = tmp_path_factory.mktemp("models") / "vae.pt"
     exp.save(str(path))
     return str(path), exp
@@ -155,7 +157,7 @@ def test_hostile_truncated_and_foreign_model_files_are_refused(tmp_path, manifol
 
 def _arithmetic(model: str = "", **overrides):
     settings = resolve(get_lab("arithmetic").settings, {"model": model, "hidden": 64, **overrides})
-    return _build_experiment(EngineConfig(lab="arithmetic", device="cpu", settings=settings))
+    return build_experiment(EngineConfig(lab="arithmetic", device="cpu", settings=settings))
 
 
 def test_experiment_opens_a_manifold_model_with_its_architecture_and_data(manifold_model):
@@ -171,7 +173,7 @@ def test_experiment_opens_a_manifold_model_with_its_architecture_and_data(manifo
         expected = source.model.encode_params(exp.x_eval)[0].numpy()
     np.testing.assert_allclose(snap["mu"], expected, atol=1e-6)
     assert snap["factor_directions"].shape == (4, 4) and snap["factor_names"][0] == "pos_x"
-    exp.train_step()  # it trains on from the file's state
+    exp.advance()  # it trains on from the file's state
 
 
 # -- the panel ----------------------------------------------------------------------------------
@@ -185,7 +187,7 @@ def panel(qtbot, manifold_model):
     p.resize(1300, 800)
     p.show()
     p.on_ready(exp.static_info())
-    p.on_snapshot({"step": 30, "metrics": {}, "data": exp.snapshot(heavy=True)})
+    p.take_live(Snapshot(0, 30, False, 0.0, True, {}, exp.snapshot(heavy=True)))
     qtbot.waitUntil(lambda: p.image_view.item.image is not None and p.strip.item.image is not None, timeout=5000)
     return p
 
@@ -270,9 +272,9 @@ def test_analogy_walks_and_factors(qtbot, panel):
 def test_points_from_examples_follow_the_training_model(qtbot, panel, manifold_model):
     exp = _arithmetic(manifold_model[0])
     for _ in range(20):
-        exp.train_step()
+        exp.advance()
     panel.pick_example(11)
-    panel.on_snapshot({"step": 50, "metrics": {}, "data": exp.snapshot(heavy=True)})
+    panel.take_live(Snapshot(0, 50, False, 0.0, True, {}, exp.snapshot(heavy=True)))
     np.testing.assert_allclose(panel.z, panel.heavy["mu"][11])
     panel.bank.sliders[0].setValue(150)  # moved by hand: no longer the example's encoding
     assert "z" not in panel.anchors

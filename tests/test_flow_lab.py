@@ -3,6 +3,8 @@ import asyncio
 import math
 
 import numpy as np
+
+from genviz.core.protocol import Snapshot
 import qasync
 import torch
 from PySide6.QtWidgets import QComboBox
@@ -30,8 +32,7 @@ def test_density_fit_lowers_test_nll_and_snapshots_every_layer():
     exp = make(flow="realnvp", layers=4)
     before = exp.final_metrics()["test_nll"]
     for _ in range(150):
-        exp.train_step()
-        exp.step_count += 1
+        exp.advance()
     after = exp.final_metrics()["test_nll"]
     assert after < before - 0.3
     snap = exp.snapshot(heavy=True)
@@ -54,8 +55,7 @@ def test_energy_fit_reports_reverse_kl_with_quadrature_log_z():
     assert abs(exp.log_z - exact) < 1e-3
     m0 = exp.final_metrics()["reverse_kl"]
     for _ in range(200):
-        exp.train_step()
-        exp.step_count += 1
+        exp.advance()
     m1 = exp.final_metrics()["reverse_kl"]
     assert m1 >= -0.05 and m1 < m0  # a KL: non-negative up to Monte Carlo error, and it fell
 
@@ -71,7 +71,7 @@ def test_panel_layer_slider_cache_and_presets(qtbot):
     try:
         run_until(loop, lambda: panel.static != {})
         w.do_step(5)
-        run_until(loop, lambda: w.step == 5 and bool(panel.heavy) and not panel._pending_views)
+        run_until(loop, lambda: w.step == 5 and bool(panel.heavy) and not panel.drawing)
         assert panel.slider.maximum() == 3 and panel.slider.value() == 3
         # paused: the panel prefetches every layer's density, so the slider redraws from the cache
         run_until(loop, lambda: panel.cache_step == 5 and all(panel.fresh(k) for k in range(4)))

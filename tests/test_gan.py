@@ -201,8 +201,7 @@ def test_experiment_steps_and_queries():
                       {"loss": "hinge", "unroll": 2, "noise_dim": 5, "noise": "uniform"}):
         exp = GanExperiment(resolve(get_lab("gan").settings, {"g_hidden": 16, "d_hidden": 16, "batch": 32, **overrides}))
         for _ in range(3):
-            m = exp.train_step()
-            exp.step_count += 1
+            m = exp.advance()
         assert all(math.isfinite(v) for v in m.values())
         if overrides["loss"] == "wgan":
             assert max(float(p.abs().max()) for p in exp.D.parameters()) <= 0.01 + 1e-7  # clipped

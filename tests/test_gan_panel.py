@@ -2,6 +2,8 @@
 import asyncio
 
 import numpy as np
+
+from genviz.core.protocol import Snapshot
 import qasync
 from PySide6.QtCore import Qt
 
@@ -25,7 +27,7 @@ def test_training_fills_every_view(qtbot):
     panel = w.panel()
     assert w.lab_list.currentItem().text() == "GAN mode coverage"
     w.do_step(30)
-    qtbot.waitUntil(lambda: w.step == 30 and bool(panel.heavy) and not panel._pending_views, timeout=30000)
+    qtbot.waitUntil(lambda: w.step == 30 and bool(panel.heavy) and not panel.drawing, timeout=30000)
     assert len(panel.fake.data) == 2500 and panel.heat.image.shape == (128, 128)
     assert panel.field.xData is not None and np.isnan(panel.field.xData).any()  # NaN-separated arrows
     assert "modes captured" in panel.coverage_text.text() and "/ 8" in panel.coverage_text.text()
@@ -40,7 +42,7 @@ def test_lost_modes_are_announced(qtbot):
     w = open_gan(qtbot)
     panel = w.panel()
 
-    def evaluation(data, step):  # what on_snapshot does with a heavy snapshot's coverage
+    def evaluation(data, step):  # what extend_curves and show_frame do with a heavy snapshot's coverage
         panel._record_coverage(data, step)
         panel._draw_coverage(data, step)
 

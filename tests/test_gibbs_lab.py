@@ -21,8 +21,7 @@ def make(**overrides):
 def run(exp, n):
     out = []
     for _ in range(n):
-        out.append(exp.train_step())
-        exp.step_count += 1
+        out.append(exp.advance())
     return out
 
 

@@ -5,6 +5,8 @@ import threading
 from dataclasses import replace
 
 import numpy as np
+
+from genviz.core.protocol import Snapshot
 import pytest
 from PySide6.QtCore import QPointF, Qt
 
@@ -63,7 +65,7 @@ def test_click_decodes_at_once_and_hover_shows_nearest(qtbot, window):
     panel = window.panel()
     window.do_step(50)
     qtbot.waitUntil(lambda: window.step == 50 and bool(panel.heavy), timeout=30000)
-    qtbot.waitUntil(lambda: not panel._pending_views, timeout=2000)  # the views are drawn in turns
+    qtbot.waitUntil(lambda: not panel.drawing, timeout=2000)  # the views are drawn in turns
     qtbot.wait(50)
     vb = panel.latent_plot.getPlotItem().getViewBox()
     target = panel.heavy["points"][5]

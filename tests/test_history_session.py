@@ -11,7 +11,9 @@ import pytest
 import torch
 
 from genviz.core.checkpoint import CheckpointError, state_from_bytes
-from genviz.core.engine import EngineConfig, _build_experiment, make_engine, restore_state, state_bytes
+from genviz.core.engine import make_engine
+from genviz.core.protocol import Checkpoint, EngineConfig, Snapshot
+from genviz.core.runner import build_experiment, restore_state, state_bytes
 from genviz.core.headless import record_session
 from genviz.core.history import History, Thinned
 from genviz.core.labs import all_labs
@@ -41,8 +43,7 @@ def same(a, b) -> bool:
 def losses(exp, n):
     out = []
     for _ in range(n):
-        m = exp.train_step()
-        exp.step_count += 1
+        m = exp.advance()
         out.append(m)
     return out
 
@@ -50,12 +51,12 @@ def losses(exp, n):
 @pytest.mark.parametrize("lab", LABS)
 def test_resuming_from_a_checkpoint_continues_with_the_same_losses(lab):
     config = EngineConfig(lab=lab, seed=5, settings=SMALL[lab])
-    straight = _build_experiment(config)
+    straight = build_experiment(config)
     losses(straight, 6)
     blob = state_bytes(straight)
     expected = losses(straight, 8)
 
-    resumed = _build_experiment(config)
+    resumed = build_experiment(config)
     losses(resumed, 3)  # somewhere else entirely, then back to step 6
     restore_state(resumed, blob)
     assert resumed.step_count == 6
@@ -64,7 +65,7 @@ def test_resuming_from_a_checkpoint_continues_with_the_same_losses(lab):
 
 def test_resume_through_the_engine_matches_an_uninterrupted_run():
     config = EngineConfig(lab="manifold", seed=2, settings={"hidden": 32}, checkpoint_steps=10, snapshot_hz=200)
-    reference = _build_experiment(config)
+    reference = build_experiment(config)
     expected = [m["loss"] for m in losses(reference, 30)]
 
     engine = make_engine("thread")
@@ -74,23 +75,23 @@ def test_resume_through_the_engine_matches_an_uninterrupted_run():
 
         def gather(until):
             def pred(evts, snap):
-                for kind, p in evts:
-                    if kind == "checkpoint":
-                        checkpoints[p["step"]] = p["state"]
-                if snap is not None and "step" in snap["metrics"]:
-                    rows.update(zip(snap["metrics"]["step"].tolist(), snap["metrics"]["loss"].tolist()))
+                for e in evts:
+                    if isinstance(e, Checkpoint):
+                        checkpoints[e.step] = e.state
+                if snap is not None and "step" in snap.metrics:
+                    rows.update(zip(snap.metrics["step"].tolist(), snap.metrics["loss"].tolist()))
                 return until(snap)
             engine.wait_for(pred, 60)
 
         engine.step(30)
-        gather(lambda s: s is not None and s["step"] == 30 and not s["running"])
+        gather(lambda s: s is not None and s.step == 30 and not s.running)
         assert sorted(checkpoints) == [0, 10, 20, 30]
         # no snapshot between steps draws from the training's random numbers: same course
         assert [rows[i] for i in range(1, 31)] == expected
         engine.restore(checkpoints[10])
         rows.clear()
         engine.step(20)
-        gather(lambda s: s is not None and s["step"] == 30 and not s["running"])
+        gather(lambda s: s is not None and s.step == 30 and not s.running)
         assert [rows[i] for i in range(11, 31)] == expected[10:]
     finally:
         engine.close()
@@ -103,8 +104,8 @@ def test_history_thins_evenly_and_keeps_the_newest():
     assert items.items == [0, 4, 8, 9] and items.stride == 4
     h = History(max_frames=100, max_frame_bytes=10**9, max_checkpoints=8)
     for step in range(0, 5000, 5):
-        h.record({"step": step, "heavy": True, "data": {"x": np.full(10, step, np.float32)},
-                  "metrics": {"step": np.arange(step - 4, step + 1), "loss": np.ones(5)}})
+        h.record(Snapshot(0, step, True, 0.0, True, {"step": np.arange(step - 4, step + 1), "loss": np.ones(5)},
+                          {"x": np.full(10, step, np.float32)}))
         h.add_checkpoint(step, b"x" * 10)
     assert len(h) <= 100 and h.frames[0].step == 0 and h.frames[-1].step == 4995
     gaps = np.diff(h.steps)
@@ -112,13 +113,13 @@ def test_history_thins_evenly_and_keeps_the_newest():
     assert len(h.checkpoints) <= 8 and h.checkpoints[-1][0] == 4995
     # the snapshot of a step is exactly what was recorded for it
     i = h.index_at(h.frames[7].step + 1)
-    assert same(h.snapshot(i)["data"], {"x": np.full(10, h.frames[7].step, np.float32)})
+    assert same(h.frame(i).data, {"x": np.full(10, h.frames[7].step, np.float32)})
     assert h.checkpoint_at_or_before(h.frames[7].step)[0] <= h.frames[7].step
     assert len(h.metrics()["step"]) == 5000
 
     small = History(max_frames=10**6, max_frame_bytes=50_000)
     for step in range(1000):
-        small.record({"step": step, "heavy": True, "data": {"x": np.zeros(1000, np.float32)}, "metrics": {}})
+        small.add_frame(step, {"x": np.zeros(1000, np.float32)})
     assert small.frame_bytes <= 50_000 and small.frames[-1].step == 999
 
     h.truncate_after(2500)
@@ -143,10 +144,10 @@ def test_session_round_trip_is_bit_exact(tmp_path, lab):
         assert same(a.data, b.data)
     assert same(back.history.metrics(), session.history.metrics())
     # and it trains on from where it was saved, exactly as the original would have
-    original = _build_experiment(EngineConfig(lab=lab, seed=1, settings=SMALL[lab]))
+    original = build_experiment(EngineConfig(lab=lab, seed=1, settings=SMALL[lab]))
     restore_state(original, session.state)
     expected = losses(original, 3)  # (torch's global generator is shared: one run after the other)
-    reopened = _build_experiment(EngineConfig(lab=lab, seed=1, settings=back.settings, state=back.state))
+    reopened = build_experiment(EngineConfig(lab=lab, seed=1, settings=back.settings, state=back.state))
     assert reopened.step_count == 24 and losses(reopened, 3) == expected
 
 

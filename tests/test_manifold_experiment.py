@@ -15,8 +15,7 @@ def make(**overrides):
 
 def train(exp, n):
     for _ in range(n):
-        m = exp.train_step()
-        exp.step_count += 1
+        m = exp.advance()
     return m
 
 

@@ -4,11 +4,14 @@ and the panel driven with real snapshots."""
 import math
 
 import numpy as np
+
+from genviz.core.protocol import Snapshot
 import pytest
 import torch
 from torch import nn
 
-from genviz.core.engine import EngineConfig, _build_experiment
+from genviz.core.protocol import EngineConfig
+from genviz.core.runner import build_experiment
 from genviz.core.labs import get_lab
 from genviz.core.settings import resolve
 from genviz.labs.posterior import inference as inf
@@ -110,10 +113,9 @@ def trained():
     torch.manual_seed(0)
     torch.set_num_threads(1)
     settings = resolve(get_lab("posterior").settings, {"hidden": 128})
-    exp = _build_experiment(EngineConfig(lab="posterior", device="cpu", settings=settings))
+    exp = build_experiment(EngineConfig(lab="posterior", device="cpu", settings=settings))
     for _ in range(1500):
-        exp.train_step()
-        exp.step_count += 1
+        exp.advance()
     return exp
 
 
@@ -156,10 +158,10 @@ def test_iwae_bounds_rise_with_k_and_q_star_beats_q(trained):
 
 def test_iwae_training_objective_and_report(trained):
     settings = resolve(get_lab("posterior").settings, {"hidden": 32, "objective": "iwae", "k": 5})
-    exp = _build_experiment(EngineConfig(lab="posterior", device="cpu", settings=settings))
-    first = [exp.train_step()["neg_bound"] for _ in range(5)]
+    exp = build_experiment(EngineConfig(lab="posterior", device="cpu", settings=settings))
+    first = [exp.advance()["neg_bound"] for _ in range(5)]
     for _ in range(200):
-        last = exp.train_step()["neg_bound"]
+        last = exp.advance()["neg_bound"]
     assert last < np.mean(first)
     report = trained.final_metrics(points=3, qstar_steps=100)["gap_decomposition"]
     assert report["points"] == 3
@@ -189,12 +191,12 @@ def test_panel_draws_a_snapshot_and_picks_examples(qtbot, trained):
     panel.show()
     panel.on_ready(trained.static_info())
     heavy = trained.snapshot(heavy=True)
-    panel.on_snapshot({"step": trained.step_count, "metrics": {}, "data": heavy})
+    panel.take_live(Snapshot(0, trained.step_count, False, 0.0, True, {}, heavy))
     qtbot.waitUntil(lambda: panel.density.image.image is not None and "quadrature" in panel.readout.text(), timeout=5000)
     assert panel.ellipses["q"].getData()[0] is not None and len(panel.ellipses["qstar"].getData()[0]) == 96
     assert f"{heavy['numbers']['log_px']:.3f}" in panel.readout.text()
     live = trained.snapshot(heavy=False)
-    panel.on_snapshot({"step": trained.step_count, "metrics": {}, "data": live})
+    panel.take_live(Snapshot(0, trained.step_count, False, 0.0, False, {}, live))
     assert len(panel.hmc_points.data) == min(3000, len(live["live"]["hmc"]["samples"]))
     chosen = []
     panel.requestSettings.connect(lambda values, reset: chosen.append((values, reset)))

@@ -6,6 +6,8 @@ import json
 import xml.etree.ElementTree as ET
 
 import numpy as np
+
+from genviz.core.protocol import Snapshot
 import pytest
 import qasync
 from PIL import Image
@@ -49,7 +51,7 @@ def train_until(qtbot, w, frames=6, checkpoints=3):
 
 
 def drawn(qtbot, panel):
-    qtbot.waitUntil(lambda: not panel._pending_views, timeout=5000)
+    qtbot.waitUntil(lambda: not panel.drawing, timeout=5000)
 
 
 def test_scrub_shows_the_exact_snapshot_and_resume_continues_from_a_checkpoint(qtbot, loop):
@@ -164,9 +166,19 @@ def test_exports_for_slides(qtbot, tmp_path, monkeypatch):
     assert gif.size[0] == 240 and gif.n_frames >= 2
     frames = export.timeline_animation(panel, panel.curves, w.history, tmp_path / "c.gif", fps=5, width=300, max_frames=4)
     assert Image.open(tmp_path / "c.gif").n_frames == frames == 4  # the curve's marker moves every frame
-    monkeypatch.setattr(export, "ffmpeg_executable", lambda: None)
-    with pytest.raises(export.ExportError, match="MP4 needs ffmpeg"):
-        export.timeline_animation(panel, view, w.history, tmp_path / "t.mp4")
+    # a real MP4: decodable, with one video frame per exported frame, at the size asked for (made even)
+    import imageio_ffmpeg
+
+    n = export.timeline_animation(panel, view, w.history, tmp_path / "t.mp4", fps=8, width=241, max_frames=5)
+    reader = imageio_ffmpeg.read_frames(str(tmp_path / "t.mp4"))
+    meta = next(reader)
+    decoded = [f for f in reader]
+    assert n == min(5, len(w.history)) and len(decoded) == n and meta["size"][0] == 242 and meta["fps"] == 8
+    assert len(decoded[0]) == meta["size"][0] * meta["size"][1] * 3 and max(decoded[-1]) > 0
+    monkeypatch.setattr(export, "mp4_writer", lambda: None)
+    with pytest.raises(export.ExportError, match="MP4 export needs imageio-ffmpeg"):
+        export.timeline_animation(panel, view, w.history, tmp_path / "none.mp4")
+    assert not (tmp_path / "none.mp4").exists()
     (tmp_path / "m.csv").write_text(w.history.metrics_csv())
     rows = (tmp_path / "m.csv").read_text().splitlines()
     assert rows[0].startswith("step,") and len(rows) == 1 + len(w.history.metrics()["step"])

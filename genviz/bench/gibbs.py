@@ -34,19 +34,14 @@ def bare_steps_per_sec(threads: int, seconds: float = 3.0, chains: int = 100, vi
 
 
 def experiment_steps_per_sec(data: str | None, seconds: float = 3.0) -> float:
-    import torch
+    from genviz.core.protocol import EngineConfig
+    from genviz.core.runner import Runner
 
-    from genviz.core.labs import get_lab
-    from genviz.core.settings import resolve
-    from genviz.labs.gibbs.experiment import GibbsExperiment
-
-    torch.set_num_threads(1)
-    exp = GibbsExperiment(resolve(get_lab("gibbs").settings, {"hidden": 500, "chains": 100, "mode": "sample"}),
-                          data=data)
+    runner = Runner(EngineConfig(lab="gibbs", device="cpu", data=data, torch_threads=1,
+                                 settings={"hidden": 500, "chains": 100, "mode": "sample"}))
     n, t0 = 0, time.perf_counter()
     while time.perf_counter() - t0 < seconds:
-        exp.train_step()
-        exp.step_count += 1
+        runner.step()
         n += 1
     return n / (time.perf_counter() - t0)
 

@@ -27,7 +27,7 @@ def _scrub_times(app, w, panel, scrubs: int) -> list[float]:
         t0 = time.perf_counter()
         w.timeline.scrub_to(i)
         # the views draw one per event-loop turn; run them all, then paint the panel
-        while panel._pending_views:
+        while panel.drawing:
             app.processEvents()
         panel.repaint()
         times.append((time.perf_counter() - t0) * 1e3)

@@ -22,18 +22,16 @@ def _emit(record: dict) -> None:
 
 def headless_steps_per_sec(seconds: float, threads: int, data: str | None = None,
                            overrides: dict | None = None) -> float:
-    import torch
+    from genviz.core.protocol import EngineConfig
+    from genviz.core.runner import Runner
 
-    from genviz.core.engine import EngineConfig, _build_experiment
-
-    torch.set_num_threads(threads)
-    exp = _build_experiment(EngineConfig(lab="manifold", device="cpu", data=data, settings=overrides or {}))
+    runner = Runner(EngineConfig(lab="manifold", device="cpu", data=data, settings=overrides or {},
+                                 torch_threads=threads))
     for _ in range(50):
-        exp.train_step()
+        runner.step()
     n, t0 = 0, time.perf_counter()
     while time.perf_counter() - t0 < seconds:
-        exp.train_step()
-        exp.step_count += 1
+        runner.step()
         n += 1
     return n / (time.perf_counter() - t0)
 

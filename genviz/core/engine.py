@@ -5,7 +5,7 @@ test) sends commands and polls for events and snapshots. Nothing here imports Qt
 GUI can start without paying for ``import torch`` (the worker process pays it instead).
 
 Why a process by default: on CPU a training thread holds the GIL through Python overhead and starves
-the GUI (REFERENCE.md: thread 90 steps/s at 181 ms p99 timer lateness vs process 178 steps/s at
+the GUI (docs/references.md: thread 90 steps/s at 181 ms p99 timer lateness vs process 178 steps/s at
 3 ms). ``genviz bench manifold`` measures both on the lab itself.
 
 Snapshot flow control is credit based: the worker sends a snapshot only when the consumer has taken
@@ -15,71 +15,26 @@ the latest state and at most one snapshot is ever in flight (latest wins, nothin
 from __future__ import annotations
 
 import itertools
-import math
 import multiprocessing as mp
 import os
 import queue
 import threading
 import time
 import traceback
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any
 
+from genviz.core.protocol import (GENERATION_EVENTS, Checkpoint, EngineConfig, Error, NonFinite, Pause, Play, Query,
+                                  Quit, Ready, Reply, Reset, Restore, Restored, SetSetting, SettingApplied, Snapshot,
+                                  Speed, State, Step)
 
-@dataclass
-class EngineConfig:
-    lab: str
-    settings: dict = field(default_factory=dict)
-    seed: int = 0
-    device: str = "auto"
-    data: str | None = None
-    snapshot_hz: float = 30.0
-    # heavy snapshots (evaluation passes) may take at most this share of the worker's time
-    heavy_share: float = 0.1
-    # and come at most this often: views like the decoded manifold need no more to look live
-    heavy_hz: float = 10.0
-    torch_threads: int = 1
-    # "module:Class" overriding the lab's experiment (tests use it to inject faults)
-    experiment_ref: str | None = None
-    # bumped by every reset and restore, so output of a replaced state can be told apart and dropped
-    generation: int = 0
-    # a training state (Experiment.state_dict bytes) to continue from instead of step 0: a session
-    state: bytes | None = None
-    # checkpoints for "Resume from here": every this many seconds of training (and at step 0) ...
-    checkpoint_seconds: float = 10.0
-    # ... or, when > 0, every this many steps (deterministic: tests and scripts)
-    checkpoint_steps: int = 0
+__all__ = ["Engine", "EngineConfig", "ProcessEngine", "ThreadEngine", "Worker", "default_torch_threads",
+           "make_engine"]
 
 
 def default_torch_threads() -> int:
     """Leave one core to the GUI: on this 2-core machine the worker gets one thread."""
     return max(1, (os.cpu_count() or 2) - 1)
-
-
-def _build_experiment(config: EngineConfig):
-    from genviz.core.experiment import pick_device
-    from genviz.core.labs import get_lab, import_object
-    from genviz.core.settings import resolve
-
-    lab = get_lab(config.lab)
-    cls = import_object(config.experiment_ref or lab.experiment)
-    settings = resolve(lab.settings, config.settings)
-    exp = cls(settings, seed=config.seed, device=pick_device(config.device), data=config.data)
-    if config.state is not None:
-        restore_state(exp, config.state)
-    return exp
-
-
-def restore_state(exp, blob: bytes) -> None:
-    from genviz.core.checkpoint import state_from_bytes
-
-    exp.load_state_dict(state_from_bytes(blob, "saved training state"))
-
-
-def state_bytes(exp) -> bytes:
-    from genviz.core.checkpoint import state_to_bytes
-
-    return state_to_bytes(exp.state_dict())
 
 
 def _device_info() -> dict:
@@ -91,210 +46,226 @@ def _device_info() -> dict:
     return info
 
 
-def _is_finite(x: Any) -> bool:
-    try:
-        return math.isfinite(float(x))
-    except (TypeError, ValueError):
+class Worker:
+    """The training loop behind every engine, in three phases per turn: take the pending commands
+    (:meth:`handle`), train one step if due (:meth:`train`), send a snapshot if the consumer took
+    the last one and the rate allows (:meth:`send_snapshot`). Never raises: every failure is an
+    :class:`~genviz.core.protocol.Error` event, and the worker waits for the next command."""
+
+    def __init__(self, config: EngineConfig, commands, events, snapshots, credit, stop):
+        self.config = config
+        self.commands, self.events, self.snapshots, self.credit, self.stop = commands, events, snapshots, credit, stop
+        self.runner = None
+        self.running = False
+        self.pending = 0  # steps asked for by Step while paused
+        self.step_times: list[float] = []
+        self.last_send = self.last_heavy = self.heavy_cost = 0.0
+        self.want_heavy = True
+        self.max_rate = 0.0  # steps/s cap set by the speed control (0 = as fast as possible)
+        self.next_step_at = 0.0
+        self.train_time = 0.0  # seconds spent training since the last checkpoint
+
+    # -- the loop -------------------------------------------------------------------------------------
+    def run(self) -> None:
+        try:
+            import torch
+
+            torch.set_num_threads(max(1, int(self.config.torch_threads)))
+        except Exception:  # pragma: no cover - torch missing is reported by the build below
+            pass
+        self.build(self.config)
+        while not self.stop.is_set():
+            if not self.handle():
+                return
+            self.train()
+            self.send_snapshot()
+
+    @property
+    def exp(self):
+        return self.runner.exp if self.runner is not None else None
+
+    @property
+    def busy(self) -> bool:
+        return self.runner is not None and (self.running or self.pending > 0)
+
+    def emit(self, event) -> None:
+        self.events.put(event)
+
+    def report_error(self, where: str, exc: BaseException) -> None:
+        self.emit(Error(where, f"{type(exc).__name__}: {exc}", traceback.format_exc()))
+
+    def pause(self) -> None:
+        self.running, self.pending, self.want_heavy = False, 0, True
+        self.emit(State(False, self.exp.step_count if self.exp else 0))
+
+    def build(self, config: EngineConfig) -> None:
+        from genviz.core.runner import Runner
+
+        self.config = config
+        self.runner, self.running, self.pending, self.step_times = None, False, 0, []
+        try:
+            self.runner = Runner(config, set_threads=False)
+            exp = self.runner.exp
+            self.emit(Ready(config.generation, str(exp.device), dict(exp.settings), config.seed,
+                            self.runner.static_info(), exp.step_count, **_device_info()))
+        except Exception as exc:
+            self.runner = None
+            self.report_error("building the experiment", exc)
+        self.want_heavy = True
+        self.emit(State(False, self.exp.step_count if self.exp else 0))
+        if self.runner is not None:
+            self.checkpoint()
+
+    def checkpoint(self) -> None:
+        self.train_time = 0.0
+        try:
+            self.emit(Checkpoint(self.config.generation, self.exp.step_count, self.runner.state()))
+        except Exception as exc:
+            self.report_error("writing a checkpoint", exc)
+
+    # -- phase 1: commands ------------------------------------------------------------------------------
+    def handle(self) -> bool:
+        """Apply every pending command (waiting briefly for one while idle). False: quit."""
+        try:
+            cmd = self.commands.get_nowait() if self.busy else self.commands.get(timeout=0.05)
+        except queue.Empty:
+            return True
+        while cmd is not None:
+            if isinstance(cmd, Quit):
+                return False
+            self.apply(cmd)
+            try:
+                cmd = self.commands.get_nowait()
+            except queue.Empty:
+                cmd = None
         return True
+
+    def apply(self, cmd) -> None:
+        exp = self.exp
+        if isinstance(cmd, Reset):
+            self.build(cmd.config)
+        elif isinstance(cmd, Speed):
+            self.max_rate = max(0.0, float(cmd.steps_per_sec))
+        elif isinstance(cmd, Pause):
+            self.pause()
+        elif isinstance(cmd, Query):
+            self.answer(cmd)
+        elif exp is None:
+            return  # nothing to play, step, restore or set until a build succeeds
+        elif isinstance(cmd, Play):
+            self.running = True
+            self.emit(State(True, exp.step_count))
+        elif isinstance(cmd, Step):
+            self.pending += int(cmd.n)
+        elif isinstance(cmd, Restore):
+            # "Resume from here": the checkpoint's state replaces the current one, same experiment
+            self.config = replace(self.config, generation=cmd.generation)
+            self.running, self.pending = False, 0
+            try:
+                self.runner.restore(cmd.state)
+                self.emit(Restored(self.config.generation, exp.step_count, dict(exp.settings)))
+            except Exception as exc:
+                self.report_error("restoring a checkpoint", exc)
+            self.want_heavy = True
+            self.emit(State(False, exp.step_count))
+        elif isinstance(cmd, SetSetting):
+            try:
+                exp.set_setting(cmd.name, cmd.value)
+                self.emit(SettingApplied(cmd.name, exp.settings.get(cmd.name)))
+            except Exception as exc:
+                self.emit(SettingApplied(cmd.name, error=f"{type(exc).__name__}: {exc}"))
+            self.want_heavy = True
+
+    def answer(self, cmd: Query) -> None:
+        try:
+            if self.runner is None:
+                raise RuntimeError("no experiment is loaded")
+            # the training state, for session files: every lab has it
+            value = self.runner.state() if cmd.name == "state" else self.exp.query(cmd.name, **cmd.kwargs)
+            self.emit(Reply(cmd.id, True, value))
+        except Exception as exc:
+            self.emit(Reply(cmd.id, False, error=f"{type(exc).__name__}: {exc}"))
+
+    # -- phase 2: one training step ------------------------------------------------------------------
+    def train(self) -> None:
+        from genviz.core.experiment import NonFiniteLoss
+
+        if not self.busy or not self._due():
+            return
+        exp = self.exp
+        t_step = time.perf_counter()
+        try:
+            self.runner.step()
+        except NonFiniteLoss as exc:
+            # the experiment refused the update (guarded_update), so the state is the last good one
+            self.running, self.pending, self.want_heavy = False, 0, True
+            self.emit(NonFinite(exc.step, exc.metrics))
+            self.emit(State(False, exp.step_count))
+            return
+        except Exception as exc:
+            self.running, self.pending, self.want_heavy = False, 0, True
+            self.report_error(f"training step {exp.step_count + 1}", exc)
+            self.emit(State(False, exp.step_count))
+            return
+        now = time.perf_counter()
+        self.train_time += now - t_step
+        every = self.config.checkpoint_steps
+        if exp.step_count % every == 0 if every > 0 else self.train_time >= self.config.checkpoint_seconds:
+            self.checkpoint()
+        self.step_times.append(now)
+        if len(self.step_times) > 512 or now - self.step_times[0] > 2.0:
+            del self.step_times[: max(1, len(self.step_times) - 256)]
+        if self.pending > 0:
+            self.pending -= 1
+            if self.pending == 0 and not self.running:
+                self.want_heavy = True
+
+    def _due(self) -> bool:
+        """Whether the speed cap allows a step now (short naps keep commands and snapshots responsive)."""
+        if self.pending > 0 or self.max_rate <= 0:
+            return True
+        wait = self.next_step_at - time.perf_counter()
+        if wait > 0:
+            time.sleep(min(wait, 0.02))
+        if wait > 0.02:
+            return False
+        self.next_step_at = max(self.next_step_at, time.perf_counter() - 0.1) + 1.0 / self.max_rate
+        return True
+
+    # -- phase 3: the snapshot -------------------------------------------------------------------------
+    def send_snapshot(self) -> None:
+        """Built only when the consumer took the previous one (credit) and the rate allows, so what
+        arrives is the latest state and at most one snapshot is ever in flight."""
+        now = time.perf_counter()
+        cfg = self.config
+        if self.runner is None or not self.credit.is_set():
+            return
+        if not (self.want_heavy or now - self.last_send >= 1.0 / cfg.snapshot_hz):
+            return
+        since = now - self.last_heavy
+        heavy = self.want_heavy or (since * cfg.heavy_share >= self.heavy_cost and since >= 1.0 / cfg.heavy_hz)
+        t0 = time.perf_counter()
+        try:
+            data = self.runner.snapshot(heavy)
+        except Exception as exc:
+            self.report_error("building a snapshot", exc)
+            self.running, self.pending = False, 0
+            data = {}
+        t1 = time.perf_counter()
+        if heavy:
+            self.heavy_cost, self.last_heavy, self.want_heavy = t1 - t0, t1, False
+        times, sps = self.step_times, 0.0
+        if len(times) >= 2 and times[-1] - times[0] > 0 and self.busy:
+            sps = (len(times) - 1) / (times[-1] - times[0])
+        snap = Snapshot(cfg.generation, self.exp.step_count, self.busy, sps, heavy, self.runner.take_rows(), data,
+                        str(self.exp.device), time.time())
+        self.credit.clear()
+        self.snapshots.put(snap)
+        self.last_send = t1
 
 
 def worker_main(config: EngineConfig, commands, events, snapshots, credit, stop) -> None:
-    """The worker loop, shared by the thread and process engines. Never raises: every failure is
-    reported as an ("error", ...) event and the worker waits for the next command."""
-    try:
-        import torch
-
-        torch.set_num_threads(max(1, int(config.torch_threads)))
-    except Exception:  # pragma: no cover - torch missing is reported by the build below
-        pass
-
-    exp = None
-    view_random = None
-    running = False
-    pending = 0
-    metric_rows: list[tuple[int, dict]] = []
-    step_times: list[float] = []
-    last_send = 0.0
-    last_heavy = 0.0
-    heavy_cost = 0.0
-    want_heavy = True
-    max_rate = 0.0  # steps/s cap set by the speed control (0 = as fast as possible)
-    next_step_at = 0.0
-    train_time = 0.0  # seconds spent training since the last checkpoint
-
-    def checkpoint() -> None:
-        nonlocal train_time
-        train_time = 0.0
-        try:
-            events.put(("checkpoint", {"generation": config.generation, "step": exp.step_count,
-                                       "state": state_bytes(exp)}))
-        except Exception as exc:
-            report_error("writing a checkpoint", exc)
-
-    def report_error(where: str, exc: BaseException) -> None:
-        events.put(("error", {"where": where, "message": f"{type(exc).__name__}: {exc}",
-                              "traceback": traceback.format_exc()}))
-
-    def build(cfg: EngineConfig) -> None:
-        nonlocal exp, running, pending, want_heavy, metric_rows, step_times, view_random
-        from genviz.core.experiment import ViewRandomness
-
-        exp = None
-        running, pending = False, 0
-        metric_rows, step_times = [], []
-        try:
-            exp = _build_experiment(cfg)
-            view_random = ViewRandomness(cfg.seed, exp.device)
-            static = exp.static_info()
-            events.put(("ready", {"generation": cfg.generation, "device": str(exp.device), "settings": dict(exp.settings),
-                                  "seed": cfg.seed, "static": static, "step": exp.step_count, **_device_info()}))
-        except Exception as exc:
-            report_error("building the experiment", exc)
-        want_heavy = True
-        events.put(("state", {"running": False, "step": exp.step_count if exp else 0}))
-        if exp is not None:
-            checkpoint()
-
-    build(config)
-    while not stop.is_set():
-        idle = exp is None or (not running and pending == 0)
-        try:
-            cmd = commands.get(timeout=0.05) if idle else commands.get_nowait()
-        except queue.Empty:
-            cmd = None
-        while cmd is not None:
-            op = cmd[0]
-            if op == "quit":
-                return
-            if op == "play" and exp is not None:
-                running = True
-                events.put(("state", {"running": True, "step": exp.step_count}))
-            elif op == "pause":
-                running, pending = False, 0
-                want_heavy = True
-                events.put(("state", {"running": False, "step": exp.step_count if exp else 0}))
-            elif op == "speed":
-                max_rate = max(0.0, float(cmd[1]))
-            elif op == "step" and exp is not None:
-                pending += int(cmd[1])
-            elif op == "reset":
-                config = cmd[1]
-                build(config)
-            elif op == "restore" and exp is not None:
-                # "Resume from here": the checkpoint's state replaces the current one, same experiment
-                config = replace(config, generation=cmd[1])
-                running, pending, metric_rows = False, 0, []
-                try:
-                    restore_state(exp, cmd[2])
-                    events.put(("restored", {"generation": config.generation, "step": exp.step_count,
-                                             "settings": dict(exp.settings)}))
-                except Exception as exc:
-                    report_error("restoring a checkpoint", exc)
-                want_heavy = True
-                events.put(("state", {"running": False, "step": exp.step_count}))
-            elif op == "set" and exp is not None:
-                name, value = cmd[1], cmd[2]
-                try:
-                    exp.set_setting(name, value)
-                    events.put(("setting", {"name": name, "value": exp.settings.get(name)}))
-                except Exception as exc:
-                    events.put(("setting", {"name": name, "error": f"{type(exc).__name__}: {exc}"}))
-                want_heavy = True
-            elif op == "query":
-                qid, name, kwargs = cmd[1], cmd[2], cmd[3]
-                try:
-                    if exp is None:
-                        raise RuntimeError("no experiment is loaded")
-                    # the training state, for session files: every lab has it
-                    value = state_bytes(exp) if name == "state" else exp.query(name, **kwargs)
-                    events.put(("reply", {"id": qid, "ok": True, "value": value}))
-                except Exception as exc:
-                    events.put(("reply", {"id": qid, "ok": False,
-                                          "error": f"{type(exc).__name__}: {exc}"}))
-            try:
-                cmd = commands.get_nowait()
-            except queue.Empty:
-                cmd = None
-
-        may_step = pending > 0 or max_rate <= 0
-        if exp is not None and running and not may_step:
-            wait = next_step_at - time.perf_counter()
-            if wait > 0:
-                time.sleep(min(wait, 0.02))  # short naps keep commands and snapshots responsive
-            may_step = wait <= 0.02
-            if may_step:
-                next_step_at = max(next_step_at, time.perf_counter() - 0.1) + 1.0 / max_rate
-        if exp is not None and (running or pending > 0) and may_step:
-            t_step = time.perf_counter()
-            try:
-                metrics = exp.train_step()
-            except Exception as exc:
-                running, pending = False, 0
-                report_error(f"training step {exp.step_count + 1}", exc)
-                events.put(("state", {"running": False, "step": exp.step_count}))
-                want_heavy = True
-                continue
-            if not all(_is_finite(v) for v in metrics.values()):
-                # the experiment refused the update (guarded_update), so the state is the last good one
-                running, pending = False, 0
-                bad = {k: float(v) for k, v in metrics.items()}
-                events.put(("nan", {"step": exp.step_count + 1, "metrics": bad}))
-                events.put(("state", {"running": False, "step": exp.step_count}))
-                want_heavy = True
-            else:
-                exp.step_count += 1
-                metric_rows.append((exp.step_count, metrics))
-                now = time.perf_counter()
-                train_time += now - t_step
-                if (exp.step_count % config.checkpoint_steps == 0 if config.checkpoint_steps > 0
-                        else train_time >= config.checkpoint_seconds):
-                    checkpoint()
-                step_times.append(now)
-                if len(step_times) > 512 or (step_times and now - step_times[0] > 2.0):
-                    del step_times[: max(1, len(step_times) - 256)]
-                if pending > 0:
-                    pending -= 1
-                    if pending == 0 and not running:
-                        want_heavy = True
-
-        now = time.perf_counter()
-        if exp is not None and credit.is_set() and (want_heavy or now - last_send >= 1.0 / config.snapshot_hz):
-            since = now - last_heavy
-            heavy = want_heavy or (since * config.heavy_share >= heavy_cost and since >= 1.0 / config.heavy_hz)
-            t0 = time.perf_counter()
-            try:
-                with view_random:
-                    data = exp.snapshot(heavy=heavy)
-            except Exception as exc:
-                report_error("building a snapshot", exc)
-                running, pending = False, 0
-                data = {}
-            t1 = time.perf_counter()
-            if heavy:
-                heavy_cost, last_heavy, want_heavy = t1 - t0, t1, False
-            sps = 0.0
-            if len(step_times) >= 2 and step_times[-1] - step_times[0] > 0 and (running or pending):
-                sps = (len(step_times) - 1) / (step_times[-1] - step_times[0])
-            snap = {"generation": config.generation, "step": exp.step_count, "running": running or pending > 0, "steps_per_sec": sps,
-                    "heavy": heavy, "metrics": _columns(metric_rows), "data": data,
-                    "device": str(exp.device), "sent_at": time.time()}
-            metric_rows = []
-            credit.clear()
-            snapshots.put(snap)
-            last_send = t1
-
-
-def _columns(rows: list[tuple[int, dict]]) -> dict:
-    """Metric rows -> {"step": [...], name: [...]} (cheap to pickle, easy to append to curves)."""
-    import numpy as np
-
-    if not rows:
-        return {}
-    names = sorted({k for _, m in rows for k in m})
-    out = {"step": np.array([s for s, _ in rows], dtype=np.int64)}
-    for k in names:
-        out[k] = np.array([float(m.get(k, float("nan"))) for _, m in rows], dtype=np.float64)
-    return out
+    Worker(config, commands, events, snapshots, credit, stop).run()
 
 
 class Engine:
@@ -318,69 +289,65 @@ class Engine:
         raise NotImplementedError
 
     # -- commands --------------------------------------------------------------------------
-    def _send(self, *cmd) -> None:
+    def send(self, cmd) -> None:
         self._commands.put(cmd)
 
     def play(self) -> None:
-        self._send("play")
+        self.send(Play())
 
     def pause(self) -> None:
-        self._send("pause")
+        self.send(Pause())
 
     def step(self, n: int = 1) -> None:
-        self._send("step", int(n))
+        self.send(Step(int(n)))
 
     def set_speed(self, steps_per_sec: float) -> None:
         """Cap training speed (0 = unlimited), so a lecture can watch learning in slow motion."""
-        self._send("speed", float(steps_per_sec))
+        self.send(Speed(float(steps_per_sec)))
 
     def reset(self, config: EngineConfig | None = None) -> None:
         generation = (self.config.generation if self.config else 0) + 1
         # a plain Reset starts from step 0, not from the session state the run was opened with
         self.config = replace(config or replace(self.config, state=None), generation=generation)
-        self._send("reset", self.config)
+        self.send(Reset(self.config))
 
     def set_setting(self, name: str, value: Any) -> None:
         self.config = replace(self.config, settings={**self.config.settings, name: value})
-        self._send("set", name, value)
+        self.send(SetSetting(name, value))
 
     def restore(self, state: bytes) -> None:
         """Continue from a checkpoint of the running experiment: snapshots, checkpoints and metric
         rows of the replaced course are dropped (a new generation), and training pauses."""
         self.config = replace(self.config, generation=self.config.generation + 1, state=None)
-        self._send("restore", self.config.generation, state)
+        self.send(Restore(self.config.generation, state))
 
     def query(self, name: str, **kwargs) -> int:
         qid = next(self._ids)
-        self._send("query", qid, name, kwargs)
+        self.send(Query(qid, name, kwargs))
         return qid
 
     # -- results ---------------------------------------------------------------------------
-    def poll(self) -> tuple[list[tuple[str, dict]], dict | None]:
-        """All pending events, and the newest snapshot (or None). Never blocks."""
+    def poll(self) -> tuple[list, Snapshot | None]:
+        """All pending events, and the newest snapshot (or None). Never blocks. Snapshots and
+        generation events of a replaced generation (a reset or restore came after them) are dropped."""
         evts = []
         while True:
             try:
                 evts.append(self._events.get_nowait())
-            except queue.Empty:
-                break
-            except (EOFError, OSError):
+            except (queue.Empty, EOFError, OSError):
                 break
         snap = None
         while True:
             try:
                 snap = self._snapshots.get_nowait()
-            except queue.Empty:
+            except (queue.Empty, EOFError, OSError):
                 break
-            except (EOFError, OSError):
-                break
+        generation = self.config.generation if self.config is not None else None
         if snap is not None:
             self._credit.set()
-            if self.config is not None and snap.get("generation") != self.config.generation:
+            if generation is not None and snap.generation != generation:
                 snap = None  # from the experiment a reset replaced: never draw it
-        # events of a replaced generation (a reset or restore came after them) are dropped
-        evts = [(k, p) for k, p in evts
-                if k not in ("ready", "checkpoint", "restored") or p.get("generation") == self.config.generation]
+        evts = [e for e in evts if not isinstance(e, GENERATION_EVENTS) or e.generation == generation]
         return evts, snap
 
     def wait_for(self, predicate, timeout: float = 30.0, interval: float = 0.01):
@@ -418,7 +385,7 @@ class ThreadEngine(Engine):
         if not hasattr(self, "_thread"):
             return True
         self._stop.set()
-        self._commands.put(("quit",))
+        self._commands.put(Quit())
         self._thread.join(timeout)
         return not self._thread.is_alive()
 
@@ -452,7 +419,7 @@ class ProcessEngine(Engine):
             return True
         self._stop.set()
         try:
-            self._commands.put(("quit",))
+            self._commands.put(Quit())
         except (ValueError, OSError):
             pass
         self._process.join(timeout)
@@ -472,15 +439,15 @@ def _process_entry(config, commands, events, snapshots, credit, stop) -> None:
     # the worker must never block on exit waiting for the GUI to read what it left in the pipes
     for q in (events, snapshots):
         q.cancel_join_thread()
-    # if the GUI dies without closing us (killed, crashed), stop instead of training forever
+    # if the GUI dies without closing us (killed, crashed), leave at once: even while the main thread
+    # is still importing torch (seconds on a loaded machine), which a stop flag could not interrupt
     parent = mp.parent_process()
     if parent is not None:
         def watch_parent():
             while not stop.is_set():
                 if not parent.is_alive():
-                    stop.set()
-                    return
-                time.sleep(0.25)
+                    os._exit(0)
+                time.sleep(0.1)
 
         threading.Thread(target=watch_parent, name="genviz-parent-watch", daemon=True).start()
     worker_main(config, commands, events, snapshots, credit, stop)

@@ -1,8 +1,14 @@
 """The contract every lab's experiment fulfils, and the guarded optimisation step they share.
 
-An experiment owns a model, its data and its optimiser. The engine calls ``train_step`` in a loop and
-``snapshot`` at a capped rate; snapshots are plain dicts of numpy copies so they can cross a process
-boundary and never alias tensors that keep training.
+An experiment owns a model, its data and its optimiser. The runner (``genviz.core.runner``) calls
+:meth:`Experiment.advance` in a loop and ``snapshot`` at a capped rate; snapshots are plain dicts of
+numpy copies so they can cross a process boundary and never alias tensors that keep training.
+
+What a lab writes (docs/adding-a-lab.md): ``LAB``, ``__init__`` (build data, model, optimiser from
+``self.settings``), ``train_step``, ``snapshot``, ``static_info`` and ``model_state``; optionally
+``on_setting`` (react to a live setting), ``query`` (more requests from its panel), ``final_metrics``,
+``STATE_ATTRS`` and ``on_state_loaded``. The base parses settings, counts steps, refuses non-finite
+steps, answers ``save``/``metrics``, writes the model-file envelope and makes checkpoints.
 """
 from __future__ import annotations
 
@@ -14,32 +20,76 @@ import torch
 
 
 class NonFiniteLoss(RuntimeError):
-    pass
+    """A step whose metrics are not finite: the experiment refused the update (its state is the
+    last good one) and did not count the step."""
+
+    def __init__(self, step: int, metrics: dict):
+        self.step, self.metrics = int(step), {k: float(v) for k, v in metrics.items()}
+        bad = ", ".join(f"{k}={v:g}" for k, v in self.metrics.items())
+        super().__init__(f"non-finite loss at step {self.step} ({bad})")
+
+
+MODEL_FORMAT, MODEL_VERSION = "genviz-model", 1
 
 
 class Experiment:
     """Base class. Subclasses set ``LAB`` (a LabInfo) and implement the abstract methods."""
 
+    LAB = None  # the lab's LabInfo: its settings are what this experiment accepts
+
     # attributes beyond modules, optimisers and random generators that training changes (persistent
     # chains, momentum buffers...): what a checkpoint must hold to continue exactly where it stopped
     STATE_ATTRS: tuple[str, ...] = ()
 
+    # values of settings the lab does not offer but its (shared) code reads, e.g. the posterior lab's
+    # VAE has a 2-D latent: they are fixed, not parsed
+    FIXED_SETTINGS: dict[str, Any] = {}
+
     def __init__(self, settings: dict, seed: int = 0, device: str = "cpu", data: str | None = None):
-        self.settings = dict(settings)
+        self.settings = self.parse_settings(settings)
         self.seed = int(seed)
         self.device = torch.device(device)
         self.data_ref = data
         self.step_count = 0
 
+    @classmethod
+    def parse_settings(cls, settings: dict) -> dict:
+        """The lab's defaults with ``settings`` parsed over them (a clear SettingError for an unknown
+        name or a bad value), then the fixed ones. Parsing twice gives the same values."""
+        from genviz.core.settings import resolve
+
+        if cls.LAB is None:
+            return {**dict(settings), **cls.FIXED_SETTINGS}
+        offered = {s.name for s in cls.LAB.settings}
+        given = {k: v for k, v in settings.items() if not (k in cls.FIXED_SETTINGS and k not in offered)}
+        return {**resolve(cls.LAB.settings, given), **cls.FIXED_SETTINGS}
+
     # -- training ---------------------------------------------------------------------------
     def train_step(self) -> dict[str, float]:
         """One optimisation step. Returns metrics with at least ``loss``. Must not apply a
-        non-finite update (use :func:`guarded_update`), so the last good state survives a NaN."""
+        non-finite update (use :func:`guarded_update`), so the last good state survives a NaN.
+        Called by :meth:`advance`, which counts the step."""
         raise NotImplementedError
 
+    def advance(self) -> dict[str, float]:
+        """One counted training step: its metrics, or :class:`NonFiniteLoss` (the step is not
+        counted, the state is the last good one). The only place where steps are counted."""
+        metrics = self.train_step()
+        if not all(_is_finite(v) for v in metrics.values()):
+            raise NonFiniteLoss(self.step_count + 1, metrics)
+        self.step_count += 1
+        return metrics
+
     def set_setting(self, name: str, value: Any) -> None:
-        """Apply a live setting (the engine only forwards settings marked ``live``)."""
+        """Apply a live setting (the engine only forwards settings marked ``live``): parsed with the
+        lab's own spec, stored, then :meth:`on_setting` lets the lab react."""
+        if self.LAB is not None:
+            value = self.LAB.setting(name).parse(value)
         self.settings[name] = value
+        self.on_setting(name, value)
+
+    def on_setting(self, name: str, value: Any) -> None:
+        """A live setting changed (e.g. the learning rate reaches the optimiser here)."""
 
     # -- views --------------------------------------------------------------------------------
     def static_info(self) -> dict:
@@ -52,14 +102,35 @@ class Experiment:
         return {}
 
     def query(self, name: str, **kwargs) -> Any:
-        """Answer a request from the GUI (e.g. save the model). Runs between training steps."""
+        """Answer a request from the GUI between training steps. The base answers ``save`` (the
+        model file at ``path``) and ``metrics`` (:meth:`final_metrics`); labs add their own."""
+        if name == "save":
+            self.save(kwargs["path"])
+            return kwargs["path"]
+        if name == "metrics":
+            return self.final_metrics(**kwargs)
         raise KeyError(f"unknown query '{name}'")
 
-    def final_metrics(self) -> dict:
-        return {}
+    def final_metrics(self, **kwargs) -> dict:
+        return {"lab": getattr(self.LAB, "name", None), "steps": self.step_count, "device": str(self.device)}
+
+    # -- model files ------------------------------------------------------------------------------
+    def model_state(self) -> dict:
+        """What a model file holds besides the envelope: state dicts and plain values (read back
+        with ``torch.load(weights_only=True)``), e.g. ``{"model": ..., "optimizer": ...}``."""
+        raise NotImplementedError
 
     def save(self, path: str) -> None:
-        raise NotImplementedError
+        """The model file: one envelope for every lab (format, version, lab, settings, seed, data,
+        step) around :meth:`model_state`. ``genviz.core.checkpoint.read_model_file`` reads it."""
+        envelope = {"format": MODEL_FORMAT, "version": MODEL_VERSION, "lab": getattr(self.LAB, "name", None),
+                    "settings": dict(self.settings), "seed": self.seed, "data": self.data_ref,
+                    "step": self.step_count}
+        state = self.model_state()
+        clash = set(state) & set(envelope)
+        if clash:
+            raise ValueError(f"model_state() must not use the envelope's keys: {sorted(clash)}")
+        torch.save({**envelope, **state}, path)
 
     # -- checkpoints --------------------------------------------------------------------------------
     def state_dict(self) -> dict:
@@ -110,6 +181,13 @@ class Experiment:
 
     def on_state_loaded(self) -> None:
         """Drop caches that belonged to the replaced state (views computed for another step)."""
+
+
+def _is_finite(x: Any) -> bool:
+    try:
+        return math.isfinite(float(x))
+    except (TypeError, ValueError):
+        return True
 
 
 def _to_storable(value: Any) -> Any:

@@ -1,14 +1,14 @@
-"""Training without a window: the same experiment the GUI's worker runs, in a plain loop."""
+"""Training without a window: the same runner the GUI's worker uses, in a plain loop."""
 from __future__ import annotations
 
 import json
-import math
-import sys
 import time
+import sys
 from pathlib import Path
 from typing import TextIO
 
-from genviz.core.engine import EngineConfig, _build_experiment
+from genviz.core.protocol import EngineConfig
+from genviz.core.runner import Runner
 
 
 def train(config: EngineConfig, steps: int, out_dir: str | Path | None = None,
@@ -16,29 +16,25 @@ def train(config: EngineConfig, steps: int, out_dir: str | Path | None = None,
     """Train ``steps`` steps, save the model into ``out_dir``, return the final metrics.
 
     A non-finite loss stops training (the last good state is what gets saved) and is reported in
-    the returned metrics as ``stopped: "non-finite loss at step N"``."""
-    import torch
+    the returned metrics as ``stopped: "non-finite loss at step N (...)"``."""
+    runner = Runner(config)
+    last = [0.0]
 
-    torch.set_num_threads(max(1, config.torch_threads))
-    exp = _build_experiment(config)
-    t0 = last = time.perf_counter()
-    stopped = None
-    for _ in range(steps):
-        metrics = exp.train_step()
-        if not all(math.isfinite(float(v)) for v in metrics.values()):
-            stopped = f"non-finite loss at step {exp.step_count + 1}"
-            break
-        exp.step_count += 1
-        now = time.perf_counter()
-        if progress is not None and (now - last > 0.5 or exp.step_count == steps):
-            last = now
-            rate = exp.step_count / max(1e-9, now - t0)
-            progress.write(f"\r{config.lab}: step {exp.step_count}/{steps}  {rate:7.1f} steps/s  "
+    def report(step: int, seconds: float, metrics: dict) -> None:
+        if progress is not None and (seconds - last[0] > 0.5 or step == steps):
+            last[0] = seconds
+            progress.write(f"\r{config.lab}: step {step}/{steps}  {step / max(1e-9, seconds):7.1f} steps/s  "
                            f"loss {metrics['loss']:.4f}   ")
             progress.flush()
+
+
+
+    t0 = time.perf_counter()
+    stopped = runner.train(steps, progress=report)
     elapsed = time.perf_counter() - t0
     if progress is not None:
         progress.write("\n")
+    exp = runner.exp
     result = exp.final_metrics(**(extra_metrics or {}))
     result.update({"seconds": round(elapsed, 3), "steps_per_sec": round(exp.step_count / max(elapsed, 1e-9), 2),
                    "seed": config.seed, "settings": exp.settings})
@@ -58,43 +54,15 @@ def record_session(config: EngineConfig, steps: int, frame_every: int = 10, chec
     """Train ``steps`` steps without a window, recording what the GUI records (a heavy snapshot
     every ``frame_every`` steps, a checkpoint every ``checkpoint_every``, every metric row), and
     return it as a Session (``genviz train --session``; exports and tests start from these)."""
-    import torch
-
-    from genviz.core.engine import _columns, state_bytes
-    from genviz.core.experiment import ViewRandomness
     from genviz.core.history import History
+    from genviz.core.labs import get_lab
     from genviz.core.session import Session
 
-    torch.set_num_threads(max(1, config.torch_threads))
-    exp = _build_experiment(config)
-    view_random = ViewRandomness(config.seed, exp.device)
+    runner = Runner(config)
     history = History()
-    rows: list = []
-
-    def frame() -> None:
-        nonlocal rows
-        with view_random:
-            data = exp.snapshot(heavy=True)
-        history.record({"step": exp.step_count, "heavy": True, "metrics": _columns(rows), "data": data})
-        rows = []
-
-    frame()
-    history.add_checkpoint(exp.step_count, state_bytes(exp))
-    for _ in range(steps):
-        metrics = exp.train_step()
-        if not all(math.isfinite(float(v)) for v in metrics.values()):
-            break
-        exp.step_count += 1
-        rows.append((exp.step_count, metrics))
-        if exp.step_count % frame_every == 0:
-            frame()
-        if exp.step_count % checkpoint_every == 0:
-            history.add_checkpoint(exp.step_count, state_bytes(exp))
-    if rows:
-        frame()
-    from genviz.core.labs import get_lab
-
-    names = {spec.name for spec in get_lab(config.lab).settings}  # a lab may add fixed ones of its own
-    return Session(lab=config.lab, settings={k: v for k, v in exp.settings.items() if k in names}, seed=config.seed, data=config.data,
-                   device=config.device, step=exp.step_count, static=exp.static_info(), state=state_bytes(exp),
-                   history=history, title=title, caption=caption)
+    runner.train(steps, history=history, frame_every=frame_every, checkpoint_every=checkpoint_every)
+    exp = runner.exp
+    names = {spec.name for spec in get_lab(config.lab).settings}  # a lab may fix more of its own
+    return Session(lab=config.lab, settings={k: v for k, v in exp.settings.items() if k in names}, seed=config.seed,
+                   data=config.data, device=config.device, step=exp.step_count, static=exp.static_info(),
+                   state=runner.state(), history=history, title=title, caption=caption)

@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from genviz.core.protocol import Frame as ProtocolFrame
+
 # a 30-minute run stays well inside 500 MB: 300 MB of snapshots, 150 MB of checkpoints, curves
 DEFAULT_FRAME_BYTES = 300_000_000
 DEFAULT_FRAMES = 2000
@@ -76,11 +78,11 @@ class Thinned:
         self.nbytes = sum(self.size(x) for x in self.items)
 
 
-@dataclass
-class Frame:
-    step: int
-    data: dict
-    nbytes: int
+@dataclass(frozen=True)
+class Frame(ProtocolFrame):
+    """A recorded frame: a heavy snapshot's view data at its step, and its size in the budget."""
+
+    nbytes: int = 0
 
 
 class History:
@@ -118,10 +120,19 @@ class History:
         return self._checkpoints.nbytes
 
     # -- recording -----------------------------------------------------------------------------------
-    def record(self, snap: dict) -> bool:
-        """Take in a snapshot as the engine sent it: its metric rows always, its data when it is a
-        heavy one (light snapshots carry partial views). True when a frame was added."""
-        cols = snap.get("metrics") or {}
+    def record(self, snap) -> bool:
+        """Take in a :class:`~genviz.core.protocol.Snapshot` as the engine sent it: its metric rows
+        always, its data when it is a heavy one (light snapshots carry partial views). True when a
+        frame was added."""
+        self.add_rows(snap.metrics)
+        if not (snap.heavy and snap.data):
+            return False
+        self.add_frame(int(snap.step), snap.data)
+        return True
+
+    def add_rows(self, cols: dict) -> None:
+        """Metric rows as columns (``{"step": [...], name: [...]}``)."""
+        cols = cols or {}
         if "step" in cols and len(cols["step"]):
             self._chunks.append({k: np.asarray(v) for k, v in cols.items()})
             self._rows += len(cols["step"])
@@ -132,18 +143,13 @@ class History:
                 self._set_metrics({k: v[::2] for k, v in self.metrics().items()})
             elif len(self._chunks) > 512:
                 self._set_metrics(self.metrics())
-        data = snap.get("data")
-        if not (snap.get("heavy") and data):
-            return False
-        self.add_frame(int(snap["step"]), data)
-        return True
 
     def add_frame(self, step: int, data: dict) -> None:
         # a newer view of the same step (a setting changed while paused): latest wins; anything
         # later belongs to a future that a restore replaced
         while self.frames and self.frames[-1].step >= step:
             self._frames.pop()
-        self._frames.append(Frame(step, data, payload_nbytes(data)))
+        self._frames.append(Frame(step, data, True, payload_nbytes(data)))
 
     def add_checkpoint(self, step: int, blob: bytes) -> None:
         while self.checkpoints and self.checkpoints[-1][0] >= step:
@@ -177,11 +183,12 @@ class History:
         i = bisect_right([f.step for f in self.frames], step) - 1
         return max(0, i)
 
-    def snapshot(self, index: int) -> dict:
-        """Frame ``index`` as a snapshot a panel can draw: ``replay`` marks it as the past, so the
-        panel shows it without appending it to the curves again."""
-        f = self.frames[index]
-        return {"step": f.step, "heavy": True, "running": False, "metrics": {}, "data": f.data, "replay": True}
+    def frame(self, index: int) -> Frame:
+        """Recorded frame ``index`` (what every view showed at its step)."""
+        return self.frames[index]
+
+    def frames_until(self, step: int) -> list[Frame]:
+        return [f for f in self.frames if f.step <= step]
 
     def checkpoint_at_or_before(self, step: int) -> tuple[int, bytes] | None:
         best = None
@@ -213,17 +220,6 @@ class History:
             for row in zip(*(cols[k] for k in names)):
                 writer.writerow([int(row[0])] + [repr(float(v)) for v in row[1:]])
         return out.getvalue()
-
-    def replay_snapshots(self, until: int) -> list[dict]:
-        """What rebuilds a cleared panel up to step ``until``: the metric rows in one snapshot, each
-        recorded frame (its data-derived curve points) without drawing, then the frame at ``until``."""
-        out = [{"step": until, "heavy": False, "running": False, "metrics": self.metrics(until), "data": {}}]
-        upto = [f for f in self.frames if f.step <= until]
-        for f in upto[:-1]:
-            out.append({"step": f.step, "heavy": True, "running": False, "metrics": {}, "data": f.data, "draw": False})
-        if upto:
-            out.append({"step": upto[-1].step, "heavy": True, "running": False, "metrics": {}, "data": upto[-1].data})
-        return out
 
     # -- sessions ---------------------------------------------------------------------------------------
     def to_payload(self) -> dict:

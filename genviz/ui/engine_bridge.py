@@ -10,7 +10,9 @@ import time
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from genviz.core.engine import Engine, EngineConfig, make_engine
+from genviz.core.engine import Engine, make_engine
+from genviz.core.protocol import (Checkpoint, EngineConfig, Error, NonFinite, Ready, Reply, Restored, SettingApplied,
+                                  State)
 
 
 class QueryFailed(RuntimeError):
@@ -18,14 +20,16 @@ class QueryFailed(RuntimeError):
 
 
 class EngineBridge(QObject):
-    snapshot = Signal(dict)
-    ready = Signal(dict)
-    state = Signal(dict)
-    nonFinite = Signal(dict)
-    error = Signal(dict)
-    settingApplied = Signal(dict)
-    checkpoint = Signal(dict)
-    restored = Signal(dict)
+    """Each event type of ``genviz.core.protocol`` has its signal; each carries the event object."""
+
+    snapshot = Signal(object)  # protocol.Snapshot
+    ready = Signal(object)  # protocol.Ready
+    state = Signal(object)  # protocol.State
+    nonFinite = Signal(object)  # protocol.NonFinite
+    error = Signal(object)  # protocol.Error
+    settingApplied = Signal(object)  # protocol.SettingApplied
+    checkpoint = Signal(object)  # protocol.Checkpoint
+    restored = Signal(object)  # protocol.Restored
 
     def __init__(self, kind: str = "process", poll_ms: int = 8, parent=None):
         super().__init__(parent)
@@ -54,28 +58,18 @@ class EngineBridge(QObject):
         if self.engine is None:
             return
         events, snap = self.engine.poll()
-        for kind, payload in events:
-            if kind == "reply":
-                fut = self._futures.pop(payload["id"], None)
+        signals = {Ready: self.ready, State: self.state, NonFinite: self.nonFinite, Error: self.error,
+                   SettingApplied: self.settingApplied, Checkpoint: self.checkpoint, Restored: self.restored}
+        for event in events:
+            if isinstance(event, Reply):
+                fut = self._futures.pop(event.id, None)
                 if fut is not None and not fut.done():
-                    if payload["ok"]:
-                        fut.set_result(payload["value"])
+                    if event.ok:
+                        fut.set_result(event.value)
                     else:
-                        fut.set_exception(QueryFailed(payload["error"]))
-            elif kind == "ready":
-                self.ready.emit(payload)
-            elif kind == "state":
-                self.state.emit(payload)
-            elif kind == "nan":
-                self.nonFinite.emit(payload)
-            elif kind == "error":
-                self.error.emit(payload)
-            elif kind == "setting":
-                self.settingApplied.emit(payload)
-            elif kind == "checkpoint":
-                self.checkpoint.emit(payload)
-            elif kind == "restored":
-                self.restored.emit(payload)
+                        fut.set_exception(QueryFailed(event.error))
+            else:
+                signals[type(event)].emit(event)
         if snap is not None:
             self.snapshots_received += 1
             self.last_snapshot_at = time.perf_counter()

@@ -2,8 +2,6 @@
 GIF or MP4 (drawn from the recorded snapshots), the curves as CSV (History.metrics_csv)."""
 from __future__ import annotations
 
-import shutil
-import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -73,14 +71,12 @@ def window_png(window: QWidget, path: str | Path) -> Path:
 
 
 def flush_views(panel) -> None:
-    """Run the panel's queued view updates now (normally one per event-loop turn)."""
+    """Run the panel's queued view updates now (normally one per event-loop turn) and let Qt lay
+    them out (some views queue smaller ones when drawn, hence the rounds)."""
     for _ in range(64):
-        pending = getattr(panel, "_pending_views", [])
-        if not pending:
+        if not panel.drawing:
             break
-        panel._pending_views = []
-        for draw in pending:
-            draw()
+        panel.flush()
     QCoreApplication.processEvents()
 
 
@@ -95,7 +91,7 @@ def timeline_frames(panel, widget: QWidget, history: History, width: int | None 
     """Yield one RGB array per recorded snapshot: the panel shows it, ``widget`` is rendered."""
     for i in frame_indices(len(history), max_frames):
         with deferred_redraws():
-            panel.show_recorded(history.snapshot(i))
+            panel.show_recorded(history.frame(i))
         flush_views(panel)
         scale = (width / widget.width()) if width else 1.0
         image = render(widget, scale).convertToFormat(QImage.Format_RGB888)
@@ -105,14 +101,13 @@ def timeline_frames(panel, widget: QWidget, history: History, width: int | None 
     panel.show_recorded(None)
 
 
-def ffmpeg_executable() -> str | None:
-    found = shutil.which("ffmpeg")
-    if found:
-        return found
+def mp4_writer():
+    """imageio-ffmpeg's frame writer (it ships an ffmpeg binary: the ``video`` extra), or None."""
     try:
         import imageio_ffmpeg
 
-        return imageio_ffmpeg.get_ffmpeg_exe()
+        imageio_ffmpeg.get_ffmpeg_exe()
+        return imageio_ffmpeg.write_frames
     except Exception:
         return None
 
@@ -126,9 +121,9 @@ def timeline_animation(panel, widget: QWidget, history: History, path: str | Pat
         raise ExportError(f"animations are written as .gif or .mp4, not '{kind or path.name}'")
     if not len(history):
         raise ExportError("the history is empty: nothing to animate")
-    ffmpeg = ffmpeg_executable() if kind == ".mp4" else None
-    if kind == ".mp4" and ffmpeg is None:
-        raise ExportError("MP4 needs ffmpeg, which was not found (install it, e.g. 'apt install ffmpeg' or "
+    write_frames = mp4_writer() if kind == ".mp4" else None
+    if kind == ".mp4" and write_frames is None:
+        raise ExportError("MP4 export needs imageio-ffmpeg (pip install 'genviz[video]' or "
                           "'pip install imageio-ffmpeg'); GIF export works without it")
     frames = list(timeline_frames(panel, widget, history, width, max_frames))
     if kind == ".gif":
@@ -141,13 +136,23 @@ def timeline_animation(panel, widget: QWidget, history: History, path: str | Pat
         images[0].save(path, save_all=True, append_images=images[1:], duration=max(20, round(1000 / fps)),
                        loop=0, optimize=False)
         return len(distinct)
-        h, w, _ = frames[0].shape
-        cmd = [ffmpeg, "-y", "-loglevel", "error", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{w}x{h}",
-               "-r", str(fps), "-i", "-", "-vf", "pad=ceil(iw/2)*2:ceil(ih/2)*2", "-pix_fmt", "yuv420p",
-               "-c:v", "libx264", str(path)]
-        proc = subprocess.run(cmd, input=b"".join(f.tobytes() for f in frames), capture_output=True)
-        if proc.returncode != 0:
-            raise ExportError(f"ffmpeg failed: {proc.stderr.decode(errors='replace')[-300:]}")
+    # H.264 in yuv420p (what every player decodes) needs even sides: pad by one pixel, never scale
+    h, w, _ = frames[0].shape
+    H, W = h + h % 2, w + w % 2
+    writer = write_frames(str(path), (W, H), fps=fps, codec="libx264", pix_fmt_in="rgb24", pix_fmt_out="yuv420p",
+                          macro_block_size=1, quality=8, ffmpeg_log_level="error")
+    try:
+        writer.send(None)  # start ffmpeg
+        for f in frames:
+            if (H, W) != (h, w):
+                f = np.pad(f, ((0, H - h), (0, W - w), (0, 0)), mode="edge")
+            writer.send(np.ascontiguousarray(f))
+    except (OSError, RuntimeError, BrokenPipeError) as exc:
+        raise ExportError(f"ffmpeg could not write {path.name}: {exc}") from None
+    finally:
+        writer.close()
+    if not path.is_file() or path.stat().st_size == 0:
+        raise ExportError(f"ffmpeg wrote nothing to {path}")
     return len(frames)
 
 
@@ -185,7 +190,7 @@ def export_session(session, view: str, fmt: str, out: str | Path, fps: int = 10,
     if not len(session.history):
         raise ExportError("the session has no recorded snapshots")
     index = session.history.index_at(session.step if step is None else step)
-    panel.on_snapshot(session.history.snapshot(index))
+    panel.show_frame(session.history.frame(index), live=False)
     flush_views(panel)
     if fmt == "png":
         scale = (width / widget.width()) if width else 2.0

@@ -616,7 +616,7 @@ class MainWindow(QMainWindow):
         panel = self.panel()
         if panel is None or not len(self.history):
             return
-        panel.show_recorded(self.history.snapshot(max(0, min(len(self.history) - 1, index))))
+        panel.show_recorded(self.history.frame(max(0, min(len(self.history) - 1, index))))
 
     def show_live(self) -> None:
         panel = self.panel()
@@ -624,7 +624,7 @@ class MainWindow(QMainWindow):
             return
         panel.show_recorded(None)
         if len(self.history):
-            panel.on_snapshot(self.history.snapshot(len(self.history) - 1))
+            panel.show_frame(self.history.frame(len(self.history) - 1), live=False)
 
     def resume_from(self, index: int) -> None:
         """Restart training from the checkpoint at or before frame ``index``; the later history goes."""
@@ -646,13 +646,13 @@ class MainWindow(QMainWindow):
         note = "" if ck_step == step else f" (the nearest checkpoint to step {step:,})"
         self.statusBar().showMessage(f"Resumed from the checkpoint at step {ck_step:,}{note}: press Play", 8000)
 
-    def _on_checkpoint(self, info: dict) -> None:
-        self.history.add_checkpoint(info["step"], info["state"])
+    def _on_checkpoint(self, info) -> None:
+        self.history.add_checkpoint(info.step, info.state)
 
-    def _on_restored(self, info: dict) -> None:
-        self.step = info["step"]
+    def _on_restored(self, info) -> None:
+        self.step = info.step
         names = {s.name for s in self.labs[self.current].settings}
-        restored = {k: v for k, v in info.get("settings", {}).items() if k in names}
+        restored = {k: v for k, v in info.settings.items() if k in names}
         self.values[self.current].update(restored)
         self.forms[self.current].set_values(self.values[self.current])
 
@@ -927,55 +927,55 @@ class MainWindow(QMainWindow):
         return True
 
     # -- engine output -----------------------------------------------------------------------
-    def _on_ready(self, info: dict) -> None:
-        self.device_name = info.get("device", "?")
-        self.cuda_available = info.get("cuda_available", False)
-        static = info.get("static", {})
+    def _on_ready(self, info) -> None:
+        self.device_name = info.device
+        self.cuda_available = info.cuda_available
+        static = info.static
         self.data_label = static.get("dataset") or static.get("name") or self.data or "digits"
-        self.bar.set_cuda_available(self.cuda_available, info.get("cuda_name"))
-        self.static = info.get("static", {})
+        self.bar.set_cuda_available(self.cuda_available, info.cuda_name)
+        self.static = info.static
         panel = self.panel()
         if panel is not None:
             panel.on_ready(self.static)
         session, self._session_to_replay = self._session_to_replay, None
         if session is not None and panel is not None:
-            self.step = info.get("step", 0)
+            self.step = info.step
             panel.rebuild(self.static, self.history, self.step)
             self.timeline.set_steps(self.history.steps.tolist())
             self.statusBar().showMessage(f"Opened the session at step {self.step:,}: the timeline holds its history", 6000)
 
-    def _on_state(self, state: dict) -> None:
-        self.bar.set_playing(bool(state.get("running")))
-        self.step = state.get("step", self.step)
+    def _on_state(self, state) -> None:
+        self.bar.set_playing(state.running)
+        self.step = state.step
         panel = self.panel()
         if panel is not None:
-            panel.on_state(bool(state.get("running")))
+            panel.on_state(state.running)
 
-    def _on_snapshot(self, snap: dict) -> None:
-        self.step = snap["step"]
-        self.steps_per_sec = snap.get("steps_per_sec", 0.0)
+    def _on_snapshot(self, snap) -> None:
+        self.step = snap.step
+        self.steps_per_sec = snap.steps_per_sec
         if self.history.record(snap):
             self.timeline.set_steps(self.history.steps.tolist(), self.step)
         panel = self.panel()
         if panel is not None:
             # while the timeline shows the past, live snapshots only extend the curves
-            panel.on_snapshot(snap if self.timeline.live else {**snap, "draw": False})
+            panel.take_live(snap, follow=self.timeline.live)
             self._fps_count += 1
 
-    def _on_nonfinite(self, info: dict) -> None:
+    def _on_nonfinite(self, info) -> None:
         self.bar.set_playing(False)
-        bad = ", ".join(f"{k}={v:g}" for k, v in info.get("metrics", {}).items())
+        bad = ", ".join(f"{k}={v:g}" for k, v in info.metrics.items())
         self.banner.show_message(
-            f"Training paused: the loss became non-finite at step {info['step']} ({bad}). The model is kept "
-            f"at its last good state (step {info['step'] - 1}). Try a lower learning rate, or Reset.")
+            f"Training paused: the loss became non-finite at step {info.step} ({bad}). The model is kept "
+            f"at its last good state (step {info.step - 1}). Try a lower learning rate, or Reset.")
 
-    def _on_error(self, info: dict) -> None:
+    def _on_error(self, info) -> None:
         self.bar.set_playing(False)
-        self.banner.show_message(f"Error while {info['where']}: {info['message']}", details=info.get("traceback", ""))
+        self.banner.show_message(f"Error while {info.where}: {info.message}", details=info.traceback)
 
-    def _on_setting_applied(self, info: dict) -> None:
-        if "error" in info:
-            self.banner.show_message(f"Setting '{info['name']}' was not applied: {info['error']}")
+    def _on_setting_applied(self, info) -> None:
+        if info.error is not None:
+            self.banner.show_message(f"Setting '{info.name}' was not applied: {info.error}")
 
     def _update_status(self) -> None:
         now = time.perf_counter()

@@ -30,18 +30,6 @@ def row(*widgets, stretch_end: bool = True) -> QHBoxLayout:
     return lay
 
 
-def records(snap: dict) -> bool:
-    """Whether a snapshot's data-derived curve points (test NLL, modes...) are new: a snapshot
-    replayed from the history (``replay``) is drawn but not appended to the curves again."""
-    return not snap.get("replay")
-
-
-def draws(snap: dict) -> bool:
-    """Whether a snapshot's views are drawn: while the timeline shows the past, live snapshots
-    (``draw`` False) only extend the curves."""
-    return snap.get("draw", True)
-
-
 def view_name(title: str) -> str:
     """A plot title as a command-line name, up to its first formula or aside:
     'Decoded manifold  p(x|z), z = ...' -> 'decoded-manifold'."""
@@ -56,11 +44,22 @@ def view_name(title: str) -> str:
 
 
 class LabPanel(QWidget):
-    """Subclasses implement ``on_ready`` (static info after a (re)build), ``on_snapshot`` and
-    ``clear``. ``redraws`` counts rendered snapshots (the status line turns it into fps).
+    """The template every lab's panel fills in. A lab implements four steps:
 
-    ``on_snapshot`` honours two flags (see :func:`records`, :func:`draws`): the timeline replays
-    recorded snapshots with ``replay`` and sends live ones with ``draw`` False while it is scrubbed."""
+    - ``on_ready(static)``: a (re)built experiment's static info (data samples, shapes);
+    - ``extend_curves(rows, frame)``: append metric rows (columns ``{"step": [...], name: [...]}``)
+      and, when ``frame`` is given, the curve points derived from its data (a test NLL, modes
+      covered) to the curves. Called for every live snapshot and for every recorded frame of a
+      rebuild, in training order, so curves never depend on what was drawn;
+    - ``show_frame(frame, live)``: draw the views from ``frame.data``. ``live`` is False for a
+      recorded frame shown by the timeline (the model has moved on: fetch nothing from it);
+    - ``clear()``: empty every view and curve.
+
+    The window and the history call the template methods: :meth:`take_live` (a live snapshot;
+    ``follow`` False while the timeline shows the past: only the curves grow), :meth:`show_recorded` (the
+    timeline shows a recorded frame), :meth:`rebuild` (a resume, an opened session, a headless
+    export) and :meth:`flush` (draw queued views now, e.g. before an export grabs the panel).
+    ``redraws`` counts rendered snapshots (the status line turns it into fps)."""
 
     statusMessage = Signal(str)
     # ask the window to change settings (and Reset when some only apply then): presets, drawn data
@@ -126,6 +125,19 @@ class LabPanel(QWidget):
         if self._pending_views:
             QTimer.singleShot(2, self._draw_next_view)
 
+    @property
+    def drawing(self) -> bool:
+        """Whether views queued by :meth:`draw_in_turns` are still to be drawn."""
+        return bool(self._pending_views)
+
+    def flush(self) -> None:
+        """Draw every queued view now (exports and benchmarks need the finished picture)."""
+        while self._pending_views:
+            self._pending_views.pop(0)()
+
+    def cancel_drawing(self) -> None:
+        self._pending_views = []
+
     def curve_plots(self) -> list:
         from genviz.ui.plots import CurvePlot
 
@@ -144,30 +156,54 @@ class LabPanel(QWidget):
             out[name] = w
         return out
 
-    def show_recorded(self, snap: dict | None) -> None:
-        """Draw a snapshot from the history (a ``replay`` one) and mark its step on the curves;
-        ``None`` removes the markers (back to live)."""
-        if snap is not None:
-            self.on_snapshot(snap)
+    # -- the template: what the window calls ---------------------------------------------------------
+    def take_live(self, snap, follow: bool = True) -> None:
+        """A live :class:`~genviz.core.protocol.Snapshot`: its rows (and data-derived points) join
+        the curves; its views are drawn unless the timeline shows the past (``follow`` False)."""
+        frame = snap.frame
+        self.extend_curves(snap.metrics or {}, frame)
+        self.redraw_curves()
+        if follow and frame is not None:
+            self.show_frame(frame, live=True)
+        self.redraws += 1
+
+    def show_recorded(self, frame) -> None:
+        """The timeline shows a recorded frame (its step marked on the curves); ``None``: back to
+        live (the markers go)."""
+        if frame is not None:
+            self.show_frame(frame, live=False)
         for plot in self.curve_plots():
-            plot.set_marker(None if snap is None else snap["step"])
+            plot.set_marker(None if frame is None else frame.step)
 
     def rebuild(self, static: dict, history, until: int) -> None:
-        """The panel as it was at step ``until``: cleared, then fed the recorded history (a resume,
-        an opened session, a headless export)."""
+        """The panel as it was at step ``until``: cleared, then fed the recorded history (its metric
+        rows, each frame's curve points), then the last frame drawn."""
         from genviz.ui.plots import deferred_redraws
 
         self.clear()
         self.on_ready(static)
+        frames = history.frames_until(until)
         with deferred_redraws():
-            for snap in history.replay_snapshots(until):
-                self.on_snapshot(snap)
+            self.extend_curves(history.metrics(until), None)
+            for frame in frames:
+                self.extend_curves({}, frame)
+            self.redraw_curves()
+        if frames:
+            self.show_frame(frames[-1], live=True)
         self.show_recorded(None)
 
+    def redraw_curves(self) -> None:
+        for plot in self.curve_plots():
+            plot.redraw_if_changed()
+
+    # -- the steps a lab implements ----------------------------------------------------------------------
     def on_ready(self, info: dict) -> None:
         raise NotImplementedError
 
-    def on_snapshot(self, snap: dict) -> None:
+    def extend_curves(self, rows: dict, frame) -> None:
+        raise NotImplementedError
+
+    def show_frame(self, frame, live: bool) -> None:
         raise NotImplementedError
 
     def clear(self) -> None:

@@ -181,6 +181,12 @@ class CurvePlot(pg.PlotWidget):
     def append(self, key: str, x, y) -> None:
         if key in self.buffers and len(x):
             self.buffers[key].extend(x, y)
+            self.changed = True
+
+    def redraw_if_changed(self) -> None:
+        if getattr(self, "changed", False):
+            self.changed = False
+            self.redraw()
 
     def set_marker(self, step: int | None) -> None:
         """A vertical line at ``step`` (the timeline's position), or none."""

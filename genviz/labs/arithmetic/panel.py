@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (QComboBox, QFileDialog, QGridLayout, QLabel, QPus
 from genviz.labs.arithmetic import latent_ops as ops
 from genviz.labs.manifold.decode import decode_numpy, tile
 from genviz.ui import theme
-from genviz.ui.panel import LabPanel, column, draws, records, row
+from genviz.ui.panel import LabPanel, column, row
 from genviz.ui.plots import ClickableImage, CurvePlot, ImagePlot, make_plot
 
 SLIDER_RANGE = 3.0  # sliders span +-3 prior (or data) standard deviations, in steps of 0.01
@@ -363,27 +363,26 @@ class ArithmeticPanel(LabPanel):
         self.direction_label.setText("No direction: pick one under Attributes or Factors")
         self.strip_idx = np.zeros(0, int)
 
-    def on_snapshot(self, snap: dict) -> None:
-        m = snap.get("metrics") or {}
-        if "step" in m and "neg_elbo" in m:
-            self.curves.append("neg_elbo", m["step"], m["neg_elbo"])
-        data = snap.get("data") or {}
-        if data and "mu" in data and records(snap):
-            self.curves.append("test_neg_elbo", [snap["step"]], [data["test_neg_elbo"]])
-        if data and "mu" in data and draws(snap):
-            first = not self.heavy
-            self.heavy = data
-            self._update_basis()
-            if first:
-                self._start_views()
-            else:
-                self._follow_training()
-            self.draw_in_turns([self.render, self._draw_factors])  # render() schedules the smaller views
-        self.curves.redraw()
-        self.redraws += 1
+    def extend_curves(self, rows: dict, frame) -> None:
+        if "step" in rows and "neg_elbo" in rows:
+            self.curves.append("neg_elbo", rows["step"], rows["neg_elbo"])
+        if frame is not None and "mu" in frame.data:
+            self.curves.append("test_neg_elbo", [frame.step], [frame.data["test_neg_elbo"]])
+
+    def show_frame(self, frame, live: bool) -> None:
+        if "mu" not in frame.data:
+            return
+        first = not self.heavy
+        self.heavy = frame.data
+        self._update_basis()
+        if first:
+            self._start_views()
+        else:
+            self._follow_training()
+        self.draw_in_turns([self.render, self._draw_factors])  # render() schedules the smaller views
 
     def clear(self) -> None:
-        self._pending_views = []
+        self.cancel_drawing()
         self.stop_animation()
         self.heavy = {}
         self.curves.clear_data()

@@ -101,9 +101,7 @@ class FlowExperiment(Experiment):
             kl = float((logq + self.energy(z)).mean()) + self.log_z
         return {"loss": float(free.detach()) if ok else float("nan"), "reverse_kl": kl, "beta": beta}
 
-    def set_setting(self, name: str, value) -> None:
-        value = LAB.setting(name).parse(value)
-        super().set_setting(name, value)
+    def on_setting(self, name: str, value) -> None:
         if name == "lr":
             for group in self.opt.param_groups:
                 group["lr"] = value
@@ -179,11 +177,6 @@ class FlowExperiment(Experiment):
             with torch.no_grad():
                 density, layer_ld = self.layer_density(k)
             return {"k": k, "step": self.step_count, "density": density, "layer_logdet": layer_ld}
-        if name == "save":
-            self.save(kwargs["path"])
-            return kwargs["path"]
-        if name == "metrics":
-            return self.final_metrics()
         return super().query(name, **kwargs)
 
     @torch.no_grad()
@@ -202,7 +195,5 @@ class FlowExperiment(Experiment):
             out["log_z"] = self.log_z
         return out
 
-    def save(self, path: str) -> None:
-        torch.save({"format": "genviz-model", "version": 1, "lab": "flow", "settings": dict(self.settings),
-                    "seed": self.seed, "data": self.data_ref, "step": self.step_count,
-                    "flow": self.flow.state_dict(), "optimizer": self.opt.state_dict()}, path)
+    def model_state(self) -> dict:
+        return {"flow": self.flow.state_dict(), "optimizer": self.opt.state_dict()}

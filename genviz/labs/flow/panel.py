@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSlider, QSplitt
 
 from genviz.labs.flow import PRESETS
 from genviz.ui import theme
-from genviz.ui.panel import LabPanel, draws, records
+from genviz.ui.panel import LabPanel
 from genviz.ui.plots import CurvePlot, lock_aspect, make_plot
 
 
@@ -141,25 +141,24 @@ class FlowPanel(LabPanel):
             self.limit_line.setValue(info["limit"])
             self.curves.addItem(self.limit_line)
 
-    def on_snapshot(self, snap: dict) -> None:
-        m = snap.get("metrics") or {}
-        if "step" in m:
+    def extend_curves(self, rows: dict, frame) -> None:
+        if "step" in rows:
             for key in ("train_nll", "reverse_kl"):
-                if key in m:
-                    self.curves.append(key, m["step"], m[key])
-        data = snap.get("data") or {}
-        step = snap["step"]
-        if data and records(snap) and "test_nll" in data:
-            self.curves.append("test_nll", [step], [data["test_nll"]])
-        if data and draws(snap):
-            self.heavy = data
-            self._cache(step, data["density_layer"], data["density"], data["layer_logdet"])
-            self.draw_in_turns([lambda: self.show_layer(self.slider.value(), from_user=False),
-                                lambda: self._draw_readout(data, m)])
-            if not self.running and records(snap):  # other layers come from the live model only
-                self._fetch_next()
-        self.curves.redraw()
-        self.redraws += 1
+                if key in rows:
+                    self.curves.append(key, rows["step"], rows[key])
+            self.last_rows = rows
+        if frame is not None and "test_nll" in frame.data:
+            self.curves.append("test_nll", [frame.step], [frame.data["test_nll"]])
+
+    def show_frame(self, frame, live: bool) -> None:
+        data, step = frame.data, frame.step
+        self.heavy = data
+        self._cache(step, data["density_layer"], data["density"], data["layer_logdet"])
+        rows = getattr(self, "last_rows", {}) if live else {}
+        self.draw_in_turns([lambda: self.show_layer(self.slider.value(), from_user=False),
+                            lambda: self._draw_readout(data, rows)])
+        if not self.running and live:  # other layers come from the live model only
+            self._fetch_next()
 
     def _place(self, img: pg.ImageItem) -> None:
         """Map the image's pixels onto the view's extent (after setImage: the rect needs the size)."""
@@ -275,7 +274,8 @@ class FlowPanel(LabPanel):
         self.slider.setValue((self.slider.value() + 1) % (self.slider.maximum() + 1))
 
     def clear(self) -> None:
-        self._pending_views = []
+        self.cancel_drawing()
+        self.last_rows = {}
         self.heavy = {}
         self.layer_cache, self.cache_step = {}, -1
         self._fetching = self._wanted = None

@@ -96,9 +96,7 @@ class GanExperiment(Experiment):
             return {**self.last, "loss": float("nan")}
         return {**self.last, "loss": self.last["d_loss"], "lr_factor": self.lr_factor()}
 
-    def set_setting(self, name: str, value) -> None:
-        value = LAB.setting(name).parse(value)
-        super().set_setting(name, value)
+    def on_setting(self, name: str, value) -> None:
         if name in ("lr_g", "lr_d", "beta1", "beta2", "lr_halflife"):
             self._apply_lr()
 
@@ -141,11 +139,6 @@ class GanExperiment(Experiment):
         if name in ("d_step", "g_step"):
             ok = self.d_step() if name == "d_step" else self.g_step()
             return {"applied": ok, **self.last}
-        if name == "save":
-            self.save(kwargs["path"])
-            return kwargs["path"]
-        if name == "metrics":
-            return self.final_metrics()
         return super().query(name, **kwargs)
 
     def final_metrics(self) -> dict:
@@ -157,8 +150,6 @@ class GanExperiment(Experiment):
                        reverse_kl=round(cov["reverse_kl"], 4), per_mode=cov["per_mode"].tolist())
         return out
 
-    def save(self, path: str) -> None:
-        torch.save({"format": "genviz-model", "version": 1, "lab": "gan", "settings": dict(self.settings),
-                    "seed": self.seed, "data": self.data_ref, "step": self.step_count,
-                    "generator": self.G.state_dict(), "discriminator": self.D.state_dict(),
-                    "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict()}, path)
+    def model_state(self) -> dict:
+        return {"generator": self.G.state_dict(), "discriminator": self.D.state_dict(),
+                "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict()}

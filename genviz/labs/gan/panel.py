@@ -10,7 +10,7 @@ from PySide6.QtWidgets import (QApplication, QCheckBox, QHBoxLayout, QLabel, QPu
 
 from genviz.labs.gan import PRESETS
 from genviz.ui import theme
-from genviz.ui.panel import LabPanel, draws, records
+from genviz.ui.panel import LabPanel
 from genviz.ui.plots import BarPlot, CurvePlot, HISTOGRAM_ABOVE, lock_aspect, make_plot
 
 FAKE_COLOR = "#d62728"
@@ -188,24 +188,20 @@ class GanPanel(LabPanel):
                                        "defined for the ring and the grid).")
             self.per_mode.set_values(np.zeros(0))
 
-    def on_snapshot(self, snap: dict) -> None:
-        m = snap.get("metrics") or {}
-        if "step" in m:
+    def extend_curves(self, rows: dict, frame) -> None:
+        if "step" in rows:
             for key in ("d_loss", "g_loss"):
-                self.losses.append(key, m["step"], m[key])
+                self.losses.append(key, rows["step"], rows[key])
             for key in ("d_real", "d_fake"):
-                self.outputs.append(key, m["step"], m[key])
-        data = snap.get("data") or {}
-        step = snap["step"]
-        if data and records(snap):
-            self._record_coverage(data, step)
-        if data and draws(snap):
-            self.heavy = data
-            self.draw_in_turns([lambda: self._draw_samples(data), lambda: self._draw_landscape(data),
-                                lambda: self._draw_coverage(data, step, live=records(snap))])
-        self.losses.redraw()
-        self.outputs.redraw()
-        self.redraws += 1
+                self.outputs.append(key, rows["step"], rows[key])
+        if frame is not None:
+            self._record_coverage(frame.data, frame.step)
+
+    def show_frame(self, frame, live: bool) -> None:
+        data, step = frame.data, frame.step
+        self.heavy = data
+        self.draw_in_turns([lambda: self._draw_samples(data), lambda: self._draw_landscape(data),
+                            lambda: self._draw_coverage(data, step, live=live)])
 
     def _draw_samples(self, data: dict) -> None:
         fake = data["fake"]
@@ -280,7 +276,7 @@ class GanPanel(LabPanel):
             self.warning.hide()
 
     def clear(self) -> None:
-        self._pending_views = []
+        self.cancel_drawing()
         self.heavy = {}
         self.best_modes, self.lost_modes = set(), []
         self.zero_streak = np.zeros(0, dtype=int)

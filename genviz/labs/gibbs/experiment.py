@@ -198,9 +198,7 @@ class GibbsExperiment(Experiment):
         self.gibbs_step()
         return {"recon_error": recon}
 
-    def set_setting(self, name: str, value) -> None:
-        value = LAB.setting(name).parse(value)
-        super().set_setting(name, value)
+    def on_setting(self, name: str, value) -> None:
         if name in ("clamp", "image"):
             self._apply_clamp()
 
@@ -290,11 +288,6 @@ class GibbsExperiment(Experiment):
             return {"painted": int(mask.sum())}
         if name == "ais":
             return self.start_ais()
-        if name == "metrics":
-            return self.final_metrics()
-        if name == "save":
-            self.save(kwargs["path"])
-            return kwargs["path"]
         return super().query(name, **kwargs)
 
     def wait_for_ais(self, timeout: float = 3600.0) -> dict:
@@ -316,7 +309,5 @@ class GibbsExperiment(Experiment):
                                             "runs", "seconds", "error") if k in res})
         return out
 
-    def save(self, path: str) -> None:
-        torch.save({"format": "genviz-model", "version": 1, "lab": "gibbs", "settings": dict(self.settings),
-                    "seed": self.seed, "data": self.data_ref, "step": self.step_count,
-                    "rbm": self.rbm.state_dict(), "velocity": self.velocity}, path)
+    def model_state(self) -> dict:
+        return {"rbm": self.rbm.state_dict(), "velocity": self.velocity}

@@ -12,7 +12,7 @@ from PySide6.QtWidgets import (QGridLayout, QHBoxLayout, QLabel, QProgressBar, Q
 
 from genviz.labs.manifold.decode import tile
 from genviz.ui import theme
-from genviz.ui.panel import LabPanel, draws, records
+from genviz.ui.panel import LabPanel
 from genviz.ui.plots import CurvePlot, ImagePlot, make_plot
 
 FILM_CELL_PAD = 1
@@ -182,28 +182,24 @@ class GibbsPanel(LabPanel):
         self.static = info
         self.clear()
 
-    def on_snapshot(self, snap: dict) -> None:
-        m = snap.get("metrics") or {}
-        if "step" in m and "recon_error" in m:
-            self.curves.append("recon_error", m["step"], m["recon_error"])
-        data = snap.get("data") or {}
-        if data and self.static and records(snap) and snap.get("heavy") and "filters" in data:
+    def extend_curves(self, rows: dict, frame) -> None:
+        if "step" in rows and "recon_error" in rows:
+            self.curves.append("recon_error", rows["step"], rows["recon_error"])
+        if frame is not None and frame.heavy and "filters" in frame.data:
             for key in ("free_energy_data", "free_energy_chains"):
-                self.free.append(key, [snap["step"]], [data[key]])
-            self.ll.append("pseudo_ll", [snap["step"]], [data["pseudo_ll"]])
-            if not draws(snap):
-                self.free.redraw()
-                self.ll.redraw()
-        if data and self.static and draws(snap):
-            step = snap["step"]
-            views = [lambda: self._draw_chains(data), lambda: self._draw_film(data)]
-            if snap.get("heavy") and "filters" in data:
-                views += [lambda: self._draw_filters(data), lambda: self._draw_side(data),
-                          lambda: (self.free.redraw(), self.ll.redraw()), lambda: self._draw_readout(data, step)]
-            self._ais(data.get("ais") or {})
-            self.draw_in_turns(views)
-        self.curves.redraw()
-        self.redraws += 1
+                self.free.append(key, [frame.step], [frame.data[key]])
+            self.ll.append("pseudo_ll", [frame.step], [frame.data["pseudo_ll"]])
+
+    def show_frame(self, frame, live: bool) -> None:
+        if not self.static:
+            return
+        data, step = frame.data, frame.step
+        views = [lambda: self._draw_chains(data), lambda: self._draw_film(data)]
+        if frame.heavy and "filters" in data:
+            views += [lambda: self._draw_filters(data), lambda: self._draw_side(data),
+                      lambda: self._draw_readout(data, step)]
+        self._ais(data.get("ais") or {})
+        self.draw_in_turns(views)
 
     def _draw_chains(self, data: dict) -> None:
         h, w = self.static["image_shape"]
@@ -276,7 +272,7 @@ class GibbsPanel(LabPanel):
             self.statusMessage.emit(f"{value['painted']} pixels clamped")
 
     def clear(self) -> None:
-        self._pending_views = []
+        self.cancel_drawing()
         for c in (self.curves, self.free, self.ll):
             c.clear_data()
         for v in (self.chains_view, self.film_view, self.filters_view, self.hidden_view):

@@ -68,9 +68,7 @@ class ManifoldExperiment(Experiment):
         self.last_kl = kl
         return {"loss": float(loss.detach()), "neg_elbo": kl - recon, "recon_nll": -recon, "kl": kl, "beta": beta}
 
-    def set_setting(self, name: str, value) -> None:
-        value = self.LAB.setting(name).parse(value)  # subclasses (other VAE labs) bring their own settings
-        super().set_setting(name, value)
+    def on_setting(self, name: str, value) -> None:
         if name == "lr":
             for group in self.optimizer.param_groups:
                 group["lr"] = value
@@ -143,14 +141,6 @@ class ManifoldExperiment(Experiment):
             "decoder": model.decoder_layers(),
         }
 
-    def query(self, name: str, **kwargs):
-        if name == "save":
-            self.save(kwargs["path"])
-            return kwargs["path"]
-        if name == "metrics":
-            return self.final_metrics(**kwargs)
-        return super().query(name, **kwargs)
-
     @torch.no_grad()
     def final_metrics(self, iwae_k: int = 0) -> dict:
         model = self.model.eval()
@@ -169,9 +159,5 @@ class ManifoldExperiment(Experiment):
         return out
 
     # -- persistence --------------------------------------------------------------------------
-    def save(self, path: str) -> None:
-        """A file loadable with ``torch.load(weights_only=True)``: tensors and plain values only."""
-        torch.save({"format": "genviz-model", "version": 1, "lab": self.LAB.name,
-                    "settings": dict(self.settings), "seed": self.seed, "data": self.data_ref,
-                    "step": self.step_count, "model": self.model.state_dict(),
-                    "optimizer": self.optimizer.state_dict()}, path)
+    def model_state(self) -> dict:
+        return {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict()}

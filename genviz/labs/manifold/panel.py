@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QLabel, QSplitter
 
 from genviz.labs.manifold.decode import decode_numpy
 from genviz.ui import theme
-from genviz.ui.panel import LabPanel, column, draws, records
+from genviz.ui.panel import LabPanel, column
 from genviz.ui.plots import BarPlot, ClassScatter, CurvePlot, ImagePlot, ellipse_points, lock_aspect, make_plot
 
 
@@ -86,25 +86,22 @@ class ManifoldPanel(LabPanel):
         title = "Latent space: encoder means  E[z|x]" if d <= 2 else f"Latent space ({d}-D): PCA projection of E[z|x]"
         self.latent_plot.setTitle(title, size=theme.title_size())
 
-    def on_snapshot(self, snap: dict) -> None:
-        m = snap.get("metrics") or {}
-        if "step" in m:
+    def extend_curves(self, rows: dict, frame) -> None:
+        if "step" in rows:
             for key in ("neg_elbo", "recon_nll", "kl"):
-                if key in m:
-                    self.curves.append(key, m["step"], m[key])
-        data = snap.get("data") or {}
-        if data and records(snap):
-            self.curves.append("test_neg_elbo", [snap["step"]], [data["test_neg_elbo"]])
-        if data and draws(snap):
-            self.heavy = data
-            # one view per event-loop turn: each repaints on its own, so no single frame blocks
-            # the GUI for the sum of all of them (timer lateness stays low)
-            step = snap["step"]
-            # each view draws the snapshot it was queued with, even if a newer one arrives meanwhile
-            self.draw_in_turns([lambda: self._draw_manifold(data), lambda: self._draw_scatter(data),
-                                lambda: self._draw_side(data, step)])
-        self.curves.redraw()
-        self.redraws += 1
+                if key in rows:
+                    self.curves.append(key, rows["step"], rows[key])
+        if frame is not None:
+            self.curves.append("test_neg_elbo", [frame.step], [frame.data["test_neg_elbo"]])
+
+    def show_frame(self, frame, live: bool) -> None:
+        data, step = frame.data, frame.step
+        self.heavy = data
+        # one view per event-loop turn: each repaints on its own, so no single frame blocks the GUI
+        # for the sum of all of them (timer lateness stays low); each view draws the frame it was
+        # queued with, even if a newer one arrives meanwhile
+        self.draw_in_turns([lambda: self._draw_manifold(data), lambda: self._draw_scatter(data),
+                            lambda: self._draw_side(data, step)])
 
     def _draw_manifold(self, data: dict) -> None:
         self.manifold_view.set_image(data["manifold"])
@@ -138,7 +135,7 @@ class ManifoldPanel(LabPanel):
             self.warning.hide()
 
     def clear(self) -> None:
-        self._pending_views = []
+        self.cancel_drawing()
         self.heavy = {}
         self.selected = None
         self.preview_z = None

@@ -25,9 +25,10 @@ ELBO_SAMPLES = 2000
 class PosteriorExperiment(ManifoldExperiment):
     LAB = LAB
 
+    # the manifold lab's VAE with a 2-D latent and the plain ELBO weighting
+    FIXED_SETTINGS = {"latent": 2, "beta": 1.0, "warmup": 0}
+
     def __init__(self, settings: dict, seed: int = 0, device: str = "cpu", data: str | None = None):
-        # the manifold lab's VAE with a 2-D latent and the plain ELBO weighting
-        settings = {**settings, "latent": 2, "beta": 1.0, "warmup": 0}
         super().__init__(settings, seed, device, data)
         self.state: dict = {}  # inference for the chosen x: q*, full-cov q*, HMC, at one model step
         self.gen = torch.Generator().manual_seed(self.seed)
@@ -42,8 +43,8 @@ class PosteriorExperiment(ManifoldExperiment):
         guarded_update(loss, self.optimizer, self.params)
         return {"loss": float(loss.detach()), "neg_bound": float(-bound.detach().mean())}
 
-    def set_setting(self, name: str, value) -> None:
-        super().set_setting(name, value)
+    def on_setting(self, name: str, value) -> None:
+        super().on_setting(name, value)
         if name == "example":
             self.state = {}
 

@@ -9,7 +9,7 @@ from PySide6.QtWidgets import QLabel, QPushButton, QSplitter
 
 from genviz.labs.manifold.decode import tile
 from genviz.ui import theme
-from genviz.ui.panel import LabPanel, column, draws, records
+from genviz.ui.panel import LabPanel, column
 from genviz.ui.plots import ClassScatter, ClickableImage, CurvePlot, contour_segments, ellipse_points, lock_aspect, make_plot
 
 STRIP_ROWS, STRIP_COLS = 2, 6
@@ -137,16 +137,15 @@ class PosteriorPanel(LabPanel):
         self.scatter = ClassScatter(self.latent_plot, info.get("class_names", ["data"]), size=5)
         self.shuffle_strip()
 
-    def on_snapshot(self, snap: dict) -> None:
-        m = snap.get("metrics") or {}
-        if "step" in m and "neg_bound" in m:
-            self.curves.append("neg_bound", m["step"], m["neg_bound"])
-        data = snap.get("data") or {}
-        if "posterior" in data and records(snap):
-            self.curves.append("test_neg_elbo", [snap["step"]], [data["test_neg_elbo"]])
-        if not draws(snap):
-            pass  # the timeline shows the past: live refinements wait
-        elif "posterior" in data:
+    def extend_curves(self, rows: dict, frame) -> None:
+        if "step" in rows and "neg_bound" in rows:
+            self.curves.append("neg_bound", rows["step"], rows["neg_bound"])
+        if frame is not None and "posterior" in frame.data:
+            self.curves.append("test_neg_elbo", [frame.step], [frame.data["test_neg_elbo"]])
+
+    def show_frame(self, frame, live: bool) -> None:
+        data = frame.data
+        if "posterior" in data:
             self.heavy = data
             self.draw_in_turns([lambda: self._draw_posterior(data), lambda: self._draw_iw(data),
                                 lambda: self._draw_scatter(data), lambda: self._draw_numbers(data)])
@@ -154,11 +153,9 @@ class PosteriorPanel(LabPanel):
             self.heavy = {**self.heavy, **data["live"]}
             self._draw_fits(self.heavy)
             self._draw_numbers(self.heavy)
-        self.curves.redraw()
-        self.redraws += 1
 
     def clear(self) -> None:
-        self._pending_views = []
+        self.cancel_drawing()
         self.heavy = {}
         self.curves.clear_data()
         self.density.clear()

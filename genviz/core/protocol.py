@@ -1,0 +1,208 @@
+"""What crosses the queue between the GUI (or a script) and the training worker, as small typed
+classes: the run's configuration, the commands, the events and the snapshot envelope.
+
+A reader can follow a snapshot from :class:`genviz.core.engine.Worker` (which builds it) through
+:meth:`genviz.core.engine.Engine.poll` (which drops one of a replaced generation) to the window,
+which records it in the :class:`genviz.core.history.History` and hands it to the lab's panel as
+metric rows (:meth:`LabPanel.extend_curves`) and a :class:`Frame` (:meth:`LabPanel.show_frame`).
+
+Everything here is plain data: picklable (the process engine sends it through multiprocessing
+queues) and free of torch and Qt, so the GUI can import it before torch loads.
+
+A snapshot's ``data`` and an event's ``static`` hold only: numpy arrays, Python numbers, bools,
+strings, None, and lists, tuples and dicts (string keys) of those. Sessions store exactly these.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Union
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """Everything that decides a run: what a Reset builds."""
+
+    lab: str
+    settings: dict = field(default_factory=dict)
+    seed: int = 0
+    device: str = "auto"
+    data: str | None = None
+    snapshot_hz: float = 30.0
+    # heavy snapshots (evaluation passes) may take at most this share of the worker's time
+    heavy_share: float = 0.1
+    # and come at most this often: views like the decoded manifold need no more to look live
+    heavy_hz: float = 10.0
+    torch_threads: int = 1
+    # "module:Class" overriding the lab's experiment (tests use it to inject faults)
+    experiment_ref: str | None = None
+    # bumped by every reset and restore, so output of a replaced state can be told apart and dropped
+    generation: int = 0
+    # a training state (Experiment.state_dict bytes) to continue from instead of step 0: a session
+    state: bytes | None = None
+    # checkpoints for "Resume from here": every this many seconds of training (and at step 0) ...
+    checkpoint_seconds: float = 10.0
+    # ... or, when > 0, every this many steps (deterministic: tests and scripts)
+    checkpoint_steps: int = 0
+
+
+# -- commands: client -> worker -----------------------------------------------------------------------
+@dataclass(frozen=True)
+class Play:
+    pass
+
+
+@dataclass(frozen=True)
+class Pause:
+    pass
+
+
+@dataclass(frozen=True)
+class Step:
+    n: int = 1
+
+
+@dataclass(frozen=True)
+class Speed:
+    """Cap training at this many steps/s (0 = as fast as possible)."""
+
+    steps_per_sec: float = 0.0
+
+
+@dataclass(frozen=True)
+class Reset:
+    """Build a new experiment from this config (a new generation)."""
+
+    config: EngineConfig
+
+
+@dataclass(frozen=True)
+class Restore:
+    """Put a checkpoint of the running experiment back ("Resume from here"), as a new generation."""
+
+    generation: int
+    state: bytes
+
+
+@dataclass(frozen=True)
+class SetSetting:
+    name: str
+    value: Any
+
+
+@dataclass(frozen=True)
+class Query:
+    """Ask the experiment something between steps (``Experiment.query``; ``state``: a checkpoint)."""
+
+    id: int
+    name: str
+    kwargs: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Quit:
+    pass
+
+
+Command = Union[Play, Pause, Step, Speed, Reset, Restore, SetSetting, Query, Quit]
+
+
+# -- events: worker -> client -------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Ready:
+    """A (re)built experiment: its static info (what does not change while it trains)."""
+
+    generation: int
+    device: str
+    settings: dict
+    seed: int
+    static: dict
+    step: int
+    cuda_available: bool = False
+    cuda_name: str | None = None
+
+
+@dataclass(frozen=True)
+class State:
+    running: bool
+    step: int
+
+
+@dataclass(frozen=True)
+class NonFinite:
+    """Training paused: the step ``step`` had non-finite metrics; the model is the last good one."""
+
+    step: int
+    metrics: dict
+
+
+@dataclass(frozen=True)
+class Error:
+    where: str
+    message: str
+    traceback: str = ""
+
+
+@dataclass(frozen=True)
+class SettingApplied:
+    name: str
+    value: Any = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    generation: int
+    step: int
+    state: bytes
+
+
+@dataclass(frozen=True)
+class Restored:
+    generation: int
+    step: int
+    settings: dict
+
+
+@dataclass(frozen=True)
+class Reply:
+    id: int
+    ok: bool
+    value: Any = None
+    error: str | None = None
+
+
+Event = Union[Ready, State, NonFinite, Error, SettingApplied, Checkpoint, Restored, Reply]
+# events that belong to one generation: dropped by the client once a reset or restore replaced it
+GENERATION_EVENTS = (Ready, Checkpoint, Restored)
+
+
+# -- the snapshot envelope ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Snapshot:
+    """The worker's view of the run at ``step``. ``metrics``: the metric rows since the previous
+    snapshot as columns (``{"step": int64[n], name: float64[n]}``). ``data``: what the lab's views
+    draw (``Experiment.snapshot``); a ``heavy`` one ran the evaluation passes and is what the
+    timeline records."""
+
+    generation: int
+    step: int
+    running: bool
+    steps_per_sec: float
+    heavy: bool
+    metrics: dict
+    data: dict
+    device: str = "cpu"
+    sent_at: float = 0.0
+
+    @property
+    def frame(self) -> "Frame | None":
+        return Frame(self.step, self.data, self.heavy) if self.data else None
+
+
+@dataclass(frozen=True)
+class Frame:
+    """What a panel draws: a lab's view data at one step (live, or recorded in the history)."""
+
+    step: int
+    data: dict
+    heavy: bool = True

@@ -1,0 +1,141 @@
+"""The one way to run an experiment: build it from a config, advance it step by step, take its
+metric rows, snapshots and checkpoints, record what the GUI records.
+
+The worker process (``genviz.core.engine.Worker``), ``genviz train``/``export`` (``headless``), every
+benchmark and the tests use it, so a step is counted and guarded against non-finite losses in one
+place (``Experiment.advance``). This module imports torch only when a runner is built: the GUI can
+import what it needs from the core without paying for torch.
+"""
+from __future__ import annotations
+
+import time
+from typing import Callable
+
+from genviz.core.protocol import EngineConfig, Frame
+
+
+def build_experiment(config: EngineConfig):
+    """The lab's experiment (or ``config.experiment_ref``) with the config's settings, seed, device
+    and data, continuing from ``config.state`` when it holds one."""
+    from genviz.core.experiment import pick_device
+    from genviz.core.labs import get_lab, import_object
+
+    lab = get_lab(config.lab)
+    cls = import_object(config.experiment_ref or lab.experiment)
+    exp = cls(dict(config.settings), seed=config.seed, device=pick_device(config.device), data=config.data)
+    if config.state is not None:
+        restore_state(exp, config.state)
+    return exp
+
+
+def state_bytes(exp) -> bytes:
+    """A checkpoint of ``exp`` as bytes (``torch.save`` of ``Experiment.state_dict``)."""
+    from genviz.core.checkpoint import state_to_bytes
+
+    return state_to_bytes(exp.state_dict())
+
+
+def restore_state(exp, blob: bytes) -> None:
+    """Put a checkpoint back, read without executing code (a hostile blob is refused)."""
+    from genviz.core.checkpoint import state_from_bytes
+
+    exp.load_state_dict(state_from_bytes(blob, "saved training state"))
+
+
+def columns(rows: list[tuple[int, dict]]) -> dict:
+    """Metric rows -> {"step": int64[n], name: float64[n]} (cheap to pickle, easy to append to curves)."""
+    import numpy as np
+
+    if not rows:
+        return {}
+    names = sorted({k for _, m in rows for k in m})
+    out = {"step": np.array([s for s, _ in rows], dtype=np.int64)}
+    for k in names:
+        out[k] = np.array([float(m.get(k, float("nan"))) for _, m in rows], dtype=np.float64)
+    return out
+
+
+class Runner:
+    """An experiment and what running it produces. ``step`` raises ``NonFiniteLoss`` (the step is
+    not counted and the model keeps its last good state); any other exception is the lab's."""
+
+    def __init__(self, config: EngineConfig, set_threads: bool = True):
+        import torch
+
+        from genviz.core.experiment import ViewRandomness
+
+        if set_threads:
+            torch.set_num_threads(max(1, int(config.torch_threads)))
+        self.config = config
+        self.exp = build_experiment(config)
+        # views sample from their own stream, so a run with snapshots takes the steps of one without
+        self.view_random = ViewRandomness(config.seed, self.exp.device)
+        self.rows: list[tuple[int, dict]] = []
+
+    @property
+    def step_count(self) -> int:
+        return self.exp.step_count
+
+    def step(self) -> dict:
+        metrics = self.exp.advance()
+        self.rows.append((self.exp.step_count, metrics))
+        return metrics
+
+    def take_rows(self) -> dict:
+        """The metric rows since the last call, as columns."""
+        out, self.rows = columns(self.rows), []
+        return out
+
+    def snapshot(self, heavy: bool) -> dict:
+        with self.view_random:
+            return self.exp.snapshot(heavy=heavy)
+
+    def frame(self) -> Frame:
+        return Frame(self.exp.step_count, self.snapshot(heavy=True), True)
+
+    def state(self) -> bytes:
+        return state_bytes(self.exp)
+
+    def restore(self, blob: bytes) -> None:
+        self.rows = []
+        restore_state(self.exp, blob)
+
+    def static_info(self) -> dict:
+        return self.exp.static_info()
+
+    def train(self, steps: int, *, history=None, frame_every: int = 0, checkpoint_every: int = 0,
+              progress: Callable[[int, float, dict], None] | None = None) -> str | None:
+        """Advance ``steps`` steps. With a ``history``: a frame at the start and every
+        ``frame_every`` steps (and at the end), a checkpoint at the start and every
+        ``checkpoint_every`` steps, and every metric row. ``progress(step, seconds, metrics)`` is
+        called after each step. Returns None, or why training stopped early (a non-finite loss)."""
+        from genviz.core.experiment import NonFiniteLoss
+
+        t0 = time.perf_counter()
+        if history is not None:
+            self._record(history, checkpoint=True)
+        stopped = None
+        for _ in range(steps):
+            try:
+                metrics = self.step()
+            except NonFiniteLoss as exc:
+                stopped = str(exc)
+                break
+            n = self.exp.step_count
+            if history is not None:
+                if frame_every and n % frame_every == 0:
+                    self._record(history)
+                if checkpoint_every and n % checkpoint_every == 0:
+                    history.add_checkpoint(n, self.state())
+            if progress is not None:
+                progress(n, time.perf_counter() - t0, metrics)
+        if history is not None and self.rows:
+            self._record(history)
+        return stopped
+
+    def _record(self, history, checkpoint: bool = False) -> None:
+        history.add_rows(self.take_rows())
+        frame = self.frame()
+        history.add_frame(frame.step, frame.data)
+        if checkpoint:
+            history.add_checkpoint(self.exp.step_count, self.state())
