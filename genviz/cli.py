@@ -96,9 +96,11 @@ def cmd_labs(argv: list[str]) -> int:
     p = argparse.ArgumentParser(prog="genviz labs", description="List labs and their settings.")
     p.add_argument("--json", action="store_true")
     args = p.parse_args(argv)
-    from genviz.core.labs import all_labs
+    from genviz.core.labs import all_labs, problems
 
     labs = all_labs()
+    for problem in problems:
+        print(f"genviz labs: {problem}", file=sys.stderr)
     if args.json:
         print(json.dumps([lab.describe() for lab in labs.values()]))
         return 0

@@ -15,7 +15,7 @@ from genviz.core.runner import build_experiment
 from genviz.core.labs import get_lab
 from genviz.core.settings import resolve
 from genviz.labs.arithmetic import latent_ops as ops
-from genviz.labs.manifold.decode import decode_numpy
+from genviz.vae.decode import decode_numpy
 
 
 # -- latent maths ---------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ import pytest
 from genviz.data import DataError, load_dataset, validate_images
 from genviz.data.download import download
 from genviz.data.embedded import load_digits, make_shapes
-from genviz.data.loaders import read_idx, write_idx
+from genviz.data.idx import read_idx, write_idx
 
 
 @pytest.fixture

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from genviz.labs.manifold.decode import decode_numpy, manifold_coords, normal_ppf, tile
+from genviz.core.mosaic import tile
+from genviz.vae.decode import decode_numpy, manifold_coords, normal_ppf
 from genviz.models.vae import VAE, active_units, kl_standard_normal
 
 

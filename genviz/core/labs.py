@@ -1,11 +1,13 @@
-"""The lab registry. Each lab is a folder under ``genviz/labs`` whose ``__init__`` defines ``LAB``.
+"""The lab registry: every lab is a package whose ``__init__`` defines ``LAB`` (a :class:`LabInfo`),
+registered in the ``genviz.labs`` entry-point group of its distribution (genviz's own labs in
+pyproject.toml), so a lab can live in any installed package. docs/adding-a-lab.md has the contract.
 
 A lab's ``__init__`` must stay cheap (no torch, no Qt): the GUI lists labs before either loads.
 """
 from __future__ import annotations
 
 import importlib
-import pkgutil
+from importlib.metadata import entry_points
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,17 +45,45 @@ def import_object(ref: str) -> Any:
     return getattr(importlib.import_module(module), attr)
 
 
-def all_labs() -> dict[str, LabInfo]:
-    import genviz.labs as labs_pkg
+ENTRY_POINT_GROUP = "genviz.labs"
 
-    found = {}
-    for mod in sorted(pkgutil.iter_modules(labs_pkg.__path__), key=lambda m: m.name):
-        if not mod.ispkg:
-            continue
-        lab = getattr(importlib.import_module(f"genviz.labs.{mod.name}"), "LAB", None)
-        if isinstance(lab, LabInfo):
-            found[lab.name] = lab
-    return dict(sorted(found.items(), key=lambda kv: (kv[1].order, kv[0])))
+
+class LabError(RuntimeError):
+    """A registered lab that cannot be loaded; the message names it and why."""
+
+
+_cache: dict[str, LabInfo] | None = None
+problems: list[str] = []  # registered labs that failed to load (shown by the GUI and `genviz labs`)
+
+
+def all_labs() -> dict[str, LabInfo]:
+    """Every lab registered in the ``genviz.labs`` entry-point group (the built-in ones included),
+    in their ``order``. A lab that fails to load is left out and named in ``problems``."""
+    global _cache
+    if _cache is None:
+        found: dict[str, LabInfo] = {}
+        problems.clear()
+        for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
+            try:
+                lab = ep.load()
+            except Exception as exc:
+                problems.append(f"lab '{ep.name}' ({ep.value}) could not be loaded: {type(exc).__name__}: {exc}")
+                continue
+            if not isinstance(lab, LabInfo):
+                problems.append(f"lab '{ep.name}' ({ep.value}) is not a LabInfo")
+            elif lab.name in found:
+                problems.append(f"lab '{lab.name}' is registered twice ({ep.value})")
+            else:
+                found[lab.name] = lab
+        _cache = dict(sorted(found.items(), key=lambda kv: (kv[1].order, kv[0])))
+    return dict(_cache)
+
+
+def reload_labs() -> dict[str, LabInfo]:
+    """Look the entry points up again (after installing a lab package in a running session, tests)."""
+    global _cache
+    _cache = None
+    return all_labs()
 
 
 def get_lab(name: str) -> LabInfo:

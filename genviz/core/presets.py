@@ -1,4 +1,4 @@
-"""Lecture presets: readable TOML files in ``resources/presets`` (one per scene of a lecture), each
+"""Lecture presets: readable TOML files in ``genviz/resources/presets`` (one per scene of a lecture), each
 with a lab, its settings, a title and a caption saying what to watch for.
 
 A preset file looks like::
@@ -20,7 +20,7 @@ from pathlib import Path
 
 from genviz.core.settings import SettingError, resolve
 
-PRESET_DIR = Path(__file__).resolve().parents[2] / "resources" / "presets"
+PRESET_DIR = Path(__file__).resolve().parents[1] / "resources" / "presets"  # package data
 
 
 class PresetError(ValueError):

@@ -9,6 +9,7 @@ import urllib.request
 from pathlib import Path
 from typing import Callable
 
+from genviz.data.idx import read_idx
 from genviz.data.images import DataError, ImageDataset
 
 # file -> md5, as published with the datasets (the same values torchvision checks)
@@ -111,8 +112,6 @@ def download(name: str, mirrors: list[str] | None = None, files: dict[str, str] 
 
 def cached_dataset(name: str, split: str = "train") -> ImageDataset:
     """Load a downloaded dataset from the cache, or explain how to download it."""
-    from genviz.data.loaders import read_idx
-
     folder = user_data_dir() / name
     prefix = "train" if split == "train" else "t10k"
     images_path = folder / f"{prefix}-images-idx3-ubyte.gz"

@@ -7,21 +7,20 @@ import numpy as np
 
 from genviz.data.images import DataError, ImageDataset
 
-RESOURCES = Path(__file__).resolve().parents[2] / "resources"
+RESOURCES = Path(__file__).resolve().parents[1] / "resources"  # package data: in every wheel
 
 
 def resource_path(*parts: str) -> Path:
     path = RESOURCES.joinpath(*parts)
     if not path.exists():
-        raise DataError(f"resource {path} is missing; reinstall genviz from its source tree "
-                        "(pip install -e .)")
+        raise DataError(f"resource {path} is missing: this genviz installation is incomplete; reinstall it")
     return path
 
 
 def load_digits() -> ImageDataset:
     """The 1797 8x8 handwritten digits (UCI optdigits, as bundled with scikit-learn; values 0..16).
 
-    A copy lives in resources/data so the GUI need not import scikit-learn (about 2 s)."""
+    A copy lives in genviz/resources/data so the GUI need not import scikit-learn (about 2 s)."""
     with np.load(resource_path("data", "digits_8x8.npz")) as f:
         images = f["images"].astype(np.float32) / 16.0
         labels = f["labels"].astype(np.int64)

@@ -12,6 +12,8 @@ import torch.nn.functional as F
 from torch import nn
 from torch.distributions import Independent, Normal
 
+from genviz.models.choices import FLOW_TYPES
+
 
 class Transform(nn.Module):
     def forward(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -351,7 +353,6 @@ class Flow(nn.Module):
         return out
 
 
-FLOW_TYPES = ("planar", "radial", "realnvp", "maf", "iaf", "spline")
 
 
 def build_flow(kind: str, layers: int = 8, hidden: int = 64, bins: int = 8, bound: float = 5.0) -> Flow:

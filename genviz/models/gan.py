@@ -10,10 +10,10 @@ import torch.nn.functional as F
 from torch import nn
 from torch.func import functional_call
 
+from genviz.models.choices import CRITIC_LOSSES, GAN_LOSSES as LOSSES
+
 from genviz.models.layers import mlp
 
-LOSSES = ("minimax", "nonsat", "lsgan", "wgan", "wgan-gp", "hinge")
-CRITIC_LOSSES = ("wgan", "wgan-gp", "hinge")  # outputs are scores, not logits of a probability
 
 
 class Generator(nn.Module):

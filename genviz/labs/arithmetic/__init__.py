@@ -1,10 +1,10 @@
 """The latent-arithmetic lab: sliders per latent dimension, attribute vectors, analogies and walks."""
 from genviz.core.labs import LabInfo
 from genviz.core.settings import Setting
-from genviz.labs.manifold import LAB as MANIFOLD
+from genviz import vae
 
-# the VAE's architecture and training settings are the manifold lab's, with a richer latent default
-_SHARED = tuple(s for s in MANIFOLD.settings if s.name not in ("latent", "grid"))
+# the VAE family's architecture and training settings, with a richer latent default
+_SHARED = vae.settings(exclude=("latent",))
 
 LAB = LabInfo(
     name="arithmetic",

@@ -11,13 +11,13 @@ from genviz.core.checkpoint import CheckpointError, read_model_file
 from genviz.core.experiment import to_numpy
 from genviz.labs.arithmetic import LAB
 from genviz.labs.arithmetic.latent_ops import factor_directions, slider_basis
-from genviz.labs.manifold.experiment import ManifoldExperiment
+from genviz.vae.experiment import VAEExperiment
 
 ARCHITECTURE = ("latent", "hidden", "layers", "activation", "likelihood", "sigma")
 GROUND_TRUTH_FACTORS = ("pos_x", "pos_y", "scale", "rotation")  # the shapes dataset's continuous factors
 
 
-class ArithmeticExperiment(ManifoldExperiment):
+class ArithmeticExperiment(VAEExperiment):
     LAB = LAB
 
     def __init__(self, settings: dict, seed: int = 0, device: str = "cpu", data: str | None = None):

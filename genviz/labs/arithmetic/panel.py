@@ -12,7 +12,8 @@ from PySide6.QtWidgets import (QComboBox, QFileDialog, QGridLayout, QLabel, QPus
                                QSlider, QSpinBox, QSplitter, QTabWidget, QVBoxLayout, QWidget)
 
 from genviz.labs.arithmetic import latent_ops as ops
-from genviz.labs.manifold.decode import decode_numpy, tile
+from genviz.core.mosaic import tile
+from genviz.vae.decode import decode_numpy
 from genviz.ui import theme
 from genviz.ui.panel import LabPanel, column, row
 from genviz.ui.plots import ClickableImage, CurvePlot, ImagePlot, make_plot

@@ -2,7 +2,7 @@
 from genviz.core.labs import LabInfo
 from genviz.core.settings import Setting
 
-FLOWS = ("planar", "radial", "realnvp", "maf", "iaf", "spline")
+from genviz.models.choices import FLOW_TYPES as FLOWS
 
 LAB = LabInfo(
     name="flow",

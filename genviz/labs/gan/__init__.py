@@ -3,7 +3,7 @@ from genviz.core.labs import LabInfo
 from genviz.core.settings import Setting
 
 DATASETS = ("ring8", "grid25", "moons", "spiral", "checkerboard", "gaussian")
-LOSS_NAMES = ("minimax", "nonsat", "lsgan", "wgan", "wgan-gp", "hinge")
+from genviz.models.choices import GAN_LOSSES
 ACTS = ("relu", "leakyrelu", "tanh", "elu")
 
 LAB = LabInfo(
@@ -19,7 +19,7 @@ LAB = LabInfo(
                 "(the Draw button writes one)", suggestions=DATASETS),
         Setting("loss", "nonsat", "choice", "GAN objective: minimax = original saturating loss, nonsat = "
                 "non-saturating, lsgan = least squares, wgan = weight clipping, wgan-gp, hinge",
-                choices=LOSS_NAMES),
+                choices=GAN_LOSSES),
         Setting("noise_dim", 2, "int", "noise dimension", 1, 256),
         Setting("noise", "gaussian", "choice", "noise distribution", choices=("gaussian", "uniform")),
         Setting("g_hidden", 128, "int", "generator units per layer", 4, 1024),

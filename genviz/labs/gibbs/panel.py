@@ -10,7 +10,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QGridLayout, QHBoxLayout, QLabel, QProgressBar, QPushButton, QSplitter, QVBoxLayout,
                                QWidget)
 
-from genviz.labs.manifold.decode import tile
+from genviz.core.mosaic import tile
 from genviz.ui import theme
 from genviz.ui.panel import LabPanel
 from genviz.ui.plots import CurvePlot, ImagePlot, make_plot

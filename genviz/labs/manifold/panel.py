@@ -9,7 +9,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QSplitter
 
-from genviz.labs.manifold.decode import decode_numpy
+from genviz.vae.decode import decode_numpy
 from genviz.ui import theme
 from genviz.ui.panel import LabPanel, column
 from genviz.ui.plots import BarPlot, ClassScatter, CurvePlot, ImagePlot, ellipse_points, lock_aspect, make_plot

@@ -1,10 +1,9 @@
 """The posterior lab: the true p(z|x) of a 2-D-latent VAE against q(z|x), q*, q_IW and HMC."""
 from genviz.core.labs import LabInfo
 from genviz.core.settings import Setting
-from genviz.labs.manifold import LAB as MANIFOLD
+from genviz import vae
 
-_SHARED = tuple(s for s in MANIFOLD.settings if s.name in ("hidden", "layers", "activation", "likelihood", "sigma",
-                                                           "binarize", "lr", "batch"))
+_SHARED = vae.settings("hidden", "layers", "activation", "likelihood", "sigma", "binarize", "lr", "batch")
 
 LAB = LabInfo(
     name="posterior",

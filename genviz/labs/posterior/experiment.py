@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from genviz.core.experiment import guarded_update, to_numpy
-from genviz.labs.manifold.experiment import ManifoldExperiment
+from genviz.vae.experiment import VAEExperiment
 from genviz.labs.posterior import LAB
 from genviz.labs.posterior import inference as inf
 
@@ -22,10 +22,10 @@ QSTAR_MAX_STEPS = 1500
 ELBO_SAMPLES = 2000
 
 
-class PosteriorExperiment(ManifoldExperiment):
+class PosteriorExperiment(VAEExperiment):
     LAB = LAB
 
-    # the manifold lab's VAE with a 2-D latent and the plain ELBO weighting
+    # the VAE family's model with a 2-D latent and the plain ELBO weighting
     FIXED_SETTINGS = {"latent": 2, "beta": 1.0, "warmup": 0}
 
     def __init__(self, settings: dict, seed: int = 0, device: str = "cpu", data: str | None = None):

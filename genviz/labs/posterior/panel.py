@@ -7,7 +7,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QPushButton, QSplitter
 
-from genviz.labs.manifold.decode import tile
+from genviz.core.mosaic import tile
 from genviz.ui import theme
 from genviz.ui.panel import LabPanel, column
 from genviz.ui.plots import ClassScatter, ClickableImage, CurvePlot, contour_segments, ellipse_points, lock_aspect, make_plot

@@ -55,13 +55,3 @@ def manifold_coords(n: int, lo: float = 0.05, hi: float = 0.95) -> np.ndarray:
     """Grid coordinates spaced by the inverse normal CDF, as in Kingma & Welling's manifold figure:
     equal prior mass between neighbouring rows and columns."""
     return normal_ppf(np.linspace(lo, hi, n))
-
-
-def tile(images: np.ndarray, rows: int, cols: int, pad: int = 0, fill: float = 0) -> np.ndarray:
-    """[rows*cols, H, W] -> one mosaic (row 0 at the top), tiles separated by ``pad`` pixels."""
-    n, h, w = images.shape
-    out = np.full((rows * (h + pad) - pad, cols * (w + pad) - pad), fill, images.dtype)
-    for i in range(min(n, rows * cols)):
-        r, c = divmod(i, cols)
-        out[r * (h + pad): r * (h + pad) + h, c * (w + pad): c * (w + pad) + w] = images[i]
-    return out
