@@ -1,6 +1,6 @@
 """`genviz bench gan`: train loss/option presets on the ring and the grid for a fixed budget and
 seeds, score them with the PacGAN protocol, and print a table shaped like VEEGAN's Table 1 next to
-the published rows (REFERENCE.md). The published nets and budgets differ: see the protocol lines."""
+the published rows (docs/references.md). The published nets and budgets differ: see the protocol lines."""
 from __future__ import annotations
 
 import json
@@ -11,7 +11,7 @@ from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 
-# REFERENCE.md: VEEGAN Table 1 (GDPP paper for WGAN-GP/GDPP) and PacGAN Table 1 (mean of 10 trials)
+# docs/references.md: VEEGAN Table 1 (GDPP paper for WGAN-GP/GDPP) and PacGAN Table 1 (mean of 10 trials)
 PUBLISHED = [
     ("GAN (VEEGAN T1)", 1, 99.3, None, 3.3, 0.5, None),
     ("ALI (VEEGAN T1)", 2.8, 0.13, None, 15.8, 1.6, None),
@@ -82,7 +82,7 @@ def main(steps: int = 6000, seeds: int = 3, presets: list[str] | None = None, wo
     print(f"\ngenviz rows: mean ± std over {seeds} seeds, {steps} iterations each (1 iteration = d_steps D "
           f"updates + 1 G update), 2500 samples, 3-std high-quality threshold, default nets "
           f"(MLP 2x128 ReLU, z 2-D Gaussian, batch 256) unless the preset says otherwise.")
-    print("Published rows use their own nets and budgets (REFERENCE.md): compare protocols, not only numbers.")
+    print("Published rows use their own nets and budgets (docs/references.md): compare protocols, not only numbers.")
     per_seed = {f"{r['preset']} / {r['data']}": [] for r in results}
     for r in results:
         per_seed[f"{r['preset']} / {r['data']}"].append(r["modes"])

@@ -23,8 +23,9 @@ def train(config: EngineConfig, steps: int, out_dir: str | Path | None = None,
     def report(step: int, seconds: float, metrics: dict) -> None:
         if progress is not None and (seconds - last[0] > 0.5 or step == steps):
             last[0] = seconds
+            name = "loss" if "loss" in metrics else next(iter(metrics))  # an RBM has no tractable loss
             progress.write(f"\r{config.lab}: step {step}/{steps}  {step / max(1e-9, seconds):7.1f} steps/s  "
-                           f"loss {metrics['loss']:.4f}   ")
+                           f"{name} {metrics[name]:.4f}   ")
             progress.flush()
 
 

@@ -10,7 +10,7 @@ Everything here is plain data: picklable (the process engine sends it through mu
 queues) and free of torch and Qt, so the GUI can import it before torch loads.
 
 A snapshot's ``data`` and an event's ``static`` hold only: numpy arrays, Python numbers, bools,
-strings, None, and lists, tuples and dicts (string keys) of those. Sessions store exactly these.
+strings, None, and lists, tuples and dicts (string or int keys) of those. Sessions store exactly these.
 """
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """2-D toy distributions for the GAN and flow labs (pure core).
 
-The ring of 8 and the 5x5 grid follow the PacGAN protocol exactly (REFERENCE.md): ring means at
+The ring of 8 and the 5x5 grid follow the PacGAN protocol exactly (docs/references.md): ring means at
 (cos 2 pi i/8, sin 2 pi i/8), i = 0..7, std 0.01; grid means on {-4,-2,0,2,4}^2, std 0.05.
 """
 from __future__ import annotations
@@ -69,7 +69,7 @@ def spiral(n, rng, noise=0.05):
 
 
 def checkerboard(n, rng):
-    """FFJORD's checkerboard: 8 of the 16 unit squares of [-4, 4]^2 (entropy ln 32, REFERENCE.md)."""
+    """FFJORD's checkerboard: 8 of the 16 unit squares of [-4, 4]^2 (entropy ln 32, docs/references.md)."""
     x1 = rng.random(n) * 4 - 2
     x2 = rng.random(n) - rng.integers(0, 2, n) * 2
     x2 = x2 + (np.floor(x1) % 2)
@@ -165,7 +165,7 @@ TOY_NAMES = ("ring8", "grid25", "moons", "spiral", "checkerboard", "gaussian")
 
 
 def mode_coverage(samples: np.ndarray, modes: np.ndarray, std: float, threshold: float = 3.0) -> dict:
-    """The PacGAN/VEEGAN protocol (REFERENCE.md): each sample goes to its nearest mode by
+    """The PacGAN/VEEGAN protocol (docs/references.md): each sample goes to its nearest mode by
     std-normalised distance and is high quality if that distance is < ``threshold``; a mode is
     captured when it has at least one high-quality sample; reverse KL is KL(histogram of the
     high-quality samples over modes || uniform). A perfect generator scores ~98.9 % HQ."""

@@ -1,4 +1,4 @@
-"""Unnormalised 2-D targets p(z) ~ exp(-U(z)): Rezende & Mohamed's U1-U4 (REFERENCE.md) and
+"""Unnormalised 2-D targets p(z) ~ exp(-U(z)): Rezende & Mohamed's U1-U4 (docs/references.md) and
 user-typed expressions in z1, z2, parsed into torch operations without eval."""
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 masked autoencoder (MADE), and a rational-quadratic spline coupling.
 
 Every transform maps base -> data with ``forward(z) -> (x, log|det dx/dz|)`` and back with
-``inverse(x) -> (z, log|det dz/dx|)``. Change of variables (REFERENCE.md):
+``inverse(x) -> (z, log|det dz/dx|)``. Change of variables (docs/references.md):
 log q_K(z_K) = log q_0(z_0) - sum_k log|det df_k/dz_{k-1}|.
 """
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Binary restricted Boltzmann machines (REFERENCE.md): energy, free energy, Gibbs conditionals,
+"""Binary restricted Boltzmann machines (docs/references.md): energy, free energy, Gibbs conditionals,
 CD-k / PCD-k gradients, exact log Z for small hidden layers and AIS (Salakhutdinov & Murray 2008).
 
 An RBM has no tractable log_prob: log p(v) = -F(v) - log Z needs an estimate of log Z, so the model

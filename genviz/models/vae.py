@@ -1,6 +1,6 @@
 """Variational autoencoder (Kingma & Welling 2014) with a Gaussian q(z|x) and an N(0, I) prior.
 
-ELBO L(x) = E_q[log p(x|z)] - KL(q(z|x) || p(z)) (REFERENCE.md); the KL term is in closed form,
+ELBO L(x) = E_q[log p(x|z)] - KL(q(z|x) || p(z)) (docs/references.md); the KL term is in closed form,
 the reconstruction term by the reparameterization trick. The VAE has no tractable ``log_prob``:
 :meth:`VAE.iwae_bound` gives the importance-weighted lower bound L_k (Burda et al. 2016) instead.
 """
@@ -121,7 +121,7 @@ class VAE(nn.Module):
 
 
 def active_units(mu: torch.Tensor, threshold: float = 1e-2) -> tuple[int, torch.Tensor]:
-    """Burda et al.'s active units: dimension u is active if Cov_x(E_q[u]) > 1e-2 (REFERENCE.md).
+    """Burda et al.'s active units: dimension u is active if Cov_x(E_q[u]) > 1e-2 (docs/references.md).
     ``mu`` are encoder means over a set of examples (the reference code uses 500)."""
     var = mu.var(0, unbiased=True) if len(mu) > 1 else torch.zeros(mu.shape[-1])
     return int((var > threshold).sum()), var

@@ -11,7 +11,7 @@ from genviz.ui import theme
 pg.setConfigOptions(imageAxisOrder="row-major", antialias=False)
 CURVE_POINTS = 800  # points drawn per curve: about one per pixel column of a wide plot
 
-HISTOGRAM_ABOVE = 5000  # points; above this a scatter is drawn as a 2-D histogram image (REFERENCE.md)
+HISTOGRAM_ABOVE = 5000  # points; above this a scatter is drawn as a 2-D histogram image (docs/references.md)
 
 
 _deferred: set | None = None

@@ -20,7 +20,7 @@ GAUSS_ENTROPY = math.log(2 * math.pi * math.e)  # of N(0, I) in 2-D
 
 
 def entropy_limit(name: str) -> float | None:
-    """Lower limit of a test NLL (the data's entropy) where it is known (REFERENCE.md): the
+    """Lower limit of a test NLL (the data's entropy) where it is known (docs/references.md): the
     checkerboard's ln 32; well-separated Gaussian mixtures: ln K + ln(2 pi e sigma^2)."""
     if name == "checkerboard":
         return math.log(32)

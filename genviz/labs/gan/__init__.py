@@ -43,7 +43,7 @@ LAB = LabInfo(
     ),
 )
 
-# Named settings for the benchmark and the lecture presets (REFERENCE.md protocols nearby)
+# Named settings for the benchmark and the lecture presets (docs/references.md protocols nearby)
 PRESETS = {
     "GAN (minimax)": {"loss": "minimax"},
     "GAN (non-saturating)": {"loss": "nonsat"},

@@ -13,7 +13,7 @@ from genviz.models.gan import (CRITIC_LOSSES, Discriminator, Generator, d_loss, 
                                gradient_penalty, grid_points, noise_grid, packed_eval, r1_penalty,
                                unrolled_params)
 
-EVAL_SAMPLES = 2500  # the PacGAN protocol's sample count (REFERENCE.md)
+EVAL_SAMPLES = 2500  # the PacGAN protocol's sample count (docs/references.md)
 HEATMAP = 128
 FIELD = 21
 

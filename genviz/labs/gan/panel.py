@@ -1,5 +1,5 @@
 """The GAN lab's panel: real and generated samples over D's landscape, G's gradient field and
-manifold mesh, mode coverage live (protocol of REFERENCE.md), losses and D's outputs."""
+manifold mesh, mode coverage live (protocol of docs/references.md), losses and D's outputs."""
 from __future__ import annotations
 
 import numpy as np

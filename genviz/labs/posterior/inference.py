@@ -1,7 +1,7 @@
 """Exact and approximate posteriors of a VAE with a 2-D latent (pure torch, no Qt).
 
 With two latent dimensions p(z|x) = p(x|z) p(z) / p(x) can be normalised by quadrature on a grid
-(REFERENCE.md), so every approximation can be measured against the truth: the encoder's q(z|x), the
+(docs/references.md), so every approximation can be measured against the truth: the encoder's q(z|x), the
 per-example optimum q*(z|x) (Cremer et al. 2018), importance-weighted q_IW (Burda et al. 2016) and
 Hamiltonian Monte Carlo.
 """

@@ -1,0 +1,57 @@
+"""A wheel (a non-editable install) is complete: its embedded digits, presets and lab entry points
+come with it. Built from this tree, installed into a fresh virtual environment (genviz's own
+dependencies, torch among them, are borrowed from this interpreter: not reinstalled), and run from
+a folder outside the source tree."""
+import subprocess
+import sys
+import sysconfig
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.slow
+def test_wheel_installs_and_runs_outside_the_source_tree(tmp_path):
+    dist = tmp_path / "dist"
+    build = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+                            "-w", str(dist), str(ROOT)], capture_output=True, text=True, cwd=tmp_path)
+    assert build.returncode == 0, build.stderr
+    wheel = next(dist.glob("genviz-*.whl"))
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "genviz/resources/data/digits_8x8.npz" in names
+    assert sum(n.startswith("genviz/resources/presets/") and n.endswith(".toml") for n in names) >= 11
+    entry_points = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith("entry_points.txt"))).decode()
+    assert "[genviz.labs]" in entry_points and "manifold = genviz.labs.manifold:LAB" in entry_points
+
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    site = Path(subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                               capture_output=True, text=True, check=True).stdout.strip())
+    install = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(site),
+                              str(wheel)], capture_output=True, text=True)
+    assert install.returncode == 0, install.stderr
+    # the dependencies, as a plain path: this interpreter's .pth files (an editable genviz) are not read
+    (site / "genviz_test_deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    run = tmp_path / "elsewhere"
+    run.mkdir()
+
+    def genviz(*args: str) -> str:
+        r = subprocess.run([str(python), "-m", "genviz", *args], capture_output=True, text=True, cwd=run,
+                           env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "QT_QPA_PLATFORM": "offscreen"},
+                           timeout=300)
+        assert r.returncode == 0, r.stdout + r.stderr
+        return r.stdout
+
+    where = subprocess.run([str(python), "-c", "import genviz; print(genviz.__file__)"], capture_output=True,
+                           text=True, cwd=run).stdout
+    assert where.startswith(str(site)), where  # the wheel's genviz, not this source tree
+    labs = genviz("labs")
+    assert all(name in labs for name in ("manifold", "posterior", "flow", "gan", "gibbs", "arithmetic"))
+    assert "Mode collapse" in genviz("presets")
+    out = genviz("train", "manifold", "--steps", "5", "--set", "hidden=16", "--out", str(tmp_path / "run"))
+    assert (tmp_path / "run" / "model.pt").is_file() and '"steps": 5' in out.replace("\n", " ") + \
+        (tmp_path / "run" / "metrics.json").read_text()
