@@ -2,5 +2,5 @@
 # Install genviz and start it on its embedded default data (no download needed).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash packaging/install.sh
+bash packaging/install.sh "[video]"
 exec "${PYTHON:-python3}" -m genviz "$@"
