@@ -49,3 +49,16 @@ def test_gui_start_path_does_not_import_torch():
             "assert 'torch' not in sys.modules, 'torch imported on the GUI start path'\n")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+def test_the_controller_holds_no_widget():
+    """The controller and the run model decide; widgets only show: neither imports a widget module."""
+    import ast
+
+    for rel in ("genviz/ui/controller.py", "genviz/ui/engine_bridge.py", "genviz/core/run.py"):
+        tree = ast.parse((ROOT / rel).read_text())
+        imported = [n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module] + \
+                   [a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names]
+        bad = [m for m in imported if m.startswith(("PySide6.QtWidgets", "PySide6.QtGui", "pyqtgraph"))
+               or (m.startswith("genviz.ui") and m not in ("genviz.ui.engine_bridge",))]
+        assert not bad, f"{rel} imports {bad}"

@@ -42,7 +42,7 @@ def test_density_fit_lowers_test_nll_and_snapshots_every_layer():
     x0, x1, y0, y1 = exp.extent
     cell = (x1 - x0) / 199 * (y1 - y0) / 199
     assert abs(snap["density"].sum() * cell - 1) < 0.1
-    exp.set_setting("view_layer", 0)
+    exp.set_view("layer", 0)
     base = exp.snapshot(heavy=True)
     assert base["density_layer"] == 0 and np.allclose(base["layer_logdet"], 0)
 
@@ -60,7 +60,7 @@ def test_energy_fit_reports_reverse_kl_with_quadrature_log_z():
     assert m1 >= -0.05 and m1 < m0  # a KL: non-negative up to Monte Carlo error, and it fell
 
 
-def test_panel_layer_slider_cache_and_presets(qtbot):
+def test_panel_layer_slider_cache_and_presets(qtbot, tmp_path):
     theme.apply_theme("light")
     w = MainWindow(engine_kind="thread", lab="flow", overrides={"flow": "realnvp", "layers": 3, "hidden": 16})
     qtbot.addWidget(w)
@@ -78,7 +78,7 @@ def test_panel_layer_slider_cache_and_presets(qtbot):
         panel.slider.setValue(0)
         base = panel.heavy["lines"][0]
         np.testing.assert_allclose(np.nanmax(panel.mesh.xData), base[:, 0].max(), atol=1e-6)  # layer 0 = base grid
-        assert len(panel.layer_latency_ms) == 1 and w.values["flow"]["view_layer"] == 0
+        assert len(panel.layer_latency_ms) == 1 and w.run.view_of("flow")["layer"] == 0
         assert "layer 0" in panel.model_plot.getPlotItem().titleLabel.text
         np.testing.assert_array_equal(panel.model_img.image, panel.layer_cache[0][1])
         # the base density is N(0, I) on the view's grid
@@ -97,6 +97,17 @@ def test_panel_layer_slider_cache_and_presets(qtbot):
         panel.animate.setChecked(True)
         run_until(loop, lambda: panel.slider.value() == 2, timeout=3)
         panel.animate.setChecked(False)
+        # the layer shown is view state, not a training setting: a saved session opens at it
+        assert w.run.view_of("flow")["layer"] == 2 and "layer" not in w.values["flow"]
+        assert loop.run_until_complete(w.sessions.save(tmp_path / "flow.genviz"))
+        w2 = MainWindow(engine_kind="thread", lab="manifold")
+        qtbot.addWidget(w2)
+        try:
+            assert loop.run_until_complete(w2.sessions.open(tmp_path / "flow.genviz"))
+            run_until(loop, lambda: w2.current == "flow" and w2.panel().heavy.get("density_layer") == 2)
+            assert w2.panel().slider.value() == 2 and w2.run.view_of("flow") == {"layer": 2}
+        finally:
+            w2.close()
         # a preset resets the lab with its settings
         box = panel.findChild(QComboBox)
         box.activated.emit(box.findText("Planar K=32 on U3"))

@@ -212,3 +212,15 @@ def test_experiment_steps_and_queries():
         assert exp.query("g_step")["applied"] and exp.query("d_step")["applied"]
         fm = exp.final_metrics()
         assert fm["n_modes"] == 8 and 0 <= fm["hq_percent"] <= 100
+
+
+def test_drawn_points_are_saved_under_their_content(tmp_path):
+    """A later drawing must not overwrite the file an earlier session refers to."""
+    from genviz.data.toy2d import load_points, save_drawn_points
+
+    a, b = [[0.0, 1.0], [2.0, 3.0]], [[0.0, 1.0], [2.0, 3.5]]
+    pa, pb = save_drawn_points(a, tmp_path), save_drawn_points(b, tmp_path)
+    assert pa != pb and pa.name == pb.name == "drawn-points.npy"
+    assert save_drawn_points(a, tmp_path) == pa
+    np.testing.assert_array_equal(load_points(pa), a)
+    np.testing.assert_array_equal(load_points(pb), b)

@@ -99,10 +99,10 @@ def test_open_points_file(qtbot, tmp_path):
     w = open_gan(qtbot)
     bad = tmp_path / "bad.csv"
     bad.write_text("1,2,3\n")
-    assert not asyncio.new_event_loop().run_until_complete(w.load_data(str(bad)))
+    assert not asyncio.new_event_loop().run_until_complete(w.data_actions.load(str(bad)))
     assert "3 values" in w.banner.label.text() and w.values["gan"]["data"] == "ring8"
     good = tmp_path / "pts.csv"
     good.write_text("x,y\n" + "\n".join(f"{np.cos(t):.3f},{np.sin(t):.3f}" for t in np.linspace(0, 6, 40)))
-    assert asyncio.new_event_loop().run_until_complete(w.load_data(str(good)))
+    assert asyncio.new_event_loop().run_until_complete(w.data_actions.load(str(good)))
     qtbot.waitUntil(lambda: w.panel().static.get("dataset") == "pts", timeout=30000)
     w.close()

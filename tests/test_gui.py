@@ -94,8 +94,8 @@ def test_click_decodes_at_once_and_hover_shows_nearest(qtbot, window):
 def test_bad_data_file_keeps_everything(qtbot, window, tmp_path):
     bad = tmp_path / "broken-images-idx3-ubyte"
     bad.write_bytes(b"\x00\x00\x08\x03\x00\x00\x00\x05")
-    ok = asyncio.new_event_loop().run_until_complete(window.load_data(str(bad)))
-    assert not ok and window.data is None
+    ok = asyncio.new_event_loop().run_until_complete(window.data_actions.load(str(bad)))
+    assert not ok and window.run.data is None
     assert window.banner.isVisible() and "truncated" in window.banner.label.text()
     assert window.bridge.engine.alive
 
@@ -105,7 +105,7 @@ def test_nan_shows_banner_and_pauses(qtbot):
     qtbot.addWidget(w)
     w.show()
     qtbot.waitUntil(lambda: w.bridge.engine is not None, timeout=5000)
-    w.bridge.engine.reset(replace(w.config(), experiment_ref="tests.helpers:NanAt6"))
+    w.bridge.engine.reset(replace(w.bridge.engine.config, experiment_ref="tests.helpers:NanAt6"))
     w.bridge.engine.play()
     qtbot.waitUntil(lambda: w.banner.isVisible(), timeout=20000)
     assert "non-finite at step 6" in w.banner.label.text() and "last good state (step 5)" in w.banner.label.text()
@@ -118,7 +118,7 @@ def test_dark_theme_and_close_leaves_nothing_running(qtbot):
     w = MainWindow(engine_kind="process", lab="manifold")
     qtbot.addWidget(w)
     w.show()
-    w.set_theme("dark")
+    w.lecture.set_theme("dark")
     assert theme.current() == "dark"
     qtbot.waitUntil(lambda: w.bridge.engine is not None and w.bridge.engine.alive, timeout=10000)
     engine = w.bridge.engine
@@ -133,7 +133,7 @@ def test_worker_error_is_shown(qtbot):
     qtbot.addWidget(w)
     w.show()
     qtbot.waitUntil(lambda: w.bridge.engine is not None, timeout=5000)
-    w.bridge.engine.reset(replace(w.config(), experiment_ref="tests.helpers:FailAt3"))
+    w.bridge.engine.reset(replace(w.bridge.engine.config, experiment_ref="tests.helpers:FailAt3"))
     w.bridge.engine.play()
     qtbot.waitUntil(lambda: w.banner.isVisible(), timeout=20000)
     assert "training step 3" in w.banner.label.text() and "deliberate failure" in w.banner.label.text()

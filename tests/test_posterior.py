@@ -171,7 +171,7 @@ def test_iwae_training_objective_and_report(trained):
 
 
 def test_snapshots_and_live_refinement(trained):
-    trained.set_setting("example", 3)
+    trained.set_view("example", 3)
     heavy = trained.snapshot(heavy=True)
     assert heavy["example"] == 3 and heavy["posterior"].shape == (200, 200)
     assert np.isclose(np.exp(heavy["posterior"]).sum() * np.prod(np.diff(heavy["extent"])[[0, 2]]) / 200 ** 2, 1, atol=1e-3)
@@ -199,10 +199,10 @@ def test_panel_draws_a_snapshot_and_picks_examples(qtbot, trained):
     panel.take_live(Snapshot(0, trained.step_count, False, 0.0, False, {}, live))
     assert len(panel.hmc_points.data) == min(3000, len(live["live"]["hmc"]["samples"]))
     chosen = []
-    panel.requestSettings.connect(lambda values, reset: chosen.append((values, reset)))
+    panel.requestView.connect(lambda name, value: chosen.append((name, value)))
     h, w = panel.static["image_shape"]
     panel._on_strip_click(h + 2, (w + 1) * 2 + 1)  # row 1, column 2
-    assert chosen[-1] == ({"example": int(panel.strip_idx[8])}, False)
+    assert chosen[-1] == ("example", int(panel.strip_idx[8]))  # a view choice, not a training setting
 
 
 def test_contour_segments_trace_a_known_circle():

@@ -19,7 +19,8 @@ from genviz.core.headless import record_session
 from genviz.core.presets import all_presets, get_preset
 from genviz.core.session import load_session, save_session
 from genviz.ui import export, theme
-from genviz.ui.main_window import MainWindow, autosave_path
+from genviz.ui.main_window import MainWindow
+from genviz.ui.sessions import autosave_path
 from tests.helpers import run_until
 
 
@@ -34,7 +35,7 @@ def loop():
 def open_window(qtbot, lab="manifold", **kwargs):
     theme.apply_theme("light", font_scale=1.0, line_scale=1.0)
     w = MainWindow(engine_kind="thread", lab=lab, overrides=kwargs.pop("overrides", {"hidden": 32}), **kwargs)
-    w.checkpoint_seconds = 0.3
+    w.controller.checkpoint_seconds = 0.3
     qtbot.addWidget(w)
     w.show()
     qtbot.waitExposed(w)
@@ -100,16 +101,16 @@ def test_session_round_trip_through_the_window(qtbot, loop, tmp_path):
     w = open_window(qtbot)
     train_until(qtbot, w, frames=4, checkpoints=2)
     path = tmp_path / "run.genviz"
-    task = asyncio.ensure_future(w.save_session(path))
+    task = asyncio.ensure_future(w.sessions.save(path))
     run_until(loop, task.done, timeout=30)
     assert task.result() and path.is_file()
     saved = load_session(path)
     assert saved.step == w.step and len(saved.history) == len(w.history)
-    assert str(path) in w.recent_sessions()
+    assert str(path) in w.sessions.recent()
     w.close()
 
     w2 = open_window(qtbot, lab="gan", overrides={})
-    task = asyncio.ensure_future(w2.open_session(path))
+    task = asyncio.ensure_future(w2.sessions.open(path))
     run_until(loop, task.done, timeout=30)
     qtbot.waitUntil(lambda: w2.current == "manifold" and w2.step == saved.step and w2.static != {}, timeout=60000)
     panel = w2.panel()
@@ -124,7 +125,7 @@ def test_session_round_trip_through_the_window(qtbot, loop, tmp_path):
     # a hostile file is refused with a message; the running lab is untouched
     evil = tmp_path / "evil.genviz"
     evil.write_bytes(b"PK\x03\x04 not really a zip")
-    task = asyncio.ensure_future(w2.open_session(evil))
+    task = asyncio.ensure_future(w2.sessions.open(evil))
     run_until(loop, task.done, timeout=30)
     assert task.result() is False and w2.banner.isVisible() and "Could not open the session" in w2.banner.label.text()
     assert w2.current == "manifold" and w2.step == saved.step + 3
@@ -134,7 +135,7 @@ def test_session_round_trip_through_the_window(qtbot, loop, tmp_path):
 def test_autosave_and_restore_after_a_crash(qtbot, loop):
     w = open_window(qtbot)
     train_until(qtbot, w, frames=3, checkpoints=1)
-    task = asyncio.ensure_future(w.autosave())
+    task = asyncio.ensure_future(w.sessions.autosave())
     run_until(loop, task.done, timeout=30)
     assert task.result() and autosave_path().is_file()
     step = load_session(autosave_path()).step
@@ -161,7 +162,7 @@ def test_exports_for_slides(qtbot, tmp_path, monkeypatch):
     assert ET.parse(svg).getroot().tag.endswith("svg")
     win = export.window_png(w, tmp_path / "w.png")
     assert Image.open(win).size[0] >= w.width()
-    w.export_timeline(view, str(tmp_path / "t.gif"), fps=8, width=240)
+    w.exports.timeline(view, str(tmp_path / "t.gif"), fps=8, width=240)
     gif = Image.open(tmp_path / "t.gif")
     assert gif.size[0] == 240 and gif.n_frames >= 2
     frames = export.timeline_animation(panel, panel.curves, w.history, tmp_path / "c.gif", fps=5, width=300, max_frames=4)
@@ -217,26 +218,26 @@ def test_every_preset_trains_a_few_steps_headless(preset):
 def test_presets_presenter_view_and_persisted_settings(qtbot):
     w = open_window(qtbot)
     gan = get_preset("gan-wgan-gp-ring")
-    w.apply_preset(gan)
+    w.lecture.apply(gan)
     qtbot.waitUntil(lambda: w.current == "gan" and w.static != {} and w.step > 0, timeout=60000)
     assert w.values["gan"]["loss"] == "wgan-gp" and w.values["gan"]["d_steps"] == 5
     assert w.caption.isVisible() and "WGAN-GP fixes it" in w.caption.text()
-    w.step_preset(1)  # the next preset in the Lecture menu
-    names = [p.name for p in w.presets]
-    assert w.preset.name == names[(names.index(gan.name) + 1) % len(names)]
-    qtbot.waitUntil(lambda: w.current == w.preset.lab and w.static != {}, timeout=60000)
+    w.lecture.step(1)  # the next preset in the Lecture menu
+    names = [p.name for p in w.lecture.presets]
+    assert w.run.preset.name == names[(names.index(gan.name) + 1) % len(names)]
+    qtbot.waitUntil(lambda: w.current == w.run.preset.lab and w.static != {}, timeout=60000)
 
-    w.enter_presenter()
+    w.lecture.enter_presenter()
     assert w.isFullScreen() or w.windowState() & Qt.WindowFullScreen
     assert not w.bar.isVisible() and not w.lab_list.isVisible() and w.caption.isVisible()
     assert theme.font_scale() >= 1.5
-    w.toggle_presenter_controls()  # C: the controls come back while presenting
+    w.lecture.toggle_controls()  # C: the controls come back while presenting
     assert w.bar.isVisible()
-    w.leave_presenter()
+    w.lecture.leave_presenter()
     assert w.bar.isVisible() and theme.font_scale() == 1.0
 
-    w.set_font_scale(1.3)
-    w.set_theme("dark")
+    w.lecture.set_font_scale(1.3)
+    w.lecture.set_theme("dark")
     w.resize(1500, 940)
     qtbot.waitUntil(lambda: w.width() == 1500, timeout=3000)
     w.close()

@@ -56,7 +56,7 @@ def bench_lab(lab: str, seconds: float, scrubs: int, data: str | None = None) ->
     run_s = RUN_MINUTES * 60
     long = History()
     n_frames = int(frame_rate * run_s)
-    n_ck = int(run_s / w.checkpoint_seconds) + 1
+    n_ck = int(run_s / w.controller.checkpoint_seconds) + 1
     t_feed = time.perf_counter()
     for k in range(n_frames):
         long.add_frame(k + 1, frames[k % len(frames)].data)

@@ -25,8 +25,8 @@ from dataclasses import replace
 from typing import Any
 
 from genviz.core.protocol import (GENERATION_EVENTS, Checkpoint, EngineConfig, Error, NonFinite, Pause, Play, Query,
-                                  Quit, Ready, Reply, Reset, Restore, Restored, SetSetting, SettingApplied, Snapshot,
-                                  Speed, State, Step)
+                                  Quit, Ready, Reply, Reset, Restore, Restored, SetSetting, SettingApplied, SetView,
+                                  Snapshot, Speed, State, Step)
 
 __all__ = ["Engine", "EngineConfig", "ProcessEngine", "ThreadEngine", "Worker", "default_torch_threads",
            "make_engine"]
@@ -168,10 +168,14 @@ class Worker:
                 self.report_error("restoring a checkpoint", exc)
             self.want_heavy = True
             self.emit(State(False, exp.step_count))
-        elif isinstance(cmd, SetSetting):
+        elif isinstance(cmd, (SetSetting, SetView)):
             try:
-                exp.set_setting(cmd.name, cmd.value)
-                self.emit(SettingApplied(cmd.name, exp.settings.get(cmd.name)))
+                if isinstance(cmd, SetView):
+                    exp.set_view(cmd.name, cmd.value)
+                    self.emit(SettingApplied(cmd.name, exp.view.get(cmd.name)))
+                else:
+                    exp.set_setting(cmd.name, cmd.value)
+                    self.emit(SettingApplied(cmd.name, exp.settings.get(cmd.name)))
             except Exception as exc:
                 self.emit(SettingApplied(cmd.name, error=f"{type(exc).__name__}: {exc}"))
             self.want_heavy = True
@@ -314,6 +318,10 @@ class Engine:
     def set_setting(self, name: str, value: Any) -> None:
         self.config = replace(self.config, settings={**self.config.settings, name: value})
         self.send(SetSetting(name, value))
+
+    def set_view(self, name: str, value: Any) -> None:
+        self.config = replace(self.config, view={**self.config.view, name: value})
+        self.send(SetView(name, value))
 
     def restore(self, state: bytes) -> None:
         """Continue from a checkpoint of the running experiment: snapshots, checkpoints and metric

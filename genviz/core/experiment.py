@@ -45,12 +45,18 @@ class Experiment:
     # VAE has a 2-D latent: they are fixed, not parsed
     FIXED_SETTINGS: dict[str, Any] = {}
 
+    # view-only choices with their defaults (the flow layer the density views show, the example whose
+    # posterior is drawn): they change what snapshots show, never training, so they are not settings
+    # and not in checkpoints; the panel owns them and a session keeps them as its view state
+    VIEW: dict[str, Any] = {}
+
     def __init__(self, settings: dict, seed: int = 0, device: str = "cpu", data: str | None = None):
         self.settings = self.parse_settings(settings)
         self.seed = int(seed)
         self.device = torch.device(device)
         self.data_ref = data
         self.step_count = 0
+        self.view = dict(self.VIEW)
 
     @classmethod
     def parse_settings(cls, settings: dict) -> dict:
@@ -90,6 +96,19 @@ class Experiment:
 
     def on_setting(self, name: str, value: Any) -> None:
         """A live setting changed (e.g. the learning rate reaches the optimiser here)."""
+
+    def set_view(self, name: str, value: Any) -> None:
+        """Change a view-only choice (one of ``VIEW``), converted to its default's type."""
+        if name not in self.VIEW:
+            raise KeyError(f"'{name}' is not a view choice of this lab (it has: {', '.join(self.VIEW) or 'none'})")
+        default = self.VIEW[name]
+        value = type(default)(value) if default is not None else value
+        if self.view.get(name) != value:
+            self.view[name] = value
+            self.on_view(name, value)
+
+    def on_view(self, name: str, value: Any) -> None:
+        """A view choice changed: drop what was computed for the previous one."""
 
     # -- views --------------------------------------------------------------------------------
     def static_info(self) -> dict:

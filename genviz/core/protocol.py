@@ -43,6 +43,8 @@ class EngineConfig:
     checkpoint_seconds: float = 10.0
     # ... or, when > 0, every this many steps (deterministic: tests and scripts)
     checkpoint_steps: int = 0
+    # the lab's view-only choices (Experiment.VIEW) that differ from their defaults
+    view: dict = field(default_factory=dict)
 
 
 # -- commands: client -> worker -----------------------------------------------------------------------
@@ -90,6 +92,14 @@ class SetSetting:
 
 
 @dataclass(frozen=True)
+class SetView:
+    """A view-only choice (``Experiment.VIEW``): what snapshots show, not how training goes."""
+
+    name: str
+    value: Any
+
+
+@dataclass(frozen=True)
 class Query:
     """Ask the experiment something between steps (``Experiment.query``; ``state``: a checkpoint)."""
 
@@ -103,7 +113,7 @@ class Quit:
     pass
 
 
-Command = Union[Play, Pause, Step, Speed, Reset, Restore, SetSetting, Query, Quit]
+Command = Union[Play, Pause, Step, Speed, Reset, Restore, SetSetting, SetView, Query, Quit]
 
 
 # -- events: worker -> client -------------------------------------------------------------------------

@@ -25,6 +25,8 @@ def build_experiment(config: EngineConfig):
     exp = cls(dict(config.settings), seed=config.seed, device=pick_device(config.device), data=config.data)
     if config.state is not None:
         restore_state(exp, config.state)
+    for name, value in config.view.items():
+        exp.set_view(name, value)
     return exp
 
 

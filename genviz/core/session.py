@@ -46,6 +46,7 @@ class Session:
     static: dict = field(default_factory=dict)  # what the lab's panel needs besides snapshots
     state: bytes | None = None  # the training state at ``step`` (Experiment.state_dict bytes)
     history: History = field(default_factory=History)
+    view: dict = field(default_factory=dict)  # the lab's view-only choices (Experiment.VIEW)
     title: str = ""  # the lecture preset it started from, if any
     caption: str = ""
     saved_at: float = 0.0
@@ -103,6 +104,13 @@ def _decode(v: Any, arrays) -> Any:
     return {k: _decode(x, arrays) for k, x in v.items()}
 
 
+def _view(view, name: str) -> dict:
+    if not isinstance(view, dict) or not all(isinstance(k, str) for k in view) or \
+            not all(v is None or isinstance(v, (bool, int, float, str)) for v in view.values()):
+        raise SessionError(f"{name}: its view state is not a table of plain values")
+    return view
+
+
 def _key(k):
     return tuple(k) if isinstance(k, list) else k  # JSON turned tuple keys into lists
 
@@ -126,7 +134,7 @@ def save_session(session: Session, path: str | os.PathLike) -> Path:
         "lab": session.lab, "settings": enc.encode(session.settings), "seed": int(session.seed),
         "data": session.data, "device": session.device, "step": int(session.step),
         "title": session.title, "caption": session.caption,
-        "static": enc.encode(session.static),
+        "static": enc.encode(session.static), "view": enc.encode(session.view),
         "state": "state/current.pt" if session.state is not None else None,
         "frames": [{"step": f.step, "data": enc.encode(f.data)} for f in hist.frames],
         "checkpoints": checkpoints,
@@ -202,6 +210,7 @@ def load_session(path: str | os.PathLike, labs: tuple[str, ...] | None = None) -
                 lab=lab, settings=_decode(manifest.get("settings") or {}, arrays), seed=int(manifest.get("seed", 0)),
                 data=manifest.get("data"), device=manifest.get("device", "auto"), step=int(manifest.get("step", 0)),
                 static=_decode(manifest.get("static") or {}, arrays), state=state,
+                view=_view(_decode(manifest.get("view") or {}, arrays), name),
                 history=History.from_payload(payload), title=manifest.get("title", ""),
                 caption=manifest.get("caption", ""), saved_at=float(manifest.get("saved_at", 0.0)))
     except SessionError:

@@ -103,6 +103,22 @@ def validate_points(points, where: str = "points") -> np.ndarray:
     return a.astype(np.float64)
 
 
+def save_drawn_points(points, folder: str | os.PathLike) -> Path:
+    """Drawn points as ``folder/<content hash>/drawn-points.npy``: the name depends on the points
+    alone, so a later drawing never overwrites a file that a saved session or preset refers to."""
+    import hashlib
+
+    pts = np.ascontiguousarray(np.asarray(points, dtype=np.float64).reshape(-1, 2))
+    digest = hashlib.sha256(pts.tobytes()).hexdigest()[:16]
+    path = Path(folder).expanduser() / digest / "drawn-points.npy"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name("drawn-points.part.npy")
+        np.save(tmp, pts)
+        os.replace(tmp, path)
+    return path
+
+
 def load_points(path: str | os.PathLike) -> np.ndarray:
     """(x, y) rows from a .csv (a header line is allowed) or a .npy/.npz file."""
     path = Path(path)

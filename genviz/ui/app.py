@@ -41,11 +41,11 @@ def run_app(args) -> int:
                         device=args.device, overrides=overrides, autoplay=args.play)
     window.show()
     if preset is not None:
-        window.apply_preset(preset, play=True)
+        window.lecture.apply(preset, play=True)
     if getattr(args, "session", None):  # once the qasync loop runs
-        QTimer.singleShot(0, lambda: asyncio.ensure_future(window.open_session(args.session)))
+        QTimer.singleShot(0, lambda: asyncio.ensure_future(window.sessions.open(args.session)))
     if getattr(args, "presenter", False):
-        window.enter_presenter()
+        window.lecture.enter_presenter()
 
     async def until_quit():
         done = asyncio.get_event_loop().create_future()

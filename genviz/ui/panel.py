@@ -66,6 +66,8 @@ class LabPanel(QWidget):
     requestSettings = Signal(dict, bool)
     # ask the worker something between training steps: name, kwargs; the window answers via on_reply
     requestQuery = Signal(str, dict)
+    # a view-only choice (Experiment.VIEW: name, value): snapshots show it, training ignores it
+    requestView = Signal(str, object)
 
     def __init__(self, lab, parent=None):
         super().__init__(parent)
@@ -208,6 +210,9 @@ class LabPanel(QWidget):
 
     def clear(self) -> None:
         raise NotImplementedError
+
+    def set_view_state(self, view: dict) -> None:
+        """An opened session's view choices: put the controls that make them where they were."""
 
     def on_state(self, running: bool) -> None:
         """Training started (True) or stopped (False): panels may use idle time to prefetch views."""

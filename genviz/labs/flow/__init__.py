@@ -28,8 +28,6 @@ LAB = LabInfo(
         Setting("batch", 512, "int", "samples per step", 16, 8192, live=True),
         Setting("anneal", 2000, "int", "energy mode: beta rises from 0.01 to 1 over this many steps "
                 "(Rezende & Mohamed anneal too; without it planar flows often diverge)", 0, 100000, live=True),
-        Setting("view_layer", -1, "int", "layer shown in the density views (-1 = the last)", -1, 64, live=True,
-                in_form=False),
     ),
 )
 

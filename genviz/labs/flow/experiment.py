@@ -42,6 +42,7 @@ def grid(extent, n: int) -> torch.Tensor:
 
 class FlowExperiment(Experiment):
     LAB = LAB
+    VIEW = {"layer": -1}  # the layer the density views show (-1: the last); the panel's slider
 
     def __init__(self, settings: dict, seed: int = 0, device: str = "cpu", data: str | None = None):
         super().__init__(settings, seed, device, data)
@@ -159,7 +160,7 @@ class FlowExperiment(Experiment):
         if not heavy:
             return {}
         K = len(self.flow.transforms)
-        k = self.settings["view_layer"]
+        k = self.view["layer"]
         k = K if k < 0 or k > K else k
         lines = [to_numpy(p) for p, _ in self.flow.layers(self.base_lines.to(self.device))]
         cloud = [to_numpy(p) for p, _ in self.flow.layers(self.base_cloud.to(self.device))]

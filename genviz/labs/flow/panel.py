@@ -239,6 +239,15 @@ class FlowPanel(LabPanel):
             self.readout.setText(f"reverse KL(q ‖ p) <b>{m['reverse_kl'][-1]:.3f}</b> nats "
                                  f"(log Z = {self.static.get('log_z', float('nan')):.3f} by quadrature)")
 
+    def set_view_state(self, view: dict) -> None:
+        if not self.static:
+            return
+        K = self.static["layers"]
+        k = int(view.get("layer", -1))
+        self.slider.blockSignals(True)
+        self.slider.setValue(K if k < 0 or k > K else k)
+        self.slider.blockSignals(False)
+
     def show_layer(self, k: int, from_user: bool = True) -> None:
         """Redraw the mesh, samples and density for layer k at once from the latest snapshot and
         the layer cache; a layer the cache lacks is fetched from the worker and drawn on arrival."""
@@ -260,7 +269,7 @@ class FlowPanel(LabPanel):
             self._wanted, self._wanted_since = k, t0
             self._fetch_next()
         if from_user:
-            self.requestSettings.emit({"view_layer": k}, False)  # later snapshots bring this layer
+            self.requestView.emit("layer", k)  # later snapshots bring this layer
             if cached:
                 for plot in (self.warp, self.model_plot, self.logdet_plot):
                     plot.repaint()

@@ -332,16 +332,11 @@ class GanPanel(LabPanel):
             if p is not None and (not self.drawn or np.hypot(p[0] - self.drawn[-1][0], p[1] - self.drawn[-1][1]) > 0.02):
                 self.add_drawn_point(*p)
 
-    def drawn_path(self) -> str:
-        from genviz.data.download import user_data_dir
-
-        folder = user_data_dir()
-        folder.mkdir(parents=True, exist_ok=True)
-        return str(folder / "drawn-points.npy")
-
     def _use_drawing(self) -> None:
-        path = self.drawn_path()
-        np.save(path, np.array(self.drawn, dtype=np.float64))
+        from genviz.data.download import user_data_dir
+        from genviz.data.toy2d import save_drawn_points
+
+        path = str(save_drawn_points(self.drawn, user_data_dir() / "drawn"))
         self.draw_button.setChecked(False)
         self.drawn = []
         self.drawn_item.setData([], [])

@@ -20,8 +20,6 @@ LAB = LabInfo(
         *_SHARED,
         Setting("grid", 200, "int", "quadrature grid (n x n) over the region holding the posterior mass",
                 50, 600, live=True),
-        Setting("example", 0, "int", "the data point x whose posterior is shown", 0, 10**9, live=True,
-                in_form=False),
         Setting("hmc", True, "bool", "stream Hamiltonian Monte Carlo samples of p(z|x)", live=True),
         Setting("full_cov", True, "bool", "also fit a full-covariance Gaussian per example", live=True),
     ),

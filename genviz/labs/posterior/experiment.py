@@ -27,6 +27,7 @@ class PosteriorExperiment(VAEExperiment):
 
     # the VAE family's model with a 2-D latent and the plain ELBO weighting
     FIXED_SETTINGS = {"latent": 2, "beta": 1.0, "warmup": 0}
+    VIEW = {"example": 0}  # the data point x whose posterior is shown (the panel's choice)
 
     def __init__(self, settings: dict, seed: int = 0, device: str = "cpu", data: str | None = None):
         super().__init__(settings, seed, device, data)
@@ -43,17 +44,15 @@ class PosteriorExperiment(VAEExperiment):
         guarded_update(loss, self.optimizer, self.params)
         return {"loss": float(loss.detach()), "neg_bound": float(-bound.detach().mean())}
 
-    def on_setting(self, name: str, value) -> None:
-        super().on_setting(name, value)
-        if name == "example":
-            self.state = {}
+    def on_view(self, name: str, value) -> None:
+        self.state = {}
 
     def on_state_loaded(self) -> None:
         self.state = {}
 
     # -- inference for the chosen x ------------------------------------------------------------------
     def chosen_x(self) -> torch.Tensor:
-        return self.x_eval[int(self.settings["example"]) % len(self.x_eval)]
+        return self.x_eval[int(self.view["example"]) % len(self.x_eval)]
 
     def _state(self) -> dict:
         """Per-x inference state; q* keeps its fit across model steps (a warm start), HMC restarts
@@ -124,7 +123,7 @@ class PosteriorExperiment(VAEExperiment):
         self._gaps(numbers, fits)
         st["numbers"] = numbers  # live refinements update the q* entries of these
         return {
-            "example": int(self.settings["example"]) % len(self.x_eval),
+            "example": int(self.view["example"]) % len(self.x_eval),
             "posterior": grid.log_density.astype(np.float32), "extent": grid.extent,
             "levels": grid.mass_levels((0.5, 0.9, 0.99)), "grid_ms": grid_ms,
             "post_mean_cov": [a.astype(np.float64) for a in grid.mean_cov()],
@@ -154,7 +153,7 @@ class PosteriorExperiment(VAEExperiment):
         self._advance(st, 10, 4)
         fits = self._fits(st)
         self._gaps(st["numbers"], fits)
-        return {"live": {"example": int(self.settings["example"]) % len(self.x_eval), **fits,
+        return {"live": {"example": int(self.view["example"]) % len(self.x_eval), **fits,
                          "numbers": dict(st["numbers"])}}
 
     # -- report ----------------------------------------------------------------------------------

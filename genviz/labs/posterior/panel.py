@@ -246,7 +246,7 @@ class PosteriorPanel(LabPanel):
 
     # -- choosing x --------------------------------------------------------------------------------------
     def choose(self, i: int) -> None:
-        self.requestSettings.emit({"example": int(i)}, False)
+        self.requestView.emit("example", int(i))
         self.statusMessage.emit(f"posterior of example {i}")
 
     def _on_latent_click(self, event) -> None:

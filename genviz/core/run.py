@@ -1,0 +1,123 @@
+"""The run the window shows, as plain data: which lab, its settings (parsed once, per lab), its view
+choices, seed, device, data, the lecture preset it came from, the models kept from labs the user
+left, and the run's history. It turns into the engine's config and into a Session, and back.
+
+Pure core: no Qt, no torch. The controller (``genviz.ui.controller``) changes it; widgets only show it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from genviz.core.history import History
+from genviz.core.labs import LabInfo
+from genviz.core.presets import Preset
+from genviz.core.protocol import EngineConfig
+from genviz.core.session import Session
+from genviz.core.settings import resolve
+
+
+@dataclass
+class RunModel:
+    labs: dict[str, LabInfo]
+    lab: str | None = None
+    values: dict[str, dict] = field(default_factory=dict)  # per lab: the settings the next Reset uses
+    views: dict[str, dict] = field(default_factory=dict)  # per lab: view-only choices (Experiment.VIEW)
+    seed: int = 0
+    device: str = "auto"
+    data: str | None = None
+    preset: Preset | None = None
+    # models kept from labs the user left (lab -> (file, step)), for labs that explore them
+    kept_models: dict[str, tuple[str, int]] = field(default_factory=dict)
+    kept_used: dict[str, tuple[str, int]] = field(default_factory=dict)
+    history: History = field(default_factory=History)
+    static: dict = field(default_factory=dict)
+    step: int = 0
+    # an opened session, continued (state, history, views) when its lab is next built
+    session: Session | None = None
+
+    # -- settings ---------------------------------------------------------------------------------
+    def values_of(self, lab: str, overrides: dict | None = None) -> dict:
+        """The lab's settings, its defaults with ``overrides`` parsed over them the first time
+        (a SettingError names a bad one)."""
+        if lab not in self.values:
+            self.values[lab] = resolve(self.labs[lab].settings, overrides or {})
+        return self.values[lab]
+
+    def parse(self, lab: str, values: dict) -> dict:
+        """``values`` over the lab's defaults, parsed (raises SettingError, changes nothing)."""
+        return resolve(self.labs[lab].settings, values)
+
+    def update(self, lab: str, changes: dict) -> dict:
+        """Parse ``changes`` over the lab's current values and keep them (SettingError: nothing kept)."""
+        values = self.parse(lab, {**self.values_of(lab), **changes})
+        self.values[lab] = values
+        return values
+
+    def take_restored(self, settings: dict) -> dict:
+        """The settings a restored checkpoint brought back (live ones may have changed since)."""
+        names = {s.name for s in self.labs[self.lab].settings}
+        self.values[self.lab].update({k: v for k, v in settings.items() if k in names})
+        return self.values[self.lab]
+
+    def view_of(self, lab: str) -> dict:
+        return self.views.setdefault(lab, {})
+
+    # -- the engine's config ------------------------------------------------------------------------
+    def config(self, **engine: object) -> EngineConfig:
+        """The config a Reset builds, continuing the opened session when it belongs to this lab."""
+        state = self.session.state if self.session is not None and self.session.lab == self.lab else None
+        return EngineConfig(lab=self.lab, settings=dict(self.values_of(self.lab)), seed=self.seed,
+                            device=self.device, data=self.data, state=state, view=dict(self.view_of(self.lab)),
+                            **engine)
+
+    def begin(self) -> None:
+        """A Reset: step 0 and a new history, or the opened session's history when it is this lab's."""
+        self.step = 0
+        if self.session is not None and self.session.lab == self.lab:
+            self.history = self.session.history
+        else:
+            self.session = None
+            self.history = History()
+
+    # -- sessions and presets --------------------------------------------------------------------------
+    def to_session(self, state: bytes | None) -> Session:
+        """The run as a Session (the history is copied: training may go on while it is written)."""
+        return Session(lab=self.lab, settings=dict(self.values_of(self.lab)), seed=self.seed, data=self.data,
+                       device=self.device, step=self.step, static=self.static, state=state,
+                       history=History.from_payload(self.history.to_payload()), view=dict(self.view_of(self.lab)),
+                       title=self.preset.title if self.preset else "",
+                       caption=self.preset.caption if self.preset else "")
+
+    def open_session(self, session: Session) -> dict:
+        """Take an opened session: its settings (parsed: SettingError changes nothing), seed, data
+        and view; its state and history are used when its lab is built next. Returns the settings."""
+        values = self.parse(session.lab, session.settings)
+        self.values[session.lab] = values
+        self.views[session.lab] = dict(session.view)
+        self.data, self.seed, self.preset, self.session = session.data, session.seed, None, session
+        return values
+
+    def open_preset(self, preset: Preset) -> dict:
+        """Take a lecture preset: its settings over the defaults, seed and (for image labs) data."""
+        values = preset.resolved_settings()
+        self.values[preset.lab] = values
+        if self.labs[preset.lab].data_kind == "images":
+            self.data = preset.data
+        self.seed, self.preset, self.session = preset.seed, preset, None
+        return values
+
+    def newest_kept_model(self, lab: str) -> tuple[str, str, int] | None:
+        """Opening a lab that explores a trained model: (source lab, file, step) of the newest kept
+        model not opened in it yet; its ``model`` setting now names that file."""
+        offers = self.kept_offers(lab)
+        if not offers:
+            return None
+        src, (path, step) = next(iter(offers.items()))
+        if self.kept_used.get(lab) == (path, step):
+            return None
+        self.values_of(lab)["model"] = path
+        self.kept_used[lab] = (path, step)
+        return src, path, step
+
+    def kept_offers(self, lab: str) -> dict[str, tuple[str, int]]:
+        return {src: self.kept_models[src] for src in self.labs[lab].model_from if src in self.kept_models}

@@ -1,0 +1,132 @@
+"""Lecture mode: the presets (Lecture menu, PgUp/PgDown), their caption above the views, the
+presenter view (F5: full screen, large text, thick lines, controls hidden) and the text size."""
+from __future__ import annotations
+
+from PySide6.QtCore import QTimer
+from PySide6.QtGui import QAction
+
+from genviz.core.presets import Preset, PresetError, all_presets
+from genviz.ui import theme
+
+
+class LectureActions:
+    def __init__(self, window):
+        self.w = window
+        self.presenting = False
+        self.normal_scale = theme.font_scale()
+        self.presets = self._load()
+
+    @property
+    def run(self):
+        return self.w.controller.run
+
+    def _load(self) -> list[Preset]:
+        try:
+            return all_presets()
+        except PresetError as exc:
+            message = f"Lecture presets: {exc}"
+            QTimer.singleShot(0, lambda: self.w.banner.show_message(message))
+            return []
+
+    def fill_menu(self, menu) -> None:
+        current_lab = None
+        for preset in self.presets:
+            if preset.lab != current_lab:
+                current_lab = preset.lab
+                menu.addSection(self.w.labs[preset.lab].title if preset.lab in self.w.labs else preset.lab)
+            act = QAction(preset.title, self.w)
+            act.setToolTip(preset.caption)
+            act.triggered.connect(lambda _=False, p=preset: self.apply(p))
+            menu.addAction(act)
+        menu.addSeparator()
+        for text, key, delta in (("Next preset", "PgDown", 1), ("Previous preset", "PgUp", -1)):
+            act = QAction(f"{text}\t{key}", self.w)
+            act.triggered.connect(lambda _=False, d=delta: self.step(d))
+            menu.addAction(act)
+
+    # -- presets -------------------------------------------------------------------------------------
+    def apply(self, preset: Preset, play: bool = True) -> None:
+        """Open the preset's lab with its settings, seed and data; show its caption; play."""
+        w = self.w
+        if preset.lab not in w.labs:
+            w.banner.show_message(f"Preset '{preset.name}' is for an unknown lab '{preset.lab}'")
+            return
+        values = self.run.open_preset(preset)
+        w.bar.seed.setValue(preset.seed)
+        w.autoplay = play
+        self.show_caption(preset.title, preset.caption)
+        w.open_lab_with(preset.lab, values)
+        w.statusBar().showMessage(f"Preset: {preset.title}", 5000)
+
+    def step(self, delta: int) -> None:
+        if not self.presets:
+            return
+        names = [p.name for p in self.presets]
+        preset = self.run.preset
+        i = names.index(preset.name) if preset and preset.name in names else (-1 if delta > 0 else 0)
+        self.apply(self.presets[(i + delta) % len(self.presets)])
+
+    def show_caption(self, title: str, caption: str) -> None:
+        if title:
+            self.w.caption.show_caption(title, caption)
+        else:
+            self.w.caption.hide()
+
+    def lab_opened(self, name: str) -> None:
+        """A lab other than the preset's: its caption goes."""
+        if self.run.preset is not None and self.run.preset.lab != name:
+            self.run.preset = None
+            self.w.caption.hide()
+
+    # -- presenter view and text size --------------------------------------------------------------------
+    def toggle_presenter(self) -> None:
+        self.leave_presenter() if self.presenting else self.enter_presenter()
+
+    def enter_presenter(self) -> None:
+        """Full screen, large text and thick lines, controls hidden (C shows them), the caption on."""
+        if self.presenting:
+            return
+        self.presenting = True
+        self.normal_scale = theme.font_scale()
+        theme.apply_theme(font_scale=max(1.5, self.normal_scale * 1.5), line_scale=2.5)
+        self.restyle()
+        self.set_controls(False)
+        self.w.showFullScreen()
+        self.w.statusBar().showMessage("Presenter view: C shows the controls, PgUp/PgDown step presets, Esc leaves",
+                                       6000)
+
+    def leave_presenter(self) -> None:
+        if not self.presenting:
+            return
+        self.presenting = False
+        theme.apply_theme(font_scale=self.normal_scale, line_scale=1.0)
+        self.restyle()
+        self.set_controls(True)
+        self.w.showNormal()
+
+    def set_controls(self, visible: bool) -> None:
+        w = self.w
+        for widget in (w.lab_list, w.settings_dock, w.bar, w.timeline, w.menuBar(), w.statusBar()):
+            widget.setVisible(visible)
+
+    def toggle_controls(self) -> None:
+        if self.presenting:
+            self.set_controls(not self.w.bar.isVisible())
+
+    def set_font_scale(self, scale: float) -> None:
+        theme.apply_theme(font_scale=scale)
+        self.w.settings_store.setValue("font_scale", theme.font_scale())
+        self.restyle()
+
+    def set_theme(self, name: str) -> None:
+        theme.apply_theme(name)
+        self.w.settings_store.setValue("theme", name)
+        self.restyle()
+
+    def restyle(self) -> None:
+        for panel in self.w.panels.values():
+            if hasattr(panel, "restyle"):
+                panel.restyle()
+        preset = self.run.preset
+        if preset is not None and self.w.caption.isVisible():
+            self.w.caption.show_caption(preset.title, preset.caption)

@@ -1,0 +1,82 @@
+"""Strips the window shows above the views: the message banner and the lecture caption."""
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QMessageBox, QPushButton, QWidget
+
+from genviz.ui import theme
+
+
+class Banner(QWidget):
+    """A dismissable message strip for things the user must notice (NaN, errors, bad files)."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        lay = QHBoxLayout(self)
+        lay.setContentsMargins(10, 6, 10, 6)
+        self.label = QLabel()
+        self.label.setWordWrap(True)
+        self.label.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.details_button = QPushButton("Details…")
+        self.details_button.clicked.connect(self._show_details)
+        self.action_button = QPushButton()
+        self.action_button.clicked.connect(self._run_action)
+        self.action_button.hide()
+        self._action = None
+        close = QPushButton("✕")
+        close.setFixedWidth(32)
+        close.clicked.connect(self.hide)
+        for w in (self.details_button, self.action_button, close):
+            w.setFocusPolicy(Qt.NoFocus)
+        lay.addWidget(self.label, 1)
+        lay.addWidget(self.action_button)
+        lay.addWidget(self.details_button)
+        lay.addWidget(close)
+        self.details = ""
+        self.setAutoFillBackground(True)
+        self.hide()
+
+    def show_message(self, text: str, details: str = "", level: str = "error", action=None) -> None:
+        """``action``: (label, callable) for a button that acts on the message (Restore...)."""
+        self._action = action
+        self.action_button.setVisible(action is not None)
+        if action is not None:
+            self.action_button.setText(action[0])
+        c = theme.colors()
+        bg, fg = (c["warn_bg"], c["warn_fg"]) if level == "error" else (c["base"], c["text"])
+        self.setStyleSheet(f"Banner {{ background: {bg}; }} QLabel {{ color: {fg}; font-weight: 600; }}")
+        self.label.setText(text)
+        self.details = details
+        self.details_button.setVisible(bool(details))
+        self.show()
+
+    def _run_action(self) -> None:
+        action, self._action = self._action, None
+        self.hide()
+        if action is not None:
+            action[1]()
+
+    def _show_details(self) -> None:
+        box = QMessageBox(self)
+        box.setWindowTitle("Details")
+        box.setText(self.label.text())
+        box.setDetailedText(self.details)
+        box.open()
+
+
+class CaptionBar(QLabel):
+    """The lecture preset's title and what to watch for, above the views."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setWordWrap(True)
+        self.setTextFormat(Qt.RichText)
+        self.hide()
+
+    def show_caption(self, title: str, caption: str) -> None:
+        c = theme.colors()
+        size = 13 * theme.font_scale()
+        self.setStyleSheet(f"background: {c['base']}; color: {c['text']}; padding: 8px 12px; border-left: 5px solid "
+                           f"{c['accent']}; font-size: {size:.0f}pt;")
+        self.setText(f"<b>{title}</b> — {caption}")
+        self.show()
