@@ -183,10 +183,27 @@ def cmd_bench(argv: list[str]) -> int:
     p.add_argument("--steps", type=int, help="gan: iterations per run (6000); flow: density-fit steps (3000)")
     p.add_argument("--energy-steps", type=int, default=5000, help="flow: steps of each planar energy fit")
     p.add_argument("--flows", help="flow: comma-separated flow types for the density table (default: all)")
-    p.add_argument("--live-only", action="store_true", help="flow, gibbs: only the window's figures")
+    p.add_argument("--live-only", action="store_true", help="flow, gibbs, gan: only the window's figures")
     p.add_argument("--seeds", type=int, default=3, help="gan: seeds per preset and dataset")
     p.add_argument("--presets", help="gan: comma-separated preset names (default: all); history: labs")
+    p.add_argument("target", nargs="?", help="with 'live': the lab to measure")
     args = p.parse_args(argv)
+    from genviz.core.labs import all_labs
+    from genviz.core.settings import parse_assignments
+
+    live_lab = args.target if args.lab == "live" else args.lab
+    own = ("manifold", "gibbs", "flow", "arithmetic", "history")
+    if args.lab == "live" or (args.lab in all_labs() and args.lab not in own and (args.lab != "gan" or args.live_only)):
+        # every lab's live figures (live steps/s against headless, GUI timer lateness), by the same code
+        if live_lab not in all_labs():
+            print(f"genviz bench live: unknown lab '{live_lab}' ({', '.join(all_labs())})", file=sys.stderr)
+            return 2
+        _gui_blas_threads()
+        from genviz.bench.live import main as live_main
+
+        live_main(live_lab, seconds=args.seconds, engines=args.engines.split(","), data=args.data,
+                  overrides=parse_assignments(args.set))
+        return 0
     if args.lab == "gan":
         from genviz.bench.gan import main as gan_main
 
@@ -195,7 +212,6 @@ def cmd_bench(argv: list[str]) -> int:
     if args.lab == "gibbs":
         from genviz.bench.gibbs import main as gibbs_main
 
-        from genviz.core.settings import parse_assignments
 
         return gibbs_main(data=args.data, steps=args.steps or 5000, live_only=args.live_only,
                           overrides=parse_assignments(args.set))
@@ -214,16 +230,13 @@ def cmd_bench(argv: list[str]) -> int:
         _gui_blas_threads()  # the window is measured as the app runs it
         from genviz.bench.arithmetic import main as arithmetic_main
 
-        from genviz.core.settings import parse_assignments
 
         return arithmetic_main(data=args.data, overrides=parse_assignments(args.set), engine=args.engines.split(",")[0])
     if args.lab != "manifold":
-        print(f"genviz bench: no benchmark for '{args.lab}' (manifold, gan, flow, gibbs, arithmetic, history)",
-              file=sys.stderr)
+        print(f"genviz bench: no benchmark for '{args.lab}' (a lab, 'live LAB', or history)", file=sys.stderr)
         return 2
     from genviz.bench.manifold import main as bench_main
 
-    from genviz.core.settings import parse_assignments
 
     return bench_main(seconds=args.seconds, engines=args.engines.split(","), data=args.data,
                       overrides=parse_assignments(args.set))

@@ -29,10 +29,13 @@ def read_model_file(path: str | os.PathLike, labs: tuple[str, ...]) -> dict:
                               "and loading those could run code") from None
     except Exception as exc:  # a damaged archive
         raise CheckpointError(f"{path.name} could not be read ({type(exc).__name__}: {str(exc)[:160]})") from None
-    if not isinstance(ckpt, dict) or ckpt.get("format") != "genviz-model":
+    from genviz.core.experiment import MODEL_FORMAT, MODEL_VERSION
+
+    if not isinstance(ckpt, dict) or ckpt.get("format") != MODEL_FORMAT:
         raise CheckpointError(f"{path.name} is not a genviz model file (File ▸ Save model writes one)")
-    if ckpt.get("version") != 1:
-        raise CheckpointError(f"{path.name} has format version {ckpt.get('version')!r}; this genviz reads version 1")
+    if ckpt.get("version") != MODEL_VERSION:
+        raise CheckpointError(f"{path.name} has format version {ckpt.get('version')!r}; "
+                              f"this genviz reads version {MODEL_VERSION}")
     if ckpt.get("lab") not in labs:
         raise CheckpointError(f"{path.name} holds a model of the '{ckpt.get('lab')}' lab; "
                               f"this lab opens models of: {', '.join(labs)}")

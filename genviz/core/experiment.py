@@ -6,7 +6,7 @@ numpy copies so they can cross a process boundary and never alias tensors that k
 
 What a lab writes (docs/adding-a-lab.md): ``LAB``, ``__init__`` (build data, model, optimiser from
 ``self.settings``), ``train_step``, ``snapshot``, ``static_info`` and ``model_state``; optionally
-``on_setting`` (react to a live setting), ``query`` (more requests from its panel), ``final_metrics``,
+``on_setting`` (react to a live setting), ``VIEW``/``on_view`` (view-only choices), ``query`` (more requests from its panel), ``final_metrics``,
 ``STATE_ATTRS`` and ``on_state_loaded``. The base parses settings, counts steps, refuses non-finite
 steps, answers ``save``/``metrics``, writes the model-file envelope and makes checkpoints.
 """
@@ -72,7 +72,8 @@ class Experiment:
 
     # -- training ---------------------------------------------------------------------------
     def train_step(self) -> dict[str, float]:
-        """One optimisation step. Returns metrics with at least ``loss``. Must not apply a
+        """One optimisation step. Returns its metrics (``loss`` where the model has a tractable one).
+        Must not apply a
         non-finite update (use :func:`guarded_update`), so the last good state survives a NaN.
         Called by :meth:`advance`, which counts the step."""
         raise NotImplementedError

@@ -37,7 +37,7 @@ class Controller(QObject):
         self.bridge = EngineBridge(engine_kind, parent=self)
         self.bridge.snapshot.connect(self._on_snapshot)
         self.bridge.ready.connect(self._on_ready)
-        self.bridge.state.connect(lambda e: self._set_step(e.step) or self.running.emit(e.running))
+        self.bridge.state.connect(self._on_state)
         self.bridge.nonFinite.connect(self._on_nonfinite)
         self.bridge.error.connect(lambda e: (self.running.emit(False),
                                              self.problem.emit(f"Error while {e.where}: {e.message}", e.traceback)))
@@ -51,8 +51,6 @@ class Controller(QObject):
     def engine(self):
         return self.bridge.engine
 
-    def _set_step(self, step: int) -> None:
-        self.run.step = step
 
     # -- commands ------------------------------------------------------------------------------------
     def reset(self) -> None:
@@ -161,6 +159,10 @@ class Controller(QObject):
         if continued:
             run.step = info.step
         self.ready.emit(info, continued)
+
+    def _on_state(self, state) -> None:
+        self.run.step = state.step
+        self.running.emit(state.running)
 
     def _on_snapshot(self, snap) -> None:
         self.run.step = snap.step

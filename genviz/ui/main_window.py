@@ -64,6 +64,9 @@ class MainWindow(QMainWindow):
         self.bar.stepRequested.connect(self.do_step)
         self.bar.resetRequested.connect(self.reset)
         self.bar.speedChanged.connect(c.set_speed)
+        # the run holds seed and device; the toolbar edits them (and shows what presets and sessions set)
+        self.bar.seed.valueChanged.connect(lambda v: setattr(c.run, "seed", int(v)))
+        self.bar.device.currentTextChanged.connect(lambda text: setattr(c.run, "device", text))
 
         self.lab_list = QListWidget()
         self.lab_list.setFocusPolicy(Qt.NoFocus)
@@ -303,10 +306,8 @@ class MainWindow(QMainWindow):
         if self.current is None or self._closed:
             return  # (a reset scheduled before the window closed must not start a new worker)
         self.banner.hide()
-        self.run.seed, self.run.device = self.bar.seed.value(), self.bar.device.currentText()
         self.panel().clear()
         self.bar.set_playing(False)
-        self.controller.speed = float(self.bar.speed.currentData())
         self.controller.reset()
         self.panel().show_recorded(None)
         self.timeline.clear()

@@ -141,9 +141,12 @@ class LabPanel(QWidget):
         self._pending_views = []
 
     def curve_plots(self) -> list:
+        """The panel's curve plots (looked up once: a panel builds its plots in ``__init__``)."""
         from genviz.ui.plots import CurvePlot
 
-        return self.findChildren(CurvePlot)
+        if getattr(self, "_curve_plots", None) is None:
+            self._curve_plots = self.findChildren(CurvePlot)
+        return self._curve_plots
 
     def views(self) -> dict:
         """The panel's plots by title (what View ▸ Export and ``genviz export --view`` name)."""

@@ -248,8 +248,6 @@ class GanPanel(LabPanel):
         self.quality_curve.append("hq", [step], [cov["hq_percent"]])
         rkl = cov["reverse_kl"]
         self.quality_curve.append("rkl", [step], [100 * rkl if np.isfinite(rkl) else np.nan])
-        self.modes_curve.redraw()
-        self.quality_curve.redraw()
 
     def _draw_coverage(self, data: dict, step: int, live: bool = True) -> None:
         cov = data.get("coverage")
