@@ -127,6 +127,12 @@ class LabPanel(QWidget):
         if self._pending_views:
             QTimer.singleShot(2, self._draw_next_view)
 
+    def queue_view(self, draw) -> None:
+        """One more view update after those queued (its own event-loop turn)."""
+        self._pending_views.append(draw)
+        if len(self._pending_views) == 1:
+            QTimer.singleShot(2, self._draw_next_view)
+
     @property
     def drawing(self) -> bool:
         """Whether views queued by :meth:`draw_in_turns` are still to be drawn."""
@@ -167,9 +173,16 @@ class LabPanel(QWidget):
         the curves; its views are drawn unless the timeline shows the past (``follow`` False)."""
         frame = snap.frame
         self.extend_curves(snap.metrics or {}, frame)
-        self.redraw_curves()
         if follow and frame is not None:
             self.show_frame(frame, live=True)
+        # the first changed curve plot now, the others one per event-loop turn after the views, so
+        # no single turn pays for every plot (GUI timer lateness); a plot whose turn a newer
+        # snapshot replaced is still marked changed and redrawn then
+        changed = [p for p in self.curve_plots() if p.changed]
+        if changed:
+            changed[0].redraw_if_changed()
+            for plot in changed[1:]:
+                self.queue_view(plot.redraw_if_changed)
         self.redraws += 1
 
     def show_recorded(self, frame) -> None:

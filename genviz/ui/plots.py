@@ -183,9 +183,10 @@ class CurvePlot(pg.PlotWidget):
             self.buffers[key].extend(x, y)
             self.changed = True
 
+    changed = False  # data appended since the last redraw
+
     def redraw_if_changed(self) -> None:
-        if getattr(self, "changed", False):
-            self.changed = False
+        if self.changed:
             self.redraw()
 
     def set_marker(self, step: int | None) -> None:
@@ -206,6 +207,7 @@ class CurvePlot(pg.PlotWidget):
         if _deferred is not None:
             _deferred.add(self)
             return
+        self.changed = False
         for key, buf in self.buffers.items():
             x, y = buf.x, buf.y
             finite = np.isfinite(y)
