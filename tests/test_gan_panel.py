@@ -3,7 +3,6 @@ import asyncio
 
 import numpy as np
 
-from genviz.core.protocol import Snapshot
 import qasync
 from PySide6.QtCore import Qt
 

@@ -6,7 +6,6 @@ from dataclasses import replace
 
 import numpy as np
 
-from genviz.core.protocol import Snapshot
 import pytest
 from PySide6.QtCore import QPointF, Qt
 

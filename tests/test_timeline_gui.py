@@ -7,7 +7,6 @@ import xml.etree.ElementTree as ET
 
 import numpy as np
 
-from genviz.core.protocol import Snapshot
 import pytest
 import qasync
 from PIL import Image

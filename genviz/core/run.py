@@ -106,7 +106,7 @@ class RunModel:
         self.seed, self.preset, self.session = preset.seed, preset, None
         return values
 
-    def newest_kept_model(self, lab: str) -> tuple[str, str, int] | None:
+    def take_newest_kept_model(self, lab: str) -> tuple[str, str, int] | None:
         """Opening a lab that explores a trained model: (source lab, file, step) of the newest kept
         model not opened in it yet; its ``model`` setting now names that file."""
         offers = self.kept_offers(lab)

@@ -34,34 +34,37 @@ class DataActions:
 
     async def load(self, ref: str) -> bool:
         """Check the data off the GUI thread; on success reset the lab with it, else say why."""
-        from genviz.data import DataError, load_dataset
+        from genviz.data import load_dataset
+        from genviz.data.toy2d import make_toy
 
-        w, loop = self.w, asyncio.get_event_loop()
+        w = self.w
         w.statusBar().showMessage(f"Checking {ref}…")
         if w.labs[self.run.lab].data_kind == "points":
-            from genviz.data.toy2d import make_toy
-
-            try:
-                toy = await loop.run_in_executor(None, make_toy, ref)
-            except DataError as exc:
-                w.banner.show_message(f"Could not use these points: {exc}")
-                w.statusBar().clearMessage()
+            toy = await self._check(make_toy, ref, "these points")
+            if toy is None:
                 return False
             w.statusBar().showMessage(f"Loaded 2-D data '{toy.name}'", 5000)
             w.controller.apply_settings({"data": ref}, reset=True)
             return True
-        try:
-            ds = await loop.run_in_executor(None, load_dataset, ref)
-        except DataError as exc:
-            w.banner.show_message(f"Could not use this data: {exc}")
-            w.statusBar().clearMessage()
-            return False
-        except Exception as exc:  # an unexpected failure still must not kill the app
-            w.banner.show_message(f"Could not read {ref}: {type(exc).__name__}: {exc}")
+        ds = await self._check(load_dataset, ref, "this data")
+        if ds is None:
             return False
         w.statusBar().showMessage(f"Loaded {ds.name}: {len(ds)} images of {ds.shape[0]}x{ds.shape[1]}", 5000)
         self.use(ref)
         return True
+
+    async def _check(self, read, ref: str, what: str):
+        """``read(ref)`` off the GUI thread, or None after a message (a bad file never kills the app)."""
+        from genviz.data import DataError
+
+        try:
+            return await asyncio.get_event_loop().run_in_executor(None, read, ref)
+        except DataError as exc:
+            self.w.banner.show_message(f"Could not use {what}: {exc}")
+        except Exception as exc:
+            self.w.banner.show_message(f"Could not read {ref}: {type(exc).__name__}: {exc}")
+        self.w.statusBar().clearMessage()
+        return None
 
     def download(self, name: str) -> None:
         asyncio.ensure_future(self._download(name))

@@ -262,7 +262,7 @@ class MainWindow(QMainWindow):
             self.forms[name] = form
         if hasattr(self.panels[name], "set_kept_models"):
             self.panels[name].set_kept_models(run.kept_offers(name))
-        kept = run.newest_kept_model(name)
+        kept = run.take_newest_kept_model(name)
         if kept is not None:
             self.statusBar().showMessage(f"Exploring the model trained in the {kept[0]} lab (step {kept[2]:,})", 6000)
         self.forms[name].set_values(run.values_of(name))
