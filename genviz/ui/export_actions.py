@@ -60,7 +60,7 @@ class ExportActions:
             self.run_export(lambda: export.timeline_animation(w.panel(), widget, history, path, fps=fps,
                                                               width=width, max_frames=max_frames), path)
         finally:
-            w.show_live() if was_live else w.show_frame(index)
+            w.timeline_actions.show_live() if was_live else w.timeline_actions.show_frame(index)
 
     def window_dialog(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self.w, "Export the window", f"{self.lab}-window.png", "PNG image (*.png)")

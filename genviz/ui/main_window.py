@@ -23,7 +23,7 @@ from genviz.ui.engine_bridge import QueryFailed
 from genviz.ui.export_actions import ExportActions
 from genviz.ui.lecture import LectureActions
 from genviz.ui.sessions import AUTOSAVE_SECONDS, SessionActions
-from genviz.ui.timeline import Timeline
+from genviz.ui.timeline import Timeline, TimelineActions
 from genviz.ui.widgets import Banner, CaptionBar
 
 
@@ -78,9 +78,7 @@ class MainWindow(QMainWindow):
         self.lab_list.setFixedWidth(230)
         self.lab_list.currentItemChanged.connect(lambda item, _prev: item and self.open_lab(item.data(Qt.UserRole)))
 
-        self.timeline.scrubbed.connect(self.show_frame)
-        self.timeline.liveRequested.connect(self.show_live)
-        self.timeline.resumeRequested.connect(self.resume_from)
+        self.timeline_actions = TimelineActions(self)
         self.stack = QStackedWidget()
         center = QWidget()
         lay = QHBoxLayout(center)
@@ -331,27 +329,6 @@ class MainWindow(QMainWindow):
         if self.bar.play_button.isChecked():
             self.pause()
         self.controller.step(n)
-
-    # -- timeline ------------------------------------------------------------------------------------------
-    def show_frame(self, index: int) -> None:
-        """Every view of the lab back at recorded frame ``index``; a marker on the curves."""
-        if self.panel() is not None and len(self.history):
-            self.panel().show_recorded(self.history.frame(max(0, min(len(self.history) - 1, index))))
-
-    def show_live(self) -> None:
-        panel = self.panel()
-        if panel is not None:
-            panel.show_recorded(None)
-            if len(self.history):
-                panel.show_frame(self.history.frame(len(self.history) - 1), live=False)
-
-    def resume_from(self, index: int) -> None:
-        ck_step = self.controller.resume_from(index)
-        if ck_step is not None:
-            self.bar.set_playing(False)
-            self.panel().rebuild(self.static, self.history, ck_step)
-            self.timeline.go_live()
-            self.timeline.set_steps(self.history.steps.tolist(), ck_step)
 
     # -- what the controller reports -------------------------------------------------------------------------
     def _on_ready(self, info, continued: bool) -> None:

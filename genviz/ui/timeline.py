@@ -147,3 +147,36 @@ class Timeline(QWidget):
         else:
             i = self.slider.value()
             self.label.setText(f"step {self.steps[i]:,}  ({i + 1:,} / {len(self.steps):,})")
+
+
+class TimelineActions:
+    """What the timeline's moves do to the window's lab: show a recorded frame, follow training
+    again, resume training from a checkpoint (the controller restores it; the panel is rebuilt)."""
+
+    def __init__(self, window):
+        self.w = window
+        window.timeline.scrubbed.connect(self.show_frame)
+        window.timeline.liveRequested.connect(self.show_live)
+        window.timeline.resumeRequested.connect(self.resume_from)
+
+    def show_frame(self, index: int) -> None:
+        """Every view of the lab back at recorded frame ``index``; a marker on the curves."""
+        panel, history = self.w.panel(), self.w.history
+        if panel is not None and len(history):
+            panel.show_recorded(history.frame(max(0, min(len(history) - 1, index))))
+
+    def show_live(self) -> None:
+        panel, history = self.w.panel(), self.w.history
+        if panel is not None:
+            panel.show_recorded(None)
+            if len(history):
+                panel.show_frame(history.frame(len(history) - 1), live=False)
+
+    def resume_from(self, index: int) -> None:
+        w = self.w
+        ck_step = w.controller.resume_from(index)
+        if ck_step is not None:
+            w.bar.set_playing(False)
+            w.panel().rebuild(w.static, w.history, ck_step)
+            w.timeline.go_live()
+            w.timeline.set_steps(w.history.steps.tolist(), ck_step)
