@@ -32,13 +32,12 @@ def _app_parser() -> argparse.ArgumentParser:
 def cmd_presets(argv: list[str]) -> int:
     p = argparse.ArgumentParser(prog="genviz presets", description="List the lecture presets.")
     p.parse_args(argv)
-    from genviz.core.presets import PresetError, all_presets
+    from genviz.core.presets import all_presets
 
-    try:
-        presets = all_presets()
-    except PresetError as exc:
-        print(f"genviz presets: {exc}", file=sys.stderr)
-        return 2
+    problems: list[str] = []
+    presets = all_presets(problems)
+    for problem in problems:
+        print(f"genviz presets: {problem}", file=sys.stderr)
     for preset in presets:
         print(f"{preset.name:30s} {preset.lab:11s} {preset.title}")
     return 0
@@ -141,7 +140,7 @@ def cmd_train(argv: list[str]) -> int:
         lab = get_lab(args.lab)
         overrides = parse_assignments(args.set)
         resolve(lab.settings, overrides)  # fail fast with a clear message
-    except (KeyError, SettingError) as exc:
+    except KeyError as exc:
         print(f"genviz train: {exc.args[0] if exc.args else exc}", file=sys.stderr)
         return 2
     import os
@@ -270,12 +269,29 @@ def _gui_blas_threads() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Every refused input (a bad file, setting, preset or session) ends as one line on stderr
+    naming it, and exit status 2: never a traceback."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv and argv[0] in COMMANDS:
-        return {"labs": cmd_labs, "presets": cmd_presets, "train": cmd_train, "export": cmd_export,
-                "bench": cmd_bench, "download": cmd_download}[argv[0]](argv[1:])
-    args = _app_parser().parse_args(argv)
-    _gui_blas_threads()
-    from genviz.ui.app import run_app
+    name = f"genviz {argv[0]}" if argv and argv[0] in COMMANDS else "genviz"
+    try:
+        if argv and argv[0] in COMMANDS:
+            return {"labs": cmd_labs, "presets": cmd_presets, "train": cmd_train, "export": cmd_export,
+                    "bench": cmd_bench, "download": cmd_download}[argv[0]](argv[1:])
+        args = _app_parser().parse_args(argv)
+        _gui_blas_threads()
+        from genviz.ui.app import run_app
 
-    return run_app(args)
+        return run_app(args)
+    except Exception as exc:
+        from genviz.safeio import InputError
+
+        if isinstance(exc, InputError):
+            print(f"{name}: {exc}", file=sys.stderr)
+            return 2
+        if isinstance(exc, OSError):
+            print(f"{name}: {exc.filename or ''}{': ' if exc.filename else ''}{exc.strerror or exc}", file=sys.stderr)
+            return 2
+        if isinstance(exc, MemoryError):
+            print(f"{name}: out of memory ({exc or 'an input was too large'})", file=sys.stderr)
+            return 2
+        raise

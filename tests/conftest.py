@@ -26,3 +26,26 @@ def _isolated_settings(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     monkeypatch.setenv("GENVIZ_STATE_DIR", str(tmp_path / "state"))
     yield
+
+
+@pytest.fixture(autouse=True)
+def _app_loop(request):
+    """Tests that use a window get the app's asyncio loop: qasync's, running on the Qt event loop
+    (as ``qasync.run`` does in the app), so coroutines the window starts (checked resets, session
+    opens, autosaves) progress whenever Qt processes events, e.g. in ``qtbot.waitUntil``."""
+    if "qtbot" not in request.fixturenames and "qapp" not in request.fixturenames:
+        yield None
+        return
+    import asyncio
+
+    import qasync
+
+    request.getfixturevalue("qapp")
+    loop = qasync.QEventLoop(already_running=True)
+    asyncio.set_event_loop(loop)
+    yield loop
+    asyncio.events._set_running_loop(None)
+    loop._QEventLoop__is_running = False
+    loop._after_run_forever()
+    loop.close()
+    asyncio.set_event_loop(None)

@@ -45,11 +45,24 @@ class FailAt3(QuadraticExperiment):
 
 
 def run_until(loop, condition, timeout: float = 30.0) -> None:
-    """Run the qasync loop (as the app does: worker queries are awaited) until condition() holds."""
+    """Let the app's loop (see conftest: qasync's, running on Qt's event loop) and Qt work until
+    condition() holds; ``loop`` is that loop (kept for the callers' readability)."""
+    import time
+
+    from PySide6.QtWidgets import QApplication
+
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError("the condition did not hold in time")
+        QApplication.processEvents()
+        time.sleep(0.005)
+
+
+def complete(awaitable, timeout: float = 60.0):
+    """The result of a coroutine run on the app's loop while Qt processes events."""
     import asyncio
 
-    async def wait():
-        while not condition():
-            await asyncio.sleep(0.01)
-
-    loop.run_until_complete(asyncio.wait_for(wait(), timeout))
+    task = asyncio.ensure_future(awaitable)
+    run_until(None, task.done, timeout)
+    return task.result()

@@ -151,7 +151,7 @@ def test_hostile_truncated_and_foreign_model_files_are_refused(tmp_path, manifol
     torch.save({"format": "genviz-model", "version": 99, "lab": "manifold"}, tmp_path / "new.pt")
     with pytest.raises(CheckpointError, match="version"):
         read_model_file(tmp_path / "new.pt", ("manifold",))
-    with pytest.raises(CheckpointError, match="does not exist"):
+    with pytest.raises(CheckpointError, match="no such model file"):
         read_model_file(tmp_path / "missing.pt", ("manifold",))
 
 

@@ -59,3 +59,77 @@ def test_gan_bench_runs_and_prints_the_table():
     assert r.returncode == 0, r.stderr
     assert "ring modes /8" in r.stdout and "PacGAN4 (PacGAN T1)" in r.stdout
     assert json.loads(r.stdout.strip().splitlines()[-1])["runs"] == 2
+
+
+def readme_train_commands() -> list[list[str]]:
+    """Every ``genviz train`` line of the README's command block, its optional [parts] left out."""
+    import re
+    import shlex
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    out = []
+    for line in text.splitlines():
+        line = line.split("#")[0].strip()
+        if line.startswith("genviz train "):
+            out.append(shlex.split(re.sub(r"\[[^\]]*\]", "", line))[1:])
+    return out
+
+
+def test_every_readme_train_command_runs_for_every_lab(tmp_path):
+    """The README's own headless examples (fewer steps) run without --quiet, for every lab."""
+    from genviz.core.labs import all_labs
+
+    commands = readme_train_commands()
+    assert {cmd[1] for cmd in commands} >= set(all_labs()), "a lab without a README example"
+    for i, cmd in enumerate(commands):
+        if "--steps" in cmd:
+            cmd[cmd.index("--steps") + 1] = "4"
+        extra = [] if "--session" in cmd else ["--out", str(tmp_path / f"run{i}")]
+        if "--session" in cmd:
+            cmd[cmd.index("--session") + 1] = str(tmp_path / f"run{i}.genviz")
+        r = run(*cmd, *extra, "--threads", "1", timeout=900)
+        assert r.returncode == 0, (cmd, r.stderr[-2000:])
+        assert "Traceback" not in r.stderr
+        json.loads(r.stdout.strip().splitlines()[-1])
+
+
+def test_refused_inputs_are_one_line_and_exit_2(tmp_path):
+    import numpy as np
+
+    np.save(tmp_path / "big.npy", np.zeros((2, 2), np.float32))
+    (tmp_path / "big.npy").write_bytes((tmp_path / "big.npy").read_bytes().replace(b"(2, 2)", b"(500000000, 500)"))
+    (tmp_path / "x.csv").mkdir()
+    (tmp_path / "evil.genviz").write_bytes(b"PK\x05\x06" + b"\0" * 18)
+    (tmp_path / "model.pt").write_bytes(b"not a model")
+    cases = [
+        (("train", "manifold", "--steps", "2", "--set", "batch=inf"), "batch"),
+        (("train", "manifold", "--steps", "2", "--data", str(tmp_path / "big.npy")), "931.3 GiB"),
+        (("train", "gan", "--steps", "2", "--set", f"data={tmp_path / 'x.csv'}"), "is a folder"),
+        (("train", "flow", "--steps", "2", "--set", "fit=energy", "--set", "energy=z1+"), "expression"),
+        (("train", "arithmetic", "--steps", "2", "--set", f"model={tmp_path / 'model.pt'}"), "model.pt"),
+        (("export", str(tmp_path / "evil.genviz")), "evil.genviz"),
+        (("export", str(tmp_path / "missing.genviz")), "no such session file"),
+    ]
+    for args, text in cases:
+        r = run(*args, "--out", str(tmp_path / "out")) if args[0] == "train" else run(*args)
+        lines = [line for line in r.stderr.splitlines() if line.strip()]
+        assert r.returncode == 2 and len(lines) == 1 and text in lines[0], (args, r.stderr[-1500:])
+
+
+def test_a_bad_user_preset_is_left_out_and_the_rest_load(tmp_path, monkeypatch):
+    from genviz.core.presets import PRESET_DIR, all_presets
+
+    shipped = {p.stem for p in PRESET_DIR.glob("*.toml")}
+    name = sorted(shipped)[0]
+    (tmp_path / "seed.toml").write_text('title = "t"\nlab = "gan"\ncaption = "c"\nseed = "abc"\n')
+    (tmp_path / "inf.toml").write_text('title = "t"\nlab = "manifold"\ncaption = "c"\n[settings]\nlatent = inf\n')
+    (tmp_path / "broken.toml").write_text('title = "unterminated\n')
+    (tmp_path / f"{name}.toml").write_text('title = "Mine"\nlab = "gan"\ncaption = "<b>bold</b>"\n')
+    monkeypatch.setenv("GENVIZ_PRESETS", str(tmp_path))
+    problems = []
+    presets = {p.name: p for p in all_presets(problems)}
+    assert shipped <= set(presets) and presets[f"user:{name}"].title == "Mine"
+    assert len(problems) == 4 and any("seed" in p for p in problems) and any("latent" in p for p in problems)
+    r = run("presets")
+    assert r.returncode == 0 and len(r.stdout.splitlines()) == len(presets) and "left out" in r.stderr

@@ -103,7 +103,7 @@ def test_wrong_arrays_are_refused(tmp_path, array, message):
 
 def test_pickled_npy_is_not_loaded(tmp_path):
     np.save(tmp_path / "obj.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
-    with pytest.raises(DataError, match="not a readable"):
+    with pytest.raises(DataError, match="Python objects and was refused"):
         load_dataset(tmp_path / "obj.npy")
 
 

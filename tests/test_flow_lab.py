@@ -12,7 +12,7 @@ from genviz.core.labs import get_lab
 from genviz.core.settings import resolve
 from genviz.labs.flow.experiment import FlowExperiment, entropy_limit
 from genviz.ui import theme
-from tests.helpers import run_until
+from tests.helpers import complete, run_until
 from genviz.ui.main_window import MainWindow
 
 
@@ -65,8 +65,7 @@ def test_panel_layer_slider_cache_and_presets(qtbot, tmp_path):
     qtbot.addWidget(w)
     w.show()
     panel = w.panel()
-    loop = qasync.QEventLoop(already_running=False)
-    asyncio.set_event_loop(loop)
+    loop = asyncio.get_event_loop()  # the app's loop (conftest)
     try:
         run_until(loop, lambda: panel.static != {})
         w.do_step(5)
@@ -98,25 +97,25 @@ def test_panel_layer_slider_cache_and_presets(qtbot, tmp_path):
         panel.animate.setChecked(False)
         # the layer shown is view state, not a training setting: a saved session opens at it
         assert w.run.view_of("flow")["layer"] == 2 and "layer" not in w.values["flow"]
-        assert loop.run_until_complete(w.sessions.save(tmp_path / "flow.genviz"))
+        assert complete(w.sessions.save(tmp_path / "flow.genviz"))
         w2 = MainWindow(engine_kind="thread", lab="manifold")
         qtbot.addWidget(w2)
         try:
-            assert loop.run_until_complete(w2.sessions.open(tmp_path / "flow.genviz"))
+            assert complete(w2.sessions.open(tmp_path / "flow.genviz"))
             run_until(loop, lambda: w2.current == "flow" and w2.panel().heavy.get("density_layer") == 2)
             assert w2.panel().slider.value() == 2 and w2.run.view_of("flow") == {"layer": 2}
         finally:
             w2.close()
         # a preset resets the lab with its settings
         box = panel.findChild(QComboBox)
-        box.activated.emit(box.findText("Planar K=32 on U3"))
+        box.activated.emit(box.findText("Planar K=32 on U3"))  # checked by the worker, then reset
+        run_until(loop, lambda: w.values["flow"]["fit"] == "energy", timeout=60)
         values = w.values["flow"]
         assert (values["fit"], values["flow"], values["layers"], values["energy"]) == ("energy", "planar", 32, "U3")
         run_until(loop, lambda: panel.static.get("layers") == 32 and panel.slider.maximum() == 32)
     finally:
         w.close()
-        loop.close()
-        asyncio.set_event_loop(None)
+        pass
 
 
 def test_a_typed_target_with_mass_at_the_rim_is_flagged():

@@ -9,6 +9,7 @@ from PySide6.QtCore import Qt
 from genviz.labs.gan.panel import LOST_AFTER
 from genviz.ui import theme
 from genviz.ui.main_window import MainWindow
+from tests.helpers import complete, run_until
 
 
 def open_gan(qtbot, **overrides):
@@ -64,20 +65,19 @@ def test_lost_modes_are_announced(qtbot):
 def test_step_buttons_preset_and_drawing(qtbot, tmp_path):
     w = open_gan(qtbot)
     panel = w.panel()
-    loop = qasync.QEventLoop(already_running=False)
-    asyncio.set_event_loop(loop)  # as in the app, where qasync drives the Qt loop
+    loop = asyncio.get_event_loop()  # the app's loop (conftest)
     replies = []
     panel.on_reply = lambda name, value: replies.append((name, value))
     try:
         qtbot.mouseClick(panel.d_step_button, Qt.LeftButton)
         qtbot.mouseClick(panel.g_step_button, Qt.LeftButton)
-        loop.run_until_complete(asyncio.sleep(0.5))
+        complete(asyncio.sleep(0.5))
     finally:
-        loop.close()
-        asyncio.set_event_loop(None)
+        pass
     assert [name for name, _ in replies] == ["d_step", "g_step"] and replies[1][1]["applied"]
 
-    panel.preset.activated.emit(panel.preset.findText("WGAN-GP"))
+    panel.preset.activated.emit(panel.preset.findText("WGAN-GP"))  # checked by the worker, then reset
+    run_until(None, lambda: w.values["gan"]["loss"] == "wgan-gp", timeout=60)
     assert w.values["gan"]["loss"] == "wgan-gp" and w.values["gan"]["d_steps"] == 5
     assert w.forms["gan"].editors["loss"].currentText() == "wgan-gp"
     qtbot.waitUntil(lambda: w.panel().static.get("loss") == "wgan-gp", timeout=30000)
@@ -88,7 +88,7 @@ def test_step_buttons_preset_and_drawing(qtbot, tmp_path):
         panel.add_drawn_point(float(x), float(y))
     assert panel.use_drawn.isEnabled()
     qtbot.mouseClick(panel.use_drawn, Qt.LeftButton)
-    assert w.values["gan"]["data"].endswith("drawn-points.npy")
+    run_until(None, lambda: w.values["gan"]["data"].endswith("drawn-points.npy"), timeout=60)
     qtbot.waitUntil(lambda: w.panel().static.get("dataset") == "drawn-points", timeout=30000)
     assert "no modes to count" in panel.coverage_text.text()
     w.close()
@@ -98,10 +98,10 @@ def test_open_points_file(qtbot, tmp_path):
     w = open_gan(qtbot)
     bad = tmp_path / "bad.csv"
     bad.write_text("1,2,3\n")
-    assert not asyncio.new_event_loop().run_until_complete(w.data_actions.load(str(bad)))
+    assert not complete(w.data_actions.load(str(bad)))
     assert "3 values" in w.banner.label.text() and w.values["gan"]["data"] == "ring8"
     good = tmp_path / "pts.csv"
     good.write_text("x,y\n" + "\n".join(f"{np.cos(t):.3f},{np.sin(t):.3f}" for t in np.linspace(0, 6, 40)))
-    assert asyncio.new_event_loop().run_until_complete(w.data_actions.load(str(good)))
+    assert complete(w.data_actions.load(str(good)))
     qtbot.waitUntil(lambda: w.panel().static.get("dataset") == "pts", timeout=30000)
     w.close()

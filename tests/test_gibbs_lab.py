@@ -116,8 +116,7 @@ def test_panel_draws_chains_steps_and_paints(qtbot):
     qtbot.addWidget(w)
     w.show()
     panel = w.panel()
-    loop = qasync.QEventLoop(already_running=False)
-    asyncio.set_event_loop(loop)
+    loop = asyncio.get_event_loop()  # the app's loop (conftest)
     try:
         run_until(loop, lambda: panel.static != {})
         w.do_step(5)
@@ -136,5 +135,4 @@ def test_panel_draws_chains_steps_and_paints(qtbot):
         assert replies[0] == ("paint", {"painted": 2})
     finally:
         w.close()
-        loop.close()
-        asyncio.set_event_loop(None)
+        pass

@@ -11,6 +11,7 @@ from PySide6.QtCore import QPointF, Qt
 
 from genviz.ui import theme
 from genviz.ui.main_window import MainWindow
+from tests.helpers import complete
 
 
 @pytest.fixture
@@ -93,7 +94,7 @@ def test_click_decodes_at_once_and_hover_shows_nearest(qtbot, window):
 def test_bad_data_file_keeps_everything(qtbot, window, tmp_path):
     bad = tmp_path / "broken-images-idx3-ubyte"
     bad.write_bytes(b"\x00\x00\x08\x03\x00\x00\x00\x05")
-    ok = asyncio.new_event_loop().run_until_complete(window.data_actions.load(str(bad)))
+    ok = complete(window.data_actions.load(str(bad)))
     assert not ok and window.run.data is None
     assert window.banner.isVisible() and "truncated" in window.banner.label.text()
     assert window.bridge.engine.alive
@@ -148,14 +149,14 @@ def test_awaiting_a_worker_query_through_qasync(qtbot, tmp_path):
     qtbot.addWidget(w)
     w.show()
     qtbot.waitUntil(lambda: w.panel().static != {}, timeout=20000)
-    loop = qasync.QEventLoop(already_running=False)
+    loop = asyncio.get_event_loop()  # the app's loop (conftest)
     path = str(tmp_path / "m.pt")
     try:
-        saved = loop.run_until_complete(asyncio.wait_for(w.bridge.ask("save", path=path), 20))
-        metrics = loop.run_until_complete(asyncio.wait_for(w.bridge.ask("metrics"), 20))
+        saved = complete(asyncio.wait_for(w.bridge.ask("save", path=path), 20))
+        metrics = complete(asyncio.wait_for(w.bridge.ask("metrics"), 20))
     finally:
         w.close()
-        loop.close()
+        pass
     assert saved == path and torch.load(path, weights_only=True)["lab"] == "manifold"
     assert metrics["steps"] == 0
 

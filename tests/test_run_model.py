@@ -63,7 +63,7 @@ def test_a_hostile_view_state_is_refused(tmp_path):
     with zipfile.ZipFile(path, "w") as zf:
         for n, b in members.items():
             zf.writestr(n, b)
-    with pytest.raises(SessionError, match="view state"):
+    with pytest.raises(SessionError, match="not a valid session at view"):
         load_session(path)
 
 

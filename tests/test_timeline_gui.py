@@ -19,16 +19,12 @@ from genviz.core.presets import all_presets, get_preset
 from genviz.core.session import load_session, save_session
 from genviz.ui import export, theme
 from genviz.ui.main_window import MainWindow
-from genviz.ui.sessions import autosave_path
 from tests.helpers import run_until
 
 
 @pytest.fixture
-def loop():
-    loop = qasync.QEventLoop(already_running=False)
-    asyncio.set_event_loop(loop)  # worker queries are awaited, as in the app
-    yield loop
-    loop.close()  # joins the threads that wrote session files
+def loop(_app_loop):
+    return _app_loop  # the app's loop (conftest)
 
 
 def open_window(qtbot, lab="manifold", **kwargs):
@@ -136,16 +132,22 @@ def test_autosave_and_restore_after_a_crash(qtbot, loop):
     train_until(qtbot, w, frames=3, checkpoints=1)
     task = asyncio.ensure_future(w.sessions.autosave())
     run_until(loop, task.done, timeout=30)
-    assert task.result() and autosave_path().is_file()
-    step = load_session(autosave_path()).step
-    w.bridge.close()  # killed: no closeEvent, the autosave stays
+    saved = w.sessions.autosave_file
+    assert task.result() and saved.is_file()
+    step = load_session(saved).step
+    w.bridge.close()  # killed: no closeEvent, the autosave stays, and its lock goes with the process
+    w.sessions.autosave_lock.unlock()
 
     w2 = open_window(qtbot, lab="gan", overrides={})
     assert w2.banner.isVisible() and "did not close normally" in w2.banner.label.text()
     qtbot.mouseClick(w2.banner.action_button, Qt.LeftButton)
     qtbot.waitUntil(lambda: w2.current == "manifold" and w2.step == step, timeout=60000)
+    qtbot.waitUntil(lambda: not saved.exists(), timeout=5000)  # restored here: the orphan goes
+    task = asyncio.ensure_future(w2.sessions.autosave())
+    run_until(loop, task.done, timeout=30)
+    assert task.result() and w2.sessions.autosave_file.is_file()
     w2.close()
-    assert not autosave_path().exists()  # a normal exit clears it
+    assert not w2.sessions.autosave_file.exists()  # a normal exit clears it
 
 
 def test_exports_for_slides(qtbot, tmp_path, monkeypatch):

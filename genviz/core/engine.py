@@ -8,6 +8,14 @@ Why a process by default: on CPU a training thread holds the GIL through Python 
 the GUI (docs/references.md: thread 90 steps/s at 181 ms p99 timer lateness vs process 178 steps/s at
 3 ms). ``genviz bench manifold`` measures both on the lab itself.
 
+Faults: the worker never raises (every failure is an ``Error`` event). A worker process that dies (the
+out-of-memory killer's SIGKILL, a crash in native code) or hangs is noticed by :meth:`Engine.health`:
+the exit code or signal from the process, or a heartbeat (a shared timestamp a worker thread renews
+every 0.1 s) older than :data:`HEARTBEAT_TIMEOUT`. A Reset that replaces the running experiment is
+first tried with the ``prepare`` query: the candidate is built (data, model, state) next to the
+running one, which goes on untouched when the candidate is refused, and becomes the run on the
+Reset that follows.
+
 Snapshot flow control is credit based: the worker sends a snapshot only when the consumer has taken
 the previous one and the rate cap allows, and builds it at that moment, so what arrives is always
 the latest state and at most one snapshot is ever in flight (latest wins, nothing queues up).
@@ -18,6 +26,7 @@ import itertools
 import multiprocessing as mp
 import os
 import queue
+import signal
 import threading
 import time
 import traceback
@@ -35,6 +44,45 @@ __all__ = ["Engine", "EngineConfig", "ProcessEngine", "ThreadEngine", "Worker", 
 def default_torch_threads() -> int:
     """Leave one core to the GUI: on this 2-core machine the worker gets one thread."""
     return max(1, (os.cpu_count() or 2) - 1)
+
+
+HEARTBEAT_SECONDS = 0.1  # how often a worker process says it is alive
+HEARTBEAT_TIMEOUT = 1.0  # silence after which it counts as hung
+START_TIMEOUT = 120.0  # a spawned worker imports torch first: minutes on a loaded laptop is not a hang
+
+
+def _config_key(config: EngineConfig) -> EngineConfig:
+    return replace(config, generation=0)
+
+
+def frame_signature(data: Any, prefix: str = "") -> dict[str, tuple[str, int]]:
+    """What a snapshot's data looks like, key by key: (kind, ndim) for arrays, (type name, 0) else.
+    Nested dicts are flattened with dotted keys. Used to refuse a session whose frames belong to
+    another lab (or another version of this one) before its lab's panel tries to draw them."""
+    out: dict[str, tuple[str, int]] = {}
+    if not isinstance(data, dict):
+        return out
+    for key, value in data.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            out.update(frame_signature(value, name + "."))
+        elif hasattr(value, "ndim") and hasattr(value, "dtype"):
+            out[name] = ("array", int(value.ndim))
+        else:
+            kind = "number" if isinstance(value, (int, float)) and not isinstance(value, bool) else type(value).__name__
+            out[name] = (kind, 0)
+    return out
+
+
+def signature_mismatch(session: dict, lab: dict) -> str | None:
+    """Why frames of signature ``session`` cannot be a frame of signature ``lab`` (None: they can)."""
+    unknown = sorted(set(session) - set(lab))
+    if unknown:
+        return f"its frames hold {', '.join(unknown[:4])}{' …' if len(unknown) > 4 else ''}, which this lab never shows"
+    for key, sig in session.items():
+        if lab[key] != sig and not (sig[0] == "NoneType" or lab[key][0] == "NoneType"):
+            return f"its frames hold '{key}' as {sig[0]} of {sig[1]} dimensions; this lab draws {lab[key][0]} of {lab[key][1]}"
+    return None
 
 
 def _device_info() -> dict:
@@ -64,6 +112,7 @@ class Worker:
         self.max_rate = 0.0  # steps/s cap set by the speed control (0 = as fast as possible)
         self.next_step_at = 0.0
         self.train_time = 0.0  # seconds spent training since the last checkpoint
+        self.prepared = None  # (config key, Runner, torch RNG state): a candidate the prepare query built
 
     # -- the loop -------------------------------------------------------------------------------------
     def run(self) -> None:
@@ -102,9 +151,17 @@ class Worker:
         from genviz.core.runner import Runner
 
         self.config = config
+        prepared, self.prepared = self.prepared, None
         self.runner, self.running, self.pending, self.step_times = None, False, 0, []
         try:
-            self.runner = Runner(config, set_threads=False)
+            if prepared is not None and prepared[0] == _config_key(config):
+                import torch
+
+                self.runner = prepared[1]  # built and checked by the prepare query just before
+                torch.set_rng_state(prepared[2])
+            else:
+                prepared = None
+                self.runner = Runner(config, set_threads=False)
             exp = self.runner.exp
             self.emit(Ready(config.generation, str(exp.device), dict(exp.settings), config.seed,
                             self.runner.static_info(), exp.step_count, **_device_info()))
@@ -180,15 +237,40 @@ class Worker:
                 self.emit(SettingApplied(cmd.name, error=f"{type(exc).__name__}: {exc}"))
             self.want_heavy = True
 
+    def prepare(self, config: EngineConfig, frames: dict | None = None) -> dict:
+        """Build the experiment a coming Reset asks for next to the running one, which is left
+        untouched (its random streams too); raise if it cannot be built or cannot show ``frames``
+        (a session's frame signature). On success it is kept for that Reset."""
+        import torch
+
+        from genviz.core.runner import Runner
+
+        self.prepared = None
+        with torch.random.fork_rng(devices=[]):
+            runner = Runner(config, set_threads=False)
+            if frames:
+                with runner.view_random:
+                    own = frame_signature(runner.exp.snapshot(heavy=True))
+                why = signature_mismatch(frames, own)
+                if why is not None:
+                    raise ValueError(f"this is not a session of the {config.lab} lab as genviz draws it: {why}")
+            rng = torch.get_rng_state()
+        self.prepared = (_config_key(config), runner, rng)
+        return {"step": runner.exp.step_count, "device": str(runner.exp.device)}
+
     def answer(self, cmd: Query) -> None:
         try:
+            if cmd.name == "prepare":
+                self.emit(Reply(cmd.id, True, self.prepare(**cmd.kwargs)))
+                return
             if self.runner is None:
                 raise RuntimeError("no experiment is loaded")
             # the training state, for session files: every lab has it
             value = self.runner.state() if cmd.name == "state" else self.exp.query(cmd.name, **cmd.kwargs)
             self.emit(Reply(cmd.id, True, value))
         except Exception as exc:
-            self.emit(Reply(cmd.id, False, error=f"{type(exc).__name__}: {exc}"))
+            message = str(exc) if _is_input_error(exc) else f"{type(exc).__name__}: {exc}"
+            self.emit(Reply(cmd.id, False, error=message))
 
     # -- phase 2: one training step ------------------------------------------------------------------
     def train(self) -> None:
@@ -268,6 +350,12 @@ class Worker:
         self.last_send = t1
 
 
+def _is_input_error(exc: BaseException) -> bool:
+    from genviz.safeio import InputError
+
+    return isinstance(exc, InputError)
+
+
 def worker_main(config: EngineConfig, commands, events, snapshots, credit, stop) -> None:
     Worker(config, commands, events, snapshots, credit, stop).run()
 
@@ -280,6 +368,7 @@ class Engine:
     def __init__(self) -> None:
         self._ids = itertools.count(1)
         self.config: EngineConfig | None = None
+        self.heard = False  # whether the worker has sent anything yet (it is past its start-up)
 
     # -- lifecycle (subclasses) ---------------------------------------------------------------
     def start(self, config: EngineConfig) -> None:
@@ -291,6 +380,11 @@ class Engine:
     @property
     def alive(self) -> bool:
         raise NotImplementedError
+
+    def health(self) -> str | None:
+        """None while the worker works; else what happened to it, as the end of a sentence that
+        starts "The training worker ..." (it exited, was killed by a signal, or hangs)."""
+        return None if self.alive else "stopped"
 
     # -- commands --------------------------------------------------------------------------
     def send(self, cmd) -> None:
@@ -351,6 +445,8 @@ class Engine:
             except (queue.Empty, EOFError, OSError):
                 break
         generation = self.config.generation if self.config is not None else None
+        if evts or snap is not None:
+            self.heard = True
         if snap is not None:
             self._credit.set()
             if generation is not None and snap.generation != generation:
@@ -408,11 +504,36 @@ class ProcessEngine(Engine):
         ctx = mp.get_context("spawn")
         self._commands, self._events, self._snapshots = ctx.Queue(), ctx.Queue(), ctx.Queue()
         self._credit, self._stop = ctx.Event(), ctx.Event()
+        self._beat = ctx.Value("d", 0.0, lock=False)  # time.monotonic() of the worker's last heartbeat
         self._credit.set()
         self._process = ctx.Process(
             target=_process_entry, name="genviz-worker", daemon=True,
-            args=(config, self._commands, self._events, self._snapshots, self._credit, self._stop))
+            args=(config, self._commands, self._events, self._snapshots, self._credit, self._stop, self._beat))
+        self._started_at = time.monotonic()
         self._process.start()
+
+    def health(self) -> str | None:
+        if not hasattr(self, "_process"):
+            return "was never started"
+        code = self._process.exitcode
+        if code is not None:
+            if code >= 0:
+                return f"exited (code {code})"
+            try:
+                name = signal.Signals(-code).name
+            except ValueError:
+                name = f"signal {-code}"
+            why = " (the system may have run out of memory)" if -code == getattr(signal, "SIGKILL", 9) else ""
+            return f"was killed by {name}{why}"
+        beat, now = self._beat.value, time.monotonic()
+        if beat == 0.0 or not self.heard:
+            # starting: importing torch can hold the GIL (and so the heartbeat) for seconds
+            if now - self._started_at > START_TIMEOUT:
+                return f"did not start within {START_TIMEOUT:.0f} s"
+            return None
+        if now - beat > HEARTBEAT_TIMEOUT:
+            return f"has not answered for {now - beat:.1f} s (it hangs)"
+        return None
 
     @property
     def alive(self) -> bool:
@@ -443,7 +564,7 @@ class ProcessEngine(Engine):
         return not self._process.is_alive()
 
 
-def _process_entry(config, commands, events, snapshots, credit, stop) -> None:
+def _process_entry(config, commands, events, snapshots, credit, stop, beat=None) -> None:
     # the worker must never block on exit waiting for the GUI to read what it left in the pipes
     for q in (events, snapshots):
         q.cancel_join_thread()
@@ -458,6 +579,14 @@ def _process_entry(config, commands, events, snapshots, credit, stop) -> None:
                 time.sleep(0.1)
 
         threading.Thread(target=watch_parent, name="genviz-parent-watch", daemon=True).start()
+    if beat is not None:
+        def heartbeat():  # a thread, so a long training step (which releases the GIL) is no hang
+            while not stop.is_set():
+                beat.value = time.monotonic()
+                time.sleep(HEARTBEAT_SECONDS)
+
+        beat.value = time.monotonic()
+        threading.Thread(target=heartbeat, name="genviz-heartbeat", daemon=True).start()
     worker_main(config, commands, events, snapshots, credit, stop)
 
 

@@ -87,6 +87,9 @@ class Experiment:
         self.step_count += 1
         return metrics
 
+    def report(self, text: str) -> None:
+        """Progress of long work outside training (final metrics): ``genviz train`` prints it."""
+
     def set_setting(self, name: str, value: Any) -> None:
         """Apply a live setting (the engine only forwards settings marked ``live``): parsed with the
         lab's own spec, stored, then :meth:`on_setting` lets the lab react."""
@@ -174,14 +177,25 @@ class Experiment:
                 "step": int(self.step_count), "settings": _to_storable(dict(self.settings)), "rng": rng, "attrs": attrs}
 
     def load_state_dict(self, state: dict) -> None:
-        """Put back what :meth:`state_dict` returned (the experiment was built with the same settings)."""
+        """Put back what :meth:`state_dict` returned (the experiment was built with the same settings).
+        The state must name exactly this experiment's parts, each of the same kind: anything else
+        (a state of another lab, a hostile file naming other attributes) is refused before any of
+        it is applied."""
         attrs = state["attrs"]
+        own = self._state_kinds()
+        theirs = {name: entry.get("kind") if isinstance(entry, dict) else None for name, entry in attrs.items()}
+        if theirs != own:
+            odd = sorted(set(theirs) ^ set(own)) or sorted(k for k in own if own[k] != theirs.get(k))
+            raise ValueError(f"the saved state does not fit this {type(self).__name__} (it differs in: "
+                             f"{', '.join(map(str, odd[:5]))})")
         for name, entry in attrs.items():
-            if not hasattr(self, name):
-                raise ValueError(f"the checkpoint has '{name}', which this {type(self).__name__} lacks")
             current, kind, value = getattr(self, name), entry["kind"], entry["value"]
             if kind == "state_dict":
-                current.load_state_dict(value)
+                try:
+                    current.load_state_dict(value)
+                except (RuntimeError, ValueError, KeyError, TypeError) as exc:
+                    raise ValueError(f"the saved state does not fit this {type(self).__name__}: its '{name}' differs "
+                                     f"({str(exc).strip().splitlines()[-1][:160]})") from None
             elif kind == "generator":
                 current.set_state(value)
             elif kind == "numpy_generator":
@@ -198,6 +212,19 @@ class Experiment:
             torch.cuda.set_rng_state(state["rng"]["cuda"], self.device)
         self.step_count = int(state["step"])
         self.on_state_loaded()
+
+    def _state_kinds(self) -> dict[str, str]:
+        """The parts :meth:`state_dict` saves, by name, with their kind."""
+        kinds = {}
+        for name, value in vars(self).items():
+            if isinstance(value, (torch.nn.Module, torch.optim.Optimizer)):
+                kinds[name] = "state_dict"
+            elif isinstance(value, torch.Generator):
+                kinds[name] = "generator"
+            elif isinstance(value, np.random.Generator):
+                kinds[name] = "numpy_generator"
+        kinds.update({name: "value" for name in self.STATE_ATTRS})
+        return kinds
 
     def on_state_loaded(self) -> None:
         """Drop caches that belonged to the replaced state (views computed for another step)."""

@@ -33,10 +33,19 @@ def train(config: EngineConfig, steps: int, out_dir: str | Path | None = None,
     t0 = time.perf_counter()
     stopped = runner.train(steps, progress=report)
     elapsed = time.perf_counter() - t0
+    exp = runner.exp
+    if progress is not None:
+        progress.write("\nfinal metrics…")
+        progress.flush()
+
+        def final_report(text: str) -> None:
+            progress.write(f"\rfinal metrics: {text}   ")
+            progress.flush()
+
+        exp.report = final_report
+    result = exp.final_metrics(**(extra_metrics or {}))
     if progress is not None:
         progress.write("\n")
-    exp = runner.exp
-    result = exp.final_metrics(**(extra_metrics or {}))
     result.update({"seconds": round(elapsed, 3), "steps_per_sec": round(exp.step_count / max(elapsed, 1e-9), 2),
                    "seed": config.seed, "settings": exp.settings})
     if stopped:

@@ -15,16 +15,20 @@ from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from genviz.core.settings import SettingError, resolve
+from genviz.safeio import InputError, read_bytes
 
 PRESET_DIR = Path(__file__).resolve().parents[1] / "resources" / "presets"  # package data
 
 
-class PresetError(ValueError):
+class PresetError(InputError):
     pass
+
+
+MAX_PRESET_BYTES = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -55,33 +59,60 @@ def preset_dirs() -> list[Path]:
 def read_preset(path: str | os.PathLike) -> Preset:
     path = Path(path)
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise PresetError(f"preset {path.name} could not be read: {exc}") from None
+        raw = tomllib.loads(read_bytes(path, "preset file", limit=MAX_PRESET_BYTES).decode("utf-8"))
+    except InputError as exc:
+        raise PresetError(f"preset {exc}") from None
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError) as exc:
+        raise PresetError(f"preset {path.name} could not be read: {str(exc)[:160]}") from None
     missing = [k for k in ("title", "lab", "caption") if not isinstance(raw.get(k), str)]
     if missing:
-        raise PresetError(f"preset {path.name} lacks {', '.join(missing)}")
+        raise PresetError(f"preset {path.name} lacks {', '.join(missing)} (each a text)")
     settings = raw.get("settings", {})
     if not isinstance(settings, dict):
         raise PresetError(f"preset {path.name}: [settings] must be a table")
+    seed, data = raw.get("seed", 0), raw.get("data")
+    if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 2 ** 32:
+        raise PresetError(f"preset {path.name}: seed must be a whole number 0..2^32-1, got {str(seed)[:40]!r}")
+    if data is not None and not isinstance(data, str):
+        raise PresetError(f"preset {path.name}: data must be a text, got {str(data)[:40]!r}")
+    if len(raw["title"]) > 200 or len(raw["caption"]) > 2000:
+        raise PresetError(f"preset {path.name}: the title (200) or caption (2,000 characters) is too long")
     preset = Preset(name=path.stem, title=raw["title"], lab=raw["lab"], caption=" ".join(raw["caption"].split()),
-                    settings=settings, seed=int(raw.get("seed", 0)), data=raw.get("data"))
+                    settings=settings, seed=seed, data=data)
     try:
         preset.resolved_settings()
-    except (KeyError, SettingError) as exc:
+    except KeyError:
+        raise PresetError(f"preset {path.name}: unknown lab '{str(raw['lab'])[:40]}'") from None
+    except SettingError as exc:
         raise PresetError(f"preset {path.name}: {exc}") from None
     return preset
 
 
-def all_presets() -> list[Preset]:
-    """Every preset, in lab order, then by file name."""
+def all_presets(problems: list[str] | None = None) -> list[Preset]:
+    """Every preset that reads, in lab order, then by file name. A bad file is left out and why
+    goes into ``problems``; a user's preset named like a shipped one is kept beside it as
+    ``user:NAME`` (never replacing it silently)."""
     from genviz.core.labs import all_labs
 
+    problems = [] if problems is None else problems
     order = {name: i for i, name in enumerate(all_labs())}
-    found = {}
-    for folder in preset_dirs():
-        for path in sorted(folder.glob("*.toml")) if folder.is_dir() else []:
-            found[path.stem] = read_preset(path)
+    found: dict[str, Preset] = {}
+    for shipped, folder in zip((True, False), preset_dirs()):
+        try:
+            paths = sorted(folder.glob("*.toml")) if folder.is_dir() else []
+        except OSError as exc:
+            problems.append(f"presets in {folder} could not be listed ({exc})")
+            continue
+        for path in paths:
+            try:
+                preset = read_preset(path)
+            except PresetError as exc:
+                problems.append(f"{exc} (in {folder}; left out)")
+                continue
+            if not shipped and preset.name in found:
+                problems.append(f"your preset {path.name} has the name of a shipped one; it is listed as user:{preset.name}")
+                preset = replace(preset, name=f"user:{preset.name}")
+            found[preset.name] = preset
     return sorted(found.values(), key=lambda p: (order.get(p.lab, 99), p.name))
 
 

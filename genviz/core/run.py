@@ -35,13 +35,41 @@ class RunModel:
     # an opened session, continued (state, history, views) when its lab is next built
     session: Session | None = None
 
+    def trial(self) -> "RunModel":
+        """A copy to try a change on (open a session, new data, new settings) before the run takes
+        it: its tables are copied, so changing the copy leaves this run as it was."""
+        from dataclasses import replace
+
+        return replace(self, values={k: dict(v) for k, v in self.values.items()},
+                       views={k: dict(v) for k, v in self.views.items()}, kept_models=dict(self.kept_models),
+                       kept_used=dict(self.kept_used))
+
+    def continue_from(self, config: EngineConfig, step: int, state: bytes) -> None:
+        """Continue the run of ``config`` from its checkpoint at ``step`` (a lost worker's run):
+        the history after it goes, and the next build continues from ``state``, as an opened session."""
+        self.history.truncate_after(step)
+        self.values[config.lab] = self.parse(config.lab, config.settings)
+        self.views[config.lab] = dict(config.view)
+        self.lab, self.seed, self.device, self.data = config.lab, config.seed, config.device, config.data
+        self.session = Session(lab=config.lab, settings=dict(config.settings), seed=config.seed, data=config.data,
+                               device=config.device, step=step, static=self.static, state=state,
+                               history=self.history, view=dict(config.view))
+
     # -- settings ---------------------------------------------------------------------------------
     def values_of(self, lab: str, overrides: dict | None = None) -> dict:
         """The lab's settings, its defaults with ``overrides`` parsed over them the first time
         (a SettingError names a bad one)."""
         if lab not in self.values:
-            self.values[lab] = resolve(self.labs[lab].settings, overrides or {})
+            overrides = dict(overrides or {})
+            if self.data and self._points(lab):
+                overrides.setdefault("data", self.data)  # --data of a points lab is its data setting
+            self.values[lab] = resolve(self.labs[lab].settings, overrides)
         return self.values[lab]
+
+    def _points(self, lab: str) -> bool:
+        """A lab whose data is its own ``data`` setting (2-D points), not the run's image data."""
+        info = self.labs[lab]
+        return info.data_kind == "points" and any(s.name == "data" for s in info.settings)
 
     def parse(self, lab: str, values: dict) -> dict:
         """``values`` over the lab's defaults, parsed (raises SettingError, changes nothing)."""
@@ -67,7 +95,7 @@ class RunModel:
         """The config a Reset builds, continuing the opened session when it belongs to this lab."""
         state = self.session.state if self.session is not None and self.session.lab == self.lab else None
         return EngineConfig(lab=self.lab, settings=dict(self.values_of(self.lab)), seed=self.seed,
-                            device=self.device, data=self.data, state=state, view=dict(self.view_of(self.lab)),
+                            device=self.device, data=None if self._points(self.lab) else self.data, state=state, view=dict(self.view_of(self.lab)),
                             **engine)
 
     def begin(self) -> None:
@@ -91,7 +119,10 @@ class RunModel:
     def open_session(self, session: Session) -> dict:
         """Take an opened session: its settings (parsed: SettingError changes nothing), seed, data
         and view; its state and history are used when its lab is built next. Returns the settings."""
-        values = self.parse(session.lab, session.settings)
+        settings = dict(session.settings)
+        if session.data and self._points(session.lab):
+            settings["data"] = session.data  # a session of a points lab saved when --data carried its points
+        values = self.parse(session.lab, settings)
         self.values[session.lab] = values
         self.views[session.lab] = dict(session.view)
         self.data, self.seed, self.preset, self.session = session.data, session.seed, None, session

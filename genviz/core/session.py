@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from genviz.core.history import History
+from genviz.safeio import InputError, check_size, check_zip, npz_from_bytes, regular_file
 
 FORMAT = "genviz-session"
 VERSION = 1
@@ -31,8 +32,74 @@ SUFFIX = ".genviz"
 MAX_MANIFEST_BYTES = 64_000_000
 
 
-class SessionError(ValueError):
+class SessionError(InputError):
     """A session file that cannot be used; the message says which file and why."""
+
+
+_SCALAR = {"type": ["string", "number", "boolean", "null"], "maxLength": 4096}
+_TAGGED = {"type": "object", "maxProperties": 1, "minProperties": 1,
+           "propertyNames": {"enum": ["__array__", "__scalar__", "__bytes__"]},
+           "additionalProperties": {"type": "string", "maxLength": 32}}
+_STEP = {"type": "integer", "minimum": 0, "maximum": 10 ** 15}
+# what session.json must look like before any of it is used (checked with jsonschema); the free-form
+# parts (a lab's static data and frames) are checked by the lab's worker when the session is opened
+MANIFEST_SCHEMA = {
+    "type": "object",
+    "required": ["format", "version", "lab", "settings", "frames", "checkpoints", "metrics"],
+    "properties": {
+        "format": {"const": FORMAT}, "version": {"const": VERSION},
+        "saved_at": {"type": "number"},
+        "lab": {"type": "string", "maxLength": 100},
+        "settings": {"type": "object", "maxProperties": 1000, "additionalProperties": {"anyOf": [_SCALAR, _TAGGED]}},
+        "seed": {"type": "integer", "minimum": 0, "maximum": 2 ** 32 - 1},
+        "data": {"anyOf": [{"type": "null"}, {"type": "string", "maxLength": 4096}]},
+        "device": {"enum": ["auto", "cpu", "cuda"]},
+        "step": _STEP,
+        "title": {"type": "string", "maxLength": 1000},
+        "caption": {"type": "string", "maxLength": 10000},
+        "static": {"type": "object"},
+        "view": {"type": "object", "maxProperties": 100, "additionalProperties": {"anyOf": [_SCALAR, _TAGGED]}},
+        "state": {"anyOf": [{"type": "null"}, {"type": "string", "pattern": r"^state/[A-Za-z0-9_.-]{1,100}$"}]},
+        "frames": {"type": "array", "maxItems": 100_000, "items": {
+            "type": "object", "required": ["step", "data"], "additionalProperties": False,
+            "properties": {"step": _STEP, "data": {"type": "object"}}}},
+        "checkpoints": {"type": "array", "maxItems": 10_000, "items": {
+            "type": "object", "required": ["step", "file"], "additionalProperties": False,
+            "properties": {"step": _STEP, "file": {"type": "string", "pattern": r"^state/[A-Za-z0-9_.-]{1,100}$"}}}},
+        "metrics": {"type": "object", "maxProperties": 1000, "additionalProperties": _TAGGED},
+    },
+}
+
+
+def _check_manifest(manifest, name: str) -> None:
+    import jsonschema
+
+    try:
+        jsonschema.validate(manifest, MANIFEST_SCHEMA)
+    except jsonschema.ValidationError as exc:
+        where = "/".join(str(p) for p in exc.absolute_path) or "the top level"
+        raise SessionError(f"{name}: session.json is not a valid session at {where[:80]} "
+                           f"({exc.message[:160]})") from None
+
+
+def _check_metrics(metrics, name: str) -> dict:
+    """Metric curves: a 1-D integer ``step`` column and 1-D numeric columns of the same length."""
+    if not metrics:
+        return {}
+    if not isinstance(metrics, dict) or "step" not in metrics:
+        raise SessionError(f"{name}: its metric curves have no step column")
+    n = None
+    for key, col in metrics.items():
+        col = np.asarray(col)
+        if col.ndim != 1 or not (np.issubdtype(col.dtype, np.number) or col.dtype == bool) or \
+                np.issubdtype(col.dtype, np.complexfloating):
+            raise SessionError(f"{name}: metric '{key[:40]}' is not a column of numbers ({col.dtype} {col.shape})")
+        if n is not None and len(col) != n:
+            raise SessionError(f"{name}: metric '{key[:40]}' has {len(col)} values where 'step' has {n}")
+        n = len(col) if n is None else n
+    if not np.issubdtype(np.asarray(metrics["step"]).dtype, np.integer):
+        raise SessionError(f"{name}: its metric steps are not whole numbers")
+    return metrics
 
 
 @dataclass
@@ -158,14 +225,18 @@ def load_session(path: str | os.PathLike, labs: tuple[str, ...] | None = None) -
     file is executed: JSON, ``np.load(allow_pickle=False)`` and ``torch.load(weights_only=True)``."""
     from genviz.core.checkpoint import CheckpointError, state_from_bytes
 
-    path = Path(path).expanduser()
-    name = path.name
-    if not path.is_file():
-        raise SessionError(f"session file {path} does not exist")
-    if not zipfile.is_zipfile(path):
-        raise SessionError(f"{name} is not a genviz session, or it is truncated")
     try:
+        path = regular_file(path, "session file")
+    except InputError as exc:
+        raise SessionError(str(exc)) from None
+    name = path.name
+    try:
+        check_size(path.stat().st_size, name, "the session file")
+        if not zipfile.is_zipfile(path):
+            raise SessionError(f"{name} is not a genviz session, or it is truncated")
         with zipfile.ZipFile(path) as zf:
+            # sizes and member counts first: a zip bomb is refused before anything is decompressed
+            check_zip(zf, name)
             members = set(zf.namelist())
             if "session.json" not in members or "arrays.npz" not in members:
                 raise SessionError(f"{name} is not a genviz session (it lacks session.json or arrays.npz)")
@@ -174,20 +245,19 @@ def load_session(path: str | os.PathLike, labs: tuple[str, ...] | None = None) -
             try:
                 manifest = json.loads(zf.read("session.json").decode("utf-8"))
             except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-                raise SessionError(f"{name}: session.json is not valid JSON ({exc})") from None
+                raise SessionError(f"{name}: session.json is not valid JSON ({str(exc)[:120]})") from None
+            except RecursionError:
+                raise SessionError(f"{name}: session.json is nested too deeply to be a session") from None
             if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
                 raise SessionError(f"{name} is not a genviz session")
             if manifest.get("version") != VERSION:
-                raise SessionError(f"{name} has session format version {manifest.get('version')!r}; "
+                raise SessionError(f"{name} has session format version {str(manifest.get('version'))[:20]}; "
                                    f"this genviz reads version {VERSION}")
+            _check_manifest(manifest, name)
             lab = manifest.get("lab")
             if labs is not None and lab not in labs:
-                raise SessionError(f"{name} is a session of an unknown lab '{lab}'")
-            try:
-                with np.load(io.BytesIO(zf.read("arrays.npz")), allow_pickle=False) as npz:
-                    arrays = {k: npz[k] for k in npz.files}
-            except ValueError as exc:  # an object array would need pickle
-                raise SessionError(f"{name}: arrays.npz was refused ({exc})") from None
+                raise SessionError(f"{name} is a session of an unknown lab '{lab[:100]}'")
+            arrays = npz_from_bytes(zf.read("arrays.npz"), f"{name} (arrays.npz)")
 
             def blob(member: str, what: str) -> bytes:
                 if member not in members:
@@ -204,10 +274,13 @@ def load_session(path: str | os.PathLike, labs: tuple[str, ...] | None = None) -
                 "frames": [{"step": f["step"], "data": _decode(f["data"], arrays)} for f in manifest.get("frames", [])],
                 "checkpoints": [{"step": c["step"], "blob": blob(c["file"], f"checkpoint at step {c['step']}")}
                                 for c in manifest.get("checkpoints", [])],
-                "metrics": _decode(manifest.get("metrics") or {}, arrays),
+                "metrics": _check_metrics(_decode(manifest.get("metrics") or {}, arrays), name),
             }
+            settings = _decode(manifest.get("settings") or {}, arrays)
+            if not all(v is None or isinstance(v, (str, bool, int, float, np.generic)) for v in settings.values()):
+                raise SessionError(f"{name}: its settings are not plain values")
             return Session(
-                lab=lab, settings=_decode(manifest.get("settings") or {}, arrays), seed=int(manifest.get("seed", 0)),
+                lab=lab, settings=settings, seed=int(manifest.get("seed", 0)),
                 data=manifest.get("data"), device=manifest.get("device", "auto"), step=int(manifest.get("step", 0)),
                 static=_decode(manifest.get("static") or {}, arrays), state=state,
                 view=_view(_decode(manifest.get("view") or {}, arrays), name),
@@ -215,5 +288,10 @@ def load_session(path: str | os.PathLike, labs: tuple[str, ...] | None = None) -
                 caption=manifest.get("caption", ""), saved_at=float(manifest.get("saved_at", 0.0)))
     except SessionError:
         raise
-    except (zipfile.BadZipFile, EOFError, OSError, KeyError, TypeError, ValueError, zipfile.LargeZipFile) as exc:
+    except InputError as exc:
+        raise SessionError(str(exc)) from None
+    except RecursionError:
+        raise SessionError(f"{name}: its contents are nested too deeply to be a session") from None
+    except (zipfile.BadZipFile, EOFError, OSError, KeyError, TypeError, ValueError, IndexError, zipfile.LargeZipFile,
+            NotImplementedError, MemoryError) as exc:
         raise SessionError(f"{name} could not be read ({type(exc).__name__}: {str(exc)[:160]})") from None

@@ -2,10 +2,21 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+import math
+import numbers
 from typing import Any, Iterable, Mapping
 
+from genviz.safeio import InputError
 
-class SettingError(ValueError):
+MAX_TEXT = 4096  # a path or a name; a longer text is a mistake or an attack, never a setting
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+class SettingError(InputError):
     """A setting value that cannot be used; the message says which and why."""
 
 
@@ -28,7 +39,11 @@ class Setting:
 
     def parse(self, value: Any) -> Any:
         """Convert ``value`` (a string from the CLI or a typed value from the GUI) and validate it."""
+        raw = value
         try:
+            # only scalars: a list or a table from a hostile file is no setting, true/false no number
+            if not isinstance(value, (str, numbers.Real)) or (isinstance(value, bool) and self.kind in ("int", "float")):
+                raise TypeError
             if self.kind == "int":
                 if isinstance(value, str):
                     value = float(value)
@@ -37,7 +52,7 @@ class Setting:
                 parsed: Any = int(value)
             elif self.kind == "float":
                 parsed = float(value)
-                if parsed != parsed:
+                if not math.isfinite(parsed):  # inf and NaN are never a usable rate, size or weight
                     raise ValueError
             elif self.kind == "bool":
                 if isinstance(value, str):
@@ -54,10 +69,14 @@ class Setting:
                         f"setting '{self.name}': {value!r} is not one of {', '.join(map(str, self.choices))}")
             else:
                 parsed = str(value)
+                if len(parsed) > MAX_TEXT:
+                    raise SettingError(f"setting '{self.name}': a text of {len(parsed):,} characters is too long "
+                                       f"(at most {MAX_TEXT:,})")
         except SettingError:
             raise
-        except (TypeError, ValueError):
-            raise SettingError(f"setting '{self.name}' expects {self.kind}, got {value!r}") from None
+        except (TypeError, ValueError, OverflowError):
+            kind = "a finite float" if self.kind == "float" else self.kind
+            raise SettingError(f"setting '{self.name}' expects {kind}, got {_short(raw)}") from None
         if self.kind in ("int", "float"):
             if self.minimum is not None and parsed < self.minimum:
                 raise SettingError(f"setting '{self.name}' must be >= {self.minimum}, got {parsed}")

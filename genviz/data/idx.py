@@ -4,37 +4,38 @@ from __future__ import annotations
 import gzip
 import os
 import struct
-import zlib
 from pathlib import Path
 
 import numpy as np
 
+from genviz import safeio
 from genviz.data.images import DataError
 
 IDX_TYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 
 
 def _read_bytes(path: Path) -> bytes:
+    """The file's bytes, gunzipped when it is gzip: both bounded by the memory budget before they
+    are allocated (a 1.5 MB gzip can claim gigabytes)."""
     try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise DataError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    if raw[:2] == b"\x1f\x8b":
+        raw = safeio.read_bytes(path, "IDX file")
+        if raw[:2] != b"\x1f\x8b":
+            return raw
+        # the header says how large the data is: check that before decompressing any of it, and
+        # never decompress more than it promises
+        head = safeio.gunzip_head(raw, 4 + 4 * 255, path)
         try:
-            stream = zlib.decompressobj(wbits=31)  # gzip container
-            data = stream.decompress(raw)
-        except zlib.error as exc:
-            raise DataError(f"{path}: corrupt gzip data ({exc})") from None
-        if not stream.eof:
-            raise DataError(f"{path}: corrupt gzip data (the file ends early: truncated download?)")
-        return data
-    return raw
+            size = _promised_size(head, path)
+        except DataError:  # no readable header: say why (a damaged gzip, or no IDX), within the budget
+            return safeio.gunzip(raw, path)
+        safeio.check_size(size, path, "the data its IDX header promises")
+        return safeio.gunzip(raw, path, limit=size + 1)
+    except safeio.InputError as exc:
+        raise DataError(str(exc)) from None
 
 
-def read_idx(path: str | os.PathLike) -> np.ndarray:
-    """Parse an IDX file: magic 0x00 0x00 type ndim, ndim big-endian uint32 sizes, then the data."""
-    path = Path(path)
-    raw = _read_bytes(path)
+def _header(raw: bytes, path) -> tuple[tuple[int, ...], np.dtype, int]:
+    """(dims, dtype, header length) of IDX bytes: magic 0x00 0x00 type ndim, ndim big-endian uint32 sizes."""
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0:
         raise DataError(f"{path}: not an IDX file (bad magic number)")
     dtype_code, ndim = raw[2], raw[3]
@@ -43,9 +44,21 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
     if ndim == 0 or len(raw) < 4 + 4 * ndim:
         raise DataError(f"{path}: truncated IDX header")
     dims = struct.unpack(">" + "I" * ndim, raw[4:4 + 4 * ndim])
-    dtype = np.dtype(IDX_TYPES[dtype_code])
-    expected = int(np.prod(dims, dtype=np.int64)) * dtype.itemsize
-    body = raw[4 + 4 * ndim:]
+    return dims, np.dtype(IDX_TYPES[dtype_code]), 4 + 4 * ndim
+
+
+def _promised_size(head: bytes, path) -> int:
+    dims, dtype, n = _header(head, path)
+    return n + int(np.prod(dims, dtype=object)) * dtype.itemsize
+
+
+def read_idx(path: str | os.PathLike) -> np.ndarray:
+    """Parse an IDX file: magic 0x00 0x00 type ndim, ndim big-endian uint32 sizes, then the data."""
+    path = Path(path)
+    raw = _read_bytes(path)
+    dims, dtype, n = _header(raw, path)
+    expected = int(np.prod(dims, dtype=object)) * dtype.itemsize
+    body = raw[n:]
     if len(body) != expected:
         raise DataError(f"{path}: IDX header promises {dims} ({expected} bytes) but the file holds "
                         f"{len(body)} bytes (truncated or corrupt)")

@@ -5,8 +5,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from genviz.safeio import InputError, check_size, plain_name
 
-class DataError(ValueError):
+MAX_CLASSES = 1000  # labels are class indices 0..MAX_CLASSES-1; a label of 10**12 is a broken file
+
+
+class DataError(InputError):
     """A data file or array that cannot be used; the message says what is wrong and where."""
 
 
@@ -21,12 +25,20 @@ class ImageDataset:
     source: str = ""
 
     def __post_init__(self) -> None:
+        self.name = plain_name(self.name) or "data"
+        if self.label_names:
+            self.label_names = [plain_name(n, 30) for n in self.label_names]
         self.images = validate_images(self.images, self.source or self.name)
         if self.labels is not None:
             labels = np.asarray(self.labels)
             if labels.ndim != 1 or len(labels) != len(self.images):
                 raise DataError(f"{self.source or self.name}: {len(self.images)} images but labels of "
                                 f"shape {labels.shape}")
+            if not (np.issubdtype(labels.dtype, np.integer) or labels.dtype == bool):
+                raise DataError(f"{self.source or self.name}: labels must be integers, got {labels.dtype}")
+            if len(labels) and (labels.min() < 0 or labels.max() >= MAX_CLASSES):
+                raise DataError(f"{self.source or self.name}: labels must be class numbers 0..{MAX_CLASSES - 1}, "
+                                f"found {labels.min()}..{labels.max()}")
             self.labels = labels.astype(np.int64)
 
     @property
@@ -63,6 +75,10 @@ def validate_images(arr, where: str = "data") -> np.ndarray:
     if a.ndim != 3:
         raise DataError(f"{where}: expected images shaped [N, H, W], got shape {tuple(a.shape)}")
     n, h, w = a.shape
+    try:
+        check_size(n * h * w * 4, where, "the images as float32")
+    except InputError as exc:
+        raise DataError(str(exc)) from None
     if n < 2 or h < 2 or w < 2:
         raise DataError(f"{where}: need at least 2 images of at least 2x2 pixels, got {tuple(a.shape)}")
     if h * w > 128 * 128:

@@ -5,16 +5,19 @@ a truncated, corrupt or wrong-shaped file.
 """
 from __future__ import annotations
 
-import zipfile
 import os
+import warnings
+import zipfile
 import zlib
 from pathlib import Path
 
 import numpy as np
 
+from genviz import safeio
 from genviz.data.idx import read_idx
-from genviz.data.images import DataError, ImageDataset
+from genviz.data.images import MAX_CLASSES, DataError, ImageDataset
 
+MAX_IMAGE_PIXELS = 25_000_000  # one image file; images are shrunk to 64 px anyway
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".pgm", ".ppm", ".webp"}
 
 
@@ -43,9 +46,10 @@ def load_idx_dataset(path: Path) -> ImageDataset:
 
 def load_array_dataset(path: Path) -> ImageDataset:
     try:
-        loaded = np.load(path, allow_pickle=False)  # never unpickle: a data file must not run code
-    except (ValueError, OSError, EOFError, zlib.error, zipfile.BadZipFile) as exc:
-        raise DataError(f"{path}: not a readable .npy/.npz file ({exc})") from None
+        # never unpickle (a data file must not run code); every array's header is checked first
+        loaded = safeio.load_npy_or_npz(path, "data file")
+    except safeio.InputError as exc:
+        raise DataError(str(exc)) from None
     labels = None
     if isinstance(loaded, np.lib.npyio.NpzFile):
         with loaded:
@@ -57,8 +61,8 @@ def load_array_dataset(path: Path) -> ImageDataset:
                 images = loaded[img_key]
                 lab_key = next((k for k in ("labels", "y", "Y", "targets", "y_train", "arr_1") if k in keys), None)
                 labels = loaded[lab_key] if lab_key else None
-            except (ValueError, OSError, EOFError, zlib.error, zipfile.BadZipFile) as exc:
-                raise DataError(f"{path}: corrupt array data ({exc})") from None
+            except (ValueError, OSError, EOFError, zlib.error, zipfile.BadZipFile, NotImplementedError) as exc:
+                raise DataError(f"{path}: corrupt array data ({type(exc).__name__}: {str(exc)[:120]})") from None
     else:
         images = loaded
     if labels is not None:
@@ -75,31 +79,52 @@ def load_image_folder(path: Path, max_images: int = 60000) -> ImageDataset:
         from PIL import Image, UnidentifiedImageError
     except ImportError:  # pragma: no cover - pillow is a dependency
         raise DataError("reading an image folder needs Pillow (pip install pillow)") from None
+    def images_in(folder: Path) -> list[Path]:  # regular files only: a pipe named x.png would block
+        return [f for f in sorted(folder.iterdir()) if f.suffix.lower() in IMAGE_SUFFIXES and f.is_file()
+                and not f.is_fifo()]
+
     files: list[tuple[Path, int]] = []
-    classes = sorted(p.name for p in path.iterdir() if p.is_dir())
-    if classes:
-        for i, cls in enumerate(classes):
-            files += [(f, i) for f in sorted((path / cls).iterdir()) if f.suffix.lower() in IMAGE_SUFFIXES]
-    else:
-        files = [(f, -1) for f in sorted(path.iterdir()) if f.suffix.lower() in IMAGE_SUFFIXES]
+    try:
+        classes = sorted(p.name for p in path.iterdir() if p.is_dir())[:MAX_CLASSES + 1]
+        if len(classes) > MAX_CLASSES:
+            raise DataError(f"{path}: more than {MAX_CLASSES} class folders")
+        if classes:
+            for i, cls in enumerate(classes):
+                files += [(f, i) for f in images_in(path / cls)]
+        else:
+            files = [(f, -1) for f in images_in(path)]
+    except OSError as exc:
+        raise DataError(f"{path}: cannot list the folder ({exc.strerror or exc})") from None
     if not files:
         raise DataError(f"{path}: no image files found (looked for {', '.join(sorted(IMAGE_SUFFIXES))})")
     files = files[:max_images]
     arrays, labels, size = [], [], None
     for f, label in files:
         try:
-            with Image.open(f) as im:
-                im = im.convert("L")
-                if size is None:
+            with warnings.catch_warnings():
+                # a decompression bomb (a small PNG of gigapixels) is refused from its header
+                warnings.simplefilter("error", Image.DecompressionBombWarning)
+                with Image.open(f) as im:
                     w, h = im.size
-                    scale = min(1.0, 64 / max(w, h))  # keep the labs' models small
-                    size = (max(2, round(w * scale)), max(2, round(h * scale)))
-                if im.size != size:
-                    im = im.resize(size, Image.BILINEAR)
-                arrays.append(np.asarray(im, dtype=np.uint8))
-                labels.append(label)
-        except (UnidentifiedImageError, OSError) as exc:
-            raise DataError(f"{f}: not a readable image ({exc})") from None
+                    if w * h > MAX_IMAGE_PIXELS:
+                        raise DataError(f"{f}: an image of {w}x{h} pixels (at most {MAX_IMAGE_PIXELS:,} pixels)")
+                    im.draft("L", (64, 64))  # JPEG decodes at a reduced size directly
+                    im = im.convert("L")
+                    if size is None:
+                        w, h = im.size
+                        scale = min(1.0, 64 / max(w, h))  # keep the labs' models small
+                        size = (max(2, round(w * scale)), max(2, round(h * scale)))
+                    if im.size != size:
+                        im = im.resize(size, Image.BILINEAR)
+                    arrays.append(np.asarray(im, dtype=np.uint8))
+                    labels.append(label)
+        except DataError:
+            raise
+        except (Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
+            raise DataError(f"{f}: refused as a decompression bomb ({exc})") from None
+        except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError, MemoryError) as exc:
+            raise DataError(f"{f}: not a readable image ({type(exc).__name__}: {str(exc)[:120]})") from None
+        safeio.check_size(len(arrays) * size[0] * size[1] * 4, path, "the images")  # float32 copies later
     return ImageDataset(path.name, np.stack(arrays), np.array(labels) if classes else None,
                         classes or None, source=str(path))
 
@@ -120,6 +145,11 @@ def load_dataset(ref: str | os.PathLike | None, seed: int = 0) -> ImageDataset:
     path = Path(ref).expanduser()
     if not path.exists():
         raise DataError(f"{path}: no such file or folder (or use digits, shapes, mnist, fashion-mnist)")
+    if not path.is_dir():
+        try:
+            safeio.regular_file(path, "data file")
+        except safeio.InputError as exc:
+            raise DataError(str(exc)) from None
     if path.is_dir():
         idx = sorted(p for p in path.iterdir() if "images-idx3" in p.name)
         if idx:

@@ -13,7 +13,11 @@ from pathlib import Path
 
 import numpy as np
 
+from genviz import safeio
 from genviz.data.images import DataError
+
+MAX_POINTS = 1_000_000  # a drawn or loaded set; the labs resample it
+MAX_COORD = 1e6  # beyond this a view's range and a network's inputs overflow float32
 
 
 @dataclass
@@ -79,6 +83,7 @@ def checkerboard(n, rng):
 def points_dataset(name: str, points: np.ndarray, jitter: float | None = None) -> Toy2D:
     """Resampled user points (drawn with the mouse or loaded), with a little Gaussian jitter."""
     pts = validate_points(points, name)
+    name = safeio.plain_name(name) or "points"
     lo, hi = pts.min(0), pts.max(0)
     span = float(max(hi - lo))
     jitter = 0.01 * span if jitter is None else jitter
@@ -98,8 +103,14 @@ def validate_points(points, where: str = "points") -> np.ndarray:
         raise DataError(f"{where}: expected rows of (x, y), got shape {tuple(a.shape)}")
     if len(a) < 2:
         raise DataError(f"{where}: need at least 2 points, got {len(a)}")
+    if len(a) > MAX_POINTS:
+        raise DataError(f"{where}: {len(a):,} points (at most {MAX_POINTS:,})")
     if not np.all(np.isfinite(a)):
         raise DataError(f"{where}: the points contain NaN or infinite values")
+    big = float(np.abs(a).max())
+    if big > MAX_COORD:
+        raise DataError(f"{where}: a coordinate of {big:.3g}; the labs draw and train on plain 2-D data with "
+                        f"|x|, |y| <= {MAX_COORD:g} (rescale the points)")
     return a.astype(np.float64)
 
 
@@ -121,25 +132,29 @@ def save_drawn_points(points, folder: str | os.PathLike) -> Path:
 
 def load_points(path: str | os.PathLike) -> np.ndarray:
     """(x, y) rows from a .csv (a header line is allowed) or a .npy/.npz file."""
-    path = Path(path)
-    if not path.exists():
-        raise DataError(f"{path}: no such file")
-    if path.suffix in (".npy", ".npz"):
-        try:
-            loaded = np.load(path, allow_pickle=False)
-        except Exception as exc:  # numpy raises several types for bad files
-            raise DataError(f"{path}: not a readable .npy/.npz file ({exc})") from None
-        if isinstance(loaded, np.lib.npyio.NpzFile):
-            with loaded:
-                keys = list(loaded.keys())
-                if not keys:
-                    raise DataError(f"{path}: the archive is empty")
-                loaded = loaded["points" if "points" in keys else keys[0]]
-        return validate_points(loaded, str(path))
+    try:
+        path = safeio.regular_file(path, "points file")
+        if path.suffix in (".npy", ".npz"):
+            loaded = safeio.load_npy_or_npz(path, "points file")
+            if isinstance(loaded, np.lib.npyio.NpzFile):
+                with loaded:
+                    keys = list(loaded.keys())
+                    if not keys:
+                        raise DataError(f"{path}: the archive is empty")
+                    try:
+                        loaded = loaded["points" if "points" in keys else keys[0]]
+                    except Exception as exc:  # a damaged member
+                        raise DataError(f"{path}: corrupt array data ({type(exc).__name__})") from None
+            return validate_points(loaded, str(path))
+        safeio.check_size(path.stat().st_size * 8, path, "the points of this CSV", None)
+    except safeio.InputError as exc:
+        raise DataError(str(exc)) from None
     rows = []
     try:
         with open(path, newline="") as f:
             for i, row in enumerate(csv.reader(f)):
+                if len(rows) > MAX_POINTS:
+                    raise DataError(f"{path}: more than {MAX_POINTS:,} points")
                 if not row or all(not c.strip() for c in row):
                     continue
                 try:
@@ -153,6 +168,10 @@ def load_points(path: str | os.PathLike) -> np.ndarray:
                 rows.append(vals)
     except UnicodeDecodeError:
         raise DataError(f"{path}: not a text CSV file") from None
+    except csv.Error as exc:  # a field beyond csv's limit, a NUL byte...
+        raise DataError(f"{path}: not a CSV of x,y rows ({exc})") from None
+    except OSError as exc:
+        raise DataError(f"{path}: cannot be read ({exc.strerror or exc})") from None
     return validate_points(np.array(rows, dtype=np.float64).reshape(-1, 2), str(path))
 
 

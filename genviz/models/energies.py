@@ -9,6 +9,8 @@ from typing import Callable
 
 import torch
 
+from genviz.safeio import InputError
+
 
 def _w1(z):
     return torch.sin(2 * math.pi * z[:, 0] / 4)
@@ -58,7 +60,7 @@ def u4(z):
 ENERGIES: dict[str, Callable] = {"U1": u1, "U2": u2, "U3": u3, "U4": u4}
 
 
-class ExpressionError(ValueError):
+class ExpressionError(InputError):
     pass
 
 

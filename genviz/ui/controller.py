@@ -4,6 +4,7 @@ events do to the run. It owns the RunModel and the engine bridge and holds no wi
 """
 from __future__ import annotations
 
+import asyncio
 import tempfile
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from genviz.core.engine import default_torch_threads
 from genviz.core.labs import LabInfo
 from genviz.core.run import RunModel
 from genviz.core.settings import SettingError
-from genviz.ui.engine_bridge import EngineBridge
+from genviz.ui.engine_bridge import EngineBridge, QueryFailed
 
 
 class Controller(QObject):
@@ -24,6 +25,9 @@ class Controller(QObject):
     note = Signal(str, int)  # a passing status message and how long it shows (ms)
     valuesChanged = Signal(str, dict)  # a lab's settings changed outside its form (preset, restore)
     restored = Signal(int)  # "Resume from here" took the checkpoint at this step
+    offer = Signal(str, str, object)  # a problem with a way out: message, button label, callable
+    lost = Signal(str)  # the worker died or hangs; the run (views, curves, history) is kept
+    resetNeeded = Signal()  # an accepted change takes effect on a Reset (the window clears its views)
 
     def __init__(self, labs: dict[str, LabInfo], engine_kind: str = "process", snapshot_hz: float = 40.0,
                  parent=None):
@@ -44,6 +48,10 @@ class Controller(QObject):
         self.bridge.settingApplied.connect(self._on_setting_applied)
         self.bridge.checkpoint.connect(lambda e: self.run.history.add_checkpoint(e.step, e.state))
         self.bridge.restored.connect(self._on_restored)
+        self.bridge.lost.connect(self._on_lost)
+        self.lost_config = None  # the config of a lost worker's run, continued by recover()
+        self.keep_live = None  # live settings to keep over a restored checkpoint's (a NaN recovery)
+        self.nan_floor: int | None = None  # a NaN recovery went back to this step; the next goes further
         self._kept_tmp = tempfile.TemporaryDirectory(prefix="genviz-models-")
         self.kept_dir = Path(self._kept_tmp.name)
 
@@ -53,16 +61,68 @@ class Controller(QObject):
 
 
     # -- commands ------------------------------------------------------------------------------------
+    def engine_config(self, run: RunModel | None = None):
+        return (run or self.run).config(snapshot_hz=self.snapshot_hz, torch_threads=default_torch_threads(),
+                                        checkpoint_seconds=self.checkpoint_seconds)
+
+    async def attempt(self, change, what: str, lab: str | None = None) -> bool:
+        """Try ``change(run)`` on a copy of the run, have the worker build what the copy's Reset
+        would build (data, model, saved state) next to the running experiment, and only if that
+        works apply ``change`` to the run. A refusal leaves the run and the worker as they were.
+        ``what``: "open the session x", for the message; ``lab``: the lab the change opens (the
+        current one by default)."""
+        trial = self.run.trial()
+        try:
+            change(trial)
+            trial.lab = lab or trial.lab
+        except SettingError as exc:
+            self.problem.emit(f"Could not {what}: {exc}", "")
+            return False
+        if self.bridge.healthy:
+            frames = {}
+            if trial.session is not None and trial.session.lab == trial.lab:
+                from genviz.core.engine import frame_signature
+
+                for frame in trial.session.history.frames:
+                    frames.update(frame_signature(frame.data))
+            try:
+                await self.bridge.ask("prepare", config=self.engine_config(trial), frames=frames)
+            except QueryFailed as exc:
+                self.problem.emit(f"Could not {what}: {exc}. Nothing was changed: the running model goes on.", "")
+                return False
+        change(self.run)
+        return True
+
     def reset(self) -> None:
-        """Build the current lab anew (or continue the opened session of this lab)."""
+        """Build the current lab anew (or continue the opened session of this lab); after a lost
+        worker, continue its run from its last checkpoint in a fresh worker."""
+        if self.lost_config is not None and self.lost_config.lab == self.run.lab:
+            self.recover()
+        self.lost_config, self.nan_floor = None, None
         self.run.begin()
         self.steps_per_sec = 0.0
         self.bridge.start(self.run.config(snapshot_hz=self.snapshot_hz, torch_threads=default_torch_threads(),
                                           checkpoint_seconds=self.checkpoint_seconds))
         self.engine.set_speed(self.speed)
 
+    def recover(self) -> int | None:
+        """Put the lost worker's run back on its last checkpoint (the next build continues it);
+        returns its step, or None when there was no checkpoint (the run starts over)."""
+        config, self.lost_config = self.lost_config, None
+        found = self.run.history.checkpoints[-1] if config is not None and self.run.history.checkpoints else None
+        if found is None:
+            return None
+        step, blob = found
+        self.run.continue_from(config, step, blob)
+        self.valuesChanged.emit(self.run.lab, self.run.values_of(self.run.lab))
+        return step
+
+    @property
+    def is_lost(self) -> bool:
+        return self.bridge.lost_reason is not None
+
     def play(self) -> None:
-        if self.engine:
+        if self.engine and self.bridge.healthy:
             self.engine.play()
 
     def pause(self) -> None:
@@ -70,7 +130,7 @@ class Controller(QObject):
             self.engine.pause()
 
     def step(self, n: int) -> None:
-        if self.engine:
+        if self.engine and self.bridge.healthy:
             self.engine.step(n)
 
     def set_speed(self, steps_per_sec: float) -> None:
@@ -81,25 +141,36 @@ class Controller(QObject):
     def edit_setting(self, name: str, value, live: bool) -> None:
         """A value typed in the settings form (already parsed by its editor)."""
         self.run.values_of(self.run.lab)[name] = value
-        if live and self.engine:
+        if live and self.engine and self.bridge.healthy:
             self.engine.set_setting(name, value)
         elif not live:
             self.note.emit(f"'{name}' = {value} applies on Reset (Ctrl+R)", 5000)
 
     def apply_settings(self, changes: dict, reset: bool) -> bool:
-        """Settings asked for by a panel (a preset, drawn data): parsed (a bad one changes nothing),
-        sent live where possible, and a Reset when asked for."""
+        """Settings asked for by a panel (a preset, drawn data, a model file): parsed (a bad one
+        changes nothing), sent live where possible; with ``reset`` the new run is first built next
+        to the running one (:meth:`attempt`), which goes on untouched if that fails."""
+        if reset:
+            asyncio.ensure_future(self.apply_and_reset(changes))
+            return True
         try:
             values = self.run.update(self.run.lab, changes)
         except SettingError as exc:
             self.problem.emit(str(exc), "")
             return False
         self.valuesChanged.emit(self.run.lab, values)
-        if reset:
-            self.reset()
-        elif self.engine:
+        if self.engine and self.bridge.healthy:
             for name in changes:
                 self.engine.set_setting(name, values[name])
+        return True
+
+    async def apply_and_reset(self, changes: dict, what: str | None = None) -> bool:
+        lab = self.run.lab
+        shown = ", ".join(f"{k} = {str(v)[:80]}" for k, v in changes.items())
+        if not await self.attempt(lambda run: run.update(lab, changes), what or f"use {shown}"):
+            return False
+        self.valuesChanged.emit(lab, self.run.values_of(lab))
+        self.resetNeeded.emit()
         return True
 
     def set_view(self, name: str, value) -> None:
@@ -129,13 +200,18 @@ class Controller(QObject):
         history = self.run.history
         if not len(history) or self.engine is None:
             return None
-        step = history.frames[max(0, min(index, len(history) - 1))].step
+        return self.resume_at(history.frames[max(0, min(index, len(history) - 1))].step)
+
+    def resume_at(self, step: int) -> int | None:
+        """Restart training from the checkpoint at or before ``step``; the later history goes."""
+        history = self.run.history
         found = history.checkpoint_at_or_before(step)
-        if found is None:
+        if found is None or self.engine is None or not self.bridge.healthy:
             self.problem.emit(f"No checkpoint at or before step {step:,} to resume from.", "")
             return None
         ck_step, blob = found
         self.pause()
+        self.nan_floor = None
         self.engine.restore(blob)
         history.truncate_after(ck_step)
         self.run.step = ck_step
@@ -169,12 +245,45 @@ class Controller(QObject):
         self.steps_per_sec = snap.steps_per_sec
         self.snapshot.emit(snap, self.run.history.record(snap))
 
+    def _on_lost(self, reason: str) -> None:
+        """The worker died or hangs: keep everything the window shows, and say how to go on."""
+        engine = self.engine
+        self.lost_config = engine.config if engine is not None else None
+        self.steps_per_sec = 0.0
+        self.running.emit(False)
+        found = self.run.history.checkpoints[-1] if self.run.history.checkpoints else None
+        where = (f"from its last checkpoint (step {found[0]:,}) in a new worker" if found
+                 else "from step 0 in a new worker (no checkpoint was taken yet)")
+        self.lost.emit(f"The training worker {reason}. The views, curves and history are kept; Play or Reset "
+                       f"continues {where}.")
+
     def _on_nonfinite(self, info) -> None:
         self.running.emit(False)
         bad = ", ".join(f"{k}={v:g}" for k, v in info.metrics.items())
-        self.problem.emit(
-            f"Training paused: the loss became non-finite at step {info.step} ({bad}). The model is kept "
-            f"at its last good state (step {info.step - 1}). Try a lower learning rate, or Reset.", "")
+        lab = self.run.labs[self.run.lab]
+        rates = [s.name for s in lab.settings if s.live and s.name.startswith("lr")]
+        values = self.run.values_of(self.run.lab)
+        lower = " and ".join(f"{name} (now {values[name]:g})" for name in rates)
+        # the kept parameters may already give a non-finite loss at any learning rate: go back to a
+        # checkpoint before them, further back each time the same run diverges again
+        limit = info.step - 1 if self.nan_floor is None else self.nan_floor - 1
+        found = self.run.history.checkpoint_at_or_before(limit) if limit >= 0 else None
+        text = (f"Training paused: the loss became non-finite at step {info.step} ({bad}); the model is kept at its "
+                f"last good state (step {info.step - 1}).")
+        if found is None:
+            self.problem.emit(f"{text} {'Lower ' + lower + ', then' if lower else 'Change the settings, then'} "
+                              f"press Reset to start over.", "")
+            return
+        step = found[0]
+        advice = f"Lower {lower} in Settings, then go" if lower else "Go"
+        self.offer.emit(f"{text} {advice} back to the checkpoint at step {step:,} and press Play (your settings "
+                        f"are kept).", f"Go back to step {step:,}", lambda: self.go_back_to(step))
+
+    def go_back_to(self, step: int) -> None:
+        """After a divergence: continue from the checkpoint at ``step`` with the current settings."""
+        if self.resume_at(step) is not None:
+            self.nan_floor = step
+            self.keep_live = dict(self.run.values_of(self.run.lab))
 
     def _on_setting_applied(self, info) -> None:
         if info.error is not None:
@@ -182,5 +291,12 @@ class Controller(QObject):
 
     def _on_restored(self, info) -> None:
         self.run.step = info.step
+        keep, self.keep_live = self.keep_live, None
+        if keep is not None:  # a NaN recovery: the user's (lowered) rates win over the checkpoint's
+            lab = self.run.labs[self.run.lab]
+            for spec in lab.settings:
+                if spec.live and spec.name in keep and info.settings.get(spec.name) != keep[spec.name]:
+                    self.engine.set_setting(spec.name, keep[spec.name])
+            return
         self.valuesChanged.emit(self.run.lab, self.run.take_restored(info.settings))
 

@@ -29,8 +29,14 @@ class DataActions:
             asyncio.ensure_future(self.load(path))
 
     def use(self, ref) -> None:
-        self.run.data = ref
+        asyncio.ensure_future(self.use_checked(ref))
+
+    async def use_checked(self, ref) -> bool:
+        """Image data for the run: the worker builds the lab on it next to the running model first."""
+        if not await self.w.controller.attempt(lambda run: setattr(run, "data", ref), f"use the data {ref}"):
+            return False
         self.w.reset()
+        return True
 
     async def load(self, ref: str) -> bool:
         """Check the data off the GUI thread; on success reset the lab with it, else say why."""
@@ -43,14 +49,16 @@ class DataActions:
             toy = await self._check(make_toy, ref, "these points")
             if toy is None:
                 return False
+            if not await w.controller.apply_and_reset({"data": ref}, f"use the points in {ref}"):
+                return False
             w.statusBar().showMessage(f"Loaded 2-D data '{toy.name}'", 5000)
-            w.controller.apply_settings({"data": ref}, reset=True)
             return True
         ds = await self._check(load_dataset, ref, "this data")
         if ds is None:
             return False
+        if not await self.use_checked(ref):
+            return False
         w.statusBar().showMessage(f"Loaded {ds.name}: {len(ds)} images of {ds.shape[0]}x{ds.shape[1]}", 5000)
-        self.use(ref)
         return True
 
     async def _check(self, read, ref: str, what: str):

@@ -30,6 +30,10 @@ class EngineBridge(QObject):
     settingApplied = Signal(object)  # protocol.SettingApplied
     checkpoint = Signal(object)  # protocol.Checkpoint
     restored = Signal(object)  # protocol.Restored
+    lost = Signal(str)  # the worker died or hangs: how (the end of "The training worker ...")
+
+    HEALTH_CHECK_SECONDS = 0.1
+    ASK_TIMEOUT = 120.0  # a query waits at most this long (a prepare may load a data set)
 
     def __init__(self, kind: str = "process", poll_ms: int = 8, parent=None):
         super().__init__(parent)
@@ -41,12 +45,24 @@ class EngineBridge(QObject):
         self._timer.timeout.connect(self.poll)
         self.snapshots_received = 0
         self.last_snapshot_at = 0.0
+        self.lost_reason: str | None = None  # set once the worker is found dead or hung
+        self._checked_at = 0.0
 
     @property
     def started(self) -> bool:
         return self.engine is not None
 
+    @property
+    def healthy(self) -> bool:
+        return self.engine is not None and self.lost_reason is None
+
     def start(self, config: EngineConfig) -> None:
+        """Build ``config``: in the running worker, or in a fresh one when there is none or the
+        last one was lost (it is killed for good first)."""
+        if self.engine is not None and self.lost_reason is not None:
+            engine, self.engine = self.engine, None
+            engine.close(0.2)
+        self.lost_reason = None
         if self.engine is None:
             self.engine = make_engine(self.kind)
             self.engine.start(config)
@@ -54,9 +70,30 @@ class EngineBridge(QObject):
         else:
             self.engine.reset(config)
 
+    def check_health(self) -> None:
+        """Notice a dead or hung worker (at most every 0.1 s): one ``lost`` signal, and every
+        pending query fails instead of waiting for ever."""
+        now = time.monotonic()
+        if self.engine is None or self.lost_reason is not None or now - self._checked_at < self.HEALTH_CHECK_SECONDS:
+            return
+        self._checked_at = now
+        reason = self.engine.health()
+        if reason is None:
+            return
+        self.lost_reason = reason
+        self._fail_pending(f"the training worker {reason}")
+        self.lost.emit(reason)
+
+    def _fail_pending(self, message: str) -> None:
+        futures, self._futures = self._futures, {}
+        for fut in futures.values():
+            if not fut.done():
+                fut.set_exception(QueryFailed(message))
+
     def poll(self) -> None:
         if self.engine is None:
             return
+        self.check_health()
         events, snap = self.engine.poll()
         signals = {Ready: self.ready, State: self.state, NonFinite: self.nonFinite, Error: self.error,
                    SettingApplied: self.settingApplied, Checkpoint: self.checkpoint, Restored: self.restored}
@@ -79,9 +116,16 @@ class EngineBridge(QObject):
         """Await the worker's answer to a query (it runs between training steps)."""
         if self.engine is None:
             raise QueryFailed("the training engine is not running")
+        if self.lost_reason is not None:
+            raise QueryFailed(f"the training worker {self.lost_reason}")
         fut = asyncio.get_event_loop().create_future()
-        self._futures[self.engine.query(name, **kwargs)] = fut
-        return await fut
+        qid = self.engine.query(name, **kwargs)
+        self._futures[qid] = fut
+        try:
+            return await asyncio.wait_for(asyncio.shield(fut), self.ASK_TIMEOUT)
+        except asyncio.TimeoutError:
+            self._futures.pop(qid, None)
+            raise QueryFailed(f"the training worker did not answer '{name}' within {self.ASK_TIMEOUT:.0f} s") from None
 
     def close(self, timeout: float = 1.0) -> bool:
         """Stop polling, stop and join the worker. Safe to call twice."""

@@ -93,6 +93,8 @@ def timeline_frames(panel, widget: QWidget, history: History, width: int | None 
         with deferred_redraws():
             panel.show_recorded(history.frame(i))
         flush_views(panel)
+        if getattr(panel, "failures", None):
+            raise ExportError(f"the session's frames cannot be drawn: {panel.failures[0]}")
         scale = (width / widget.width()) if width else 1.0
         image = render(widget, scale).convertToFormat(QImage.Format_RGB888)
         arr = np.frombuffer(image.constBits(), np.uint8, image.sizeInBytes()).reshape(
@@ -165,8 +167,13 @@ def session_panel(session, size: tuple[int, int] = (1400, 900)):
     panel = import_object(lab.panel)(lab)
     panel.resize(*size)
     panel.show()
+    failures: list[str] = []
+    panel.drawFailed.connect(lambda text, _details: failures.append(text))
     panel.rebuild(session.static, session.history, session.step)
     flush_views(panel)
+    if failures:  # an export that silently left views empty would be a wrong picture
+        raise ExportError(f"the session's frames cannot be drawn: {failures[0]}")
+    panel.failures = failures
     return panel
 
 
@@ -190,8 +197,10 @@ def export_session(session, view: str, fmt: str, out: str | Path, fps: int = 10,
     if not len(session.history):
         raise ExportError("the session has no recorded snapshots")
     index = session.history.index_at(session.step if step is None else step)
-    panel.show_frame(session.history.frame(index), live=False)
+    panel.guarded("the recorded step", panel.show_frame, session.history.frame(index), False)
     flush_views(panel)
+    if panel.failures:
+        raise ExportError(f"the session's frames cannot be drawn: {panel.failures[0]}")
     if fmt == "png":
         scale = (width / widget.width()) if width else 2.0
         view_png(widget, out, scale=scale)

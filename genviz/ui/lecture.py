@@ -2,10 +2,12 @@
 presenter view (F5: full screen, large text, thick lines, controls hidden) and the text size."""
 from __future__ import annotations
 
+import html
+
 from PySide6.QtCore import QTimer
 from PySide6.QtGui import QAction
 
-from genviz.core.presets import Preset, PresetError, all_presets
+from genviz.core.presets import Preset, all_presets
 from genviz.ui import theme
 
 
@@ -21,12 +23,12 @@ class LectureActions:
         return self.w.controller.run
 
     def _load(self) -> list[Preset]:
-        try:
-            return all_presets()
-        except PresetError as exc:
-            message = f"Lecture presets: {exc}"
-            QTimer.singleShot(0, lambda: self.w.banner.show_message(message))
-            return []
+        problems: list[str] = []
+        presets = all_presets(problems)
+        if problems:  # one bad user file: the others load, and the banner says which was left out
+            message = f"Lecture presets: {problems[0]}" + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else "")
+            QTimer.singleShot(0, lambda: self.w.banner.show_message(message, details="\n".join(problems)))
+        return presets
 
     def fill_menu(self, menu) -> None:
         current_lab = None
@@ -35,7 +37,7 @@ class LectureActions:
                 current_lab = preset.lab
                 menu.addSection(self.w.labs[preset.lab].title if preset.lab in self.w.labs else preset.lab)
             act = QAction(preset.title, self.w)
-            act.setToolTip(preset.caption)
+            act.setToolTip(html.escape(preset.caption))
             act.triggered.connect(lambda _=False, p=preset: self.apply(p))
             menu.addAction(act)
         menu.addSeparator()

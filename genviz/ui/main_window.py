@@ -52,7 +52,11 @@ class MainWindow(QMainWindow):
         c.ready.connect(self._on_ready)
         c.snapshot.connect(self._on_snapshot)
         c.running.connect(self._on_running)
-        c.problem.connect(lambda text, details: self.banner.show_message(text, details=details))
+        c.problem.connect(lambda text, details: self.banner.show_message(text, details=details, run=True))
+        c.offer.connect(lambda text, label, act: self.banner.show_message(text, action=(label, act), run=True))
+        c.lost.connect(lambda text: self.banner.show_message(
+            text, action=("Continue in a new worker", self.reset), run=True))
+        c.resetNeeded.connect(self.reset)
         c.note.connect(lambda text, ms: self.statusBar().showMessage(text, ms))
         c.valuesChanged.connect(lambda lab, values: lab in self.forms and self.forms[lab].set_values(values))
 
@@ -62,7 +66,7 @@ class MainWindow(QMainWindow):
         self.addToolBar(Qt.TopToolBarArea, self.bar)
         self.bar.playToggled.connect(lambda playing: c.play() if playing else c.pause())
         self.bar.stepRequested.connect(self.do_step)
-        self.bar.resetRequested.connect(self.reset)
+        self.bar.resetRequested.connect(self.request_reset)
         self.bar.speedChanged.connect(c.set_speed)
         # the run holds seed and device; the toolbar edits them (and shows what presets and sessions set)
         self.bar.seed.valueChanged.connect(lambda v: setattr(c.run, "seed", int(v)))
@@ -212,12 +216,12 @@ class MainWindow(QMainWindow):
         self.lecture.fill_menu(self.menuBar().addMenu("&Lecture"))
         self._menu(self.menuBar().addMenu("&Training"), [
             ("Play / Pause\tSpace", None, self.toggle_play), ("Step\tRight", None, lambda: self.do_step(1)),
-            ("Step ×10\tShift+Right", None, lambda: self.do_step(10)), ("Reset\tCtrl+R", None, self.reset)])
+            ("Step ×10\tShift+Right", None, lambda: self.do_step(10)), ("Reset\tCtrl+R", None, self.request_reset)])
 
     def _build_shortcuts(self) -> None:
         t = self.timeline
         for keys, slot in (("Space", self.toggle_play), ("Right", lambda: self.do_step(1)),
-                           ("Shift+Right", lambda: self.do_step(10)), ("Ctrl+R", self.reset),
+                           ("Shift+Right", lambda: self.do_step(10)), ("Ctrl+R", self.request_reset),
                            # the timeline: back, forward, start, live, play the history
                            (",", lambda: t.scrub_to(t.index - 1)), (".", lambda: t.scrub_to(t.index + 1)),
                            ("Home", lambda: t.scrub_to(0)), ("End", t.go_live),
@@ -244,6 +248,7 @@ class MainWindow(QMainWindow):
         if name not in self.panels:
             panel = import_object(info.panel)(info)
             panel.statusMessage.connect(lambda text: self.statusBar().showMessage(text, 4000))
+            panel.drawFailed.connect(lambda text, details: self.banner.show_message(text, details=details))
             panel.requestSettings.connect(self.controller.apply_settings)
             panel.requestView.connect(self.controller.set_view)
             panel.requestQuery.connect(lambda n, kw, p=panel: asyncio.ensure_future(self._panel_query(p, n, kw)))
@@ -299,11 +304,24 @@ class MainWindow(QMainWindow):
         panel.on_reply(name, value)
 
     # -- training commands ---------------------------------------------------------------------------------
+    def request_reset(self) -> None:
+        """Reset as the user asks for it (Ctrl+R): the settings' new run is first built next to
+        the running one, which goes on when that fails. A lost worker's run continues at once."""
+        if not self.bridge.healthy or self.controller.lost_config is not None:
+            self.reset()
+            return
+
+        async def checked():
+            if await self.controller.attempt(lambda run: None, "reset with these settings"):
+                self.reset()
+
+        asyncio.ensure_future(checked())
+
     def reset(self) -> None:
         self._reset_scheduled = False
         if self.current is None or self._closed:
             return  # (a reset scheduled before the window closed must not start a new worker)
-        self.banner.hide()
+        self.banner.hide_run_messages()
         self.panel().clear()
         self.bar.set_playing(False)
         self.controller.reset()
@@ -315,8 +333,12 @@ class MainWindow(QMainWindow):
             self.play()
 
     def play(self) -> None:
+        if self.controller.is_lost:  # continue the lost run in a new worker, then play
+            self.autoplay = True
+            self.reset()
+            return
         self.controller.play()
-        self.bar.set_playing(self.bridge.engine is not None)
+        self.bar.set_playing(self.bridge.healthy)
 
     def pause(self) -> None:
         self.controller.pause()
@@ -379,6 +401,7 @@ class MainWindow(QMainWindow):
         self._autosave_timer.stop()
         if not self.lecture.presenting:
             self.settings_store.setValue("geometry", self.saveGeometry())
+        lost = self.controller.is_lost
         self.controller.close(1.0)
-        self.sessions.closed_normally()
+        self.sessions.closed_normally(keep=lost)
         super().closeEvent(event)

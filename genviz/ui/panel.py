@@ -68,12 +68,16 @@ class LabPanel(QWidget):
     requestQuery = Signal(str, dict)
     # a view-only choice (Experiment.VIEW: name, value): snapshots show it, training ignores it
     requestView = Signal(str, object)
+    # drawing failed (data a view cannot show, e.g. a session's frames of another version): message,
+    # traceback; said once per kind of failure, not for every snapshot
+    drawFailed = Signal(str, str)
 
     def __init__(self, lab, parent=None):
         super().__init__(parent)
         self.lab = lab
         self.redraws = 0
         self._pending_views: list = []
+        self._failures: set = set()
         # a banner for what the lecturer must notice (posterior collapse, lost modes), hidden until used
         self.warning = QLabel()
         self.warning.setWordWrap(True)
@@ -121,9 +125,22 @@ class LabPanel(QWidget):
         self._pending_views = list(draws)
         QTimer.singleShot(2, self._draw_next_view)
 
+    def guarded(self, what: str, draw, *args) -> None:
+        """Run ``draw(*args)``; a failure is reported once (``drawFailed``) and drawing goes on."""
+        try:
+            draw(*args)
+        except Exception as exc:
+            import traceback
+
+            key = (what, type(exc).__name__)
+            if key not in self._failures:
+                self._failures.add(key)
+                self.drawFailed.emit(f"The {self.lab.title} lab could not draw {what}: {type(exc).__name__}: "
+                                     f"{str(exc)[:200]}", traceback.format_exc())
+
     def _draw_next_view(self) -> None:
         if self._pending_views:
-            self._pending_views.pop(0)()
+            self.guarded("a view", self._pending_views.pop(0))
         if self._pending_views:
             QTimer.singleShot(2, self._draw_next_view)
 
@@ -141,7 +158,7 @@ class LabPanel(QWidget):
     def flush(self) -> None:
         """Draw every queued view now (exports and benchmarks need the finished picture)."""
         while self._pending_views:
-            self._pending_views.pop(0)()
+            self.guarded("a view", self._pending_views.pop(0))
 
     def cancel_drawing(self) -> None:
         self._pending_views = []
@@ -171,6 +188,9 @@ class LabPanel(QWidget):
     def take_live(self, snap, follow: bool = True) -> None:
         """A live :class:`~genviz.core.protocol.Snapshot`: its rows (and data-derived points) join
         the curves; its views are drawn unless the timeline shows the past (``follow`` False)."""
+        self.guarded("a live snapshot", self._take_live, snap, follow)
+
+    def _take_live(self, snap, follow: bool) -> None:
         frame = snap.frame
         self.extend_curves(snap.metrics or {}, frame)
         if follow and frame is not None:
@@ -188,6 +208,10 @@ class LabPanel(QWidget):
     def show_recorded(self, frame) -> None:
         """The timeline shows a recorded frame (its step marked on the curves); ``None``: back to
         live (the markers go)."""
+        self.guarded(f"the recorded step {frame.step:,}" if frame is not None else "the live view",
+                     self._show_recorded, frame)
+
+    def _show_recorded(self, frame) -> None:
         if frame is not None:
             self.show_frame(frame, live=False)
         for plot in self.curve_plots():
@@ -196,6 +220,10 @@ class LabPanel(QWidget):
     def rebuild(self, static: dict, history, until: int) -> None:
         """The panel as it was at step ``until``: cleared, then fed the recorded history (its metric
         rows, each frame's curve points), then the last frame drawn."""
+        self._failures.clear()
+        self.guarded("the recorded history", self._rebuild, static, history, until)
+
+    def _rebuild(self, static: dict, history, until: int) -> None:
         from genviz.ui.plots import deferred_redraws
 
         self.clear()

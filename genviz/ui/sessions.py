@@ -1,13 +1,22 @@
 """File ▸ Save/Open session, Recent sessions, the minute autosave and the offer to restore it after
-a crash. Files are read and written off the GUI thread; a bad file gives a message and changes nothing."""
+a crash. Files are read and written off the GUI thread; a bad file gives a message and changes nothing:
+it is read and checked, then its run is built by the worker next to the running one, and only then
+does the window switch to it.
+
+Autosave: each running genviz has its own file (``autosave-PID.genviz``) and holds a lock on it
+(``QLockFile``, which knows when its holder died). At start-up a file whose lock nobody holds is
+the run of a genviz that crashed or was killed: it is offered for restoring (and locked while
+offered, so a second window does not offer it too). A normal close deletes this instance's file
+only when the worker was healthy, i.e. the user could have saved; after a lost worker it stays."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QStandardPaths
+from PySide6.QtCore import QLockFile, QStandardPaths
 from PySide6.QtWidgets import QFileDialog
 
 from genviz.core.session import SUFFIX, Session, SessionError, load_session, save_session
@@ -26,8 +35,33 @@ def state_dir() -> Path:
     return Path(QStandardPaths.writableLocation(QStandardPaths.AppConfigLocation) or Path.home() / ".genviz")
 
 
-def autosave_path() -> Path:
-    return state_dir() / f"autosave{SUFFIX}"
+_windows = itertools.count(1)
+
+
+def autosave_path(instance: str | None = None) -> Path:
+    """The autosave file of a window: ``autosave-PID-N.genviz`` (N counts windows of one process)."""
+    return state_dir() / f"autosave-{instance or f'{os.getpid()}-{next(_windows)}'}{SUFFIX}"
+
+
+def _lock(path: Path) -> QLockFile:
+    lock = QLockFile(str(path) + ".lock")
+    lock.setStaleLockTime(0)  # stale only when its holder is gone, never by age (a lecture lasts hours)
+    return lock
+
+
+def orphaned_autosaves(exclude: Path | None = None) -> list[tuple[Path, QLockFile]]:
+    """Autosaves whose genviz is gone, newest first, each with its lock now held by the caller."""
+    folder = state_dir()
+    found = []
+    candidates = sorted(folder.glob(f"autosave*{SUFFIX}"), key=lambda p: p.stat().st_mtime, reverse=True) \
+        if folder.is_dir() else []
+    for path in candidates:
+        if path == exclude or not path.is_file():
+            continue
+        lock = _lock(path)
+        if lock.tryLock(0):
+            found.append((path, lock))
+    return found
 
 
 class SessionActions:
@@ -35,6 +69,11 @@ class SessionActions:
         self.w = window
         self.autosaved_step = -1
         self.autosaving = False
+        self.autosave_file = autosave_path()
+        self.autosave_file.parent.mkdir(parents=True, exist_ok=True)
+        self.autosave_lock = _lock(self.autosave_file)
+        self.autosave_lock.tryLock(0)
+        self.offered: list[tuple[Path, QLockFile]] = []  # orphaned autosaves this window holds
 
     @property
     def run(self):
@@ -68,7 +107,9 @@ class SessionActions:
         return True
 
     async def open(self, path: str | Path) -> bool:
-        """Read a session off the GUI thread; a bad file gives a message and changes nothing."""
+        """Read and check a session off the GUI thread, have the worker build its run next to the
+        running one, then switch to it. A bad file gives a message and changes nothing; a session
+        joins Recent sessions only once it opened."""
         w = self.w
         w.statusBar().showMessage(f"Opening {path}…")
         try:
@@ -77,17 +118,18 @@ class SessionActions:
             w.banner.show_message(f"Could not open the session: {exc}")
             w.statusBar().clearMessage()
             return False
-        self.remember(str(path))
-        return self.start(session)
+        ok = await self.start(session, Path(path).name)
+        w.statusBar().clearMessage()
+        if ok:
+            self.remember(str(path))
+        return ok
 
-    def start(self, session: Session) -> bool:
+    async def start(self, session: Session, name: str = "the session") -> bool:
         """Open the session's lab with its settings; its state and history continue at the build."""
         w = self.w
-        try:
-            values = self.run.open_session(session)
-        except SettingError as exc:
-            w.banner.show_message(f"Could not open the session: {exc}")
+        if not await w.controller.attempt(lambda run: run.open_session(session), f"open {name}", lab=session.lab):
             return False
+        values = self.run.values_of(session.lab)
         w.bar.seed.setValue(session.seed)
         w.lecture.show_caption(session.title, session.caption)
         w.open_lab_with(session.lab, values)
@@ -99,7 +141,7 @@ class SessionActions:
         return [value] if isinstance(value, str) else list(value or [])
 
     def remember(self, path: str) -> None:
-        if Path(path) == autosave_path():
+        if Path(path).name.startswith("autosave") and Path(path).parent == state_dir():
             return
         recent = [p for p in self.recent() if p != path]
         self.w.settings_store.setValue("recent_sessions", [path, *recent][:RECENT_MAX])
@@ -123,8 +165,8 @@ class SessionActions:
             return False
         self.autosaving = True
         try:
-            autosave_path().parent.mkdir(parents=True, exist_ok=True)
-            ok = await self.save(autosave_path())
+            self.autosave_file.parent.mkdir(parents=True, exist_ok=True)
+            ok = await self.save(self.autosave_file)
             if ok:
                 self.autosaved_step = run.step
             return ok
@@ -132,13 +174,35 @@ class SessionActions:
             self.autosaving = False
 
     def offer_crash_restore(self) -> None:
-        path = autosave_path()
-        if not path.is_file():
+        """Offer the newest autosave of a genviz that did not close normally (none running holds it)."""
+        self.offered = orphaned_autosaves(exclude=self.autosave_file)
+        if not self.offered:
             return
+        path = self.offered[0][0]
+        more = f" ({len(self.offered) - 1} older ones are kept too)" if len(self.offered) > 1 else ""
         self.w.banner.show_message(
-            f"genviz did not close normally last time. An autosaved session from "
-            f"{time.strftime('%Y-%m-%d %H:%M', time.localtime(path.stat().st_mtime))} is available.",
-            level="info", action=("Restore it", lambda: asyncio.ensure_future(self.open(path))))
+            f"A genviz run did not close normally. Its autosaved session from "
+            f"{time.strftime('%Y-%m-%d %H:%M', time.localtime(path.stat().st_mtime))} is available{more}.",
+            level="info", action=("Restore it", lambda: asyncio.ensure_future(self.restore(path))))
 
-    def closed_normally(self) -> None:
-        autosave_path().unlink(missing_ok=True)  # a normal exit: nothing to restore next time
+    async def restore(self, path: Path) -> bool:
+        """Open an orphaned autosave; once it runs here (and autosaves to this window's file), it goes."""
+        ok = await self.open(path)
+        if ok:
+            for i, (p, lock) in enumerate(self.offered):
+                if p == path:
+                    path.unlink(missing_ok=True)
+                    lock.unlock()
+                    Path(str(lock.fileName())).unlink(missing_ok=True)
+                    del self.offered[i]
+                    break
+        return ok
+
+    def closed_normally(self, keep: bool = False) -> None:
+        """A normal exit: this window's autosave goes, unless ``keep`` (the worker was lost, so the
+        user could not save: the autosave is all that is left of the run). Offered orphans stay."""
+        if not keep:
+            self.autosave_file.unlink(missing_ok=True)
+        self.autosave_lock.unlock()
+        for _, lock in self.offered:
+            lock.unlock()

@@ -9,6 +9,7 @@ import torch
 
 from genviz.core.checkpoint import CheckpointError, read_model_file
 from genviz.core.experiment import to_numpy
+from genviz.core.settings import SettingError
 from genviz.labs.arithmetic import LAB
 from genviz.labs.arithmetic.latent_ops import factor_directions, slider_basis
 from genviz.vae.experiment import VAEExperiment
@@ -26,8 +27,12 @@ class ArithmeticExperiment(VAEExperiment):
         if settings.get("model"):
             ckpt = read_model_file(settings["model"], labs=("manifold", "arithmetic"))
             saved = ckpt["settings"]
-            # the file decides the architecture and the data it was trained on
-            settings.update({k: saved[k] for k in ARCHITECTURE if k in saved})
+            # the file decides the architecture and the data it was trained on: its values are
+            # checked like typed ones before anything is built from them
+            try:
+                settings.update({k: LAB.setting(k).parse(saved[k]) for k in ARCHITECTURE if k in saved})
+            except SettingError as exc:
+                raise CheckpointError(f"{Path(settings['model']).name}: {exc}") from None
             data = ckpt.get("data")
         super().__init__(settings, seed, device, data)
         self.source = "trained here"

@@ -166,7 +166,11 @@ class PosteriorExperiment(VAEExperiment):
         model = self.model.eval()
         torch.manual_seed(self.seed + 2)
         rows, grid_ms = [], []
-        for x in self.x_test[:points]:
+        t_start = time.perf_counter()
+        for i, x in enumerate(self.x_test[:points]):
+            if i:
+                left = (time.perf_counter() - t_start) / i * (min(points, len(self.x_test)) - i)
+                self.report(f"inference gaps: test point {i + 1}/{points} (about {left:.0f} s left)")
             q = inf.encoder_q(model, x)
             t0 = time.perf_counter()  # what picking a new x costs the views (200 x 200 grid)
             inf.grid_posterior(model, x, 200, hint=(q.mu.numpy(), q.scale_tril.diagonal().numpy()))

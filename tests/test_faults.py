@@ -1,0 +1,209 @@
+"""Issue 15, the scenarios: a worker killed or hung mid-training is noticed within a second and its
+run continues from the last checkpoint; a refused file (session, model, data) leaves the running lab
+untouched; two windows keep separate autosaves; a diverged run goes back to an earlier checkpoint."""
+import asyncio
+import os
+import signal
+import sys
+import time
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import qasync
+import torch
+from PySide6.QtCore import Qt
+
+from genviz.core.engine import EngineConfig, ProcessEngine
+from genviz.core.headless import record_session
+from genviz.core.session import load_session, save_session
+from genviz.ui import theme
+from genviz.ui.main_window import MainWindow
+from tests.helpers import run_until
+
+posix_only = pytest.mark.skipif(sys.platform == "win32", reason="signals")
+
+
+@pytest.fixture
+def loop(_app_loop):
+    return _app_loop  # the app's loop (conftest)
+
+
+def open_window(qtbot, lab="manifold", engine="thread", overrides=None):
+    theme.apply_theme("light", font_scale=1.0, line_scale=1.0)
+    w = MainWindow(engine_kind=engine, lab=lab, overrides={"hidden": 32} if overrides is None else overrides)
+    w.controller.checkpoint_seconds = 0.3
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitExposed(w)
+    qtbot.waitUntil(lambda: w.static != {}, timeout=90000)
+    return w
+
+
+def train(qtbot, w, checkpoints=2, frames=3):
+    w.play()
+    qtbot.waitUntil(lambda: len(w.history.checkpoints) >= checkpoints and len(w.history) >= frames, timeout=90000)
+    w.pause()
+    qtbot.waitUntil(lambda: not w.bar.play_button.isChecked(), timeout=5000)
+    qtbot.wait(200)
+
+
+# -- the engine notices death and hangs ------------------------------------------------------------------
+@posix_only
+def test_engine_reports_a_killed_and_a_hung_worker_within_a_second():
+    engine = ProcessEngine()
+    engine.start(EngineConfig(lab="manifold", settings={"hidden": 16}))
+    try:
+        engine.wait_for(lambda evts, snap: any(type(e).__name__ == "Ready" for e in evts), timeout=120)
+        assert engine.health() is None
+        os.kill(engine.pid, signal.SIGSTOP)  # frozen: alive, but no heartbeat
+        t0 = time.monotonic()
+        while engine.health() is None and time.monotonic() - t0 < 5:
+            time.sleep(0.02)
+        assert "hangs" in (engine.health() or "") and time.monotonic() - t0 < 1.6
+        os.kill(engine.pid, signal.SIGKILL)  # as the out-of-memory killer would
+        t0 = time.monotonic()
+        while "SIGKILL" not in (engine.health() or "") and time.monotonic() - t0 < 5:
+            time.sleep(0.02)
+        assert "killed by SIGKILL" in engine.health() and time.monotonic() - t0 < 1.0
+    finally:
+        engine.close(0.5)
+
+
+@posix_only
+def test_killed_worker_is_noticed_and_play_continues_from_the_last_checkpoint(qtbot, loop):
+    w = open_window(qtbot, engine="process")
+    train(qtbot, w, checkpoints=2, frames=3)
+    task = asyncio.ensure_future(w.sessions.autosave())
+    run_until(loop, task.done, timeout=60)
+    assert task.result() and w.sessions.autosave_file.is_file()
+    frames_before, last_ck = len(w.history), w.history.checkpoints[-1][0]
+    old_pid = w.bridge.engine.pid
+    w.play()
+    qtbot.waitUntil(lambda: w.step > last_ck, timeout=30000)
+
+    os.kill(old_pid, signal.SIGKILL)
+    t0 = time.monotonic()
+    qtbot.waitUntil(lambda: w.banner.isVisible() and "worker" in w.banner.label.text(), timeout=5000)
+    assert time.monotonic() - t0 < 1.5
+    assert "killed by SIGKILL" in w.banner.label.text() and f"step {last_ck:,}" in w.banner.label.text()
+    assert not w.bar.play_button.isChecked()
+    assert len(w.history) >= frames_before  # views, curves and history are kept
+    # saving now fails with a message instead of hanging
+    task = asyncio.ensure_future(w.sessions.save(w.sessions.autosave_file.with_name("x.genviz")))
+    run_until(loop, task.done, timeout=10)
+    assert task.result() is False
+
+    w.play()  # a fresh worker, from the last checkpoint, then training goes on
+    qtbot.waitUntil(lambda: w.bridge.engine is not None and w.bridge.engine.pid not in (None, old_pid), timeout=5000)
+    qtbot.waitUntil(lambda: w.step > last_ck + 2 and w.bar.play_button.isChecked(), timeout=120000)
+    assert all(f.step <= w.step for f in w.history.frames)
+    assert w.history.frames[0].step == 0  # the history before the checkpoint is still there
+
+    # lost again, then closed: the autosave (all that is left of the run) must stay
+    os.kill(w.bridge.engine.pid, signal.SIGKILL)
+    qtbot.waitUntil(lambda: w.controller.is_lost, timeout=5000)
+    autosave = w.sessions.autosave_file
+    w.close()
+    assert autosave.is_file()
+
+
+# -- refused files leave the running lab untouched --------------------------------------------------------
+def test_refused_session_model_and_data_leave_the_running_lab_untouched(qtbot, loop, tmp_path):
+    w = open_window(qtbot)
+    train(qtbot, w, checkpoints=1, frames=3)
+    step, frames = w.step, len(w.history)
+    values = dict(w.values["manifold"])
+
+    def refused(coro, text):
+        task = asyncio.ensure_future(coro)
+        run_until(loop, task.done, timeout=120)
+        assert task.result() is False
+        assert text in w.banner.label.text(), w.banner.label.text()
+        assert w.current == "manifold" and w.step == step and len(w.history) == frames
+        assert w.values["manifold"] == values and w.run.data is None
+
+    # a session whose state belongs to another architecture (hidden 64): built, refused, nothing changed
+    other = record_session(EngineConfig(lab="manifold", settings={"hidden": 64}), 3, frame_every=1)
+    other.settings["hidden"] = 32
+    save_session(other, tmp_path / "mismatch.genviz")
+    refused(w.sessions.open(tmp_path / "mismatch.genviz"), "does not fit")
+    # a session of the gan lab whose frames are the manifold lab's
+    gan = record_session(EngineConfig(lab="gan", settings={"g_hidden": 8, "d_hidden": 8}), 3, frame_every=1)
+    gan.history = load_session(tmp_path / "mismatch.genviz").history
+    gan.state = None
+    save_session(gan, tmp_path / "foreign-frames.genviz")
+    refused(w.sessions.open(tmp_path / "foreign-frames.genviz"), "never shows")
+    # image data the lab cannot use
+    np.save(tmp_path / "bad.npy", np.zeros((5, 3), np.float32))
+    refused(w.data_actions.load(str(tmp_path / "bad.npy")), "not square")
+    # and the run goes on where it was
+    w.do_step(2)
+    qtbot.waitUntil(lambda: w.step == step + 2, timeout=20000)
+    w.close()
+
+
+def test_refused_model_file_keeps_the_arithmetic_model_and_setting(qtbot, loop, tmp_path):
+    w = open_window(qtbot, lab="arithmetic", overrides={"hidden": 32})
+    qtbot.waitUntil(lambda: w.bridge.engine is not None and w.step == 0, timeout=5000)
+    w.do_step(3)
+    qtbot.waitUntil(lambda: w.step == 3, timeout=30000)
+    from genviz.core.runner import Runner
+
+    runner = Runner(EngineConfig(lab="manifold", settings={"hidden": 32}))
+    runner.step()
+    good = tmp_path / "good.pt"
+    runner.exp.save(str(good))
+    ckpt = torch.load(good, weights_only=True)
+    for name, change in (("negative-latent.pt", {"settings": {**ckpt["settings"], "latent": -3}}),
+                         ("huge.pt", {"settings": {**ckpt["settings"], "hidden": 60000}}),
+                         ("nan.pt", {"model": {k: v * float("nan") for k, v in ckpt["model"].items()}})):
+        torch.save({**ckpt, **change}, tmp_path / name)
+        task = asyncio.ensure_future(w.controller.apply_and_reset({"model": str(tmp_path / name)}))
+        run_until(loop, task.done, timeout=60)
+        assert task.result() is False and name in w.banner.label.text()
+        assert w.values["arithmetic"]["model"] != str(tmp_path / name)  # the refused path is not kept
+        assert w.step == 3
+    task = asyncio.ensure_future(w.controller.apply_and_reset({"model": str(good)}))
+    run_until(loop, task.done, timeout=60)
+    assert task.result() is True
+    qtbot.waitUntil(lambda: "good.pt" in str(w.static.get("model_source", "")), timeout=60000)
+    w.close()
+
+
+# -- two windows, one autosave each ----------------------------------------------------------------------
+def test_two_windows_keep_their_own_autosaves(qtbot, loop):
+    w1 = open_window(qtbot)
+    train(qtbot, w1, checkpoints=1, frames=2)
+    task = asyncio.ensure_future(w1.sessions.autosave())
+    run_until(loop, task.done, timeout=60)
+    assert task.result()
+    w2 = open_window(qtbot, lab="gan", overrides={})
+    assert w2.sessions.autosave_file != w1.sessions.autosave_file
+    assert not (w2.banner.isVisible() and "did not close normally" in w2.banner.label.text())  # w1 is alive
+    w2.close()
+    assert w1.sessions.autosave_file.is_file()  # the second window's close leaves the first's alone
+    w1.close()
+    assert not w1.sessions.autosave_file.exists()
+
+
+# -- a diverged run goes back further each time -----------------------------------------------------------
+def test_divergence_offers_an_earlier_checkpoint_each_time(qtbot):
+    w = MainWindow(engine_kind="thread", lab="manifold")
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitUntil(lambda: w.bridge.engine is not None and w.static != {}, timeout=60000)
+    engine = w.bridge.engine
+    w.panel().drawFailed.disconnect()  # the injected model has no views for the manifold panel to draw
+    engine.reset(replace(engine.config, experiment_ref="tests.helpers:NanAt6", checkpoint_steps=2))
+    w.run.history.__init__()  # the injected run starts a new history, as a reset would
+    engine.play()
+    qtbot.waitUntil(lambda: w.banner.isVisible() and "non-finite" in w.banner.label.text(), timeout=20000)
+    text = w.banner.label.text()
+    assert "non-finite at step 6" in text and "lr (now" in text and w.banner.action_button.text() == "Go back to step 4"
+    qtbot.mouseClick(w.banner.action_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: w.step == 4, timeout=10000)
+    engine.play()  # the same parameters diverge again: the next offer goes further back
+    qtbot.waitUntil(lambda: w.banner.isVisible() and w.banner.action_button.text() == "Go back to step 2",
+                    timeout=20000)
+    w.close()
