@@ -219,6 +219,10 @@ def cmd_bench(argv: list[str]) -> int:
 
         return flow_main(density_steps=args.steps or 3000, energy_steps=args.energy_steps, live_only=args.live_only,
                          flows=[x.strip() for x in args.flows.split(",")] if args.flows else None)
+    if args.lab == "faults":
+        from genviz.bench.faults import main as faults_main
+
+        return faults_main(trials=args.seeds if args.seeds != 3 else 5)
     if args.lab == "history":
         _gui_blas_threads()
         from genviz.bench.history import main as history_main

@@ -207,3 +207,58 @@ def test_divergence_offers_an_earlier_checkpoint_each_time(qtbot):
     qtbot.waitUntil(lambda: w.banner.isVisible() and w.banner.action_button.text() == "Go back to step 2",
                     timeout=20000)
     w.close()
+
+
+# -- messages and text from files ---------------------------------------------------------------------------
+def test_a_message_given_at_start_stays_through_the_first_reset(qtbot):
+    w = MainWindow(engine_kind="thread", lab="manifold", overrides={"batch": "inf"})
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitUntil(lambda: w.static != {}, timeout=60000)
+    qtbot.wait(200)
+    assert w.banner.isVisible() and "batch" in w.banner.label.text()
+    assert w.values["manifold"]["batch"] == 128  # the default, as the message says
+    w.close()
+
+
+def test_captions_and_messages_from_files_are_plain_text(qtbot):
+    w = MainWindow(engine_kind="thread", lab="manifold")
+    qtbot.addWidget(w)
+    w.show()
+    w.lecture.show_caption('<img src="x.png">Title', "<b>caption</b> & more")
+    assert "&lt;img" in w.caption.text() and "&lt;b&gt;caption&lt;/b&gt; &amp; more" in w.caption.text()
+    w.banner.show_message("<b>not bold</b>")
+    assert w.banner.label.textFormat() == Qt.PlainText
+    w.close()
+
+
+def test_open_points_replaces_points_given_on_the_command_line(qtbot, loop, tmp_path):
+    rng = np.random.default_rng(0)
+    np.savetxt(tmp_path / "first.csv", rng.normal(size=(40, 2)), delimiter=",")
+    np.savetxt(tmp_path / "second.csv", rng.normal(size=(40, 2)) + 3, delimiter=",")
+    w = MainWindow(engine_kind="thread", lab="gan", data=str(tmp_path / "first.csv"),
+                   overrides={"g_hidden": 8, "d_hidden": 8})
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitUntil(lambda: w.static.get("dataset") == "first", timeout=60000)
+    assert w.values["gan"]["data"] == str(tmp_path / "first.csv")
+    task = asyncio.ensure_future(w.data_actions.load(str(tmp_path / "second.csv")))
+    run_until(loop, task.done, timeout=60)
+    assert task.result() is True
+    qtbot.waitUntil(lambda: w.static.get("dataset") == "second", timeout=60000)
+    w.close()
+
+
+def test_a_refused_session_while_training_keeps_it_training(qtbot, loop, tmp_path):
+    w = open_window(qtbot)
+    (tmp_path / "cut.genviz").write_bytes(b"PK\x03\x04" + b"\0" * 100)
+    w.play()
+    qtbot.waitUntil(lambda: w.step > 5, timeout=60000)
+    task = asyncio.ensure_future(w.sessions.open(tmp_path / "cut.genviz"))
+    run_until(loop, task.done, timeout=60)
+    assert task.result() is False and "cut.genviz" in w.banner.label.text()
+    step = w.step
+    qtbot.waitUntil(lambda: w.step > step + 5, timeout=60000)
+    assert w.bar.play_button.isChecked() and w.current == "manifold"
+    assert str(tmp_path / "cut.genviz") not in w.sessions.recent()
+    w.close()

@@ -34,7 +34,7 @@ from genviz.data.toy2d import make_toy
 BUDGET_MB = 64  # GENVIZ_MEMORY_BUDGET_MB during these tests
 PEAK_BOUND = 3 * BUDGET_MB * 2 ** 20  # traced peak per input: the budget plus the copies a load makes
 INPUTS = Counter()
-FUZZ = settings(max_examples=120, deadline=None, derandomize=True, database=None,
+FUZZ = settings(max_examples=150, deadline=None, derandomize=True, database=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 
 
@@ -176,7 +176,10 @@ def test_mutated_sessions_are_refused_cleanly_or_load(originals, tmp_path_factor
     else:
         members["session.json"] = b'{"format": "genviz-session", "version": 1, "static": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
         rezip(members, path)
-    result = check(lambda p: load_session(p, tuple(all_labs())), path, SessionError, folder)
+    def read_session(p):
+        return load_session(p, tuple(all_labs()))
+
+    result = check(read_session, path, SessionError, folder)
     if isinstance(result, SessionError):
         assert path.name in str(result)
         return
@@ -265,7 +268,10 @@ def test_mutated_model_files_are_refused_cleanly_or_load(originals, tmp_path_fac
         torch.save(ckpt, path)
     else:
         path.write_bytes(mutate_bytes((originals / "model.pt").read_bytes(), data))
-    result = check(lambda p: read_model_file(p, ("manifold", "arithmetic")), path, CheckpointError, folder)
+    def read_model(p):
+        return read_model_file(p, ("manifold", "arithmetic"))
+
+    result = check(read_model, path, CheckpointError, folder)
     if not isinstance(result, CheckpointError):
         # it reads: the arithmetic lab builds from it or refuses it with its own message
         from genviz.labs.arithmetic.experiment import ArithmeticExperiment

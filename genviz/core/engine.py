@@ -47,7 +47,7 @@ def default_torch_threads() -> int:
 
 
 HEARTBEAT_SECONDS = 0.1  # how often a worker process says it is alive
-HEARTBEAT_TIMEOUT = 1.0  # silence after which it counts as hung
+HEARTBEAT_TIMEOUT = 0.8  # silence after which it counts as hung (noticed within HEARTBEAT_SECONDS more)
 START_TIMEOUT = 120.0  # a spawned worker imports torch first: minutes on a loaded laptop is not a hang
 
 

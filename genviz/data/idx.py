@@ -26,8 +26,14 @@ def _read_bytes(path: Path) -> bytes:
         head = safeio.gunzip_head(raw, 4 + 4 * 255, path)
         try:
             size = _promised_size(head, path)
-        except DataError:  # no readable header: say why (a damaged gzip, or no IDX), within the budget
-            return safeio.gunzip(raw, path)
+        except DataError as header_error:
+            # no readable header: a damaged gzip says so within its first MiB; otherwise it is no IDX
+            try:
+                return safeio.gunzip(raw, path, limit=1 << 20)
+            except safeio.InputError as exc:
+                if "larger than" in str(exc):
+                    raise header_error from None
+                raise
         safeio.check_size(size, path, "the data its IDX header promises")
         return safeio.gunzip(raw, path, limit=size + 1)
     except safeio.InputError as exc:
