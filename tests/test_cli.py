@@ -133,3 +133,17 @@ def test_a_bad_user_preset_is_left_out_and_the_rest_load(tmp_path, monkeypatch):
     assert len(problems) == 4 and any("seed" in p for p in problems) and any("latent" in p for p in problems)
     r = run("presets")
     assert r.returncode == 0 and len(r.stdout.splitlines()) == len(presets) and "left out" in r.stderr
+
+
+def test_export_of_a_session_with_another_labs_frames_is_one_line(tmp_path):
+    from genviz.core.engine import EngineConfig
+    from genviz.core.headless import record_session
+    from genviz.core.session import save_session
+
+    manifold = record_session(EngineConfig(lab="manifold", settings={"hidden": 16}), 2, frame_every=1)
+    gan = record_session(EngineConfig(lab="gan", settings={"g_hidden": 8, "d_hidden": 8}), 2, frame_every=1)
+    gan.history = manifold.history
+    save_session(gan, tmp_path / "mixed.genviz")
+    r = run("export", str(tmp_path / "mixed.genviz"), "--out", str(tmp_path / "x.png"))
+    lines = [line for line in r.stderr.splitlines() if line.strip() and "propagateSizeHints" not in line]  # Qt's
+    assert r.returncode == 2 and len(lines) == 1 and "cannot be drawn" in lines[0], r.stderr[-1500:]

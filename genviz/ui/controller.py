@@ -187,7 +187,7 @@ class Controller(QObject):
         as commands run in order) so labs that explore a trained model can open it."""
         run = self.run
         lab = run.labs.get(run.lab) if run.lab else None
-        if lab is None or not lab.shares_model or self.engine is None or run.step <= 0:
+        if lab is None or not lab.shares_model or not self.bridge.healthy or run.step <= 0:
             return
         path = self.kept_dir / f"{lab.name}.pt"
         path.unlink(missing_ok=True)
@@ -221,6 +221,20 @@ class Controller(QObject):
 
     async def state(self) -> bytes:
         return await self.bridge.ask("state")
+
+    def lost_session(self):
+        """The run of a lost worker as a Session: its last checkpoint and the history up to it (what
+        a save or an autosave can still keep), or None without a checkpoint."""
+        from genviz.core.history import History
+
+        if not self.is_lost or not self.run.history.checkpoints:
+            return None
+        step, blob = self.run.history.checkpoints[-1]
+        history = History.from_payload(self.run.history.to_payload())
+        history.truncate_after(step)
+        session = self.run.to_session(blob)
+        session.step, session.history = step, history
+        return session
 
     def close(self, timeout: float = 1.0) -> bool:
         return self.bridge.close(timeout)

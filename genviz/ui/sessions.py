@@ -97,7 +97,8 @@ class SessionActions:
     async def save(self, path: str | Path) -> bool:
         w = self.w
         try:
-            session = self.run.to_session(await w.controller.state())
+            # a lost worker cannot be asked for its state: its last checkpoint is saved instead
+            session = w.controller.lost_session() or self.run.to_session(await w.controller.state())
             await asyncio.get_event_loop().run_in_executor(None, save_session, session, path)
         except (QueryFailed, SessionError, OSError) as exc:
             w.banner.show_message(f"Could not save the session: {exc}")
