@@ -133,7 +133,7 @@ def cmd_train(argv: list[str]) -> int:
     from genviz.core.engine import EngineConfig
     from genviz.core.headless import train
     from genviz.core.labs import get_lab
-    from genviz.core.settings import SettingError, parse_assignments, resolve
+    from genviz.core.settings import parse_assignments, resolve
     from genviz.data import DataError
 
     try:

@@ -66,3 +66,27 @@ def complete(awaitable, timeout: float = 60.0):
     task = asyncio.ensure_future(awaitable)
     run_until(None, task.done, timeout)
     return task.result()
+
+
+def open_window(qtbot, lab: str = "manifold", engine: str = "thread", overrides: dict | None = None, **kwargs):
+    """A real window on ``lab`` (small model, checkpoints every 0.3 s), shown, its lab built."""
+    from genviz.ui import theme
+    from genviz.ui.main_window import MainWindow
+
+    theme.apply_theme("light", font_scale=1.0, line_scale=1.0)
+    w = MainWindow(engine_kind=engine, lab=lab, overrides={"hidden": 32} if overrides is None else overrides, **kwargs)
+    w.controller.checkpoint_seconds = 0.3
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitExposed(w)
+    qtbot.waitUntil(lambda: w.static != {}, timeout=90000)
+    return w
+
+
+def train_until(qtbot, w, frames: int = 6, checkpoints: int = 3) -> None:
+    """Play until the history holds ``frames`` snapshots and ``checkpoints`` checkpoints, then pause."""
+    w.play()
+    qtbot.waitUntil(lambda: len(w.history) >= frames and len(w.history.checkpoints) >= checkpoints, timeout=90000)
+    w.pause()
+    qtbot.waitUntil(lambda: not w.bar.play_button.isChecked(), timeout=5000)
+    qtbot.wait(200)

@@ -10,16 +10,14 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-import qasync
 import torch
 from PySide6.QtCore import Qt
 
 from genviz.core.engine import EngineConfig, ProcessEngine
 from genviz.core.headless import record_session
 from genviz.core.session import load_session, save_session
-from genviz.ui import theme
 from genviz.ui.main_window import MainWindow
-from tests.helpers import run_until
+from tests.helpers import open_window, run_until, train_until
 
 posix_only = pytest.mark.skipif(sys.platform == "win32", reason="signals")
 
@@ -29,23 +27,8 @@ def loop(_app_loop):
     return _app_loop  # the app's loop (conftest)
 
 
-def open_window(qtbot, lab="manifold", engine="thread", overrides=None):
-    theme.apply_theme("light", font_scale=1.0, line_scale=1.0)
-    w = MainWindow(engine_kind=engine, lab=lab, overrides={"hidden": 32} if overrides is None else overrides)
-    w.controller.checkpoint_seconds = 0.3
-    qtbot.addWidget(w)
-    w.show()
-    qtbot.waitExposed(w)
-    qtbot.waitUntil(lambda: w.static != {}, timeout=90000)
-    return w
-
-
 def train(qtbot, w, checkpoints=2, frames=3):
-    w.play()
-    qtbot.waitUntil(lambda: len(w.history.checkpoints) >= checkpoints and len(w.history) >= frames, timeout=90000)
-    w.pause()
-    qtbot.waitUntil(lambda: not w.bar.play_button.isChecked(), timeout=5000)
-    qtbot.wait(200)
+    train_until(qtbot, w, frames=frames, checkpoints=checkpoints)
 
 
 # -- the engine notices death and hangs ------------------------------------------------------------------

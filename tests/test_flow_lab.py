@@ -4,7 +4,6 @@ import math
 
 import numpy as np
 
-import qasync
 import torch
 from PySide6.QtWidgets import QComboBox
 

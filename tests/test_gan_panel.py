@@ -3,7 +3,6 @@ import asyncio
 
 import numpy as np
 
-import qasync
 from PySide6.QtCore import Qt
 
 from genviz.labs.gan.panel import LOST_AFTER
@@ -65,7 +64,6 @@ def test_lost_modes_are_announced(qtbot):
 def test_step_buttons_preset_and_drawing(qtbot, tmp_path):
     w = open_gan(qtbot)
     panel = w.panel()
-    loop = asyncio.get_event_loop()  # the app's loop (conftest)
     replies = []
     panel.on_reply = lambda name, value: replies.append((name, value))
     try:

@@ -2,7 +2,6 @@
 import asyncio
 
 import numpy as np
-import qasync
 import torch
 
 from genviz.core.labs import get_lab
@@ -131,8 +130,8 @@ def test_panel_draws_chains_steps_and_paints(qtbot):
         replies = []
         panel.on_reply = lambda name, value: replies.append((name, value))
         panel.paint_view.on_painted(panel.paint_view.mask.copy())
-        run_until(loop, lambda: replies)
-        assert replies[0] == ("paint", {"painted": 2})
+        run_until(loop, lambda: any(name == "paint" for name, _ in replies))  # (the half step may answer too)
+        assert ("paint", {"painted": 2}) in replies
     finally:
         w.close()
         pass

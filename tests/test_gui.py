@@ -142,14 +142,12 @@ def test_worker_error_is_shown(qtbot):
 
 
 def test_awaiting_a_worker_query_through_qasync(qtbot, tmp_path):
-    import qasync
     import torch
 
     w = MainWindow(engine_kind="thread", lab="manifold", overrides={"hidden": 16})
     qtbot.addWidget(w)
     w.show()
     qtbot.waitUntil(lambda: w.panel().static != {}, timeout=20000)
-    loop = asyncio.get_event_loop()  # the app's loop (conftest)
     path = str(tmp_path / "m.pt")
     try:
         saved = complete(asyncio.wait_for(w.bridge.ask("save", path=path), 20))

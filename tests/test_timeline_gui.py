@@ -8,7 +8,6 @@ import xml.etree.ElementTree as ET
 import numpy as np
 
 import pytest
-import qasync
 from PIL import Image
 from PySide6.QtCore import QSettings, Qt
 
@@ -19,31 +18,12 @@ from genviz.core.presets import all_presets, get_preset
 from genviz.core.session import load_session, save_session
 from genviz.ui import export, theme
 from genviz.ui.main_window import MainWindow
-from tests.helpers import run_until
+from tests.helpers import open_window, run_until, train_until
 
 
 @pytest.fixture
 def loop(_app_loop):
     return _app_loop  # the app's loop (conftest)
-
-
-def open_window(qtbot, lab="manifold", **kwargs):
-    theme.apply_theme("light", font_scale=1.0, line_scale=1.0)
-    w = MainWindow(engine_kind="thread", lab=lab, overrides=kwargs.pop("overrides", {"hidden": 32}), **kwargs)
-    w.controller.checkpoint_seconds = 0.3
-    qtbot.addWidget(w)
-    w.show()
-    qtbot.waitExposed(w)
-    qtbot.waitUntil(lambda: w.static != {}, timeout=60000)
-    return w
-
-
-def train_until(qtbot, w, frames=6, checkpoints=3):
-    w.play()
-    qtbot.waitUntil(lambda: len(w.history) >= frames and len(w.history.checkpoints) >= checkpoints, timeout=60000)
-    w.pause()
-    qtbot.waitUntil(lambda: not w.bar.play_button.isChecked(), timeout=5000)
-    qtbot.wait(200)
 
 
 def drawn(qtbot, panel):

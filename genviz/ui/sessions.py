@@ -20,7 +20,6 @@ from PySide6.QtCore import QLockFile, QStandardPaths
 from PySide6.QtWidgets import QFileDialog
 
 from genviz.core.session import SUFFIX, Session, SessionError, load_session, save_session
-from genviz.core.settings import SettingError
 from genviz.ui.engine_bridge import QueryFailed
 
 AUTOSAVE_SECONDS = float(os.environ.get("GENVIZ_AUTOSAVE_SECONDS", "60"))
