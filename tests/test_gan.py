@@ -224,3 +224,36 @@ def test_drawn_points_are_saved_under_their_content(tmp_path):
     assert save_drawn_points(a, tmp_path) == pa
     np.testing.assert_array_equal(load_points(pa), a)
     np.testing.assert_array_equal(load_points(pb), b)
+
+
+@pytest.mark.parametrize("kind,gp,r1,clip", [("wgan-gp", 10.0, 0.0, None), ("nonsat", 0.0, 5.0, None),
+                                             ("wgan", 0.0, 0.0, 0.01)])
+def test_unrolled_step_applies_the_penalties_and_clipping_of_the_real_step(kind, gp, r1, clip):
+    """The look-ahead D is updated by D's whole objective (GP, R1) and clipped like the real D."""
+    from genviz.models.gan import d_objective
+
+    torch.manual_seed(0)
+    d = Discriminator(hidden=16, layers=2)
+    opt = torch.optim.Adam(d.parameters(), lr=1e-2, betas=(0.5, 0.999))
+    real, fake = torch.randn(32, 2), torch.randn(32, 2)
+    for _ in range(2):
+        opt.zero_grad()
+        d_loss(kind, d(real), d(fake)).backward()
+        opt.step()
+    params = unrolled_params(d, opt, kind, [real], fake, gp_weight=gp, r1=r1, clip=clip,
+                             generator=torch.Generator().manual_seed(7))
+    twin = copy.deepcopy(d)
+    twin_opt = torch.optim.Adam(twin.parameters(), lr=1e-2, betas=(0.5, 0.999))
+    twin_opt.load_state_dict(opt.state_dict())
+    twin_opt.zero_grad()
+    d_objective(twin, kind, real, fake, gp, r1, torch.Generator().manual_seed(7))[0].backward()
+    twin_opt.step()
+    if clip is not None:
+        with torch.no_grad():
+            for p in twin.parameters():
+                p.clamp_(-clip, clip)
+    for name, p in twin.named_parameters():
+        torch.testing.assert_close(params[name].detach(), p.detach(), atol=1e-6, rtol=1e-5)
+    if gp or r1:  # and the penalty did change the step (the test would pass without it otherwise)
+        plain = unrolled_params(d, opt, kind, [real], fake)
+        assert any((plain[n] - params[n]).abs().max() > 1e-6 for n in params)

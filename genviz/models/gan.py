@@ -93,25 +93,31 @@ def g_loss(kind: str, fake: torch.Tensor) -> torch.Tensor:
     raise ValueError(f"unknown loss {kind!r} ({', '.join(LOSSES)})")
 
 
+def _call(d: Discriminator, params: dict | None, x: torch.Tensor) -> torch.Tensor:
+    """D(x) with its own parameters, or with ``params`` (an unrolled D's)."""
+    return d(x) if params is None else functional_call(d, params, (x,))
+
+
 def gradient_penalty(d: Discriminator, real: torch.Tensor, fake: torch.Tensor,
-                     generator: torch.Generator | None = None) -> torch.Tensor:
+                     generator: torch.Generator | None = None, params: dict | None = None) -> torch.Tensor:
     """WGAN-GP (Gulrajani et al.): E[(||grad D(x_hat)||_2 - 1)^2], x_hat on lines real-fake. The
-    gradient is taken with respect to the whole (packed) D input."""
+    gradient is taken with respect to the whole (packed) D input. ``params``: D's parameters to use
+    (an unrolled D's), else its own."""
     n = min(len(real), len(fake)) // d.pack * d.pack
     real, fake = real[:n], fake[:n]
     eps = torch.rand(n // d.pack, 1, generator=generator).to(real.device)
     eps = eps.repeat_interleave(d.pack, 0)  # one mixing weight per packed input
     x_hat = (eps * real + (1 - eps) * fake).detach().requires_grad_(True)
-    out = d(x_hat)
+    out = _call(d, params, x_hat)
     (grad,) = torch.autograd.grad(out.sum(), x_hat, create_graph=True)
     norms = grad.reshape(n // d.pack, -1).norm(dim=1)
     return ((norms - 1) ** 2).mean()
 
 
-def r1_penalty(d: Discriminator, real: torch.Tensor) -> torch.Tensor:
+def r1_penalty(d: Discriminator, real: torch.Tensor, params: dict | None = None) -> torch.Tensor:
     """R1 (Mescheder et al. 2018): E ||grad_x D(x)||^2 on real data (weighted by gamma/2 by the caller)."""
     x = real.detach().requires_grad_(True)
-    (grad,) = torch.autograd.grad(d(x).sum(), x, create_graph=True)
+    (grad,) = torch.autograd.grad(_call(d, params, x).sum(), x, create_graph=True)
     return grad.reshape(len(d.packed(x)), -1).pow(2).sum(1).mean()
 
 
@@ -120,11 +126,28 @@ def d_probability(kind: str, out: torch.Tensor) -> torch.Tensor:
     return out if kind in CRITIC_LOSSES else torch.sigmoid(out)
 
 
+def d_objective(d: Discriminator, kind: str, real: torch.Tensor, fake: torch.Tensor, gp_weight: float = 0.0,
+                r1: float = 0.0, generator: torch.Generator | None = None, params: dict | None = None):
+    """D's whole training loss: the GAN loss, plus the gradient penalty (WGAN-GP) and R1 (gamma/2)
+    when set. Returns (loss, D(real), D(fake)). The real D step and every unrolled step use it, so
+    the generator looks ahead through exactly the update that is applied."""
+    out_r, out_f = _call(d, params, real), _call(d, params, fake)
+    loss = d_loss(kind, out_r, out_f)
+    if kind == "wgan-gp" and gp_weight:
+        loss = loss + gp_weight * gradient_penalty(d, real, fake, generator, params)
+    if r1 > 0:
+        loss = loss + 0.5 * r1 * r1_penalty(d, real, params)
+    return loss, out_r, out_f
+
+
 def unrolled_params(d: Discriminator, optimizer: torch.optim.Adam, kind: str, real_batches, fake: torch.Tensor,
-                    gp_weight: float = 0.0) -> dict[str, torch.Tensor]:
+                    gp_weight: float = 0.0, r1: float = 0.0, clip: float | None = None,
+                    generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
     """Metz et al.'s unrolled discriminator: k differentiable Adam steps of D from its current state,
     taken against the current generator's samples ``fake`` (which keep their graph), so G's loss
-    under the returned parameters sees how D would react."""
+    under the returned parameters sees how D would react. Each step minimises D's whole objective
+    (:func:`d_objective`: gradient penalty and R1 included) and, for WGAN, clips the weights to
+    ``clip`` as the real step does."""
     group = optimizer.param_groups[0]
     lr, (b1, b2), eps = group["lr"], group["betas"], group["eps"]
     names = [n for n, _ in d.named_parameters()]
@@ -134,9 +157,7 @@ def unrolled_params(d: Discriminator, optimizer: torch.optim.Adam, kind: str, re
     v = {n: state[n].get("exp_avg_sq", torch.zeros_like(params[n])).detach() for n in names}
     t0 = int(float(state[names[0]].get("step", 0))) if state[names[0]] else 0
     for i, real in enumerate(real_batches):
-        out_r = functional_call(d, params, (real,))
-        out_f = functional_call(d, params, (fake,))
-        loss = d_loss(kind, out_r, out_f)
+        loss, _, _ = d_objective(d, kind, real, fake, gp_weight, r1, generator, params)
         grads = torch.autograd.grad(loss, [params[n] for n in names], create_graph=True)
         t = t0 + i + 1
         new = {}
@@ -147,6 +168,8 @@ def unrolled_params(d: Discriminator, optimizer: torch.optim.Adam, kind: str, re
             v_hat = v[n] / (1 - b2 ** t)
             # + 1e-16 inside the root: d sqrt(v)/dv is infinite at v = 0 and would turn into NaN
             new[n] = params[n] - lr * m_hat / ((v_hat + 1e-16).sqrt() + eps)
+            if clip is not None:
+                new[n] = new[n].clamp(-clip, clip)
         params = new
     return params
 

@@ -9,9 +9,8 @@ from torch.func import functional_call
 from genviz.core.experiment import Experiment, guarded_update, to_numpy
 from genviz.data.toy2d import make_toy, mode_coverage
 from genviz.labs.gan import LAB
-from genviz.models.gan import (CRITIC_LOSSES, Discriminator, Generator, d_loss, d_probability, g_loss,
-                               gradient_penalty, grid_points, noise_grid, packed_eval, r1_penalty,
-                               unrolled_params)
+from genviz.models.gan import (CRITIC_LOSSES, Discriminator, Generator, d_objective, d_probability, g_loss,
+                               grid_points, noise_grid, packed_eval, unrolled_params)
 
 EVAL_SAMPLES = 2500  # the PacGAN protocol's sample count (docs/references.md)
 HEATMAP = 128
@@ -48,12 +47,7 @@ class GanExperiment(Experiment):
         real = self.real_batch()
         with torch.no_grad():
             fake = self.G.rsample((s["batch"],), self.gen)
-        out_r, out_f = self.D(real), self.D(fake)
-        loss = d_loss(s["loss"], out_r, out_f)
-        if s["loss"] == "wgan-gp":
-            loss = loss + s["gp_weight"] * gradient_penalty(self.D, real, fake, self.gen)
-        if s["r1"] > 0:
-            loss = loss + 0.5 * s["r1"] * r1_penalty(self.D, real)
+        loss, out_r, out_f = d_objective(self.D, s["loss"], real, fake, s["gp_weight"], s["r1"], self.gen)
         ok = guarded_update(loss, self.opt_d, list(self.D.parameters()))
         if ok and s["loss"] == "wgan":
             with torch.no_grad():  # Arjovsky et al.'s Lipschitz constraint by weight clipping
@@ -67,7 +61,9 @@ class GanExperiment(Experiment):
         s = self.settings
         fake = self.G.rsample((s["batch"],), self.gen)
         if s["unroll"] > 0:
-            params = unrolled_params(self.D, self.opt_d, s["loss"], [self.real_batch() for _ in range(s["unroll"])], fake)
+            params = unrolled_params(self.D, self.opt_d, s["loss"], [self.real_batch() for _ in range(s["unroll"])], fake,
+                                     gp_weight=s["gp_weight"], r1=s["r1"],
+                                     clip=s["clip"] if s["loss"] == "wgan" else None, generator=self.gen)
             out = functional_call(self.D, params, (fake,))
         else:
             out = self.D(fake)
