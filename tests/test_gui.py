@@ -170,3 +170,27 @@ def test_collapse_warning_banner(qtbot):
     assert panel.warning.isVisible() and "Posterior collapse" in panel.warning.text()
     panel._update_warning({"collapsed": False, "kl_dims": np.array([1.0, 2.0])}, 600)
     assert not panel.warning.isVisible()
+
+
+def test_curves_offer_a_log_scale_and_axes_have_no_si_prefix(qtbot):
+    from genviz.ui.plots import CurvePlot
+
+    plot = CurvePlot("Losses", {"a": "a", "b": "b"})
+    qtbot.addWidget(plot)
+    plot.append("a", np.arange(1, 101), 1000.0 / np.arange(1, 101))
+    plot.append("b", np.arange(1, 101), -np.ones(100))  # not drawable on a log axis: left out there
+    plot.redraw()
+    plot.set_log(True)
+    lo, hi = plot.getPlotItem().getViewBox().viewRange()[1]
+    assert lo <= 1.0 + 1e-9 and hi >= np.log10(1000 / 11)  # log10: 10 up to the later 90 % of training
+    x = plot.curves["b"].getData()[0]
+    assert x is None or len(x) == 0
+    assert not plot.getPlotItem().getAxis("left").autoSIPrefix
+    plot.set_log(False)
+    # a late spike does not rescale the plot
+    plot.clear_data()
+    y = np.ones(1000)
+    y[800] = 1e6
+    plot.append("a", np.arange(1000), y)
+    plot.redraw()
+    assert plot.getPlotItem().getViewBox().viewRange()[1][1] < 10

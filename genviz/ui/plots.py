@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QToolButton
 
 from genviz.ui import theme
 
@@ -47,6 +48,23 @@ def make_plot(title: str = "", x_label: str = "", y_label: str = "") -> pg.PlotW
     w.getPlotItem().getViewBox().setMenuEnabled(False)
     theme.register_plot(w)
     return w
+
+
+def add_colorbar(plot: pg.PlotWidget, image: pg.ImageItem, label: str = "") -> pg.ColorBarItem:
+    """A colour bar right of ``plot`` showing ``image``'s colour map and levels, following every
+    ``setImage`` (a heatmap without one cannot be read)."""
+    bar = pg.ColorBarItem(values=(0.0, 1.0), width=12, colorMap=image.getColorMap() or pg.colormap.get("viridis"),
+                          label=label or None, interactive=False, colorMapMenu=False)
+    plot.getPlotItem().layout.addItem(bar, 2, 4)
+
+    def follow() -> None:
+        levels = image.getLevels()
+        if levels is not None and np.ndim(levels) == 1 and np.all(np.isfinite(levels)) and levels[1] > levels[0]:
+            bar.setLevels((float(levels[0]), float(levels[1])))
+
+    image.sigImageChanged.connect(follow)
+    plot.colorbar = bar
+    return bar
 
 
 class ImagePlot(pg.PlotWidget):
@@ -166,7 +184,31 @@ class CurvePlot(pg.PlotWidget):
             color = theme.CURVE_COLORS[i % len(theme.CURVE_COLORS)]
             curve = self.plot([], [], name=label, pen=pg.mkPen(color, width=2))
             self.curves[key], self.buffers[key] = curve, CurveBuffer()
+        # a log-scale toggle in the corner: losses that fall by orders of magnitude read better
+        self.log_y = False
+        self.log_button = QToolButton(self)
+        self.log_button.setText("log y")
+        self.log_button.setCheckable(True)
+        self.log_button.setFocusPolicy(Qt.NoFocus)
+        self.log_button.setToolTip("Logarithmic y axis (only positive values are drawn)")
+        self.log_button.toggled.connect(self.set_log)
+        self.log_button.move(4, 4)
+        self.log_button.hide()  # shown while the pointer is over the plot (or while it is on)
         theme.register_plot(self)
+
+    def enterEvent(self, event) -> None:
+        self.log_button.show()
+        super().enterEvent(event)
+
+    def leaveEvent(self, event) -> None:
+        self.log_button.setVisible(self.log_y)
+        super().leaveEvent(event)
+
+    def set_log(self, on: bool) -> None:
+        self.log_y = bool(on)
+        self.log_button.setChecked(self.log_y)
+        self.getPlotItem().setLogMode(False, self.log_y)
+        self.redraw()
 
     def show_series(self, keys) -> None:
         """Show only these curves (and legend entries): a lab whose mode decides what is measured."""
@@ -210,7 +252,7 @@ class CurvePlot(pg.PlotWidget):
         self.changed = False
         for key, buf in self.buffers.items():
             x, y = buf.x, buf.y
-            finite = np.isfinite(y)
+            finite = np.isfinite(y) & (y > 0) if self.log_y else np.isfinite(y)
             x, y = x[finite], y[finite]
             if len(x) > CURVE_POINTS:  # bin means: what a pixel column would show anyway
                 edges = np.linspace(0, len(x), CURVE_POINTS + 1).astype(int)
@@ -224,20 +266,28 @@ class CurvePlot(pg.PlotWidget):
         """Fit y to the later 90 % of training, so the first steps' huge losses do not flatten
         everything after them (the early part is still drawn, clipped at the top)."""
         ys_all, ys_late = [], []
-        for buf in self.buffers.values():
-            finite = np.isfinite(buf.y)
+        for key, buf in self.buffers.items():
+            if not self.curves[key].isVisible():
+                continue
+            finite = np.isfinite(buf.y) & (buf.y > 0) if self.log_y else np.isfinite(buf.y)
             if not finite.any():
                 continue
             x, y = buf.x[finite], buf.y[finite]
+            if self.log_y:
+                y = np.log10(y)
             cut = x[0] + 0.1 * (x[-1] - x[0])
             ys_all.append(y)
             ys_late.append(y[x >= cut])
         if not ys_all:
             return
-        lo = min(float(y.min()) for y in ys_all)
-        hi = max(float(y.max()) for y in ys_late if len(y)) if any(len(y) for y in ys_late) else lo + 1
+        # a lone spike does not rescale the plot (it is drawn, clipped); the newest value always shows
+        lo = min(min(float(np.percentile(y, 0.5)), float(y[-1])) for y in ys_all)
+        late = [y for y in ys_late if len(y)]
+        hi = max(max(float(np.percentile(y, 99.5)), float(y[-1])) for y in late) if late else lo + 1
         if self.reference_y is not None:
-            lo, hi = min(lo, self.reference_y), max(hi, self.reference_y)
+            ref = np.log10(self.reference_y) if self.log_y and self.reference_y > 0 else self.reference_y
+            if not self.log_y or self.reference_y > 0:
+                lo, hi = min(lo, ref), max(hi, ref)
         pad = 0.08 * max(hi - lo, 1e-6)
         # room at the top for the legend: as much of the range as the legend takes of the plot's
         # height, so no curve runs under it however short the plot is
@@ -281,17 +331,26 @@ class ClassScatter:
     def __init__(self, plot: pg.PlotWidget, class_names: list[str], size: float = 6):
         self.plot = plot
         self.items = []
-        self.legend = plot.getPlotItem().addLegend(offset=(5, 5), labelTextSize="10pt")
-        self.legend.setColumnCount(2 if len(class_names) > 5 else 1)
-        self.legend.setBrush(pg.mkBrush(theme.colors()["plot_bg"]))
+        # the legend sits in the plot's layout right of the data, never over it
+        self.legend = pg.LegendItem(labelTextSize="10pt")
+        self.legend.setColumnCount(2 if len(class_names) > 10 else 1)
+        plot.getPlotItem().layout.addItem(self.legend, 2, 3)
+        plot.extra_legends = [*getattr(plot, "extra_legends", []), self.legend]
         for i, name in enumerate(class_names):
-            color = theme.class_color(i)
-            item = pg.ScatterPlotItem(size=size, pen=None, brush=pg.mkBrush(color), name=name)
+            item = pg.ScatterPlotItem(size=size, pen=None, brush=pg.mkBrush(theme.class_color(i)))
             plot.addItem(item)
+            self.legend.addItem(item, name)
             self.items.append(item)
+        plot.restyle_hooks = [*getattr(plot, "restyle_hooks", []), self.restyle]
+        theme.register_plot(plot)
         self.hist = pg.ImageItem()
         self.hist.setZValue(-10)
         plot.addItem(self.hist)
+
+    def restyle(self) -> None:
+        """After a theme switch: class colours of the new theme (class 9 is white on dark)."""
+        for i, item in enumerate(self.items):
+            item.setBrush(pg.mkBrush(theme.class_color(i)))
 
     def set_points(self, points: np.ndarray, labels: np.ndarray) -> None:
         if len(points) > HISTOGRAM_ABOVE:
@@ -313,8 +372,10 @@ class ClassScatter:
         for item in self.items:
             self.plot.removeItem(item)
         self.plot.removeItem(self.hist)
+        self.plot.getPlotItem().layout.removeItem(self.legend)
         self.legend.scene() and self.legend.scene().removeItem(self.legend)
-        self.plot.getPlotItem().legend = None
+        self.plot.extra_legends = [x for x in getattr(self.plot, "extra_legends", []) if x is not self.legend]
+        self.plot.restyle_hooks = [h for h in getattr(self.plot, "restyle_hooks", []) if h != self.restyle]
 
 
 def ellipse_points(center: np.ndarray, cov: np.ndarray, n_sigma: float = 2.0, n: int = 96) -> np.ndarray:

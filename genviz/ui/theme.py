@@ -55,6 +55,8 @@ def _style_plot(widget: pg.PlotWidget) -> None:
         axis = item.getAxis(name)
         axis.setPen(pg.mkPen(c["plot_fg"]))
         axis.setTextPen(pg.mkPen(c["plot_fg"]))
+        # plain units on every axis: "z₁ (x0.001)" or "step (x0.001)" reads as a different quantity
+        axis.enableAutoSIPrefix(False)
     scale = _current["font_scale"]
     tick_font = QFont()
     tick_font.setPointSizeF(9.0 * scale)
@@ -76,11 +78,17 @@ def _style_plot(widget: pg.PlotWidget) -> None:
                 pen = pg.mkPen(pen)
                 pen.setWidthF(base * _current["line_scale"])
                 data_item.setPen(pen)
-    if item.legend is not None:
-        item.legend.setLabelTextColor(c["plot_fg"])
-        item.legend.setBrush(pg.mkBrush(c["plot_bg"]))
-        item.legend.setPen(pg.mkPen(c["muted"]))
-        item.legend.setLabelTextSize(f"{9 * scale:.0f}pt")
+    for hook in getattr(widget, "restyle_hooks", []):  # items that pick theme colours (class colours)
+        hook()
+    legends = [item.legend] if item.legend is not None else []
+    legends += getattr(widget, "extra_legends", [])
+    for legend in legends:
+        legend.setLabelTextColor(c["plot_fg"])
+        legend.setBrush(pg.mkBrush(c["plot_bg"]))
+        legend.setPen(pg.mkPen(c["muted"]))
+        legend.setLabelTextSize(f"{9 * scale:.0f}pt")
+        for sample, label in legend.items:  # entries made before a theme switch keep no old colour
+            label.setText(label.text, color=c["plot_fg"])
 
 
 def font_scale() -> float:

@@ -16,7 +16,7 @@ from genviz.core.mosaic import tile
 from genviz.vae.decode import decode_numpy
 from genviz.ui import theme
 from genviz.ui.panel import LabPanel, column, row
-from genviz.ui.plots import ClickableImage, CurvePlot, ImagePlot, make_plot
+from genviz.ui.plots import ClickableImage, add_colorbar, CurvePlot, ImagePlot, make_plot
 
 SLIDER_RANGE = 3.0  # sliders span +-3 prior (or data) standard deviations, in steps of 0.01
 STRIP_COLUMNS, STRIP_ROWS = 16, 2
@@ -289,6 +289,7 @@ class ArithmeticPanel(LabPanel):
         self.factor_image = pg.ImageItem()
         self.factor_image.setColorMap(pg.colormap.get("viridis"))
         self.factor_plot.addItem(self.factor_image)
+        add_colorbar(self.factor_plot, self.factor_image, "|cos|")
         vb = self.factor_plot.getPlotItem().getViewBox()
         vb.invertY(True)
         vb.setMouseEnabled(False, False)

@@ -12,15 +12,16 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSlider, QSplitt
 from genviz.labs.flow import PRESETS
 from genviz.ui import theme
 from genviz.ui.panel import LabPanel
-from genviz.ui.plots import CurvePlot, lock_aspect, make_plot
+from genviz.ui.plots import CurvePlot, add_colorbar, lock_aspect, make_plot
 
 
-def heat_plot(title: str, cmap: str = "viridis") -> tuple[pg.PlotWidget, pg.ImageItem]:
+def heat_plot(title: str, cmap: str = "viridis", label: str = "") -> tuple[pg.PlotWidget, pg.ImageItem]:
     plot = make_plot(title)
     lock_aspect(plot)
     img = pg.ImageItem()
     img.setColorMap(pg.colormap.get(cmap))
     plot.addItem(img)
+    add_colorbar(plot, img, label)
     return plot, img
 
 
@@ -64,9 +65,9 @@ class FlowPanel(LabPanel):
         self._anim.setInterval(350)
         self._anim.timeout.connect(self._advance)
 
-        self.model_plot, self.model_img = heat_plot("Model density q_k(x)")
-        self.target_plot, self.target_img = heat_plot("Target")
-        self.logdet_plot, self.logdet_img = heat_plot("log|det J| of layer k", "CET-D1")
+        self.model_plot, self.model_img = heat_plot("Model density q_k(x)", label="density")
+        self.target_plot, self.target_img = heat_plot("Target", label="density")
+        self.logdet_plot, self.logdet_img = heat_plot("log|det J| of layer k", "CET-D1", label="nats")
         self.limit_line = pg.InfiniteLine(angle=0, pen=pg.mkPen("#2ca02c", width=2, style=Qt.DashLine),
                                           label="entropy limit {value:.3f}", labelOpts={"position": 0.75, "color": "#2ca02c"})
         self.curves = CurvePlot("Training", {"train_nll": "train NLL", "test_nll": "test NLL",

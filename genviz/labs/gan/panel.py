@@ -11,7 +11,7 @@ from PySide6.QtWidgets import (QApplication, QCheckBox, QHBoxLayout, QLabel, QPu
 from genviz.labs.gan import PRESETS
 from genviz.ui import theme
 from genviz.ui.panel import LabPanel
-from genviz.ui.plots import BarPlot, CurvePlot, HISTOGRAM_ABOVE, lock_aspect, make_plot
+from genviz.ui.plots import HISTOGRAM_ABOVE, BarPlot, CurvePlot, add_colorbar, lock_aspect, make_plot
 
 FAKE_COLOR = "#d62728"
 LOST_AFTER = 8  # consecutive coverage evaluations without a high-quality sample
@@ -61,6 +61,7 @@ class GanPanel(LabPanel):
         self.heat.setZValue(-20)
         self.heat.setColorMap(self._heat_colormap())
         self.view.addItem(self.heat)
+        add_colorbar(self.view, self.heat, "D(x)")
         self.mesh = pg.PlotCurveItem(pen=pg.mkPen((90, 90, 90, 160), width=1), connect="finite")
         self.field = pg.PlotCurveItem(pen=pg.mkPen("#2b2b2b", width=1.5), connect="finite")
         self.real = pg.ScatterPlotItem(size=4, pen=None, brush=pg.mkBrush(40, 40, 40, 120))
@@ -160,6 +161,7 @@ class GanPanel(LabPanel):
 
     def restyle(self) -> None:
         self.heat.setColorMap(self._heat_colormap())
+        self.view.colorbar.setColorMap(self._heat_colormap())
         self.style_warning()
         self.coverage_text.setStyleSheet("font-size: 13pt;")
         dark = theme.current() == "dark"

@@ -35,6 +35,13 @@ class ManifoldPanel(LabPanel):
         for item in (self.ellipse, self.selected_marker, self.click_marker):
             item.setZValue(20)
             self.latent_plot.addItem(item)
+        # the prior's 2-sigma circle: it keeps the view at the prior's scale, so a collapsing
+        # posterior is seen shrinking to a dot (auto-ranging alone would zoom in with it)
+        t = np.linspace(0, 2 * np.pi, 97)
+        self.prior_circle = pg.PlotCurveItem(2 * np.cos(t), 2 * np.sin(t),
+                                             pen=pg.mkPen(theme.colors()["muted"], width=1.5, style=Qt.DashLine))
+        self.prior_circle.setZValue(-5)
+        self.latent_plot.addItem(self.prior_circle)
         self.latent_plot.scene().sigMouseClicked.connect(self._on_latent_click)
         self.latent_plot.scene().sigMouseMoved.connect(self._on_latent_hover)
 
@@ -84,6 +91,7 @@ class ManifoldPanel(LabPanel):
         self.latent_plot.setLabel("bottom", axis[0])
         self.latent_plot.setLabel("left", axis[1])
         title = "Latent space: encoder means  E[z|x]" if d <= 2 else f"Latent space ({d}-D): PCA projection of E[z|x]"
+        title += "  (dashed: prior, 2σ)"
         self.latent_plot.setTitle(title, size=theme.title_size())
 
     def extend_curves(self, rows: dict, frame) -> None:

@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QLabel, QPushButton, QSplitter
 from genviz.core.mosaic import tile
 from genviz.ui import theme
 from genviz.ui.panel import LabPanel, column
-from genviz.ui.plots import ClassScatter, ClickableImage, CurvePlot, contour_segments, ellipse_points, lock_aspect, make_plot
+from genviz.ui.plots import ClassScatter, add_colorbar, ClickableImage, CurvePlot, contour_segments, ellipse_points, lock_aspect, make_plot
 
 STRIP_ROWS, STRIP_COLS = 2, 6
 FIT_COLORS = {"q": "#d62728", "qstar": "#ff7f0e", "qfull": "#2ca02c"}
@@ -30,6 +30,7 @@ class DensityPlot:
         self.image.setColorMap(pg.ColorMap([0.0, 0.35, 1.0], [(255, 255, 255), (252, 174, 145), (203, 24, 29)]))
         self.image.setZValue(-10)
         plot.addItem(self.image)
+        add_colorbar(plot, self.image, "p(z|x)")
         self.contours = [pg.PlotCurveItem(pen=pg.mkPen("#222222", width=w), connect="pairs") for w in (2, 1.5, 1)]
         for c in self.contours:
             c.setParentItem(self.image)  # in the image's pixel coordinates
