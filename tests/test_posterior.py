@@ -91,6 +91,16 @@ def test_effective_sample_size_of_known_chains():
     for t in range(1, len(ar)):
         ar[t] = 0.9 * ar[t - 1] + math.sqrt(1 - 0.81) * rng.standard_normal(4)
     assert inf.effective_sample_size(ar) == pytest.approx(80000 * 0.1 / 1.9, rel=0.2)
+    assert inf.split_rhat(iid) < 1.01 and inf.split_rhat(ar) < 1.01
+
+
+def test_chains_in_different_modes_get_a_small_ess_and_a_large_rhat():
+    """Vehtari et al. (2021): four chains each mixing well within its own mode of a 4-peak target
+    are four draws of the mode, not 16,000 draws of the target; R-hat says they disagree."""
+    rng = np.random.default_rng(1)
+    stuck = rng.standard_normal((4000, 4)) * 0.3 + np.array([-3.0, -1.0, 1.0, 3.0])
+    assert inf.split_rhat(stuck) > 1.5
+    assert inf.effective_sample_size(stuck) < 100
 
 
 def test_hmc_samples_the_exact_posterior():
@@ -194,7 +204,7 @@ def test_panel_draws_a_snapshot_and_picks_examples(qtbot, trained):
     panel.take_live(Snapshot(0, trained.step_count, False, 0.0, True, {}, heavy))
     qtbot.waitUntil(lambda: panel.density.image.image is not None and "quadrature" in panel.readout.text(), timeout=5000)
     assert panel.ellipses["q"].getData()[0] is not None and len(panel.ellipses["qstar"].getData()[0]) == 96
-    assert f"{heavy['numbers']['log_px']:.3f}" in panel.readout.text()
+    assert f"{heavy['numbers']['log_px']:.3f}".replace("-", "−") in panel.readout.text() and "±" in panel.readout.text()
     live = trained.snapshot(heavy=False)
     panel.take_live(Snapshot(0, trained.step_count, False, 0.0, False, {}, live))
     assert len(panel.hmc_points.data) == min(3000, len(live["live"]["hmc"]["samples"]))
@@ -220,3 +230,35 @@ def test_contour_segments_trace_a_known_circle():
     _, counts = np.unique(pts, axis=0, return_counts=True)
     assert (counts == 2).all()
     assert contour_segments(z, 1e9)[0].size == 0
+
+
+def test_nested_iwae_estimates_are_ordered_and_their_errors_are_honest(trained):
+    """Nested groups of one draw set give L1 <= L10 <= L100 <= L1000 for any draws (Jensen), and
+    the standard errors match the spread of independent repeats."""
+    from genviz.labs.posterior.inference import CRN_SEED
+
+    model = trained.model.eval()
+    for x in trained.x_test[:8]:
+        b = inf.iwae_bounds_se(model, x, (1, 10, 100, 1000), budget=20000)
+        means = [b[k][0] for k in (1, 10, 100, 1000)]
+        assert means == sorted(means)
+        assert all(b[k][1] > 0 for k in b)
+    # the reported error of L_10 against the spread of 30 independent repeats (other draw sets)
+    x = trained.x_test[0]
+    repeats = []
+    for seed in range(30):
+        inf.CRN_SEED = seed
+        repeats.append(inf.iwae_bounds_se(model, x, (10,), budget=2000)[10])
+    inf.CRN_SEED = CRN_SEED
+    spread = np.std([m for m, _ in repeats], ddof=1)
+    reported = np.mean([s for _, s in repeats])
+    assert 0.6 < reported / spread < 1.6
+
+
+def test_estimates_show_no_more_digits_than_their_error():
+    from genviz.core.numbers import estimate
+
+    assert estimate(-26.97213, 0.0062) == "−26.9721 ± 0.0062"
+    assert estimate(-26.97213, 0.02) == "−26.972 ± 0.020"
+    assert estimate(12.3456, 1.7) == "12.3 ± 1.7"
+    assert estimate(-26.97, None) == "−26.970"

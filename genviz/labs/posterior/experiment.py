@@ -92,12 +92,16 @@ class PosteriorExperiment(VAEExperiment):
         out = {}
         for key in ("qstar", "qfull") if self.settings["full_cov"] else ("qstar",):
             q = st[key].q()
-            out[key] = {**q.numpy(), "elbo": float(inf.elbo_of(model, x, q, ELBO_SAMPLES)), "steps": st[key].steps}
+            st.setdefault("draws", {})[key] = draws = inf.elbo_samples(model, x, q, ELBO_SAMPLES)
+            elbo, se = inf.mean_se(draws)
+            out[key] = {**q.numpy(), "elbo": elbo, "elbo_se": se, "steps": st[key].steps,
+                        "provisional": st[key].steps < QSTAR_MAX_STEPS}
         if self.settings["hmc"]:
             h = st["hmc"]
             draws = h.draws()
             ess = [inf.effective_sample_size(draws[..., d]) for d in range(2)] if len(draws) else [float("nan")] * 2
-            out["hmc"] = {"samples": draws.reshape(-1, 2).astype(np.float32), "ess": ess,
+            rhat = max(inf.split_rhat(draws[..., d]) for d in range(2)) if len(draws) else float("nan")
+            out["hmc"] = {"samples": draws.reshape(-1, 2).astype(np.float32), "ess": ess, "rhat": rhat,
                           "acceptance": h.acceptance, "step_size": h.eps, "iterations": h.iterations}
         return out
 
@@ -115,12 +119,16 @@ class PosteriorExperiment(VAEExperiment):
         grid_ms = (time.perf_counter() - t0) * 1e3
         self._advance(st, 40, 2 * HMC_WARMUP)  # while training, each model state gets warm-up + as many draws
         fits = self._fits(st)
-        elbo_q = float(inf.elbo_of(model, x, q, ELBO_SAMPLES))
-        iwae = inf.iwae_bounds(model, x, IWAE_KS)
+        st.setdefault("draws", {})["q"] = draws = inf.elbo_samples(model, x, q, ELBO_SAMPLES)
+        elbo_q, se_q = inf.mean_se(draws)
+        iwae = inf.iwae_bounds_se(model, x, IWAE_KS)
         mu_eval, _ = model.encode_params(self.x_eval)
+        # every Monte Carlo number has its standard error in "se" (log p(x) is quadrature: exact
+        # to the grid's resolution); the panel prints no more digits than that allows
         numbers = {"log_px": grid.log_px, "elbo_q": elbo_q, "kl_q": grid.log_px - elbo_q,
-                   **{f"iwae_{k}": v for k, v in iwae.items()}}
-        self._gaps(numbers, fits)
+                   **{f"iwae_{k}": v for k, (v, _) in iwae.items()},
+                   "se": {"elbo_q": se_q, "kl_q": se_q, **{f"iwae_{k}": s for k, (_, s) in iwae.items()}}}
+        self._gaps(numbers, fits, st)
         st["numbers"] = numbers  # live refinements update the q* entries of these
         return {
             "example": int(self.view["example"]) % len(self.x_eval),
@@ -133,13 +141,20 @@ class PosteriorExperiment(VAEExperiment):
         }
 
     @staticmethod
-    def _gaps(numbers: dict, fits: dict) -> None:
+    def _gaps(numbers: dict, fits: dict, st: dict) -> None:
+        se = numbers.setdefault("se", {})
+        numbers["provisional"] = sorted(k for k, f in fits.items() if isinstance(f, dict) and f.get("provisional"))
+        draws = st.get("draws", {})
         if "qstar" in fits:
             numbers["elbo_qstar"] = fits["qstar"]["elbo"]
             numbers["approximation_gap"] = numbers["log_px"] - fits["qstar"]["elbo"]
             numbers["amortization_gap"] = fits["qstar"]["elbo"] - numbers["elbo_q"]
+            se["elbo_qstar"] = se["approximation_gap"] = fits["qstar"]["elbo_se"]
+            if "q" in draws and "qstar" in draws:  # paired draws (common random numbers)
+                se["amortization_gap"] = inf.mean_se(draws["qstar"] - draws["q"])[1]
         if "qfull" in fits:
             numbers["elbo_qfull"] = fits["qfull"]["elbo"]
+            se["elbo_qfull"] = fits["qfull"]["elbo_se"]
 
     def _light(self) -> dict:
         """While paused: keep fitting q* and growing the HMC cloud, a few milliseconds at a time."""
@@ -152,7 +167,7 @@ class PosteriorExperiment(VAEExperiment):
             return {}
         self._advance(st, 10, 4)
         fits = self._fits(st)
-        self._gaps(st["numbers"], fits)
+        self._gaps(st["numbers"], fits, st)
         return {"live": {"example": int(self.view["example"]) % len(self.x_eval), **fits,
                          "numbers": dict(st["numbers"])}}
 

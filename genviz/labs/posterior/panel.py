@@ -8,6 +8,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QPushButton, QSplitter
 
 from genviz.core.mosaic import tile
+from genviz.core.numbers import estimate
 from genviz.ui import theme
 from genviz.ui.panel import LabPanel, column
 from genviz.ui.plots import ClassScatter, add_colorbar, ClickableImage, CurvePlot, contour_segments, ellipse_points, lock_aspect, make_plot
@@ -111,6 +112,9 @@ class PosteriorPanel(LabPanel):
         self.bars_plot.getAxis("left").enableAutoSIPrefix(False)
         self.bars = pg.BarGraphItem(x=[], height=[], width=0.7)
         self.bars_plot.addItem(self.bars)
+        self.error_bars = pg.ErrorBarItem(x=np.zeros(0), y=np.zeros(0), top=np.zeros(0), bottom=np.zeros(0),
+                                          beam=0.25, pen=pg.mkPen("#222222", width=1.5))
+        self.bars_plot.addItem(self.error_bars)
         self.bars_plot.getAxis("bottom").setTicks([[(i, label) for i, (_, label) in enumerate(BARS)]])
         self.readout = QLabel()
         self.readout.setTextFormat(Qt.RichText)
@@ -220,14 +224,31 @@ class PosteriorPanel(LabPanel):
 
     def _draw_numbers(self, data: dict) -> None:
         n = data["numbers"]
-        heights = [n.get(key, np.nan) - n["elbo_q"] for key, _ in BARS]
+        se = n.get("se", {})
+        provisional = set(n.get("provisional", []))
+        # a bound is never drawn above log p(x) because of Monte Carlo noise: its bar stops there,
+        # and its error bar says how far the estimate may be off
+        values = [n.get(key, np.nan) if key == "log_px" else min(n.get(key, np.nan), n["log_px"]) for key, _ in BARS]
+        heights = [v - n["elbo_q"] for v in values]
         colors = ["#444444", "#1f77b4", "#1f77b4", "#1f77b4", FIT_COLORS["qfull"], FIT_COLORS["qstar"], FIT_COLORS["q"]]
         shown = [(i, h, c) for i, (h, c) in enumerate(zip(heights, colors)) if np.isfinite(h)]
-        self.bars.setOpts(x=[i for i, _, _ in shown], height=[h for _, h, _ in shown], width=0.7,
-                          brushes=[c for _, _, c in shown])
-        iw = " / ".join(f"{n[f'iwae_{k}']:.3f}" for k in (1000, 100, 10, 1) if f"iwae_{k}" in n)
-        rows = [("log p(x) by quadrature", f"{n['log_px']:.3f}"), ("L₁₀₀₀ / L₁₀₀ / L₁₀ / L₁", iw)]
-        rows += [(label, f"{n[key]:.3f}") for key, label in (
+        brushes = [pg.mkBrush(c) if BARS[i][0].removeprefix("elbo_") not in provisional else
+                   pg.mkBrush(pg.mkColor(c).lighter(160)) for i, _, c in shown]
+        self.bars.setOpts(x=[i for i, _, _ in shown], height=[h for _, h, _ in shown], width=0.7, brushes=brushes)
+        errs = np.array([se.get(BARS[i][0], np.nan) for i, _, _ in shown], dtype=np.float64)
+        ok = np.isfinite(errs)
+        xs = np.array([i for i, _, _ in shown], dtype=np.float64)[ok]
+        hs = np.array([h for _, h, _ in shown], dtype=np.float64)[ok]
+        self.error_bars.setData(x=xs, y=hs, top=errs[ok], bottom=errs[ok])
+
+        def show(key: str) -> str:
+            text = estimate(n[key], se.get(key))
+            fit = key.removeprefix("elbo_")
+            return text + (" (fitting…)" if fit in provisional else "")
+
+        iw = " ≤ ".join(estimate(n[f"iwae_{k}"], se.get(f"iwae_{k}")) for k in (1, 10, 100, 1000) if f"iwae_{k}" in n)
+        rows = [("log p(x) by quadrature", estimate(n["log_px"])), ("L₁ ≤ L₁₀ ≤ L₁₀₀ ≤ L₁₀₀₀", iw)]
+        rows += [(label, show(key)) for key, label in (
             ("elbo_q", "ELBO of q(z|x)"), ("elbo_qstar", "ELBO of q* (diagonal)"), ("elbo_qfull", "ELBO of q* (full)"),
             ("kl_q", "KL(q ‖ p(z|x))"), ("approximation_gap", "approximation gap"),
             ("amortization_gap", "amortization gap")) if key in n]
@@ -238,10 +259,18 @@ class PosteriorPanel(LabPanel):
         if hmc is not None:
             ess = ", ".join("–" if not np.isfinite(e) else f"{e:,.0f}" for e in hmc["ess"])
             accept = "–" if not np.isfinite(hmc["acceptance"]) else f"{hmc['acceptance']:.2f}"
-            html.append(f"HMC: {len(hmc['samples']):,} draws from 16 chains, ESS (z₁, z₂) {ess}, "
-                        f"acceptance {accept}, step {hmc['step_size']:.3f}")
+            rhat = hmc.get("rhat", float("nan"))
+            html.append(f"HMC: {len(hmc['samples']):,} draws from 16 chains, bulk ESS (z₁, z₂) {ess}, "
+                        f"R̂ {'–' if not np.isfinite(rhat) else f'{rhat:.2f}'}, acceptance {accept}, "
+                        f"step {hmc['step_size']:.3f}")
+            if np.isfinite(rhat) and rhat > 1.01:
+                html.append(f"<br><b style='color:#b2182b'>⚠ the chains disagree (R̂ = {rhat:.2f} &gt; 1.01): the HMC "
+                            "cloud does not represent p(z|x) yet</b>")
         if "qstar" in data:
-            html.append(f"<br>q* fit: {data['qstar']['steps']} Adam steps (50 samples each)")
+            html.append(f"<br>q* fit: {data['qstar']['steps']} Adam steps (50 samples each)"
+                        f"{'; pale bars: still fitting' if provisional else ''}")
+        html.append("<br>± one standard error (2,000 draws, the same for every q; L_k from 20,000 draws "
+                    "in nested groups)")
         html.append(f"<br>quadrature: {self.heavy['posterior'].shape[0]}² grid in {self.heavy['grid_ms']:.0f} ms")
         self.readout.setText("".join(html))
 
