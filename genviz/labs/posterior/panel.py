@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QPushButton, QSplitter
+from PySide6.QtWidgets import QFrame, QLabel, QPushButton, QScrollArea, QSplitter
 
 from genviz.core.mosaic import tile
 from genviz.core.numbers import estimate
@@ -17,6 +17,7 @@ STRIP_ROWS, STRIP_COLS = 2, 6
 FIT_COLORS = {"q": "#d62728", "qstar": "#ff7f0e", "qfull": "#2ca02c"}
 FIT_NAMES = {"q": "encoder q(z|x)", "qstar": "optimal diagonal q*", "qfull": "optimal full-cov q*"}
 HMC_SHOWN = 3000  # newest HMC draws drawn as points
+SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 BARS = [("log_px", "log p(x)"), ("iwae_1000", "L₁₀₀₀"), ("iwae_100", "L₁₀₀"), ("iwae_10", "L₁₀"),
         ("elbo_qfull", "q* full"), ("elbo_qstar", "q*"), ("elbo_q", "q")]
 
@@ -117,13 +118,22 @@ class PosteriorPanel(LabPanel):
         self.bars_plot.addItem(self.error_bars)
         self.bars_plot.getAxis("bottom").setTicks([[(i, label) for i, (_, label) in enumerate(BARS)]])
         self.readout = QLabel()
+        self.readout.setToolTip("Monte Carlo estimates: 2,000 draws, the same base draws for every q (so the gaps "
+                                "carry less noise than the ELBOs); IWAE bounds from 20,000 draws in nested groups, "
+                                "which keeps L₁ ≤ L₁₀ ≤ L₁₀₀ ≤ L₁₀₀₀. A bar stops at log p(x).")
         self.readout.setTextFormat(Qt.RichText)
         self.readout.setAlignment(Qt.AlignTop | Qt.AlignLeft)
-        self.readout.setMinimumWidth(360)
         self.readout.setWordWrap(True)
         self.curves = CurvePlot("Training curve", {"neg_bound": "−bound (train)", "test_neg_elbo": "−ELBO (test)"})
+        # the numbers scroll rather than being cut when the panel is short (larger text, small screens)
+        self.readout_scroll = QScrollArea()
+        self.readout_scroll.setWidget(self.readout)
+        self.readout_scroll.setWidgetResizable(True)
+        self.readout_scroll.setFrameShape(QFrame.NoFrame)
+        self.readout_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        self.readout_scroll.setMinimumWidth(370)
         bottom = QSplitter(Qt.Horizontal)
-        for w in (self.bars_plot, self.readout, self.curves):
+        for w in (self.bars_plot, self.readout_scroll, self.curves):
             bottom.addWidget(w)
         bottom.setSizes([470, 340, 420])
         self.arrange(top, bottom, (600, 300))
@@ -244,15 +254,16 @@ class PosteriorPanel(LabPanel):
         def show(key: str) -> str:
             text = estimate(n[key], se.get(key))
             fit = key.removeprefix("elbo_")
-            return text + (" (fitting…)" if fit in provisional else "")
+            return text + (" (fitting)" if fit in provisional else "")
 
-        iw = " ≤ ".join(estimate(n[f"iwae_{k}"], se.get(f"iwae_{k}")) for k in (1, 10, 100, 1000) if f"iwae_{k}" in n)
-        rows = [("log p(x) by quadrature", estimate(n["log_px"])), ("L₁ ≤ L₁₀ ≤ L₁₀₀ ≤ L₁₀₀₀", iw)]
+        rows = [("log p(x) by quadrature", estimate(n["log_px"]))]
+        rows += [(f"IWAE bound L{str(k).translate(SUBSCRIPTS)}", estimate(n[f"iwae_{k}"], se.get(f"iwae_{k}")))
+                 for k in (1000, 100, 10, 1) if f"iwae_{k}" in n]
         rows += [(label, show(key)) for key, label in (
             ("elbo_q", "ELBO of q(z|x)"), ("elbo_qstar", "ELBO of q* (diagonal)"), ("elbo_qfull", "ELBO of q* (full)"),
             ("kl_q", "KL(q ‖ p(z|x))"), ("approximation_gap", "approximation gap"),
             ("amortization_gap", "amortization gap")) if key in n]
-        html = ["<table cellspacing='3'>"]
+        html = ["<table cellspacing='2'><tr><td colspan='2'><i>nats, ± one standard error</i></td></tr>"]
         html += [f"<tr><td>{label}</td><td align='right'><b>{value}</b></td></tr>" for label, value in rows]
         html.append("</table>")
         hmc = data.get("hmc")
@@ -266,11 +277,8 @@ class PosteriorPanel(LabPanel):
             if np.isfinite(rhat) and rhat > 1.01:
                 html.append(f"<br><b style='color:#b2182b'>⚠ the chains disagree (R̂ = {rhat:.2f} &gt; 1.01): the HMC "
                             "cloud does not represent p(z|x) yet</b>")
-        if "qstar" in data:
-            html.append(f"<br>q* fit: {data['qstar']['steps']} Adam steps (50 samples each)"
-                        f"{'; pale bars: still fitting' if provisional else ''}")
-        html.append("<br>± one standard error (2,000 draws, the same for every q; L_k from 20,000 draws "
-                    "in nested groups)")
+        if provisional:
+            html.append("<br>pale bars: q* still fitting (Adam, 50 samples a step)")
         html.append(f"<br>quadrature: {self.heavy['posterior'].shape[0]}² grid in {self.heavy['grid_ms']:.0f} ms")
         self.readout.setText("".join(html))
 
