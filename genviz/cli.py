@@ -219,6 +219,10 @@ def cmd_bench(argv: list[str]) -> int:
 
         return flow_main(density_steps=args.steps or 3000, energy_steps=args.energy_steps, live_only=args.live_only,
                          flows=[x.strip() for x in args.flows.split(",")] if args.flows else None)
+    if args.lab == "presets":
+        from genviz.bench.presets import main as presets_main
+
+        return presets_main([x.strip() for x in args.presets.split(",")] if args.presets else None)
     if args.lab == "faults":
         from genviz.bench.faults import main as faults_main
 

@@ -8,8 +8,17 @@ A preset file looks like::
     caption = "What the class should watch for."
     seed = 1            # optional
     data = "shapes"     # optional: the data of an image lab (--data)
+    order = 70          # optional: its place in the Lecture menu (the course's teaching order)
     [settings]
     loss = "nonsat"
+    [lesson]            # optional: the figure that shows the lesson, measured by `genviz bench presets`
+    what = "modes captured fall below 8"
+    source = "snapshot" # "snapshot": a value of the lab's heavy snapshot (dotted path), "rows": a metric
+    key = "coverage.modes"
+    at_most = 6         # or at_least
+    reduce = "max"      # for an array value: min, max or mean
+    when = "first"      # "first": the first time it holds (within seconds); "end": it holds at the end
+    seconds = 60
 """
 from __future__ import annotations
 
@@ -40,6 +49,8 @@ class Preset:
     settings: dict = field(default_factory=dict)
     seed: int = 0
     data: str | None = None
+    order: int = 1000
+    lesson: dict | None = None
 
     def resolved_settings(self) -> dict:
         from genviz.core.labs import get_lab
@@ -77,8 +88,13 @@ def read_preset(path: str | os.PathLike) -> Preset:
         raise PresetError(f"preset {path.name}: data must be a text, got {str(data)[:40]!r}")
     if len(raw["title"]) > 200 or len(raw["caption"]) > 2000:
         raise PresetError(f"preset {path.name}: the title (200) or caption (2,000 characters) is too long")
+    order, lesson = raw.get("order", 1000), raw.get("lesson")
+    if not isinstance(order, int) or isinstance(order, bool):
+        raise PresetError(f"preset {path.name}: order must be a whole number")
+    if lesson is not None:
+        lesson = _check_lesson(lesson, path.name)
     preset = Preset(name=path.stem, title=raw["title"], lab=raw["lab"], caption=" ".join(raw["caption"].split()),
-                    settings=settings, seed=seed, data=data)
+                    settings=settings, seed=seed, data=data, order=order, lesson=lesson)
     try:
         preset.resolved_settings()
     except KeyError:
@@ -86,6 +102,22 @@ def read_preset(path: str | os.PathLike) -> Preset:
     except SettingError as exc:
         raise PresetError(f"preset {path.name}: {exc}") from None
     return preset
+
+
+def _check_lesson(lesson, name: str) -> dict:
+    if not isinstance(lesson, dict) or not isinstance(lesson.get("key"), str) or not isinstance(lesson.get("what"), str):
+        raise PresetError(f"preset {name}: [lesson] needs 'what' and 'key' (texts)")
+    if lesson.get("source", "snapshot") not in ("snapshot", "rows"):
+        raise PresetError(f"preset {name}: lesson source must be 'snapshot' or 'rows'")
+    bounds = [k for k in ("at_least", "at_most") if k in lesson]
+    if len(bounds) != 1 or not isinstance(lesson[bounds[0]], (int, float)) or isinstance(lesson[bounds[0]], bool):
+        raise PresetError(f"preset {name}: a lesson has one number, at_least or at_most")
+    if lesson.get("reduce", "max") not in ("min", "max", "mean") or lesson.get("when", "first") not in ("first", "end"):
+        raise PresetError(f"preset {name}: lesson reduce is min, max or mean; when is first or end")
+    seconds = lesson.get("seconds", 60)
+    if not isinstance(seconds, (int, float)) or not 1 <= seconds <= 3600:
+        raise PresetError(f"preset {name}: lesson seconds must be 1..3600")
+    return {"source": "snapshot", "reduce": "max", "when": "first", "seconds": 60, **lesson}
 
 
 def all_presets(problems: list[str] | None = None) -> list[Preset]:
@@ -113,7 +145,8 @@ def all_presets(problems: list[str] | None = None) -> list[Preset]:
                 problems.append(f"your preset {path.name} has the name of a shipped one; it is listed as user:{preset.name}")
                 preset = replace(preset, name=f"user:{preset.name}")
             found[preset.name] = preset
-    return sorted(found.values(), key=lambda p: (order.get(p.lab, 99), p.name))
+    # the course's teaching order (each preset's ``order``), then lab order, then file name
+    return sorted(found.values(), key=lambda p: (p.order, order.get(p.lab, 99), p.name))
 
 
 def get_preset(name: str) -> Preset:
