@@ -219,6 +219,11 @@ def cmd_bench(argv: list[str]) -> int:
 
         return flow_main(density_steps=args.steps or 3000, energy_steps=args.energy_steps, live_only=args.live_only,
                          flows=[x.strip() for x in args.flows.split(",")] if args.flows else None)
+    if args.lab == "gan-speed":
+        _gui_blas_threads()
+        from genviz.bench.gan_speed import main as gan_speed_main
+
+        return gan_speed_main(seconds=args.seconds)
     if args.lab == "presets":
         from genviz.bench.presets import main as presets_main
 

@@ -7,7 +7,7 @@ import time
 import numpy as np
 import torch
 
-from genviz.core.experiment import Experiment, guarded_update
+from genviz.core.experiment import Experiment, adam, guarded_update
 from genviz.data import load_dataset
 from genviz.models.vae import VAE, active_units
 
@@ -39,7 +39,7 @@ class VAEExperiment(Experiment):
         s = self.settings
         self.model = VAE(flat.shape[1], s["latent"], (s["hidden"],) * s["layers"], s["activation"],
                          s["likelihood"], s["sigma"]).to(self.device)
-        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=s["lr"])
+        self.optimizer = adam(self.model.parameters(), lr=s["lr"])
         self.params = list(self.model.parameters())
         self.started = time.perf_counter()
         self.last_kl = float("nan")

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import torch
 
-from genviz.core.experiment import Experiment, guarded_update, to_numpy
+from genviz.core.experiment import Experiment, adam, guarded_update, to_numpy
 from genviz.data.toy2d import make_toy
 from genviz.labs.flow import LAB
 from genviz.models.energies import make_energy
@@ -50,7 +50,7 @@ class FlowExperiment(Experiment):
         torch.manual_seed(self.seed)
         self.np_rng = np.random.default_rng(self.seed)
         self.flow = build_flow(s["flow"], s["layers"], s["hidden"], s["bins"]).to(self.device)
-        self.opt = torch.optim.Adam(self.flow.parameters(), lr=s["lr"])
+        self.opt = adam(self.flow.parameters(), lr=s["lr"])
         self.params = list(self.flow.parameters())
         if s["fit"] == "density":
             self.toy = make_toy(data if data else s["data"])

@@ -6,7 +6,7 @@ import numpy as np
 import torch
 from torch.func import functional_call
 
-from genviz.core.experiment import Experiment, guarded_update, to_numpy
+from genviz.core.experiment import Experiment, adam, guarded_update, to_numpy
 from genviz.data.toy2d import make_toy, mode_coverage
 from genviz.labs.gan import LAB
 from genviz.models.gan import (CRITIC_LOSSES, Discriminator, Generator, d_objective, d_probability, g_loss,
@@ -32,8 +32,9 @@ class GanExperiment(Experiment):
         self.toy = make_toy(data if data else s["data"])
         self.G = Generator(s["noise_dim"], s["g_hidden"], s["g_layers"], s["activation"], s["noise"]).to(self.device)
         self.D = Discriminator(s["d_hidden"], s["d_layers"], s["activation"], s["pack"]).to(self.device)
-        self.opt_g = torch.optim.Adam(self.G.parameters(), lr=s["lr_g"], betas=(s["beta1"], s["beta2"]))
-        self.opt_d = torch.optim.Adam(self.D.parameters(), lr=s["lr_d"], betas=(s["beta1"], s["beta2"]))
+        self.opt_g = adam(self.G.parameters(), lr=s["lr_g"], betas=(s["beta1"], s["beta2"]))
+        self.opt_d = adam(self.D.parameters(), lr=s["lr_d"], betas=(s["beta1"], s["beta2"]))
+        self.g_params, self.d_params = list(self.G.parameters()), list(self.D.parameters())
         self.real_view = self.toy.sample(2000, np.random.default_rng(self.seed + 1))
         self.eval_noise = self.G.sample_noise(EVAL_SAMPLES, torch.Generator().manual_seed(self.seed + 2))
         self.last = {"d_loss": float("nan"), "g_loss": float("nan"), "d_real": float("nan"), "d_fake": float("nan")}
@@ -42,19 +43,21 @@ class GanExperiment(Experiment):
     def real_batch(self) -> torch.Tensor:
         return torch.from_numpy(self.toy.sample(self.settings["batch"], self.np_rng)).to(self.device)
 
-    def d_step(self) -> bool:
+    def d_step(self, report: bool = True) -> bool:
         s = self.settings
         real = self.real_batch()
         with torch.no_grad():
             fake = self.G.rsample((s["batch"],), self.gen)
         loss, out_r, out_f = d_objective(self.D, s["loss"], real, fake, s["gp_weight"], s["r1"], self.gen)
-        ok = guarded_update(loss, self.opt_d, list(self.D.parameters()))
+        ok = guarded_update(loss, self.opt_d, self.d_params)
         if ok and s["loss"] == "wgan":
             with torch.no_grad():  # Arjovsky et al.'s Lipschitz constraint by weight clipping
-                for p in self.D.parameters():
-                    p.clamp_(-s["clip"], s["clip"])
-        self.last.update(d_loss=float(loss.detach()), d_real=float(d_probability(s["loss"], out_r.detach()).mean()),
-                         d_fake=float(d_probability(s["loss"], out_f.detach()).mean()))
+                torch._foreach_clamp_min_(self.d_params, -s["clip"])
+                torch._foreach_clamp_max_(self.d_params, s["clip"])
+        if report:  # the iteration's figures: from its last D step only (each .mean() costs a kernel)
+            self.last.update(d_loss=float(loss.detach()),
+                             d_real=float(d_probability(s["loss"], out_r.detach()).mean()),
+                             d_fake=float(d_probability(s["loss"], out_f.detach()).mean()))
         return ok
 
     def g_step(self) -> bool:
@@ -68,7 +71,7 @@ class GanExperiment(Experiment):
         else:
             out = self.D(fake)
         loss = g_loss(s["loss"], out)
-        ok = guarded_update(loss, self.opt_g, list(self.G.parameters()))
+        ok = guarded_update(loss, self.opt_g, self.g_params)
         self.last["g_loss"] = float(loss.detach())
         return ok
 
@@ -85,8 +88,9 @@ class GanExperiment(Experiment):
     def train_step(self) -> dict[str, float]:
         if self.settings["lr_halflife"] > 0:
             self._apply_lr()
-        for _ in range(self.settings["d_steps"]):
-            if not self.d_step():
+        n = self.settings["d_steps"]
+        for i in range(n):
+            if not self.d_step(report=i == n - 1):
                 return {**self.last, "loss": float("nan")}
         if not self.g_step():
             return {**self.last, "loss": float("nan")}

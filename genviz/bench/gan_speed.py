@@ -1,0 +1,53 @@
+"""``genviz bench gan-speed``: the GAN lab at GAN Lab's own ring configuration (G 1x10 ReLU, D 2x9
+ReLU, batch 150, 3 D steps and 1 G step per iteration, Adam), against a bare torch loop of the same
+model: bare it/s (default Adam, and fused Adam as the lab uses), the lab headless, the lab in the
+window. Goals (issue 16): >= 250 it/s in the window (10x GAN Lab's 23-26), >= 0.8x the bare loop,
+>= 0.8x headless."""
+from __future__ import annotations
+
+import math
+import time
+
+GAN_LAB = {"g_hidden": 10, "g_layers": 1, "d_hidden": 9, "d_layers": 2, "batch": 150, "d_steps": 3,
+           "noise_dim": 2, "data": "ring8", "loss": "nonsat"}
+
+
+def bare_loop(seconds: float, fused: bool) -> float:
+    """The same model and updates written as a plain torch loop (one thread)."""
+    import torch
+    from torch import nn
+
+    torch.set_num_threads(1)
+    g = nn.Sequential(nn.Linear(2, 10), nn.ReLU(), nn.Linear(10, 2))
+    d = nn.Sequential(nn.Linear(2, 9), nn.ReLU(), nn.Linear(9, 9), nn.ReLU(), nn.Linear(9, 1))
+    kw = {"fused": True} if fused else {}
+    opt_g, opt_d = torch.optim.Adam(g.parameters(), 1e-3, **kw), torch.optim.Adam(d.parameters(), 1e-3, **kw)
+    means = torch.tensor([[math.cos(2 * math.pi * i / 8), math.sin(2 * math.pi * i / 8)] for i in range(8)])
+    ones, zeros = torch.ones(150, 1), torch.zeros(150, 1)
+    bce = nn.functional.binary_cross_entropy_with_logits
+    n, t0 = 0, time.perf_counter()
+    while time.perf_counter() - t0 < seconds:
+        for _ in range(3):
+            opt_d.zero_grad()
+            real = means[torch.randint(0, 8, (150,))] + 0.01 * torch.randn(150, 2)
+            fake = g(torch.randn(150, 2)).detach()
+            (bce(d(real), ones) + bce(d(fake), zeros)).backward()
+            opt_d.step()
+        opt_g.zero_grad()
+        bce(d(g(torch.randn(150, 2))), ones).backward()
+        opt_g.step()
+        n += 1
+    return n / (time.perf_counter() - t0)
+
+
+def main(seconds: float = 8.0) -> int:
+    from genviz.bench.live import emit, main as live_main
+
+    bare = {name: bare_loop(seconds, fused) for name, fused in (("default_adam", False), ("fused_adam", True))}
+    emit({"bench": "gan-speed", "phase": "bare", "settings": GAN_LAB,
+          **{f"{k}_it_per_sec": round(v, 1) for k, v in bare.items()}})
+    headless = live_main("gan", seconds=seconds, engines=["process"], overrides=dict(GAN_LAB))
+    emit({"bench": "gan-speed", "phase": "summary", "headless_to_bare_default": round(headless / bare["default_adam"], 3),
+          "headless_to_bare_fused": round(headless / bare["fused_adam"], 3),
+          "goals": {"live_it_per_sec": ">= 250", "live_to_bare": ">= 0.8", "live_to_headless": ">= 0.8"}})
+    return 0
