@@ -1,9 +1,11 @@
 """Shared plot widgets: image views with fixed levels, growing curves, bars, class scatters."""
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QToolButton
 
 from genviz.ui import theme
@@ -226,8 +228,22 @@ class CurvePlot(pg.PlotWidget):
             self.changed = True
 
     changed = False  # data appended since the last redraw
+    MIN_REDRAW_SECONDS = 0.1  # curves need no more than 10 redraws/s; each costs a repaint of plot and axes
+    _last_redraw = 0.0
 
     def redraw_if_changed(self) -> None:
+        if not self.changed:
+            return
+        wait = self._last_redraw + self.MIN_REDRAW_SECONDS - time.perf_counter()
+        if wait <= 0 or _deferred is not None:
+            self.redraw()
+        elif not getattr(self, "_flush_pending", False):
+            # drawn a little later, so the newest rows show even if no further snapshot comes
+            self._flush_pending = True
+            QTimer.singleShot(int(wait * 1000) + 1, self._flush)
+
+    def _flush(self) -> None:
+        self._flush_pending = False
         if self.changed:
             self.redraw()
 
@@ -250,6 +266,8 @@ class CurvePlot(pg.PlotWidget):
             _deferred.add(self)
             return
         self.changed = False
+        self._last_redraw = time.perf_counter()
+        drawn = []
         for key, buf in self.buffers.items():
             x, y = buf.x, buf.y
             finite = np.isfinite(y) & (y > 0) if self.log_y else np.isfinite(y)
@@ -260,21 +278,16 @@ class CurvePlot(pg.PlotWidget):
                 x = np.add.reduceat(x, edges[:-1]) / counts
                 y = np.add.reduceat(y, edges[:-1]) / counts
             self.curves[key].setData(x, y)
-        self._robust_y_range()
+            if len(x) and self.curves[key].isVisible():
+                drawn.append((x, np.log10(y) if self.log_y else y))
+        self._robust_y_range(drawn)
 
-    def _robust_y_range(self) -> None:
+    def _robust_y_range(self, drawn: list) -> None:
         """Fit y to the later 90 % of training, so the first steps' huge losses do not flatten
-        everything after them (the early part is still drawn, clipped at the top)."""
+        everything after them (the early part is still drawn, clipped at the top). ``drawn``: the
+        (x, y) drawn per visible curve (at most CURVE_POINTS each: cheap to take percentiles of)."""
         ys_all, ys_late = [], []
-        for key, buf in self.buffers.items():
-            if not self.curves[key].isVisible():
-                continue
-            finite = np.isfinite(buf.y) & (buf.y > 0) if self.log_y else np.isfinite(buf.y)
-            if not finite.any():
-                continue
-            x, y = buf.x[finite], buf.y[finite]
-            if self.log_y:
-                y = np.log10(y)
+        for x, y in drawn:
             cut = x[0] + 0.1 * (x[-1] - x[0])
             ys_all.append(y)
             ys_late.append(y[x >= cut])
@@ -297,7 +310,12 @@ class CurvePlot(pg.PlotWidget):
         if legend is not None and legend.isVisible() and height > 0:
             frac = min(0.5, (legend.boundingRect().height() + 10) / height)
         span = hi - lo + 2 * pad
-        self.setYRange(lo - pad, hi + pad + span * frac / (1 - frac), padding=0)
+        target = (lo - pad, hi + pad + span * frac / (1 - frac))
+        # hysteresis: a range that moved by less than 3 % keeps the axes' cached drawing
+        current = self.getPlotItem().getViewBox().viewRange()[1]
+        tol = 0.03 * (target[1] - target[0])
+        if abs(current[0] - target[0]) > tol or abs(current[1] - target[1]) > tol:
+            self.setYRange(*target, padding=0)
 
     def clear_data(self) -> None:
         for key, buf in self.buffers.items():
