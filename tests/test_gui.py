@@ -194,3 +194,18 @@ def test_curves_offer_a_log_scale_and_axes_have_no_si_prefix(qtbot):
     plot.append("a", np.arange(1000), y)
     plot.redraw()
     assert plot.getPlotItem().getViewBox().viewRange()[1][1] < 10
+
+
+def test_leaving_the_presenter_view_restores_the_controls_text(qtbot):
+    theme.apply_theme("light", font_scale=1.0)
+    w = MainWindow(engine_kind="thread", lab="manifold")
+    qtbot.addWidget(w)
+    w.show()
+    before = [x.font().pointSizeF() for x in w.lecture.controls()]
+    w.lecture.enter_presenter()
+    qtbot.wait(50)
+    w.lecture.leave_presenter()
+    qtbot.wait(50)
+    assert [x.font().pointSizeF() for x in w.lecture.controls()] == before
+    assert w.statusBar().currentMessage() == "" and w.bar.isVisible()
+    w.close()

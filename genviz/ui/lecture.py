@@ -5,7 +5,8 @@ from __future__ import annotations
 import html
 
 from PySide6.QtCore import QTimer
-from PySide6.QtGui import QAction
+from PySide6.QtGui import QAction, QFont
+from PySide6.QtWidgets import QWidget
 
 from genviz.core.presets import Preset, all_presets
 from genviz.ui import theme
@@ -101,14 +102,23 @@ class LectureActions:
         if not self.presenting:
             return
         self.presenting = False
-        theme.apply_theme(font_scale=self.normal_scale, line_scale=1.0)
-        self.restyle()
+        # the controls are shown before the text size changes back: hidden widgets would keep the
+        # presenter's 1.5x text (Qt defers font changes of hidden widgets)
         self.set_controls(True)
+        theme.apply_theme(font_scale=self.normal_scale, line_scale=1.0)
+        for widget in self.controls():  # and they inherit the application's font again
+            for child in [widget, *widget.findChildren(QWidget)]:
+                child.setFont(QFont())
+        self.restyle()
+        self.w.statusBar().clearMessage()
         self.w.showNormal()
 
-    def set_controls(self, visible: bool) -> None:
+    def controls(self) -> tuple:
         w = self.w
-        for widget in (w.lab_list, w.settings_dock, w.bar, w.timeline, w.menuBar(), w.statusBar()):
+        return (w.lab_list, w.settings_dock, w.bar, w.timeline, w.menuBar(), w.statusBar())
+
+    def set_controls(self, visible: bool) -> None:
+        for widget in self.controls():
             widget.setVisible(visible)
 
     def toggle_controls(self) -> None:
