@@ -103,3 +103,15 @@ def test_open_points_file(qtbot, tmp_path):
     assert complete(w.data_actions.load(str(good)))
     qtbot.waitUntil(lambda: w.panel().static.get("dataset") == "pts", timeout=30000)
     w.close()
+
+
+def test_g_loss_curve_marks_the_current_fakes(qtbot):
+    w = open_gan(qtbot)
+    panel = w.panel()
+    w.do_step(3)
+    qtbot.waitUntil(lambda: w.step == 3 and "d_of_fake" in panel.heavy and not panel.drawing, timeout=30000)
+    x, y = panel.g_marks.getData()
+    d = np.clip(panel.heavy["d_of_fake"], 1e-3, 1 - 1e-3)
+    np.testing.assert_allclose(np.sort(x), np.sort(d))
+    np.testing.assert_allclose(np.sort(y), np.sort(-np.log(d)))  # the non-saturating loss is in use
+    w.close()

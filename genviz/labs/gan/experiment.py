@@ -12,6 +12,7 @@ from genviz.labs.gan import LAB
 from genviz.models.gan import (CRITIC_LOSSES, Discriminator, Generator, d_objective, d_probability, g_loss,
                                grid_points, noise_grid, packed_eval, unrolled_params)
 
+D_OF_FAKE = 400  # generated samples whose D(G(z)) the loss-curve view marks
 EVAL_SAMPLES = 2500  # the PacGAN protocol's sample count (docs/references.md)
 HEATMAP = 128
 FIELD = 21
@@ -130,6 +131,10 @@ class GanExperiment(Experiment):
         (grad,) = torch.autograd.grad(g_loss(s["loss"], packed_eval(self.D, x)) * len(x), x)
         push = to_numpy(-grad)
         out = {"fake": fake, "heat": heat, "mesh": mesh, "field_at": to_numpy(x.detach()), "field": push}
+        if s["loss"] not in CRITIC_LOSSES:  # D(G(z)) of the generated samples: where they sit on G's loss curve
+            with torch.no_grad():
+                out["d_of_fake"] = to_numpy(torch.sigmoid(packed_eval(self.D, torch.from_numpy(fake[:D_OF_FAKE])
+                                                                      .to(self.device))))
         cov = self.coverage(fake)
         if cov is not None:
             out["coverage"] = cov

@@ -133,6 +133,20 @@ class GanPanel(LabPanel):
 
         self.losses = CurvePlot("Losses", {"d_loss": "D loss", "g_loss": "G loss"}, y_label="loss")
         self.outputs = CurvePlot("D's mean output", {"d_real": "on real", "d_fake": "on generated"}, y_label="D(x)")
+        # Goodfellow et al.'s figure: G's two losses against D(G(z)), the current fakes marked on the one in use
+        self.g_curve = make_plot("G's loss against D(G(z))", "D(G(z))", "G's loss")
+        d = np.linspace(1e-3, 1 - 1e-3, 400)
+        self.g_curve.addLegend(offset=(5, -5), labelTextSize="9pt")  # bottom left: no curve passes there
+        self.g_curve.plot(d, np.log1p(-d), pen=pg.mkPen("#d62728", width=2), name="minimax: log(1 − D)")
+        self.g_curve.plot(d, -np.log(d), pen=pg.mkPen("#1f77b4", width=2), name="non-saturating: −log D")
+        self.g_marks = pg.ScatterPlotItem(size=7, pen=None, brush=pg.mkBrush(0, 0, 0, 110), name="current fakes")
+        self.g_curve.addItem(self.g_marks)
+        self.g_curve.getPlotItem().legend.addItem(self.g_marks, "current fakes")
+        self.g_curve.setXRange(0, 1, padding=0.02)
+        self.g_curve.setYRange(-7, 7, padding=0)
+        self.g_curve_note = pg.TextItem("", anchor=(0.5, 0.5), color="#555555")
+        self.g_curve.addItem(self.g_curve_note)
+        self.g_curve_note.setPos(0.5, 0)
 
         top = QSplitter(Qt.Horizontal)
         left = QWidget()
@@ -146,6 +160,7 @@ class GanPanel(LabPanel):
         bottom = QSplitter(Qt.Horizontal)
         bottom.addWidget(self.losses)
         bottom.addWidget(self.outputs)
+        bottom.addWidget(self.g_curve)
         self.arrange(top, bottom, (640, 260))
         self.restyle()
 
@@ -189,6 +204,7 @@ class GanPanel(LabPanel):
             self.coverage_text.setText(f"<b>{info['dataset']}</b>: no modes to count (mode coverage is "
                                        "defined for the ring and the grid).")
             self.per_mode.set_values(np.zeros(0))
+        self.g_marks.setData([], [])
 
     def extend_curves(self, rows: dict, frame) -> None:
         if "step" in rows:
@@ -203,7 +219,18 @@ class GanPanel(LabPanel):
         data, step = frame.data, frame.step
         self.heavy = data
         self.draw_in_turns([lambda: self._draw_samples(data), lambda: self._draw_landscape(data),
-                            lambda: self._draw_coverage(data, step, live=live)])
+                            lambda: self._draw_coverage(data, step, live=live), lambda: self._draw_g_curve(data)])
+
+    def _draw_g_curve(self, data: dict) -> None:
+        d = data.get("d_of_fake")
+        if d is None:  # a critic's score is no probability: the figure is about the classic losses
+            self.g_marks.setData([], [])
+            self.g_curve_note.setText("a critic (WGAN, hinge): no D(G(z)) probability" if self.static.get("critic") else "")
+            return
+        d = np.clip(np.asarray(d, dtype=np.float64), 1e-3, 1 - 1e-3)
+        loss = self.static.get("loss")
+        self.g_marks.setData(d, np.log1p(-d) if loss == "minimax" else -np.log(d))
+        self.g_curve_note.setText("" if loss in ("minimax", "nonsat") else f"{loss}: G's loss is not drawn here")
 
     def _draw_samples(self, data: dict) -> None:
         fake = data["fake"]
