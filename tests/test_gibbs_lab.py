@@ -1,4 +1,5 @@
 """The Gibbs lab: CD/PCD training, chains, clamping, half-steps, AIS in the background, the widgets."""
+import pytest
 import asyncio
 
 import numpy as np
@@ -135,3 +136,16 @@ def test_panel_draws_chains_steps_and_paints(qtbot):
     finally:
         w.close()
         pass
+
+
+def test_an_ais_estimate_keeps_its_interval_on_the_panel(qtbot):
+    from genviz.core.labs import get_lab
+    from genviz.labs.gibbs.panel import GibbsPanel
+
+    panel = GibbsPanel(get_lab("gibbs"))
+    qtbot.addWidget(panel)
+    panel._ais({"step": 500, "test_ll": -80.5, "ll_low": -81.25, "ll_high": -79.75, "runs": 100,
+                "temperatures": 1000, "log_z": 12.0, "seconds": 1.0})
+    assert "−" not in panel.ais_text and "-80.50" in panel.ais_text and "-81.25 … -79.75" in panel.ais_text
+    opts = panel.ais_bars.opts
+    assert list(opts["x"]) == [500] and opts["top"][0] == pytest.approx(0.75) and opts["bottom"][0] == pytest.approx(0.75)

@@ -117,6 +117,12 @@ class GibbsPanel(LabPanel):
                                                          "ais_ll": "AIS test LL"}, y_label="nats")
         self.ll.curves["ais_ll"].setSymbol("o")
         self.ll.curves["ais_ll"].setSymbolSize(8)
+        # each AIS estimate keeps its ±3σ interval on the plot and in the readout, not only as a dot
+        self.ais_bars = pg.ErrorBarItem(x=np.zeros(0), y=np.zeros(0), top=np.zeros(0), bottom=np.zeros(0),
+                                        beam=0.0, pen=pg.mkPen("#d62728", width=2))
+        self.ll.addItem(self.ais_bars)
+        self.ais_results: list[tuple[int, float, float, float]] = []  # step, LL, low, high
+        self.ais_text = ""
         self.acf = make_plot("Autocorrelation of F(v)", "lag (Gibbs steps)", "ACF")
         self.acf_curve = self.acf.plot([], [], pen=pg.mkPen("#1f77b4", width=2))
         self.acf.setYRange(-0.2, 1.0)
@@ -246,6 +252,8 @@ class GibbsPanel(LabPanel):
             below = np.nonzero(acf < 0.1)[0]
             parts.append(f"F(v) decorrelates (ACF &lt; 0.1) after <b>{below[0]}</b> steps" if len(below)
                          else f"F(v) still correlated after {len(acf) - 1} steps")
+        if self.ais_text:
+            parts.append(self.ais_text)
         self.readout.setText(" &nbsp;·&nbsp; ".join(parts))
 
     def _ais(self, ais: dict) -> None:
@@ -262,6 +270,11 @@ class GibbsPanel(LabPanel):
                 self._last_ais = key
                 self.ll.append("ais_ll", [ais["step"]], [ais["test_ll"]])
                 self.ll.redraw()
+                self.ais_results.append((ais["step"], ais["test_ll"], ais["ll_low"], ais["ll_high"]))
+                r = np.array(self.ais_results, dtype=np.float64)
+                self.ais_bars.setData(x=r[:, 0], y=r[:, 1], top=r[:, 3] - r[:, 1], bottom=r[:, 1] - r[:, 2])
+                self.ais_text = (f"AIS at step {ais['step']:,}: test LL <b>{ais['test_ll']:.2f}</b> nats "
+                                 f"(±3σ: {ais['ll_low']:.2f} … {ais['ll_high']:.2f})")
                 self.statusMessage.emit(
                     f"AIS at step {ais['step']}: test log-likelihood {ais['test_ll']:.2f} nats "
                     f"(±3σ interval {ais['ll_low']:.2f} … {ais['ll_high']:.2f}; {ais['runs']} runs, "
@@ -280,3 +293,5 @@ class GibbsPanel(LabPanel):
         self.acf_curve.setData([], [])
         self.readout.setText("")
         self._last_ais = None
+        self.ais_results, self.ais_text = [], ""
+        self.ais_bars.setData(x=np.zeros(0), y=np.zeros(0), top=np.zeros(0), bottom=np.zeros(0))
