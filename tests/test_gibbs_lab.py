@@ -1,8 +1,8 @@
 """The Gibbs lab: CD/PCD training, chains, clamping, half-steps, AIS in the background, the widgets."""
-import pytest
 import asyncio
 
 import numpy as np
+import pytest
 import torch
 
 from genviz.core.labs import get_lab
