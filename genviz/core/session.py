@@ -239,7 +239,8 @@ def load_session(path: str | os.PathLike, labs: tuple[str, ...] | None = None) -
             check_zip(zf, name)
             members = set(zf.namelist())
             if "session.json" not in members or "arrays.npz" not in members:
-                raise SessionError(f"{name} is not a genviz session (it lacks session.json or arrays.npz)")
+                raise SessionError(f"{name} is not a genviz session, or it is truncated (it lacks session.json or "
+                                   "arrays.npz)")
             if zf.getinfo("session.json").file_size > MAX_MANIFEST_BYTES:
                 raise SessionError(f"{name} has an implausibly large session.json")
             try:
