@@ -2,6 +2,7 @@
 MADE is autoregressive, and the model density integrates to 1."""
 import math
 
+import numpy as np
 import pytest
 import torch
 
@@ -132,3 +133,20 @@ def test_typed_expressions_are_parsed_safely():
                      ("sin(z1, z2)", "one argument"), ("True", "not allowed")):
         with pytest.raises(ExpressionError, match=msg):
             parse_energy(bad)
+
+
+@pytest.mark.parametrize("bend", [-0.45, 0.0, 0.8, 2.5])
+def test_change_of_variables_in_one_dimension(bend):
+    """p_x integrates to 1 over x, and f' is the autograd derivative of f."""
+    from genviz.models.flows import change_of_variables_1d
+
+    z = np.linspace(-8, 8, 40001)
+    out = change_of_variables_1d(bend, z)
+    assert np.all(np.diff(out["x"]) > 0)  # monotone: invertible
+    p, x = out["p_x"], out["x"]
+    assert np.sum((p[1:] + p[:-1]) / 2 * np.diff(x)) == pytest.approx(1.0, abs=1e-6)
+    zt = torch.tensor(z[::500], requires_grad=True)
+    (grad,) = torch.autograd.grad((zt + bend * torch.tanh(2 * zt)).sum(), zt)
+    np.testing.assert_allclose(out["dxdz"][::500], grad.numpy(), rtol=1e-10)
+    with pytest.raises(ValueError):
+        change_of_variables_1d(-0.5, z)

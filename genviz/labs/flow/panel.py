@@ -7,7 +7,7 @@ import time
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSlider, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSlider, QSplitter, QTabWidget, QVBoxLayout, QWidget
 
 from genviz.labs.flow import PRESETS
 from genviz.ui import theme
@@ -103,9 +103,63 @@ class FlowPanel(LabPanel):
         c_lay.addWidget(self.curves, 1)
         bottom = QSplitter(Qt.Horizontal)
         bottom.addWidget(curves)
-        bottom.addWidget(self.logdet_plot)
+        self.side_tabs = QTabWidget()
+        self.side_tabs.addTab(self.logdet_plot, "log|det J|")
+        self.side_tabs.addTab(self._change_of_variables_view(), "1-D change of variables")
+        bottom.addWidget(self.side_tabs)
         bottom.setSizes([600, 400])
         self.arrange(top, bottom, (600, 300))
+
+    def _change_of_variables_view(self) -> QWidget:
+        """The 1-D case beside the 2-D flow: z ~ N(0, 1) along the bottom, the map x = f(z), and the
+        density of x along the left, p_x(x) = p_z(z) |dz/dx|; equal-probability bands of z mapped to
+        x show where f stretches (density thins) and squeezes (density piles up)."""
+        box = QWidget()
+        lay = QVBoxLayout(box)
+        lay.setContentsMargins(0, 0, 0, 0)
+        self.cov_plot = make_plot("x = f(z) = z + a·tanh(2z),  p_x(x) = p_z(z) |dz/dx|", "z", "x")
+        self.cov_map = pg.PlotCurveItem(pen=pg.mkPen("#222222", width=2.5))
+        self.cov_pz = pg.PlotCurveItem(pen=pg.mkPen("#1f77b4", width=2), brush=pg.mkBrush(31, 119, 180, 70))
+        self.cov_px = pg.PlotCurveItem(pen=pg.mkPen("#d62728", width=2), brush=pg.mkBrush(214, 39, 40, 70))
+        self.cov_bands = pg.PlotCurveItem(pen=pg.mkPen((120, 120, 120), width=1, style=Qt.DashLine), connect="pairs")
+        for item in (self.cov_bands, self.cov_pz, self.cov_px, self.cov_map):
+            self.cov_plot.addItem(item)
+        legend = self.cov_plot.addLegend(offset=(-5, -45), labelTextSize="9pt")  # lower right: empty there
+        legend.addItem(self.cov_pz, "p_z(z) = N(0, 1)")
+        legend.addItem(self.cov_px, "p_x(x)")
+        legend.addItem(self.cov_map, "f")
+        self.cov_slider = QSlider(Qt.Horizontal)
+        self.cov_slider.setRange(-45, 300)  # a = slider / 100; f is invertible for a > -1/2
+        self.cov_slider.setValue(150)
+        self.cov_slider.setFocusPolicy(Qt.NoFocus)
+        self.cov_label = QLabel()
+        self.cov_slider.valueChanged.connect(self._draw_change_of_variables)
+        row = QHBoxLayout()
+        row.addWidget(self.cov_label)
+        row.addWidget(self.cov_slider, 1)
+        lay.addWidget(self.cov_plot, 1)
+        lay.addLayout(row)
+        self._draw_change_of_variables()
+        return box
+
+    def _draw_change_of_variables(self) -> None:
+        from genviz.models.flows import change_of_variables_1d
+
+        a = self.cov_slider.value() / 100
+        z = np.linspace(-3.5, 3.5, 701)
+        c = change_of_variables_1d(a, z)
+        x0, z0 = float(c["x"].min()), float(z.min())
+        scale = 1.2 / max(float(c["p_z"].max()), float(c["p_x"].max()))  # densities share one scale
+        self.cov_map.setData(z, c["x"])
+        self.cov_pz.setData(z, x0 + scale * c["p_z"], fillLevel=x0)
+        self.cov_px.setData(z0 + scale * c["p_x"], c["x"])
+        self.cov_px.setFillLevel(None)
+        # the 10 %, 30 %, 50 %, 70 %, 90 % quantiles of z and where f sends them
+        qz = np.array([-1.2816, -0.5244, 0.0, 0.5244, 1.2816])
+        qx = change_of_variables_1d(a, qz)["x"]
+        segs = np.column_stack([qz, np.full(5, x0), qz, qx, qz, qx, np.full(5, z0), qx]).reshape(-1, 2)
+        self.cov_bands.setData(segs[:, 0], segs[:, 1])
+        self.cov_label.setText(f"a = {a:.2f}")
 
     def restyle(self) -> None:
         pass
