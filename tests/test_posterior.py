@@ -262,3 +262,15 @@ def test_estimates_show_no_more_digits_than_their_error():
     assert estimate(-26.97213, 0.02) == "−26.972 ± 0.020"
     assert estimate(12.3456, 1.7) == "12.3 ± 1.7"
     assert estimate(-26.97, None) == "−26.970"
+
+
+def test_the_grid_window_holds_the_posterior_even_from_a_poor_coarse_search(trained):
+    """With a coarse search that bounds too little of the mass (here forced: only cells within
+    0.5 nats of the peak), the window still grows until its edges carry less than 1e-5 of the peak
+    density, so the 99 % contour is never cut by the view."""
+    model = trained.model.eval()
+    for x in trained.x_test[:6]:
+        g = inf.grid_posterior(model, x, 120, cutoff=0.5)
+        d = g.log_density
+        edge = max(d[:, 0].max(), d[:, -1].max(), d[0, :].max(), d[-1, :].max())
+        assert edge < d.max() + math.log(1e-5) + 1e-9

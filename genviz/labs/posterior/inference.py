@@ -104,8 +104,21 @@ def grid_posterior(model, x: torch.Tensor, n: int = 200, hint: tuple | None = No
             hi = np.array([xs[cols[-1]], ys[rows[-1]]]) + 2 * step
     else:
         lo, hi = np.asarray(box[0], float), np.asarray(box[1], float)
-    xs, ys, z = _grid(lo, hi, n)
-    lj = log_joint(model, x, z.to(device)).double().cpu()
+    for _ in range(4 if box is None else 1):
+        xs, ys, z = _grid(lo, hi, n)
+        lj = log_joint(model, x, z.to(device)).double().cpu()
+        if box is not None:
+            break
+        # the window must hold the drawn contours: a side where the density is still above 1e-5 of
+        # its peak (a narrow posterior the coarse grids straddled) moves out by a quarter of the width
+        grid = lj.numpy().reshape(n, n)
+        edge = grid.max() + math.log(1e-5)
+        grow = 0.25 * (hi - lo)
+        sides = [grid[:, 0].max() > edge, grid[:, -1].max() > edge, grid[0, :].max() > edge, grid[-1, :].max() > edge]
+        if not any(sides):
+            break
+        lo = lo - grow * np.array([sides[0], sides[2]])
+        hi = hi + grow * np.array([sides[1], sides[3]])
     cell = (xs[1] - xs[0]) * (ys[1] - ys[0])
     log_px = float(torch.logsumexp(lj, 0)) + math.log(cell)
     return GridPosterior(xs, ys, (lj.numpy() - log_px).reshape(n, n).astype(np.float64), log_px)
