@@ -200,10 +200,16 @@ class GanPanel(LabPanel):
         critic = info.get("critic")
         self.view.setTitle("Real and generated samples over " + ("the critic's score" if critic else "D(x)"), size=theme.title_size())
         self.outputs.setTitle("Critic's mean score" if critic else "D's mean output (probability real)", size=theme.title_size())
+        # mode coverage exists for mixtures with known modes: on drawn or loaded points its plots go
+        for plot in (self.per_mode, self.modes_curve, self.quality_curve):
+            plot.setVisible(modes is not None)
         if modes is None:
             self.coverage_text.setText(f"<b>{info['dataset']}</b>: no modes to count (mode coverage is "
-                                       "defined for the ring and the grid).")
+                                       "defined for mixtures with known modes: the ring and the grid).")
             self.per_mode.set_values(np.zeros(0))
+        else:
+            self.modes_curve.reference_y = float(len(modes))  # the count's axis spans 0 … all modes
+            self.modes_curve.setYRange(0, len(modes), padding=0.05)
         self.g_marks.setData([], [])
 
     def extend_curves(self, rows: dict, frame) -> None:
@@ -287,9 +293,10 @@ class GanPanel(LabPanel):
         brushes = [theme.CURVE_COLORS[0] if v > 0 else c["warn_fg"] for v in per_mode]
         self.per_mode.set_values(per_mode, brushes)
         rkl = cov["reverse_kl"]
+        rkl_text = f"<b>{rkl:.3f}</b>" if np.isfinite(rkl) else "undefined (no high-quality sample)"
         self.coverage_text.setText(
             f"modes captured <b>{cov['modes']} / {cov['n_modes']}</b> &nbsp; · &nbsp; high quality "
-            f"<b>{cov['hq_percent']:.1f}&nbsp;%</b> &nbsp; · &nbsp; reverse KL <b>{rkl:.3f}</b><br>"
+            f"<b>{cov['hq_percent']:.1f}&nbsp;%</b> &nbsp; · &nbsp; reverse KL {rkl_text}<br>"
             f"<span style='font-size:10pt'>2500 samples; high quality = within 3 std of the nearest mode "
             f"(perfect: ≈ 98.9 %)</span>")
         if not live:
