@@ -87,8 +87,9 @@ def _style_plot(widget: pg.PlotWidget) -> None:
         legend.setBrush(pg.mkBrush(c["plot_bg"]))
         legend.setPen(pg.mkPen(c["muted"]))
         legend.setLabelTextSize(f"{9 * scale:.0f}pt")
-        for sample, label in legend.items:  # entries made before a theme switch keep no old colour
-            label.setText(label.text, color=c["plot_fg"])
+        if widget.isVisible():  # entries drawn before a theme switch take the new colour (a closed
+            for _, label in legend.items:  # window's plots are left alone: their items may be gone)
+                label.setText(label.text, color=c["plot_fg"])
 
 
 def font_scale() -> float:
