@@ -349,11 +349,9 @@ class ClassScatter:
     def __init__(self, plot: pg.PlotWidget, class_names: list[str], size: float = 6):
         self.plot = plot
         self.items = []
-        # the legend sits in the plot's layout right of the data, never over it
-        self.legend = pg.LegendItem(labelTextSize="10pt")
-        self.legend.setColumnCount(2 if len(class_names) > 10 else 1)
-        plot.getPlotItem().layout.addItem(self.legend, 2, 3)
-        plot.extra_legends = [*getattr(plot, "extra_legends", []), self.legend]
+        # translucent, and movable by dragging: a legend may cover a cluster, but never hides it
+        self.legend = plot.getPlotItem().addLegend(offset=(5, 5), labelTextSize="10pt")
+        self.legend.setColumnCount(2 if len(class_names) > 5 else 1)
         for i, name in enumerate(class_names):
             item = pg.ScatterPlotItem(size=size, pen=None, brush=pg.mkBrush(theme.class_color(i)))
             plot.addItem(item)
@@ -390,9 +388,8 @@ class ClassScatter:
         for item in self.items:
             self.plot.removeItem(item)
         self.plot.removeItem(self.hist)
-        self.plot.getPlotItem().layout.removeItem(self.legend)
         self.legend.scene() and self.legend.scene().removeItem(self.legend)
-        self.plot.extra_legends = [x for x in getattr(self.plot, "extra_legends", []) if x is not self.legend]
+        self.plot.getPlotItem().legend = None
         self.plot.restyle_hooks = [h for h in getattr(self.plot, "restyle_hooks", []) if h != self.restyle]
 
 

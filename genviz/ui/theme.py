@@ -80,11 +80,11 @@ def _style_plot(widget: pg.PlotWidget) -> None:
                 data_item.setPen(pen)
     for hook in getattr(widget, "restyle_hooks", []):  # items that pick theme colours (class colours)
         hook()
-    legends = [item.legend] if item.legend is not None else []
-    legends += getattr(widget, "extra_legends", [])
-    for legend in legends:
+    for legend in [item.legend] if item.legend is not None else []:
         legend.setLabelTextColor(c["plot_fg"])
-        legend.setBrush(pg.mkBrush(c["plot_bg"]))
+        bg = QColor(c["plot_bg"])
+        bg.setAlpha(200)  # translucent: data under a legend stays visible (and the legend can be dragged)
+        legend.setBrush(pg.mkBrush(bg))
         legend.setPen(pg.mkPen(c["muted"]))
         legend.setLabelTextSize(f"{9 * scale:.0f}pt")
         if widget.isVisible():  # entries drawn before a theme switch take the new colour (a closed

@@ -86,12 +86,12 @@ class ManifoldPanel(LabPanel):
         if self.scatter is not None:
             self.scatter.remove()
         self.scatter = ClassScatter(self.latent_plot, info.get("class_names", ["data"]))
+        self.scatter.legend.addItem(self.prior_circle, "prior, 2σ")
         d = info.get("latent", 2)
         axis = ("z₁", "z₂") if d <= 2 else ("PC 1 of E[z|x]", "PC 2 of E[z|x]")
         self.latent_plot.setLabel("bottom", axis[0])
         self.latent_plot.setLabel("left", axis[1])
         title = "Latent space: encoder means  E[z|x]" if d <= 2 else f"Latent space ({d}-D): PCA projection of E[z|x]"
-        title += "  (dashed: prior, 2σ)"
         self.latent_plot.setTitle(title, size=theme.title_size())
 
     def extend_curves(self, rows: dict, frame) -> None:
