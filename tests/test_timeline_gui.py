@@ -238,3 +238,14 @@ def test_presets_presenter_view_and_persisted_settings(qtbot):
     assert w2.height() == plain.height() and w2.pos() == plain.pos()  # (the width is held at its minimum)
     plain.close()
     w2.close()
+
+
+def test_animation_frames_carry_their_step(qtbot):
+    from PySide6.QtGui import QImage
+
+    image = QImage(400, 300, QImage.Format_RGB888)
+    image.fill(0)
+    export.stamp_step(image, 12345)
+    arr = np.frombuffer(image.constBits(), np.uint8, image.sizeInBytes()).reshape(300, image.bytesPerLine())
+    assert arr[-40:, -150:].max() > 200  # the pale label box in the lower right
+    assert arr[:200, :200].max() == 0  # and nothing elsewhere

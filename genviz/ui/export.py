@@ -87,6 +87,26 @@ def frame_indices(n: int, max_frames: int) -> list[int]:
     return sorted(set(np.linspace(0, n - 1, max_frames).round().astype(int).tolist()))
 
 
+def stamp_step(image: QImage, step: int) -> None:
+    """'step 1,234' in the lower right corner of an animation frame, on a pale box: a GIF or MP4
+    taken out of genviz still says where in training each frame is."""
+    from PySide6.QtCore import QPoint, Qt
+    from PySide6.QtGui import QColor, QFont, QPainter
+
+    painter = QPainter(image)
+    font = QFont()
+    font.setPixelSize(max(10, image.height() // 22))
+    font.setBold(True)
+    painter.setFont(font)
+    text = f"step {step:,}"
+    box = painter.fontMetrics().boundingRect(text).adjusted(-6, -3, 6, 3)
+    box.moveBottomRight(image.rect().bottomRight() - QPoint(6, 6))
+    painter.fillRect(box, QColor(255, 255, 255, 210))
+    painter.setPen(QColor(20, 20, 20))
+    painter.drawText(box, Qt.AlignCenter, text)
+    painter.end()
+
+
 def timeline_frames(panel, widget: QWidget, history: History, width: int | None = None, max_frames: int = 300):
     """Yield one RGB array per recorded snapshot: the panel shows it, ``widget`` is rendered."""
     for i in frame_indices(len(history), max_frames):
@@ -97,6 +117,7 @@ def timeline_frames(panel, widget: QWidget, history: History, width: int | None 
             raise ExportError(f"the session's frames cannot be drawn: {panel.failures[0]}")
         scale = (width / widget.width()) if width else 1.0
         image = render(widget, scale).convertToFormat(QImage.Format_RGB888)
+        stamp_step(image, history.frame(i).step)
         arr = np.frombuffer(image.constBits(), np.uint8, image.sizeInBytes()).reshape(
             image.height(), image.bytesPerLine())[:, : image.width() * 3].reshape(image.height(), image.width(), 3)
         yield arr.copy()
