@@ -511,6 +511,12 @@ class ProcessEngine(Engine):
             args=(config, self._commands, self._events, self._snapshots, self._credit, self._stop, self._beat))
         self._started_at = time.monotonic()
         self._process.start()
+        # the worker alone writes events and snapshots: with the parent's copies of those pipes'
+        # write ends closed, a worker killed in the middle of a message leaves a reader that gets
+        # EOFError instead of one that waits for ever for the rest (spawn passed the child its own
+        # copies during start)
+        for q in (self._events, self._snapshots):
+            q._writer.close()
 
     def health(self) -> str | None:
         if not hasattr(self, "_process"):

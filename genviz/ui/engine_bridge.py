@@ -94,6 +94,8 @@ class EngineBridge(QObject):
         if self.engine is None:
             return
         self.check_health()
+        if self.lost_reason is not None:
+            return  # a dead worker's pipes may hold a cut-off message: nothing more is read from them
         events, snap = self.engine.poll()
         signals = {Ready: self.ready, State: self.state, NonFinite: self.nonFinite, Error: self.error,
                    SettingApplied: self.settingApplied, Checkpoint: self.checkpoint, Restored: self.restored}
