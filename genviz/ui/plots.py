@@ -351,6 +351,7 @@ class ClassScatter:
         self.items = []
         # translucent, and movable by dragging: a legend may cover a cluster, but never hides it
         self.legend = plot.getPlotItem().addLegend(offset=(5, 5), labelTextSize="10pt")
+        plot.legend_alpha = 200
         self.legend.setColumnCount(2 if len(class_names) > 5 else 1)
         for i, name in enumerate(class_names):
             item = pg.ScatterPlotItem(size=size, pen=None, brush=pg.mkBrush(theme.class_color(i)))

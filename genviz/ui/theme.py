@@ -83,7 +83,9 @@ def _style_plot(widget: pg.PlotWidget) -> None:
     for legend in [item.legend] if item.legend is not None else []:
         legend.setLabelTextColor(c["plot_fg"])
         bg = QColor(c["plot_bg"])
-        bg.setAlpha(200)  # translucent: data under a legend stays visible (and the legend can be dragged)
+        # translucent where a legend may lie over data (class scatters; it can be dragged, too);
+        # opaque elsewhere: curve plots keep room for theirs, and alpha blending costs each repaint
+        bg.setAlpha(getattr(widget, "legend_alpha", 255))
         legend.setBrush(pg.mkBrush(bg))
         legend.setPen(pg.mkPen(c["muted"]))
         legend.setLabelTextSize(f"{9 * scale:.0f}pt")
