@@ -24,6 +24,8 @@ def _app_parser() -> argparse.ArgumentParser:
     p.add_argument("--theme", choices=("light", "dark"), help="colour theme (default: last used)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="lab setting")
     p.add_argument("--preset", help="open a lecture preset and play it (see `genviz presets`)")
+    p.add_argument("--from-scratch", action="store_true",
+                   help="with --preset: train from step 0 even where the preset ships a trained state")
     p.add_argument("--session", help="open a saved session (.genviz)")
     p.add_argument("--presenter", action="store_true", help="start in the presenter view (full screen)")
     return p
@@ -237,7 +239,8 @@ def cmd_bench(argv: list[str]) -> int:
         from genviz.bench.history import main as history_main
 
         return history_main(labs=[x.strip() for x in args.presets.split(",")] if args.presets else None,
-                            seconds=args.seconds if args.seconds != 8.0 else 20.0)
+                            seconds=args.seconds if args.seconds != 8.0 else 20.0, data=args.data,
+                            overrides=parse_assignments(args.set) or None)
     if args.lab == "arithmetic":
         _gui_blas_threads()  # the window is measured as the app runs it
         from genviz.bench.arithmetic import main as arithmetic_main

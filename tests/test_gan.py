@@ -206,7 +206,7 @@ def test_experiment_steps_and_queries():
         if overrides["loss"] == "wgan":
             assert max(float(p.abs().max()) for p in exp.D.parameters()) <= 0.01 + 1e-7  # clipped
         snap = exp.snapshot(heavy=True)
-        assert snap["fake"].shape == (2500, 2) and snap["heat"].shape == (128, 128)
+        assert snap["fake"].shape == (2500, 2) and snap["heat"].shape == (192, 192)
         assert snap["mesh"].shape == (21, 21, 2) and snap["field"].shape == (441, 2)
         assert snap["coverage"]["n_modes"] == 8
         assert exp.query("g_step")["applied"] and exp.query("d_step")["applied"]

@@ -27,7 +27,7 @@ def test_training_fills_every_view(qtbot):
     assert w.lab_list.currentItem().text() == "GAN mode coverage"
     w.do_step(30)
     qtbot.waitUntil(lambda: w.step == 30 and bool(panel.heavy) and not panel.drawing, timeout=30000)
-    assert len(panel.fake.data) == 2500 and panel.heat.image.shape == (128, 128)
+    assert len(panel.fake.data) == 2500 and panel.heat.image.shape == (192, 192)
     assert panel.field.xData is not None and np.isnan(panel.field.xData).any()  # NaN-separated arrows
     assert "modes captured" in panel.coverage_text.text() and "/ 8" in panel.coverage_text.text()
     assert len(panel.per_mode.bars.opts["height"]) == 8

@@ -135,12 +135,16 @@ def test_exports_for_slides(qtbot, tmp_path, monkeypatch):
     train_until(qtbot, w, frames=5, checkpoints=1)
     panel = w.panel()
     views = panel.views()
-    assert "decoded-manifold" in views, list(views)
-    view = views["decoded-manifold"]
+    assert "manifold" in views, list(views)
+    view = views["manifold"]
     png = export.view_png(view, tmp_path / "v.png", scale=2)
     assert Image.open(png).size == (2 * view.width(), 2 * view.height())
     svg = export.view_svg(panel.curves, tmp_path / "c.svg")
     assert ET.parse(svg).getroot().tag.endswith("svg")
+    # a label Qt writes in two runs ("prior, 2" and "σ") is one text element in the SVG
+    latent = export.view_svg(views["latent-means"], tmp_path / "l.svg")
+    texts = ["".join(t.itertext()) for t in ET.parse(latent).getroot().iter() if t.tag.endswith("text")]
+    assert "prior, 2σ" in texts, [t for t in texts if "prior" in t or "σ" in t]
     win = export.window_png(w, tmp_path / "w.png")
     assert Image.open(win).size[0] >= w.width()
     w.exports.timeline(view, str(tmp_path / "t.gif"), fps=8, width=240)

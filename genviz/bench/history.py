@@ -34,11 +34,11 @@ def _scrub_times(app, w, panel, scrubs: int) -> list[float]:
     return times
 
 
-def bench_lab(lab: str, seconds: float, scrubs: int, data: str | None = None) -> dict:
+def bench_lab(lab: str, seconds: float, scrubs: int, data: str | None = None, overrides: dict | None = None) -> dict:
     from genviz.bench.window import open_lab_window, pump
     from genviz.core.history import History
 
-    app, w, panel = open_lab_window(lab, "process", data=data)
+    app, w, panel = open_lab_window(lab, "process", data=data, overrides=overrides)
     t0 = time.perf_counter()
     w.play()
     pump(app, seconds)
@@ -67,6 +67,17 @@ def bench_lab(lab: str, seconds: float, scrubs: int, data: str | None = None) ->
     metric_bytes = int(min(long.max_metric_rows, rows / elapsed * run_s) * row_bytes)
     total = long.frame_bytes + long.checkpoint_bytes + metric_bytes
 
+    # the same 30-minute history saved as a session file (curves of this run; snapshots compressed)
+    import dataclasses
+    import tempfile
+    from pathlib import Path
+
+    from genviz.core.session import save_session
+
+    with tempfile.TemporaryDirectory() as tmp:
+        session = dataclasses.replace(w.controller.run.to_session(None), history=long)
+        file_mb = save_session(session, Path(tmp) / "30min.genviz").stat().st_size / 1e6
+
     times = _scrub_times(app, w, panel, scrubs)
     n_views = len(panel.views())
     w.close()
@@ -80,6 +91,7 @@ def bench_lab(lab: str, seconds: float, scrubs: int, data: str | None = None) ->
         "30min_history_mb": round(total / 1e6, 1),
         "30min_parts_mb": {"snapshots": round(long.frame_bytes / 1e6, 1), "checkpoints": round(long.checkpoint_bytes / 1e6, 1),
                            "curves": round(metric_bytes / 1e6, 1)},
+        "30min_session_file_mb": round(file_mb, 1),
         "record_us_per_snapshot": round(feed_s / max(1, n_frames + n_ck) * 1e6, 1),
         "views": n_views, "scrub_ms_p50": round(float(np.percentile(times, 50)), 2),
         "scrub_ms_p95": round(float(np.percentile(times, 95)), 2),
@@ -87,10 +99,11 @@ def bench_lab(lab: str, seconds: float, scrubs: int, data: str | None = None) ->
     }
 
 
-def main(labs: list[str] | None = None, seconds: float = 20.0, scrubs: int = 60) -> int:
+def main(labs: list[str] | None = None, seconds: float = 20.0, scrubs: int = 60, data: str | None = None,
+         overrides: dict | None = None) -> int:
     from genviz.core.labs import all_labs
 
     for lab in labs or list(all_labs()):
-        data = "shapes" if lab == "arithmetic" else None
-        print(json.dumps(bench_lab(lab, seconds, scrubs, data)), flush=True)
+        print(json.dumps(bench_lab(lab, seconds, scrubs, data or ("shapes" if lab == "arithmetic" else None),
+                                   overrides)), flush=True)
     return 0

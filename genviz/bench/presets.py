@@ -21,7 +21,7 @@ import json, sys, time
 t_start = time.perf_counter()
 import numpy as np
 from genviz.bench.presets import measure
-print(json.dumps(measure(sys.argv[1], t_start)))
+print(json.dumps(measure(sys.argv[1], t_start, scratch=sys.argv[2] == "scratch")))
 """
 
 
@@ -50,8 +50,10 @@ def _holds(lesson: dict, value) -> bool:
     return value >= lesson["at_least"] if "at_least" in lesson else value <= lesson["at_most"]
 
 
-def measure(name: str, t_start: float | None = None) -> dict:
-    """Train preset ``name`` headless for its lesson's seconds and read its figure once a second."""
+def measure(name: str, t_start: float | None = None, scratch: bool = False) -> dict:
+    """Train preset ``name`` headless for its lesson's seconds and read its figure once a second.
+    A preset with a shipped trained state starts from it (read and checked as the window does), unless
+    ``scratch``; its figure is then read at once too."""
     t_start = time.perf_counter() if t_start is None else t_start
     from genviz.core.presets import get_preset
     from genviz.core.protocol import EngineConfig
@@ -59,13 +61,23 @@ def measure(name: str, t_start: float | None = None) -> dict:
 
     preset = get_preset(name)
     lesson = preset.lesson
-    runner = Runner(EngineConfig(lab=preset.lab, settings=preset.resolved_settings(), seed=preset.seed,
-                                 data=preset.data, torch_threads=1))
+    trained = preset.trained is not None and not scratch
+    if trained:
+        from genviz.core.session import load_session
+
+        session = load_session(preset.trained)
+        config = EngineConfig(lab=session.lab, settings=session.settings, seed=session.seed, data=session.data,
+                              torch_threads=1, state=session.state)
+    else:
+        config = EngineConfig(lab=preset.lab, settings=preset.resolved_settings(), seed=preset.seed,
+                              data=preset.data, torch_threads=1)
+    runner = Runner(config)
+    first_step = runner.step_count
     build_s = time.perf_counter() - t_start
     rows: list[dict] = []
     trace, reached = [], None
     t_train = time.perf_counter()
-    next_read = t_train + 1.0
+    next_read = t_train if trained else t_train + 1.0
     while True:
         try:
             rows.append(runner.step())
@@ -90,20 +102,22 @@ def measure(name: str, t_start: float | None = None) -> dict:
         next_read = time.perf_counter() + 1.0
     train_s = time.perf_counter() - t_train
     return {"bench": "presets", "preset": name, "lab": preset.lab, "lesson": lesson["what"],
+            "start": f"trained state (step {first_step})" if trained else "scratch",
             "shown": reached is not None, "at_s": None if reached is None else round(reached[0], 1),
             "at_step": None if reached is None else reached[1],
             "value": trace[-1][2] if trace else None, "goal_s": lesson["seconds"], "build_s": round(build_s, 2),
-            "steps_per_sec": round(runner.step_count / max(train_s, 1e-9), 1), "trace": trace[-8:]}
+            "steps_per_sec": round((runner.step_count - first_step) / max(train_s, 1e-9), 1), "trace": trace[-8:]}
 
 
 def main(names: list[str] | None = None) -> int:
     from genviz.core.presets import all_presets
 
     presets = [p for p in all_presets() if p.lesson and (not names or p.name in names)]
-    for preset in presets:
-        r = subprocess.run([sys.executable, "-c", _CHILD, preset.name], capture_output=True, text=True,
-                           timeout=preset.lesson["seconds"] + 300)
-        line = r.stdout.strip().splitlines()[-1] if r.stdout.strip() else json.dumps(
-            {"bench": "presets", "preset": preset.name, "error": r.stderr.strip().splitlines()[-1:]})
-        print(line, flush=True)
+    for preset in presets:  # a preset with a shipped state: from it, then from scratch
+        for start in (("trained", "scratch") if preset.trained is not None else ("scratch",)):
+            r = subprocess.run([sys.executable, "-c", _CHILD, preset.name, start], capture_output=True, text=True,
+                               timeout=preset.lesson["seconds"] + 300)
+            line = r.stdout.strip().splitlines()[-1] if r.stdout.strip() else json.dumps(
+                {"bench": "presets", "preset": preset.name, "start": start, "error": r.stderr.strip().splitlines()[-1:]})
+            print(line, flush=True)
     return 0

@@ -269,6 +269,15 @@ def to_numpy(t: torch.Tensor, dtype=np.float32) -> np.ndarray:
     return t.detach().to("cpu").numpy().astype(dtype, copy=True)
 
 
+def to_compact(t: torch.Tensor) -> np.ndarray:
+    """A snapshot array only drawn, stored small: uint8 when every value is 0 or 1 (binary images),
+    else float16 (3 significant digits: below a pixel or a colour step). Panels cast before drawing."""
+    a = t.detach().to("cpu")
+    if bool(((a == 0) | (a == 1)).all()):
+        return a.numpy().astype(np.uint8, copy=True)
+    return a.numpy().astype(np.float16, copy=True)
+
+
 def guarded_update(loss: torch.Tensor, optimizer: torch.optim.Optimizer,
                    params: list[torch.nn.Parameter], clip: float | None = None) -> bool:
     """backward + step, unless the loss or the gradient is non-finite (then nothing changes).

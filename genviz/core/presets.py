@@ -19,6 +19,12 @@ A preset file looks like::
     reduce = "max"      # for an array value: min, max or mean
     when = "first"      # "first": the first time it holds (within seconds); "end": it holds at the end
     seconds = 60
+
+A preset whose lesson takes longer than a lecture's minute to train may ship a trained state:
+``trained = "NAME.genviz"``, a session file beside the TOML file (made with ``genviz train LAB
+--session``; small: the model, a thinned history). The preset then opens at that state (checked
+like any session file) and trains on from there; Lecture > "... from scratch" trains it live from
+step 0 with the same settings.
 """
 from __future__ import annotations
 
@@ -51,6 +57,7 @@ class Preset:
     data: str | None = None
     order: int = 1000
     lesson: dict | None = None
+    trained: Path | None = None  # a shipped session to open at (see the module's docstring)
 
     def resolved_settings(self) -> dict:
         from genviz.core.labs import get_lab
@@ -93,8 +100,16 @@ def read_preset(path: str | os.PathLike) -> Preset:
         raise PresetError(f"preset {path.name}: order must be a whole number")
     if lesson is not None:
         lesson = _check_lesson(lesson, path.name)
+    trained = raw.get("trained")
+    if trained is not None:
+        if (not isinstance(trained, str) or not trained.endswith(".genviz") or Path(trained).name != trained
+                or trained.startswith(".")):
+            raise PresetError(f"preset {path.name}: trained must name a .genviz file beside it, got {str(trained)[:60]!r}")
+        trained = path.parent / trained
+        if not trained.is_file():
+            raise PresetError(f"preset {path.name}: its trained state {trained.name} is missing")
     preset = Preset(name=path.stem, title=raw["title"], lab=raw["lab"], caption=" ".join(raw["caption"].split()),
-                    settings=settings, seed=seed, data=data, order=order, lesson=lesson)
+                    settings=settings, seed=seed, data=data, order=order, lesson=lesson, trained=trained)
     try:
         preset.resolved_settings()
     except KeyError:

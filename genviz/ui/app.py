@@ -41,7 +41,7 @@ def run_app(args) -> int:
                         device=args.device, overrides=overrides, autoplay=args.play)
     window.show()
     if preset is not None:
-        window.lecture.apply(preset, play=True)
+        window.lecture.apply(preset, play=True, scratch=getattr(args, "from_scratch", False))
     if getattr(args, "session", None):  # once the qasync loop runs
         QTimer.singleShot(0, lambda: asyncio.ensure_future(window.sessions.open(args.session)))
     if getattr(args, "presenter", False):

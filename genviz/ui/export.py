@@ -2,6 +2,7 @@
 GIF or MP4 (drawn from the recorded snapshots), the curves as CSV (History.metrics_csv)."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -61,7 +62,23 @@ def view_svg(widget: QWidget, path: str | Path) -> Path:
         painter.end()
     if not Path(path).is_file():
         raise ExportError(f"could not write {path}")
+    Path(path).write_text(join_text_runs(Path(path).read_text(encoding="utf-8")), encoding="utf-8")
     return Path(path)
+
+
+_TEXT_RUN = re.compile(r'<text ([^>]*?)x="([-0-9.e]+)" y="([-0-9.e]+)"([^>]*)>([^<]*)</text>\s*'
+                       r'<text \1x="[-0-9.e]+" y="\3"\4>([^<]*)</text>')
+
+
+def join_text_runs(svg: str) -> str:
+    """Qt's SVG painter writes a label in runs, one per script ("prior, 2" then "σ" at its own x), so
+    in another viewer's font the pieces drift apart or overlap. Adjacent runs on one baseline with
+    the same style become one text element again."""
+    while True:
+        joined = _TEXT_RUN.sub(lambda m: f'<text {m[1]}x="{m[2]}" y="{m[3]}"{m[4]}>{m[5]}{m[6]}</text>', svg)
+        if joined == svg:
+            return svg
+        svg = joined
 
 
 def window_png(window: QWidget, path: str | Path) -> Path:

@@ -2,6 +2,7 @@
 presenter view (F5: full screen, large text, thick lines, controls hidden) and the text size."""
 from __future__ import annotations
 
+import asyncio
 import html
 
 from PySide6.QtCore import QTimer
@@ -18,6 +19,7 @@ class LectureActions:
         self.presenting = False
         self.normal_scale = theme.font_scale()
         self.presets = self._load()
+        self.trained_step: int | None = None  # the step of the shipped state the current preset opened at
 
     @property
     def run(self):
@@ -41,6 +43,11 @@ class LectureActions:
             act.setToolTip(html.escape(preset.caption))
             act.triggered.connect(lambda _=False, p=preset: self.apply(p))
             menu.addAction(act)
+            if preset.trained is not None:  # it opens trained; this one trains it live from step 0
+                act = QAction(f"{preset.title}: from scratch", self.w)
+                act.setToolTip("Train this preset live from step 0 (the entry above opens a shipped trained state)")
+                act.triggered.connect(lambda _=False, p=preset: self.apply(p, scratch=True))
+                menu.addAction(act)
         menu.addSeparator()
         for text, key, delta in (("Next preset", "PgDown", 1), ("Previous preset", "PgUp", -1)):
             act = QAction(f"{text}\t{key}", self.w)
@@ -48,18 +55,50 @@ class LectureActions:
             menu.addAction(act)
 
     # -- presets -------------------------------------------------------------------------------------
-    def apply(self, preset: Preset, play: bool = True) -> None:
-        """Open the preset's lab with its settings, seed and data; show its caption; play."""
+    def apply(self, preset: Preset, play: bool = True, scratch: bool = False) -> None:
+        """Open the preset's lab with its settings, seed and data; show its caption; play. A preset
+        with a shipped trained state opens at that state, unless ``scratch``."""
         w = self.w
         if preset.lab not in w.labs:
             w.banner.show_message(f"Preset '{preset.name}' is for an unknown lab '{preset.lab}'")
             return
+        if preset.trained is not None and not scratch:
+            # once the event loop runs (a preset given on the command line is applied before it starts)
+            QTimer.singleShot(0, lambda: asyncio.ensure_future(self.open_trained(preset, play)))
+            return
         values = self.run.open_preset(preset)
+        self.trained_step = None
         w.bar.seed.setValue(preset.seed)
         w.autoplay = play
-        self.show_caption(preset.title, preset.caption)
+        self.show_caption(preset.title, self.caption_of(preset))
         w.open_lab_with(preset.lab, values)
         w.statusBar().showMessage(f"Preset: {preset.title}", 5000)
+
+    async def open_trained(self, preset: Preset, play: bool = True) -> bool:
+        """Open the preset's shipped session (checked like any session file), then keep the preset's
+        title and caption; Reset continues from that state, the menu's "from scratch" starts over."""
+        from genviz.core.session import SessionError, load_session
+
+        w = self.w
+        try:
+            session = await asyncio.get_event_loop().run_in_executor(None, load_session, preset.trained, tuple(w.labs))
+        except SessionError as exc:
+            w.banner.show_message(f"The preset's trained state could not be opened ({exc}); it trains from scratch")
+            self.apply(preset, play, scratch=True)
+            return False
+        w.autoplay = play
+        if not await w.sessions.start(session, preset.trained.name):
+            return False
+        self.run.preset, self.trained_step = preset, session.step
+        self.show_caption(preset.title, self.caption_of(preset))
+        w.statusBar().showMessage(f"Preset: {preset.title} (trained to step {session.step:,})", 5000)
+        return True
+
+    def caption_of(self, preset: Preset) -> str:
+        if self.trained_step is None:
+            return preset.caption
+        return (f"{preset.caption} [Opened trained to step {self.trained_step:,}, a shipped state; "
+                f"Lecture ▸ “{preset.title}: from scratch” trains it live from step 0.]")
 
     def step(self, delta: int) -> None:
         if not self.presets:
@@ -78,7 +117,7 @@ class LectureActions:
     def lab_opened(self, name: str) -> None:
         """A lab other than the preset's: its caption goes."""
         if self.run.preset is not None and self.run.preset.lab != name:
-            self.run.preset = None
+            self.run.preset, self.trained_step = None, None
             self.w.caption.hide()
 
     # -- presenter view and text size --------------------------------------------------------------------
@@ -141,4 +180,4 @@ class LectureActions:
                 panel.restyle()
         preset = self.run.preset
         if preset is not None and self.w.caption.isVisible():
-            self.w.caption.show_caption(preset.title, preset.caption)
+            self.w.caption.show_caption(preset.title, self.caption_of(preset))

@@ -171,14 +171,21 @@ class LabPanel(QWidget):
             self._curve_plots = self.findChildren(CurvePlot)
         return self._curve_plots
 
+    @staticmethod
+    def name_views(views: dict) -> None:
+        """Give plots the stable names that export files and ``genviz export --view`` use (a title
+        may hold a formula or the step; a name never changes)."""
+        for name, widget in views.items():
+            widget.setObjectName(name)
+
     def views(self) -> dict:
         """The panel's plots by title (what View ▸ Export and ``genviz export --view`` name)."""
         import pyqtgraph as pg
 
         out = {}
         for w in self.findChildren(pg.PlotWidget):
-            title = w.getPlotItem().titleLabel.text or type(w).__name__
-            name = view_name(title)
+            # a stable name set by the lab (``name_views``); else one made from the title
+            name = w.objectName() or view_name(w.getPlotItem().titleLabel.text or type(w).__name__)
             while name in out:
                 name += "-2"
             out[name] = w

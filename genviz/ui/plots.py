@@ -338,8 +338,14 @@ class BarPlot(pg.PlotWidget):
         x = np.arange(len(values))
         step = max(1, -(-len(values) // 13))  # at most ~13 labels, so they never run together
         self.getPlotItem().getAxis("bottom").setTicks([[(i, str(i)) for i in range(0, len(values), step)]])
-        self.bars.setOpts(x=x, height=np.asarray(values, float), width=0.7,
-                          brushes=brushes or [theme.CURVE_COLORS[0]] * len(values))
+        heights = np.asarray(values, float)
+        self.bars.setOpts(x=x, height=heights, width=0.7, brushes=brushes or [theme.CURVE_COLORS[0]] * len(values))
+        # counts start at 0; all-zero bars keep a 0..1 axis rather than pyqtgraph's -10..10 default
+        finite = heights[np.isfinite(heights)]
+        top = float(finite.max()) if finite.size else 0.0
+        low = min(0.0, float(finite.min())) if finite.size else 0.0
+        self.setYRange(low, top if top > low else low + 1.0, padding=0.05)
+        self.setXRange(-0.6, max(len(values), 1) - 0.4, padding=0)
 
 
 class ClassScatter:

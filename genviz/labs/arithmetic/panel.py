@@ -173,6 +173,7 @@ class ArithmeticPanel(LabPanel):
         clear_picked.clicked.connect(self.clear_picked)
         strip_box = column((self.strip, 1), row(shuffle, clear_picked))
         self.curves = CurvePlot("Training curve", {"neg_elbo": "−ELBO (train)", "test_neg_elbo": "−ELBO (test)"})
+        self.name_views({"decoded": self.image_view, "curves": self.curves, "examples": self.strip})
         bottom = QSplitter(Qt.Horizontal)
         bottom.addWidget(strip_box)
         bottom.addWidget(self.curves)
@@ -202,6 +203,7 @@ class ArithmeticPanel(LabPanel):
         self.attr_info.setWordWrap(True)
         lay.addWidget(self.attr_info)
         self.attr_strip = ImagePlot("z + s·(A − B)   for s = −2 … +2", levels=(0.0, 1.0))
+        self.attr_strip.setObjectName("attribute-strip")
         lay.addWidget(self.attr_strip, 1)
         return box
 
@@ -223,6 +225,7 @@ class ArithmeticPanel(LabPanel):
                 grid.addWidget(op, 0, col)
                 continue
             view = ImagePlot(text, levels=(0.0, 1.0))
+            view.setObjectName(f"analogy-{key}")
             view.setMinimumSize(90, 110)
             self.analogy_views[key] = view
             grid.addWidget(view, 0, col)
@@ -267,6 +270,7 @@ class ArithmeticPanel(LabPanel):
         lay.addWidget(self.lerp_view, 1)
         lay.addWidget(self.slerp_view, 1)
         self.norm_plot = make_plot("‖z‖ along the walk", "t", "‖z‖")
+        self.name_views({"walk-linear": self.lerp_view, "walk-spherical": self.slerp_view, "walk-norm": self.norm_plot})
         self.norm_plot.addLegend(offset=(-5, 5), labelTextSize="9pt")
         self.norm_lerp = self.norm_plot.plot([], [], pen=pg.mkPen(theme.CURVE_COLORS[0], width=2), name="linear")
         self.norm_slerp = self.norm_plot.plot([], [], pen=pg.mkPen(theme.CURVE_COLORS[1], width=2), name="spherical")
@@ -286,6 +290,7 @@ class ArithmeticPanel(LabPanel):
         self.factor_note.setWordWrap(True)
         lay.addWidget(self.factor_note)
         self.factor_plot = make_plot("|cos(true factor direction, slider direction)|")
+        self.factor_plot.setObjectName("factors")
         self.factor_image = pg.ImageItem()
         self.factor_image.setColorMap(pg.colormap.get("viridis"))
         self.factor_plot.addItem(self.factor_image)
@@ -300,7 +305,9 @@ class ArithmeticPanel(LabPanel):
         self.factor_box.setFocusPolicy(Qt.NoFocus)
         use = QPushButton("Use as the direction")
         use.clicked.connect(self.use_factor)
-        lay.addLayout(row(QLabel("true factor"), self.factor_box, use))
+        self.factor_row = QWidget()
+        self.factor_row.setLayout(row(QLabel("true factor"), self.factor_box, use))
+        lay.addWidget(self.factor_row)
         self.factor_r2 = QLabel()
         self.factor_r2.setWordWrap(True)
         lay.addWidget(self.factor_r2)
@@ -352,6 +359,8 @@ class ArithmeticPanel(LabPanel):
         factors = info.get("factors") or {}
         self.factor_box.clear()
         self.factor_box.addItems(list(factors))
+        for w in (self.factor_plot, self.factor_row):  # empty without known factors: the note says why
+            w.setVisible(bool(factors))
         self.factor_note.setText(
             "Ground truth: the shapes dataset draws position, size and rotation at random, so the latent move "
             "that changes one factor alone can be measured (least squares over the encoded data) and compared "

@@ -68,6 +68,8 @@ class FlowPanel(LabPanel):
         self.model_plot, self.model_img = heat_plot("Model density q_k(x)", label="density")
         self.target_plot, self.target_img = heat_plot("Target", label="density")
         self.logdet_plot, self.logdet_img = heat_plot("log|det J| of layer k", "CET-D1", label="nats")
+        self.name_views({"warp": self.warp, "model-density": self.model_plot, "target": self.target_plot,
+                         "log-det-jacobian": self.logdet_plot})
         self.limit_line = pg.InfiniteLine(angle=0, pen=pg.mkPen("#2ca02c", width=2, style=Qt.DashLine),
                                           label="entropy limit {value:.3f}", labelOpts={"position": 0.75, "color": "#2ca02c"})
         self.curves = CurvePlot("Training", {"train_nll": "train NLL", "test_nll": "test NLL",
@@ -118,6 +120,7 @@ class FlowPanel(LabPanel):
         lay = QVBoxLayout(box)
         lay.setContentsMargins(0, 0, 0, 0)
         self.cov_plot = make_plot("x = f(z) = z + a·tanh(2z),  p_x(x) = p_z(z) |dz/dx|", "z", "x")
+        self.cov_plot.setObjectName("change-of-variables-1d")
         self.cov_map = pg.PlotCurveItem(pen=pg.mkPen("#222222", width=2.5))
         self.cov_pz = pg.PlotCurveItem(pen=pg.mkPen("#1f77b4", width=2), brush=pg.mkBrush(31, 119, 180, 70))
         self.cov_px = pg.PlotCurveItem(pen=pg.mkPen("#d62728", width=2), brush=pg.mkBrush(214, 39, 40, 70))

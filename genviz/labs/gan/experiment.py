@@ -14,7 +14,8 @@ from genviz.models.gan import (CRITIC_LOSSES, Discriminator, Generator, d_object
 
 D_OF_FAKE = 400  # generated samples whose D(G(z)) the loss-curve view marks
 EVAL_SAMPLES = 2500  # the PacGAN protocol's sample count (docs/references.md)
-HEATMAP = 128
+HEATMAP = 192
+HEAT_MARGIN = 1.8  # D(x) is drawn over the data's extent times this, so it fills a wide or tall view
 FIELD = 21
 
 
@@ -104,10 +105,16 @@ class GanExperiment(Experiment):
     # -- views ------------------------------------------------------------------------------
     def static_info(self) -> dict:
         return {"dataset": self.toy.name, "extent": tuple(float(v) for v in self.toy.extent),
+                "heat_extent": self.heat_extent(),
                 "real": self.real_view.copy(),
                 "modes": None if self.toy.modes is None else self.toy.modes.astype(np.float32),
                 "std": self.toy.std, "loss": self.settings["loss"],
                 "critic": self.settings["loss"] in CRITIC_LOSSES, "noise_dim": self.G.noise_dim}
+
+    def heat_extent(self) -> tuple[float, float, float, float]:
+        x0, x1, y0, y1 = self.toy.extent
+        cx, cy, hx, hy = (x0 + x1) / 2, (y0 + y1) / 2, (x1 - x0) / 2 * HEAT_MARGIN, (y1 - y0) / 2 * HEAT_MARGIN
+        return (cx - hx, cx + hx, cy - hy, cy + hy)
 
     def coverage(self, fake: np.ndarray | None = None) -> dict | None:
         if self.toy.modes is None:
@@ -124,8 +131,10 @@ class GanExperiment(Experiment):
         with torch.no_grad():
             fake = to_numpy(self.G(self.eval_noise))
             mesh = to_numpy(self.G(noise_grid(self.G, FIELD).to(self.device))).reshape(FIELD, FIELD, 2)
-            grid = grid_points(self.toy.extent, HEATMAP).to(self.device)
-            heat = to_numpy(d_probability(s["loss"], packed_eval(self.D, grid))).reshape(HEATMAP, HEATMAP)
+            grid = grid_points(self.heat_extent(), HEATMAP).to(self.device)
+            # D's probability in [0, 1] is only drawn: float16 halves the history; a critic's score stays float32
+            heat = to_numpy(d_probability(s["loss"], packed_eval(self.D, grid)),
+                            np.float32 if s["loss"] in CRITIC_LOSSES else np.float16).reshape(HEATMAP, HEATMAP)
         # G's gradient field: the direction G's loss pushes a generated point sitting at x
         x = grid_points(self.toy.extent, FIELD).to(self.device).requires_grad_(True)
         (grad,) = torch.autograd.grad(g_loss(s["loss"], packed_eval(self.D, x)) * len(x), x)

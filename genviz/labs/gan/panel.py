@@ -135,6 +135,9 @@ class GanPanel(LabPanel):
         self.outputs = CurvePlot("D's mean output", {"d_real": "on real", "d_fake": "on generated"}, y_label="D(x)")
         # Goodfellow et al.'s figure: G's two losses against D(G(z)), the current fakes marked on the one in use
         self.g_curve = make_plot("G's loss against D(G(z))", "D(G(z))", "G's loss")
+        self.name_views({"samples": self.view, "per-mode": self.per_mode, "modes": self.modes_curve,
+                         "quality": self.quality_curve, "losses": self.losses, "d-output": self.outputs,
+                         "g-loss-vs-d": self.g_curve})
         d = np.linspace(1e-3, 1 - 1e-3, 400)
         self.g_curve.addLegend(offset=(5, -5), labelTextSize="9pt")  # bottom left: no curve passes there
         self.g_curve.plot(d, np.log1p(-d), pen=pg.mkPen("#d62728", width=2), name="minimax: log(1 − D)")
@@ -194,8 +197,9 @@ class GanPanel(LabPanel):
         self.real.setData(real[:, 0], real[:, 1])
         modes = info.get("modes")
         self.modes.setData(*(modes.T if modes is not None else ([], [])))
-        x0, x1, y0, y1 = info["extent"]
+        x0, x1, y0, y1 = info.get("heat_extent", info["extent"])
         self.heat.setRect(x0, y0, x1 - x0, y1 - y0)
+        x0, x1, y0, y1 = info["extent"]
         self.view.setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0)
         critic = info.get("critic")
         self.view.setTitle("Real and generated samples over " + ("the critic's score" if critic else "D(x)"), size=theme.title_size())
@@ -252,18 +256,30 @@ class GanPanel(LabPanel):
             self.fake.setData(fake[:, 0], fake[:, 1])
         self.mesh.setData(*mesh_lines(data["mesh"]))
 
+    def _data_part(self, heat: np.ndarray) -> np.ndarray:
+        """The part of the heat image over the data's extent (the image covers a wider square)."""
+        x0, x1, y0, y1 = self.static["extent"]
+        hx0, hx1, hy0, hy1 = self.static.get("heat_extent", self.static["extent"])
+        ny, nx = heat.shape
+        i0, i1 = int((y0 - hy0) / (hy1 - hy0) * ny), int(np.ceil((y1 - hy0) / (hy1 - hy0) * ny))
+        j0, j1 = int((x0 - hx0) / (hx1 - hx0) * nx), int(np.ceil((x1 - hx0) / (hx1 - hx0) * nx))
+        part = heat[max(0, i0):i1, max(0, j0):j1]
+        return part if part.size else heat
+
     def _draw_landscape(self, data: dict) -> None:
         heat = data["heat"]
         if self.static.get("critic"):
-            lo, hi = float(np.percentile(heat, 1)), float(np.percentile(heat, 99))
+            inner = self._data_part(heat)  # the colour scale follows the score where the data are
+            lo, hi = float(np.percentile(inner, 1)), float(np.percentile(inner, 99))
             mid, half = (lo + hi) / 2, max((hi - lo) / 2, 1e-6)
             levels = (mid - half, mid + half)
         else:
             levels = (0.0, 1.0)
         self.heat.setImage(heat.astype(np.float32), levels=levels)
-        x0, x1, y0, y1 = self.static["extent"]
+        x0, x1, y0, y1 = self.static.get("heat_extent", self.static["extent"])
         self.heat.setRect(x0, y0, x1 - x0, y1 - y0)
-        spacing = (x1 - x0) / 20
+        x0, x1 = self.static["extent"][:2]
+        spacing = (x1 - x0) / 20  # the field's grid spacing: 21 points over the data's extent
         self.field.setData(*segments_with_heads(data["field_at"], data["field"], 0.9 * spacing))
 
     def _record_coverage(self, data: dict, step: int) -> None:

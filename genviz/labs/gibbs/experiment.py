@@ -11,7 +11,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from genviz.core.experiment import Experiment, to_numpy
+from genviz.core.experiment import Experiment, to_compact, to_numpy
 from genviz.data import load_dataset
 from genviz.labs.gibbs import LAB
 from genviz.models.rbm import RBM, ais, ais_betas, base_rate_bias
@@ -250,7 +250,9 @@ class GibbsExperiment(Experiment):
 
     @torch.no_grad()
     def snapshot(self, heavy: bool) -> dict:
-        out = {"chains": to_numpy(self.chains), "film": [(kind, img.copy()) for kind, img in self.film],
+        out = {"chains": to_compact(self.chains),
+               "film": [(kind, img.astype(np.uint8) if ((img == 0) | (img == 1)).all() else img.astype(np.float16))
+                        for kind, img in self.film],
                "hidden_p": to_numpy(self.chain_ph[0]), "chain_steps": self.chain_steps, "next_half": self.next_half,
                "ais": dict(self.ais_state)}
         if not heavy:
@@ -258,14 +260,20 @@ class GibbsExperiment(Experiment):
         x = self.x_test[:EVAL]
         f_data = float(self.rbm.free_energy(x).mean())
         f_chain = float(self.rbm.free_energy(self.chains).mean())
+        pll = self.rbm.pseudo_likelihood(x, generator=torch.Generator(device=self.device).manual_seed(1)).double()
         out.update(
-            filters=to_numpy(self.rbm.W.T[:100]),
-            pseudo_ll=float(self.rbm.pseudo_likelihood(x, generator=torch.Generator(device=self.device).manual_seed(1)).mean()),
+            filters=to_compact(self.rbm.W.T[:100]),
+            # one random bit per image: an unbiased, noisy estimate, shown with its standard error
+            pseudo_ll=float(pll.mean()), pseudo_ll_se=float(pll.std() / math.sqrt(len(pll))) if len(pll) > 1 else None,
             free_energy_data=f_data, free_energy_chains=f_chain,
             reference=to_numpy(self.reference()), clamp=self.settings["clamp"],
             mask=None if (mask := self._mask()) is None else mask.cpu().numpy())
         if len(self.stat_trace) >= 3:
-            out["autocorrelation"] = autocorrelation(np.stack(self.stat_trace), MAX_LAG)
+            acf = autocorrelation(np.stack(self.stat_trace), MAX_LAG)
+            below = np.nonzero(acf < 0.1)[0]
+            out["autocorrelation"] = acf
+            # Gibbs steps until F(v) of the free chains decorrelates (ACF < 0.1); None: not within MAX_LAG
+            out["decorrelation_steps"] = int(below[0]) if len(below) else None
         if len(self.class_trace) >= 2:
             labels = np.stack(self.class_trace)
             out["class_switch_rate"] = float((labels[1:] != labels[:-1]).mean())

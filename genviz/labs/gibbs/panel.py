@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (QGridLayout, QHBoxLayout, QLabel, QProgressBar, Q
                                QWidget)
 
 from genviz.core.mosaic import tile
+from genviz.core.numbers import estimate
 from genviz.ui import theme
 from genviz.ui.panel import LabPanel
 from genviz.ui.plots import CurvePlot, ImagePlot, make_plot
@@ -124,6 +125,10 @@ class GibbsPanel(LabPanel):
         self.ais_results: list[tuple[int, float, float, float]] = []  # step, LL, low, high
         self.ais_text = ""
         self.acf = make_plot("Autocorrelation of F(v)", "lag (Gibbs steps)", "ACF")
+        self.name_views({"chains": self.chains_view, "film": self.film_view, "filters": self.filters_view,
+                         "hidden-probabilities": self.hidden_view, "chosen-image": self.paint_view,
+                         "training": self.curves, "free-energy": self.free, "log-likelihood": self.ll,
+                         "autocorrelation": self.acf})
         self.acf_curve = self.acf.plot([], [], pen=pg.mkPen("#1f77b4", width=2))
         self.acf.setYRange(-0.2, 1.0)
         self.acf.addItem(pg.InfiniteLine(pos=0, angle=0, pen=pg.mkPen("#888", style=Qt.DashLine)))
@@ -209,7 +214,7 @@ class GibbsPanel(LabPanel):
 
     def _draw_chains(self, data: dict) -> None:
         h, w = self.static["image_shape"]
-        chains = data["chains"].reshape(-1, h, w)
+        chains = data["chains"].reshape(-1, h, w).astype(np.float32)
         rows, cols = grid_shape(len(chains))
         self.chains_view.set_image(tile(chains, rows, cols, pad=1, fill=0.35))
         self.chains_view.setTitle(f"{len(chains)} Gibbs chains after {data['chain_steps']} steps "
@@ -219,6 +224,7 @@ class GibbsPanel(LabPanel):
         h, w = self.static["image_shape"]
         cells = []
         for kind, img in data["film"]:
+            img = img.astype(np.float32)
             cell = img.reshape(h, w) if kind == "v" else fit_cell(hidden_image(img), (h, w))
             cells.append(cell)
         self.film_view.set_image(tile(np.stack(cells), 1, 12, pad=FILM_CELL_PAD, fill=0.35))
@@ -226,7 +232,7 @@ class GibbsPanel(LabPanel):
 
     def _draw_filters(self, data: dict) -> None:
         h, w = self.static["image_shape"]
-        f = data["filters"]
+        f = data["filters"].astype(np.float32)
         lo, hi = f.min(1, keepdims=True), f.max(1, keepdims=True)
         f = (f - lo) / np.maximum(hi - lo, 1e-9)  # each filter on its own scale
         rows, cols = grid_shape(len(f))
@@ -241,7 +247,8 @@ class GibbsPanel(LabPanel):
             self.acf_curve.setData(np.arange(len(acf)), acf)
 
     def _draw_readout(self, data: dict, step: int) -> None:
-        parts = [f"pseudo-likelihood <b>{data['pseudo_ll']:.2f}</b> nats",
+        pll = estimate(data["pseudo_ll"], data.get("pseudo_ll_se"), 2)
+        parts = [f"pseudo-likelihood <b>{pll}</b> nats",
                  f"free energy: test data <b>{data['free_energy_data']:.2f}</b>, chains "
                  f"<b>{data['free_energy_chains']:.2f}</b>"]
         if "class_switch_rate" in data:
@@ -249,8 +256,8 @@ class GibbsPanel(LabPanel):
                          "(nearest class mean)")
         acf = data.get("autocorrelation")
         if acf is not None and len(acf) > 1:
-            below = np.nonzero(acf < 0.1)[0]
-            parts.append(f"F(v) decorrelates (ACF &lt; 0.1) after <b>{below[0]}</b> steps" if len(below)
+            lag = data.get("decorrelation_steps")
+            parts.append(f"F(v) decorrelates (ACF &lt; 0.1) after <b>{lag}</b> Gibbs steps" if lag is not None
                          else f"F(v) still correlated after {len(acf) - 1} steps")
         if self.ais_text:
             parts.append(self.ais_text)

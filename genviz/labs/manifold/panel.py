@@ -55,6 +55,9 @@ class ManifoldPanel(LabPanel):
                                                     "recon_nll": "reconstruction  −E log p(x|z)",
                                                     "kl": "KL(q(z|x) ‖ p(z))"})
         self.kl_bars = BarPlot("KL per latent dimension", "dimension", "nats")
+        self.name_views({"manifold": self.manifold_view, "latent-means": self.latent_plot,
+                         "decoded-at-click": self.preview_view, "nearest-example": self.nearest_view,
+                         "curves": self.curves, "kl-per-dimension": self.kl_bars})
         self.au_label = QLabel()
         self.au_label.setAlignment(Qt.AlignCenter)
 

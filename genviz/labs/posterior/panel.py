@@ -96,6 +96,7 @@ class PosteriorPanel(LabPanel):
         self.iw_plots: dict[int, tuple] = {}
         for k in (1, 10, 100):
             plot = make_plot(f"q_IW, k = {k}" + ("  (= q)" if k == 1 else ""))
+            plot.setObjectName(f"q-iw-k{k}")
             lock_aspect(plot)
             dens = DensityPlot(plot)
             points = pg.ScatterPlotItem(size=3, pen=None, brush=pg.mkBrush(30, 90, 200, 150))
@@ -125,6 +126,8 @@ class PosteriorPanel(LabPanel):
         self.readout.setAlignment(Qt.AlignTop | Qt.AlignLeft)
         self.readout.setWordWrap(True)
         self.curves = CurvePlot("Training curve", {"neg_bound": "−bound (train)", "test_neg_elbo": "−ELBO (test)"})
+        self.name_views({"picker": self.latent_plot, "examples": self.strip, "posterior": self.post_plot,
+                         "bounds": self.bars_plot, "curves": self.curves})
         # the numbers scroll rather than being cut when the panel is short (larger text, small screens)
         self.readout_scroll = QScrollArea()
         self.readout_scroll.setWidget(self.readout)
