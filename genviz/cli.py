@@ -33,15 +33,30 @@ def _app_parser() -> argparse.ArgumentParser:
 
 def cmd_presets(argv: list[str]) -> int:
     p = argparse.ArgumentParser(prog="genviz presets", description="List the lecture presets.")
-    p.parse_args(argv)
+    p.add_argument("--ship", metavar="NAME", help="(for genviz's developers) train preset NAME from scratch and "
+                   "write its shipped trained state, NAME.genviz, beside its TOML file")
+    p.add_argument("--steps", type=int, default=10000, help="with --ship: training steps")
+    args = p.parse_args(argv)
     from genviz.core.presets import all_presets
+    if args.ship:
+        from genviz.core.presets import PresetError, get_preset, ship_trained_state
+
+        try:
+            path = ship_trained_state(get_preset(args.ship), args.steps)
+        except (PresetError, OSError) as exc:
+            print(f"genviz presets: {exc}", file=sys.stderr)
+            return 2
+        print(json.dumps({"preset": args.ship, "file": str(path), "bytes": path.stat().st_size,
+                          "name it in the preset": f'trained = "{path.name}"'}))
+        return 0
 
     problems: list[str] = []
     presets = all_presets(problems)
     for problem in problems:
         print(f"genviz presets: {problem}", file=sys.stderr)
     for preset in presets:
-        print(f"{preset.name:30s} {preset.lab:11s} {preset.title}")
+        notes = [n for n in (preset.missing(), "opens trained; --from-scratch trains from step 0" if preset.trained else None) if n]
+        print(f"{preset.name:30s} {preset.lab:11s} {preset.title}" + "".join(f"  [{n}]" for n in notes))
     return 0
 
 

@@ -114,6 +114,9 @@ def main(names: list[str] | None = None) -> int:
 
     presets = [p for p in all_presets() if p.lesson and (not names or p.name in names)]
     for preset in presets:  # a preset with a shipped state: from it, then from scratch
+        if preset.missing():
+            print(json.dumps({"bench": "presets", "preset": preset.name, "skipped": preset.missing()}), flush=True)
+            continue
         for start in (("trained", "scratch") if preset.trained is not None else ("scratch",)):
             r = subprocess.run([sys.executable, "-c", _CHILD, preset.name, start], capture_output=True, text=True,
                                timeout=preset.lesson["seconds"] + 300)

@@ -59,6 +59,14 @@ class Preset:
     lesson: dict | None = None
     trained: Path | None = None  # a shipped session to open at (see the module's docstring)
 
+    def missing(self) -> str | None:
+        """Why the preset cannot run here (its data set is not downloaded), or None."""
+        from genviz.data.download import DATASETS, is_downloaded
+
+        if self.data in DATASETS and not is_downloaded(self.data):
+            return f"needs {self.data}: File ▸ Download, or genviz download {self.data}"
+        return None
+
     def resolved_settings(self) -> dict:
         from genviz.core.labs import get_lab
 
@@ -162,6 +170,40 @@ def all_presets(problems: list[str] | None = None) -> list[Preset]:
             found[preset.name] = preset
     # the course's teaching order (each preset's ``order``), then lab order, then file name
     return sorted(found.values(), key=lambda p: (p.order, order.get(p.lab, 99), p.name))
+
+
+def ship_trained_state(preset: Preset, steps: int, frames: int = 12, rows: int = 2000,
+                       progress=None) -> "Path":
+    """Train ``preset`` from scratch for ``steps`` steps headless (one torch thread, the window's
+    worker does the same steps) and write its shipped state beside its TOML file: the model at the
+    end, ``frames`` snapshots evenly spread, every n-th metric row (about ``rows``), one checkpoint.
+    ``genviz presets --ship NAME --steps N``; the file to name in the preset is printed."""
+    import numpy as np
+
+    from genviz.core.headless import record_session
+    from genviz.core.history import History
+    from genviz.core.protocol import EngineConfig
+    from genviz.core.session import save_session
+
+    config = EngineConfig(lab=preset.lab, settings=preset.resolved_settings(), seed=preset.seed,
+                          data=preset.data, torch_threads=1)
+    every = max(1, steps // max(1, frames))
+    session = record_session(config, steps, frame_every=every, checkpoint_every=steps,
+                             title=preset.title, caption=preset.caption)
+    full = session.history
+    thin = History()
+    cols = full.metrics()
+    n = len(cols.get("step", []))
+    stride = max(1, -(-n // max(1, rows)))
+    keep = np.unique(np.r_[np.arange(0, n, stride), n - 1]) if n else np.zeros(0, int)
+    thin.add_rows({k: v[keep] for k, v in cols.items()})
+    for frame in full.frames:
+        thin.add_frame(frame.step, frame.data)
+    if full.checkpoints:
+        thin.add_checkpoint(*full.checkpoints[-1])
+    session.history = thin
+    path = (preset.trained or PRESET_DIR / f"{preset.name}.genviz")
+    return save_session(session, path)
 
 
 def get_preset(name: str) -> Preset:

@@ -110,6 +110,12 @@ def download(name: str, mirrors: list[str] | None = None, files: dict[str, str] 
     return folder
 
 
+def is_downloaded(name: str) -> bool:
+    """Whether ``genviz download NAME`` has put the data set's training files in the cache."""
+    folder = user_data_dir() / name
+    return (folder / "train-images-idx3-ubyte.gz").is_file() and (folder / "train-labels-idx1-ubyte.gz").is_file()
+
+
 def cached_dataset(name: str, split: str = "train") -> ImageDataset:
     """Load a downloaded dataset from the cache, or explain how to download it."""
     folder = user_data_dir() / name

@@ -33,6 +33,8 @@ def run_app(args) -> int:
 
         try:
             preset = get_preset(args.preset)
+            if preset.missing():
+                raise PresetError(f"preset {preset.name} {preset.missing()}")
         except PresetError as exc:
             print(f"genviz: {exc}", file=sys.stderr)
             return 2

@@ -43,6 +43,12 @@ class LectureActions:
             act.setToolTip(html.escape(preset.caption))
             act.triggered.connect(lambda _=False, p=preset: self.apply(p))
             menu.addAction(act)
+            missing = preset.missing()
+            if missing:  # listed, so the lecturer knows it exists, and says what it needs
+                act.setEnabled(False)
+                act.setText(f"{preset.title} ({missing.split(':')[0]})")
+                act.setToolTip(html.escape(missing))
+                continue
             if preset.trained is not None:  # it opens trained; this one trains it live from step 0
                 act = QAction(f"{preset.title}: from scratch", self.w)
                 act.setToolTip("Train this preset live from step 0 (the entry above opens a shipped trained state)")
@@ -61,6 +67,9 @@ class LectureActions:
         w = self.w
         if preset.lab not in w.labs:
             w.banner.show_message(f"Preset '{preset.name}' is for an unknown lab '{preset.lab}'")
+            return
+        if (missing := preset.missing()) is not None:
+            w.banner.show_message(f"Preset “{preset.title}” {missing}")
             return
         if preset.trained is not None and not scratch:
             # once the event loop runs (a preset given on the command line is applied before it starts)
@@ -106,7 +115,11 @@ class LectureActions:
         names = [p.name for p in self.presets]
         preset = self.run.preset
         i = names.index(preset.name) if preset and preset.name in names else (-1 if delta > 0 else 0)
-        self.apply(self.presets[(i + delta) % len(self.presets)])
+        for _ in range(len(self.presets)):  # presets whose data is missing are passed over
+            i = (i + delta) % len(self.presets)
+            if self.presets[i].missing() is None:
+                self.apply(self.presets[i])
+                return
 
     def show_caption(self, title: str, caption: str) -> None:
         if title:

@@ -9,7 +9,7 @@ import time
 
 from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence, QShortcut
-from PySide6.QtWidgets import (QDockWidget, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QMainWindow,
+from PySide6.QtWidgets import (QApplication, QDockWidget, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QMainWindow,
                                QScrollArea, QStackedWidget, QVBoxLayout, QWidget)
 
 from genviz.core import labs as lab_registry
@@ -115,6 +115,7 @@ class MainWindow(QMainWindow):
         geometry = self.settings_store.value("geometry")
         if geometry is not None:
             self.restoreGeometry(geometry)
+            self.fit_to_screen()
         if lab is None and not overrides:
             lab = self.settings_store.value("last_lab", None)  # where the user left off
             lab = lab if lab in self.labs else None
@@ -394,6 +395,21 @@ class MainWindow(QMainWindow):
     @property
     def fps(self) -> float:
         return self._fps
+
+    def fit_to_screen(self) -> None:
+        """A remembered size larger than this screen (another monitor, a panel that once grew) shrinks
+        to fit, and the window moves onto the screen."""
+        screen = self.screen() or QApplication.primaryScreen()
+        if screen is None or self.isFullScreen() or self.isMaximized():
+            return
+        avail = screen.availableGeometry()
+        w, h = min(self.width(), avail.width()), min(self.height(), avail.height())
+        if (w, h) != (self.width(), self.height()):
+            self.resize(w, h)
+        x = min(max(self.x(), avail.left()), avail.right() - w + 1)
+        y = min(max(self.y(), avail.top()), avail.bottom() - h + 1)
+        if (x, y) != (self.x(), self.y()):
+            self.move(x, y)
 
     def closeEvent(self, event) -> None:
         self._closed = True

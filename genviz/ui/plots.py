@@ -369,6 +369,38 @@ class ClassScatter:
         self.hist = pg.ImageItem()
         self.hist.setZValue(-10)
         plot.addItem(self.hist)
+        self.corner, self.placed_at, self.placed_time = (0, 0), None, 0.0
+
+    # the legend sits in the corner of the view with the fewest points under it (re-chosen at most
+    # once a second, only for a clearly emptier corner); once the user drags it, it stays there
+    _CORNERS = ((0, 0), (1, 0), (0, 1), (1, 1))
+
+    def place_legend(self, points: np.ndarray) -> None:
+        import time
+
+        legend, vb = self.legend, self.plot.getPlotItem().getViewBox()
+        if legend.parentItem() is None or not len(points) or time.monotonic() - self.placed_time < 1.0:
+            return
+        if self.placed_at is not None and (legend.pos() - self.placed_at).manhattanLength() > 2:
+            return  # moved by hand
+        self.placed_time = time.monotonic()
+        size, box = legend.boundingRect(), vb.boundingRect()
+        counts = []
+        for cx, cy in self._CORNERS:
+            x0 = box.left() + 5 if cx == 0 else box.right() - 5 - size.width()
+            y0 = box.top() + 5 if cy == 0 else box.bottom() - 5 - size.height()
+            a = vb.mapToView(pg.QtCore.QPointF(x0, y0))
+            b = vb.mapToView(pg.QtCore.QPointF(x0 + size.width(), y0 + size.height()))
+            (xa, xb), (ya, yb) = sorted((a.x(), b.x())), sorted((a.y(), b.y()))
+            inside = ((points[:, 0] >= xa) & (points[:, 0] <= xb) & (points[:, 1] >= ya) & (points[:, 1] <= yb))
+            counts.append(int(inside.sum()))
+        best = int(np.argmin(counts))
+        current = self._CORNERS.index(self.corner)
+        if self.placed_at is None or counts[best] < 0.5 * counts[current] - 2:
+            self.corner = self._CORNERS[best]
+        cx, cy = self.corner
+        legend.anchor(itemPos=(cx, cy), parentPos=(cx, cy), offset=(5 if cx == 0 else -5, 5 if cy == 0 else -5))
+        self.placed_at = legend.pos()
 
     def restyle(self) -> None:
         """After a theme switch: class colours of the new theme (class 9 is white on dark)."""
@@ -390,6 +422,7 @@ class ClassScatter:
         for i, item in enumerate(self.items):
             sel = labels == i
             item.setData(points[sel, 0], points[sel, 1])
+        self.place_legend(points)
 
     def remove(self) -> None:
         for item in self.items:

@@ -354,14 +354,14 @@ class GanPanel(LabPanel):
 
     def _on_draw_mode(self, on: bool) -> None:
         self.view.getPlotItem().getViewBox().setMouseEnabled(not on, not on)
-        self.draw_button.setText("✎ Drawing… (click again to stop)" if on else "✎ Draw data")
+        self.draw_button.setText("✎ Stop drawing" if on else "✎ Draw data")  # short: the row never widens the window
 
     def add_drawn_point(self, x: float, y: float) -> None:
         self.drawn.append((x, y))
         pts = np.array(self.drawn)
         self.drawn_item.setData(pts[:, 0], pts[:, 1])
         self.use_drawn.setEnabled(len(self.drawn) >= 10)
-        self.use_drawn.setText(f"Train on drawing ({len(self.drawn)} points)")
+        self.use_drawn.setText(f"Train on {len(self.drawn)} points")
 
     def _scene_to_view(self, pos):
         vb = self.view.getPlotItem().getViewBox()

@@ -1,0 +1,47 @@
+"""Shared plot widgets: a class legend moves off the data (until the user drags it), count bars
+start at 0 even when every count is 0, SVG text runs are joined."""
+import numpy as np
+
+from genviz.ui import theme
+from genviz.ui.export import join_text_runs
+from genviz.ui.plots import BarPlot, ClassScatter, make_plot
+
+
+def test_the_class_legend_takes_the_emptiest_corner_and_stays_where_dragged(qtbot):
+    theme.apply_theme("light")
+    plot = make_plot("latent")
+    qtbot.addWidget(plot)
+    plot.resize(500, 400)
+    plot.show()
+    qtbot.waitExposed(plot)
+    scatter = ClassScatter(plot, [str(i) for i in range(10)])
+    rng = np.random.default_rng(0)
+    crowd = rng.normal([-2.5, 2.5], 0.3, (400, 2))  # everything in the top-left corner
+    plot.setXRange(-3, 3, padding=0)
+    plot.setYRange(-3, 3, padding=0)
+    scatter.set_points(crowd, rng.integers(0, 10, len(crowd)))
+    assert scatter.corner != (0, 0)
+    moved = scatter.legend.pos() + type(scatter.legend.pos())(40, 40)
+    scatter.legend.autoAnchor(moved)  # the user drags it (what LegendItem.mouseDragEvent does)
+    scatter.placed_time = 0.0
+    scatter.set_points(-crowd, rng.integers(0, 10, len(crowd)))
+    assert scatter.legend.pos() == moved
+
+
+def test_all_zero_counts_keep_a_plain_axis_from_zero(qtbot):
+    bars = BarPlot("per mode", "mode", "samples")
+    qtbot.addWidget(bars)
+    bars.set_values(np.zeros(8))
+    (x0, x1), (y0, y1) = bars.getPlotItem().getViewBox().viewRange()
+    assert -0.1 < y0 <= 0 and 0.9 < y1 < 1.2 and x0 < 0 < 7 < x1 < 8
+    bars.set_values(np.array([0, 40, 3]))
+    (_, _), (y0, y1) = bars.getPlotItem().getViewBox().viewRange()
+    assert y0 <= 0 and 40 <= y1 < 45
+
+
+def test_svg_text_runs_on_one_baseline_are_joined():
+    svg = ('<g><text fill="#000" x="4" y="15.1" font-size="9"\n >prior, 2</text>\n'
+           '<text fill="#000" x="47.3" y="15.1" font-size="9"\n >σ</text>\n'
+           '<text fill="#000" x="4" y="30" font-size="9"\n >next line</text></g>')
+    out = join_text_runs(svg)
+    assert ">prior, 2σ</text>" in out and ">next line</text>" in out and out.count("<text") == 2
