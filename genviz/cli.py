@@ -36,13 +36,14 @@ def cmd_presets(argv: list[str]) -> int:
     p.add_argument("--ship", metavar="NAME", help="(for genviz's developers) train preset NAME from scratch and "
                    "write its shipped trained state, NAME.genviz, beside its TOML file")
     p.add_argument("--steps", type=int, default=10000, help="with --ship: training steps")
+    p.add_argument("--frames", type=int, default=12, help="with --ship: snapshots kept (evenly spread)")
     args = p.parse_args(argv)
     from genviz.core.presets import all_presets
     if args.ship:
         from genviz.core.presets import PresetError, get_preset, ship_trained_state
 
         try:
-            path = ship_trained_state(get_preset(args.ship), args.steps)
+            path = ship_trained_state(get_preset(args.ship), args.steps, frames=args.frames)
         except (PresetError, OSError) as exc:
             print(f"genviz presets: {exc}", file=sys.stderr)
             return 2

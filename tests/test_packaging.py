@@ -23,6 +23,7 @@ def test_wheel_installs_and_runs_outside_the_source_tree(tmp_path):
     names = zipfile.ZipFile(wheel).namelist()
     assert "genviz/resources/data/digits_8x8.npz" in names
     assert sum(n.startswith("genviz/resources/presets/") and n.endswith(".toml") for n in names) >= 11
+    assert "genviz/resources/presets/gan-wgan-gp-ring.genviz" in names  # a preset's shipped trained state
     entry_points = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith("entry_points.txt"))).decode()
     assert "[genviz.labs]" in entry_points and "manifold = genviz.labs.manifold:LAB" in entry_points
 
@@ -51,7 +52,8 @@ def test_wheel_installs_and_runs_outside_the_source_tree(tmp_path):
     assert where.startswith(str(site)), where  # the wheel's genviz, not this source tree
     labs = genviz("labs")
     assert all(name in labs for name in ("manifold", "posterior", "flow", "gan", "gibbs", "arithmetic"))
-    assert "Mode collapse" in genviz("presets")
+    presets = genviz("presets")
+    assert "Mode collapse" in presets and "WGAN-GP fixes it  [opens trained" in presets
     out = genviz("train", "manifold", "--steps", "5", "--set", "hidden=16", "--out", str(tmp_path / "run"))
     assert (tmp_path / "run" / "model.pt").is_file() and '"steps": 5' in out.replace("\n", " ") + \
         (tmp_path / "run" / "metrics.json").read_text()

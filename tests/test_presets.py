@@ -98,3 +98,17 @@ def test_the_window_opens_a_preset_at_its_trained_state_or_from_scratch(qtbot, s
         w.lecture.step(1)
         assert w.run.preset.missing() is None
     w.close()
+
+
+def test_the_shipped_trained_states_are_small_and_match_their_presets():
+    from genviz.core.presets import PRESET_DIR
+    from genviz.core.session import load_session
+
+    trained = [p for p in all_presets() if p.trained is not None]
+    assert trained, "no preset ships a trained state"
+    assert sum(f.stat().st_size for f in PRESET_DIR.glob("*.genviz")) <= 20_000_000  # all of them together
+    for preset in trained:
+        session = load_session(preset.trained)
+        assert session.lab == preset.lab and session.seed == preset.seed and session.step > 0
+        assert session.settings == preset.resolved_settings()  # the state is of the preset as written
+        assert 2 <= len(session.history) <= 20 and len(session.history.checkpoints) <= 2

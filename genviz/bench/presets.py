@@ -55,6 +55,8 @@ def measure(name: str, t_start: float | None = None, scratch: bool = False) -> d
     A preset with a shipped trained state starts from it (read and checked as the window does), unless
     ``scratch``; its figure is then read at once too."""
     t_start = time.perf_counter() if t_start is None else t_start
+    import numpy as np
+
     from genviz.core.presets import get_preset
     from genviz.core.protocol import EngineConfig
     from genviz.core.runner import Runner
@@ -96,6 +98,9 @@ def measure(name: str, t_start: float | None = None, scratch: bool = False) -> d
             reached = (elapsed, runner.step_count, value)
             break
         if elapsed >= lesson["seconds"]:
+            if lesson["when"] == "end" and lesson.get("window"):  # the mean of the last readings
+                recent = [v for t, _, v in trace if isinstance(v, float) and t >= elapsed - lesson["window"]]
+                value = float(np.mean(recent)) if recent else None
             if lesson["when"] == "end" and _holds(lesson, value):
                 reached = (elapsed, runner.step_count, value)
             break
@@ -105,7 +110,8 @@ def measure(name: str, t_start: float | None = None, scratch: bool = False) -> d
             "start": f"trained state (step {first_step})" if trained else "scratch",
             "shown": reached is not None, "at_s": None if reached is None else round(reached[0], 1),
             "at_step": None if reached is None else reached[1],
-            "value": trace[-1][2] if trace else None, "goal_s": lesson["seconds"], "build_s": round(build_s, 2),
+            "value": (round(value, 4) if isinstance(value, float) else value) if lesson.get("window")
+            else (trace[-1][2] if trace else None), "goal_s": lesson["seconds"], "build_s": round(build_s, 2),
             "steps_per_sec": round((runner.step_count - first_step) / max(train_s, 1e-9), 1), "trace": trace[-8:]}
 
 

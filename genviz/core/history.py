@@ -19,10 +19,11 @@ import numpy as np
 
 from genviz.core.protocol import Frame as ProtocolFrame
 
-# a 30-minute run stays well inside 500 MB: 300 MB of snapshots, 150 MB of checkpoints, curves
-DEFAULT_FRAME_BYTES = 300_000_000
+# the budget bounds memory and the session file alike: 150 MB of snapshots (stored compactly by the
+# labs: binary images as uint8, drawn-only floats as float16), 75 MB of checkpoints, then the curves
+DEFAULT_FRAME_BYTES = 150_000_000
 DEFAULT_FRAMES = 2000
-DEFAULT_CHECKPOINT_BYTES = 150_000_000
+DEFAULT_CHECKPOINT_BYTES = 75_000_000
 DEFAULT_CHECKPOINTS = 64
 DEFAULT_METRIC_ROWS = 1_000_000
 

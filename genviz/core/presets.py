@@ -18,6 +18,7 @@ A preset file looks like::
     at_most = 6         # or at_least
     reduce = "max"      # for an array value: min, max or mean
     when = "first"      # "first": the first time it holds (within seconds); "end": it holds at the end
+    window = 10         # with when = "end": the mean of the readings over its last this many seconds
     seconds = 60
 
 A preset whose lesson takes longer than a lecture's minute to train may ship a trained state:
@@ -137,6 +138,9 @@ def _check_lesson(lesson, name: str) -> dict:
         raise PresetError(f"preset {name}: a lesson has one number, at_least or at_most")
     if lesson.get("reduce", "max") not in ("min", "max", "mean") or lesson.get("when", "first") not in ("first", "end"):
         raise PresetError(f"preset {name}: lesson reduce is min, max or mean; when is first or end")
+    window = lesson.get("window", 0)
+    if not isinstance(window, (int, float)) or isinstance(window, bool) or not 0 <= window <= 600:
+        raise PresetError(f"preset {name}: lesson window must be 0..600 seconds")
     seconds = lesson.get("seconds", 60)
     if not isinstance(seconds, (int, float)) or not 1 <= seconds <= 3600:
         raise PresetError(f"preset {name}: lesson seconds must be 1..3600")
