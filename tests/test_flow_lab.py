@@ -54,8 +54,14 @@ def test_energy_fit_reports_reverse_kl_with_quadrature_log_z():
     m0 = exp.final_metrics()["reverse_kl"]
     for _ in range(200):
         exp.advance()
-    m1 = exp.final_metrics()["reverse_kl"]
+    final = exp.final_metrics()
+    m1 = final["reverse_kl"]
     assert m1 >= -0.05 and m1 < m0  # a KL: non-negative up to Monte Carlo error, and it fell
+    # each snapshot's estimate comes with its standard error, and agrees with the 20,000-draw one
+    snap = exp.snapshot(heavy=True)
+    se = snap["reverse_kl_se"]
+    assert snap["reverse_kl_draws"] == 4096 and 0 < se < 0.1
+    assert abs(snap["reverse_kl"] - m1) < 4 * math.hypot(se, final["reverse_kl_se"])
 
 
 def test_panel_layer_slider_cache_and_presets(qtbot, tmp_path):

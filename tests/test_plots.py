@@ -17,8 +17,7 @@ def test_the_class_legend_takes_the_emptiest_corner_and_stays_where_dragged(qtbo
     scatter = ClassScatter(plot, [str(i) for i in range(10)])
     rng = np.random.default_rng(0)
     crowd = rng.normal([-2.5, 2.5], 0.3, (400, 2))  # everything in the top-left corner
-    plot.setXRange(-3, 3, padding=0)
-    plot.setYRange(-3, 3, padding=0)
+    scatter.keep_in_view = (-3, 3, -3, 3)
     scatter.set_points(crowd, rng.integers(0, 10, len(crowd)))
     assert scatter.corner != (0, 0)
     moved = scatter.legend.pos() + type(scatter.legend.pos())(40, 40)
@@ -45,3 +44,32 @@ def test_svg_text_runs_on_one_baseline_are_joined():
            '<text fill="#000" x="4" y="30" font-size="9"\n >next line</text></g>')
     out = join_text_runs(svg)
     assert ">prior, 2σ</text>" in out and ">next line</text>" in out and out.count("<text") == 2
+
+
+def test_a_class_scatter_keeps_its_range_until_points_leave_it_or_shrink_inside_it(qtbot):
+    theme.apply_theme("light")
+    plot = make_plot("latent")
+    qtbot.addWidget(plot)
+    plot.resize(400, 400)
+    plot.show()
+    scatter = ClassScatter(plot, ["a", "b"])
+    scatter.keep_in_view = (-2.1, 2.1, -2.1, 2.1)
+    vb = plot.getPlotItem().getViewBox()
+    rng = np.random.default_rng(1)
+    pts = rng.normal(0, 1, (300, 2))
+    labels = rng.integers(0, 2, 300)
+    scatter.set_points(pts, labels)
+    first = vb.viewRange()
+    assert first[0][0] <= -2.1 and first[0][1] >= 2.1  # the prior's circle is always in view
+    scatter.set_points(pts * 1.02, labels)  # points move a little: the axes stay
+    assert vb.viewRange() == first
+    scatter.set_points(pts * 5, labels)  # they spread beyond the view: it grows to hold them
+    grown = vb.viewRange()
+    assert grown[0][1] - grown[0][0] > 2 * (first[0][1] - first[0][0])
+    scatter.set_points(pts * 0.01, labels)  # collapse to a dot: back to the prior's scale, not the dot's
+    back = vb.viewRange()
+    assert 4.2 <= back[0][1] - back[0][0] < 6
+    vb.sigRangeChangedManually.emit([True, True])  # a zoom by hand holds
+    vb.setRange(xRange=(0, 1), yRange=(0, 1), padding=0)
+    scatter.set_points(pts * 5, labels)
+    assert vb.viewRange()[0] == [0.0, 1.0]

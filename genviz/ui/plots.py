@@ -57,7 +57,15 @@ def add_colorbar(plot: pg.PlotWidget, image: pg.ImageItem, label: str = "") -> p
     ``setImage`` (a heatmap without one cannot be read)."""
     bar = pg.ColorBarItem(values=(0.0, 1.0), width=12, colorMap=image.getColorMap() or pg.colormap.get("viridis"),
                           label=label or None, interactive=False, colorMapMenu=False)
-    plot.getPlotItem().layout.addItem(bar, 2, 4)
+    item = plot.getPlotItem()
+    item.layout.addItem(bar, 2, 4)
+    # the title spans the plot and its bar: over the plot's column alone, a long title widened that
+    # column past a narrow view, pushing the bar (and its labels) out of sight
+    item.layout.removeItem(item.titleLabel)
+    item.layout.addItem(item.titleLabel, 0, 1, 1, 4)
+    # room for labels such as "−0.05" and the rotated unit: pyqtgraph's fixed 45 px cut them to "0"
+    bar.axis.enableAutoSIPrefix(False)
+    bar.axis.setWidth(int((44 + (20 if label else 0)) * max(1.0, theme.font_scale())))
 
     def follow() -> None:
         levels = image.getLevels()
@@ -98,6 +106,13 @@ class ImagePlot(pg.PlotWidget):
     def clear_image(self) -> None:
         self.item.clear()
         self._shape = None
+
+    def resizeEvent(self, event) -> None:
+        """The whole image stays in view when the layout reshapes the plot (an aspect-locked range
+        fitted to the old shape cut the image's bottom rows off)."""
+        super().resizeEvent(event)
+        if getattr(self, "_shape", None) is not None:  # (also called while pyqtgraph builds the widget)
+            self.getPlotItem().getViewBox().autoRange(padding=0.01)
 
 
 class ClickableImage(ImagePlot):
@@ -370,6 +385,41 @@ class ClassScatter:
         self.hist.setZValue(-10)
         plot.addItem(self.hist)
         self.corner, self.placed_at, self.placed_time = (0, 0), None, 0.0
+        # the view's range changes only when points leave it or fill a small part of it: a range that
+        # follows every frame re-lays the axes and repaints the plot ~10 times a second
+        self.keep_in_view: tuple[float, float, float, float] | None = None  # x0, x1, y0, y1 always shown
+        self.user_range = False
+        vb = plot.getPlotItem().getViewBox()
+        vb.sigRangeChangedManually.connect(self._user_moved)
+        self.steady = True
+
+    def _user_moved(self, *_):
+        self.user_range = True  # a pan or zoom by hand holds until the view's "A" button (auto range)
+
+    def steady_range(self, points: np.ndarray) -> None:
+        vb = self.plot.getPlotItem().getViewBox()
+        if self.user_range:
+            if not any(vb.autoRangeEnabled()):
+                return
+            self.user_range = False  # "A" was pressed: back to the steady range
+        finite = points[np.isfinite(points).all(1)] if len(points) else points
+        if not len(finite) and self.keep_in_view is None:
+            return
+        lo = finite.min(0) if len(finite) else np.array([np.inf, np.inf])
+        hi = finite.max(0) if len(finite) else np.array([-np.inf, -np.inf])
+        if self.keep_in_view is not None:
+            x0, x1, y0, y1 = self.keep_in_view
+            lo, hi = np.minimum(lo, [x0, y0]), np.maximum(hi, [x1, y1])
+        span = np.maximum(hi - lo, 1e-6)
+        (vx0, vx1), (vy0, vy1) = vb.viewRange()
+        inside = lo[0] >= vx0 and hi[0] <= vx1 and lo[1] >= vy0 and hi[1] <= vy1
+        tight = span[0] > 0.55 * (vx1 - vx0) or span[1] > 0.55 * (vy1 - vy0)
+        if any(vb.autoRangeEnabled()):
+            vb.disableAutoRange()
+        elif inside and tight:
+            return
+        pad = 0.06 * span
+        vb.setRange(xRange=(lo[0] - pad[0], hi[0] + pad[0]), yRange=(lo[1] - pad[1], hi[1] + pad[1]), padding=0)
 
     # the legend sits in the corner of the view with the fewest points under it (re-chosen at most
     # once a second, only for a clearly emptier corner); once the user drags it, it stays there
@@ -417,11 +467,15 @@ class ClassScatter:
             img = np.log1p(counts).astype(np.float32)
             self.hist.setImage(img, levels=(0, max(1e-6, float(img.max()))))
             self.hist.setRect(float(lo[0]), float(lo[1]), float(hi[0] - lo[0]), float(hi[1] - lo[1]))
+            if self.steady:
+                self.steady_range(np.array([lo, hi]))
             return
         self.hist.clear()
         for i, item in enumerate(self.items):
             sel = labels == i
             item.setData(points[sel, 0], points[sel, 1])
+        if self.steady:
+            self.steady_range(points)
         self.place_legend(points)
 
     def remove(self) -> None:

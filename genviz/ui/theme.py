@@ -142,7 +142,8 @@ def apply_theme(name: str | None = None, font_scale: float | None = None, line_s
     app.setFont(font)
     pg.setConfigOptions(background=c["plot_bg"], foreground=c["plot_fg"])
     for w in list(_plots):
-        if shiboken6.isValid(w):  # a closed window's plots may be gone on the C++ side already
+        # a closed window's plots may be gone on the C++ side already, or closed (no plot item)
+        if shiboken6.isValid(w) and w.getPlotItem() is not None:
             _style_plot(w)
         else:
             _plots.discard(w)

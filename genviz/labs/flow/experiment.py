@@ -17,6 +17,7 @@ HEAT = 200  # density heatmaps are HEAT x HEAT
 # the warped mesh: LINES lines each way, LINE_POINTS points per line (fine enough that a stretched line
 # shows no kinks; stored as float16, 1/250 of a unit at |x| < 8, below a pixel)
 LINES, LINE_POINTS = 17, 200
+KL_SAMPLES = 4096  # draws of q for the reverse KL shown with each snapshot
 CLOUD = 600  # samples pushed through the layers
 GAUSS_ENTROPY = math.log(2 * math.pi * math.e)  # of N(0, I) in 2-D
 
@@ -171,7 +172,18 @@ class FlowExperiment(Experiment):
                "density_layer": k}
         if self.energy is None:
             out["test_nll"] = float(-self.flow.log_prob(self.test[:5000]).mean())
+        else:
+            out["reverse_kl"], out["reverse_kl_se"] = self.reverse_kl(KL_SAMPLES)
+            out["reverse_kl_draws"] = KL_SAMPLES
         return out
+
+    @torch.no_grad()
+    def reverse_kl(self, n: int) -> tuple[float, float]:
+        """KL(q || p) = E_q[log q(z) + U(z)] + log Z (log Z by quadrature) from n draws of q, with its
+        Monte Carlo standard error: a training batch's estimate can fall below 0 by noise."""
+        z, logq = self.flow.rsample_and_log_prob(n)
+        d = (logq + self.energy(z)).double() + self.log_z
+        return float(d.mean()), float(d.std() / math.sqrt(n))
 
     def query(self, name: str, **kwargs):
         if name == "layer_density":  # the panel fetches (and caches) the layers the slider visits
@@ -193,8 +205,7 @@ class FlowExperiment(Experiment):
                 out["gap_to_limit"] = out["test_nll"] - self.limit
         else:
             torch.manual_seed(self.seed + 5)
-            z, logq = self.flow.rsample_and_log_prob(20000)
-            out["reverse_kl"] = float((logq + self.energy(z)).mean()) + self.log_z
+            out["reverse_kl"], out["reverse_kl_se"] = self.reverse_kl(20000)
             out["log_z"] = self.log_z
         return out
 

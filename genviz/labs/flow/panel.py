@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSlider, QSplitt
 from genviz.labs.flow import PRESETS
 from genviz.ui import theme
 from genviz.ui.panel import LabPanel
+from genviz.core.numbers import estimate
 from genviz.ui.plots import CurvePlot, add_colorbar, lock_aspect, make_plot
 
 
@@ -293,9 +294,14 @@ class FlowPanel(LabPanel):
             limit = self.static.get("limit")
             gap = f" &nbsp;·&nbsp; entropy limit {limit:.3f} (gap {data['test_nll'] - limit:.3f})" if limit is not None else ""
             self.readout.setText(f"test NLL <b>{data['test_nll']:.3f}</b> nats{gap}")
-        elif "reverse_kl" in m and len(m["reverse_kl"]):
-            self.readout.setText(f"reverse KL(q ‖ p) <b>{m['reverse_kl'][-1]:.3f}</b> nats "
-                                 f"(log Z = {self.static.get('log_z', float('nan')):.3f} by quadrature)")
+        elif "reverse_kl" in data:
+            kl, se = data["reverse_kl"], data.get("reverse_kl_se")
+            zero = " (0 within its error)" if se is not None and kl < 2 * se else ""
+            self.readout.setText(f"reverse KL(q ‖ p) <b>{estimate(kl, se)}</b> nats{zero}, "
+                                 f"{data.get('reverse_kl_draws', 0):,} draws of q &nbsp;·&nbsp; log Z = "
+                                 f"{self.static.get('log_z', float('nan')):.3f} by quadrature")
+        elif "reverse_kl" in m and len(m["reverse_kl"]):  # a session saved before snapshots carried it
+            self.readout.setText(f"reverse KL(q ‖ p) of the last batch <b>{m['reverse_kl'][-1]:.2f}</b> nats")
 
     def set_view_state(self, view: dict) -> None:
         if not self.static:

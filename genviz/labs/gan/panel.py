@@ -139,15 +139,20 @@ class GanPanel(LabPanel):
                          "quality": self.quality_curve, "losses": self.losses, "d-output": self.outputs,
                          "g-loss-vs-d": self.g_curve})
         d = np.linspace(1e-3, 1 - 1e-3, 400)
-        self.g_curve.addLegend(offset=(5, -5), labelTextSize="9pt")  # bottom left: no curve passes there
-        self.g_curve.plot(d, np.log1p(-d), pen=pg.mkPen("#d62728", width=2), name="minimax: log(1 − D)")
-        self.g_curve.plot(d, -np.log(d), pen=pg.mkPen("#1f77b4", width=2), name="non-saturating: −log D")
-        self.g_marks = pg.ScatterPlotItem(size=7, pen=None, brush=pg.mkBrush(0, 0, 0, 110), name="current fakes")
+        # labelled on the curves themselves (a legend box covered them in a short plot)
+        self.g_curve.plot(d, np.log1p(-d), pen=pg.mkPen("#d62728", width=2))
+        self.g_curve.plot(d, -np.log(d), pen=pg.mkPen("#1f77b4", width=2))
+        for text, color, x, y, anchor in (("non-saturating: −log D", "#1f77b4", 0.15, 0.3 - np.log(0.15), (0, 1)),
+                                          ("minimax: log(1 − D)", "#d62728", 0.97, np.log1p(-0.97), (1, 0)),
+                                          ("dots: current fakes", "#888888", 0.98, 6.8, (1, 0))):
+            label = pg.TextItem(text, color=color, anchor=anchor)
+            label.setPos(x, y)
+            self.g_curve.addItem(label)
+        self.g_marks = pg.ScatterPlotItem(size=7, pen=None, brush=pg.mkBrush(128, 128, 128, 170))  # both themes
         self.g_curve.addItem(self.g_marks)
-        self.g_curve.getPlotItem().legend.addItem(self.g_marks, "current fakes")
         self.g_curve.setXRange(0, 1, padding=0.02)
         self.g_curve.setYRange(-7, 7, padding=0)
-        self.g_curve_note = pg.TextItem("", anchor=(0.5, 0.5), color="#555555")
+        self.g_curve_note = pg.TextItem("", anchor=(0.5, 0.5), color="#888888")
         self.g_curve.addItem(self.g_curve_note)
         self.g_curve_note.setPos(0.5, 0)
 
@@ -207,6 +212,9 @@ class GanPanel(LabPanel):
         # mode coverage exists for mixtures with known modes: on drawn or loaded points its plots go
         for plot in (self.per_mode, self.modes_curve, self.quality_curve):
             plot.setVisible(modes is not None)
+        # a critic's score is no probability: Goodfellow's figure of G's losses over D(G(z)) does not apply
+        self.g_curve.setVisible(not critic)
+        self.view.colorbar.axis.setLabel("critic's score" if critic else "D(x)")
         if modes is None:
             self.coverage_text.setText(f"<b>{info['dataset']}</b>: no modes to count (mode coverage is "
                                        "defined for mixtures with known modes: the ring and the grid).")

@@ -90,6 +90,7 @@ class ManifoldPanel(LabPanel):
             self.scatter.remove()
         self.scatter = ClassScatter(self.latent_plot, info.get("class_names", ["data"]))
         self.scatter.legend.addItem(self.prior_circle, "prior, 2σ")
+        self.scatter.keep_in_view = (-2.1, 2.1, -2.1, 2.1)  # the prior's 2σ circle: the scale to judge the scatter by
         d = info.get("latent", 2)
         axis = ("z₁", "z₂") if d <= 2 else ("PC 1 of E[z|x]", "PC 2 of E[z|x]")
         self.latent_plot.setLabel("bottom", axis[0])
