@@ -92,6 +92,13 @@ def test_the_window_opens_a_preset_at_its_trained_state_or_from_scratch(qtbot, s
     w.lecture.apply(preset, play=False, scratch=True)
     qtbot.waitUntil(lambda: w.step == 0 and w.static != {} and w.run.session is None, timeout=60000)
     assert "Opened trained" not in w.caption.text() and w.values["gan"]["g_hidden"] == 8
+    # the newest pick wins: a shipped state still opening when another preset is picked is dropped
+    w.lecture.apply(preset, play=False)
+    w.lecture.apply(get_preset("manifold-unfolding"), play=False)
+    qtbot.wait(1500)
+    qtbot.waitUntil(lambda: w.current == "manifold" and w.static != {}, timeout=60000)
+    qtbot.wait(500)
+    assert w.current == "manifold" and w.run.preset.name == "manifold-unfolding" and w.step < 7
     # PgDown never lands on a preset whose data is missing
     names = [p.name for p in w.lecture.presets]
     for _ in range(len(names) + 1):

@@ -20,6 +20,8 @@ class LectureActions:
         self.normal_scale = theme.font_scale()
         self.presets = self._load()
         self.trained_step: int | None = None  # the step of the shipped state the current preset opened at
+        self.request = 0  # counts preset picks: a slow opening that a newer pick overtook is dropped
+        self.opening: asyncio.Future | None = None
 
     @property
     def run(self):
@@ -71,9 +73,14 @@ class LectureActions:
         if (missing := preset.missing()) is not None:
             w.banner.show_message(f"Preset “{preset.title}” {missing}")
             return
+        # the newest pick wins: a shipped state still opening is abandoned (nothing of it is applied)
+        self.request += 1
+        if self.opening is not None and not self.opening.done():
+            self.opening.cancel()
         if preset.trained is not None and not scratch:
             # once the event loop runs (a preset given on the command line is applied before it starts)
-            QTimer.singleShot(0, lambda: asyncio.ensure_future(self.open_trained(preset, play)))
+            request = self.request
+            QTimer.singleShot(0, lambda: self._start_opening(preset, play, request))
             return
         values = self.run.open_preset(preset)
         self.trained_step = None
@@ -82,6 +89,10 @@ class LectureActions:
         self.show_caption(preset.title, self.caption_of(preset))
         w.open_lab_with(preset.lab, values)
         w.statusBar().showMessage(f"Preset: {preset.title}", 5000)
+
+    def _start_opening(self, preset: Preset, play: bool, request: int) -> None:
+        if request == self.request:
+            self.opening = asyncio.ensure_future(self.open_trained(preset, play))
 
     async def open_trained(self, preset: Preset, play: bool = True) -> bool:
         """Open the preset's shipped session (checked like any session file), then keep the preset's

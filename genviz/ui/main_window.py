@@ -415,6 +415,8 @@ class MainWindow(QMainWindow):
         self._closed = True
         self._status_timer.stop()
         self._autosave_timer.stop()
+        if self.lecture.opening is not None and not self.lecture.opening.done():
+            self.lecture.opening.cancel()  # a preset's shipped state still opening
         if not self.lecture.presenting:
             self.settings_store.setValue("geometry", self.saveGeometry())
         lost = self.controller.is_lost
