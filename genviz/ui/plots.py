@@ -402,6 +402,7 @@ class ClassScatter:
             if not any(vb.autoRangeEnabled()):
                 return
             self.user_range = False  # "A" was pressed: back to the steady range
+        points = np.asarray(points, dtype=np.float64)  # float32 ranges overflow in pyqtgraph's limit checks
         finite = points[np.isfinite(points).all(1)] if len(points) else points
         if not len(finite) and self.keep_in_view is None:
             return
@@ -419,7 +420,8 @@ class ClassScatter:
         elif inside and tight:
             return
         pad = 0.06 * span
-        vb.setRange(xRange=(lo[0] - pad[0], hi[0] + pad[0]), yRange=(lo[1] - pad[1], hi[1] + pad[1]), padding=0)
+        vb.setRange(xRange=(float(lo[0] - pad[0]), float(hi[0] + pad[0])),
+                    yRange=(float(lo[1] - pad[1]), float(hi[1] + pad[1])), padding=0)
 
     # the legend sits in the corner of the view with the fewest points under it (re-chosen at most
     # once a second, only for a clearly emptier corner); once the user drags it, it stays there
@@ -516,14 +518,19 @@ def contour_segments(z: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarra
     above = z > level
     a, b, c, d = above[:-1, :-1], above[:-1, 1:], above[1:, 1:], above[1:, :-1]
     case = a * 1 + b * 2 + c * 4 + d * 8
-    rows, cols = np.mgrid[0 : z.shape[0] - 1, 0 : z.shape[1] - 1].astype(np.float64)
+    # only the cells the contour crosses (a few hundred of a 200 x 200 grid) get their crossings
+    rr, cc = np.nonzero((case > 0) & (case < 15))
+    if not len(rr):
+        return np.zeros(0), np.zeros(0)
+    case = case[rr, cc]
+    zt, zr, zb, zl = z[rr, cc], z[rr, cc + 1], z[rr + 1, cc + 1], z[rr + 1, cc]
+    rows, cols = rr.astype(np.float64), cc.astype(np.float64)
 
     def frac(z0, z1):
         with np.errstate(divide="ignore", invalid="ignore"):
             t = (level - z0) / (z1 - z0)
         return np.clip(np.nan_to_num(t, nan=0.5), 0.0, 1.0)
 
-    zt, zr, zb, zl = z[:-1, :-1], z[:-1, 1:], z[1:, 1:], z[1:, :-1]
     edges = [(rows, cols + frac(zt, zr)), (rows + frac(zr, zb), cols + 1), (rows + 1, cols + frac(zl, zb)),
              (rows + frac(zt, zl), cols)]
     xs, ys = [], []
@@ -536,6 +543,4 @@ def contour_segments(z: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarra
             r1, c1 = edges[e1][0][sel], edges[e1][1][sel]
             xs.append(np.stack([c0, c1], 1).ravel())
             ys.append(np.stack([r0, r1], 1).ravel())
-    if not xs:
-        return np.zeros(0), np.zeros(0)
     return np.concatenate(xs) + 0.5, np.concatenate(ys) + 0.5
