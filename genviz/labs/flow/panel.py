@@ -77,6 +77,7 @@ class FlowPanel(LabPanel):
                                              "reverse_kl": "reverse KL(q ‖ p)"}, y_label="nats")
         self.readout = QLabel()
         self.readout.setTextFormat(Qt.RichText)
+        self.readout.setWordWrap(True)  # a long readout wraps; it never widens its column
 
         slider_row = QHBoxLayout()
         slider_row.addWidget(self.slider_label)
