@@ -1,0 +1,334 @@
+"""Fully-visible autoregressive models of binary vectors and images: p(x) = prod_i p(x_oi | x_o<i).
+
+Every model gives ``log_prob(x) -> [batch]`` in nats (exact: a product of Bernoulli conditionals in
+its ordering), ``conditionals(x) -> [batch, D]`` (p(x_i = 1 | the x before i), for every i at once,
+given the true x) and ``sample(n)`` (pixel by pixel in the model's ordering). ``x`` is [batch, D]
+with D = height * width; the image models reshape internally (row-major, the raster order).
+
+- :class:`NADE` (Larochelle & Murray 2011): one hidden layer whose weights are shared across the
+  conditionals; a_1 = c, a_{i+1} = a_i + W[:, o_i] x_oi, p(x_oi = 1 | x_o<i) = sigmoid(b_oi + V_oi .
+  sigmoid(a_i)). Training computes every a_i at once; sampling runs the O(DH) recurrence.
+- :class:`MADE` (Germain et al. 2015): an MLP whose weight masks cut every path from x_oj to the
+  output of x_oi unless j < i. ``masks`` > 1 trains order-agnostically over that many orderings /
+  connectivities (one per step); ``log_prob(x, ensemble=True)`` averages the masks' probabilities,
+  log p(x) = log mean_k p_k(x), still exact and normalised.
+- :class:`PixelCNN` (van den Oord et al. 2016a): a 7x7 convolution with mask A, 3x3 mask-B layers;
+  its receptive field misses a growing region up and to the right (the blind spot).
+- :class:`GatedPixelCNN` (van den Oord et al. 2016b): a vertical stack (rows above) and a horizontal
+  stack (the row so far) with gated tanh * sigmoid units; the vertical stack feeds the horizontal
+  one, so the receptive field has no blind spot.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+LOG2 = math.log(2.0)
+
+
+def bernoulli_log_prob(logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """Per-dimension log p(x_i | ...) of binary x from logits (stable)."""
+    return -F.binary_cross_entropy_with_logits(logits, x, reduction="none")
+
+
+class Autoregressive(nn.Module):
+    """Shared API. Subclasses implement ``logits(x) -> [B, D]`` (each from the x before it) and
+    ``order`` (a LongTensor: order[i] is the dimension sampled i-th)."""
+
+    D: int
+
+    def logits(self, x: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def conditionals(self, x: torch.Tensor) -> torch.Tensor:
+        """p(x_i = 1 | x before i) for every i, given x: [B, D]."""
+        return torch.sigmoid(self.logits(x))
+
+    def log_prob(self, x: torch.Tensor) -> torch.Tensor:
+        return bernoulli_log_prob(self.logits(x), x).sum(-1)
+
+    def pixel_log_prob(self, x: torch.Tensor) -> torch.Tensor:
+        """log p(x_i | x before i) per dimension: [B, D] (a map of what surprises the model)."""
+        return bernoulli_log_prob(self.logits(x), x)
+
+    @torch.no_grad()
+    def sample(self, n: int, generator: torch.Generator | None = None, fixed: torch.Tensor | None = None,
+               mask: torch.Tensor | None = None, steps: list | None = None) -> torch.Tensor:
+        """n samples drawn dimension by dimension in the model's order. With ``fixed`` ([n, D] or
+        [D]) and a boolean ``mask`` ([D], True = given), the masked dimensions keep fixed's values
+        and the rest are sampled from the model's conditionals (completion: exact when every given
+        dimension comes before every sampled one in the order, as for the top half in raster order).
+        ``steps``: if a list, each step's (dimension, p(x=1)) row [n] is appended (for animation)."""
+        param = next(self.parameters())
+        device = param.device
+        x = torch.zeros(n, self.D, device=device, dtype=param.dtype)
+        if fixed is not None:
+            x = fixed.to(device, param.dtype).expand(n, self.D).clone()
+        given = torch.zeros(self.D, dtype=torch.bool, device=device) if mask is None else mask.to(device).bool()
+        for d in self.order.tolist():
+            if bool(given[d]):
+                continue
+            p = self.conditional_at(x, d)
+            x[:, d] = torch.bernoulli(p, generator=generator)
+            if steps is not None:
+                steps.append((d, p.detach().cpu().numpy()))
+        return x
+
+    def conditional_at(self, x: torch.Tensor, d: int) -> torch.Tensor:
+        """p(x_d = 1 | x before d): [B] (by default from the full forward pass)."""
+        return torch.sigmoid(self.logits(x)[:, d])
+
+
+def make_order(D: int, kind: str = "raster", seed: int = 0) -> torch.Tensor:
+    if kind == "raster":
+        return torch.arange(D)
+    if kind == "random":
+        return torch.from_numpy(np.random.default_rng(seed).permutation(D)).long()
+    raise ValueError(f"unknown ordering '{kind}' (raster or random)")
+
+
+class NADE(Autoregressive):
+    def __init__(self, D: int, hidden: int = 500, order: torch.Tensor | None = None):
+        super().__init__()
+        self.D, self.H = D, hidden
+        self.register_buffer("order", torch.arange(D) if order is None else order.long().clone())
+        self.W = nn.Parameter(torch.randn(hidden, D) * 0.01)
+        self.c = nn.Parameter(torch.zeros(hidden))
+        self.V = nn.Parameter(torch.randn(D, hidden) * 0.01)
+        self.b = nn.Parameter(torch.zeros(D))
+
+    def logits(self, x: torch.Tensor) -> torch.Tensor:
+        o = self.order
+        xo = x[:, o]  # [B, D] in the model's order
+        Wo = self.W[:, o]  # [H, D]
+        # a_i = c + sum_{j < i} W[:, o_j] x_oj: a cumulative sum over the ordered contributions
+        contrib = xo.unsqueeze(-1) * Wo.T.unsqueeze(0)  # [B, D, H]
+        a = self.c + torch.cumsum(contrib, 1) - contrib
+        h = torch.sigmoid(a)
+        logit_o = (h * self.V[o].unsqueeze(0)).sum(-1) + self.b[o]  # [B, D]
+        out = torch.empty_like(logit_o)
+        out[:, o] = logit_o
+        return out
+
+    @torch.no_grad()
+    def sample(self, n: int, generator: torch.Generator | None = None, fixed: torch.Tensor | None = None,
+               mask: torch.Tensor | None = None, steps: list | None = None) -> torch.Tensor:
+        """The O(DH) recurrence: each dimension updates the shared hidden pre-activation once."""
+        device = self.W.device
+        x = torch.zeros(n, self.D, device=device, dtype=self.W.dtype)
+        if fixed is not None:
+            x = fixed.to(device, self.W.dtype).expand(n, self.D).clone()
+        given = torch.zeros(self.D, dtype=torch.bool, device=device) if mask is None else mask.to(device).bool()
+        a = self.c.expand(n, self.H).clone()
+        for d in self.order.tolist():
+            if not bool(given[d]):
+                p = torch.sigmoid(torch.sigmoid(a) @ self.V[d] + self.b[d])
+                x[:, d] = torch.bernoulli(p, generator=generator)
+                if steps is not None:
+                    steps.append((d, p.cpu().numpy()))
+            a += x[:, d : d + 1] * self.W[:, d]
+        return x
+
+
+class MaskedLinear(nn.Linear):
+    def __init__(self, n_in: int, n_out: int):
+        super().__init__(n_in, n_out)
+        self.register_buffer("mask", torch.ones(n_out, n_in))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.linear(x, self.weight * self.mask, self.bias)
+
+
+class MADE(Autoregressive):
+    def __init__(self, D: int, hidden: tuple[int, ...] = (500,), masks: int = 1, order: str = "raster",
+                 seed: int = 0):
+        super().__init__()
+        self.D, self.hidden, self.n_masks, self.order_kind, self.seed = D, tuple(hidden), int(masks), order, seed
+        sizes = [D, *self.hidden, D]
+        self.layers = nn.ModuleList(MaskedLinear(a, b) for a, b in zip(sizes[:-1], sizes[1:]))
+        self.register_buffer("order", torch.arange(D))
+        self.register_buffer("all_masks_order", torch.zeros(self.n_masks, D, dtype=torch.long))
+        self._mask_sets = [self._make_masks(k) for k in range(self.n_masks)]
+        for k, (order_k, _) in enumerate(self._mask_sets):
+            self.all_masks_order[k] = order_k
+        self.current = -1
+        self.use_mask(0)
+
+    def _make_masks(self, k: int) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """Ordering and connectivity number k (Germain et al. 2015, section 4): degrees m of the
+        inputs are their positions in the ordering (1..D); a hidden unit's degree is drawn from
+        [min degree of the layer below, D - 1]; a weight exists where degree(out) >= degree(in),
+        and an output of degree d sees hidden units of degree < d."""
+        rng = np.random.default_rng(self.seed * 1000 + k)
+        if self.order_kind == "raster" and k == 0:
+            order = np.arange(self.D)
+        elif self.order_kind == "raster":
+            order = np.arange(self.D)  # raster ordering, new connectivity
+        else:
+            order = rng.permutation(self.D)
+        m_in = np.empty(self.D, dtype=np.int64)
+        m_in[order] = np.arange(1, self.D + 1)
+        degrees = [m_in]
+        for h in self.hidden:
+            low = int(degrees[-1].min()) if self.D > 1 else 1
+            degrees.append(rng.integers(min(low, self.D - 1), self.D, size=h) if self.D > 1 else np.ones(h, np.int64))
+        masks = [torch.from_numpy((d_out[:, None] >= d_in[None, :]).astype(np.float32))
+                 for d_in, d_out in zip(degrees[:-1], degrees[1:])]
+        masks.append(torch.from_numpy((m_in[:, None] > degrees[-1][None, :]).astype(np.float32)))
+        return torch.from_numpy(order).long(), masks
+
+    def use_mask(self, k: int) -> None:
+        """Switch to ordering / connectivity k (k in 0..masks-1)."""
+        k = int(k) % self.n_masks
+        if k == self.current:
+            return
+        order, masks = self._mask_sets[k]
+        device = self.order.device
+        self.order.copy_(order.to(device))
+        for layer, m in zip(self.layers, masks):
+            layer.mask.copy_(m.to(device))
+        self.current = k
+
+    def logits(self, x: torch.Tensor) -> torch.Tensor:
+        h = x
+        for layer in self.layers[:-1]:
+            h = F.relu(layer(h))
+        return self.layers[-1](h)
+
+    def log_prob(self, x: torch.Tensor, ensemble: bool = False) -> torch.Tensor:
+        """log p(x) under the current mask, or (``ensemble``) log (1/K) sum_k p_k(x) over all K."""
+        if not ensemble or self.n_masks == 1:
+            return super().log_prob(x)
+        keep = self.current
+        per = []
+        for k in range(self.n_masks):
+            self.use_mask(k)
+            per.append(super().log_prob(x))
+        self.use_mask(keep)
+        return torch.logsumexp(torch.stack(per), 0) - math.log(self.n_masks)
+
+    def load_state_dict(self, state, strict: bool = True):
+        out = super().load_state_dict(state, strict)
+        self.current = -1
+        self.use_mask(0)
+        return out
+
+
+class MaskedConv2d(nn.Conv2d):
+    """A convolution whose kernel sees only the pixels above, and those left in the same row;
+    type A also hides the centre (the first layer: a pixel never sees itself)."""
+
+    def __init__(self, kind: str, c_in: int, c_out: int, k: int):
+        super().__init__(c_in, c_out, k, padding=k // 2)
+        mask = torch.ones(k, k)
+        mask[k // 2, k // 2 + (kind == "B"):] = 0
+        mask[k // 2 + 1:] = 0
+        self.register_buffer("mask", mask[None, None])
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.conv2d(x, self.weight * self.mask, self.bias, padding=self.padding)
+
+
+class _ImageModel(Autoregressive):
+    def __init__(self, height: int, width: int):
+        super().__init__()
+        self.height, self.width, self.D = height, width, height * width
+        self.register_buffer("order", torch.arange(self.D))
+
+    def logits(self, x: torch.Tensor) -> torch.Tensor:
+        return self.image_logits(x.view(-1, 1, self.height, self.width)).reshape(-1, self.D)
+
+    def conditional_at(self, x: torch.Tensor, d: int) -> torch.Tensor:
+        """Only the rows up to d's row can matter: the forward pass runs on those (half the work on
+        average), cropped back to the pixel."""
+        r, c = divmod(d, self.width)
+        img = x.view(-1, 1, self.height, self.width)[:, :, : r + 1]
+        return torch.sigmoid(self.image_logits(img)[:, 0, r, c])
+
+
+class PixelCNN(_ImageModel):
+    def __init__(self, height: int, width: int, channels: int = 32, layers: int = 5):
+        super().__init__(height, width)
+        convs = [MaskedConv2d("A", 1, channels, 7)]
+        convs += [MaskedConv2d("B", channels, channels, 3) for _ in range(layers)]
+        self.convs = nn.ModuleList(convs)
+        self.out = nn.Conv2d(channels, 1, 1)
+
+    def image_logits(self, img: torch.Tensor) -> torch.Tensor:
+        h = img
+        for conv in self.convs:
+            h = F.relu(conv(h))
+        return self.out(h)
+
+
+class GatedLayer(nn.Module):
+    """One gated layer (van den Oord et al. 2016b, fig. 2). The vertical map at (r, c) depends only
+    on rows above r; the horizontal one on row r left of c and, through the vertical map, on all the
+    rows above: no blind spot. ``first``: the input is the image itself (mask A: the horizontal
+    stack must not see the current pixel, the vertical stack not its row)."""
+
+    def __init__(self, c_in: int, c: int, k: int, first: bool):
+        super().__init__()
+        self.first, self.k = first, k
+        self.v_conv = nn.Conv2d(c_in, 2 * c, (k // 2 + 1, k))
+        self.h_conv = nn.Conv2d(c_in, 2 * c, (1, k // 2 + 1))
+        self.v_to_h = nn.Conv2d(2 * c, 2 * c, 1)
+        self.h_out = nn.Conv2d(c, c, 1)
+
+    @staticmethod
+    def gate(a: torch.Tensor) -> torch.Tensor:
+        t, s = a.chunk(2, 1)
+        return torch.tanh(t) * torch.sigmoid(s)
+
+    def forward(self, v: torch.Tensor, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        k = self.k
+        H = v.shape[2]
+        if self.first:
+            # rows r - k//2 - 1 .. r - 1 of the image (strictly above), columns c - k//2 .. c + k//2
+            v_pre = self.v_conv(F.pad(v, (k // 2, k // 2, k // 2 + 1, 0)))[:, :, :H]
+            # columns c - k//2 - 1 .. c - 1 of row r (strictly left)
+            h_pre = self.h_conv(F.pad(h, (k // 2 + 1, 0, 0, 0)))[:, :, :, : h.shape[3]]
+        else:
+            # the maps already exclude the current row (v) and pixel (h): include them now
+            v_pre = self.v_conv(F.pad(v, (k // 2, k // 2, k // 2, 0)))
+            h_pre = self.h_conv(F.pad(h, (k // 2, 0, 0, 0)))
+        h_pre = h_pre + self.v_to_h(v_pre)  # v_pre at (r, c) holds rows < r only
+        v_new = self.gate(v_pre)
+        h_new = self.h_out(self.gate(h_pre))
+        if not self.first:
+            h_new = h_new + h  # residual on the horizontal stack
+        return v_new, h_new
+
+
+class GatedPixelCNN(_ImageModel):
+    def __init__(self, height: int, width: int, channels: int = 32, layers: int = 5, k: int = 3):
+        super().__init__(height, width)
+        self.layers = nn.ModuleList([GatedLayer(1, channels, k, True)] +
+                                    [GatedLayer(channels, channels, k, False) for _ in range(layers - 1)])
+        self.out1 = nn.Conv2d(channels, channels, 1)
+        self.out2 = nn.Conv2d(channels, 1, 1)
+
+    def image_logits(self, img: torch.Tensor) -> torch.Tensor:
+        v = h = img
+        for layer in self.layers:
+            v, h = layer(v, h)
+        return self.out2(F.relu(self.out1(h)))
+
+
+def receptive_field(model: Autoregressive, x: torch.Tensor, d: int) -> np.ndarray:
+    """sum over the inputs x ([n, D] or [D]) of |d logit_d / d x|: which inputs output d depends on,
+    computed from the model (not from theory; several inputs, so a unit that happens to be off for
+    one input does not hide a connection). Nonzero only at dimensions before d in the model's order."""
+    dtype = next(model.parameters()).dtype
+    x = x.detach().to(dtype).clone().view(-1, model.D).requires_grad_(True)
+    logit = model.logits(x)[:, d].sum()
+    (g,) = torch.autograd.grad(logit, x)
+    return g.abs().sum(0).cpu().numpy()
+
+
+def bits_per_dim(nll_nats: float, D: int) -> float:
+    return nll_nats / (D * LOG2)
