@@ -144,7 +144,8 @@ class PosteriorPanel(LabPanel):
 
     def restyle(self) -> None:
         self.style_warning()
-        self.readout.setStyleSheet("font-size: 10pt;")
+        # smaller than the app's text, so the table fits; it grows with it (presenter view, Ctrl+=)
+        self.readout.setStyleSheet(f"font-size: {10 * theme.font_scale():.1f}pt;")
 
     # -- engine output ---------------------------------------------------------------------------------
     def on_ready(self, info: dict) -> None:
