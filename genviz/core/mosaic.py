@@ -12,3 +12,11 @@ def tile(images: np.ndarray, rows: int, cols: int, pad: int = 0, fill: float = 0
         r, c = divmod(i, cols)
         out[r * (h + pad): r * (h + pad) + h, c * (w + pad): c * (w + pad) + w] = images[i]
     return out
+
+
+def grid_shape(n: int) -> tuple[int, int]:
+    """(rows, cols) of a near-square grid holding n tiles."""
+    import math
+
+    cols = math.ceil(math.sqrt(max(1, n)))
+    return math.ceil(max(1, n) / cols), cols

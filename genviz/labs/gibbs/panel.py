@@ -2,26 +2,19 @@
 (halves or painted pixels), the filters, hidden-unit probabilities, curves and chain diagnostics."""
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QGridLayout, QHBoxLayout, QLabel, QProgressBar, QPushButton, QSplitter, QVBoxLayout,
                                QWidget)
 
-from genviz.core.mosaic import tile
+from genviz.core.mosaic import grid_shape, tile
 from genviz.core.numbers import estimate
 from genviz.ui import theme
 from genviz.ui.panel import LabPanel
 from genviz.ui.plots import CurvePlot, ImagePlot, make_plot
 
 FILM_CELL_PAD = 1
-
-
-def grid_shape(n: int) -> tuple[int, int]:
-    cols = math.ceil(math.sqrt(n))
-    return math.ceil(n / cols), cols
 
 
 def hidden_image(h: np.ndarray) -> np.ndarray:

@@ -1,0 +1,31 @@
+"""The autoregressive lab: NADE, MADE and PixelCNN learn binary images one pixel at a time."""
+from genviz.core.labs import LabInfo
+from genviz.core.settings import Setting
+
+LAB = LabInfo(
+    name="autoregressive",
+    title="Autoregressive models",
+    summary="p(x) = Π p(x_i | x_<i): NADE, MADE and PixelCNN learn binary images with exact likelihoods, "
+            "and sample them pixel by pixel.",
+    experiment="genviz.labs.autoregressive.experiment:AutoregressiveExperiment",
+    panel="genviz.labs.autoregressive.panel:AutoregressivePanel",
+    order=55,
+    data_kind="images",
+    settings=(
+        Setting("model", "nade", "choice", "nade = shared weights (Larochelle & Murray 2011); made = masked MLP "
+                "(Germain et al. 2015); pixelcnn = masked convolutions (van den Oord et al. 2016); gated = "
+                "vertical and horizontal stacks, no blind spot", choices=("nade", "made", "pixelcnn", "gated")),
+        Setting("hidden", 256, "int", "NADE / MADE hidden units", 4, 4000),
+        Setting("channels", 32, "int", "PixelCNN channels", 2, 256),
+        Setting("layers", 5, "int", "PixelCNN layers after the first", 1, 15),
+        Setting("order", "raster", "choice", "NADE / MADE ordering of the pixels", choices=("raster", "random")),
+        Setting("masks", 1, "int", "MADE: orderings / connectivities trained in turn (order-agnostic training); "
+                "the test NLL averages them (an ensemble)", 1, 32),
+        Setting("binarize", "threshold", "choice", "static: pixel > 0.5, once; dynamic: a fresh Bernoulli "
+                "draw of every training image at each step", choices=("threshold", "dynamic")),
+        Setting("lr", 1e-3, "float", "Adam learning rate", 1e-5, 1.0, live=True, log_scale=True),
+        Setting("batch", 64, "int", "minibatch size", 1, 4096, live=True),
+        Setting("image", 0, "int", "the test image whose per-pixel NLL, completions and receptive field are shown",
+                0, 100000, live=True),
+    ),
+)
