@@ -69,17 +69,19 @@ class Autoregressive(nn.Module):
         if fixed is not None:
             x = fixed.to(device, param.dtype).expand(n, self.D).clone()
         given = torch.zeros(self.D, dtype=torch.bool, device=device) if mask is None else mask.to(device).bool()
+        cache: dict = {}  # what a model may keep between steps of one sampling pass (rows done)
         for d in self.order.tolist():
             if bool(given[d]):
                 continue
-            p = self.conditional_at(x, d)
+            p = self.conditional_at(x, d, cache)
             x[:, d] = torch.bernoulli(p, generator=generator)
             if steps is not None:
                 steps.append((d, p.detach().cpu().numpy()))
         return x
 
-    def conditional_at(self, x: torch.Tensor, d: int) -> torch.Tensor:
-        """p(x_d = 1 | x before d): [B] (by default from the full forward pass)."""
+    def conditional_at(self, x: torch.Tensor, d: int, cache: dict | None = None) -> torch.Tensor:
+        """p(x_d = 1 | x before d): [B] (by default from the full forward pass). ``cache``: a dict kept
+        over one sampling pass in the model's order, for models that reuse work between steps."""
         return torch.sigmoid(self.logits(x)[:, d])
 
 
@@ -242,12 +244,7 @@ class _ImageModel(Autoregressive):
     def logits(self, x: torch.Tensor) -> torch.Tensor:
         return self.image_logits(x.view(-1, 1, self.height, self.width)).reshape(-1, self.D)
 
-    def conditional_at(self, x: torch.Tensor, d: int) -> torch.Tensor:
-        """Only the rows up to d's row can matter: the forward pass runs on those (half the work on
-        average), cropped back to the pixel."""
-        r, c = divmod(d, self.width)
-        img = x.view(-1, 1, self.height, self.width)[:, :, : r + 1]
-        return torch.sigmoid(self.image_logits(img)[:, 0, r, c])
+    reach = 0  # how far (rows up, columns either side) an output can see: set by each model
 
 
 class PixelCNN(_ImageModel):
@@ -257,12 +254,39 @@ class PixelCNN(_ImageModel):
         convs += [MaskedConv2d("B", channels, channels, 3) for _ in range(layers)]
         self.convs = nn.ModuleList(convs)
         self.out = nn.Conv2d(channels, 1, 1)
+        self.reach = 3 + layers  # the 7x7 first layer reaches 3 pixels, each 3x3 layer one more
 
     def image_logits(self, img: torch.Tensor) -> torch.Tensor:
         h = img
         for conv in self.convs:
             h = F.relu(conv(h))
         return self.out(h)
+
+    def conditional_at(self, x: torch.Tensor, d: int, cache: dict | None = None) -> torch.Tensor:
+        """Incremental sampling: only the cone the output at (r, c) depends on is computed. The input
+        window is rows r - reach .. r, columns c - reach .. c + reach; each layer runs without padding,
+        so its output shrinks to the part of the cone the next layer needs (6x11, 5x9, ... 1x1 for 5
+        layers), and features outside the image are zeroed as the full pass's zero padding makes them.
+        Exact (a test compares every pixel with the full pass); about 50x less work on 28x28."""
+        r, c = divmod(d, self.width)
+        R = self.reach
+        img = F.pad(x.view(-1, 1, self.height, self.width), (R, R, R, 0))
+        h = img[:, :, r: r + R + 1, c: c + 2 * R + 1]
+        top, left = r - R, c - R  # image coordinates of the window's corner
+        weights = cache.get("weights") if cache is not None else None
+        if weights is None:  # the masked kernels, once per sampling pass
+            weights = [conv.weight * conv.mask for conv in self.convs]
+            if cache is not None:
+                cache["weights"] = weights
+        for conv, w in zip(self.convs, weights):
+            k = conv.kernel_size[0] // 2
+            h = F.relu(F.conv2d(F.pad(h, (0, 0, 0, k)), w, conv.bias))
+            top, left = top + k, left + k
+            if top < 0 or left < 0 or left + h.shape[3] > self.width:  # part of the window is off the image
+                rows = torch.arange(top, top + h.shape[2], device=h.device)
+                cols = torch.arange(left, left + h.shape[3], device=h.device)
+                h = h * ((rows >= 0)[:, None] & ((cols >= 0) & (cols < self.width))[None, :])
+        return torch.sigmoid(self.out(h)[:, 0, 0, 0])
 
 
 class GatedLayer(nn.Module):
@@ -284,24 +308,27 @@ class GatedLayer(nn.Module):
         t, s = a.chunk(2, 1)
         return torch.tanh(t) * torch.sigmoid(s)
 
-    def forward(self, v: torch.Tensor, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def v_part(self, v: torch.Tensor) -> torch.Tensor:
+        """The vertical stack's pre-activation: at (r, c) it holds rows < r only."""
         k = self.k
-        H = v.shape[2]
-        if self.first:
-            # rows r - k//2 - 1 .. r - 1 of the image (strictly above), columns c - k//2 .. c + k//2
-            v_pre = self.v_conv(F.pad(v, (k // 2, k // 2, k // 2 + 1, 0)))[:, :, :H]
-            # columns c - k//2 - 1 .. c - 1 of row r (strictly left)
+        if self.first:  # rows r - k//2 - 1 .. r - 1 of the image (strictly above), columns c - k//2 .. c + k//2
+            return self.v_conv(F.pad(v, (k // 2, k // 2, k // 2 + 1, 0)))[:, :, : v.shape[2]]
+        return self.v_conv(F.pad(v, (k // 2, k // 2, k // 2, 0)))  # v already excludes the row: include it now
+
+    def h_part(self, h: torch.Tensor, v_pre: torch.Tensor) -> torch.Tensor:
+        """The horizontal stack: row r left of c (the pixel itself from the second layer on), plus the
+        vertical stack's view of the rows above."""
+        k = self.k
+        if self.first:  # columns c - k//2 - 1 .. c - 1 of row r (strictly left)
             h_pre = self.h_conv(F.pad(h, (k // 2 + 1, 0, 0, 0)))[:, :, :, : h.shape[3]]
         else:
-            # the maps already exclude the current row (v) and pixel (h): include them now
-            v_pre = self.v_conv(F.pad(v, (k // 2, k // 2, k // 2, 0)))
             h_pre = self.h_conv(F.pad(h, (k // 2, 0, 0, 0)))
-        h_pre = h_pre + self.v_to_h(v_pre)  # v_pre at (r, c) holds rows < r only
-        v_new = self.gate(v_pre)
-        h_new = self.h_out(self.gate(h_pre))
-        if not self.first:
-            h_new = h_new + h  # residual on the horizontal stack
-        return v_new, h_new
+        h_new = self.h_out(self.gate(h_pre + self.v_to_h(v_pre)))
+        return h_new if self.first else h_new + h  # residual on the horizontal stack
+
+    def forward(self, v: torch.Tensor, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        v_pre = self.v_part(v)
+        return self.gate(v_pre), self.h_part(h, v_pre)
 
 
 class GatedPixelCNN(_ImageModel):
@@ -311,12 +338,39 @@ class GatedPixelCNN(_ImageModel):
                                     [GatedLayer(channels, channels, k, False) for _ in range(layers - 1)])
         self.out1 = nn.Conv2d(channels, channels, 1)
         self.out2 = nn.Conv2d(channels, 1, 1)
+        # the first layer reaches k//2 + 1 rows up and columns to the left, k//2 to the right; each
+        # further layer k//2 more in every direction
+        self.reach = (k // 2 + 1) + (layers - 1) * (k // 2)
 
     def image_logits(self, img: torch.Tensor) -> torch.Tensor:
         v = h = img
         for layer in self.layers:
             v, h = layer(v, h)
         return self.out2(F.relu(self.out1(h)))
+
+    def conditional_at(self, x: torch.Tensor, d: int, cache: dict | None = None) -> torch.Tensor:
+        """Incremental sampling: the vertical stack at row r sees only rows above r, so it is computed
+        once per row (on the rows within reach, full width) and kept in ``cache``; each pixel then runs
+        only the horizontal stack on its row, columns c - reach .. c. Exact (tested against the full
+        pass)."""
+        r, c = divmod(d, self.width)
+        img = x.view(-1, 1, self.height, self.width)
+        row = cache.get("row") if cache is not None else None
+        if row is None or row[0] != r:
+            v = img[:, :, max(0, r - self.reach): r + 1]
+            v_pres = []
+            for layer in self.layers:
+                v_pre = layer.v_part(v)
+                v_pres.append(v_pre[:, :, -1:])
+                v = layer.gate(v_pre)
+            row = (r, v_pres)
+            if cache is not None:
+                cache["row"] = row
+        left = max(0, c - self.reach)
+        h = img[:, :, r: r + 1, left: c + 1]
+        for layer, v_pre in zip(self.layers, row[1]):
+            h = layer.h_part(h, v_pre[:, :, :, left: c + 1])
+        return torch.sigmoid(self.out2(F.relu(self.out1(h)))[:, 0, 0, -1])
 
 
 def receptive_field(model: Autoregressive, x: torch.Tensor, d: int) -> np.ndarray:
