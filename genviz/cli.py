@@ -200,7 +200,7 @@ def cmd_bench(argv: list[str]) -> int:
     p.add_argument("--steps", type=int, help="gan: iterations per run (6000); flow: density-fit steps (3000)")
     p.add_argument("--energy-steps", type=int, default=5000, help="flow: steps of each planar energy fit")
     p.add_argument("--flows", help="flow: comma-separated flow types for the density table (default: all)")
-    p.add_argument("--live-only", action="store_true", help="flow, gibbs, gan: only the window's figures")
+    p.add_argument("--live-only", action="store_true", help="flow, gibbs, gan and labs with their own bench: only the window's figures")
     p.add_argument("--seeds", type=int, default=3, help="gan: seeds per preset and dataset")
     p.add_argument("--presets", help="gan: comma-separated preset names (default: all); history: labs")
     p.add_argument("target", nargs="?", help="with 'live': the lab to measure")
@@ -209,6 +209,13 @@ def cmd_bench(argv: list[str]) -> int:
     from genviz.core.settings import parse_assignments
 
     live_lab = args.target if args.lab == "live" else args.lab
+    own_bench = all_labs()[args.lab].bench if args.lab in all_labs() else ""
+    if own_bench:  # a lab that brings its own benchmark (the plugin contract)
+        from genviz.core.labs import import_object
+
+        _gui_blas_threads()
+        return int(import_object(own_bench)(seconds=args.seconds, data=args.data, steps=args.steps,
+                                            overrides=parse_assignments(args.set), live_only=args.live_only) or 0)
     own = ("manifold", "gibbs", "flow", "arithmetic", "history")
     if args.lab == "live" or (args.lab in all_labs() and args.lab not in own and (args.lab != "gan" or args.live_only)):
         # every lab's live figures (live steps/s against headless, GUI timer lateness), by the same code

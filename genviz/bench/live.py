@@ -50,17 +50,13 @@ def peak_mb(pid: int) -> float | None:
     return None
 
 
-def live(lab: str, kind: str, seconds: float, data: str | None = None, overrides: dict | None = None,
-         extra=None) -> dict:
+def lateness_while(app, done, timeout: float = 600.0) -> np.ndarray:
+    """Run the event loop until ``done()`` (or the timeout) with a 10 ms precise timer on the GUI
+    thread; -> how late (ms) each of its ticks fired."""
     from PySide6.QtCore import QElapsedTimer, Qt, QTimer
 
-    from genviz.bench.window import open_lab_window, pump
+    from genviz.bench.window import pump
 
-    app, w, panel = open_lab_window(lab, kind, data, overrides)
-    w.play()
-    pump(app, 2.0)  # warm up
-
-    # a 10 ms precise timer on the GUI thread: how late does it fire while training runs?
     lateness: list[float] = []
     clock = QElapsedTimer()
     clock.start()
@@ -75,19 +71,32 @@ def live(lab: str, kind: str, seconds: float, data: str | None = None, overrides
         last[0] = now
 
     tick.timeout.connect(on_tick)
-    step0, redraw0, t0 = w.step, panel.redraws, time.perf_counter()
     tick.start()
-    while time.perf_counter() - t0 < seconds:
-        app.processEvents()
-        time.sleep(0.0005)
+    pump(app, timeout, until=done)
     tick.stop()
+    return np.array(lateness) if lateness else np.zeros(1)
+
+
+def lateness_figures(lat: np.ndarray, prefix: str = "timer_lateness_ms") -> dict:
+    return {f"{prefix}_p50": round(float(np.percentile(lat, 50)), 2),
+            f"{prefix}_p99": round(float(np.percentile(lat, 99)), 2),
+            f"{prefix}_max": round(float(lat.max()), 2)}
+
+
+def live(lab: str, kind: str, seconds: float, data: str | None = None, overrides: dict | None = None,
+         extra=None) -> dict:
+    from genviz.bench.window import open_lab_window, pump
+
+    app, w, panel = open_lab_window(lab, kind, data, overrides)
+    w.play()
+    pump(app, 2.0)  # warm up
+
+    step0, redraw0, t0 = w.step, panel.redraws, time.perf_counter()
+    lat = lateness_while(app, lambda: time.perf_counter() - t0 >= seconds)
     elapsed = time.perf_counter() - t0
     out = {"lab": lab, "engine": kind, "steps_per_sec": round((w.step - step0) / elapsed, 1),
            "redraws_per_sec": round((panel.redraws - redraw0) / elapsed, 1)}
-    lat = np.array(lateness) if lateness else np.zeros(1)
-    out.update({"timer_lateness_ms_p50": round(float(np.percentile(lat, 50)), 2),
-                "timer_lateness_ms_p99": round(float(np.percentile(lat, 99)), 2),
-                "timer_lateness_ms_max": round(float(lat.max()), 2)})
+    out.update(lateness_figures(lat))
     if extra is not None:
         out.update(extra(app, w, panel))
     out.update({"gui_peak_mb": peak_mb(os.getpid()),
@@ -99,6 +108,8 @@ def live(lab: str, kind: str, seconds: float, data: str | None = None, overrides
 
 def live_in_subprocess(lab: str, kind: str, seconds: float, data: str | None, overrides: dict,
                        module: str = "genviz.bench.live") -> dict:
+    """``module`` is run as ``python -m module --live SPEC``: this one, or a lab's own bench that adds
+    its figures through ``extra``."""
     spec = json.dumps({"lab": lab, "kind": kind, "seconds": seconds, "data": data, "overrides": overrides})
     r = subprocess.run([sys.executable, "-m", module, "--live", spec], capture_output=True, text=True,
                        timeout=seconds + 180)

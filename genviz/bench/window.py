@@ -16,6 +16,7 @@ def open_lab_window(lab: str, engine: str = "process", data: str | None = None, 
     from genviz.ui.main_window import MainWindow
 
     app = QApplication.instance() or QApplication([])
+    event_loop(app)  # as in the app: the window's queries are coroutines on a qasync loop
     theme.apply_theme("light")
     w = MainWindow(engine_kind=engine, lab=lab, data=data, overrides=overrides)
     w.resize(1560, 960)
@@ -25,9 +26,30 @@ def open_lab_window(lab: str, engine: str = "process", data: str | None = None, 
     return app, w, panel
 
 
+def event_loop(app):
+    """The qasync loop over ``app`` (made once, set as asyncio's loop): the real app runs on one, and
+    a panel's queries only get answered while it runs."""
+    import asyncio
+
+    import qasync
+
+    global _loop
+    if _loop is None:
+        _loop = qasync.QEventLoop(app, already_running=False)
+        asyncio.set_event_loop(_loop)
+    return _loop
+
+
+_loop = None
+
+
 def pump(app, seconds: float, until=None) -> None:
-    """Run the Qt event loop for a while (or until a condition holds)."""
-    t_end = time.perf_counter() + seconds
-    while time.perf_counter() < t_end and not (until and until()):
-        app.processEvents()
-        time.sleep(0.0005)
+    """Run the event loop (Qt's, through qasync) for a while, or until a condition holds."""
+    import asyncio
+
+    async def wait():
+        t_end = time.perf_counter() + seconds
+        while time.perf_counter() < t_end and not (until and until()):
+            await asyncio.sleep(0.001)
+
+    event_loop(app).run_until_complete(wait())
