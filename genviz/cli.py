@@ -191,93 +191,56 @@ def cmd_train(argv: list[str]) -> int:
 
 
 def cmd_bench(argv: list[str]) -> int:
-    p = argparse.ArgumentParser(prog="genviz bench", description="Print benchmark figures as JSON lines.")
-    p.add_argument("lab")
-    p.add_argument("--seconds", type=float, default=8.0, help="length of each timed phase")
-    p.add_argument("--engines", default="process,thread")
-    p.add_argument("--data", help="data to train on (default: the embedded digits)")
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
-    p.add_argument("--steps", type=int, help="gan: iterations per run (6000); flow: density-fit steps (3000)")
-    p.add_argument("--energy-steps", type=int, default=5000, help="flow: steps of each planar energy fit")
-    p.add_argument("--flows", help="flow: comma-separated flow types for the density table (default: all)")
-    p.add_argument("--live-only", action="store_true", help="flow, gibbs, gan and labs with their own bench: only the window's figures")
-    p.add_argument("--seeds", type=int, default=3, help="gan: seeds per preset and dataset")
-    p.add_argument("--presets", help="gan: comma-separated preset names (default: all); history: labs")
-    p.add_argument("target", nargs="?", help="with 'live': the lab to measure")
-    args = p.parse_args(argv)
-    from genviz.core.labs import all_labs
-    from genviz.core.settings import parse_assignments
+    """``genviz bench LAB [ARGS]``: the lab's own benchmark (``LabInfo.bench``) or, for a lab without one,
+    the live benchmark; ``live LAB`` the live one for any lab; ``presets``, ``history`` and ``faults``
+    measure across labs."""
+    from genviz.core.labs import all_labs, import_object
 
-    live_lab = args.target if args.lab == "live" else args.lab
-    own_bench = all_labs()[args.lab].bench if args.lab in all_labs() else ""
-    if own_bench:  # a lab that brings its own benchmark (the plugin contract)
-        from genviz.core.labs import import_object
-
-        _gui_blas_threads()
-        return int(import_object(own_bench)(seconds=args.seconds, data=args.data, steps=args.steps,
-                                            overrides=parse_assignments(args.set), live_only=args.live_only) or 0)
-    own = ("manifold", "gibbs", "flow", "arithmetic", "history")
-    if args.lab == "live" or (args.lab in all_labs() and args.lab not in own and (args.lab != "gan" or args.live_only)):
-        # every lab's live figures (live steps/s against headless, GUI timer lateness), by the same code
-        if live_lab not in all_labs():
-            print(f"genviz bench live: unknown lab '{live_lab}' ({', '.join(all_labs())})", file=sys.stderr)
+    labs = all_labs()
+    across = ("live", "presets", "history", "faults")
+    if not argv or argv[0] in ("-h", "--help") or (argv[0] not in labs and argv[0] not in across):
+        known = ", ".join([*labs, *across])
+        if argv and argv[0] not in ("-h", "--help"):
+            print(f"genviz bench: no benchmark '{argv[0]}' (one of: {known})", file=sys.stderr)
             return 2
-        _gui_blas_threads()
-        from genviz.bench.live import main as live_main
-
-        live_main(live_lab, seconds=args.seconds, engines=args.engines.split(","), data=args.data,
-                  overrides=parse_assignments(args.set))
+        print(f"usage: genviz bench NAME [options]   (NAME: {known}; NAME --help for its options)")
         return 0
-    if args.lab == "gan":
-        from genviz.bench.gan import main as gan_main
+    name, rest = argv[0], argv[1:]
+    _gui_blas_threads()  # windows are measured as the app runs them
+    if name in labs:
+        if labs[name].bench:
+            return int(import_object(labs[name].bench)(rest) or 0)
+        from genviz.bench.live import run as live_run
 
-        return gan_main(steps=args.steps or 6000, seeds=args.seeds,
-                        presets=[x.strip() for x in args.presets.split(",")] if args.presets else None)
-    if args.lab == "gibbs":
-        from genviz.bench.gibbs import main as gibbs_main
+        return live_run(name, rest)
+    if name == "live":
+        if not rest or rest[0] not in labs:
+            print(f"genviz bench live: name a lab ({', '.join(labs)})", file=sys.stderr)
+            return 2
+        from genviz.bench.live import run as live_run
 
-
-        return gibbs_main(data=args.data, steps=args.steps or 5000, live_only=args.live_only,
-                          overrides=parse_assignments(args.set))
-    if args.lab == "flow":
-        from genviz.bench.flow import main as flow_main
-
-        return flow_main(density_steps=args.steps or 3000, energy_steps=args.energy_steps, live_only=args.live_only,
-                         flows=[x.strip() for x in args.flows.split(",")] if args.flows else None)
-    if args.lab == "gan-speed":
-        _gui_blas_threads()
-        from genviz.bench.gan_speed import main as gan_speed_main
-
-        return gan_speed_main(seconds=args.seconds)
-    if args.lab == "presets":
+        return live_run(rest[0], rest[1:])
+    p = argparse.ArgumentParser(prog=f"genviz bench {name}")
+    p.add_argument("--presets", help="presets: comma-separated preset names; history: labs (default: all)")
+    p.add_argument("--seconds", type=float, help="history: seconds of training per lab (20)")
+    p.add_argument("--trials", type=int, default=5, help="faults: trials per case")
+    p.add_argument("--data")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    args = p.parse_args(rest)
+    chosen = [x.strip() for x in args.presets.split(",")] if args.presets else None
+    if name == "presets":
         from genviz.bench.presets import main as presets_main
 
-        return presets_main([x.strip() for x in args.presets.split(",")] if args.presets else None)
-    if args.lab == "faults":
+        return presets_main(chosen)
+    if name == "faults":
         from genviz.bench.faults import main as faults_main
 
-        return faults_main(trials=args.seeds if args.seeds != 3 else 5)
-    if args.lab == "history":
-        _gui_blas_threads()
-        from genviz.bench.history import main as history_main
+        return faults_main(trials=args.trials)
+    from genviz.bench.history import main as history_main
+    from genviz.core.settings import parse_assignments
 
-        return history_main(labs=[x.strip() for x in args.presets.split(",")] if args.presets else None,
-                            seconds=args.seconds if args.seconds != 8.0 else 20.0, data=args.data,
-                            overrides=parse_assignments(args.set) or None)
-    if args.lab == "arithmetic":
-        _gui_blas_threads()  # the window is measured as the app runs it
-        from genviz.bench.arithmetic import main as arithmetic_main
-
-
-        return arithmetic_main(data=args.data, overrides=parse_assignments(args.set), engine=args.engines.split(",")[0])
-    if args.lab != "manifold":
-        print(f"genviz bench: no benchmark for '{args.lab}' (a lab, 'live LAB', or history)", file=sys.stderr)
-        return 2
-    from genviz.bench.manifold import main as bench_main
-
-
-    return bench_main(seconds=args.seconds, engines=args.engines.split(","), data=args.data,
-                      overrides=parse_assignments(args.set))
+    return history_main(labs=chosen, seconds=args.seconds or 20.0, data=args.data,
+                        overrides=parse_assignments(args.set) or None)
 
 
 def cmd_download(argv: list[str]) -> int:

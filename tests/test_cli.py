@@ -147,3 +147,28 @@ def test_export_of_a_session_with_another_labs_frames_is_one_line(tmp_path):
     r = run("export", str(tmp_path / "mixed.genviz"), "--out", str(tmp_path / "x.png"))
     lines = [line for line in r.stderr.splitlines() if line.strip() and "propagateSizeHints" not in line]  # Qt's
     assert r.returncode == 2 and len(lines) == 1 and "cannot be drawn" in lines[0], r.stderr[-1500:]
+
+
+def test_every_lab_has_a_benchmark_and_unknown_names_are_refused():
+    """``genviz bench LAB`` reaches every registered lab's own benchmark (or the live one) through the
+    lab's description alone; an unknown name is one line on stderr and exit code 2."""
+    from genviz.core.labs import all_labs, import_object
+
+    for name, lab in all_labs().items():
+        if lab.bench:
+            assert callable(import_object(lab.bench)), name
+        r = run("bench", name, "--help")
+        assert r.returncode == 0 and f"genviz bench {name}" in r.stdout, (name, r.stderr)
+    r = run("bench", "no-such-lab")
+    assert r.returncode == 2 and "no benchmark 'no-such-lab'" in r.stderr
+
+
+def test_autoregressive_bench_prints_sampling_times_and_the_nll_table():
+    r = run("bench", "autoregressive", "--steps", "5", "--seconds", "1")
+    assert r.returncode == 0, r.stderr
+    records = [json.loads(line) for line in r.stdout.splitlines() if line.startswith("{")]
+    live = next(x for x in records if x.get("phase") == "live")
+    assert live["sample_reply_s"] is not None and live["sampling_timer_lateness_ms_p99"] >= 0
+    times = {x["model"]: x["seconds"] for x in records if x["bench"] == "autoregressive-sampling"}
+    assert set(times) == {"nade", "made", "pixelcnn", "gated"} and all(t > 0 for t in times.values())
+    assert "MADE, 8 orderings, ensemble" in r.stdout and "test NLL (nats)" in r.stdout

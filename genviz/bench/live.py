@@ -10,6 +10,7 @@ benchmark adds its figures through ``extra(app, window, panel) -> dict`` (manifo
 """
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import subprocess
@@ -17,6 +18,31 @@ import sys
 import time
 
 import numpy as np
+
+
+def bench_parser(lab: str, description: str, engines: str = "process", seconds: float = 8.0) -> argparse.ArgumentParser:
+    """The options every lab's ``genviz bench LAB`` takes; a lab's bench adds its own."""
+    p = argparse.ArgumentParser(prog=f"genviz bench {lab}", description=description)
+    p.add_argument("--seconds", type=float, default=seconds, help="length of each timed phase")
+    p.add_argument("--engines", default=engines, help="process, thread, or both (comma-separated)")
+    p.add_argument("--data", help="data to train on (default: the lab's)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a setting of the lab")
+    p.add_argument("--steps", type=int, help="training steps of each run the benchmark trains")
+    p.add_argument("--live-only", action="store_true", help="only the window's figures")
+    return p
+
+
+def overrides(args) -> dict:
+    from genviz.core.settings import parse_assignments
+
+    return parse_assignments(args.set)
+
+
+def run(lab: str, argv: list[str]) -> int:
+    """``genviz bench LAB`` for a lab without a benchmark of its own: the live figures alone."""
+    args = bench_parser(lab, "Live against headless steps/s and GUI timer lateness, as JSON lines.").parse_args(argv)
+    main(lab, seconds=args.seconds, engines=args.engines.split(","), data=args.data, overrides=overrides(args))
+    return 0
 
 
 def emit(record: dict) -> None:

@@ -28,8 +28,8 @@ class LabInfo:
     shares_model: bool = False
     # labs whose kept model this lab opens (through its "model" setting) when it is opened after them
     model_from: tuple[str, ...] = ()
-    # "module:function" of the lab's own benchmark (``genviz bench LAB``), called with keyword arguments
-    # seconds, data, steps, overrides, live_only and returning an exit code; without one, the live benchmark
+    # "module:function" of the lab's own benchmark: ``genviz bench LAB ARGS`` calls it with ARGS (a list
+    # of strings) and exits with what it returns; without one, the live benchmark every lab has
     bench: str = ""
 
     def setting(self, name: str) -> Setting:

@@ -10,6 +10,7 @@ LAB = LabInfo(
     name="arithmetic",
     title="Latent arithmetic",
     summary="Sliders per latent dimension, attribute vectors, analogies a − b + c, and linear vs spherical walks.",
+    bench="genviz.labs.arithmetic.bench:run",
     experiment="genviz.labs.arithmetic.experiment:ArithmeticExperiment",
     panel="genviz.labs.arithmetic.panel:ArithmeticPanel",
     order=60,

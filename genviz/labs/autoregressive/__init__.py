@@ -11,7 +11,7 @@ LAB = LabInfo(
     panel="genviz.labs.autoregressive.panel:AutoregressivePanel",
     order=55,
     data_kind="images",
-    bench="genviz.labs.autoregressive.bench:main",
+    bench="genviz.labs.autoregressive.bench:run",
     settings=(
         Setting("model", "nade", "choice", "nade = shared weights (Larochelle & Murray 2011); made = masked MLP "
                 "(Germain et al. 2015); pixelcnn = masked convolutions (van den Oord et al. 2016); gated = "

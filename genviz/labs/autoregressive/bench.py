@@ -116,6 +116,14 @@ def main(seconds: float = 8.0, data: str | None = None, steps: int | None = None
     return 0
 
 
+def run(argv: list[str]) -> int:
+    from genviz.bench.live import bench_parser, overrides
+
+    args = bench_parser("autoregressive", __doc__.splitlines()[0]).parse_args(argv)
+    return main(seconds=args.seconds, data=args.data, steps=args.steps, overrides=overrides(args),
+                live_only=args.live_only)
+
+
 if __name__ == "__main__":
     if len(sys.argv) == 3 and sys.argv[1] == "--live":
         from genviz.bench.live import live as live_phase

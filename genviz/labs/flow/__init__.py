@@ -8,6 +8,7 @@ LAB = LabInfo(
     name="flow",
     title="Flow density warping",
     summary="A normalizing flow bends a Gaussian into two moons or an energy landscape; step through its layers.",
+    bench="genviz.labs.flow.bench:run",
     experiment="genviz.labs.flow.experiment:FlowExperiment",
     panel="genviz.labs.flow.panel:FlowPanel",
     order=30,

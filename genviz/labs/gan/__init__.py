@@ -10,6 +10,7 @@ LAB = LabInfo(
     name="gan",
     title="GAN mode coverage",
     summary="A GAN on a ring or grid of Gaussians: see modes drop, D's landscape and G's gradient field.",
+    bench="genviz.labs.gan.bench:run",
     experiment="genviz.labs.gan.experiment:GanExperiment",
     panel="genviz.labs.gan.panel:GanPanel",
     order=40,

@@ -6,6 +6,7 @@ LAB = LabInfo(
     name="gibbs",
     title="Gibbs chains (RBM)",
     summary="A restricted Boltzmann machine learns digits by contrastive divergence; watch Gibbs chains turn noise into digits.",
+    bench="genviz.labs.gibbs.bench:run",
     experiment="genviz.labs.gibbs.experiment:GibbsExperiment",
     panel="genviz.labs.gibbs.panel:GibbsPanel",
     order=50,

@@ -7,6 +7,7 @@ LAB = LabInfo(
     name="manifold",
     title="Latent manifold (VAE)",
     summary="A VAE learns a 2-D latent space: watch the decoded manifold unfold and the classes separate.",
+    bench="genviz.labs.manifold.bench:run",
     experiment="genviz.labs.manifold.experiment:ManifoldExperiment",
     panel="genviz.labs.manifold.panel:ManifoldPanel",
     order=10,

@@ -50,12 +50,20 @@ def startup_seconds(runs: int = 3) -> list[float]:
 def main(seconds: float = 8.0, engines=("process", "thread"), data: str | None = None,
          overrides: dict | None = None) -> int:
     t_all = time.perf_counter()
-    live_main("manifold", seconds, engines, data, overrides, module="genviz.bench.manifold")
+    live_main("manifold", seconds, engines, data, overrides, module=__name__)
     starts = startup_seconds()
     emit({"bench": "manifold", "phase": "startup", "start_to_painted_s": starts,
           "median_s": sorted(starts)[len(starts) // 2]})
     emit({"bench": "manifold", "phase": "done", "seconds": round(time.perf_counter() - t_all, 1)})
     return 0
+
+
+def run(argv: list[str]) -> int:
+    from genviz.bench.live import bench_parser, overrides
+
+    args = bench_parser("manifold", "The manifold lab's figures (live, click latency) as JSON lines.",
+                        engines="process,thread").parse_args(argv)
+    return main(seconds=args.seconds, engines=args.engines.split(","), data=args.data, overrides=overrides(args))
 
 
 if __name__ == "__main__":

@@ -175,3 +175,14 @@ def main(density_steps: int = 3000, energy_steps: int = 5000, live_only: bool = 
     print(tables(results))
     print(f"total {time.perf_counter() - t0:.0f} s")
     return 0
+
+
+def run(argv: list[str]) -> int:
+    from genviz.bench.live import bench_parser
+
+    p = bench_parser("flow", "Density NLL and energy reverse-KL tables, layer-change redraw (JSON lines).")
+    p.add_argument("--energy-steps", type=int, default=5000, help="steps of each planar energy fit")
+    p.add_argument("--flows", help="comma-separated flow types for the density table (default: all)")
+    args = p.parse_args(argv)
+    return main(density_steps=args.steps or 3000, energy_steps=args.energy_steps, live_only=args.live_only,
+                flows=[x.strip() for x in args.flows.split(",")] if args.flows else None)

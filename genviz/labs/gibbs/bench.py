@@ -118,3 +118,10 @@ def main(data: str | None = None, steps: int = 5000, live_only: bool = False, ov
     print(f"AIS: {results[0]['runs']} runs, {results[0]['temperatures']} temperatures, base-rate model from the "
           f"training pixels' means; total {time.perf_counter() - t_all:.0f} s")
     return 0
+
+
+def run(argv: list[str]) -> int:
+    from genviz.bench.live import bench_parser, overrides
+
+    args = bench_parser("gibbs", "Sampler speed and the CD-1 / CD-10 / PCD-1 AIS table (--steps, 5000).").parse_args(argv)
+    return main(data=args.data, steps=args.steps or 5000, live_only=args.live_only, overrides=overrides(args))

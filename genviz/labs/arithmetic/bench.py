@@ -36,7 +36,7 @@ def _figures(lat: np.ndarray) -> dict:
             "max": round(float(lat.max()), 2), "n": int(len(lat))}
 
 
-def run(data: str | None, overrides: dict, moves: int, engine: str) -> dict:
+def measure(data: str | None, overrides: dict, moves: int, engine: str) -> dict:
     from genviz.bench.window import open_lab_window, pump
 
     app, w, panel = open_lab_window("arithmetic", engine, data, overrides)
@@ -63,5 +63,12 @@ def main(data: str | None = None, overrides: dict | None = None, moves: int = 40
     overrides = overrides or {}
     configs = [overrides] if overrides else [{"latent": 8}, {"latent": 64}]
     for cfg in configs:
-        print(json.dumps(run(data, cfg, moves, engine)), flush=True)
+        print(json.dumps(measure(data, cfg, moves, engine)), flush=True)
     return 0
+
+
+def run(argv: list[str]) -> int:
+    from genviz.bench.live import bench_parser, overrides
+
+    args = bench_parser("arithmetic", "Slider-to-image latency in the real window (JSON lines).").parse_args(argv)
+    return main(data=args.data, overrides=overrides(args), engine=args.engines.split(",")[0])

@@ -1,4 +1,4 @@
-"""``genviz bench gan-speed``: the GAN lab at GAN Lab's own ring configuration (G 1x10 ReLU, D 2x9
+"""``genviz bench gan --speed``: the GAN lab at GAN Lab's own ring configuration (G 1x10 ReLU, D 2x9
 ReLU, batch 150, 3 D steps and 1 G step per iteration, Adam), against a bare torch loop of the same
 model: bare it/s (default Adam, and fused Adam as the lab uses), the lab headless, the lab in the
 window. Goals (issue 16): >= 250 it/s in the window (10x GAN Lab's 23-26), >= 0.8x the bare loop,

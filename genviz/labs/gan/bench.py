@@ -90,3 +90,23 @@ def main(steps: int = 6000, seeds: int = 3, presets: list[str] | None = None, wo
     print(json.dumps({"bench": "gan", "phase": "done", "seconds": round(elapsed, 1), "runs": len(jobs),
                       "workers": workers}))
     return 0
+
+
+def run(argv: list[str]) -> int:
+    from genviz.bench.live import bench_parser, main as live_main, overrides
+
+    p = bench_parser("gan", "The VEEGAN / PacGAN mode-coverage table over presets and seeds (JSON lines, table).")
+    p.add_argument("--seeds", type=int, default=3, help="seeds per preset and data set")
+    p.add_argument("--presets", help="comma-separated preset names (default: all)")
+    p.add_argument("--speed", action="store_true", help="GAN Lab's ring configuration: bare, headless and live speed")
+    args = p.parse_args(argv)
+    if args.speed:
+        from genviz.labs.gan.bench_speed import main as speed_main
+
+        return speed_main(seconds=args.seconds)
+    if args.live_only:
+        live_main("gan", seconds=args.seconds, engines=args.engines.split(","), data=args.data,
+                  overrides=overrides(args))
+        return 0
+    return main(steps=args.steps or 6000, seeds=args.seeds,
+                presets=[x.strip() for x in args.presets.split(",")] if args.presets else None)
