@@ -137,3 +137,20 @@ def test_incremental_sampling_computes_exactly_the_full_passs_conditionals(kind,
         for d in range(h * w):
             assert torch.allclose(model.conditional_at(x, d, cache), full[:, d], atol=1e-12), d
             assert torch.allclose(model.conditional_at(x, d), full[:, d], atol=1e-12), d
+
+
+def test_binned_2d_model_is_one_exact_image_and_its_samples_follow_it():
+    from genviz.models.autoregressive import BinnedAR2D
+
+    model = spread(BinnedAR2D(bins=6, hidden=8).double(), scale=3.0)
+    grid = torch.cartesian_prod(torch.arange(6), torch.arange(6))
+    p = torch.exp(model.log_prob(grid)).view(6, 6)
+    assert float(p.sum()) == pytest.approx(1.0, abs=1e-12)
+    assert torch.allclose(p, model.probabilities(), atol=1e-12)
+    n = 20000
+    ij = model.sample(n, generator=torch.Generator().manual_seed(0))
+    observed = np.bincount((ij[:, 0] * 6 + ij[:, 1]).numpy(), minlength=36)
+    expected = n * p.detach().numpy().ravel()
+    keep = expected > 5
+    chi2 = float((((observed - expected) ** 2 / expected)[keep]).sum())
+    assert chi2 < 66.6, chi2  # the 99.9 % point of chi-square with 35 degrees of freedom

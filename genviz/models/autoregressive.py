@@ -205,13 +205,26 @@ class MADE(Autoregressive):
         """log p(x) under the current mask, or (``ensemble``) log (1/K) sum_k p_k(x) over all K."""
         if not ensemble or self.n_masks == 1:
             return super().log_prob(x)
+        return self.ensemble(self.log_prob_each(x))
+
+    def log_prob_each(self, x: torch.Tensor) -> torch.Tensor:
+        """log p_k(x) under each ordering / connectivity k: [K, B]."""
         keep = self.current
         per = []
         for k in range(self.n_masks):
             self.use_mask(k)
             per.append(super().log_prob(x))
         self.use_mask(keep)
-        return torch.logsumexp(torch.stack(per), 0) - math.log(self.n_masks)
+        return torch.stack(per)
+
+    @staticmethod
+    def ensemble(each: torch.Tensor) -> torch.Tensor:
+        """The mixture of the K models: log (1/K) sum_k p_k(x), from log_prob_each's [K, B]."""
+        return torch.logsumexp(each, 0) - math.log(each.shape[0])
+
+    def masks_of(self, k: int) -> list[np.ndarray]:
+        """Mask k's matrices (out x in), for the view of its connectivity."""
+        return [m.numpy().copy() for m in self._mask_sets[int(k) % self.n_masks][1]]
 
     def load_state_dict(self, state, strict: bool = True):
         out = super().load_state_dict(state, strict)
@@ -386,3 +399,40 @@ def receptive_field(model: Autoregressive, x: torch.Tensor, d: int) -> np.ndarra
 
 def bits_per_dim(nll_nats: float, D: int) -> float:
     return nll_nats / (D * LOG2)
+
+
+class BinnedAR2D(nn.Module):
+    """An autoregressive model of 2-D points on a B x B grid of bins: p(i, j) = p(i) p(j | i), a table of
+    logits for the first coordinate's bin and a small MLP of the first bin's centre for the second. Its
+    whole distribution is one exact B x B image (``probabilities``), which sums to 1."""
+
+    def __init__(self, bins: int = 48, hidden: int = 64):
+        super().__init__()
+        self.bins = int(bins)
+        self.first = nn.Parameter(torch.zeros(self.bins))
+        self.net = nn.Sequential(nn.Linear(1, hidden), nn.Tanh(), nn.Linear(hidden, hidden), nn.Tanh(),
+                                 nn.Linear(hidden, self.bins))
+
+    def _centres(self, i: torch.Tensor) -> torch.Tensor:
+        return ((i.to(self.first.dtype) + 0.5) / self.bins * 2 - 1).unsqueeze(-1)  # in [-1, 1]
+
+    def log_prob(self, ij: torch.Tensor) -> torch.Tensor:
+        """ij: [n, 2] bin indices (long) -> log p(i, j): [n], nats."""
+        i, j = ij[:, 0].long(), ij[:, 1].long()
+        log_first = torch.log_softmax(self.first, 0)[i]
+        log_second = torch.log_softmax(self.net(self._centres(i)), -1).gather(1, j[:, None])[:, 0]
+        return log_first + log_second
+
+    def conditional_table(self) -> torch.Tensor:
+        """p(j | i) for every i: [B, B] (row i sums to 1)."""
+        return torch.softmax(self.net(self._centres(torch.arange(self.bins, device=self.first.device))), -1)
+
+    def probabilities(self) -> torch.Tensor:
+        """p(i, j) on the whole grid: [B, B], summing to 1."""
+        return torch.softmax(self.first, 0)[:, None] * self.conditional_table()
+
+    @torch.no_grad()
+    def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        i = torch.multinomial(torch.softmax(self.first, 0), n, replacement=True, generator=generator)
+        j = torch.multinomial(self.conditional_table()[i], 1, generator=generator)[:, 0]
+        return torch.stack([i, j], 1)

@@ -77,6 +77,17 @@ def add_colorbar(plot: pg.PlotWidget, image: pg.ImageItem, label: str = "") -> p
     return bar
 
 
+def heat_plot(title: str, cmap: str = "viridis", label: str = "") -> tuple[pg.PlotWidget, pg.ImageItem]:
+    """A heat image in data coordinates (place it with ``ImageItem.setRect``), equal axes, colour bar."""
+    plot = make_plot(title)
+    lock_aspect(plot)
+    img = pg.ImageItem()
+    img.setColorMap(pg.colormap.get(cmap))
+    plot.addItem(img)
+    add_colorbar(plot, img, label)
+    return plot, img
+
+
 class ImagePlot(pg.PlotWidget):
     """A greyscale image with fixed levels (fast path in pyqtgraph), top row at the top."""
 
@@ -176,6 +187,43 @@ class StepAxis(pg.AxisItem):
             else:
                 out.append(f"{v:g}")
         return out
+
+
+class ScaledAxis(pg.AxisItem):
+    """A second y axis for the same curves in another unit (value x ``scale``): nats per image on the
+    left, bits per dimension on the right. Its ticks are round numbers in its own unit."""
+
+    def __init__(self, orientation: str = "right", scale: float = 1.0):
+        super().__init__(orientation)
+        self.unit_scale = scale
+        self.enableAutoSIPrefix(False)
+
+    def set_scale(self, scale: float) -> None:
+        self.unit_scale = float(scale)
+        self.picture = None
+        self.update()
+
+    def tickValues(self, minVal, maxVal, size):
+        s = self.unit_scale
+        lo, hi = sorted((minVal * s, maxVal * s))
+        return [(spacing / s, [v / s for v in values]) for spacing, values in super().tickValues(lo, hi, size)]
+
+    def tickStrings(self, values, scale, spacing):
+        s = self.unit_scale
+        step = abs(spacing * s) or 1.0
+        digits = max(0, -int(np.floor(np.log10(step))) + (1 if step / 10 ** np.floor(np.log10(step)) < 2 else 0))
+        return [f"{v * s:.{digits}f}" for v in values]
+
+
+def add_second_unit(plot: pg.PlotWidget, label: str, scale: float) -> ScaledAxis:
+    """Show ``plot``'s y values in a second unit on its right (value x scale)."""
+    axis = ScaledAxis("right", scale)
+    item = plot.getPlotItem()
+    item.setAxisItems({"right": axis})
+    axis.linkToView(item.getViewBox())
+    item.showAxis("right")
+    item.setLabel("right", label)
+    return axis
 
 
 class CurvePlot(pg.PlotWidget):

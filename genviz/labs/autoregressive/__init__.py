@@ -26,6 +26,10 @@ LAB = LabInfo(
                 "draw of every training image at each step", choices=("threshold", "dynamic")),
         Setting("lr", 1e-3, "float", "Adam learning rate", 1e-5, 1.0, live=True, log_scale=True),
         Setting("batch", 64, "int", "minibatch size", 1, 4096, live=True),
+        Setting("points", "", "str", "2-D points instead of images: a named set or a .csv/.npy of x,y rows, "
+                "modelled on a grid of bins as p(x1 bin) p(x2 bin | x1 bin) (the image settings then do not apply)",
+                suggestions=("", "ring8", "grid25", "moons", "spiral", "checkerboard")),
+        Setting("bins", 48, "int", "2-D points: bins per axis", 4, 256),
         Setting("image", 0, "int", "the test image whose per-pixel NLL, completions and receptive field are shown",
                 0, 100000, live=True),
     ),

@@ -3,18 +3,29 @@ complete occluded images, show each model's receptive field (from its gradients)
 from __future__ import annotations
 
 import math
+from contextlib import contextmanager
 
 import numpy as np
 import torch
 
 from genviz.core.experiment import Experiment, adam, guarded_update, to_compact, to_numpy
 from genviz.data import load_dataset
+from genviz.data.images import DataError
 from genviz.labs.autoregressive import LAB
-from genviz.models.autoregressive import MADE, NADE, GatedPixelCNN, PixelCNN, make_order, receptive_field
+from genviz.data.toy2d import make_toy
+from genviz.models.autoregressive import (MADE, NADE, BinnedAR2D, GatedPixelCNN, PixelCNN, make_order,
+                                          receptive_field)
 
 EVAL = 500  # test images for the NLL of each snapshot
+MAX_PIXELS = 4096  # 64 x 64: NADE holds a [batch, D, hidden] tensor; larger images would exhaust memory
+# binarized MNIST, docs/references.md: NADE (Larochelle & Murray 2011) and PixelCNN (van den Oord et al. 2016a)
+PUBLISHED_MNIST = {"nade": 88.86, "pixelcnn": 81.30}
 SAMPLES_IN_SNAPSHOT = 16  # drawn with each heavy snapshot when the images are small (D <= 256)
 LOG2 = math.log(2.0)
+
+
+def mean_se(values: torch.Tensor) -> float | None:
+    return float(values.std() / math.sqrt(len(values))) if len(values) > 1 else None
 
 
 def build_model(settings: dict, height: int, width: int, seed: int):
@@ -37,16 +48,34 @@ class AutoregressiveExperiment(Experiment):
         super().__init__(settings, seed, device, data)
         torch.manual_seed(self.seed)
         self.gen = torch.Generator().manual_seed(self.seed)
+        self.toy = None
+        if self.settings["points"]:
+            self._build_toy()
+            return
         self.dataset = load_dataset(data, seed=self.seed)
         self.shape = tuple(self.dataset.shape)
         n = len(self.dataset)
-        gray = torch.from_numpy(self.dataset.images.reshape(n, -1).astype(np.float32))
-        perm = np.random.default_rng(self.seed).permutation(n)
-        n_test = max(1, min(n // 10, 10000))
+        if self.D > MAX_PIXELS or self.D < 2 or n < 2:
+            raise DataError(f"{self.dataset.source or self.dataset.name}: the autoregressive lab models binary images "
+                            f"of 2 to {MAX_PIXELS} pixels (up to 64x64) and needs at least 2 of them; this data has "
+                            f"{n} images of {self.shape[0]}x{self.shape[1]}: downscale or crop it")
+        images = self.dataset.images.reshape(n, -1).astype(np.float32)
+        # grey levels (anything but 0 and 1) are binarized: at 0.5, or by a Bernoulli draw (dynamic)
+        self.grey_levels = bool(((images != 0) & (images != 1)).any())
+        gray = torch.from_numpy(images)
+        test = self._official_test_split()
+        if test is not None:  # MNIST's own 10k test images, all 60k training images to train on
+            self.test_source = "the 10,000 test images of the data set"
+            gray_test, gray_train = test, gray
+        else:
+            perm = np.random.default_rng(self.seed).permutation(n)
+            n_test = max(1, min(n // 10, 10000))
+            self.test_source = f"{n_test} images held out at random (seed {self.seed})"
+            gray_test, gray_train = gray[perm[:n_test]], gray[perm[n_test:]]
         # the test set is binarized once (a fixed set of binary images: an exact NLL); training images
         # are binarized once too, or drawn afresh at every step (dynamic binarization)
-        self.x_test = (gray[perm[:n_test]] > 0.5).float().to(self.device)
-        self.gray_train = gray[perm[n_test:]].clamp(0, 1)
+        self.x_test = (gray_test > 0.5).float().to(self.device)
+        self.gray_train = gray_train.clamp(0, 1)
         self.x_train = (self.gray_train > 0.5).float()
         self.model = build_model(self.settings, *self.shape, self.seed).to(self.device)
         self.opt = adam(self.model.parameters(), lr=self.settings["lr"])
@@ -54,9 +83,72 @@ class AutoregressiveExperiment(Experiment):
 
     @property
     def D(self) -> int:
-        return self.shape[0] * self.shape[1]
+        return 2 if self.toy is not None else self.shape[0] * self.shape[1]
+
+    # -- 2-D points on a grid of bins ------------------------------------------------------------------
+    TOY_TRAIN, TOY_TEST = 20000, 5000
+
+    def _build_toy(self) -> None:
+        """p(i, j) = p(i) p(j | i) over a B x B grid of bins covering the data's extent: the model's whole
+        density is one exact image, to put beside the flow and GAN labs on the same data."""
+        self.toy = make_toy(self.settings["points"])
+        rng = np.random.default_rng(self.seed)
+        B = self.settings["bins"]
+        x0, x1, y0, y1 = self.toy.extent
+        self.cell_area = (x1 - x0) / B * (y1 - y0) / B
+
+        def binned(points: np.ndarray) -> tuple[torch.Tensor, float]:
+            i = np.floor((points[:, 0] - x0) / (x1 - x0) * B)
+            j = np.floor((points[:, 1] - y0) / (y1 - y0) * B)
+            outside = float(np.mean((i < 0) | (i >= B) | (j < 0) | (j >= B)))
+            ij = np.stack([np.clip(i, 0, B - 1), np.clip(j, 0, B - 1)], 1).astype(np.int64)
+            return torch.from_numpy(ij), outside  # points past the extent count in its edge bins
+
+        self.ij_train, self.outside = binned(self.toy.sample(self.TOY_TRAIN, rng))
+        self.ij_test, _ = binned(self.toy.sample(self.TOY_TEST, rng))
+        self.ij_test = self.ij_test.to(self.device)
+        counts = np.bincount((self.ij_train[:, 0] * B + self.ij_train[:, 1]).numpy(), minlength=B * B)
+        self.histogram = (counts / counts.sum()).reshape(B, B).astype(np.float32)
+        self.shape = (B, B)
+        self.model = BinnedAR2D(B, min(self.settings["hidden"], 512)).to(self.device)
+        self.opt = adam(self.model.parameters(), lr=self.settings["lr"])
+        self.params = list(self.model.parameters())
+
+    def _toy_nll(self) -> torch.Tensor:
+        return -self.model.log_prob(self.ij_test).double()
+
+    def _toy_static(self) -> dict:
+        return {"toy": True, "dataset": self.toy.name, "model": "binned", "image_shape": self.shape, "D": 2,
+                "bins": self.shape[0], "extent": tuple(float(v) for v in self.toy.extent),
+                "histogram": self.histogram, "cell_area": self.cell_area, "outside": self.outside,
+                "n_test": len(self.ij_test), "test_split": f"{len(self.ij_test)} fresh points from the data's sampler"}
+
+    def _toy_snapshot(self) -> dict:
+        nll = self._toy_nll()
+        return {"test_nll": float(nll.mean()), "test_nll_se": mean_se(nll),
+                "bits_per_dim": float(nll.mean()) / (2 * LOG2),
+                # as a density (piecewise constant over the bins): comparable with the flow lab's test NLL
+                "density_nll": float(nll.mean()) + math.log(self.cell_area),
+                "probabilities": to_numpy(self.model.probabilities()),
+                "conditional": to_numpy(self.model.conditional_table())}
+
+    def _official_test_split(self) -> torch.Tensor | None:
+        """The test split of a downloaded MNIST-like set (the papers test on it), when it is cached."""
+        if self.dataset.name not in ("mnist", "fashion-mnist"):
+            return None
+        try:
+            from genviz.data.download import cached_dataset
+
+            test = cached_dataset(self.dataset.name, "test")
+        except (DataError, OSError):
+            return None
+        if tuple(test.shape) != self.shape:
+            return None
+        return torch.from_numpy(test.images.reshape(len(test), -1).astype(np.float32))
 
     def _batch(self, n: int) -> torch.Tensor:
+        if self.toy is not None:
+            return self.ij_train[torch.randint(0, len(self.ij_train), (n,), generator=self.gen)].to(self.device)
         idx = torch.randint(0, len(self.x_train), (n,), generator=self.gen)
         if self.settings["binarize"] == "dynamic":
             return torch.bernoulli(self.gray_train[idx], generator=self.gen).to(self.device)
@@ -77,32 +169,77 @@ class AutoregressiveExperiment(Experiment):
                 group["lr"] = value
 
     @torch.no_grad()
-    def test_nll(self, x: torch.Tensor) -> torch.Tensor:
-        if isinstance(self.model, MADE) and self.model.n_masks > 1:
-            return -self.model.log_prob(x, ensemble=True)
-        return -self.model.log_prob(x)
+    def test_nlls(self, x: torch.Tensor, chunk: int = 250) -> dict[str, torch.Tensor]:
+        """Per-image test NLL ("nll"); for MADE with several orderings, the ensemble's, and ("one") the
+        mean over the K orderings of each one alone."""
+        chunk = max(1, min(chunk, 8_000_000 // (self.D * 256)))  # NADE's [batch, D, hidden] stays small
+        ensemble = isinstance(self.model, MADE) and self.model.n_masks > 1
+        nll, one = [], []
+        for c in x.split(chunk):
+            if ensemble:
+                each = self.model.log_prob_each(c)
+                nll.append(-MADE.ensemble(each))
+                one.append(-each.mean(0))
+            else:
+                nll.append(-self.model.log_prob(c))
+        out = {"nll": torch.cat(nll).double()}
+        if one:
+            out["one"] = torch.cat(one).double()
+        return out
+
+    @contextmanager
+    def first_ordering(self):
+        """Views show MADE under its first ordering (the one static_info's order and masks describe),
+        whichever one training used last."""
+        if not isinstance(self.model, MADE):
+            yield
+            return
+        keep = self.model.current
+        self.model.use_mask(0)
+        try:
+            yield
+        finally:
+            self.model.use_mask(keep)
 
     def chosen(self) -> torch.Tensor:
         return self.x_test[self.settings["image"] % len(self.x_test)]
 
     # -- views ---------------------------------------------------------------------------------------
     def static_info(self) -> dict:
+        if self.toy is not None:
+            return self._toy_static()
         order = self.model.order.cpu().numpy().copy()
-        return {"dataset": self.dataset.name, "image_shape": self.shape, "model": self.settings["model"],
-                "order": order, "n_test": len(self.x_test), "D": self.D,
+        info = {"dataset": self.dataset.name, "image_shape": self.shape, "model": self.settings["model"],
+                "order": order, "n_test": len(self.x_test), "D": self.D, "test_split": self.test_source,
+                "grey_levels": self.grey_levels, "binarize": self.settings["binarize"],
                 "test_strip": to_compact(self.x_test[:24])}
+        if self.dataset.name == "mnist" and self.shape == (28, 28):
+            info["published"] = dict(PUBLISHED_MNIST)
+        if isinstance(self.model, MADE):  # each ordering's masks (input -> hidden -> ... -> output)
+            info["n_masks"] = self.model.n_masks
+            info["made_masks"] = [[m.astype(np.uint8) for m in self.model.masks_of(k)]
+                                  for k in range(min(self.model.n_masks, 4))]
+        return info
 
     @torch.no_grad()
     def snapshot(self, heavy: bool) -> dict:
         if not heavy:
             return {}
-        nll = torch.cat([self.test_nll(c) for c in self.x_test[:EVAL].split(250)]).double()
+        if self.toy is not None:
+            return self._toy_snapshot()
+        with self.first_ordering():
+            return self._image_snapshot()
+
+    def _image_snapshot(self) -> dict:
+        nlls = self.test_nlls(self.x_test[:EVAL])
+        nll = nlls["nll"]
         x = self.chosen().view(1, -1)
-        out = {"test_nll": float(nll.mean()), "test_nll_se": float(nll.std() / math.sqrt(len(nll))) if len(nll) > 1
-               else None, "bits_per_dim": float(nll.mean()) / (self.D * LOG2),
+        out = {"test_nll": float(nll.mean()), "test_nll_se": mean_se(nll), "bits_per_dim": float(nll.mean()) / (self.D * LOG2),
                "image": to_compact(x[0]), "image_index": self.settings["image"] % len(self.x_test),
                "pixel_nll": to_numpy(-self.model.pixel_log_prob(x)[0]),
                "conditionals": to_numpy(self.model.conditionals(x)[0])}
+        if "one" in nlls:  # MADE: the same images under one ordering at a time
+            out.update(test_nll_one_order=float(nlls["one"].mean()), test_nll_one_order_se=mean_se(nlls["one"]))
         if self.D <= 256:
             out["samples"] = to_compact(self.model.sample(SAMPLES_IN_SNAPSHOT))
             d = self.probe_pixel()
@@ -121,6 +258,12 @@ class AutoregressiveExperiment(Experiment):
         return (2 * h // 3) * w + w // 4
 
     def query(self, name: str, **kwargs):
+        if self.toy is not None and name in ("sample", "complete", "receptive"):
+            raise ValueError(f"'{name}' is for images; 2-D points are drawn as their exact density")
+        with self.first_ordering():
+            return self._query(name, **kwargs)
+
+    def _query(self, name: str, **kwargs):
         if name == "sample":  # pixel by pixel, every step's p(x = 1 | x before) for the animation
             n = max(1, min(64, int(kwargs.get("n", 16))))
             steps: list = []
@@ -129,14 +272,23 @@ class AutoregressiveExperiment(Experiment):
                                       steps=steps)
             return {"samples": to_compact(x), "order": np.array([d for d, _ in steps], np.int64),
                     "probs": np.stack([p for _, p in steps]).astype(np.float16) if steps else np.zeros((0, n), np.float16)}
-        if name == "complete":  # the top half of the chosen test image given, the rest sampled
+        if name == "complete":  # the chosen test image with its bottom half (or the painted pixels) resampled
             n = max(1, min(32, int(kwargs.get("n", 8))))
             given = torch.zeros(self.D, dtype=torch.bool)
-            given[: (self.shape[0] // 2) * self.shape[1]] = True
+            painted = kwargs.get("hidden")
+            if painted:
+                idx = np.asarray(painted, dtype=np.int64).ravel()
+                if idx.min() < 0 or idx.max() >= self.D:
+                    raise ValueError(f"painted pixels must be 0..{self.D - 1}")
+                given[:] = True
+                given[torch.from_numpy(idx)] = False
+            else:
+                given[: (self.shape[0] // 2) * self.shape[1]] = True
             with torch.no_grad():
                 x = self.model.sample(n, generator=torch.Generator().manual_seed(int(kwargs.get("seed", 0))),
                                       fixed=self.chosen(), mask=given)
-            return {"completions": to_compact(x), "given": given.numpy(), "image": to_compact(self.chosen())}
+            return {"completions": to_compact(x), "given": given.numpy(), "image": to_compact(self.chosen()),
+                    "painted": bool(painted)}
         if name == "receptive":  # which inputs output pixel d depends on: gradients over 8 test images
             d = int(kwargs["d"]) % self.D
             with torch.enable_grad():
@@ -146,11 +298,22 @@ class AutoregressiveExperiment(Experiment):
 
     @torch.no_grad()
     def final_metrics(self) -> dict:
-        nll = torch.cat([self.test_nll(c) for c in self.x_test.split(500)]).double()
-        return {"lab": "autoregressive", "model": self.settings["model"], "steps": self.step_count,
-                "dataset": self.dataset.name, "test_images": len(self.x_test),
-                "test_nll_nats": float(nll.mean()), "test_nll_se": float(nll.std() / math.sqrt(len(nll))),
-                "bits_per_dim": float(nll.mean()) / (self.D * LOG2)}
+        if self.toy is not None:
+            nll = self._toy_nll()
+            return {"lab": "autoregressive", "model": "binned", "steps": self.step_count, "points": self.toy.name,
+                    "bins": self.shape[0], "test_points": len(nll), "test_nll_nats": float(nll.mean()),
+                    "test_nll_se": mean_se(nll), "bits_per_dim": float(nll.mean()) / (2 * LOG2),
+                    "density_nll_nats": float(nll.mean()) + math.log(self.cell_area),
+                    "outside_extent": self.outside}
+        nlls = self.test_nlls(self.x_test, chunk=500)
+        nll = nlls["nll"]
+        out = {"lab": "autoregressive", "model": self.settings["model"], "steps": self.step_count,
+               "dataset": self.dataset.name, "test_images": len(self.x_test), "test_split": self.test_source,
+               "test_nll_nats": float(nll.mean()), "test_nll_se": mean_se(nll),
+               "bits_per_dim": float(nll.mean()) / (self.D * LOG2)}
+        if "one" in nlls:
+            out.update(test_nll_one_order_nats=float(nlls["one"].mean()), test_nll_one_order_se=mean_se(nlls["one"]))
+        return out
 
     def model_state(self) -> dict:
         return {"model": self.model.state_dict(), "optimizer": self.opt.state_dict()}

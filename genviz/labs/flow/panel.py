@@ -13,17 +13,7 @@ from genviz.labs.flow import PRESETS
 from genviz.ui import theme
 from genviz.ui.panel import LabPanel
 from genviz.core.numbers import estimate
-from genviz.ui.plots import CurvePlot, add_colorbar, lock_aspect, make_plot
-
-
-def heat_plot(title: str, cmap: str = "viridis", label: str = "") -> tuple[pg.PlotWidget, pg.ImageItem]:
-    plot = make_plot(title)
-    lock_aspect(plot)
-    img = pg.ImageItem()
-    img.setColorMap(pg.colormap.get(cmap))
-    plot.addItem(img)
-    add_colorbar(plot, img, label)
-    return plot, img
+from genviz.ui.plots import CurvePlot, heat_plot, lock_aspect, make_plot
 
 
 class FlowPanel(LabPanel):
