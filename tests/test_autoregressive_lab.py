@@ -49,8 +49,21 @@ def test_made_trains_over_several_orderings_and_reports_the_ensemble():
     assert exp.model.current == (exp.step_count - 1) % 3
     x = exp.x_test[:20]
     per = torch.stack([(exp.model.use_mask(k), exp.model.log_prob(x))[1] for k in range(3)])
-    ens = -exp.test_nll(x)
-    assert torch.allclose(ens, torch.logsumexp(per, 0) - np.log(3), atol=1e-5)
+    nlls = exp.test_nlls(x)
+    assert torch.allclose(-nlls["nll"].float(), torch.logsumexp(per, 0) - np.log(3), atol=1e-5)
+    assert torch.allclose(nlls["one"].float(), -per.mean(0), atol=1e-5)
+    # the ensemble's p(x) is the mean of the orderings' p(x): never below their mean log p(x) (Jensen)
+    assert (nlls["nll"] <= nlls["one"] + 1e-9).all()
+    exp.model.use_mask(2)
+    snap = exp.snapshot(heavy=True)
+    assert exp.model.current == 2  # the views' ordering is put back
+    assert snap["test_nll"] <= snap["test_nll_one_order"] and snap["test_nll_one_order_se"] > 0
+    info = exp.static_info()
+    assert info["n_masks"] == 3 and len(info["made_masks"]) == 3 and len(info["made_masks"][0]) == 3
+    # views describe the first ordering whichever one trained last: the probe's field lies before it
+    order = list(info["order"])
+    before = set(order[: order.index(snap["probe"])])
+    assert set(np.flatnonzero(snap["probe_field"])) <= before
 
 
 def test_dynamic_binarization_draws_fresh_binary_images():
@@ -60,6 +73,8 @@ def test_dynamic_binarization_draws_fresh_binary_images():
 
 
 def test_the_panel_animates_a_sample_and_draws_completions(qtbot):
+    from PySide6.QtCore import Qt
+
     from genviz.core.protocol import Frame
     from genviz.labs.autoregressive.panel import AutoregressivePanel
     from genviz.ui import theme
@@ -79,7 +94,77 @@ def test_the_panel_animates_a_sample_and_draws_completions(qtbot):
     assert shown is not None and np.isclose(shown[..., None], [0.0, 0.35, 1.0]).any(-1).all()  # pixels, padding
     assert np.isclose(shown, 0.35).sum() < shown.size / 3  # every pixel revealed: only the padding is grey
     panel.on_reply("complete", exp.query("complete", n=8))
-    assert panel.completions_view.item.image.shape[1] > 8 * 9
+    assert panel.completions_view.item.image.shape == (2 * 9 - 1, 5 * 9 - 1)  # original, hidden, 8 samples
+    panel.paint_button.setChecked(True)
+    panel._image_clicked(2, 2, Qt.NoModifier)
+    assert panel.hidden is not None and panel.hidden.reshape(8, 8)[2, 2]
+    assert panel.complete_button.text() == "Complete the painted region"
+    panel._image_clicked(2, 2, Qt.ShiftModifier)  # Shift erases
+    assert panel.hidden is None and panel.complete_button.text() == "Complete the bottom half"
     panel._pick(4, 4)
     panel.on_reply("receptive", exp.query("receptive", d=36))
     assert panel.field_img.image is not None and float(np.nanmax(panel.field_img.image)) <= 1.0
+
+
+def test_painted_completions_keep_every_given_pixel_and_refuse_pixels_off_the_image():
+    exp = make(model="gated")
+    hidden = [9, 10, 17, 18, 40, 63]
+    comp = exp.query("complete", n=4, seed=1, hidden=hidden)
+    given = comp["given"]
+    assert comp["painted"] and given.sum() == 64 - len(hidden) and not given[hidden].any()
+    assert (comp["completions"][:, given] == comp["image"][given]).all()
+    with pytest.raises(ValueError, match="0..63"):
+        exp.query("complete", hidden=[64])
+
+
+def test_points_on_a_grid_of_bins_have_one_exact_density():
+    exp = make(points="ring8", bins=16, lr=0.01)
+    before = exp.final_metrics()
+    for _ in range(200):
+        exp.advance()
+    after = exp.final_metrics()
+    assert after["model"] == "binned" and after["test_nll_nats"] < before["test_nll_nats"] - 1
+    snap = exp.snapshot(heavy=True)
+    p = snap["probabilities"]
+    assert p.shape == (16, 16) and abs(float(p.sum()) - 1) < 1e-5
+    assert np.allclose(snap["conditional"].sum(1), 1, atol=1e-5)
+    assert snap["density_nll"] == pytest.approx(snap["test_nll"] + np.log(exp.cell_area))
+    assert snap["bits_per_dim"] == pytest.approx(snap["test_nll"] / (2 * np.log(2)))
+    info = exp.static_info()
+    assert info["toy"] and abs(float(info["histogram"].sum()) - 1) < 1e-5
+    with pytest.raises(ValueError, match="2-D points"):
+        exp.query("sample")
+
+
+def test_bad_image_data_is_binarized_or_refused_with_a_clear_message(tmp_path):
+    from genviz.data.images import DataError
+
+    rng = np.random.default_rng(0)
+    grey = tmp_path / "grey.npy"
+    np.save(grey, rng.random((40, 6, 5)).astype(np.float32))  # grey levels: binarized
+    exp = AutoregressiveExperiment(resolve(get_lab("autoregressive").settings, {"hidden": 8}), data=str(grey))
+    assert exp.static_info()["grey_levels"] and set(torch.unique(exp.x_test).tolist()) <= {0.0, 1.0}
+    assert exp.D == 30
+    big = tmp_path / "big.npy"
+    np.save(big, rng.random((3, 80, 80)).astype(np.float32))
+    with pytest.raises(DataError, match="at most|up to 64x64"):
+        AutoregressiveExperiment(resolve(get_lab("autoregressive").settings, {}), data=str(big))
+    with pytest.raises(DataError):
+        AutoregressiveExperiment(resolve(get_lab("autoregressive").settings, {"points": "no-such-set"}))
+
+
+def test_mnist_tests_on_its_own_test_split_and_shows_the_published_figures(tmp_path, monkeypatch):
+    from genviz.data.idx import write_idx
+
+    folder = tmp_path / "mnist"
+    folder.mkdir()
+    rng = np.random.default_rng(1)
+    for prefix, n in (("train", 30), ("t10k", 12)):
+        write_idx(folder / f"{prefix}-images-idx3-ubyte.gz", (rng.random((n, 28, 28)) * 255).astype(np.uint8))
+        write_idx(folder / f"{prefix}-labels-idx1-ubyte.gz", rng.integers(0, 10, n).astype(np.uint8))
+    monkeypatch.setenv("GENVIZ_DATA_DIR", str(tmp_path))
+    exp = AutoregressiveExperiment(resolve(get_lab("autoregressive").settings, {"model": "made", "hidden": 8}),
+                                   data="mnist")
+    info = exp.static_info()
+    assert len(exp.x_test) == 12 and len(exp.x_train) == 30 and "10,000 test images" in info["test_split"]
+    assert info["published"] == {"nade": 88.86, "pixelcnn": 81.30}

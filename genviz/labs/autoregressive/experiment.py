@@ -208,7 +208,8 @@ class AutoregressiveExperiment(Experiment):
     def static_info(self) -> dict:
         if self.toy is not None:
             return self._toy_static()
-        order = self.model.order.cpu().numpy().copy()
+        with self.first_ordering():
+            order = self.model.order.cpu().numpy().copy()
         info = {"dataset": self.dataset.name, "image_shape": self.shape, "model": self.settings["model"],
                 "order": order, "n_test": len(self.x_test), "D": self.D, "test_split": self.test_source,
                 "grey_levels": self.grey_levels, "binarize": self.settings["binarize"],

@@ -68,6 +68,8 @@ class AutoregressivePanel(LabPanel):
             view.setLabel("bottom", "x1")
             view.setLabel("left", "x2")
         self.completions_view = ImagePlot("Completions: press “Complete”", levels=(0, 1))
+        self.completions_view.setToolTip("Each hidden pixel is sampled given every pixel before it in the model's "
+                                         "order (given or already sampled); given pixels after it cannot inform it")
         self.masks_view = make_plot("MADE's masks (blue: a weight; units by degree)")
         self.masks_view.setAspectLocked(True)
         self.masks_view.getPlotItem().hideAxis("left")
@@ -441,10 +443,10 @@ class AutoregressivePanel(LabPanel):
             shown[0, ~given] = 0.35  # the hidden pixels as the model was shown them: unknown
             imgs = np.concatenate([np.asarray(value["image"], np.float32).reshape(1, -1), shown,
                                    np.asarray(value["completions"], np.float32)])
-            self.completions_view.set_image(self._mosaic(imgs, cols=len(imgs)))
-            what = "a painted region" if value.get("painted") else "the bottom half"
-            self.completions_view.setTitle(f"Completions: original, {what} hidden (grey), 8 samples. Each hidden pixel "
-                                           "sees the pixels before it in the model's order", size=theme.title_size())
+            self.completions_view.set_image(self._mosaic(imgs, cols=-(-len(imgs) // 2)))
+            what = "painted region" if value.get("painted") else "bottom half"
+            self.completions_view.setTitle(f"Original · {what} hidden (grey) · {len(imgs) - 2} completions",
+                                           size=theme.title_size())
             self.tabs.setCurrentIndex(0)
         elif name == "sample":
             self.anim = {"samples": np.asarray(value["samples"], np.float32), "order": np.asarray(value["order"]),
