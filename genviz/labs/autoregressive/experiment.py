@@ -240,9 +240,11 @@ class AutoregressiveExperiment(Experiment):
                "pixel_nll": to_numpy(-self.model.pixel_log_prob(x)[0]),
                "conditionals": to_numpy(self.model.conditionals(x)[0])}
         if "one" in nlls:  # MADE: the same images under one ordering at a time
-            out.update(test_nll_one_order=float(nlls["one"].mean()), test_nll_one_order_se=mean_se(nlls["one"]))
+            out.update(test_nll_one_order=float(nlls["one"].mean()), test_nll_one_order_se=mean_se(nlls["one"]),
+                       ensemble_gain=float((nlls["one"] - nll).mean()), ensemble_gain_se=mean_se(nlls["one"] - nll))
         if self.D <= 256:
             out["samples"] = to_compact(self.model.sample(SAMPLES_IN_SNAPSHOT))
+            out.update(self._completion_figures(out["samples"]))
             d = self.probe_pixel()
             with torch.enable_grad():
                 field = receptive_field(self.model, self.x_test[:8], d)
@@ -251,6 +253,30 @@ class AutoregressiveExperiment(Experiment):
             out.update(probe=d, probe_field=field.astype(np.float32),
                        blind_spot=int((field.reshape(self.shape)[:r] == 0).sum()))
         return out
+
+    COMPLETED_IMAGES, COMPLETIONS = 8, 8
+
+    def _completion_figures(self, samples: np.ndarray) -> dict:
+        """The bottom half of 8 test images (the chosen one first) sampled 8 times given the top half:
+        how many hidden pixels the completions get right, against unconditional samples' bottom halves
+        compared with the same images (what the top half adds), with the SE over the images."""
+        k = self.COMPLETIONS
+        idx = [self.settings["image"] % len(self.x_test)]
+        idx += [i for i in range(len(self.x_test)) if i != idx[0]][: self.COMPLETED_IMAGES - 1]
+        images = self.x_test[idx]
+        top = (self.shape[0] // 2) * self.shape[1]
+        given = torch.zeros(self.D, dtype=torch.bool)
+        given[:top] = True
+        fixed = images.repeat_interleave(k, 0)
+        comp = self.model.sample(len(fixed), generator=torch.Generator().manual_seed(self.step_count), fixed=fixed,
+                                 mask=given)
+        truth = images[:, top:].cpu().numpy()
+        hit_c = (comp[:, top:].cpu().numpy().reshape(len(idx), k, -1) == truth[:, None]).mean((1, 2))
+        hit_s = (samples[None, :, top:].astype(np.float32) == truth[:, None]).mean((1, 2))
+        gain = hit_c - hit_s
+        return {"completions": to_compact(comp[:k]), "completion_match": float(hit_c.mean()),
+                "sample_match": float(hit_s.mean()), "completion_gain": float(gain.mean()),
+                "completion_gain_se": float(gain.std(ddof=1) / math.sqrt(len(gain))) if len(gain) > 1 else None}
 
     def probe_pixel(self) -> int:
         """The pixel whose receptive field each snapshot shows: two thirds down, a quarter across (room on its

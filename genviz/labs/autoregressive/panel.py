@@ -225,7 +225,7 @@ class AutoregressivePanel(LabPanel):
             self.draw_in_turns([lambda: self._draw_density(data), lambda: self._draw_readout(data)])
             return
         self.draw_in_turns([lambda: self._draw_image(data), lambda: self._draw_samples(data),
-                            lambda: self._draw_readout(data)])
+                            lambda: self._draw_readout(data), lambda: self._draw_live_completions(data)])
         if self.picked is None and "probe_field" in data:  # until a pixel is clicked: the snapshot's probe
             self.queue_view(lambda: self.on_reply("receptive", {"d": data["probe"], "field": data["probe_field"],
                                                                 "blind_spot": data.get("blind_spot")}))
@@ -289,6 +289,24 @@ class AutoregressivePanel(LabPanel):
         if "samples" in data and not self.timer.isActive():
             self.samples_view.set_image(self._mosaic(data["samples"]))
 
+    def _draw_live_completions(self, data: dict) -> None:
+        """Each snapshot completes the chosen image's bottom half (unless a painted region is shown)."""
+        if "completions" not in data or self.hidden is not None:
+            return
+        h, w = self._shape()
+        given = np.zeros(h * w, bool)
+        given[: (h // 2) * w] = True
+        self._show_completions(np.asarray(data["image"], np.float32), given, np.asarray(data["completions"]), False)
+
+    def _show_completions(self, image: np.ndarray, given: np.ndarray, completions: np.ndarray, painted: bool) -> None:
+        shown = image.reshape(1, -1).copy()
+        shown[0, ~given] = 0.35  # the hidden pixels as the model was shown them: unknown
+        imgs = np.concatenate([image.reshape(1, -1), shown, np.asarray(completions, np.float32)])
+        self.completions_view.set_image(self._mosaic(imgs, cols=-(-len(imgs) // 2)))
+        what = "painted region" if painted else "bottom half"
+        self.completions_view.setTitle(f"Original · {what} hidden (grey) · {len(imgs) - 2} completions",
+                                       size=theme.title_size())
+
     def _draw_readout(self, data: dict) -> None:
         s = self.static
         nll = estimate(data["test_nll"], data.get("test_nll_se"))
@@ -306,9 +324,15 @@ class AutoregressivePanel(LabPanel):
                  f"{min(500, s.get('n_test', 0))} of {html.escape(str(s.get('test_split', '')))}, {s['D']} pixels)"]
         if "test_nll_one_order" in data:
             parts.append(f"one ordering alone: {estimate(data['test_nll_one_order'], data.get('test_nll_one_order_se'))}"
-                         f" (mean over the {s.get('n_masks', 'K')} orderings; the test NLL is their ensemble, "
-                         "which averages their p(x))")
+                         f" (mean over the {s.get('n_masks', 'K')} orderings); the test NLL is their ensemble, which "
+                         f"averages their p(x): <b>{estimate(data['ensemble_gain'], data.get('ensemble_gain_se'))}</b> "
+                         "nats lower")
         parts.append(f"chosen image: {float(np.sum(data['pixel_nll'])):.2f} nats")
+        if "completion_match" in data:
+            gain = estimate(100 * data["completion_gain"], 100 * (data.get("completion_gain_se") or 0) or None)
+            parts.append(f"completions of the bottom half get {100 * data['completion_match']:.0f} % of its pixels "
+                         f"right, unconditional samples {100 * data['sample_match']:.0f} % (the top half adds {gain} "
+                         "points)")
         if s.get("grey_levels"):
             how = "at 0.5" if s.get("binarize") == "threshold" else "by a fresh Bernoulli draw each step (test: at 0.5)"
             parts.append(f"grey levels binarized {how}")
@@ -438,15 +462,8 @@ class AutoregressivePanel(LabPanel):
                 self.field_view.setTitle(f"({r}, {c}) sees {int((field > 0).sum())} of {before} before",
                                          size=theme.title_size())
         elif name == "complete":
-            given = np.asarray(value["given"], bool)
-            shown = np.asarray(value["image"], np.float32).reshape(1, -1).copy()
-            shown[0, ~given] = 0.35  # the hidden pixels as the model was shown them: unknown
-            imgs = np.concatenate([np.asarray(value["image"], np.float32).reshape(1, -1), shown,
-                                   np.asarray(value["completions"], np.float32)])
-            self.completions_view.set_image(self._mosaic(imgs, cols=-(-len(imgs) // 2)))
-            what = "painted region" if value.get("painted") else "bottom half"
-            self.completions_view.setTitle(f"Original · {what} hidden (grey) · {len(imgs) - 2} completions",
-                                           size=theme.title_size())
+            self._show_completions(np.asarray(value["image"], np.float32), np.asarray(value["given"], bool),
+                                   value["completions"], bool(value.get("painted")))
             self.tabs.setCurrentIndex(0)
         elif name == "sample":
             self.anim = {"samples": np.asarray(value["samples"], np.float32), "order": np.asarray(value["order"]),
