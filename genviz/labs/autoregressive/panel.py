@@ -304,7 +304,9 @@ class AutoregressivePanel(LabPanel):
         imgs = np.concatenate([image.reshape(1, -1), shown, np.asarray(completions, np.float32)])
         self.completions_view.set_image(self._mosaic(imgs, cols=-(-len(imgs) // 2)))
         what = "painted region" if painted else "bottom half"
-        self.completions_view.setTitle(f"Original · {what} hidden (grey) · {len(imgs) - 2} completions",
+        order = np.asarray(self.static.get("order", []))
+        note = "" if np.array_equal(order, np.arange(len(order))) else " (not raster order: each sees only what precedes it)"
+        self.completions_view.setTitle(f"Original · {what} hidden (grey) · {len(imgs) - 2} completions{note}",
                                        size=theme.title_size())
 
     def _draw_readout(self, data: dict) -> None:
