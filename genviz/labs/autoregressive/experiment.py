@@ -254,6 +254,10 @@ class AutoregressiveExperiment(Experiment):
                        blind_spot=int((field.reshape(self.shape)[:r] == 0).sum()))
         return out
 
+    def sampling_generator(self, seed) -> torch.Generator:
+        """A generator on the model's device (a CUDA model draws its Bernoulli samples there)."""
+        return torch.Generator(device=self.device).manual_seed(int(seed))
+
     COMPLETED_IMAGES, COMPLETIONS = 8, 8
 
     def _completion_figures(self, samples: np.ndarray) -> dict:
@@ -268,7 +272,7 @@ class AutoregressiveExperiment(Experiment):
         given = torch.zeros(self.D, dtype=torch.bool)
         given[:top] = True
         fixed = images.repeat_interleave(k, 0)
-        comp = self.model.sample(len(fixed), generator=torch.Generator().manual_seed(self.step_count), fixed=fixed,
+        comp = self.model.sample(len(fixed), generator=self.sampling_generator(self.step_count), fixed=fixed,
                                  mask=given)
         truth = images[:, top:].cpu().numpy()
         hit_c = (comp[:, top:].cpu().numpy().reshape(len(idx), k, -1) == truth[:, None]).mean((1, 2))
@@ -295,7 +299,7 @@ class AutoregressiveExperiment(Experiment):
             n = max(1, min(64, int(kwargs.get("n", 16))))
             steps: list = []
             with torch.no_grad():
-                x = self.model.sample(n, generator=torch.Generator().manual_seed(int(kwargs.get("seed", 0))),
+                x = self.model.sample(n, generator=self.sampling_generator(kwargs.get("seed", 0)),
                                       steps=steps)
             return {"samples": to_compact(x), "order": np.array([d for d, _ in steps], np.int64),
                     "probs": np.stack([p for _, p in steps]).astype(np.float16) if steps else np.zeros((0, n), np.float16)}
@@ -312,7 +316,7 @@ class AutoregressiveExperiment(Experiment):
             else:
                 given[: (self.shape[0] // 2) * self.shape[1]] = True
             with torch.no_grad():
-                x = self.model.sample(n, generator=torch.Generator().manual_seed(int(kwargs.get("seed", 0))),
+                x = self.model.sample(n, generator=self.sampling_generator(kwargs.get("seed", 0)),
                                       fixed=self.chosen(), mask=given)
             return {"completions": to_compact(x), "given": given.numpy(), "image": to_compact(self.chosen()),
                     "painted": bool(painted)}
