@@ -80,12 +80,18 @@ def measure(name: str, t_start: float | None = None, scratch: bool = False) -> d
     trace, reached = [], None
     t_train = time.perf_counter()
     next_read = t_train if trained else t_train + 1.0
+    taken = 0
     while True:
-        try:
-            rows.append(runner.step())
-        except Exception as exc:  # a diverged preset is a failed lesson, said as such
-            trace.append([round(time.perf_counter() - t_start, 1), runner.step_count, f"stopped: {exc}"])
-            break
+        due = t_train + taken / preset.speed if preset.speed > 0 else 0.0  # the preset's speed cap, as in the window
+        if time.perf_counter() < due:
+            time.sleep(max(0.0, min(due, next_read) - time.perf_counter()))
+        if time.perf_counter() >= due:
+            taken += 1
+            try:
+                rows.append(runner.step())
+            except Exception as exc:  # a diverged preset is a failed lesson, said as such
+                trace.append([round(time.perf_counter() - t_start, 1), runner.step_count, f"stopped: {exc}"])
+                break
         now = time.perf_counter()
         if now < next_read:
             continue

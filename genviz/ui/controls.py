@@ -71,6 +71,15 @@ class TrainingBar(QToolBar):
             self.play_button.blockSignals(False)
             self.play_button.setText("❚❚  Pause" if playing else "▶  Play")
 
+    def set_speed(self, steps_per_sec: float) -> None:
+        """Pick the speed entry nearest ``steps_per_sec`` (0: max); the engine follows through speedChanged."""
+        values = [v for _, v in SPEEDS]
+        if steps_per_sec <= 0:
+            index = 0
+        else:
+            index = min(range(1, len(values)), key=lambda i: abs(math.log(values[i] / steps_per_sec)))
+        self.speed.setCurrentIndex(index)
+
     def set_cuda_available(self, available: bool, name: str | None = None) -> None:
         item = self.device.model().item(2)
         item.setEnabled(available)

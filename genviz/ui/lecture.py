@@ -85,6 +85,7 @@ class LectureActions:
         values = self.run.open_preset(preset)
         self.trained_step = None
         w.bar.seed.setValue(preset.seed)
+        w.bar.set_speed(preset.speed)
         w.autoplay = play
         self.show_caption(preset.title, self.caption_of(preset))
         w.open_lab_with(preset.lab, values)

@@ -1,0 +1,126 @@
+"""The variational-inference lab: each experiment trains with its objective never falling, headless
+JSON carries the figures the issue names, checkpoints restore exactly, bad input gets a clear
+message, and the panel draws every experiment (the guess answered, a dragged mode moves p)."""
+import copy
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from genviz.core.labs import get_lab
+from genviz.core.settings import SettingError, resolve
+from genviz.data.images import DataError
+from genviz.labs.inference.experiment import InferenceExperiment
+
+
+def make(seed=0, **overrides):
+    return InferenceExperiment(resolve(get_lab("inference").settings, overrides), seed=seed)
+
+
+def test_kl_fits_seek_a_mode_and_cover_the_mass():
+    exp = make(experiment="kl")
+    for _ in range(300):
+        exp.advance()
+    snap = exp.snapshot(heavy=True)
+    rev, fwd = snap["rev_fit"], snap["fwd_fit"]
+    # each fit is best in its own direction, and the reverse fit sits on one mode (candidate A)
+    assert rev["kl_qp"] < fwd["kl_qp"] and fwd["kl_pq"] < rev["kl_pq"]
+    assert abs(rev["kl_qp"] - snap["candidates"]["A"]["kl_qp"]) < 0.01 and snap["rev_spread_ratio"] < 0.3
+    assert abs(fwd["kl_pq"] - snap["candidates"]["B"]["kl_pq"]) < 0.01  # moment matching
+    assert snap["guess_gap_reverse"] > 0 and snap["guess_gap_forward"] > 0
+    assert abs(float(snap["p"].sum()) * exp.grid.area - 1) < 1e-4
+    exp.set_setting("means", "-3,0;3,0")  # a dragged mode: p moves, the fits follow from where they are
+    assert np.allclose(exp.snapshot(heavy=True)["means"], [[-3, 0], [3, 0]])
+
+
+def test_em_and_cavi_and_meanfield_never_lower_their_objective():
+    for kind, extra in (("em", {}), ("em", {"em_q": "restricted"}), ("cavi", {}), ("meanfield", {})):
+        exp = make(experiment=kind, **extra)
+        for _ in range(60):
+            exp.advance()
+        out = exp.final_metrics()
+        assert exp.decreases == 0, (kind, extra)
+    out = make(experiment="em").final_metrics()
+    assert out["gap"] > 0  # before the first E step q is not the posterior
+    exp = make(experiment="em")
+    exp.advance()  # the E step: the bound touches
+    assert abs(exp.final_metrics()["gap"]) < 1e-9
+    exp = make(experiment="em", em_q="restricted")
+    for _ in range(7):
+        exp.advance()
+    assert exp.final_metrics()["gap"] > 1e-3  # after an E step of the restricted family a gap stays
+
+
+def test_cavi_finds_the_clusters_beside_gibbs_and_em():
+    exp = make(seed=1, experiment="cavi")
+    for _ in range(40):
+        exp.advance()
+    out = exp.final_metrics()
+    assert out["elbo_decreases"] == 0 and out["purity"] > 0.95 and out["em_purity"] > 0.95
+    assert np.isfinite(out["gibbs_log_joint"]) and out["gibbs_purity"] > 0.8
+
+
+def test_checkpoints_restore_every_experiment_exactly():
+    for kind in ("kl", "em", "cavi", "meanfield"):
+        exp = make(experiment=kind)
+        for _ in range(7):
+            exp.advance()
+        state = copy.deepcopy(exp.state_dict())  # (the window serializes it at once)
+        ahead = [exp.advance() for _ in range(5)]
+        again = make(experiment=kind)
+        again.load_state_dict(state)
+        assert [again.advance() for _ in range(5)] == ahead, kind
+
+
+def test_headless_train_prints_the_elbo_and_its_decreases():
+    r = subprocess.run([sys.executable, "-m", "genviz", "train", "inference", "--set", "experiment=cavi", "--steps",
+                        "50", "--quiet"], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout.strip().splitlines()[-1])
+    assert out["elbo_decreases"] == 0 and np.isfinite(out["elbo"])
+
+
+def test_bad_input_gets_a_clear_message(tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("a,b,c\n1,2,3\n")
+    with pytest.raises(DataError):
+        make(experiment="cavi", data=str(bad))
+    few = tmp_path / "few.csv"
+    few.write_text("0,0\n1,1\n2,2\n")
+    with pytest.raises(DataError, match="K = 4 components need at least 4 points"):
+        make(experiment="cavi", data=str(few))
+    with pytest.raises(SettingError, match="give 2 points"):
+        make(experiment="kl", means="1,2")
+    with pytest.raises(SettingError, match="within ±6"):
+        make(experiment="kl", means="1,2;100,0")
+
+
+@pytest.mark.parametrize("kind", ["kl", "em", "cavi", "meanfield"])
+def test_the_panel_draws_each_experiment(qtbot, kind):
+    from genviz.core.protocol import Frame
+    from genviz.labs.inference.panel import InferencePanel
+    from genviz.ui import theme
+
+    theme.apply_theme("light")
+    exp = make(seed=1, experiment=kind)
+    panel = InferencePanel(get_lab("inference"))
+    qtbot.addWidget(panel)
+    panel.show()
+    panel.on_ready(exp.static_info())
+    for _ in range(4):
+        rows = exp.advance()
+        panel.extend_curves({"step": [exp.step_count], **{k: [v] for k, v in rows.items()}}, None)
+    panel.show_frame(Frame(exp.step_count, exp.snapshot(heavy=True), True), True)
+    panel.flush()
+    assert panel.pages.currentIndex() == ("kl", "em", "cavi", "meanfield").index(kind)
+    assert "nats" in panel.readout.text() or "KL" in panel.readout.text()
+    if kind == "kl":
+        panel._guess("B")
+        assert "KL(q‖p)" in panel.answer.text() and "<b>A</b> is closer" in panel.answer.text()
+        assert len(panel.handles) == 2
+        with qtbot.waitSignal(panel.requestSettings) as sig:
+            panel.handles[0].setPos(-3.0, 0.5)
+            panel._moved()
+        assert sig.args[0]["means"].startswith("-3.00,0.50;")
