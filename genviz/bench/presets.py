@@ -80,9 +80,12 @@ def measure(name: str, t_start: float | None = None, scratch: bool = False) -> d
     trace, reached = [], None
     t_train = time.perf_counter()
     next_read = t_train if trained else t_train + 1.0
+    from genviz.core.labs import get_lab
+
+    speed = preset.speed if preset.speed is not None else get_lab(preset.lab).speed
     taken = 0
     while True:
-        due = t_train + taken / preset.speed if preset.speed > 0 else 0.0  # the preset's speed cap, as in the window
+        due = t_train + taken / speed if speed > 0 else 0.0  # the preset's (or lab's) speed cap, as in the window
         if time.perf_counter() < due:
             time.sleep(max(0.0, min(due, next_read) - time.perf_counter()))
         if time.perf_counter() >= due:

@@ -21,6 +21,7 @@ def open_lab_window(lab: str, engine: str = "process", data: str | None = None, 
     w = MainWindow(engine_kind=engine, lab=lab, data=data, overrides=overrides)
     w.resize(1560, 960)
     w.show()
+    w.bar.set_speed(0)  # unlimited: the benchmarks compare live training with headless at full speed
     panel = w.panel()
     pump(app, ready_timeout, until=lambda: bool(panel.static))
     return app, w, panel

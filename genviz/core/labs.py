@@ -31,6 +31,9 @@ class LabInfo:
     # "module:function" of the lab's own benchmark: ``genviz bench LAB ARGS`` calls it with ARGS (a list
     # of strings) and exits with what it returns; without one, the live benchmark every lab has
     bench: str = ""
+    # training steps per second when the window opens the lab (0: as fast as it goes), for labs whose
+    # every step is a lesson (an EM half step, a CAVI update); the Speed control changes it
+    speed: float = 0.0
 
     def setting(self, name: str) -> Setting:
         for s in self.settings:

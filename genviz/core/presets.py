@@ -9,8 +9,8 @@ A preset file looks like::
     seed = 1            # optional
     data = "shapes"     # optional: the data of an image lab (--data)
     order = 70          # optional: its place in the Lecture menu (the course's teaching order)
-    speed = 3           # optional: training steps per second when it opens (0 or absent: as fast as it goes),
-                        # for experiments whose every step is a lesson (EM's half steps, CAVI's updates)
+    speed = 3           # optional: training steps per second when it opens (0: as fast as it goes; absent:
+                        # the lab's own speed), for experiments whose every step is a lesson (EM, CAVI)
     [settings]
     loss = "nonsat"
     [lesson]            # optional: the figure that shows the lesson, measured by `genviz bench presets`
@@ -61,7 +61,7 @@ class Preset:
     order: int = 1000
     lesson: dict | None = None
     trained: Path | None = None  # a shipped session to open at (see the module's docstring)
-    speed: float = 0.0  # steps/s when the preset opens (0: unlimited)
+    speed: float | None = None  # steps/s when the preset opens (0: unlimited; None: the lab's own speed)
 
     def missing(self) -> str | None:
         """Why the preset cannot run here (its data set is not downloaded), or None."""
@@ -112,8 +112,8 @@ def read_preset(path: str | os.PathLike) -> Preset:
         raise PresetError(f"preset {path.name}: order must be a whole number")
     if lesson is not None:
         lesson = _check_lesson(lesson, path.name)
-    speed = raw.get("speed", 0)
-    if not isinstance(speed, (int, float)) or isinstance(speed, bool) or not 0 <= speed <= 100000:
+    speed = raw.get("speed")
+    if speed is not None and (not isinstance(speed, (int, float)) or isinstance(speed, bool) or not 0 <= speed <= 100000):
         raise PresetError(f"preset {path.name}: speed must be 0..100000 steps per second, got {str(speed)[:40]!r}")
     trained = raw.get("trained")
     if trained is not None:
@@ -125,7 +125,7 @@ def read_preset(path: str | os.PathLike) -> Preset:
             raise PresetError(f"preset {path.name}: its trained state {trained.name} is missing")
     preset = Preset(name=path.stem, title=raw["title"], lab=raw["lab"], caption=" ".join(raw["caption"].split()),
                     settings=settings, seed=seed, data=data, order=order, lesson=lesson, trained=trained,
-                    speed=float(speed))
+                    speed=None if speed is None else float(speed))
     try:
         preset.resolved_settings()
     except KeyError:

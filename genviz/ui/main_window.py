@@ -270,6 +270,7 @@ class MainWindow(QMainWindow):
         if kept is not None:
             self.statusBar().showMessage(f"Exploring the model trained in the {kept[0]} lab (step {kept[2]:,})", 6000)
         self.forms[name].set_values(run.values_of(name))
+        self.bar.set_speed(info.speed)
         run.lab = name
         self.settings_store.setValue("last_lab", name)
         self.lecture.lab_opened(name)

@@ -17,6 +17,7 @@ LAB = LabInfo(
     bench="genviz.labs.inference.bench:run",
     order=60,
     data_kind="points",
+    speed=10.0,  # an EM half step or a CAVI update per step: at full speed it is over before it is seen
     settings=(
         Setting("experiment", "kl", "choice", "kl = fit q by reverse and by forward KL; em = EM on a 1-D mixture, one "
                 "half step per step; cavi = coordinate ascent VI on a Bayesian mixture, beside Gibbs and EM; "

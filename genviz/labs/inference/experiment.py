@@ -99,9 +99,13 @@ class InferenceExperiment(Experiment):
             mode, cov_a = self.target_means[0], covs[0]  # one mode, exactly
         self.log_p = self.log_p - torch.logsumexp(self.log_p, 0) - math.log(self.grid.area)  # normalized on the grid
         mean, cov = moments_on_grid(self.log_p, self.grid)
-        # the deck's question: A sits on one mode, B matches p's mean and covariance
-        self.candidates = {"A": (torch.tensor(mode, dtype=torch.float64), torch.tensor(cov_a, dtype=torch.float64)),
-                           "B": (mean, cov)}
+        # the deck's question: A sits on one mode, B matches p's mean and covariance; their exact KLs
+        self.candidates = {}
+        for name, (m, c) in (("A", (torch.tensor(mode, dtype=torch.float64), torch.tensor(cov_a, dtype=torch.float64))),
+                             ("B", (mean, cov))):
+            qp, pq = self._kl_pair(gaussian_log_prob(self.grid.points, m, c))
+            self.candidates[name] = {"mean": m.numpy().copy(), "cov": c.numpy().copy(), "kl_qp": qp, "kl_pq": pq}
+        self.cov_p = cov
 
     def _kl_pair(self, log_q: torch.Tensor) -> tuple[float, float]:
         return (float(kl_on_grid(log_q, self.log_p, self.grid.area)), float(kl_on_grid(self.log_p, log_q, self.grid.area)))
@@ -117,20 +121,15 @@ class InferenceExperiment(Experiment):
         self.opt_fwd.step()
         return {"loss": float(rev.detach()), "kl_reverse_fit": float(rev.detach()), "kl_forward_fit": float(fwd.detach())}
 
-    def _kl_figures(self) -> dict:
+    def _kl_figures(self, lq_rev: torch.Tensor, lq_fwd: torch.Tensor) -> dict:
         with torch.no_grad():
-            lq_rev, lq_fwd = self.q_rev.log_prob(self.grid.points), self.q_fwd.log_prob(self.grid.points)
             rev, fwd = self._kl_pair(lq_rev), self._kl_pair(lq_fwd)
-            cands = {}
-            for name, (m, c) in self.candidates.items():
-                qp, pq = self._kl_pair(gaussian_log_prob(self.grid.points, m, c))
-                cands[name] = {"mean": m.numpy().copy(), "cov": c.numpy().copy(), "kl_qp": qp, "kl_pq": pq}
-            _, cov_p = moments_on_grid(self.log_p, self.grid)
+            cands = self.candidates
             _, cov_rev = self.q_rev.moments()
         return {"rev_fit": {"kl_qp": rev[0], "kl_pq": rev[1]}, "fwd_fit": {"kl_qp": fwd[0], "kl_pq": fwd[1]},
                 "candidates": cands,
                 # reverse KL lands on a mode: its spread against p's (generalized variance ratio)
-                "rev_spread_ratio": float(torch.det(cov_rev) / torch.det(cov_p)),
+                "rev_spread_ratio": float(torch.det(cov_rev) / torch.det(self.cov_p)),
                 "guess_gap_reverse": cands["B"]["kl_qp"] - cands["A"]["kl_qp"],
                 "guess_gap_forward": cands["A"]["kl_pq"] - cands["B"]["kl_pq"]}
 
@@ -273,8 +272,7 @@ class InferenceExperiment(Experiment):
         return info
 
     def snapshot(self, heavy: bool) -> dict:
-        if not heavy:
-            return {}
+        """Every snapshot carries the views (all cheap: the lab's views redraw at the snapshot rate, 30/s)."""
         if self.kind == "kl":
             with torch.no_grad():
                 lq_rev = self.q_rev.log_prob(self.grid.points)
@@ -284,7 +282,7 @@ class InferenceExperiment(Experiment):
                     "q_fwd": self.grid.image(torch.exp(lq_fwd)).astype(np.float16),
                     "means": np.array(self.target_means, np.float32).reshape(-1, 2),
                     "rev_parts": self._q_parts(self.q_rev), "fwd_parts": self._q_parts(self.q_fwd),
-                    **self._kl_figures()}
+                    **self._kl_figures(lq_rev, lq_fwd)}
         if self.kind == "em":
             m = self.em_model
             log_px = float(m.log_px(self.theta)[0])

@@ -55,7 +55,6 @@ class InferencePanel(LabPanel):
         for v in (self.kl_view, self.q_view):
             v.setLabel("bottom", "z1")
             v.setLabel("left", "z2")
-        self.fit_items: list = []
         self.cand_items = [self.q_view.plot([], [], pen=pg.mkPen(CAND_A, width=3)),
                            self.q_view.plot([], [], pen=pg.mkPen(CAND_B, width=3, style=Qt.DashLine))]
         self.handles: list = []
@@ -112,8 +111,7 @@ class InferencePanel(LabPanel):
         self.theta_trail: list = []
 
     def _build_cavi(self) -> None:
-        titles = ("CAVI: argmax q(c); q(μ_k) 2σ (thick), component 2σ (dashed)", "Gibbs: a sample of c and μ",
-                  "MAP-EM: argmax responsibilities, MAP μ")
+        titles = ("CAVI: colours q(c); black q(μ_k), 2σ", "Gibbs: sampled c and μ", "MAP-EM: c by responsibility")
         self.cavi_views, self.cavi_scatter, self.cavi_marks = [], [], []
         page = QSplitter(Qt.Horizontal)
         for t in titles:
@@ -161,6 +159,7 @@ class InferencePanel(LabPanel):
             for b in self.guess_buttons:
                 b.setEnabled(True)
             self._fit_done = False
+            self._last_p = None
         elif kind == "em":
             x = np.asarray(info["x"], np.float64)
             counts, edges = np.histogram(x, bins=24, range=(-5, 5), density=True)
@@ -171,10 +170,7 @@ class InferencePanel(LabPanel):
             self.em_view.setXRange(-4, 4, padding=0)
             self.theta_trail = []
         elif kind == "cavi":
-            x = np.asarray(info["x"])
-            for v in self.cavi_views:
-                v.setXRange(float(x[:, 0].min()) - 1, float(x[:, 0].max()) + 1, padding=0)
-                v.setYRange(float(x[:, 1].min()) - 1, float(x[:, 1].max()) + 1, padding=0)
+            self._cavi_fitted = False
         else:
             mu, sigma = np.asarray(info["mu"]), np.asarray(info["sigma"])
             for line, n in zip(self.mf_p, (1, 2)):
@@ -196,10 +192,13 @@ class InferencePanel(LabPanel):
                 plot.append(key, rows["step"], rows[key])
 
     def show_frame(self, frame, live: bool) -> None:
-        if not frame.heavy or not self.static or not frame.data:
+        if not self.static or not frame.data:  # light snapshots carry the views too
             return
         data = frame.data
         kind = self.static["experiment"]
+        if kind in ("cavi", "kl"):  # views drawn in turns
+            getattr(self, f"_draw_{kind}")(data)
+            return
         draw = getattr(self, f"_draw_{kind}")
         self.draw_in_turns([lambda: draw(data)])
 
@@ -216,33 +215,52 @@ class InferencePanel(LabPanel):
         img.setImage(np.asarray(values, np.float32).T, levels=(0, float(np.max(values)) or 1.0))
         img.setRect(x0, y0, x1 - x0, y1 - y0)
 
-    def _ellipses(self, plot, items: list, parts: dict, color: str, dashed: bool = False) -> list:
-        for it in items:
-            plot.removeItem(it)
-        out = []
-        for w, m, c in zip(parts["weights"], parts["means"], parts["covs"]):
-            pts = ellipse_points(np.asarray(m), np.asarray(c), 2.0)
-            style = Qt.DashLine if dashed else Qt.SolidLine
-            out.append(plot.plot(pts[:, 0], pts[:, 1], pen=pg.mkPen(color, width=1 + 3 * float(w), style=style)))
-        return out
+    def _ellipses(self, plot, items: list, parts: dict, color: str, dashed: bool = False) -> None:
+        """2σ ellipses of a mixture's components (line width by weight), reusing ``items``."""
+        style = Qt.DashLine if dashed else Qt.SolidLine
+        while len(items) < len(parts["weights"]):
+            items.append(plot.plot([], [], pen=pg.mkPen(color, width=2, style=style)))
+        for item, w, m, c in zip(items, parts["weights"], parts["means"], parts["covs"]):
+            pts = ellipse_points(np.asarray(m), np.asarray(c), 2.0, n=64)
+            item.setData(pts[:, 0], pts[:, 1])
+            item.setPen(pg.mkPen(color, width=1 + 3 * float(w), style=style))
+        for item in items[len(parts["weights"]):]:  # fewer components than before
+            item.setData([], [])
 
     def _draw_kl(self, data: dict) -> None:
-        self._place(self.kl_img, data["p"])
-        self._place(self.q_img, data["p"])
-        rev_items = self._ellipses(self.kl_view, self.fit_items[: len(self.fit_items) // 2] if self.fit_items else [],
-                                   data["rev_parts"], REV)
-        fwd_items = self._ellipses(self.kl_view, self.fit_items[len(self.fit_items) // 2:] if self.fit_items else [],
-                                   data["fwd_parts"], FWD, dashed=True)
-        self.fit_items = rev_items + fwd_items
+        """The fits' view, the question's view and the readout, one per event-loop turn."""
+        self.draw_in_turns([lambda: self._draw_kl_fits(data), lambda: self._draw_kl_question(data),
+                            lambda: self._kl_readout(data)])
+
+    def _draw_kl_fits(self, data: dict) -> None:
+        p = np.asarray(data["p"])
+        new_p = getattr(self, "_last_p", None) is None or not np.array_equal(self._last_p, p)
+        if new_p:  # p changes only when a mode is dragged
+            self._place(self.kl_img, p)
+        if not hasattr(self, "_rev_items"):
+            self._rev_items, self._fwd_items = [], []
+        self._ellipses(self.kl_view, self._rev_items, data["rev_parts"], REV)
+        self._ellipses(self.kl_view, self._fwd_items, data["fwd_parts"], FWD, dashed=True)
+        self._handles(np.asarray(data["means"]))
+        if not self._fit_done:
+            self._fit_done = True
+            self.kl_view.getPlotItem().getViewBox().autoRange(padding=0.01)
+
+    def _draw_kl_question(self, data: dict) -> None:
+        p = np.asarray(data["p"])
+        if getattr(self, "_last_p", None) is None or not np.array_equal(self._last_p, p):
+            self._place(self.q_img, p)
+            self._last_p = p
+            self.q_view.getPlotItem().getViewBox().autoRange(padding=0.01)
         for item, name in zip(self.cand_items, "AB"):
             c = data["candidates"][name]
             pts = ellipse_points(np.asarray(c["mean"]), np.asarray(c["cov"]), 2.0)
             item.setData(pts[:, 0], pts[:, 1])
-        self._handles(np.asarray(data["means"]))
-        if not self._fit_done:
-            self._fit_done = True
-            for v in (self.kl_view, self.q_view):
-                v.getPlotItem().getViewBox().autoRange(padding=0.01)
+        self._candidates = data["candidates"]
+        if self.guessed:
+            self._guess(self.guessed)
+
+    def _kl_readout(self, data: dict) -> None:
         rev, fwd = data["rev_fit"], data["fwd_fit"]
         self.readout.setText(
             "Exact by quadrature on a 128×128 grid, nats: reverse-KL fit (red) "
@@ -250,9 +268,6 @@ class InferencePanel(LabPanel):
             f"KL(q‖p) = {fmt(fwd['kl_qp'])}, <b>KL(p‖q) = {fmt(fwd['kl_pq'])}</b>. The reverse fit's spread is "
             f"{data['rev_spread_ratio']:.2f} of p's (determinant of the covariances): it seeks a mode; the forward "
             "fit covers p's mass.")
-        self._candidates = data["candidates"]
-        if self.guessed:
-            self._guess(self.guessed)
 
     def _handles(self, means: np.ndarray) -> None:
         """Draggable modes of the target: dropping one sets the ``means`` setting (live)."""
@@ -328,26 +343,45 @@ class InferencePanel(LabPanel):
                if self.static.get("restricted") else f"log p has fallen {data['decreases']} times."))
 
     def _draw_cavi(self, data: dict) -> None:
-        x = np.asarray(self.static["x"])
-        k = self.static["k"]
-        brushes = [pg.mkBrush(PALETTE[i % len(PALETTE)]) for i in range(k)]
         labels = [data["phi_labels"], data["gibbs_labels"], data["em_labels"]]
         centres = [data["m"], data["gibbs_mu"], data["em_mu"]]
-        for i, (view, sc, lab, mu) in enumerate(zip(self.cavi_views, self.cavi_scatter, labels, centres)):
-            sc.setData(x[:, 0], x[:, 1], brush=[brushes[int(j) % k] for j in lab])
-            for it in self.cavi_marks[i]:
-                view.removeItem(it)
-            marks = []
-            for j, m in enumerate(np.asarray(mu)):
+        # one view per event-loop turn (each repaints on its own), then the readout
+        self.draw_in_turns([lambda i=i: self._draw_cavi_view(i, labels[i], centres[i], data) for i in range(3)]
+                           + [lambda: self._cavi_readout(data)])
+
+    def _draw_cavi_view(self, i: int, labels, centres, data: dict) -> None:
+        x = np.asarray(self.static["x"])
+        k = self.static["k"]
+        if not hasattr(self, "_brushes") or len(self._brushes) != k:
+            self._brushes = [pg.mkBrush(PALETTE[j % len(PALETTE)]) for j in range(k)]
+        view, sc = self.cavi_views[i], self.cavi_scatter[i]
+        sc.setData(x[:, 0], x[:, 1], brush=[self._brushes[int(j) % k] for j in labels])
+        marks = self.cavi_marks[i]
+        if len(marks) != k:  # per component: its 2σ circle, q(μ_k)'s 2σ (CAVI), its centre; made once
+            for group in marks:
+                for it in group:
+                    view.removeItem(it)
+            ink = theme.colors()["text"]
+            marks = self.cavi_marks[i] = []
+            for j in range(k):
                 color = PALETTE[j % len(PALETTE)]
-                comp = ellipse_points(m, np.eye(2), 2.0)
-                marks.append(view.plot(comp[:, 0], comp[:, 1], pen=pg.mkPen(color, width=1, style=Qt.DashLine)))
-                if i == 0:  # q(mu_k): N(m_k, s2_k I)
-                    q = ellipse_points(m, np.eye(2) * float(data["s2"][j]), 2.0)
-                    marks.append(view.plot(q[:, 0], q[:, 1], pen=pg.mkPen(theme.colors()["text"], width=3)))
-                marks.append(view.plot([m[0]], [m[1]], pen=None, symbol="+", symbolSize=14,
-                                       symbolPen=pg.mkPen(theme.colors()["text"], width=2)))
-            self.cavi_marks[i] = marks
+                group = [view.plot([], [], pen=pg.mkPen(color, width=1, style=Qt.DashLine)),
+                         view.plot([], [], pen=pg.mkPen(ink, width=3)),
+                         view.plot([], [], pen=None, symbol="+", symbolSize=14, symbolPen=pg.mkPen(ink, width=2))]
+                marks.append(group)
+        for j, (m, group) in enumerate(zip(np.asarray(centres), marks)):
+            comp = ellipse_points(m, np.eye(2), 2.0, n=48)
+            group[0].setData(comp[:, 0], comp[:, 1])
+            if i == 0:  # q(mu_k) = N(m_k, s2_k I)
+                q = ellipse_points(m, np.eye(2) * float(data["s2"][j]), 2.0, n=32)
+                group[1].setData(q[:, 0], q[:, 1])
+            group[2].setData([m[0]], [m[1]])
+        if not self._cavi_fitted:  # the data's extent, once the points are drawn (aspect kept)
+            view.getPlotItem().getViewBox().autoRange(items=[sc], padding=0.05)
+            if i == 2:
+                self._cavi_fitted = True
+
+    def _cavi_readout(self, data: dict) -> None:
         pur = "" if data.get("purity") is None else (
             f" Clusters recovered (purity): CAVI {data['purity']:.2f}, Gibbs {data['gibbs_purity']:.2f}, "
             f"EM {data['em_purity']:.2f}.")
