@@ -96,7 +96,7 @@ class InferencePanel(LabPanel):
         self.em_view.addItem(self.em_marker)
         self.em_trail = pg.ScatterPlotItem(size=7, brush=pg.mkBrush(REV), pen=None)
         self.em_view.addItem(self.em_trail)
-        self.em_data_view = make_plot("Data and p(x; θ_t) = ½ N(θ_t, 1) + ½ N(−θ_t, 1)", "x", "density")
+        self.em_data_view = make_plot("Data; p(x; θ_t) = ½N(θ_t, 1) + ½N(−θ_t, 1)", "x", "density")
         self.em_hist = pg.BarGraphItem(x=[], height=[], width=0.3, brush=pg.mkBrush("#9ecae1"), pen=None)
         self.em_data_view.addItem(self.em_hist)
         self.em_density = self.em_data_view.plot([], [], pen=pg.mkPen(FWD, width=3))
@@ -107,6 +107,9 @@ class InferencePanel(LabPanel):
         self.pages.addWidget(page)
         self.em_curves = CurvePlot("EM, one half step per step: log p(x; θ_t) never falls",
                                    {"log_px": "log p(x; θ_t)", "bound": "L(q; θ_t)"})
+        # the same colours as the view above: log p black, the bound blue
+        self.em_curves.curves["log_px"].setPen(pg.mkPen(theme.colors()["text"], width=2))
+        self.em_curves.curves["bound"].setPen(pg.mkPen(FWD, width=2))
         self.curve_pages.addWidget(self.em_curves)
         self.theta_trail: list = []
 
