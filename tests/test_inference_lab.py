@@ -124,3 +124,23 @@ def test_the_panel_draws_each_experiment(qtbot, kind):
             panel.handles[0].setPos(-3.0, 0.5)
             panel._moved()
         assert sig.args[0]["means"].startswith("-3.00,0.50;")
+
+
+def test_points_drawn_on_the_cavi_view_become_the_data(qtbot, tmp_path, monkeypatch):
+    from genviz.labs.inference.panel import InferencePanel
+    from genviz.ui import theme
+
+    monkeypatch.setenv("GENVIZ_DATA_DIR", str(tmp_path))
+    theme.apply_theme("light")
+    panel = InferencePanel(get_lab("inference"))
+    qtbot.addWidget(panel)
+    panel.on_ready(make(experiment="cavi").static_info())
+    panel.drawer.draw_button.setChecked(True)
+    rng = np.random.default_rng(0)
+    for x, y in rng.normal(size=(12, 2)):
+        panel.drawer.add_point(float(x), float(y))
+    with qtbot.waitSignal(panel.requestSettings) as sig:
+        panel.drawer.use_button.click()
+    path = sig.args[0]["data"]
+    exp = make(experiment="cavi", data=path, k=3)
+    assert exp.x.shape == (12, 2) and exp.truth is None and exp.final_metrics()["purity"] is None

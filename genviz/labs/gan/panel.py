@@ -5,12 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QApplication, QCheckBox, QHBoxLayout, QLabel, QPushButton, QSplitter,
+from PySide6.QtWidgets import (QCheckBox, QHBoxLayout, QLabel, QPushButton, QSplitter,
                                QVBoxLayout, QWidget)
 
 from genviz.labs.gan import PRESETS
 from genviz.ui import theme
 from genviz.ui.panel import LabPanel
+from genviz.ui.drawing import PointDrawer
 from genviz.ui.plots import HISTOGRAM_ABOVE, BarPlot, CurvePlot, add_colorbar, lock_aspect, make_plot
 
 FAKE_COLOR = "#d62728"
@@ -51,7 +52,6 @@ class GanPanel(LabPanel):
         self.best_modes: set[int] = set()
         self.lost_modes: list[int] = []
         self.zero_streak = np.zeros(0, dtype=int)
-        self.drawn: list[tuple[float, float]] = []
 
 
         # -- the data view ---------------------------------------------------------------------
@@ -68,16 +68,17 @@ class GanPanel(LabPanel):
         self.fake = pg.ScatterPlotItem(size=4, pen=None, brush=pg.mkBrush(FAKE_COLOR))
         self.fake_hist = pg.ImageItem()
         self.modes = pg.ScatterPlotItem(size=14, pen=pg.mkPen("#1f77b4", width=2), brush=None, symbol="o")
-        self.drawn_item = pg.ScatterPlotItem(size=7, pen=None, brush=pg.mkBrush("#9467bd"))
-        for z, item in enumerate((self.mesh, self.real, self.fake_hist, self.fake, self.field, self.modes, self.drawn_item)):
+        for z, item in enumerate((self.mesh, self.real, self.fake_hist, self.fake, self.field, self.modes)):
             item.setZValue(z)
             self.view.addItem(item)
         legend = self.view.getPlotItem().addLegend(offset=(5, 5))
         legend.setBrush(pg.mkBrush(theme.colors()["plot_bg"]))
         legend.addItem(self.real, "real")
         legend.addItem(self.fake, "generated")
-        self.view.scene().sigMouseMoved.connect(self._on_drag)
-        self.view.scene().sigMouseClicked.connect(self._on_click)
+        # drawn data: the shared drawer (its points above the samples); training resets on the drawing
+        self.drawer = PointDrawer(self.view, parent=self)
+        self.drawer.use.connect(lambda path: self.requestSettings.emit({"data": path}, True))
+        self.draw_button, self.use_drawn = self.drawer.draw_button, self.drawer.use_button
 
         self.show_heat = QCheckBox("D(x) heatmap")
         self.show_field = QCheckBox("G's gradient field")
@@ -87,13 +88,6 @@ class GanPanel(LabPanel):
             box.setChecked(True)
             box.toggled.connect(self._apply_visibility)
             box.setFocusPolicy(Qt.NoFocus)
-        self.draw_button = QPushButton("✎ Draw data")
-        self.draw_button.setCheckable(True)
-        self.draw_button.setToolTip("Click or drag on the view to draw points; then 'Train on drawing'")
-        self.draw_button.toggled.connect(self._on_draw_mode)
-        self.use_drawn = QPushButton("Train on drawing")
-        self.use_drawn.clicked.connect(self._use_drawing)
-        self.use_drawn.setEnabled(False)
         self.d_step_button = QPushButton("D step")
         self.d_step_button.setToolTip("One discriminator update (training pauses)")
         self.d_step_button.clicked.connect(lambda: self.requestQuery.emit("d_step", {}))
@@ -101,7 +95,7 @@ class GanPanel(LabPanel):
         self.g_step_button.setToolTip("One generator update (training pauses)")
         self.g_step_button.clicked.connect(lambda: self.requestQuery.emit("g_step", {}))
         self.preset = self.preset_box(PRESETS, keep=("data",))
-        for w in (self.draw_button, self.use_drawn, self.d_step_button, self.g_step_button):
+        for w in (self.d_step_button, self.g_step_button):
             w.setFocusPolicy(Qt.NoFocus)
         controls = QVBoxLayout()
         row1, row2 = QHBoxLayout(), QHBoxLayout()
@@ -360,44 +354,5 @@ class GanPanel(LabPanel):
             who = "D" if name == "d_step" else "G"
             self.statusMessage.emit(f"one {who} step: D loss {value['d_loss']:.4f}, G loss {value['g_loss']:.4f}")
 
-    def _on_draw_mode(self, on: bool) -> None:
-        self.view.getPlotItem().getViewBox().setMouseEnabled(not on, not on)
-        self.draw_button.setText("✎ Stop drawing" if on else "✎ Draw data")  # short: the row never widens the window
-
     def add_drawn_point(self, x: float, y: float) -> None:
-        self.drawn.append((x, y))
-        pts = np.array(self.drawn)
-        self.drawn_item.setData(pts[:, 0], pts[:, 1])
-        self.use_drawn.setEnabled(len(self.drawn) >= 10)
-        self.use_drawn.setText(f"Train on {len(self.drawn)} points")
-
-    def _scene_to_view(self, pos):
-        vb = self.view.getPlotItem().getViewBox()
-        if not vb.sceneBoundingRect().contains(pos):
-            return None
-        p = vb.mapSceneToView(pos)
-        return p.x(), p.y()
-
-    def _on_click(self, event) -> None:
-        if self.draw_button.isChecked() and event.button() == Qt.LeftButton:
-            p = self._scene_to_view(event.scenePos())
-            if p is not None:
-                self.add_drawn_point(*p)
-
-    def _on_drag(self, pos) -> None:
-        if self.draw_button.isChecked() and QApplication.mouseButtons() & Qt.LeftButton:
-            p = self._scene_to_view(pos)
-            if p is not None and (not self.drawn or np.hypot(p[0] - self.drawn[-1][0], p[1] - self.drawn[-1][1]) > 0.02):
-                self.add_drawn_point(*p)
-
-    def _use_drawing(self) -> None:
-        from genviz.data.download import user_data_dir
-        from genviz.data.toy2d import save_drawn_points
-
-        path = str(save_drawn_points(self.drawn, user_data_dir() / "drawn"))
-        self.draw_button.setChecked(False)
-        self.drawn = []
-        self.drawn_item.setData([], [])
-        self.use_drawn.setEnabled(False)
-        self.use_drawn.setText("Train on drawing")
-        self.requestSettings.emit({"data": path}, True)
+        self.drawer.add_point(x, y)

@@ -9,6 +9,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSplitter, QStackedWidget, QVBoxLayout, QWidget
 
 from genviz.ui import theme
+from genviz.ui.drawing import PointDrawer
 from genviz.ui.panel import LabPanel
 from genviz.ui.plots import CurvePlot, ellipse_points, heat_plot, lock_aspect, make_plot
 
@@ -126,7 +127,19 @@ class InferencePanel(LabPanel):
             self.cavi_scatter.append(sc)
             self.cavi_marks.append([])
             page.addWidget(v)
-        self.pages.addWidget(page)
+        # data drawn by hand on the CAVI view (the shared drawer): the lab resets on it
+        self.drawer = PointDrawer(self.cavi_views[0], parent=self)
+        self.drawer.use.connect(lambda path: self.requestSettings.emit({"data": path}, True))
+        cavi_page = QWidget()
+        cl = QVBoxLayout(cavi_page)
+        cl.setContentsMargins(0, 0, 0, 0)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.drawer.draw_button)
+        buttons.addWidget(self.drawer.use_button)
+        buttons.addStretch(1)
+        cl.addLayout(buttons)
+        cl.addWidget(page, 1)
+        self.pages.addWidget(cavi_page)
         self.cavi_curves = CurvePlot("Objectives after every update (nats)", {
             "elbo": "CAVI: ELBO", "em_log_posterior": "MAP-EM: log p(x, μ)", "gibbs_log_joint": "Gibbs: log p(x, c, μ)"})
         self.curve_pages.addWidget(self.cavi_curves)
