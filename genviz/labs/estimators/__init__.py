@@ -1,0 +1,37 @@
+"""The gradient-estimator lab: score function against reparameterization (and baselines, and the
+Gumbel-softmax relaxation) measured against exact gradients, what each does to learning, and
+wake-sleep with log p(x) exact by enumeration."""
+from genviz.core.labs import LabInfo
+from genviz.core.settings import Setting
+
+EXPERIMENTS = ("variance", "discrete", "vae", "wake-sleep")
+
+LAB = LabInfo(
+    name="estimators",
+    title="Gradient estimators",
+    summary="Score function vs reparameterization against the exact gradient, baselines, Gumbel-softmax, "
+            "a VAE trained with each, and wake-sleep with exact log p(x).",
+    experiment="genviz.labs.estimators.experiment:EstimatorsExperiment",
+    panel="genviz.labs.estimators.panel:EstimatorsPanel",
+    bench="genviz.labs.estimators.bench:run",
+    order=65,
+    settings=(
+        Setting("experiment", "variance", "choice", "variance = single-sample gradient estimates of E_q[f(z)] for a "
+                "Gaussian q; discrete = a categorical q (score function vs Gumbel-softmax); vae = one VAE trained "
+                "with each estimator; wake-sleep = Helmholtz machines by wake-sleep, reweighted wake-sleep and a "
+                "score-function ELBO", choices=EXPERIMENTS),
+        Setting("f", "square", "choice", "variance: f(z) = z², a step 1[z > 0], or a small decoder's log-likelihood",
+                choices=("square", "step", "decoder"), live=True),
+        Setting("mu", 1.0, "float", "variance: the mean of q = N(mu, sigma²)", -3.0, 3.0, live=True),
+        Setting("sigma", 1.0, "float", "variance: the standard deviation of q", 0.05, 3.0, live=True),
+        Setting("categories", 4, "int", "discrete: categories of q (2: a Bernoulli)", 2, 12),
+        Setting("temperature", 0.5, "float", "discrete: the Gumbel-softmax temperature", 0.01, 10.0, live=True,
+                log_scale=True),
+        Setting("latent", 2, "int", "vae: latent dimensions", 1, 16),
+        Setting("hidden", 64, "int", "vae: hidden units of encoder and decoder", 8, 512),
+        Setting("latents", 10, "int", "wake-sleep: binary latent units (log p(x) sums over 2^latents states)", 1, 12),
+        Setting("k", 5, "int", "wake-sleep: importance samples of reweighted wake-sleep", 1, 100),
+        Setting("lr", 3e-3, "float", "vae and wake-sleep: learning rate (Adam)", 1e-5, 1.0, live=True, log_scale=True),
+        Setting("batch", 64, "int", "vae and wake-sleep: minibatch size", 1, 1024, live=True),
+    ),
+)

@@ -1,0 +1,346 @@
+"""The gradient-estimator lab's experiments, one per setting ``experiment``:
+
+- ``variance``: 256 single-sample estimates of d/dmu E_{N(mu, sigma^2)}[f(z)] per step and estimator
+  (score function, score function with a running-mean baseline, reparameterization), against the exact
+  gradient; their variance for averages of n samples and their signal-to-noise ratio.
+- ``discrete``: the same for a categorical q (gradient in its logits, exact by enumeration): score function,
+  with a baseline, and the Gumbel-softmax relaxation at the chosen temperature, whose bias and variance
+  against the temperature are measured in every snapshot.
+- ``vae``: three copies of one small VAE on the binarized digits, trained from the same start with the same
+  minibatches by the reparameterized ELBO, the score-function ELBO, and the score-function ELBO with a baseline.
+- ``wake-sleep``: three Helmholtz machines (binary latents) trained by wake-sleep, reweighted wake-sleep and
+  a score-function ELBO with a baseline; test log p(x) exact by enumerating the latent states.
+"""
+from __future__ import annotations
+
+import copy
+import math
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from genviz.core.experiment import Experiment, guarded_update, to_compact
+from genviz.data import load_dataset
+from genviz.labs.estimators import LAB
+from genviz.models.estimators import (Decoder1D, HelmholtzMachine, categorical_estimates, categorical_exact_gradient,
+                                      exact_gradient, f_and_df, gaussian_estimates, square_sf_variance,
+                                      wake_sleep_losses)
+
+PER_STEP = 256  # single-sample estimates per estimator and step
+KEEP = 8192  # the most recent estimates kept per estimator (histograms, variance of n-sample averages)
+BLOCKS = (1, 2, 4, 8, 16, 32, 64, 128)
+GAUSSIAN = ("sf", "sf-baseline", "reparam")
+DISCRETE = ("sf", "sf-baseline", "gumbel")
+TEMPERATURES = np.geomspace(0.05, 5.0, 9)
+VAE_METHODS = ("reparam", "sf", "sf-baseline")
+WS_METHODS = ("wake-sleep", "rws", "sf-elbo")
+EVAL = 500
+
+
+def block_variances(values: np.ndarray) -> list[float | None]:
+    """The variance of the mean of n consecutive estimates, for n in BLOCKS (None: too few blocks)."""
+    out = []
+    for n in BLOCKS:
+        m = len(values) // n
+        out.append(float(values[: m * n].reshape(m, n).mean(1).var(ddof=1)) if m >= 16 else None)
+    return out
+
+
+class SmallVAE(nn.Module):
+    def __init__(self, d: int, latent: int, hidden: int):
+        super().__init__()
+        self.enc = nn.Sequential(nn.Linear(d, hidden), nn.Tanh(), nn.Linear(hidden, 2 * latent))
+        self.dec = nn.Sequential(nn.Linear(latent, hidden), nn.Tanh(), nn.Linear(hidden, d))
+
+    def q(self, x: torch.Tensor) -> torch.distributions.Normal:
+        mu, log_sigma = self.enc(x).chunk(2, -1)
+        return torch.distributions.Normal(mu, torch.exp(log_sigma.clamp(-8, 4)))
+
+    def log_joint(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        logits = self.dec(z)
+        lik = -F.binary_cross_entropy_with_logits(logits, x.expand_as(logits), reduction="none").sum(-1)
+        return lik + torch.distributions.Normal(0.0, 1.0).log_prob(z).sum(-1)
+
+    def elbo(self, x: torch.Tensor, draws: int = 1) -> torch.Tensor:
+        q = self.q(x)
+        z = q.sample((draws,))
+        return (self.log_joint(x, z) - q.log_prob(z).sum(-1)).mean(0)
+
+
+class EstimatorsExperiment(Experiment):
+    LAB = LAB
+    STATE_ATTRS = ("est_state",)
+
+    def __init__(self, settings: dict, seed: int = 0, device: str = "cpu", data: str | None = None):
+        super().__init__(settings, seed, device, data)
+        torch.manual_seed(self.seed)
+        self.rng = np.random.default_rng(self.seed)
+        self.gen = torch.Generator().manual_seed(self.seed)
+        self.kind = self.settings["experiment"]
+        self.kept: dict[str, np.ndarray] = {}
+        self.baseline = 0.0  # running means of f or of the learning signal (baselines)
+        self.baselines: dict[str, float] = {}
+        if self.kind == "variance":
+            self.decoder = Decoder1D(seed=self.seed)
+        elif self.kind == "discrete":
+            k = self.settings["categories"]
+            self.logits = np.random.default_rng(self.seed + 1).normal(0, 0.7, k)
+            self.values = np.random.default_rng(self.seed + 2).uniform(-1, 1, k)
+        else:
+            self._build_models(data)
+
+    # -- data and models for vae / wake-sleep ----------------------------------------------------------
+    def _build_models(self, data: str | None) -> None:
+        ds = load_dataset(data, seed=self.seed)
+        self.shape = tuple(ds.shape)
+        x = torch.from_numpy((ds.images.reshape(len(ds), -1) > 0.5).astype(np.float32))
+        perm = torch.from_numpy(np.random.default_rng(self.seed).permutation(len(x)))
+        n_test = max(1, min(len(x) // 10, 10000))
+        self.x_test, self.x_train = x[perm[:n_test]], x[perm[n_test:]]
+        self.dataset = ds.name
+        d, s = x.shape[1], self.settings
+        if self.kind == "vae":
+            first = SmallVAE(d, s["latent"], s["hidden"])
+            self.models = nn.ModuleList([copy.deepcopy(first) for _ in VAE_METHODS])  # one start for all
+        else:
+            first = HelmholtzMachine(d, s["latents"], seed=self.seed)
+            self.models = nn.ModuleList([copy.deepcopy(first) for _ in WS_METHODS])
+        self.opts = [torch.optim.Adam(m.parameters(), lr=s["lr"]) for m in self.models]
+        for i, opt in enumerate(self.opts):  # attributes of their own: checkpoints hold every optimizer's state
+            setattr(self, f"opt_{i}", opt)
+        self.methods = VAE_METHODS if self.kind == "vae" else WS_METHODS
+        self.baselines = {m: 0.0 for m in self.methods}
+
+    def _batch(self) -> torch.Tensor:
+        idx = torch.randint(0, len(self.x_train), (self.settings["batch"],), generator=self.gen)
+        return self.x_train[idx]
+
+    # -- steps ---------------------------------------------------------------------------------------------
+    def train_step(self) -> dict[str, float]:
+        return getattr(self, "_step_" + self.kind.replace("-", "_"))()
+
+    def _keep(self, name: str, values: np.ndarray) -> None:
+        old = self.kept.get(name)
+        self.kept[name] = values if old is None else np.concatenate([old, values], 0)[-KEEP:]
+
+    def _step_variance(self) -> dict:
+        s = self.settings
+        f, _ = f_and_df(s["f"], self.decoder)
+        out = {}
+        for est in GAUSSIAN:
+            draws = gaussian_estimates(s["f"], est, s["mu"], s["sigma"], PER_STEP, self.rng, self.decoder,
+                                       baseline=self.baseline)
+            self._keep(est, draws)
+            out[f"mean_{est}"] = float(self.kept[est].mean())
+        # the baseline: a running mean of f from this step's fresh draws, used from the next step on
+        fresh = float(np.mean(f(s["mu"] + s["sigma"] * self.rng.standard_normal(PER_STEP))))
+        self.baseline = fresh if self.step_count == 0 else 0.9 * self.baseline + 0.1 * fresh
+        out["loss"] = float(np.var(self.kept["sf"]))
+        return out
+
+    def _step_discrete(self) -> dict:
+        out = {}
+        for est in DISCRETE:
+            draws = categorical_estimates(self.logits, self.values, est, PER_STEP, self.rng, self.settings["temperature"])
+            self._keep(est, draws)
+            out[f"mean_{est}"] = float(self.kept[est][:, 0].mean())
+        out["loss"] = float(self.kept["sf"][:, 0].var())
+        return out
+
+    def _step_vae(self) -> dict:
+        x = self._batch()
+        out = {}
+        for method, model, opt in zip(self.methods, self.models, self.opts):
+            if method == "reparam":
+                q = model.q(x)
+                z = q.rsample()
+                elbo = model.log_joint(x, z) - q.log_prob(z).sum(-1)
+                loss = -elbo.mean()
+            else:
+                q = model.q(x)
+                z = q.sample()
+                log_q = q.log_prob(z).sum(-1)
+                log_joint = model.log_joint(x, z)
+                elbo = (log_joint - log_q).detach()
+                b = self.baselines[method] if method == "sf-baseline" else 0.0
+                loss = -(log_joint + (elbo - b) * log_q).mean()
+                self.baselines[method] = 0.9 * self.baselines[method] + 0.1 * float(elbo.mean())
+            ok = guarded_update(loss, opt, list(model.parameters()))
+            out[f"elbo_{method}"] = float(elbo.detach().mean()) if ok else float("nan")
+        out["loss"] = -out["elbo_reparam"]
+        return out
+
+    def _step_wake_sleep(self) -> dict:
+        x = self._batch()
+        out = {}
+        for method, model, opt in zip(self.methods, self.models, self.opts):
+            gen_loss, rec_loss, info = wake_sleep_losses(model, x, method, k=self.settings["k"],
+                                                         baseline=self.baselines[method], generator=self.gen)
+            ok = guarded_update(gen_loss + rec_loss, opt, list(model.parameters()))
+            if "signal" in info:
+                self.baselines[method] = 0.9 * self.baselines[method] + 0.1 * info["signal"]
+            out[f"train_{method}"] = float(gen_loss.detach()) if ok else float("nan")
+        out["loss"] = out["train_wake-sleep"]
+        return out
+
+    def on_setting(self, name: str, value) -> None:
+        if name in ("f", "mu", "sigma", "temperature"):  # a new question: the old estimates do not answer it
+            self.kept = {}
+            self.baseline = 0.0
+        if name == "lr" and self.kind in ("vae", "wake-sleep"):
+            for opt in self.opts:
+                for group in opt.param_groups:
+                    group["lr"] = value
+
+    # -- checkpoint state ----------------------------------------------------------------------------------
+    @property
+    def est_state(self) -> dict:
+        return {"kept": {k: np.array(v) for k, v in self.kept.items()}, "baseline": self.baseline,
+                "baselines": dict(self.baselines)}
+
+    @est_state.setter
+    def est_state(self, state: dict) -> None:
+        self.kept = {k: np.array(v) for k, v in state["kept"].items()}
+        self.baseline = float(state["baseline"])
+        self.baselines = {k: float(v) for k, v in state["baselines"].items()}
+
+    # -- views -----------------------------------------------------------------------------------------
+    def static_info(self) -> dict:
+        info = {"experiment": self.kind, "blocks": np.array(BLOCKS)}
+        if self.kind == "discrete":
+            info.update(logits=self.logits.copy(), values=self.values.copy(),
+                        exact=categorical_exact_gradient(self.logits, self.values),
+                        temperatures=TEMPERATURES.copy())
+        elif self.kind in ("vae", "wake-sleep"):
+            info.update(methods=list(self.methods), image_shape=self.shape, dataset=self.dataset,
+                        n_test=min(EVAL, len(self.x_test)), test_image=to_compact(self.x_test[0]))
+        return info
+
+    def _summaries(self, kept: dict[str, np.ndarray], exact: float) -> dict:
+        """Per estimator: mean with its SE, variance, SNR, the variance of n-sample averages, and a density
+        histogram of its recent estimates on bins shared by all (from the 0.5 to the 99.5 percentile)."""
+        recent = {k: v[-4096:] for k, v in kept.items()}
+        if not recent:
+            return {}
+        lo = min(float(np.percentile(v, 0.5)) for v in recent.values())
+        hi = max(float(np.percentile(v, 99.5)) for v in recent.values())
+        lo, hi = min(lo, exact), max(hi, exact)
+        if hi - lo < 1e-9:
+            lo, hi = lo - 0.5, hi + 0.5
+        edges = np.linspace(lo, hi, 61)
+        out = {}
+        for name, values in kept.items():
+            n = len(values)
+            sd = float(values.std(ddof=1)) if n > 1 else float("nan")
+            mean = float(values.mean())
+            counts = np.histogram(np.clip(recent[name], lo, hi), bins=edges)[0]
+            out[name] = {"mean": mean, "se": sd / math.sqrt(n) if n > 1 else None, "var": sd ** 2, "n": n,
+                         "snr": abs(mean) / sd if sd > 0 else None, "block_var": block_variances(values),
+                         "hist": (counts / (len(recent[name]) * (edges[1] - edges[0]))).astype(np.float32),
+                         "edges": edges.astype(np.float32)}
+        return out
+
+    def snapshot(self, heavy: bool) -> dict:
+        if not heavy:
+            return {}
+        if self.kind == "variance":
+            s = self.settings
+            exact = exact_gradient(s["f"], s["mu"], s["sigma"], self.decoder)
+            out = {"exact": exact, "baseline": self.baseline,
+                   "estimators": self._summaries({e: self.kept[e] for e in GAUSSIAN if e in self.kept}, exact)}
+            if s["f"] == "square":  # closed-form single-sample variances
+                out["closed_var"] = {"sf": square_sf_variance(s["mu"], s["sigma"]),
+                                     "sf-baseline": square_sf_variance(s["mu"], s["sigma"], self.baseline),
+                                     "reparam": 4 * s["sigma"] ** 2}
+            if "sf" in self.kept and "reparam" in self.kept and out["estimators"]["reparam"]["var"] > 0:
+                out["variance_ratio"] = out["estimators"]["sf"]["var"] / max(out["estimators"]["reparam"]["var"], 1e-300)
+                out["baseline_ratio"] = out["estimators"]["sf"]["var"] / max(out["estimators"]["sf-baseline"]["var"], 1e-300)
+            return out
+        if self.kind == "discrete":
+            exact = categorical_exact_gradient(self.logits, self.values)
+            out = {"exact": exact, "estimators": self._summaries({e: self.kept[e][:, 0] for e in DISCRETE
+                                                                  if e in self.kept}, float(exact[0]))}
+            # the relaxation's bias and variance against the temperature (component 0 of the gradient)
+            bias, var, se = [], [], []
+            for tau in TEMPERATURES:
+                est = categorical_estimates(self.logits, self.values, "gumbel", 20000, self.rng, float(tau))[:, 0]
+                bias.append(float(est.mean() - exact[0]))
+                se.append(float(est.std(ddof=1) / math.sqrt(len(est))))
+                var.append(float(est.var(ddof=1)))
+            g = out["estimators"].get("gumbel")
+            if g is not None and g["se"]:
+                out["gumbel_bias_z"] = abs(g["mean"] - float(exact[0])) / g["se"]  # the bias in standard errors
+            out.update(temperature=self.settings["temperature"], tau_bias=np.array(bias), tau_bias_se=np.array(se), tau_var=np.array(var),
+                       gumbel_bias=out["estimators"].get("gumbel", {}).get("mean", exact[0]) - float(exact[0]))
+            return out
+        if self.kind == "vae":
+            return self._vae_snapshot()
+        return self._ws_snapshot()
+
+    @torch.no_grad()
+    def _vae_snapshot(self) -> dict:
+        x = self.x_test[:EVAL]
+        out = {"test_elbo": {}, "test_elbo_se": {}}
+        per = {}
+        for method, model in zip(self.methods, self.models):
+            e = per[method] = model.elbo(x, draws=10).double()
+            out["test_elbo"][method] = float(e.mean())
+            out["test_elbo_se"][method] = float(e.std() / math.sqrt(len(e)))
+        # paired over the same test images: the differences' own standard errors
+        for a, b in (("reparam", "sf"), ("sf-baseline", "sf")):
+            d = per[a] - per[b]
+            out[f"lead_{a}_over_{b}"] = float(d.mean())
+            out[f"lead_{a}_over_{b}_se"] = float(d.std() / math.sqrt(len(d)))
+        return out
+
+    @torch.no_grad()
+    def _ws_snapshot(self) -> dict:
+        x = self.x_test[:EVAL]
+        out = {"log_px": {}, "log_px_se": {}, "fantasies": {}, "posterior": {}, "q": {}, "kl": {}}
+        g = torch.Generator().manual_seed(0)
+        x0 = self.x_test[:1]
+        per = {}
+        for method, model in zip(self.methods, self.models):
+            lp = per[method] = model.log_px(x).double()
+            out["log_px"][method] = float(lp.mean())
+            out["log_px_se"][method] = float(lp.std() / math.sqrt(len(lp)))
+            _, xs = model.sample_p(16, generator=g)
+            out["fantasies"][method] = to_compact(xs)
+            post = model.posterior(x0)[0]  # over every latent state
+            marg = (post[:, None] * model.states).sum(0)
+            q = torch.sigmoid(model.q_logits(x0))[0]
+            out["posterior"][method] = marg.numpy().astype(np.float32)
+            out["q"][method] = q.numpy().astype(np.float32)
+            # KL(q(h|x) || p(h|x)) exactly, averaged over up to 100 test images
+            xk = x[:100]
+            log_post = torch.log_softmax(model.log_px_table(xk), -1)  # [n, S]
+            log_q = model.log_q(model.states.unsqueeze(0), xk.unsqueeze(1))  # [n, S]
+            out["kl"][method] = float((torch.exp(log_q) * (log_q - log_post)).sum(-1).mean())
+        d = per["rws"] - per["wake-sleep"]  # paired over the same test images
+        out.update(rws_lead=float(d.mean()), rws_lead_se=float(d.std() / math.sqrt(len(d))))
+        return out
+
+    def final_metrics(self) -> dict:
+        out = {"lab": "estimators", "experiment": self.kind, "steps": self.step_count}
+        snap = self.snapshot(heavy=True)
+        if self.kind in ("variance", "discrete"):
+            out["exact"] = snap["exact"] if self.kind == "variance" else snap["exact"].tolist()
+            out["estimators"] = {e: {k: v for k, v in d.items() if k in ("mean", "se", "var", "snr", "n")}
+                                 for e, d in snap["estimators"].items()}
+        elif self.kind == "vae":
+            out.update(test_elbo=snap["test_elbo"], test_elbo_se=snap["test_elbo_se"], methods=list(self.methods),
+                       dataset=self.dataset, **{k: v for k, v in snap.items() if k.startswith("lead_")})
+        else:
+            out.update(log_px=snap["log_px"], log_px_se=snap["log_px_se"], kl_q_posterior=snap["kl"],
+                       rws_lead=snap["rws_lead"], rws_lead_se=snap["rws_lead_se"],
+                       methods=list(self.methods), latents=self.settings["latents"], dataset=self.dataset,
+                       test_images=min(EVAL, len(self.x_test)))
+        return out
+
+    def model_state(self) -> dict:
+        state = {"experiment": self.kind}
+        if self.kind in ("vae", "wake-sleep"):
+            state["models"] = self.models.state_dict()
+        return state

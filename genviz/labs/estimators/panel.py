@@ -1,0 +1,301 @@
+"""The gradient-estimator lab's views, one page per experiment: histograms of single-sample estimates
+around the exact gradient and their variance against the number of samples; the Gumbel-softmax
+relaxation's bias and variance against its temperature; a VAE trained with each estimator; wake-sleep's
+exact log p(x), fantasies and q(h | x) against the exact posterior."""
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel, QSplitter, QStackedWidget, QVBoxLayout, QWidget
+
+from genviz.core.mosaic import grid_shape, tile
+from genviz.core.numbers import estimate
+from genviz.ui import theme
+from genviz.ui.panel import LabPanel
+from genviz.ui.plots import CurvePlot, ImagePlot, make_plot
+
+PAGES = ("variance", "discrete", "vae", "wake-sleep")
+COLORS = {"sf": "#d62728", "sf-baseline": "#ff7f0e", "reparam": "#1f77b4", "gumbel": "#2ca02c",
+          "wake-sleep": "#d62728", "rws": "#1f77b4", "sf-elbo": "#ff7f0e"}
+NAMES = {"sf": "score function", "sf-baseline": "score function + baseline", "reparam": "reparameterization",
+         "gumbel": "Gumbel-softmax", "wake-sleep": "wake-sleep", "rws": "reweighted wake-sleep",
+         "sf-elbo": "score-function ELBO + baseline"}
+
+
+def pm(mean: float, se) -> str:
+    return estimate(mean, se) if se else f"{mean:.3g}"
+
+
+class EstimatorsPanel(LabPanel):
+    def __init__(self, lab, parent=None):
+        super().__init__(lab, parent)
+        self.static: dict = {}
+        self.pages = QStackedWidget()
+        self.curve_pages = QStackedWidget()
+        self.readout = QLabel()
+        self.readout.setTextFormat(Qt.RichText)
+        self.readout.setWordWrap(True)
+        self._build_continuous()
+        self._build_discrete()
+        self._build_vae()
+        self._build_ws()
+        lower = QWidget()
+        lo = QVBoxLayout(lower)
+        lo.setContentsMargins(0, 0, 0, 0)
+        lo.addWidget(self.readout)
+        lo.addWidget(self.curve_pages, 1)
+        self.arrange(self.pages, lower, (560, 340))
+        self.name_views({"estimates": self.hist_view, "variance-vs-samples": self.var_view,
+                         "discrete-estimates": self.dhist_view, "temperature": self.tau_view,
+                         "vae-curves": self.vae_curves, "ws-curves": self.ws_curves,
+                         **{f"fantasies-{m}": v for m, v in self.fantasy_views.items()},
+                         **{f"posterior-{m}": v for m, v in self.post_views.items()}})
+
+    # -- pages ---------------------------------------------------------------------------------------------
+    def _hist_items(self, plot, names) -> dict:
+        items = {}
+        for name in names:
+            items[name] = plot.plot([], [], stepMode="center", pen=pg.mkPen(COLORS[name], width=2),
+                                    name=NAMES[name])
+        return items
+
+    def _build_continuous(self) -> None:
+        self.hist_view = make_plot("Estimates of d/dμ E_q[f]; exact (black)", "single-sample estimate",
+                                   "density")
+        self.hist_view.getPlotItem().addLegend(offset=(-10, 10))
+        self.hists = self._hist_items(self.hist_view, ("sf", "sf-baseline", "reparam"))
+        self.exact_line = pg.InfiniteLine(angle=90, pen=pg.mkPen(theme.colors()["text"], width=2))
+        self.hist_view.addItem(self.exact_line)
+        self.var_view = make_plot("Variance of n-sample averages; closed form / n (dashed)",
+                                  "samples n", "variance")
+        self.var_view.getPlotItem().setLogMode(True, True)
+        self.var_dots = {n: self.var_view.plot([], [], pen=None, symbol="o", symbolSize=8, symbolPen=None,
+                                               symbolBrush=COLORS[n]) for n in ("sf", "sf-baseline", "reparam", "gumbel")}
+        self.var_lines = {n: self.var_view.plot([], [], pen=pg.mkPen(COLORS[n], width=1, style=Qt.DashLine))
+                          for n in ("sf", "sf-baseline", "reparam")}
+        page = QSplitter(Qt.Horizontal)
+        page.addWidget(self.hist_view)
+        page.addWidget(self.var_view)
+        self.pages.addWidget(page)
+        self.var_curves = CurvePlot("Mean of the last 8,192 estimates of each estimator (the target: the exact gradient)",
+                                    {"mean_sf": "score function", "mean_sf-baseline": "with baseline",
+                                     "mean_reparam": "reparameterization"}, y_label="gradient")
+        for key, name in (("mean_sf", "sf"), ("mean_sf-baseline", "sf-baseline"), ("mean_reparam", "reparam")):
+            self.var_curves.curves[key].setPen(pg.mkPen(COLORS[name], width=2))
+        self.curve_pages.addWidget(self.var_curves)
+
+    def _build_discrete(self) -> None:
+        self.dhist_view = make_plot("Estimates of ∂E[f]/∂logit₁; exact (black)", "single-sample estimate",
+                                    "density")
+        self.dhist_view.getPlotItem().addLegend(offset=(-10, 10))
+        self.dhists = self._hist_items(self.dhist_view, ("sf", "sf-baseline", "gumbel"))
+        self.dexact_line = pg.InfiniteLine(angle=90, pen=pg.mkPen(theme.colors()["text"], width=2))
+        self.dhist_view.addItem(self.dexact_line)
+        self.tau_view = make_plot("Gumbel-softmax: |bias| (green; hollow: within 2 SE), variance (grey)", "temperature τ",
+                                  "per estimate")
+        self.tau_view.getPlotItem().setLogMode(True, True)
+        self.tau_bias = self.tau_view.plot([], [], pen=pg.mkPen(COLORS["gumbel"], width=3), symbol="o",
+                                           symbolBrush=COLORS["gumbel"], symbolPen=None)
+        self.tau_var = self.tau_view.plot([], [], pen=pg.mkPen("#7f7f7f", width=2, style=Qt.DashLine), symbol="s",
+                                          symbolBrush="#7f7f7f", symbolPen=None)
+        self.tau_now = pg.InfiniteLine(angle=90, pen=pg.mkPen(COLORS["gumbel"], width=1, style=Qt.DotLine))
+        self.tau_view.addItem(self.tau_now)
+        page = QSplitter(Qt.Horizontal)
+        page.addWidget(self.dhist_view)
+        page.addWidget(self.tau_view)
+        self.pages.addWidget(page)
+        self.disc_curves = CurvePlot("Mean of the last 8,192 estimates of each estimator", {
+            "mean_sf": "score function", "mean_sf-baseline": "with baseline", "mean_gumbel": "Gumbel-softmax"},
+            y_label="gradient")
+        for key, name in (("mean_sf", "sf"), ("mean_sf-baseline", "sf-baseline"), ("mean_gumbel", "gumbel")):
+            self.disc_curves.curves[key].setPen(pg.mkPen(COLORS[name], width=2))
+        self.curve_pages.addWidget(self.disc_curves)
+
+    def _build_vae(self) -> None:
+        self.vae_curves = CurvePlot("One VAE, three gradient estimators, same start and minibatches: train ELBO",
+                                    {"elbo_reparam": "reparameterization", "elbo_sf": "score function",
+                                     "elbo_sf-baseline": "score function + baseline"}, y_label="nats per image")
+        for key, name in (("elbo_reparam", "reparam"), ("elbo_sf", "sf"), ("elbo_sf-baseline", "sf-baseline")):
+            self.vae_curves.curves[key].setPen(pg.mkPen(COLORS[name], width=2))
+        self.vae_test = CurvePlot("Test ELBO (10 draws per image)", {m: NAMES[m] for m in ("reparam", "sf", "sf-baseline")},
+                                  y_label="nats per image")
+        for m in ("reparam", "sf", "sf-baseline"):
+            self.vae_test.curves[m].setPen(pg.mkPen(COLORS[m], width=3))
+        self.pages.addWidget(self.vae_test)
+        self.curve_pages.addWidget(self.vae_curves)
+
+    def _build_ws(self) -> None:
+        self.ws_curves = CurvePlot("Exact test log p(x) (sum over every latent state)",
+                                   {m: NAMES[m] for m in ("wake-sleep", "rws", "sf-elbo")}, y_label="nats per image")
+        for m in ("wake-sleep", "rws", "sf-elbo"):
+            self.ws_curves.curves[m].setPen(pg.mkPen(COLORS[m], width=3))
+        page = QWidget()
+        grid = QSplitter(Qt.Horizontal)
+        self.fantasy_views, self.post_views, self.post_bars = {}, {}, {}
+        for m in ("wake-sleep", "rws", "sf-elbo"):
+            col = QSplitter(Qt.Vertical)
+            fv = ImagePlot(f"{m}: fantasies x ~ p", levels=(0, 1))
+            pv = make_plot("p(h_j=1|x) exact (grey), q (colour)", "latent j", "probability")
+            pv.setYRange(0, 1, padding=0.02)
+            bars = (pg.BarGraphItem(x=[], height=[], width=0.4, brush=pg.mkBrush("#9e9e9e"), pen=None),
+                    pg.BarGraphItem(x=[], height=[], width=0.4, brush=pg.mkBrush(COLORS[m]), pen=None))
+            for b in bars:
+                pv.addItem(b)
+            col.addWidget(fv)
+            col.addWidget(pv)
+            grid.addWidget(col)
+            self.fantasy_views[m], self.post_views[m], self.post_bars[m] = fv, pv, bars
+        lay = QVBoxLayout(page)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(grid)
+        self.pages.addWidget(page)
+        self.curve_pages.addWidget(self.ws_curves)
+
+    def restyle(self) -> None:
+        pass
+
+    # -- engine output -------------------------------------------------------------------------------------
+    def on_ready(self, info: dict) -> None:
+        self.static = info
+        self.clear()
+        i = PAGES.index(info["experiment"])
+        self.pages.setCurrentIndex(i)
+        self.curve_pages.setCurrentIndex(i)
+        self.dexact_line.setValue(float(info["exact"][0]) if "exact" in info else 0.0)
+
+    def extend_curves(self, rows: dict, frame) -> None:
+        if "step" in rows:
+            plot = self.curve_pages.currentWidget()
+            for key in plot.buffers:
+                if key in rows:
+                    plot.append(key, rows["step"], rows[key])
+        if frame is not None and frame.heavy and frame.data:
+            if "test_elbo" in frame.data:
+                for m, v in frame.data["test_elbo"].items():
+                    self.vae_test.append(m, [frame.step], [v])
+            if "log_px" in frame.data:
+                for m, v in frame.data["log_px"].items():
+                    self.ws_curves.append(m, [frame.step], [v])
+
+    def show_frame(self, frame, live: bool) -> None:
+        if not frame.heavy or not frame.data or not self.static:
+            return
+        data = frame.data
+        kind = self.static["experiment"]
+        if kind in ("variance", "discrete") and data.get("estimators"):
+            # the histograms, the variance (or temperature) plot and the readout, one per event-loop turn
+            hists, exact_line = (self.hists, self.exact_line) if kind == "variance" else (self.dhists, self.dexact_line)
+            exact = float(np.asarray(data["exact"]).reshape(-1)[0])
+            self.draw_in_turns([lambda: (self._draw_hists(hists, data["estimators"]), exact_line.setValue(exact)),
+                                lambda: (self._draw_variance if kind == "variance" else self._draw_discrete)(data)])
+            return
+        draw = {"variance": self._draw_variance, "discrete": self._draw_discrete, "vae": self._draw_vae,
+                "wake-sleep": self._draw_ws}[kind]
+        self.draw_in_turns([lambda: draw(data)])
+
+    def clear(self) -> None:
+        self.cancel_drawing()
+        for plot in (self.var_curves, self.disc_curves, self.vae_curves, self.vae_test, self.ws_curves):
+            plot.clear_data()
+        self.readout.setText("")
+
+    # -- drawing -------------------------------------------------------------------------------------------
+    def _draw_hists(self, items: dict, estimators: dict) -> None:
+        for name, item in items.items():
+            e = estimators.get(name)
+            if e is None:
+                item.setData([], [])
+                continue
+            item.setData(np.asarray(e["edges"]), np.asarray(e["hist"]))
+
+    def _table(self, estimators: dict, exact: float) -> str:
+        if not estimators:
+            return "No estimates yet: press Play or Step."
+        rows = []
+        for name, e in estimators.items():
+            rows.append(f"<b style='color:{COLORS[name]}'>{NAMES[name]}</b>: mean {pm(e['mean'], e['se'])} "
+                        f"(exact {exact:.4g}), variance {e['var']:.3g}, SNR {e['snr']:.2f}" if e["snr"] is not None
+                        else f"<b>{NAMES[name]}</b>: mean {e['mean']:.4g}, variance 0")
+        return " &nbsp;·&nbsp; ".join(rows) + f" &nbsp;·&nbsp; {next(iter(estimators.values()))['n']:,} estimates each"
+
+    def _draw_variance(self, data: dict) -> None:
+        est = data["estimators"]
+        if not est:
+            self.readout.setText(self._table(est, 0.0))
+            return
+        blocks = np.asarray(self.static["blocks"], np.float64)
+        for name, dots in self.var_dots.items():
+            e = est.get(name)
+            if e is None:
+                dots.setData([], [])
+                continue
+            bv = np.array([np.nan if v is None else v for v in e["block_var"]], np.float64)
+            ok = np.isfinite(bv) & (bv > 0)
+            dots.setData(blocks[ok], bv[ok])
+        closed = data.get("closed_var") or {}
+        for name, line in self.var_lines.items():
+            if name in closed and closed[name] > 0:
+                line.setData(blocks, closed[name] / blocks)
+            else:
+                line.setData([], [])
+        extra = ""
+        if "variance_ratio" in data:
+            extra = (f"<br>The score function's variance is <b>{data['variance_ratio']:.1f}×</b> "
+                     f"reparameterization's; the baseline (running mean of f = {data['baseline']:.3g}) cuts it "
+                     f"{data['baseline_ratio']:.2f}×.")
+        if closed:
+            extra += (f" Closed forms: {closed['sf']:.3g} (score function), {closed['sf-baseline']:.3g} (with this "
+                      f"baseline), {closed['reparam']:.3g} (reparameterization).")
+        if est.get("reparam") and est["reparam"]["var"] == 0:
+            extra += (" <b>Reparameterization returns 0</b>: the pathwise derivative of a step is zero almost "
+                      "everywhere, so it is biased by the whole gradient.")
+        self.readout.setText(self._table(est, float(data["exact"])) + extra)
+
+    def _draw_discrete(self, data: dict) -> None:
+        est = data["estimators"]
+        if not est:
+            self.readout.setText(self._table(est, 0.0))
+            return
+        exact = float(np.asarray(data["exact"])[0])
+        taus = np.asarray(self.static["temperatures"])
+        bias = np.abs(np.asarray(data["tau_bias"]))
+        se = np.asarray(data["tau_bias_se"])
+        ok = bias > 0
+        # filled: a bias beyond 2 standard errors; hollow: within the noise of 20,000 draws
+        brushes = [pg.mkBrush(COLORS["gumbel"]) if b > 2 * e else pg.mkBrush(None) for b, e in zip(bias[ok], se[ok])]
+        self.tau_bias.setData(taus[ok], bias[ok], symbolBrush=brushes, symbolPen=pg.mkPen(COLORS["gumbel"], width=2))
+        self.tau_var.setData(taus, np.asarray(data["tau_var"]))
+        g = est.get("gumbel")
+        self.tau_now.setValue(float(np.log10(data["temperature"])))  # the view's x axis is log10
+        self.readout.setText(self._table(est, exact) +
+                             f"<br>Gumbel-softmax bias at this temperature: {pm(data['gumbel_bias'], g['se'] if g else None)}"
+                             " (score-function estimators are unbiased; the relaxation trades bias for variance).")
+
+    def _draw_vae(self, data: dict) -> None:
+        t, se = data["test_elbo"], data["test_elbo_se"]
+        parts = [f"<b style='color:{COLORS[m]}'>{NAMES[m]}</b> {pm(t[m], se[m])}" for m in t]
+        lead = pm(data["lead_reparam_over_sf"], data["lead_reparam_over_sf_se"])
+        base = pm(data["lead_sf-baseline_over_sf"], data["lead_sf-baseline_over_sf_se"])
+        self.readout.setText("Test ELBO, nats per image: " + " · ".join(parts) +
+                             f"<br>Paired over the same test images: reparameterization leads the score function by "
+                             f"<b>{lead}</b>, the baseline adds {base} nats.")
+
+    def _draw_ws(self, data: dict) -> None:
+        h, w = self.static["image_shape"]
+        for m, view in self.fantasy_views.items():
+            imgs = np.asarray(data["fantasies"][m], np.float32).reshape(-1, h, w)
+            rows, cols = grid_shape(len(imgs))
+            view.set_image(tile(imgs, rows, cols, pad=1, fill=0.35))
+            post, q = np.asarray(data["posterior"][m]), np.asarray(data["q"][m])
+            j = np.arange(len(post))
+            grey, colour = self.post_bars[m]
+            grey.setOpts(x=j - 0.2, height=post, width=0.4)
+            colour.setOpts(x=j + 0.2, height=q, width=0.4)
+        lp, se = data["log_px"], data["log_px_se"]
+        parts = [f"<b style='color:{COLORS[m]}'>{NAMES[m]}</b> {pm(lp[m], se[m])} (mean KL(q‖p(h|x)) {data['kl'][m]:.3f})"
+                 for m in lp]
+        self.readout.setText("Exact test log p(x), nats per image: " + " · ".join(parts) +
+                             f"<br>Reweighted wake-sleep over wake-sleep, paired: {pm(data['rws_lead'], data['rws_lead_se'])}"
+                             " nats. Bars: the exact posterior's marginals p(h_j = 1 | x) for the first test image "
+                             "(grey) against q(h_j = 1 | x).")
