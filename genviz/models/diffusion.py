@@ -48,7 +48,19 @@ class Process:
         return 1 - t, t
 
     def drift_diffusion(self, t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """f(t) = a'/a and g(t)^2 = d(b^2)/dt - 2 f b^2, by autograd of a and b (exact, any schedule)."""
+        """f(t) = a'/a and g(t)^2 = d(b^2)/dt - 2 f b^2: closed forms (tested against autograd of a and b)."""
+        if self.kind == "vp-linear":  # beta(t) = 0.1 + 19.9 t; f = -beta/2, g^2 = beta
+            beta = 0.1 + 19.9 * t
+            return -0.5 * beta, beta
+        if self.kind == "ve":
+            _, b = self.ab(t)
+            return torch.zeros_like(t), 2 * b ** 2 * math.log(VE_SIGMA[1] / VE_SIGMA[0])
+        if self.kind == "flow":  # a = 1 - t, b = t
+            return -1.0 / (1 - t), 2 * t / (1 - t)
+        return self.drift_diffusion_autograd(t)
+
+    def drift_diffusion_autograd(self, t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The same by autograd of a(t) and b(t): any schedule (the cosine one, with its clamp)."""
         t = t.detach().clone().requires_grad_(True)
         with torch.enable_grad():
             a, b = self.ab(t)
@@ -169,11 +181,13 @@ def _t_max(proc: Process, score_fn) -> float:
 @torch.no_grad()
 def sample(model: DiffusionModel, n: int, sampler: str = "ode", steps: int = 100, eta: float = 0.0,
            generator=None, x: torch.Tensor | None = None, trajectory: list | None = None,
-           score_fn=None) -> torch.Tensor:
+           score_fn=None, denoise: bool = True) -> torch.Tensor:
     """Draw n points from t = 1 to T_MIN. ``x``: the starting noise (the same noise for several samplers);
     ``trajectory``: a list that receives x after every step; ``score_fn``: an exact score in place of the model's
     (for tests). ddpm = ancestral sampling (VP), ddim = DDIM with eta (eta = 0: deterministic; eta > 0: VP only),
-    sde = reverse SDE by Euler-Maruyama, ode = probability-flow ODE by Heun, langevin = annealed Langevin."""
+    sde = reverse SDE by Euler-Maruyama, ode = probability-flow ODE by Heun, langevin = annealed Langevin.
+    ``denoise``: the last step returns E[x_0 | x_t] (Tweedie: (x - b eps)/a) instead of x at the last t, whose
+    noise b(t) would otherwise blur modes as narrow as itself (DDPM's last step does the same)."""
     proc = model.process
     dtype = next(model.parameters()).dtype
     x = proc.prior_sample(n, generator, dtype) if x is None else x.clone().to(dtype)
@@ -190,6 +204,10 @@ def sample(model: DiffusionModel, n: int, sampler: str = "ode", steps: int = 100
             return model.velocity(x, t)
         f, g2 = proc.drift_diffusion(t)
         return f[:, None] * x - 0.5 * g2[:, None] * score_fn(x, t).to(x.dtype)
+
+    def _denoised(x, t):
+        a, b = proc.ab(t)
+        return (x - b[:, None] * eps_of(x, t)) / a[:, None]
 
     ts = time_grid(steps, dtype, _t_max(proc, score_fn))
     if sampler in ("ddpm", "ddim") and proc.kind not in ("vp-linear", "vp-cosine") and (sampler == "ddpm" or eta > 0):
@@ -209,7 +227,7 @@ def sample(model: DiffusionModel, n: int, sampler: str = "ode", steps: int = 100
                 x = x + step * score(x, t) + math.sqrt(2 * step) * z
                 if trajectory is not None:
                     trajectory.append(x.clone())
-        return x
+        return _denoised(x, lvl_t[-1].expand(n)) if denoise else x
     for i in range(steps):
         t_now, t_next = ts[i].expand(n), ts[i + 1].expand(n)
         dt = float(ts[i + 1] - ts[i])  # negative
@@ -241,6 +259,10 @@ def sample(model: DiffusionModel, n: int, sampler: str = "ode", steps: int = 100
             x = a_s[:, None] * x0 + torch.sqrt((b_s ** 2 - sigma ** 2).clamp_min(0))[:, None] * e + sigma[:, None] * z
         else:
             raise ValueError(f"unknown sampler '{sampler}' ({', '.join(SAMPLERS)})")
+        if trajectory is not None:
+            trajectory.append(x.clone())
+    if denoise:
+        x = _denoised(x, ts[-1].expand(n))
         if trajectory is not None:
             trajectory.append(x.clone())
     return x

@@ -1,0 +1,188 @@
+"""The diffusion lab's experiment: a small network trained by one of the objectives of
+``genviz.models.diffusion`` on 2-D data, sampled by the chosen sampler; for Gaussian-mixture data
+(ring8, grid25, gaussian) every view has its exact counterpart (the noised density and its score)."""
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+import torch
+
+from genviz.core.experiment import Experiment, adam, guarded_update, to_numpy
+from genviz.data.toy2d import make_toy, mode_coverage
+from genviz.labs.diffusion import LAB
+from genviz.models.diffusion import DiffusionModel, MixtureMarginals, ode_log_prob, sample
+
+SAMPLES = 500
+PATHS = 8
+FIELD = 17  # arrows per side of the score field
+HEAT = 64
+T_BINS = 10
+N_TRAIN, N_TEST = 20000, 400
+NLL_EVERY_S = 5.0
+
+
+class DiffusionExperiment(Experiment):
+    LAB = LAB
+    VIEW = {"t": 0.3}  # the time the score field and the forward noising show (the panel's slider)
+    STATE_ATTRS = ("loss_bins",)
+
+    def __init__(self, settings: dict, seed: int = 0, device: str = "cpu", data: str | None = None):
+        super().__init__(settings, seed, device, data)
+        torch.manual_seed(self.seed)
+        self.gen = torch.Generator().manual_seed(self.seed)
+        self.toy = make_toy(self.settings["data"])
+        rng = np.random.default_rng(self.seed)
+        self.x_train = torch.from_numpy(self.toy.sample(N_TRAIN, rng))
+        self.x_test = torch.from_numpy(self.toy.sample(N_TEST, rng))
+        s = self.settings
+        self.model = DiffusionModel(s["process"], s["hidden"], s["layers"]).to(self.device)
+        self.opt = adam(self.model.parameters(), lr=s["lr"])
+        self.params = list(self.model.parameters())
+        self.exact = (MixtureMarginals(self.toy.modes, self.toy.std, self.model.process)
+                      if self.toy.modes is not None else None)
+        self.loss_bins = np.zeros(T_BINS)  # running mean of the loss per t-bin
+        self.noise = torch.randn(SAMPLES, 2, generator=torch.Generator().manual_seed(self.seed + 1))
+        self._nll: tuple[float, float, float] | None = None  # (mean, se, when)
+
+    def train_step(self) -> dict[str, float]:
+        idx = torch.randint(0, len(self.x_train), (self.settings["batch"],), generator=self.gen)
+        per, t = self.model.loss(self.x_train[idx].to(self.device), generator=self.gen)
+        loss = per.mean()
+        ok = guarded_update(loss, self.opt, self.params)
+        bins = np.minimum((t.detach().cpu().numpy() * T_BINS).astype(int), T_BINS - 1)
+        sums = np.bincount(bins, weights=per.detach().cpu().numpy(), minlength=T_BINS)
+        counts = np.bincount(bins, minlength=T_BINS)
+        seen = counts > 0
+        self.loss_bins[seen] = 0.98 * self.loss_bins[seen] + 0.02 * sums[seen] / counts[seen] if self.step_count else \
+            sums[seen] / counts[seen]
+        return {"loss": float(loss.detach()) if ok else float("nan")}
+
+    def on_setting(self, name: str, value) -> None:
+        if name == "lr":
+            for group in self.opt.param_groups:
+                group["lr"] = value
+
+    # -- views ---------------------------------------------------------------------------------------------
+    def static_info(self) -> dict:
+        return {"extent": tuple(float(v) for v in self.toy.extent), "data": self.x_test.numpy().copy(),
+                "modes": None if self.toy.modes is None else np.asarray(self.toy.modes, np.float32),
+                "std": self.toy.std, "exact": self.exact is not None, "process": self.settings["process"],
+                "dataset": self.toy.name, "t_bins": T_BINS}
+
+    def sampler_for(self, sampler: str) -> str:
+        """The sampler to use: ancestral DDPM and noisy DDIM exist for the variance-preserving processes only;
+        elsewhere the probability-flow ODE stands in (the readout says so)."""
+        vp = self.settings["process"] in ("vp-linear", "vp-cosine")
+        if sampler == "ddpm" and not vp or sampler == "ddim" and not vp and self.settings["eta"] > 0:
+            return "ode"
+        return sampler
+
+    def _samples(self, n: int, sampler: str, steps: int, generator=None, trajectory=None, x=None):
+        return sample(self.model, n, self.sampler_for(sampler), steps, eta=self.settings["eta"], generator=generator,
+                      x=x, trajectory=trajectory)
+
+    def _score_field(self, t_view: float) -> dict:
+        x0, x1, y0, y1 = self.toy.extent
+        xs, ys = np.linspace(x0, x1, FIELD), np.linspace(y0, y1, FIELD)
+        gx, gy = np.meshgrid(xs, ys, indexing="xy")
+        pts = torch.from_numpy(np.stack([gx.ravel(), gy.ravel()], 1).astype(np.float32))
+        t = torch.full((len(pts),), t_view)
+        out = {"field_points": pts.numpy(), "learned": to_numpy(self.model.score(pts, t))}
+        if self.exact is not None:
+            out["true"] = to_numpy(self.exact.score(pts.double(), t.double()))
+            hx, hy = np.linspace(x0, x1, HEAT), np.linspace(y0, y1, HEAT)
+            hgx, hgy = np.meshgrid(hx, hy, indexing="xy")
+            grid = torch.from_numpy(np.stack([hgx.ravel(), hgy.ravel()], 1))
+            out["density"] = np.exp(to_numpy(self.exact.log_prob(grid, torch.tensor(t_view, dtype=torch.float64)),
+                                              np.float64)).reshape(HEAT, HEAT).astype(np.float32)
+        return out
+
+    def score_error_by_t(self, n: int = 256) -> np.ndarray:
+        """E over x_t ~ p_t of b(t)^2 |s_theta - grad log p_t|^2 (the error in the noise it implies), per t-bin."""
+        if self.exact is None:
+            return np.full(T_BINS, np.nan)
+        g = torch.Generator().manual_seed(7)
+        out = []
+        for i in range(T_BINS):
+            t = torch.full((n,), (i + 0.5) / T_BINS)
+            x0 = self.x_train[torch.randint(0, len(self.x_train), (n,), generator=g)]
+            xt = self.model.process.noise(x0, t, torch.randn(x0.shape, generator=g))
+            _, b = self.model.process.ab(t)
+            with torch.no_grad():
+                diff = self.model.score(xt, t).double() - self.exact.score(xt.double(), t.double())
+            out.append(float(((b.double()[:, None] * diff) ** 2).sum(-1).mean()))
+        return np.array(out)
+
+    def test_nll(self, points: int = 64, steps: int = 40) -> tuple[float, float]:
+        lp = ode_log_prob(self.model, self.x_test[:points].to(self.device), steps=steps).double()
+        return -float(lp.mean()), float(lp.std() / math.sqrt(len(lp)))
+
+    @torch.no_grad()
+    def snapshot(self, heavy: bool) -> dict:
+        if not heavy:
+            return {}
+        s = self.settings
+        t_view = float(min(max(self.view["t"], 0.01), 1.0))
+        x = self._samples(SAMPLES, s["sampler"], s["sample_steps"], generator=torch.Generator().manual_seed(11),
+                          x=self.noise).cpu()
+        paths = {}
+        for name in ("sde", "ode"):  # from the same noise
+            traj: list = []
+            self._samples(PATHS, name, min(s["sample_steps"], 200), generator=torch.Generator().manual_seed(12),
+                          x=self.noise[:PATHS], trajectory=traj)
+            paths[name] = torch.stack([self.noise[:PATHS]] + [p.cpu() for p in traj]).numpy().astype(np.float32)
+        g = torch.Generator().manual_seed(13)
+        x0 = self.x_train[:500]
+        tt = torch.full((len(x0),), t_view)
+        noised = self.model.process.noise(x0, tt, torch.randn(x0.shape, generator=g))
+        ode = paths["ode"].astype(np.float64)  # how straight the ODE's paths are: length over displacement
+        length = np.linalg.norm(np.diff(ode, axis=0), axis=-1).sum(0)
+        straightness = float(np.mean(length / np.maximum(np.linalg.norm(ode[-1] - ode[0], axis=-1), 1e-9)))
+        out = {"samples": x.numpy().astype(np.float32), "paths": paths, "t": t_view, "path_ratio": straightness,
+               "sampler_used": self.sampler_for(s["sampler"]),
+               "noised": noised.numpy().astype(np.float32), "loss_bins": self.loss_bins.astype(np.float32),
+               "score_error": self.score_error_by_t(), **self._score_field(t_view)}
+        if self.toy.modes is not None:
+            cov = mode_coverage(x.numpy(), self.toy.modes, self.toy.std)
+            out.update(modes=cov["modes"], n_modes=cov["n_modes"], hq_percent=cov["hq_percent"],
+                       reverse_kl=cov["reverse_kl"])
+        now = time.perf_counter()
+        if self._nll is None or now - self._nll[2] > NLL_EVERY_S:  # an ODE likelihood: refreshed every few seconds
+            with torch.enable_grad():
+                mean, se = self.test_nll()
+            self._nll = (mean, se, now)
+        out.update(test_nll=self._nll[0], test_nll_se=self._nll[1])
+        return out
+
+    def query(self, name: str, **kwargs):
+        if name == "sample":
+            n = max(1, min(20000, int(kwargs.get("n", 2000))))
+            with torch.no_grad():
+                x = self._samples(n, self.settings["sampler"], self.settings["sample_steps"],
+                                  generator=torch.Generator().manual_seed(int(kwargs.get("seed", 0))))
+            return {"samples": x.numpy().astype(np.float32)}
+        return super().query(name, **kwargs)
+
+    def on_state_loaded(self) -> None:
+        self._nll = None
+
+    def final_metrics(self) -> dict:
+        with torch.no_grad():
+            x = self._samples(2000, self.settings["sampler"], self.settings["sample_steps"],
+                              generator=torch.Generator().manual_seed(11))
+        nll, se = self.test_nll(points=400, steps=100)
+        err = self.score_error_by_t()
+        out = {"lab": "diffusion", "steps": self.step_count, "data": self.toy.name, "process": self.settings["process"],
+               "sampler": self.settings["sampler"], "sample_steps": self.settings["sample_steps"],
+               "test_nll_nats": nll, "test_nll_se": se,
+               "score_error": None if np.isnan(err).all() else float(np.mean(err))}
+        if self.toy.modes is not None:
+            cov = mode_coverage(x.numpy(), self.toy.modes, self.toy.std)
+            out.update(modes=cov["modes"], n_modes=cov["n_modes"], hq_percent=cov["hq_percent"],
+                       rev_kl=cov["reverse_kl"])
+        return out
+
+    def model_state(self) -> dict:
+        return {"model": self.model.state_dict(), "optimizer": self.opt.state_dict()}
