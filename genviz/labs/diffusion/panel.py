@@ -37,7 +37,7 @@ class DiffusionPanel(LabPanel):
         ink = theme.colors()["text"]
         self.samples_view = make_plot("Samples (grey: data)", "x1", "x2")
         self.field_view = make_plot("Score at t: learned (red), exact (black)", "x1", "x2")
-        self.paths_view = make_plot("Reverse paths from the same noise: SDE (orange), ODE (blue)", "x1", "x2")
+        self.paths_view = make_plot("Paths: SDE orange, ODE blue", "x1", "x2")
         for v in (self.samples_view, self.field_view, self.paths_view):
             lock_aspect(v)
         self.data_item = pg.ScatterPlotItem(size=3, pen=None, brush=pg.mkBrush(150, 150, 150, 120))
@@ -49,7 +49,7 @@ class DiffusionPanel(LabPanel):
         self.heat.setColorMap(pg.colormap.get("CET-L17"))
         self.heat.setZValue(-10)
         self.field_view.addItem(self.heat)
-        add_colorbar(self.field_view, self.heat, "exact p_t(x)")
+        add_colorbar(self.field_view, self.heat, "exact p_t(x) / its max")
         self.noised_item = pg.ScatterPlotItem(size=3, pen=None, brush=pg.mkBrush(120, 120, 120, 110))
         self.true_field = pg.PlotCurveItem(pen=pg.mkPen(TRUE, width=3), connect="pairs")
         self.learned_field = pg.PlotCurveItem(pen=pg.mkPen(LEARNED, width=1.5), connect="pairs")
@@ -163,7 +163,7 @@ class DiffusionPanel(LabPanel):
             xs, ys = arrows(pts, np.asarray(d["true"]), length)
             self.true_field.setData(xs, ys)
             dens = np.asarray(d["density"])
-            self.heat.setImage(dens, levels=(0, float(dens.max()) or 1.0))
+            self.heat.setImage(dens / (float(dens.max()) or 1.0), levels=(0, 1))  # relative: readable bar labels
             self.heat.setRect(x0, y0, x1 - x0, y1 - y0)
         else:
             self.true_field.setData([], [])
@@ -172,7 +172,7 @@ class DiffusionPanel(LabPanel):
         self.learned_field.setData(xs, ys)
         n = np.asarray(d["noised"])
         self.noised_item.setData(n[:, 0], n[:, 1])
-        self.field_view.setTitle(f"Score at t = {d['t']:.2f}: learned (red)" + (", exact (black)" if "true" in d else ""),
+        self.field_view.setTitle(f"Score, t = {d['t']:.2f}: learned red" + (", exact black" if "true" in d else ""),
                                  size=theme.title_size())
 
     def _draw_paths(self, d: dict) -> None:
