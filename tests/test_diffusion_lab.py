@@ -79,3 +79,23 @@ def test_the_panel_draws_a_snapshot(qtbot):
     with qtbot.waitSignal(panel.requestView) as sig:
         panel.t_slider.setValue(70)
     assert sig.args == ["t", 0.7]
+
+
+def test_points_drawn_on_the_samples_view_become_the_data(qtbot, tmp_path, monkeypatch):
+    from genviz.labs.diffusion.panel import DiffusionPanel
+    from genviz.ui import theme
+
+    monkeypatch.setenv("GENVIZ_DATA_DIR", str(tmp_path))
+    theme.apply_theme("light")
+    panel = DiffusionPanel(get_lab("diffusion"))
+    qtbot.addWidget(panel)
+    panel.on_ready(make(sample_steps=5).static_info())
+    panel.drawer.draw_button.setChecked(True)
+    for x, y in np.random.default_rng(0).normal(size=(15, 2)):
+        panel.drawer.add_point(float(x), float(y))
+    with qtbot.waitSignal(panel.requestSettings) as sig:
+        panel.drawer.use_button.click()
+    exp = make(data=sig.args[0]["data"], sample_steps=5)
+    assert exp.static_info()["exact"] is False and len(exp.x_train) == 20000
+    out = exp.snapshot(heavy=True)
+    assert "modes" not in out and "true" not in out and np.isnan(out["score_error"]).all()

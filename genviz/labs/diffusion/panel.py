@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QSplitter, QVBoxLayo
 
 from genviz.core.numbers import estimate
 from genviz.ui import theme
+from genviz.ui.drawing import PointDrawer
 from genviz.ui.panel import LabPanel
 from genviz.ui.plots import CurvePlot, add_colorbar, lock_aspect, make_plot
 
@@ -75,8 +76,20 @@ class DiffusionPanel(LabPanel):
         row.addWidget(self.t_slider, 1)
         row.addWidget(self.t_label)
         fl.addLayout(row)
+        # data drawn by hand on the samples view (the shared drawer): the lab resets on it
+        self.drawer = PointDrawer(self.samples_view, parent=self)
+        self.drawer.use.connect(lambda path: self.requestSettings.emit({"data": path}, True))
+        samples_box = QWidget()
+        sl = QVBoxLayout(samples_box)
+        sl.setContentsMargins(0, 0, 0, 0)
+        draw_row = QHBoxLayout()
+        draw_row.addWidget(self.drawer.draw_button)
+        draw_row.addWidget(self.drawer.use_button)
+        draw_row.addStretch(1)
+        sl.addLayout(draw_row)
+        sl.addWidget(self.samples_view, 1)
         top = QSplitter(Qt.Horizontal)
-        for w in (self.samples_view, field_box, self.paths_view):
+        for w in (samples_box, field_box, self.paths_view):
             top.addWidget(w)
         self.readout = QLabel()
         self.readout.setTextFormat(Qt.RichText)
