@@ -127,3 +127,20 @@ def test_closed_form_drift_and_diffusion_match_autograd(process):
     f, g2 = proc.drift_diffusion(t)
     fa, g2a = proc.drift_diffusion_autograd(t)
     assert torch.allclose(f, fa, rtol=1e-6, atol=1e-9) and torch.allclose(g2, g2a, rtol=1e-6, atol=1e-9)
+
+
+def test_classifier_free_guidance_mixes_the_conditional_and_unconditional_outputs():
+    torch.manual_seed(0)
+    model = DiffusionModel("vp-linear", hidden=16, classes=3).double()
+    x = torch.randn(5, 2, dtype=torch.float64)
+    t = torch.full((5,), 0.4, dtype=torch.float64)
+    y = torch.tensor([0, 1, 2, 1, 0])
+    uncond, cond = model(x, t, torch.full((5,), 3)), model(x, t, y)
+    for gamma, expect in ((0.0, uncond), (1.0, cond), (3.0, -2 * uncond + 3 * cond)):
+        with model.guiding(y, gamma):
+            assert torch.allclose(model(x, t), expect)
+            _, b = model.process.ab(t)
+            assert torch.allclose(model.score(x, t), -expect / b[:, None])  # the score is guided alike
+    assert model.guide is None
+    loss, _ = model.loss(x, y=y)  # labels dropped at random during training
+    assert loss.shape == (5,)

@@ -122,29 +122,70 @@ def time_embedding(t: torch.Tensor, dim: int = 16) -> torch.Tensor:
 class DiffusionModel(nn.Module):
     """An MLP of (x, time embedding) predicting the noise eps (VP, VE) or the velocity eps - x_0 (flow).
     ``score(x, t)`` turns either into grad log p_t(x): E[eps | x_t] = -b score; for flow,
-    E[eps | x_t] = x + (1 - t) v."""
+    E[eps | x_t] = x + (1 - t) v.
 
-    def __init__(self, process: str = "vp-linear", hidden: int = 128, layers: int = 3):
+    With ``classes`` > 0 it also takes a label (one-hot, index ``classes`` = no label) and trains with
+    labels dropped at random, so one network is both conditional and unconditional; inside
+    ``guiding(labels, gamma)`` its output is (1 - gamma) out(no label) + gamma out(label): classifier-free
+    guidance (Ho & Salimans 2022; gamma = 0 unconditional, 1 conditional, > 1 guided). eps, the score
+    and the ODE's velocity are affine in the output with weights summing to one, so they are guided alike."""
+
+    def __init__(self, process: str = "vp-linear", hidden: int = 128, layers: int = 3, classes: int = 0):
         super().__init__()
         self.process = Process(process)
-        dims = [2 + 16] + [hidden] * layers
+        self.classes = int(classes)
+        self.guide: tuple | None = None
+        dims = [2 + 16 + (self.classes + 1 if self.classes else 0)] + [hidden] * layers
         mods: list[nn.Module] = []
         for a, b in zip(dims[:-1], dims[1:]):
             mods += [nn.Linear(a, b), nn.SiLU()]
         mods.append(nn.Linear(dims[-1], 2))
         self.net = nn.Sequential(*mods)
 
-    def forward(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-        return self.net(torch.cat([x, time_embedding(t)], -1))
+    def _net(self, x: torch.Tensor, t: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
+        parts = [x, time_embedding(t)]
+        if self.classes:
+            if y is None:
+                y = torch.full((len(x),), self.classes, dtype=torch.long, device=x.device)
+            parts.append(nn.functional.one_hot(y, self.classes + 1).to(x.dtype))
+        return self.net(torch.cat(parts, -1))
 
-    def loss(self, x0: torch.Tensor, generator=None) -> tuple[torch.Tensor, torch.Tensor]:
-        """Per-example loss and its t: eps-prediction (VP, VE) or the velocity eps - x_0 (flow)."""
+    def forward(self, x: torch.Tensor, t: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        if self.classes and y is None and self.guide is not None:
+            labels, gamma = self.guide
+            labels = labels[: len(x)].to(x.device)
+            if gamma == 0:
+                return self._net(x, t, None)
+            cond = self._net(x, t, labels)
+            return cond if gamma == 1 else (1 - gamma) * self._net(x, t, None) + gamma * cond
+        return self._net(x, t, y)
+
+    def guiding(self, labels: torch.Tensor, gamma: float):
+        """A context in which the model's outputs are guided toward ``labels`` (one per point) by ``gamma``."""
+        model = self
+
+        class _Guide:
+            def __enter__(self):
+                model.guide = (labels, float(gamma))
+
+            def __exit__(self, *exc):
+                model.guide = None
+
+        return _Guide()
+
+    def loss(self, x0: torch.Tensor, generator=None, y: torch.Tensor | None = None,
+             dropout: float = 0.1) -> tuple[torch.Tensor, torch.Tensor]:
+        """Per-example loss and its t: eps-prediction (VP, VE) or the velocity eps - x_0 (flow). With labels
+        ``y``, each is dropped (replaced by 'no label') with probability ``dropout``."""
         n = len(x0)
         t = T_MIN + (1 - T_MIN) * torch.rand(n, generator=generator, dtype=x0.dtype, device=x0.device)
         eps = torch.randn(x0.shape, generator=generator, dtype=x0.dtype, device=x0.device)
         xt = self.process.noise(x0, t, eps)
         target = eps - x0 if self.process.kind == "flow" else eps
-        return ((self(xt, t) - target) ** 2).sum(-1), t
+        if self.classes and y is not None:
+            drop = torch.rand(n, generator=generator, device=x0.device) < dropout
+            y = torch.where(drop, torch.full_like(y, self.classes), y)
+        return ((self(xt, t, y) - target) ** 2).sum(-1), t
 
     def eps(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         out = self(x, t)

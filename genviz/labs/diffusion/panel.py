@@ -166,6 +166,8 @@ class DiffusionPanel(LabPanel):
         if "modes" in d:
             parts.append(f"modes {d['modes']}/{d['n_modes']}, high quality {d['hq_percent']:.1f} %, reverse KL "
                          f"{d['reverse_kl']:.3f} (the GAN lab's protocol)")
+            if d.get("spread_ratio") is not None:
+                parts.append(f"spread within a mode {d['spread_ratio']:.2f}× the data's")
         self.readout.setText(" &nbsp;·&nbsp; ".join(parts))
 
     def _draw_field(self, d: dict) -> None:
