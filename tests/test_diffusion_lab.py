@@ -99,3 +99,31 @@ def test_points_drawn_on_the_samples_view_become_the_data(qtbot, tmp_path, monke
     assert exp.static_info()["exact"] is False and len(exp.x_train) == 20000
     out = exp.snapshot(heavy=True)
     assert "modes" not in out and "true" not in out and np.isnan(out["score_error"]).all()
+
+
+def test_modes_placed_by_hand_make_a_mixture_with_its_exact_score(qtbot):
+    from genviz.data.images import DataError
+    from genviz.labs.diffusion.panel import DiffusionPanel
+    from genviz.ui import theme
+
+    theme.apply_theme("light")
+    panel = DiffusionPanel(get_lab("diffusion"))
+    qtbot.addWidget(panel)
+    panel.on_ready(make(sample_steps=5).static_info())
+    panel.placer.draw_button.setChecked(True)
+    for x, y in ((0.0, 0.0), (2.0, 1.0), (-1.5, 2.0)):
+        panel.placer.add_point(x, y)
+    with qtbot.waitSignal(panel.requestSettings) as sig:
+        panel.placer.use_button.click()
+    data = sig.args[0]["data"]
+    assert data == "mixture:0.00,0.00;2.00,1.00;-1.50,2.00"
+    exp = make(data=data, sample_steps=5)
+    assert exp.static_info()["exact"] and len(exp.static_info()["modes"]) == 3
+    snap = exp.snapshot(heavy=True)
+    assert "true" in snap and snap["n_modes"] == 3
+    try:
+        make(data="mixture:1,2,3")
+    except DataError as exc:
+        assert "1 to 25 means" in str(exc)
+    else:
+        raise AssertionError("a malformed mixture was accepted")

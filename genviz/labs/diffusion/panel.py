@@ -79,12 +79,15 @@ class DiffusionPanel(LabPanel):
         # data drawn by hand on the samples view (the shared drawer): the lab resets on it
         self.drawer = PointDrawer(self.samples_view, parent=self)
         self.drawer.use.connect(lambda path: self.requestSettings.emit({"data": path}, True))
+        # or the modes of a mixture placed by hand: its exact score and density come with it
+        self.placer = PointDrawer(self.samples_view, color="#2ca02c", parent=self, modes=True)
+        self.placer.use.connect(lambda data: self.requestSettings.emit({"data": data}, True))
         samples_box = QWidget()
         sl = QVBoxLayout(samples_box)
         sl.setContentsMargins(0, 0, 0, 0)
         draw_row = QHBoxLayout()
-        draw_row.addWidget(self.drawer.draw_button)
-        draw_row.addWidget(self.drawer.use_button)
+        for w in (self.drawer.draw_button, self.drawer.use_button, self.placer.draw_button, self.placer.use_button):
+            draw_row.addWidget(w)
         draw_row.addStretch(1)
         sl.addLayout(draw_row)
         sl.addWidget(self.samples_view, 1)
