@@ -198,7 +198,7 @@ def placed_mixture(text: str) -> Toy2D:
 def make_toy(name: str) -> Toy2D:
     """ring8, grid25, moons, spiral, checkerboard, gaussian, mixture:x,y;x,y (modes placed by hand), or a
     path to a CSV/NPY of points."""
-    if name.startswith("mixture:"):
+    if isinstance(name, str) and name.startswith("mixture:"):
         return placed_mixture(name[len("mixture:"):])
     if name == "ring8":
         return mixture("ring8", ring_means(8, 1.0), 0.01, (-1.6, 1.6, -1.6, 1.6))
