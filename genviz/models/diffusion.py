@@ -213,6 +213,29 @@ def time_grid(steps: int, dtype=torch.float32, t_max: float = 1.0) -> torch.Tens
     return torch.linspace(t_max, T_MIN, steps + 1, dtype=dtype)
 
 
+class ExactField:
+    """eps, the score and the ODE's velocity from a given score function (an exact one: tests drive the
+    samplers with it), in ``process``: the interface of DiffusionModel that the samplers use."""
+
+    def __init__(self, process: Process, score_fn):
+        self.process, self.score_fn = process, score_fn
+
+    def score(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        return self.score_fn(x, t).to(x.dtype)
+
+    def eps(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        _, b = self.process.ab(t)
+        return -b[:, None] * self.score(x, t)
+
+    def velocity(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        f, g2 = self.process.drift_diffusion(t)
+        return f[:, None] * x - 0.5 * g2[:, None] * self.score(x, t)
+
+
+def _field(model: DiffusionModel, score_fn):
+    return model if score_fn is None else ExactField(model.process, score_fn)
+
+
 def _t_max(proc: Process, score_fn) -> float:
     """Flow matching's a(1) = 0 makes a score-driven drift singular at t = 1: start just below it (its own
     velocity network has no such problem)."""
@@ -232,19 +255,8 @@ def sample(model: DiffusionModel, n: int, sampler: str = "ode", steps: int = 100
     proc = model.process
     dtype = next(model.parameters()).dtype
     x = proc.prior_sample(n, generator, dtype) if x is None else x.clone().to(dtype)
-    score = score_fn or model.score
-
-    def eps_of(x, t):
-        if score_fn is None:
-            return model.eps(x, t)
-        _, b = proc.ab(t)
-        return -b[:, None] * score_fn(x, t).to(x.dtype)
-
-    def velocity(x, t):
-        if score_fn is None:
-            return model.velocity(x, t)
-        f, g2 = proc.drift_diffusion(t)
-        return f[:, None] * x - 0.5 * g2[:, None] * score_fn(x, t).to(x.dtype)
+    field = _field(model, score_fn)
+    score, eps_of, velocity = field.score, field.eps, field.velocity
 
     def _denoised(x, t):
         a, b = proc.ab(t)
@@ -313,13 +325,7 @@ def sample(model: DiffusionModel, n: int, sampler: str = "ode", steps: int = 100
 def ddim_encode(model: DiffusionModel, x0: torch.Tensor, steps: int = 100, score_fn=None) -> torch.Tensor:
     """DDIM with eta = 0 run forwards (T_MIN -> 1): the noise that decodes back to x0."""
     proc = model.process
-
-    def eps_of(x, t):
-        if score_fn is None:
-            return model.eps(x, t)
-        _, b = proc.ab(t)
-        return -b[:, None] * score_fn(x, t).to(x.dtype)
-
+    eps_of = _field(model, score_fn).eps
     ts = torch.flip(time_grid(steps, x0.dtype), [0])
     x = x0.clone()
     n = len(x)
@@ -341,12 +347,7 @@ def ode_log_prob(model: DiffusionModel, x0: torch.Tensor, steps: int = 100, scor
     x = x0.detach().clone()
     n = len(x)
     total = torch.zeros(n, dtype=x.dtype)
-
-    def velocity(x, t):
-        if score_fn is None:
-            return model.velocity(x, t)
-        f, g2 = proc.drift_diffusion(t)
-        return f[:, None] * x - 0.5 * g2[:, None] * score_fn(x, t).to(x.dtype)
+    velocity = _field(model, score_fn).velocity
 
     def v_div(x, t):
         x = x.detach().requires_grad_(True)

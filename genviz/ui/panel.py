@@ -273,3 +273,45 @@ class LabPanel(QWidget):
 
     def on_query_failed(self, name: str) -> None:
         """A ``requestQuery`` got no answer (the window has shown why, or the model was replaced)."""
+
+
+class PagedPanel(LabPanel):
+    """A lab whose setting ``experiment`` picks one of several experiments, each with its own views
+    (a page above) and its own curves (a page below), and one rich-text readout between them. A subclass
+    builds its pages in ``build_pages`` with ``add_page(views, curves)``, in the order of ``PAGES``."""
+
+    PAGES: tuple[str, ...] = ()
+
+    def __init__(self, lab, parent=None):
+        super().__init__(lab, parent)
+        from PySide6.QtWidgets import QStackedWidget
+
+        self.static: dict = {}
+        self.pages = QStackedWidget()
+        self.curve_pages = QStackedWidget()
+        self.readout = QLabel()
+        self.readout.setTextFormat(Qt.RichText)
+        self.readout.setWordWrap(True)
+        self.build_pages()
+        self.arrange(self.pages, column(self.readout, (self.curve_pages, 1)), (560, 340))
+
+    def build_pages(self) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def add_page(self, views: QWidget, curves: QWidget) -> None:
+        self.pages.addWidget(views)
+        self.curve_pages.addWidget(curves)
+
+    def select_page(self, experiment: str) -> None:
+        i = self.PAGES.index(experiment)
+        self.pages.setCurrentIndex(i)
+        self.curve_pages.setCurrentIndex(i)
+
+    def extend_page_curves(self, rows: dict) -> None:
+        """The metric rows into the curves of the page on show (each plot takes the series it names)."""
+        if "step" not in rows:
+            return
+        plot = self.curve_pages.currentWidget()
+        for key in plot.buffers:
+            if key in rows:
+                plot.append(key, rows["step"], rows[key])

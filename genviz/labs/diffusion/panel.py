@@ -6,12 +6,12 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QSplitter
 
 from genviz.core.numbers import estimate
 from genviz.ui import theme
 from genviz.ui.drawing import PointDrawer
-from genviz.ui.panel import LabPanel
+from genviz.ui.panel import LabPanel, column, row
 from genviz.ui.plots import CurvePlot, add_colorbar, lock_aspect, make_plot
 
 SDE, ODE, LEARNED, TRUE = "#ff7f0e", "#1f77b4", "#d62728", "#222222"
@@ -67,30 +67,19 @@ class DiffusionPanel(LabPanel):
         self.t_slider.setFocusPolicy(Qt.NoFocus)
         self.t_label = QLabel("t = 0.30")
         self.t_slider.valueChanged.connect(self._t_changed)
-        field_box = QWidget()
-        fl = QVBoxLayout(field_box)
-        fl.setContentsMargins(0, 0, 0, 0)
-        fl.addWidget(self.field_view, 1)
-        row = QHBoxLayout()
-        row.addWidget(QLabel("time"))
-        row.addWidget(self.t_slider, 1)
-        row.addWidget(self.t_label)
-        fl.addLayout(row)
+        time_row = QHBoxLayout()
+        time_row.addWidget(QLabel("time"))
+        time_row.addWidget(self.t_slider, 1)
+        time_row.addWidget(self.t_label)
+        field_box = column((self.field_view, 1), time_row)
         # data drawn by hand on the samples view (the shared drawer): the lab resets on it
         self.drawer = PointDrawer(self.samples_view, parent=self)
         self.drawer.use.connect(lambda path: self.requestSettings.emit({"data": path}, True))
         # or the modes of a mixture placed by hand: its exact score and density come with it
         self.placer = PointDrawer(self.samples_view, color="#2ca02c", parent=self, modes=True)
         self.placer.use.connect(lambda data: self.requestSettings.emit({"data": data}, True))
-        samples_box = QWidget()
-        sl = QVBoxLayout(samples_box)
-        sl.setContentsMargins(0, 0, 0, 0)
-        draw_row = QHBoxLayout()
-        for w in (self.drawer.draw_button, self.drawer.use_button, self.placer.draw_button, self.placer.use_button):
-            draw_row.addWidget(w)
-        draw_row.addStretch(1)
-        sl.addLayout(draw_row)
-        sl.addWidget(self.samples_view, 1)
+        samples_box = column(row(self.drawer.draw_button, self.drawer.use_button, self.placer.draw_button,
+                                 self.placer.use_button), (self.samples_view, 1))
         top = QSplitter(Qt.Horizontal)
         for w in (samples_box, field_box, self.paths_view):
             top.addWidget(w)
@@ -106,12 +95,7 @@ class DiffusionPanel(LabPanel):
         bottom = QSplitter(Qt.Horizontal)
         bottom.addWidget(self.curves)
         bottom.addWidget(self.bins_view)
-        lower = QWidget()
-        lo = QVBoxLayout(lower)
-        lo.setContentsMargins(0, 0, 0, 0)
-        lo.addWidget(self.readout)
-        lo.addWidget(bottom, 1)
-        self.arrange(top, lower, (560, 340))
+        self.arrange(top, column(self.readout, (bottom, 1)), (560, 340))
         self.name_views({"samples": self.samples_view, "score-field": self.field_view, "paths": self.paths_view,
                          "curves": self.curves, "per-t": self.bins_view})
 

@@ -7,12 +7,12 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QSplitter, QStackedWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QSplitter
 
 from genviz.core.mosaic import grid_shape, tile
 from genviz.core.numbers import estimate
 from genviz.ui import theme
-from genviz.ui.panel import LabPanel
+from genviz.ui.panel import PagedPanel
 from genviz.ui.plots import CurvePlot, ImagePlot, make_plot
 
 PAGES = ("variance", "discrete", "vae", "wake-sleep")
@@ -27,25 +27,17 @@ def pm(mean: float, se) -> str:
     return estimate(mean, se) if se else f"{mean:.3g}"
 
 
-class EstimatorsPanel(LabPanel):
-    def __init__(self, lab, parent=None):
-        super().__init__(lab, parent)
-        self.static: dict = {}
-        self.pages = QStackedWidget()
-        self.curve_pages = QStackedWidget()
-        self.readout = QLabel()
-        self.readout.setTextFormat(Qt.RichText)
-        self.readout.setWordWrap(True)
+class EstimatorsPanel(PagedPanel):
+    PAGES = PAGES
+
+    def build_pages(self) -> None:
         self._build_continuous()
         self._build_discrete()
         self._build_vae()
         self._build_ws()
-        lower = QWidget()
-        lo = QVBoxLayout(lower)
-        lo.setContentsMargins(0, 0, 0, 0)
-        lo.addWidget(self.readout)
-        lo.addWidget(self.curve_pages, 1)
-        self.arrange(self.pages, lower, (560, 340))
+
+    def __init__(self, lab, parent=None):
+        super().__init__(lab, parent)
         self.name_views({"estimates": self.hist_view, "variance-vs-samples": self.var_view,
                          "discrete-estimates": self.dhist_view, "temperature": self.tau_view,
                          "vae-curves": self.vae_curves, "ws-curves": self.ws_curves,
@@ -77,13 +69,12 @@ class EstimatorsPanel(LabPanel):
         page = QSplitter(Qt.Horizontal)
         page.addWidget(self.hist_view)
         page.addWidget(self.var_view)
-        self.pages.addWidget(page)
         self.var_curves = CurvePlot("Mean of the last 8,192 estimates of each estimator (the target: the exact gradient)",
                                     {"mean_sf": "score function", "mean_sf-baseline": "with baseline",
                                      "mean_reparam": "reparameterization"}, y_label="gradient")
         for key, name in (("mean_sf", "sf"), ("mean_sf-baseline", "sf-baseline"), ("mean_reparam", "reparam")):
             self.var_curves.curves[key].setPen(pg.mkPen(COLORS[name], width=2))
-        self.curve_pages.addWidget(self.var_curves)
+        self.add_page(page, self.var_curves)
 
     def _build_discrete(self) -> None:
         self.dhist_view = make_plot("Estimates of ∂E[f]/∂logit₁; exact (black)", "single-sample estimate",
@@ -104,13 +95,12 @@ class EstimatorsPanel(LabPanel):
         page = QSplitter(Qt.Horizontal)
         page.addWidget(self.dhist_view)
         page.addWidget(self.tau_view)
-        self.pages.addWidget(page)
         self.disc_curves = CurvePlot("Mean of the last 8,192 estimates of each estimator", {
             "mean_sf": "score function", "mean_sf-baseline": "with baseline", "mean_gumbel": "Gumbel-softmax"},
             y_label="gradient")
         for key, name in (("mean_sf", "sf"), ("mean_sf-baseline", "sf-baseline"), ("mean_gumbel", "gumbel")):
             self.disc_curves.curves[key].setPen(pg.mkPen(COLORS[name], width=2))
-        self.curve_pages.addWidget(self.disc_curves)
+        self.add_page(page, self.disc_curves)
 
     def _build_vae(self) -> None:
         self.vae_curves = CurvePlot("One VAE, three gradient estimators, same start and minibatches: train ELBO",
@@ -122,15 +112,13 @@ class EstimatorsPanel(LabPanel):
                                   y_label="nats per image")
         for m in ("reparam", "sf", "sf-baseline"):
             self.vae_test.curves[m].setPen(pg.mkPen(COLORS[m], width=3))
-        self.pages.addWidget(self.vae_test)
-        self.curve_pages.addWidget(self.vae_curves)
+        self.add_page(self.vae_test, self.vae_curves)
 
     def _build_ws(self) -> None:
         self.ws_curves = CurvePlot("Exact test log p(x) (sum over every latent state)",
                                    {m: NAMES[m] for m in ("wake-sleep", "rws", "sf-elbo")}, y_label="nats per image")
         for m in ("wake-sleep", "rws", "sf-elbo"):
             self.ws_curves.curves[m].setPen(pg.mkPen(COLORS[m], width=3))
-        page = QWidget()
         grid = QSplitter(Qt.Horizontal)
         self.fantasy_views, self.post_views, self.post_bars = {}, {}, {}
         for m in ("wake-sleep", "rws", "sf-elbo"):
@@ -146,11 +134,7 @@ class EstimatorsPanel(LabPanel):
             col.addWidget(pv)
             grid.addWidget(col)
             self.fantasy_views[m], self.post_views[m], self.post_bars[m] = fv, pv, bars
-        lay = QVBoxLayout(page)
-        lay.setContentsMargins(0, 0, 0, 0)
-        lay.addWidget(grid)
-        self.pages.addWidget(page)
-        self.curve_pages.addWidget(self.ws_curves)
+        self.add_page(grid, self.ws_curves)
 
     def restyle(self) -> None:
         pass
@@ -159,17 +143,11 @@ class EstimatorsPanel(LabPanel):
     def on_ready(self, info: dict) -> None:
         self.static = info
         self.clear()
-        i = PAGES.index(info["experiment"])
-        self.pages.setCurrentIndex(i)
-        self.curve_pages.setCurrentIndex(i)
+        self.select_page(info["experiment"])
         self.dexact_line.setValue(float(info["exact"][0]) if "exact" in info else 0.0)
 
     def extend_curves(self, rows: dict, frame) -> None:
-        if "step" in rows:
-            plot = self.curve_pages.currentWidget()
-            for key in plot.buffers:
-                if key in rows:
-                    plot.append(key, rows["step"], rows[key])
+        self.extend_page_curves(rows)
         if frame is not None and frame.heavy and frame.data:
             if "test_elbo" in frame.data:
                 for m, v in frame.data["test_elbo"].items():

@@ -6,11 +6,11 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSplitter, QStackedWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSplitter, QVBoxLayout, QWidget
 
 from genviz.ui import theme
 from genviz.ui.drawing import PointDrawer
-from genviz.ui.panel import LabPanel
+from genviz.ui.panel import PagedPanel
 from genviz.ui.plots import CurvePlot, ellipse_points, heat_plot, lock_aspect, make_plot
 
 PAGES = ("kl", "em", "cavi", "meanfield")
@@ -24,25 +24,17 @@ def fmt(v: float) -> str:
     return f"{v:.3f}"
 
 
-class InferencePanel(LabPanel):
-    def __init__(self, lab, parent=None):
-        super().__init__(lab, parent)
-        self.static: dict = {}
-        self.pages = QStackedWidget()
-        self.curve_pages = QStackedWidget()
-        self.readout = QLabel()
-        self.readout.setTextFormat(Qt.RichText)
-        self.readout.setWordWrap(True)
+class InferencePanel(PagedPanel):
+    PAGES = PAGES
+
+    def build_pages(self) -> None:
         self._build_kl()
         self._build_em()
         self._build_cavi()
         self._build_meanfield()
-        lower = QWidget()
-        lo = QVBoxLayout(lower)
-        lo.setContentsMargins(0, 0, 0, 0)
-        lo.addWidget(self.readout)
-        lo.addWidget(self.curve_pages, 1)
-        self.arrange(self.pages, lower, (560, 340))
+
+    def __init__(self, lab, parent=None):
+        super().__init__(lab, parent)
         self.name_views({"kl-fits": self.kl_view, "kl-question": self.q_view, "em-bound": self.em_view,
                          "em-data": self.em_data_view, "cavi": self.cavi_views[0], "gibbs": self.cavi_views[1],
                          "map-em": self.cavi_views[2], "meanfield": self.mf_view, "kl-curves": self.kl_curves,
@@ -81,11 +73,10 @@ class InferencePanel(LabPanel):
         page.addWidget(self.kl_view)
         page.addWidget(right)
         page.setSizes([600, 500])
-        self.pages.addWidget(page)
         # the series' colours follow the views': forward fit blue, reverse fit red
         self.kl_curves = CurvePlot("KL of each fit (quadrature)", {"kl_forward_fit": "forward fit: KL(p‖q)",
                                                                    "kl_reverse_fit": "reverse fit: KL(q‖p)"})
-        self.curve_pages.addWidget(self.kl_curves)
+        self.add_page(page, self.kl_curves)
 
     def _build_em(self) -> None:
         self.em_view = make_plot("log p(x; θ) (black) and the bound L(q; θ) (blue); the gap at θ_t (red)", "θ",
@@ -105,13 +96,12 @@ class InferencePanel(LabPanel):
         page.addWidget(self.em_view)
         page.addWidget(self.em_data_view)
         page.setSizes([650, 450])
-        self.pages.addWidget(page)
         self.em_curves = CurvePlot("EM, one half step per step: log p(x; θ_t) never falls",
                                    {"log_px": "log p(x; θ_t)", "bound": "L(q; θ_t)"})
         # the same colours as the view above: log p black, the bound blue
         self.em_curves.curves["log_px"].setPen(pg.mkPen(theme.colors()["text"], width=2))
         self.em_curves.curves["bound"].setPen(pg.mkPen(FWD, width=2))
-        self.curve_pages.addWidget(self.em_curves)
+        self.add_page(page, self.em_curves)
         self.theta_trail: list = []
 
     def _build_cavi(self) -> None:
@@ -139,10 +129,9 @@ class InferencePanel(LabPanel):
         buttons.addStretch(1)
         cl.addLayout(buttons)
         cl.addWidget(page, 1)
-        self.pages.addWidget(cavi_page)
         self.cavi_curves = CurvePlot("Objectives after every update (nats)", {
             "elbo": "CAVI: ELBO", "em_log_posterior": "MAP-EM: log p(x, μ)", "gibbs_log_joint": "Gibbs: log p(x, c, μ)"})
-        self.curve_pages.addWidget(self.cavi_curves)
+        self.add_page(cavi_page, self.cavi_curves)
 
     def _build_meanfield(self) -> None:
         self.mf_view = make_plot("p (black, 1σ and 2σ); mean-field q by reverse KL (red), by forward KL (blue)",
@@ -154,9 +143,8 @@ class InferencePanel(LabPanel):
         self.mf_fwd = [self.mf_view.plot([], [], pen=pg.mkPen(FWD, width=3, style=Qt.DashLine)) for _ in range(2)]
         self.mf_trail = self.mf_view.plot([], [], pen=pg.mkPen("#888888", width=1), symbol="o", symbolSize=5,
                                           symbolBrush="#888888", symbolPen=None)
-        self.pages.addWidget(self.mf_view)
         self.mf_curves = CurvePlot("Coordinate ascent: KL(q‖p) after each factor's update", {"kl_reverse": "KL(q‖p)"})
-        self.curve_pages.addWidget(self.mf_curves)
+        self.add_page(self.mf_view, self.mf_curves)
 
     def restyle(self) -> None:
         pass
@@ -165,9 +153,7 @@ class InferencePanel(LabPanel):
     def on_ready(self, info: dict) -> None:
         self.static = info
         self.clear()
-        page = PAGES.index(info["experiment"])
-        self.pages.setCurrentIndex(page)
-        self.curve_pages.setCurrentIndex(page)
+        self.select_page(info["experiment"])
         kind = info["experiment"]
         if kind == "kl":
             self.guessed = None
@@ -200,12 +186,7 @@ class InferencePanel(LabPanel):
             self.mf_view.setYRange(-3.5, 3.5, padding=0)
 
     def extend_curves(self, rows: dict, frame) -> None:
-        if "step" not in rows:
-            return
-        plot = self.curve_pages.currentWidget()
-        for key in plot.buffers:
-            if key in rows:
-                plot.append(key, rows["step"], rows[key])
+        self.extend_page_curves(rows)
 
     def show_frame(self, frame, live: bool) -> None:
         if not self.static or not frame.data:  # light snapshots carry the views too
