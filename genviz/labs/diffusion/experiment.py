@@ -156,14 +156,18 @@ class DiffusionExperiment(Experiment):
         noised = self.model.process.noise(x0, tt, torch.randn(x0.shape, generator=g))
         ode = paths["ode"].astype(np.float64)  # how straight the ODE's paths are: length over displacement
         length = np.linalg.norm(np.diff(ode, axis=0), axis=-1).sum(0)
-        straightness = float(np.mean(length / np.maximum(np.linalg.norm(ode[-1] - ode[0], axis=-1), 1e-9)))
+        ratios = length / np.maximum(np.linalg.norm(ode[-1] - ode[0], axis=-1), 1e-9)
+        straightness = float(np.mean(ratios))
         out = {"samples": x.numpy().astype(np.float32), "paths": paths, "t": t_view, "path_ratio": straightness,
+               "path_ratio_se": float(ratios.std(ddof=1) / math.sqrt(len(ratios))),
                "sampler_used": self.sampler_for(s["sampler"]),
                "noised": noised.numpy().astype(np.float32), "loss_bins": self.loss_bins.astype(np.float32),
                "score_error": self.score_error_by_t(), **self._score_field(t_view)}
         if self.toy.modes is not None:
             cov = mode_coverage(x.numpy(), self.toy.modes, self.toy.std)
+            p = cov["hq_percent"] / 100  # a fraction of the samples drawn: its binomial standard error
             out.update(modes=cov["modes"], n_modes=cov["n_modes"], hq_percent=cov["hq_percent"],
+                       hq_percent_se=100 * math.sqrt(p * (1 - p) / len(x)),
                        reverse_kl=cov["reverse_kl"], spread_ratio=self.spread_ratio(x.numpy()))
         now = time.perf_counter()
         if self._nll is None or now - self._nll[2] > NLL_EVERY_S:  # an ODE likelihood: refreshed every few seconds

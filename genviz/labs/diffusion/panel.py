@@ -149,9 +149,11 @@ class DiffusionPanel(LabPanel):
         self.sample_item.setData(x[:, 0], x[:, 1])
         parts = [f"sampler {d.get('sampler_used', '')}", f"test NLL {estimate(d['test_nll'], d['test_nll_se'])} nats "
                  "(probability-flow ODE, exact divergence, 64 test points)",
-                 f"ODE paths {d.get('path_ratio', float('nan')):.2f}× longer than straight"]
+                 f"ODE paths {estimate(d['path_ratio'], d.get('path_ratio_se'))}× longer than straight "
+                 f"({len(d['paths']['ode'][0])} paths)"]
         if "modes" in d:
-            parts.append(f"modes {d['modes']}/{d['n_modes']}, high quality {d['hq_percent']:.1f} %, reverse KL "
+            parts.append(f"modes {d['modes']}/{d['n_modes']}, high quality "
+                         f"{estimate(d['hq_percent'], d.get('hq_percent_se') or None)} % of {len(d['samples'])}, reverse KL "
                          f"{d['reverse_kl']:.3f} (the GAN lab's protocol)")
             if d.get("spread_ratio") is not None:
                 parts.append(f"spread within a mode {d['spread_ratio']:.2f}× the data's")
