@@ -127,3 +127,20 @@ def test_modes_placed_by_hand_make_a_mixture_with_its_exact_score(qtbot):
         assert "1 to 25 means" in str(exc)
     else:
         raise AssertionError("a malformed mixture was accepted")
+
+
+def test_the_spread_ratio_and_its_standard_error_match_repeated_sample_sets():
+    from types import SimpleNamespace
+
+    from genviz.data.toy2d import make_toy
+
+    toy = make_toy("grid25")
+    rng = np.random.default_rng(4)
+    fake = SimpleNamespace(toy=toy)
+    r, se = [], []
+    for _ in range(300):
+        x = toy.modes[rng.integers(0, 25, 500)] + rng.normal(0, 0.7 * toy.std, (500, 2))  # sharper than the data
+        a, b = DiffusionExperiment.spread_ratio(fake, x)
+        r.append(a); se.append(b)
+    assert abs(np.mean(r) - 0.7) < 0.02  # the ratio of the spreads (3-std cut: a slight shrink)
+    assert abs(np.std(r) / np.mean(se) - 1) < 0.15

@@ -130,7 +130,7 @@ class DiffusionModel(nn.Module):
     guidance (Ho & Salimans 2022; gamma = 0 unconditional, 1 conditional, > 1 guided). eps, the score
     and the ODE's velocity are affine in the output with weights summing to one, so they are guided alike."""
 
-    def __init__(self, process: str = "vp-linear", hidden: int = 128, layers: int = 3, classes: int = 0):
+    def __init__(self, process: str = "vp-linear", hidden: int = 64, layers: int = 3, classes: int = 0):
         super().__init__()
         self.process = Process(process)
         self.classes = int(classes)
@@ -143,12 +143,18 @@ class DiffusionModel(nn.Module):
         self.net = nn.Sequential(*mods)
 
     def _net(self, x: torch.Tensor, t: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
-        parts = [x, time_embedding(t)]
+        """The first layer on cat(x, embedding(t), one-hot(y)), computed as W_x x + (W_rest rest + bias): when t is
+        one time for the whole batch (shape [1], as the samplers pass it) and there is no label, the second term
+        is one row, computed once and broadcast, instead of an embedding and a concatenation per point."""
+        rest = [time_embedding(t)]
         if self.classes:
-            if y is None:
-                y = torch.full((len(x),), self.classes, dtype=torch.long, device=x.device)
-            parts.append(nn.functional.one_hot(y, self.classes + 1).to(x.dtype))
-        return self.net(torch.cat(parts, -1))
+            y = torch.full((1,), self.classes, dtype=torch.long, device=x.device) if y is None else y
+            rest.append(nn.functional.one_hot(y, self.classes + 1).to(x.dtype))
+        m = max(len(r) for r in rest)
+        rest = torch.cat([r.expand(m, -1) for r in rest], -1)
+        first = self.net[0]
+        h = nn.functional.linear(x, first.weight[:, :2]) + nn.functional.linear(rest, first.weight[:, 2:], first.bias)
+        return self.net[1:](h)
 
     def forward(self, x: torch.Tensor, t: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         if self.classes and y is None and self.guide is not None:
@@ -202,7 +208,9 @@ class DiffusionModel(nn.Module):
         if self.process.kind == "flow":
             return self(x, t)
         f, g2 = self.process.drift_diffusion(t)
-        return f[:, None] * x - 0.5 * g2[:, None] * self.score(x, t)
+        _, b = self.process.ab(t)
+        # f x - g^2 score / 2 with score = -eps / b: one fused multiply-add
+        return torch.addcmul(f[:, None] * x, (0.5 * g2 / b)[:, None], self(x, t))
 
 
 # -- samplers ---------------------------------------------------------------------------------------------------
@@ -272,7 +280,7 @@ def sample(model: DiffusionModel, n: int, sampler: str = "ode", steps: int = 100
         lvl_t = torch.linspace(1.0, 0.02, levels, dtype=dtype)
         _, b_last = proc.ab(lvl_t[-1:])
         for tl in lvl_t:
-            t = tl.expand(n)
+            t = tl.reshape(1)
             _, b = proc.ab(t[:1])
             step = 0.1 * float(b ** 2 / (b_last ** 2 + 1e-12)) * float(b_last ** 2)  # Song & Ermon 2019
             for _ in range(per):
@@ -280,9 +288,9 @@ def sample(model: DiffusionModel, n: int, sampler: str = "ode", steps: int = 100
                 x = x + step * score(x, t) + math.sqrt(2 * step) * z
                 if trajectory is not None:
                     trajectory.append(x.clone())
-        return _denoised(x, lvl_t[-1].expand(n)) if denoise else x
+        return _denoised(x, lvl_t[-1:]) if denoise else x
     for i in range(steps):
-        t_now, t_next = ts[i].expand(n), ts[i + 1].expand(n)
+        t_now, t_next = ts[i:i + 1], ts[i + 1:i + 2]  # one time for all: the network embeds it once
         dt = float(ts[i + 1] - ts[i])  # negative
         if sampler == "ode":  # Heun
             v1 = velocity(x, t_now)
@@ -315,7 +323,7 @@ def sample(model: DiffusionModel, n: int, sampler: str = "ode", steps: int = 100
         if trajectory is not None:
             trajectory.append(x.clone())
     if denoise:
-        x = _denoised(x, ts[-1].expand(n))
+        x = _denoised(x, ts[-1:])
         if trajectory is not None:
             trajectory.append(x.clone())
     return x
@@ -328,9 +336,8 @@ def ddim_encode(model: DiffusionModel, x0: torch.Tensor, steps: int = 100, score
     eps_of = _field(model, score_fn).eps
     ts = torch.flip(time_grid(steps, x0.dtype), [0])
     x = x0.clone()
-    n = len(x)
     for i in range(steps):
-        t_now, t_next = ts[i].expand(n), ts[i + 1].expand(n)
+        t_now, t_next = ts[i:i + 1], ts[i + 1:i + 2]  # one time for all: the network embeds it once
         a_t, b_t = proc.ab(t_now)
         a_s, b_s = proc.ab(t_next)
         e = eps_of(x, t_now)
@@ -358,7 +365,7 @@ def ode_log_prob(model: DiffusionModel, x0: torch.Tensor, steps: int = 100, scor
         return v.detach(), d0[:, 0] + d1[:, 1]
 
     for i in range(steps):
-        t_now, t_next = ts[i].expand(n), ts[i + 1].expand(n)
+        t_now, t_next = ts[i:i + 1], ts[i + 1:i + 2]  # one time for all: the network embeds it once
         dt = float(ts[i + 1] - ts[i])
         v1, div1 = v_div(x, t_now)
         x_pred = x + dt * v1

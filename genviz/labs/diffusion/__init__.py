@@ -30,7 +30,7 @@ LAB = LabInfo(
         Setting("guidance", 0.0, "float", "classifier-free guidance gamma for data with labels (the modes of ring8, "
                 "grid25): above 0 at Reset trains a conditional model (labels dropped 10 % of the time); then, live, "
                 "0 = unconditional, 1 = conditional on a random mode, > 1 = guided", 0.0, 10.0, live=True),
-        Setting("hidden", 128, "int", "units per hidden layer", 8, 1024),
+        Setting("hidden", 64, "int", "units per hidden layer", 8, 1024),
         Setting("layers", 3, "int", "hidden layers", 1, 8),
         Setting("lr", 1e-3, "float", "Adam learning rate", 1e-5, 1.0, live=True, log_scale=True),
         Setting("batch", 512, "int", "minibatch size", 8, 8192, live=True),

@@ -165,10 +165,10 @@ class DiffusionExperiment(Experiment):
                "score_error": self.score_error_by_t(), **self._score_field(t_view)}
         if self.toy.modes is not None:
             cov = mode_coverage(x.numpy(), self.toy.modes, self.toy.std)
-            p = cov["hq_percent"] / 100  # a fraction of the samples drawn: its binomial standard error
+            spread, spread_se = self.spread_ratio(x.numpy())
             out.update(modes=cov["modes"], n_modes=cov["n_modes"], hq_percent=cov["hq_percent"],
-                       hq_percent_se=100 * math.sqrt(p * (1 - p) / len(x)),
-                       reverse_kl=cov["reverse_kl"], spread_ratio=self.spread_ratio(x.numpy()))
+                       hq_percent_se=cov["hq_percent_se"], reverse_kl=cov["reverse_kl"],
+                       reverse_kl_se=cov["reverse_kl_se"], spread_ratio=spread, spread_ratio_se=spread_se)
         now = time.perf_counter()
         if self._nll is None or now - self._nll[2] > NLL_EVERY_S:  # an ODE likelihood: refreshed every few seconds
             with torch.enable_grad():
@@ -177,16 +177,18 @@ class DiffusionExperiment(Experiment):
         out.update(test_nll=self._nll[0], test_nll_se=self._nll[1])
         return out
 
-    def spread_ratio(self, x: np.ndarray) -> float | None:
+    def spread_ratio(self, x: np.ndarray) -> tuple[float | None, float | None]:
         """How widely the high-quality samples spread around their mode against the data's own spread
-        (1: as diverse as the data within each mode; below 1: sharper, less diverse)."""
+        (1: as diverse as the data within each mode; below 1: sharper, less diverse), r = sqrt(mean d^2 / 2) / s,
+        and its standard error by the delta method, r / 2 * SE(mean d^2) / mean d^2."""
         modes = np.asarray(self.toy.modes, np.float64)
         d = np.sqrt(((x[:, None, :] - modes[None]) ** 2).sum(-1))
         near = d.min(1)
-        hq = near < 3 * self.toy.std
-        if hq.sum() < 10:
-            return None
-        return float(np.sqrt(np.mean(near[hq] ** 2) / 2) / self.toy.std)
+        d2 = near[near < 3 * self.toy.std] ** 2
+        if len(d2) < 10:
+            return None, None
+        r = float(np.sqrt(d2.mean() / 2) / self.toy.std)
+        return r, float(r / 2 * d2.std(ddof=1) / math.sqrt(len(d2)) / max(d2.mean(), 1e-300))
 
     def query(self, name: str, **kwargs):
         if name == "sample":
@@ -212,8 +214,10 @@ class DiffusionExperiment(Experiment):
                "score_error": None if np.isnan(err).all() else float(np.mean(err))}
         if self.toy.modes is not None:
             cov = mode_coverage(x.numpy(), self.toy.modes, self.toy.std)
+            spread, spread_se = self.spread_ratio(x.numpy())
             out.update(modes=cov["modes"], n_modes=cov["n_modes"], hq_percent=cov["hq_percent"],
-                       rev_kl=cov["reverse_kl"], spread_ratio=self.spread_ratio(x.numpy()),
+                       rev_kl=cov["reverse_kl"], rev_kl_se=cov["reverse_kl_se"], hq_percent_se=cov["hq_percent_se"],
+                       spread_ratio=spread, spread_ratio_se=spread_se,
                        guidance=self.settings["guidance"])
         return out
 

@@ -154,9 +154,9 @@ class DiffusionPanel(LabPanel):
         if "modes" in d:
             parts.append(f"modes {d['modes']}/{d['n_modes']}, high quality "
                          f"{estimate(d['hq_percent'], d.get('hq_percent_se') or None)} % of {len(d['samples'])}, reverse KL "
-                         f"{d['reverse_kl']:.3f} (the GAN lab's protocol)")
+                         f"{estimate(d['reverse_kl'], d.get('reverse_kl_se'))} (the GAN lab's protocol)")
             if d.get("spread_ratio") is not None:
-                parts.append(f"spread within a mode {d['spread_ratio']:.2f}× the data's")
+                parts.append(f"spread within a mode {estimate(d['spread_ratio'], d.get('spread_ratio_se'))}× the data's")
         self.readout.setText(" &nbsp;·&nbsp; ".join(parts))
 
     def _draw_field(self, d: dict) -> None:

@@ -8,6 +8,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QCheckBox, QHBoxLayout, QLabel, QPushButton, QSplitter,
                                QVBoxLayout, QWidget)
 
+from genviz.core.numbers import estimate
 from genviz.labs.gan import PRESETS
 from genviz.ui import theme
 from genviz.ui.panel import LabPanel
@@ -311,10 +312,11 @@ class GanPanel(LabPanel):
         brushes = [theme.CURVE_COLORS[0] if v > 0 else c["warn_fg"] for v in per_mode]
         self.per_mode.set_values(per_mode, brushes)
         rkl = cov["reverse_kl"]
-        rkl_text = f"<b>{rkl:.3f}</b>" if np.isfinite(rkl) else "undefined (no high-quality sample)"
+        rkl_text = (f"<b>{estimate(rkl, cov.get('reverse_kl_se'))}</b>" if np.isfinite(rkl)
+                    else "undefined (no high-quality sample)")
         self.coverage_text.setText(
             f"modes captured <b>{cov['modes']} / {cov['n_modes']}</b> &nbsp; · &nbsp; high quality "
-            f"<b>{cov['hq_percent']:.1f}&nbsp;%</b> &nbsp; · &nbsp; reverse KL {rkl_text}<br>"
+            f"<b>{estimate(cov['hq_percent'], cov.get('hq_percent_se'))}&nbsp;%</b> &nbsp; · &nbsp; reverse KL {rkl_text}<br>"
             f"<span style='font-size:10pt'>2500 samples; high quality = within 3 std of the nearest mode "
             f"(perfect: ≈ 98.9 %)</span>")
         if not live:
