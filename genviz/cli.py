@@ -7,12 +7,12 @@ import json
 import os
 import sys
 
-COMMANDS = ("labs", "presets", "train", "export", "bench", "download")
+COMMANDS = ("labs", "presets", "train", "export", "bench", "download", "sweep")
 
 
 def _app_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="genviz", description="A desktop lab for deep generative models. "
-                                "Subcommands: labs, presets, train, export, bench, download "
+                                "Subcommands: labs, presets, train, sweep, export, bench, download "
                                 "(genviz COMMAND -h).")
     p.add_argument("--lab", help="lab to open (see `genviz labs`)")
     p.add_argument("--play", action="store_true", help="start training at once")
@@ -28,6 +28,8 @@ def _app_parser() -> argparse.ArgumentParser:
                    help="with --preset: train from step 0 even where the preset ships a trained state")
     p.add_argument("--session", help="open a saved session (.genviz)")
     p.add_argument("--presenter", action="store_true", help="start in the presenter view (full screen)")
+    p.add_argument("--compare", metavar="DIR", help="open runs side by side: a folder written by `genviz sweep` "
+                   "or saved by the compare view")
     return p
 
 
@@ -197,7 +199,7 @@ def cmd_bench(argv: list[str]) -> int:
     from genviz.core.labs import all_labs, import_object
 
     labs = all_labs()
-    across = ("live", "presets", "history", "faults")
+    across = ("live", "presets", "history", "faults", "compare")
     if not argv or argv[0] in ("-h", "--help") or (argv[0] not in labs and argv[0] not in across):
         known = ", ".join([*labs, *across])
         if argv and argv[0] not in ("-h", "--help"):
@@ -213,6 +215,10 @@ def cmd_bench(argv: list[str]) -> int:
         from genviz.bench.live import run as live_run
 
         return live_run(name, rest)
+    if name == "compare":
+        from genviz.bench.compare import main as compare_main
+
+        return compare_main(rest)
     if name == "live":
         if not rest or rest[0] not in labs:
             print(f"genviz bench live: name a lab ({', '.join(labs)})", file=sys.stderr)
@@ -241,6 +247,53 @@ def cmd_bench(argv: list[str]) -> int:
 
     return history_main(labs=chosen, seconds=args.seconds or 20.0, data=args.data,
                         overrides=parse_assignments(args.set) or None)
+
+
+def cmd_sweep(argv: list[str]) -> int:
+    p = argparse.ArgumentParser(
+        prog="genviz sweep", description="Train a lab over a grid of settings and seeds, headless; writes one JSON "
+        "line per run (runs.jsonl), each run's session, and a table of final metrics (mean ± std over seeds) "
+        "into --out, which `genviz --compare DIR` opens.")
+    p.add_argument("lab")
+    p.add_argument("--grid", action="append", default=[], metavar="NAME=V1,V2",
+                   help="a setting and its values (repeat for more settings; values split at | when they hold commas)")
+    p.add_argument("--seeds", default="0", help="seeds: 0-4, or 0,3,7 (default 0)")
+    p.add_argument("--steps", type=int, default=2000)
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a setting every run shares")
+    p.add_argument("--data", help="the data every run trains on (a lab's data name or a path)")
+    p.add_argument("--out", required=True, help="a new folder for the results")
+    p.add_argument("--backend", choices=("local", "ray"), default="local",
+                   help="local: a process pool on this machine (default); ray: a Ray cluster (pip install 'genviz[ray]')")
+    p.add_argument("--workers", type=int, default=0, help="local: worker processes (default: one per core)")
+    p.add_argument("--address", help="ray: the cluster's address (default: start a local Ray instance)")
+    p.add_argument("--quiet", action="store_true", help="no progress line")
+    args = p.parse_args(argv)
+
+    from genviz.core.labs import get_lab
+    from genviz.core.settings import parse_assignments, resolve
+    from genviz.core.sweep import parse_grid, parse_seeds, plan, summary_table, sweep
+
+    try:
+        lab = get_lab(args.lab)
+    except KeyError as exc:
+        print(f"genviz sweep: {exc.args[0] if exc.args else exc}", file=sys.stderr)
+        return 2
+    grid = parse_grid(lab, args.grid)
+    fixed = parse_assignments(args.set)
+    resolve(lab.settings, fixed)
+    seeds = parse_seeds(args.seeds)
+    overlap = sorted(set(grid) & set(fixed))
+    if overlap:
+        print(f"genviz sweep: {', '.join(overlap)} given both by --grid and --set", file=sys.stderr)
+        return 2
+    plan(lab, grid, seeds, args.steps)  # refuses a bad plan before anything starts
+    result = sweep(lab, grid, seeds, args.steps, args.out, backend=args.backend, workers=args.workers,
+                   address=args.address, data=args.data, fixed=fixed, progress=None if args.quiet else sys.stderr)
+    print(summary_table(result["rows"]))
+    failed = sum(len(r["failed"]) for r in result["rows"])
+    print(json.dumps({"out": args.out, "runs": len(result["records"]), "failed": failed,
+                      "seconds": result["seconds"], "backend": result["backend"]}))
+    return 0 if not failed else 3
 
 
 def cmd_download(argv: list[str]) -> int:
@@ -278,7 +331,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if argv and argv[0] in COMMANDS:
             return {"labs": cmd_labs, "presets": cmd_presets, "train": cmd_train, "export": cmd_export,
-                    "bench": cmd_bench, "download": cmd_download}[argv[0]](argv[1:])
+                    "bench": cmd_bench, "download": cmd_download, "sweep": cmd_sweep}[argv[0]](argv[1:])
         args = _app_parser().parse_args(argv)
         _gui_blas_threads()
         from genviz.ui.app import run_app

@@ -571,6 +571,11 @@ class ProcessEngine(Engine):
 
 
 def _process_entry(config, commands, events, snapshots, credit, stop, beat=None) -> None:
+    if getattr(config, "nice", 0) > 0 and hasattr(os, "nice"):
+        try:
+            os.nice(int(config.nice))
+        except OSError:  # pragma: no cover - a platform that refuses: the run goes on at normal priority
+            pass
     # the worker must never block on exit waiting for the GUI to read what it left in the pipes
     for q in (events, snapshots):
         q.cancel_join_thread()

@@ -64,15 +64,31 @@ def record_session(config: EngineConfig, steps: int, frame_every: int = 10, chec
     """Train ``steps`` steps without a window, recording what the GUI records (a heavy snapshot
     every ``frame_every`` steps, a checkpoint every ``checkpoint_every``, every metric row), and
     return it as a Session (``genviz train --session``; exports and tests start from these)."""
+    return record_run(config, steps, frame_every, checkpoint_every, title, caption, final=False)[0]
+
+
+def record_run(config: EngineConfig, steps: int, frame_every: int = 10, checkpoint_every: int = 50,
+               title: str = "", caption: str = "", final: bool = True):
+    """:func:`record_session` and the run's final metrics (as :func:`train` reports them; ``{}`` without
+    ``final``): what one run of a sweep keeps."""
     from genviz.core.history import History
     from genviz.core.labs import get_lab
     from genviz.core.session import Session
 
     runner = Runner(config)
     history = History()
-    runner.train(steps, history=history, frame_every=frame_every, checkpoint_every=checkpoint_every)
+    t0 = time.perf_counter()
+    stopped = runner.train(steps, history=history, frame_every=frame_every, checkpoint_every=checkpoint_every)
+    elapsed = time.perf_counter() - t0
     exp = runner.exp
     names = {spec.name for spec in get_lab(config.lab).settings}  # a lab may fix more of its own
-    return Session(lab=config.lab, settings={k: v for k, v in exp.settings.items() if k in names}, seed=config.seed,
-                   data=config.data, device=config.device, step=exp.step_count, static=exp.static_info(),
-                   state=runner.state(), history=history, title=title, caption=caption)
+    session = Session(lab=config.lab, settings={k: v for k, v in exp.settings.items() if k in names},
+                      seed=config.seed, data=config.data, device=config.device, step=exp.step_count,
+                      static=exp.static_info(), state=runner.state(), history=history, title=title, caption=caption)
+    result: dict = {}
+    if final:
+        result = exp.final_metrics()
+        result.update({"seconds": round(elapsed, 3), "steps_per_sec": round(exp.step_count / max(elapsed, 1e-9), 2)})
+        if stopped:
+            result["stopped"] = stopped
+    return session, result

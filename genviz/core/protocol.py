@@ -45,6 +45,9 @@ class EngineConfig:
     checkpoint_steps: int = 0
     # the lab's view-only choices (Experiment.VIEW) that differ from their defaults
     view: dict = field(default_factory=dict)
+    # a worker process lowers its scheduling priority by this much (os.nice): several runs sharing the
+    # cores (the compare view) then leave the GUI thread its turn
+    nice: int = 0
 
 
 # -- commands: client -> worker -----------------------------------------------------------------------

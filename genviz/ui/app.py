@@ -11,8 +11,6 @@ def run_app(args) -> int:
     from PySide6.QtCore import QSettings, QTimer
     from PySide6.QtWidgets import QApplication
 
-    import qasync
-
     from genviz.core.settings import SettingError, parse_assignments
     from genviz.ui import theme
     from genviz.ui.main_window import MainWindow
@@ -38,6 +36,17 @@ def run_app(args) -> int:
         except PresetError as exc:
             print(f"genviz: {exc}", file=sys.stderr)
             return 2
+    if getattr(args, "compare", None):
+        from genviz.safeio import InputError
+        from genviz.ui.compare import open_compare
+
+        try:
+            window = open_compare(args.compare)
+        except InputError as exc:
+            print(f"genviz: {exc}", file=sys.stderr)
+            return 2
+        window.show()
+        return _run_loop(app)
     lab = preset.lab if preset else args.lab
     window = MainWindow(engine_kind=args.engine, lab=lab, data=args.data, seed=args.seed,
                         device=args.device, overrides=overrides, autoplay=args.play)
@@ -48,6 +57,12 @@ def run_app(args) -> int:
         QTimer.singleShot(0, lambda: asyncio.ensure_future(window.sessions.open(args.session)))
     if getattr(args, "presenter", False):
         window.lecture.enter_presenter()
+
+    return _run_loop(app)
+
+
+def _run_loop(app) -> int:
+    import qasync
 
     async def until_quit():
         done = asyncio.get_event_loop().create_future()

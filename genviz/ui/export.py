@@ -133,12 +133,31 @@ def timeline_frames(panel, widget: QWidget, history: History, width: int | None 
         if getattr(panel, "failures", None):
             raise ExportError(f"the session's frames cannot be drawn: {panel.failures[0]}")
         scale = (width / widget.width()) if width else 1.0
-        image = render(widget, scale).convertToFormat(QImage.Format_RGB888)
+        image = render(widget, scale)
         stamp_step(image, history.frame(i).step)
-        arr = np.frombuffer(image.constBits(), np.uint8, image.sizeInBytes()).reshape(
-            image.height(), image.bytesPerLine())[:, : image.width() * 3].reshape(image.height(), image.width(), 3)
-        yield arr.copy()
+        yield image_rgb(image)
     panel.show_recorded(None)
+
+
+def image_rgb(image: QImage) -> np.ndarray:
+    """A QImage as a height x width x 3 uint8 array (a copy)."""
+    image = image.convertToFormat(QImage.Format_RGB888)
+    arr = np.frombuffer(image.constBits(), np.uint8, image.sizeInBytes()).reshape(
+        image.height(), image.bytesPerLine())[:, : image.width() * 3].reshape(image.height(), image.width(), 3)
+    return arr.copy()
+
+
+def write_gif(frames: list[np.ndarray], path: str | Path, fps: int) -> int:
+    """RGB frames as a looping GIF; returns the number of distinct frames (a GIF merges a frame identical to
+    the one before it into a longer one)."""
+    from PIL import Image
+
+    distinct = [frames[0]] + [f for prev, f in zip(frames, frames[1:]) if not np.array_equal(prev, f)]
+    images = [Image.fromarray(f) for f in frames]
+    # one shared palette per frame; duration is per frame in ms
+    images[0].save(path, save_all=True, append_images=images[1:], duration=max(20, round(1000 / fps)),
+                   loop=0, optimize=False)
+    return len(distinct)
 
 
 def mp4_writer():
@@ -167,15 +186,7 @@ def timeline_animation(panel, widget: QWidget, history: History, path: str | Pat
                           "'pip install imageio-ffmpeg'); GIF export works without it")
     frames = list(timeline_frames(panel, widget, history, width, max_frames))
     if kind == ".gif":
-        # a GIF merges a frame identical to the one before it into a longer one: count what is written
-        distinct = [frames[0]] + [f for prev, f in zip(frames, frames[1:]) if not np.array_equal(prev, f)]
-        from PIL import Image
-
-        images = [Image.fromarray(f) for f in frames]
-        # one shared palette per frame; duration is per frame in ms
-        images[0].save(path, save_all=True, append_images=images[1:], duration=max(20, round(1000 / fps)),
-                       loop=0, optimize=False)
-        return len(distinct)
+        return write_gif(frames, path, fps)
     # H.264 in yuv420p (what every player decodes) needs even sides: pad by one pixel, never scale
     h, w, _ = frames[0].shape
     H, W = h + h % 2, w + w % 2

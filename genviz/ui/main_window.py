@@ -9,12 +9,13 @@ import time
 
 from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence, QShortcut
-from PySide6.QtWidgets import (QApplication, QDockWidget, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QMainWindow,
-                               QScrollArea, QStackedWidget, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QHBoxLayout, QLabel, QListWidget,
+                               QListWidgetItem, QMainWindow, QScrollArea, QStackedWidget, QVBoxLayout, QWidget)
 
 from genviz.core import labs as lab_registry
 from genviz.core.labs import import_object
 from genviz.core.settings import SettingError
+from genviz.safeio import InputError
 from genviz.ui import theme
 from genviz.ui.controller import Controller
 from genviz.ui.controls import SettingsForm, TrainingBar
@@ -189,7 +190,9 @@ class MainWindow(QMainWindow):
             ("Use embedded digits", None, lambda: d.use(None)), ("Use embedded shapes", None, lambda: d.use("shapes")),
             None, ("Download MNIST", None, lambda: d.download("mnist")),
             ("Download Fashion-MNIST", None, lambda: d.download("fashion-mnist")),
-            None, ("Open session…", "Ctrl+Shift+O", s.open_dialog), ("Save session…", "Ctrl+Shift+S", s.save_dialog)])
+            None, ("Open session…", "Ctrl+Shift+O", s.open_dialog), ("Save session…", "Ctrl+Shift+S", s.save_dialog),
+            None, ("Compare runs…", "Ctrl+Shift+K", lambda: asyncio.ensure_future(self.compare_runs())),
+            ("Open comparison folder…", None, self.open_comparison_dialog)])
         self.recent_menu = file_menu.addMenu("Recent sessions")
         self.recent_menu.aboutToShow.connect(lambda: s.fill_recent_menu(self.recent_menu))
         self._menu(file_menu, [None, ("Save model…", QKeySequence.Save, d.save_model_dialog),
@@ -382,6 +385,40 @@ class MainWindow(QMainWindow):
             # while the timeline shows the past, live snapshots only extend the curves
             self.panel().take_live(snap, follow=self.timeline.live)
             self._fps_count += 1
+
+    async def compare_runs(self):
+        """The compare view with this run (copied at its current step) and the same settings with the next
+        seed; more runs are added there. Both train in workers of their own when Play is pressed there."""
+        from genviz.ui.compare import CompareWindow, Run
+
+        if self.current is None:
+            return None
+        try:
+            state = await self.controller.state()
+        except QueryFailed as exc:
+            self.banner.show_message(f"Could not compare: {exc}")
+            return None
+        session = self.run.to_session(state)
+        lab = self.labs[session.lab]
+        first = Run.from_session(session)
+        second = Run(lab, session.settings, session.seed + 1, session.data)
+        return self.show_comparison(CompareWindow(lab, [first, second], title=lab.title))
+
+    def open_comparison_dialog(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Open a comparison folder (a sweep's --out, or a saved one)")
+        if folder:
+            from genviz.ui.compare import open_compare
+
+            try:
+                self.show_comparison(open_compare(folder))
+            except InputError as exc:
+                self.banner.show_message(f"Could not open the comparison: {exc}")
+
+    def show_comparison(self, window):
+        self._comparisons = [w for w in getattr(self, "_comparisons", []) if w.isVisible()] + [window]
+        window.closed.connect(lambda: self._comparisons.remove(window) if window in self._comparisons else None)
+        window.show()
+        return window
 
     def _update_status(self) -> None:
         now = time.perf_counter()

@@ -1,0 +1,685 @@
+"""The compare view: 2-4 runs of one lab side by side, one timeline for all, their curves overlaid.
+
+Runs are the window's current run, saved sessions, runs of a sweep's folder, or new runs that differ in
+settings or seed; each new (or continued) run trains on a worker process of its own. Runs that share
+their settings and differ only in the seed form a group: the shared plots draw the group's mean with a
+band of ± one standard deviation over its seeds, and the table gives each group's final metrics as mean ±
+std. Panels show one run of each group (at most four); every run of a group enters its curves.
+
+Only rendering and commands here: the comparing itself (labels, groups, bands, the folder's manifest)
+is ``genviz.core.compare``."""
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QGridLayout,
+                               QHBoxLayout, QLabel, QLineEdit, QMainWindow, QMessageBox, QScrollArea, QSpinBox, QSplitter,
+                               QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+
+from genviz.core.compare import (MAX_SHOWN, differing, final_stats, last_values, load_manifest, mean_band,
+                                 save_manifest, seed_groups)
+from genviz.core.history import History
+from genviz.core.labs import LabInfo, all_labs, import_object
+from genviz.core.numbers import decimals_for
+from genviz.core.protocol import EngineConfig
+from genviz.core.session import Session, load_session, save_session
+from genviz.core.settings import SettingError, parse_assignments, resolve
+from genviz.ui import theme
+from genviz.ui.engine_bridge import EngineBridge, QueryFailed
+from genviz.ui.plots import StepAxis, make_plot
+from genviz.ui.timeline import Timeline
+
+SNAPSHOT_BUDGET_HZ = 26.0  # snapshots per second for all shown runs together (each its share, 6.5-15/s)
+WORKER_NICE = 10  # the runs' workers yield the cores to the GUI thread (four workers share two cores)
+PANEL_CURVE_SECONDS = 0.5
+MAX_RUNS = 16  # runs a comparison holds (their curves and table rows); at most MAX_SHOWN train and show
+
+
+class Run(QObject):
+    """One run of the comparison: its settings, its history, and a worker while it trains."""
+
+    snapshot = Signal(object, bool)  # the Snapshot, whether the history got a frame from it
+    readyChanged = Signal()
+    problem = Signal(str)
+
+    def __init__(self, lab: LabInfo, settings: dict, seed: int = 0, data: str | None = None,
+                 history: History | None = None, static: dict | None = None, state: bytes | None = None,
+                 step: int = 0, name: str = "", status: str = "ok", error: str | None = None, parent=None):
+        super().__init__(parent)
+        self.lab, self.settings, self.seed, self.data = lab, dict(settings), int(seed), data
+        self.history = history if history is not None else History()
+        self.static = dict(static or {})
+        self.state, self.step, self.name = state, int(step), name
+        self.status, self.error = status, error
+        self.bridge: EngineBridge | None = None
+        self.steps_per_sec = 0.0
+        self.running = False
+        self.snapshot_hz = 15.0
+
+    @classmethod
+    def from_session(cls, session: Session, name: str = "", parent=None) -> "Run":
+        return cls(all_labs()[session.lab], session.settings, session.seed, session.data, session.history,
+                   session.static, session.state, session.step, name or session.title, parent=parent)
+
+    @property
+    def trainable(self) -> bool:
+        return self.status != "failed"
+
+    def config(self) -> EngineConfig:
+        return EngineConfig(lab=self.lab.name, settings=dict(self.settings), seed=self.seed, data=self.data,
+                            state=self.state, snapshot_hz=self.snapshot_hz, torch_threads=1, checkpoint_seconds=10.0,
+                            nice=WORKER_NICE)
+
+    def start(self) -> None:
+        """A worker of its own, building the run (continuing its saved state, if any)."""
+        if self.bridge is not None or not self.trainable:
+            return
+        self.bridge = EngineBridge("process", parent=self)
+        self.bridge.ready.connect(self._on_ready)
+        self.bridge.snapshot.connect(self._on_snapshot)
+        self.bridge.checkpoint.connect(lambda e: self.history.add_checkpoint(e.step, e.state))
+        self.bridge.state.connect(lambda e: setattr(self, "running", bool(getattr(e, "running", False))))
+        self.bridge.error.connect(lambda e: self.problem.emit(f"{self.name}: error while {e.where}: {e.message}"))
+        self.bridge.nonFinite.connect(lambda e: self.problem.emit(f"{self.name}: training stopped, {e.message}"))
+        self.bridge.lost.connect(lambda why: self.problem.emit(f"{self.name}: the training worker {why}"))
+        self.bridge.start(self.config())
+        if self.lab.speed:
+            self.bridge.engine.set_speed(self.lab.speed)
+
+    def play(self, on: bool) -> None:
+        if on:
+            self.start()
+        if self.bridge is not None and self.bridge.healthy:
+            (self.bridge.engine.play if on else self.bridge.engine.pause)()
+
+    def _on_ready(self, event) -> None:
+        self.static = dict(event.static)
+        self.readyChanged.emit()
+
+    def _on_snapshot(self, snap) -> None:
+        self.step = int(snap.step)
+        self.steps_per_sec = float(snap.steps_per_sec)
+        self.snapshot.emit(snap, self.history.record(snap))
+
+    async def session(self) -> Session:
+        """The run as a Session: its state now (asked of its worker) or the state it was opened with."""
+        state = self.state
+        if self.bridge is not None and self.bridge.healthy:
+            try:
+                state = await self.bridge.ask("state")
+            except QueryFailed:
+                state = self.history.checkpoints[-1][1] if self.history.checkpoints else state
+        return Session(lab=self.lab.name, settings=dict(self.settings), seed=self.seed, data=self.data,
+                       step=self.step, static=self.static, state=state,
+                       history=History.from_payload(self.history.to_payload()), title=self.name)
+
+    def close(self) -> None:
+        if self.bridge is not None:
+            self.bridge.close(0.5)
+            self.bridge = None
+
+
+class AddRunDialog(QDialog):
+    """Settings (name=value, ...) over the first run's, and a seed."""
+
+    def __init__(self, lab: LabInfo, base: dict, seed: int, parent=None):
+        super().__init__(parent)
+        self.setWindowTitle("Add a run")
+        self.lab, self.base = lab, base
+        self.edit = QLineEdit()
+        self.edit.setPlaceholderText("e.g. lr_g=1e-4, loss=wgan-gp (empty: the first run's settings)")
+        self.seed = QSpinBox()
+        self.seed.setRange(0, 2 ** 31 - 1)
+        self.seed.setValue(seed)
+        self.message = QLabel()
+        self.message.setWordWrap(True)
+        self.message.setStyleSheet(f"color: {theme.colors()['warn_fg']}")
+        form = QFormLayout(self)
+        form.addRow("Settings", self.edit)
+        form.addRow("Seed", self.seed)
+        form.addRow(self.message)
+        buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
+        buttons.accepted.connect(self._check)
+        buttons.rejected.connect(self.reject)
+        form.addRow(buttons)
+        self.result_settings: dict | None = None
+
+    def _check(self) -> None:
+        try:
+            items = [p.strip() for p in self.edit.text().split(",") if p.strip()]
+            changes = parse_assignments(items)
+            self.result_settings = resolve(self.lab.settings, {**self.base, **changes})
+        except SettingError as exc:
+            self.message.setText(str(exc))
+            return
+        self.accept()
+
+
+class CompareWindow(QMainWindow):
+    """Runs of one lab side by side. ``runs``: Run objects (their parent becomes this window)."""
+
+    closed = Signal()
+
+    def __init__(self, lab: LabInfo, runs: list[Run], title: str = "", parent=None):
+        super().__init__(parent)
+        self.lab = lab
+        self.setWindowTitle(f"genviz — compare: {title or lab.title}")
+        self.runs: list[Run] = []
+        self.columns: list[dict] = []
+        self.playing = False
+        self._redraws = 0
+        self._redraw_t = time.perf_counter()
+        self.redraws_per_sec = 0.0
+        self.timeline = Timeline()
+        self.timeline.resume_button.hide()  # resuming is per run: the main window does it
+        self.timeline.scrubbed.connect(self.show_index)
+        self.timeline.liveRequested.connect(self.show_live)
+        self.grid_host = QWidget()
+        self.grid = QGridLayout(self.grid_host)
+        self.grid.setContentsMargins(0, 0, 0, 0)
+        self.grid.setSpacing(6)
+        self.legend = QLabel()
+        self.legend.setTextFormat(Qt.RichText)
+        self.legend.setWordWrap(True)
+        self.plots, self.metric_boxes = [], []
+        plots_row = QHBoxLayout()
+        for _ in range(2):
+            box = QComboBox()
+            box.setToolTip("The metric this plot overlays for every run")
+            plot = make_plot("", "step", "")
+            plot.getPlotItem().setAxisItems({"bottom": StepAxis("bottom")})
+            plot.setLabel("bottom", "step")
+            box.currentIndexChanged.connect(lambda _=0: self.refresh_curves(force=True))
+            col = QVBoxLayout()
+            col.addWidget(box)
+            col.addWidget(plot, 1)
+            plots_row.addLayout(col, 1)
+            self.plots.append(plot)
+            self.metric_boxes.append(box)
+        self.table = QTableWidget()
+        self.table.setEditTriggers(QTableWidget.NoEditTriggers)
+        self.table.verticalHeader().hide()
+        bottom = QWidget()
+        bl = QVBoxLayout(bottom)
+        bl.setContentsMargins(0, 0, 0, 0)
+        bl.addWidget(self.legend)
+        bl.addLayout(plots_row, 3)
+        bl.addWidget(self.table, 1)
+        scroll = QScrollArea()  # lab panels have their minimum sizes: four may not fit a small screen
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.NoFrame)
+        scroll.setWidget(self.grid_host)
+        split = QSplitter(Qt.Vertical)
+        split.addWidget(scroll)
+        split.addWidget(bottom)
+        split.setSizes([640, 360])
+        central = QWidget()
+        cl = QVBoxLayout(central)
+        cl.setContentsMargins(4, 4, 4, 4)
+        cl.addWidget(split, 1)
+        cl.addWidget(self.timeline)
+        self.setCentralWidget(central)
+        self._build_menu()
+        self.status = QLabel()
+        self.statusBar().addPermanentWidget(self.status, 1)
+        self._pending: dict[int, tuple] = {}  # per run, its latest undrawn snapshot (latest wins)
+        self._draw_timer = QTimer(self)
+        self._draw_timer.setInterval(10)
+        self._draw_timer.timeout.connect(self._draw_pending)
+        self._timer = QTimer(self)
+        self._timer.setInterval(1000)  # the overlaid curves and the table: once a second is enough
+        self._timer.timeout.connect(self.refresh)
+        self._timer.start()
+        for run in runs:
+            self.add_run(run, layout=False)
+        self.layout_columns()
+        self.refresh()
+        screen = self.screen().availableGeometry() if self.screen() is not None else None
+        self.resize(min(1600, screen.width()) if screen else 1500, min(1000, screen.height()) if screen else 980)
+
+    # -- menu ------------------------------------------------------------------------------------------
+    def _build_menu(self) -> None:
+        bar = self.menuBar()
+        entries = {
+            "&Runs": [("Play / pause all", "Space", self.toggle_play), ("Add a run…", "Ctrl+N", self.add_run_dialog),
+                      ("Add seeds of the first run…", None, self.add_seeds_dialog), None,
+                      ("Close", QKeySequence.Close, self.close)],
+            "&File": [("Open comparison folder…", QKeySequence.Open, self.open_dialog),
+                      ("Save comparison…", QKeySequence.Save, self.save_dialog)],
+            "&Export": [("Runs side by side as PNG…", None, lambda: self.export_dialog("png")),
+                        ("Runs side by side as GIF…", None, lambda: self.export_dialog("gif"))],
+        }
+        for title, items in entries.items():
+            menu = bar.addMenu(title)
+            for item in items:
+                if item is None:
+                    menu.addSeparator()
+                    continue
+                text, key, slot = item
+                act = QAction(text, self)
+                if key:
+                    act.setShortcut(QKeySequence(key))
+                act.triggered.connect(slot)
+                menu.addAction(act)
+
+    # -- runs ------------------------------------------------------------------------------------------
+    def add_run(self, run: Run, layout: bool = True) -> Run:
+        if len(self.runs) >= MAX_RUNS:
+            raise SettingError(f"a comparison holds at most {MAX_RUNS} runs")
+        run.setParent(self)
+        run.snapshot.connect(lambda snap, new, r=run: self._on_snapshot(r, snap, new))
+        run.readyChanged.connect(lambda r=run: self._on_ready(r))
+        run.problem.connect(lambda text: self.statusBar().showMessage(text, 8000))
+        self.runs.append(run)
+        labels = differing([{"settings": r.settings, "seed": r.seed, "data": r.data} for r in self.runs])
+        for r, label in zip(self.runs, labels):
+            r.name = label
+        if layout:
+            self.layout_columns()
+            if self.playing:
+                run.play(True)
+        return run
+
+    def groups(self) -> list[list[Run]]:
+        idx = seed_groups([{"settings": r.settings, "data": r.data} for r in self.runs])
+        return [[self.runs[i] for i in g] for g in idx]
+
+    def group_labels(self) -> list[str]:
+        groups = self.groups()
+        labels = differing([{"settings": g[0].settings, "data": g[0].data, "seed": g[0].seed} for g in groups],
+                           with_seed=len(groups) > 1 and all(len(g) == 1 for g in groups))
+        return [f"{label} ({len(g)} seeds)" if len(g) > 1 else label for label, g in zip(labels, groups)]
+
+    def shown_runs(self) -> list[Run]:
+        """Every run when they fit (at most MAX_SHOWN), else one run per group (its first seed), else the first runs."""
+        if len(self.runs) <= MAX_SHOWN:
+            return list(self.runs)
+        groups = self.groups()
+        if len(groups) > 1:
+            return [g[0] for g in groups][:MAX_SHOWN]
+        return self.runs[:MAX_SHOWN]
+
+    def layout_columns(self) -> None:
+        self._pending.clear()
+        for col in self.columns:
+            col["widget"].setParent(None)
+            col["widget"].deleteLater()
+        self.columns = []
+        shown = self.shown_runs()
+        per_row = 2 if len(shown) > 2 else max(1, len(shown))
+        color_of = self.colors()
+        for i, run in enumerate(shown):
+            box = QWidget()
+            lay = QVBoxLayout(box)
+            lay.setContentsMargins(0, 0, 0, 0)
+            title = QLabel()
+            title.setTextFormat(Qt.RichText)
+            title.setText(f"<span style='color:{color_of[id(run)]}; font-size:16pt'>■</span> "
+                          f"<b style='font-size:12pt'>{run.name}</b>"
+                          + (f" &nbsp;<span style='color:{theme.colors()['warn_fg']}'>failed: {run.error}</span>"
+                             if run.status == "failed" else ""))
+            panel = import_object(self.lab.panel)(self.lab)
+            for plot in panel.curve_plots():  # the shared plots below overlay the curves; each panel's own redraw
+                plot.MIN_REDRAW_SECONDS = PANEL_CURVE_SECONDS  # less often (4 panels x 5 plots at 10/s: slow paints)
+            panel.requestQuery.connect(lambda name, kw, r=run, p=panel: asyncio.ensure_future(self._query(r, p, name, kw)))
+            panel.requestView.connect(lambda name, value, r=run: r.bridge and r.bridge.engine
+                                      and r.bridge.engine.set_view(name, value))
+            lay.addWidget(title)
+            lay.addWidget(panel, 1)
+            self.grid.addWidget(box, i // per_row, i % per_row)
+            self.columns.append({"run": run, "panel": panel, "widget": box, "title": title})
+            if len(run.history):
+                panel.rebuild(run.static, run.history, run.step)
+        self.refresh()
+
+    def colors(self) -> dict[int, str]:
+        """One colour per group; a run takes its group's."""
+        out = {}
+        for i, g in enumerate(self.groups()):
+            for r in g:
+                out[id(r)] = theme.CURVE_COLORS[i % len(theme.CURVE_COLORS)]
+        return out
+
+    def column_of(self, run: Run) -> dict | None:
+        return next((c for c in self.columns if c["run"] is run), None)
+
+    async def _query(self, run: Run, panel, name: str, kwargs: dict) -> None:
+        if run.bridge is None:
+            panel.on_query_failed(name)
+            self.statusBar().showMessage("Press Play: this run's model is not loaded in a worker yet", 5000)
+            return
+        try:
+            panel.on_reply(name, await run.bridge.ask(name, **kwargs))
+        except QueryFailed as exc:
+            panel.on_query_failed(name)
+            self.statusBar().showMessage(str(exc), 6000)
+
+    def toggle_play(self) -> None:
+        self.play(not self.playing)
+
+    def play(self, on: bool) -> None:
+        """Every shown run trains (each on its worker) or pauses."""
+        self.playing = bool(on)
+        shown = self.shown_runs()
+        for run in shown:
+            run.snapshot_hz = min(15.0, SNAPSHOT_BUDGET_HZ / len(shown))
+            run.play(self.playing)
+
+    def _on_ready(self, run: Run) -> None:
+        col = self.column_of(run)
+        if col is not None:
+            col["panel"].on_ready(run.static)
+            if len(run.history):
+                col["panel"].rebuild(run.static, run.history, run.step)
+
+    def _on_snapshot(self, run: Run, snap, new_frame: bool) -> None:
+        if self.column_of(run) is not None:
+            # drawn by _draw_pending, one panel per turn of the event loop: four panels repainted in the
+            # same turn would hold the GUI thread for one long paint (GUI timer lateness); rows are kept
+            pending = self._pending.get(id(run))
+            if pending is not None and pending[1].metrics:  # a replaced snapshot's rows still reach the curves
+                self.column_of(run)["panel"].guarded("a live snapshot", self.column_of(run)["panel"].extend_curves,
+                                                     pending[1].metrics, None)
+            self._pending[id(run)] = (run, snap)
+            if not self._draw_timer.isActive():
+                self._draw_timer.start()
+        if new_frame:
+            self.timeline.set_steps(self.all_steps(), max(r.step for r in self.runs))
+
+    def _draw_pending(self) -> None:
+        if not self._pending:
+            self._draw_timer.stop()
+            return
+        key = next(iter(self._pending))
+        run, snap = self._pending.pop(key)
+        col = self.column_of(run)
+        if col is not None:
+            col["panel"].take_live(snap, follow=self.timeline.live)
+            self._redraws += 1
+
+    def all_steps(self) -> list[int]:
+        steps: set[int] = set()
+        for run in self.shown_runs():
+            steps.update(run.history.steps.tolist())
+        return sorted(steps)
+
+    # -- the shared timeline --------------------------------------------------------------------------
+    def show_index(self, index: int) -> None:
+        steps = self.all_steps()
+        if not steps:
+            return
+        step = steps[max(0, min(index, len(steps) - 1))]
+        for col in self.columns:
+            hist = col["run"].history
+            if len(hist):
+                col["panel"].show_recorded(hist.frame(hist.index_at(step)))
+
+    def show_live(self) -> None:
+        for col in self.columns:
+            hist = col["run"].history
+            if len(hist) and (col["run"].bridge is None or not self.playing):
+                col["panel"].guarded("the last step", col["panel"].show_frame, hist.frame(len(hist) - 1), True)
+            col["panel"].show_recorded(None)
+
+    # -- curves and table ------------------------------------------------------------------------------
+    def metric_names(self) -> list[str]:
+        names: list[str] = []
+        for run in self.runs:
+            for k in run.history.metrics():
+                if k != "step" and k not in names:
+                    names.append(k)
+        return names
+
+    def refresh(self) -> None:
+        now = time.perf_counter()
+        self.redraws_per_sec = self._redraws / max(1e-9, now - self._redraw_t)
+        self._redraws, self._redraw_t = 0, now
+        names = self.metric_names()
+        for i, box in enumerate(self.metric_boxes):
+            if [box.itemText(j) for j in range(box.count())] != names:
+                current = box.currentText()
+                box.blockSignals(True)
+                box.clear()
+                box.addItems(names)
+                pick = current if current in names else (names[min(i, len(names) - 1)] if names else "")
+                box.setCurrentText(pick)
+                box.blockSignals(False)
+        # one piece per event-loop turn: the plots and the table are each a few ms, together a late frame
+        for i in range(len(self.plots)):
+            QTimer.singleShot(4 * (i + 1), lambda i=i: self.refresh_plot(i))
+        rows = (self._rows_seen(), tuple(names))
+        if rows != getattr(self, "_table_seen", None):
+            self._table_seen = rows
+            QTimer.singleShot(4 * (len(self.plots) + 1), lambda: self.refresh_table(names))
+        parts = [f"{r.name}: step {r.step:,}" + (f", {r.steps_per_sec:,.0f} steps/s" if r.bridge is not None
+                                                  else " (saved; Space trains on)") for r in self.shown_runs()]
+        self.status.setText("   ·   ".join(parts) + f"   ·   {self.redraws_per_sec:.0f} redraws/s")
+
+    def _rows_seen(self) -> tuple:
+        return tuple((id(r), len(r.history.metrics().get("step", ()))) for r in self.runs)
+
+    def refresh_curves(self, force: bool = False) -> None:
+        for p in range(len(self.plots)):
+            self.refresh_plot(p, force)
+
+    def refresh_plot(self, p: int, force: bool = False) -> None:
+        """Plot ``p``: each group's curve (one seed) or mean and band (several). The items are made once per
+        metric and group and then only given new data; nothing is done when no run has new rows."""
+        plot, box = self.plots[p], self.metric_boxes[p]
+        metric = box.currentText()
+        seen = (self._rows_seen(), metric)
+        self._seen = getattr(self, "_seen", {})
+        if not force and self._seen.get(p) == seen:
+            return
+        self._seen[p] = seen
+        groups, colors = self.groups(), self.colors()
+        items = self._items = getattr(self, "_items", {})
+        keys = [(p, metric, tuple(id(r) for r in g)) for g in groups]
+        if [k for k in items if k[0] == p] != keys:  # another metric or other groups: new items
+            plot.clear()
+            for k in [k for k in items if k[0] == p]:
+                del items[k]
+            plot.setTitle(metric, size=theme.title_size())
+            for key, g in zip(keys, groups):
+                color = colors[id(g[0])]
+                shade = pg.mkColor(color)
+                shade.setAlpha(60)
+                lo, hi = pg.PlotDataItem([], [], pen=pg.mkPen(None)), pg.PlotDataItem([], [], pen=pg.mkPen(None))
+                band = pg.FillBetweenItem(lo, hi, brush=pg.mkBrush(shade))
+                plot.addItem(band)
+                items[key] = (plot.plot([], [], pen=pg.mkPen(color, width=2)), lo, hi, band)
+        if metric:
+            for key, g in zip(keys, groups):
+                line, lo, hi, band = items[key]
+                curves = [(m["step"], m[metric]) for m in (r.history.metrics() for r in g)
+                          if metric in m and "step" in m and len(m["step"])]
+                if len(curves) == 1:
+                    x, y = np.asarray(curves[0][0], np.float64), np.asarray(curves[0][1], np.float64)
+                    if len(x) > 2000:  # a few thousand points draw a curve as finely as the screen shows it
+                        k = len(x) // 2000 + 1
+                        x, y = x[::k], y[::k]
+                    line.setData(x, y)
+                    band.setVisible(False)
+                    continue
+                x, mean, std = mean_band(curves, points=400) if curves else (np.zeros(0),) * 3
+                line.setData(x, mean)
+                lo.setData(x, mean - std)
+                hi.setData(x, mean + std)
+                band.setVisible(len(x) > 0)
+        if p == 0:
+            self.refresh_legend()
+
+    def refresh_legend(self) -> None:
+        groups, labels, colors = self.groups(), self.group_labels(), self.colors()
+        entries = [f"<span style='color:{colors[id(g[0])]}; font-size:14pt'>━</span>&nbsp;{label}"
+                   for g, label in zip(groups, labels)]
+        band = " &nbsp; (lines: the mean over seeds; bands: ± one standard deviation)" \
+            if any(len(g) > 1 for g in groups) else ""
+        self.legend.setText(" &nbsp;&nbsp; ".join(entries) + band)
+
+    def refresh_table(self, names: list[str]) -> None:
+        groups, labels = self.groups(), self.group_labels()
+        self.table.setColumnCount(3 + len(names))
+        self.table.setHorizontalHeaderLabels(["runs", "seeds", "step", *names])
+        self.table.setRowCount(len(groups))
+        for i, (g, label) in enumerate(zip(groups, labels)):
+            finals = [last_values(r.history.metrics()) for r in g]
+            cells = [label, ", ".join(str(r.seed) for r in g), f"{min(r.step for r in g):,}"]
+            for name in names:
+                mean, std, n = final_stats([f.get(name) for f in finals])
+                if n == 0:
+                    cells.append("–")
+                elif std is None or std == 0:
+                    cells.append(f"{mean:.4g}")
+                else:
+                    d = decimals_for(std)
+                    cells.append(f"{mean:.{d}f} ± {std:.{d}f}")
+            for j, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                if j == 0:
+                    item.setToolTip("final value: the mean of the last 20 recorded rows; ± the standard deviation "
+                                    "over the group's seeds")
+                self.table.setItem(i, j, item)
+        self.table.resizeColumnsToContents()
+
+    # -- dialogs ---------------------------------------------------------------------------------------
+    def add_run_dialog(self) -> None:
+        base = self.runs[0].settings if self.runs else {}
+        dlg = AddRunDialog(self.lab, base, max((r.seed for r in self.runs), default=-1) + 1, self)
+        if dlg.exec() and dlg.result_settings is not None:
+            self.new_run(dlg.result_settings, dlg.seed.value())
+
+    def new_run(self, settings: dict, seed: int) -> Run:
+        data = self.runs[0].data if self.runs else None
+        return self.add_run(Run(self.lab, settings, seed, data))
+
+    def add_seeds_dialog(self) -> None:
+        from PySide6.QtWidgets import QInputDialog
+
+        if not self.runs:
+            return
+        n, ok = QInputDialog.getInt(self, "Add seeds", "More seeds of the first run's settings:", 2, 1,
+                                    MAX_RUNS - len(self.runs))
+        if ok:
+            self.add_seeds(n)
+
+    def add_seeds(self, n: int) -> None:
+        first = self.runs[0]
+        used = {r.seed for r in self.runs}
+        seed = 0
+        for _ in range(n):
+            while seed in used:
+                seed += 1
+            used.add(seed)
+            self.add_run(Run(self.lab, first.settings, seed, first.data), layout=False)
+        self.layout_columns()
+        if self.playing:
+            self.play(True)
+
+    def open_dialog(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Open a comparison folder (a sweep's --out, or a saved one)")
+        if folder:
+            try:
+                other = open_compare(folder)
+            except Exception as exc:  # noqa: BLE001 - shown, nothing changes
+                QMessageBox.warning(self, "genviz", f"Could not open the comparison: {exc}")
+                return
+            other.show()
+
+    def save_dialog(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Save the comparison into a folder")
+        if folder:
+            asyncio.ensure_future(self.save(folder))
+
+    async def save(self, folder: str | Path) -> Path:
+        """Every run's session into ``folder``/runs and the manifest that reopens them."""
+        folder = Path(folder)
+        (folder / "runs").mkdir(parents=True, exist_ok=True)
+        entries = []
+        loop = asyncio.get_event_loop()
+        for i, run in enumerate(self.runs):
+            name = f"runs/run{i:03d}.genviz"
+            session = await run.session()
+            await loop.run_in_executor(None, save_session, session, folder / name)
+            entries.append({"id": f"run{i:03d}", "session": name, "varied": dict(run.settings), "seed": run.seed,
+                            "data": run.data, "status": run.status, "error": run.error,
+                            "metrics": last_values(run.history.metrics())})
+        save_manifest(folder, self.lab.name, entries, title=self.windowTitle().split(": ", 1)[-1])
+        self.statusBar().showMessage(f"Saved {len(entries)} runs to {folder}", 5000)
+        return folder
+
+    def export_dialog(self, fmt: str) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, f"Export the runs side by side as {fmt.upper()}",
+                                              f"compare.{fmt}", f"{fmt.upper()} (*.{fmt})")
+        if path:
+            try:
+                self.export(path)
+            except Exception as exc:  # noqa: BLE001 - shown
+                QMessageBox.warning(self, "genviz", f"Could not export: {exc}")
+
+    def export(self, path: str | Path, max_frames: int = 120, fps: int = 8) -> Path:
+        """The runs side by side with their labels: a PNG of now, or a GIF over the shared timeline."""
+        from genviz.ui.export import ExportError, flush_views, image_rgb, stamp_step, write_gif
+
+        path = Path(path)
+        for col in self.columns:
+            flush_views(col["panel"])
+        if path.suffix.lower() == ".png":
+            if not self.grid_host.grab().save(str(path), "PNG"):
+                raise ExportError(f"could not write {path}")
+            return path
+        if path.suffix.lower() != ".gif":
+            raise ExportError(f"a comparison exports as .png or .gif, not '{path.suffix}'")
+        steps = self.all_steps()
+        if not steps:
+            raise ExportError("no run has recorded snapshots yet")
+        picks = sorted(set(np.linspace(0, len(steps) - 1, min(max_frames, len(steps))).round().astype(int).tolist()))
+        frames = []
+        for i in picks:
+            self.show_index(i)
+            for col in self.columns:
+                flush_views(col["panel"])
+            image = self.grid_host.grab().toImage()
+            stamp_step(image, steps[i])
+            frames.append(image_rgb(image))
+        if self.timeline.live:
+            self.show_live()
+        write_gif(frames, path, fps)
+        return path
+
+    def closeEvent(self, event) -> None:
+        self._timer.stop()
+        for run in self.runs:
+            run.close()
+        self.closed.emit()
+        super().closeEvent(event)
+
+
+def open_compare(folder: str | Path, parent=None) -> CompareWindow:
+    """A comparison folder (a sweep's output or a saved comparison) in a compare window. Runs that failed
+    are listed with their error; their sessions are not read."""
+    labs = all_labs()
+    manifest = load_manifest(folder, tuple(labs))
+    lab = labs[manifest["lab"]]
+    runs = []
+    for entry in manifest["runs"]:
+        if entry["session"] is None or entry["status"] == "failed":
+            try:
+                settings = resolve(lab.settings, entry["varied"])
+            except SettingError:
+                settings = dict(entry["varied"])
+            runs.append(Run(lab, settings, entry["seed"], status="failed", error=entry.get("error") or "failed"))
+            continue
+        session = load_session(entry["session"], tuple(labs))
+        if session.lab != lab.name:
+            from genviz.core.compare import CompareError
+
+            raise CompareError(f"{entry['session']} is a {session.lab} session in a {lab.name} comparison")
+        runs.append(Run.from_session(session))
+    return CompareWindow(lab, runs, title=manifest["title"] or Path(manifest["folder"]).name, parent=parent)

@@ -1,0 +1,250 @@
+"""Comparing runs: sweeps (grid and seed parsing, refusals before any run, a failing run reported while the
+others finish, the local pool and Ray), the comparison folder's manifest (hostile ones refused), the
+labels and seed bands, and the compare window (from a sweep, live runs, timeline, save and reopen, export)."""
+import json
+import math
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from genviz.core.compare import (CompareError, differing, final_stats, last_values, load_manifest, mean_band,
+                                 save_manifest, seed_groups)
+from genviz.core.labs import get_lab
+from genviz.core.settings import SettingError
+from genviz.core.sweep import parse_grid, parse_seeds, plan, summarize, summary_table, sweep
+from tests.helpers import complete
+
+GAN = get_lab("gan")
+
+
+# -- parsing and planning ----------------------------------------------------------------------------------
+def test_grid_values_are_parsed_by_the_labs_settings():
+    grid = parse_grid(GAN, ["lr_g=1e-3,1e-4", "loss=nonsat,wgan-gp"])
+    assert grid == {"lr_g": [1e-3, 1e-4], "loss": ["nonsat", "wgan-gp"]}
+    assert parse_grid(GAN, ["data=mixture:0,0;1,1|ring8"]) == {"data": ["mixture:0,0;1,1", "ring8"]}
+
+
+@pytest.mark.parametrize("item, words", [
+    ("lr_g=5", ["lr_g", "<= 1.0", "range", "…"]),
+    ("lrg=1e-3", ["no setting 'lrg'", "lr_g"]),
+    ("loss=foo", ["'foo'", "wgan-gp"]),
+    ("lr_g=1e-3,1e-3", ["twice"]),
+    ("lr_g", ["NAME=VALUE"]),
+    ("batch=1.5", ["batch"]),
+])
+def test_a_bad_grid_is_refused_with_the_settings_range(item, words):
+    with pytest.raises(SettingError) as exc:
+        parse_grid(GAN, [item])
+    for w in words:
+        assert w in str(exc.value), (item, str(exc.value))
+
+
+def test_seeds_and_the_plan():
+    assert parse_seeds("0-4") == [0, 1, 2, 3, 4]
+    assert parse_seeds("0,3,7") == [0, 3, 7]
+    assert parse_seeds("5") == [5]
+    for bad in ("4-1", "a", "1,1", "-3"):
+        with pytest.raises(SettingError):
+            parse_seeds(bad)
+    jobs = plan(GAN, {"lr_g": [1e-3, 1e-4], "loss": ["nonsat", "hinge", "lsgan"]}, [0, 1], 100, fixed={"batch": 64})
+    assert len(jobs) == 12 and len({j["id"] for j in jobs}) == 12
+    assert {(j["settings"]["lr_g"], j["settings"]["loss"], j["seed"]) for j in jobs} == {
+        (a, b, s) for a in (1e-3, 1e-4) for b in ("nonsat", "hinge", "lsgan") for s in (0, 1)}
+    assert all(j["settings"]["batch"] == 64 for j in jobs)
+
+
+def test_the_summary_is_the_mean_and_std_over_seeds_and_lists_failures():
+    records = [{"id": f"r{i}", "point": i // 3, "varied": {"lr_g": [1e-3, 1e-4][i // 3]}, "seed": i % 3, "steps": 10,
+                "status": "ok", "metrics": {"modes": float(v), "seconds": 1.0}} for i, v in enumerate([8, 6, 7, 2, 3, 4])]
+    records[5] = {**records[5], "status": "failed", "error": "DataError: no such file", "metrics": {}}
+    rows = summarize(records)
+    assert rows[0]["metrics"]["modes"]["mean"] == 7.0 and rows[0]["metrics"]["modes"]["std"] == 1.0
+    assert rows[1]["ok"] == 2 and rows[1]["metrics"]["modes"]["mean"] == 2.5
+    assert math.isclose(rows[1]["metrics"]["modes"]["std"], np.std([2, 3], ddof=1))
+    assert "seconds" not in rows[0]["metrics"]  # how long a run took is not its result
+    table = summary_table(rows)
+    assert "7.0 ± 1.0" in table and "2/3" in table and "no such file" in table
+
+
+# -- labels, groups, bands ---------------------------------------------------------------------------------
+def test_labels_name_only_what_differs():
+    runs = [{"settings": {"lr_g": 1e-3, "loss": "nonsat", "batch": 64}, "seed": 0},
+            {"settings": {"lr_g": 1e-4, "loss": "nonsat", "batch": 64}, "seed": 0},
+            {"settings": {"lr_g": 1e-4, "loss": "nonsat", "batch": 64}, "seed": 1}]
+    assert differing(runs) == ["lr_g=0.001, seed=0", "lr_g=0.0001, seed=0", "lr_g=0.0001, seed=1"]
+    assert differing(runs, with_seed=False)[2] == "lr_g=0.0001"
+    assert differing([runs[0], runs[0]]) == ["run 1", "run 2"]
+    assert seed_groups(runs) == [[0], [1, 2]]
+
+
+def test_mean_band_of_seeds():
+    steps = np.arange(0, 101, 10)
+    a, b = (steps, 2.0 * steps), (steps + 5, 4.0 * (steps + 5))  # b recorded at other steps
+    x, mean, std = mean_band([a, b], points=11)
+    assert x[0] == 5 and x[-1] == 100  # the range both cover
+    expected = np.stack([2.0 * x, 4.0 * x])
+    assert np.allclose(mean, expected.mean(0)) and np.allclose(std, expected.std(0, ddof=1))
+    x1, m1, s1 = mean_band([a])
+    assert np.allclose(s1, 0) and np.allclose(m1, 2 * x1)
+    assert len(mean_band([(np.array([0, 1]), np.array([1.0, 1.0])), (np.array([5, 6]), np.array([1.0, 1.0]))])[0]) == 0
+    assert final_stats([1.0, 3.0, float("nan")]) == (2.0, math.sqrt(2.0), 2)
+    assert last_values({"step": np.arange(30), "loss": np.arange(30.0)}, window=10) == {"loss": 24.5}
+
+
+# -- the manifest ------------------------------------------------------------------------------------------
+def test_hostile_or_broken_manifests_are_refused(tmp_path):
+    save_manifest(tmp_path, "gan", [{"id": "a", "session": "../../etc/passwd", "seed": 0}])
+    with pytest.raises(CompareError, match="outside the folder"):
+        load_manifest(tmp_path)
+    (tmp_path / "compare.json").write_text("{not json")
+    with pytest.raises(CompareError, match="not a comparison manifest"):
+        load_manifest(tmp_path)
+    (tmp_path / "compare.json").write_text(json.dumps({"format": "genviz-compare", "version": 99, "lab": "gan",
+                                                       "runs": [{}]}))
+    with pytest.raises(CompareError, match="newer"):
+        load_manifest(tmp_path)
+    (tmp_path / "compare.json").write_text(json.dumps({"format": "genviz-compare", "version": 1, "lab": "nope",
+                                                       "runs": [{}]}))
+    with pytest.raises(CompareError, match="unknown lab"):
+        load_manifest(tmp_path, ("gan",))
+    with pytest.raises(CompareError, match="no compare.json"):
+        load_manifest(tmp_path / "missing")
+
+
+# -- sweeps ------------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def swept(tmp_path_factory):
+    """2 settings x 2 seeds of the GAN on the local pool, and a fifth setting whose data file is missing:
+    its runs fail, the others finish."""
+    out = tmp_path_factory.mktemp("sweep") / "out"
+    grid = parse_grid(GAN, ["data=ring8|/no/such/points.csv", "lr_g=1e-3,1e-4"])
+    result = sweep(GAN, grid, [0, 1], 40, out, workers=2, progress=None)
+    return out, result
+
+
+def test_a_sweep_writes_a_line_a_session_and_a_summary_and_reports_failed_runs(swept):
+    out, result = swept
+    lines = [json.loads(x) for x in (out / "runs.jsonl").read_text().splitlines()]
+    assert len(lines) == 8 == len(result["records"])
+    ok = [x for x in lines if x["status"] == "ok"]
+    failed = [x for x in lines if x["status"] == "failed"]
+    assert len(ok) == 4 and len(failed) == 4
+    assert all(x["varied"]["data"] == "/no/such/points.csv" for x in failed)
+    assert all("points.csv" in x["error"] for x in failed)
+    for x in ok:
+        assert (out / x["session"]).is_file() and x["metrics"]["steps"] == 40
+    rows = [r for r in result["rows"] if r["varied"]["data"] == "ring8"]
+    assert len(rows) == 2 and all(r["ok"] == 2 and "modes" in r["metrics"] for r in rows)
+    summary = (out / "summary.md").read_text()
+    assert "failed: " in summary and "± " in summary
+    manifest = load_manifest(out, ("gan",))
+    assert len(manifest["runs"]) == 8
+
+
+def test_a_second_sweep_into_the_same_folder_is_refused(swept):
+    out, _ = swept
+    with pytest.raises(SettingError, match="already holds a sweep"):
+        sweep(GAN, {}, [0], 10, out, progress=None)
+
+
+def test_the_cli_refuses_a_bad_grid_before_any_run(tmp_path):
+    out = tmp_path / "never"
+    r = subprocess.run([sys.executable, "-m", "genviz", "sweep", "gan", "--grid", "lr_g=1e-3,5", "--steps", "10",
+                        "--out", str(out)], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and "lr_g" in r.stderr and "range" in r.stderr and "Traceback" not in r.stderr
+    assert not out.exists()
+
+
+def test_a_sweep_on_a_local_ray_instance(tmp_path):
+    pytest.importorskip("ray")
+    result = sweep(GAN, {"lr_g": [1e-3]}, [0, 1], 20, tmp_path / "ray", backend="ray", progress=None)
+    assert [r["status"] for r in result["records"]] == ["ok", "ok"]
+    assert result["cpus"] >= 1 and (tmp_path / "ray" / "runs" / "run000.genviz").is_file()
+
+
+# -- the window --------------------------------------------------------------------------------------------
+def test_the_compare_window_opens_a_sweep_scrubs_saves_reopens_and_exports(qtbot, swept, tmp_path):
+    from genviz.ui.compare import open_compare
+
+    out, _ = swept
+    w = open_compare(out)
+    qtbot.addWidget(w)
+    w.show()
+    assert len(w.runs) == 8
+    groups = w.groups()
+    assert len(groups) == 4  # two data x two learning rates, two seeds each
+    assert len(w.columns) == 4
+    w.refresh_curves(force=True)
+    w.refresh_table(w.metric_names())
+    assert "lr_g=0.001" in w.legend.text() and "± one standard deviation" in w.legend.text()
+    assert "seed" not in w.legend.text().split("(lines")[0].replace("seeds", "")
+    failed_cols = [c for c in w.columns if c["run"].status == "failed"]
+    assert failed_cols and all("failed" in c["title"].text() for c in failed_cols)
+    ok_rows = [w.table.item(i, 0).text() for i in range(w.table.rowCount())]
+    assert len(ok_rows) == 4
+    cells = [w.table.item(i, j).text() for i in range(w.table.rowCount()) for j in range(3, w.table.columnCount())]
+    assert any("±" in c for c in cells)
+    # the shared timeline: the first recorded step in every trained column
+    steps = w.all_steps()
+    w.show_index(0)
+    w.show_live()
+    assert steps[0] == 0 and steps[-1] == 40
+    png, gif = tmp_path / "c.png", tmp_path / "c.gif"
+    w.export(png)
+    w.export(gif, max_frames=5)
+    from PIL import Image
+
+    assert Image.open(png).size[0] > 400 and Image.open(gif).n_frames >= 2
+    # save and reopen: the same runs, labels and curves
+    saved = tmp_path / "saved"
+    complete(w.save(saved))
+    again = open_compare(saved)
+    qtbot.addWidget(again)
+    assert [r.name for r in again.runs] == [r.name for r in w.runs]
+    for a, b in zip(again.runs, w.runs):
+        if b.status != "failed":
+            assert np.array_equal(a.history.metrics()["step"], b.history.metrics()["step"])
+
+
+def test_new_runs_train_side_by_side_on_workers_of_their_own(qtbot):
+    from genviz.core.settings import resolve
+    from genviz.ui.compare import CompareWindow, Run
+
+    settings = resolve(GAN.settings, {"batch": 64})
+    w = CompareWindow(GAN, [Run(GAN, settings, 0), Run(GAN, {**settings, "lr_g": 1e-4}, 0)])
+    qtbot.addWidget(w)
+    w.show()
+    assert [r.name for r in w.runs] == [f"lr_g={settings['lr_g']:g}", "lr_g=0.0001"]
+    w.new_run(settings, 3)
+    assert len(w.columns) == 3 and "seed" in w.runs[2].name
+    w.play(True)
+    qtbot.waitUntil(lambda: all(r.step > 20 and len(r.history) > 0 for r in w.runs), timeout=120_000)
+    pids = {r.bridge.engine.pid for r in w.runs}
+    assert len(pids) == 3 and None not in pids
+    qtbot.waitUntil(lambda: all(c["panel"].redraws > 0 for c in w.columns), timeout=30_000)
+    w.play(False)
+    w.close()
+    assert all(r.bridge is None for r in w.runs)
+
+
+def test_the_app_opens_a_comparison_folder_or_says_why_not(tmp_path):
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    r = subprocess.run([sys.executable, "-m", "genviz", "--compare", str(tmp_path)], capture_output=True, text=True,
+                       timeout=120, env=env)
+    assert r.returncode == 2 and "compare.json" in r.stderr
+
+
+def test_the_main_window_compares_its_run_with_another_seed(qtbot):
+    from tests.helpers import open_window, train_until
+
+    w = open_window(qtbot, "gan", overrides={"batch": 64})
+    train_until(qtbot, w, frames=3, checkpoints=1)
+    cmp = complete(w.compare_runs())
+    qtbot.addWidget(cmp)
+    assert [r.seed for r in cmp.runs] == [0, 1] and [r.name for r in cmp.runs] == ["seed=0", "seed=1"]
+    assert len(cmp.runs[0].history) > 0 and cmp.runs[0].state is not None  # the current run, copied
+    assert len(cmp.runs[1].history) == 0
+    cmp.close()
