@@ -259,7 +259,9 @@ def summary_table(rows: list[dict], metrics: list[str] | None = None) -> str:
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
         cells = [str(r["varied"][v]) for v in varied] + [f"{r['ok']}/{r['runs']}"]
-        cells += [_cell(r["metrics"].get(m)) for m in names]
+        for m in names:  # a metric some runs could not give (an infinite KL): how many runs the cell averages
+            stat = r["metrics"].get(m)
+            cells.append(_cell(stat) + (f" (n={stat['n']})" if stat and stat["n"] < r["ok"] else ""))
         lines.append("| " + " | ".join(cells) + " |")
     failed = [f for r in rows for f in r["failed"]]
     for f in failed:

@@ -46,6 +46,8 @@ def run_app(args) -> int:
             print(f"genviz: {exc}", file=sys.stderr)
             return 2
         window.show()
+        if args.play:
+            window.play(True)
         return _run_loop(app)
     lab = preset.lab if preset else args.lab
     window = MainWindow(engine_kind=args.engine, lab=lab, data=args.data, seed=args.seed,

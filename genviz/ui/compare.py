@@ -38,6 +38,7 @@ from genviz.ui.timeline import Timeline
 SNAPSHOT_BUDGET_HZ = 26.0  # snapshots per second for all shown runs together (each its share, 6.5-15/s)
 WORKER_NICE = 10  # the runs' workers yield the cores to the GUI thread (four workers share two cores)
 PANEL_CURVE_SECONDS = 0.5
+WHOLE_PANEL = "the whole lab panel"
 MAX_RUNS = 16  # runs a comparison holds (their curves and table rows); at most MAX_SHOWN train and show
 
 
@@ -176,6 +177,10 @@ class CompareWindow(QMainWindow):
         self._redraws = 0
         self._redraw_t = time.perf_counter()
         self.redraws_per_sec = 0.0
+        self.view_choice = ""  # "": each lab panel's main view
+        self.view_box = QComboBox()
+        self.view_box.setToolTip("The view shown for every run (the lab's main view first chosen)")
+        self.view_box.textActivated.connect(self.choose_view)
         self.timeline = Timeline()
         self.timeline.resume_button.hide()  # resuming is per run: the main window does it
         self.timeline.scrubbed.connect(self.show_index)
@@ -205,6 +210,7 @@ class CompareWindow(QMainWindow):
         self.table = QTableWidget()
         self.table.setEditTriggers(QTableWidget.NoEditTriggers)
         self.table.verticalHeader().hide()
+        self.table.setMinimumHeight(120)  # the header and a few groups without scrolling
         bottom = QWidget()
         bl = QVBoxLayout(bottom)
         bl.setContentsMargins(0, 0, 0, 0)
@@ -222,6 +228,11 @@ class CompareWindow(QMainWindow):
         central = QWidget()
         cl = QVBoxLayout(central)
         cl.setContentsMargins(4, 4, 4, 4)
+        top = QHBoxLayout()
+        top.addWidget(QLabel("View of each run:"))
+        top.addWidget(self.view_box)
+        top.addStretch(1)
+        cl.addLayout(top)
         cl.addWidget(split, 1)
         cl.addWidget(self.timeline)
         self.setCentralWidget(central)
@@ -331,12 +342,40 @@ class CompareWindow(QMainWindow):
             panel.requestView.connect(lambda name, value, r=run: r.bridge and r.bridge.engine
                                       and r.bridge.engine.set_view(name, value))
             lay.addWidget(title)
-            lay.addWidget(panel, 1)
+            views = panel.views()
+            wanted = self.view_choice if self.view_choice in views or self.view_choice == WHOLE_PANEL \
+                else panel.main_view(run.settings)
+            if wanted in views:
+                # the one view, taken out of its panel (which stays, hidden, and keeps drawing into it)
+                lay.addWidget(views[wanted], 1)
+                panel.setParent(box)
+                panel.hide()
+            else:
+                lay.addWidget(panel, 1)
             self.grid.addWidget(box, i // per_row, i % per_row)
-            self.columns.append({"run": run, "panel": panel, "widget": box, "title": title})
+            self.columns.append({"run": run, "panel": panel, "widget": box, "title": title, "view": wanted})
+            if i == 0:
+                self._fill_view_box(list(views), wanted)
             if len(run.history):
                 panel.rebuild(run.static, run.history, run.step)
         self.refresh()
+
+    def _fill_view_box(self, names: list[str], current: str) -> None:
+        items = [*names, WHOLE_PANEL]
+        self.view_box.blockSignals(True)
+        if [self.view_box.itemText(j) for j in range(self.view_box.count())] != items:
+            self.view_box.clear()
+            self.view_box.addItems(items)
+        self.view_box.setCurrentText(current)
+        self.view_box.blockSignals(False)
+
+    def choose_view(self, name: str) -> None:
+        """Show the view ``name`` of every run (WHOLE_PANEL: each run's whole lab panel)."""
+        if name and name != self.view_choice:
+            self.view_choice = name
+            self.layout_columns()
+            if not self.timeline.live:
+                self.show_index(self.timeline.index)
 
     def colors(self) -> dict[int, str]:
         """One colour per group; a run takes its group's."""

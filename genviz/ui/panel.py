@@ -72,6 +72,10 @@ class LabPanel(QWidget):
     # traceback; said once per kind of failure, not for every snapshot
     drawFailed = Signal(str, str)
 
+    # the view that shows the lab's lesson at a glance (a name of ``views()``): the compare view shows it for
+    # each run side by side
+    MAIN_VIEW = ""
+
     def __init__(self, lab, parent=None):
         super().__init__(parent)
         self.lab = lab
@@ -191,6 +195,10 @@ class LabPanel(QWidget):
             out[name] = w
         return out
 
+    def main_view(self, settings: dict) -> str:
+        """The name of the main view for a run of these ``settings`` (see MAIN_VIEW)."""
+        return self.MAIN_VIEW
+
     # -- the template: what the window calls ---------------------------------------------------------
     def take_live(self, snap, follow: bool = True) -> None:
         """A live :class:`~genviz.core.protocol.Snapshot`: its rows (and data-derived points) join
@@ -281,6 +289,7 @@ class PagedPanel(LabPanel):
     builds its pages in ``build_pages`` with ``add_page(views, curves)``, in the order of ``PAGES``."""
 
     PAGES: tuple[str, ...] = ()
+    MAIN_VIEWS: dict[str, str] = {}  # per experiment, its main view (LabPanel.MAIN_VIEW)
 
     def __init__(self, lab, parent=None):
         super().__init__(lab, parent)
@@ -294,6 +303,9 @@ class PagedPanel(LabPanel):
         self.readout.setWordWrap(True)
         self.build_pages()
         self.arrange(self.pages, column(self.readout, (self.curve_pages, 1)), (560, 340))
+
+    def main_view(self, settings: dict) -> str:
+        return self.MAIN_VIEWS.get(settings.get("experiment", self.PAGES[0] if self.PAGES else ""), "")
 
     def build_pages(self) -> None:  # pragma: no cover - abstract
         raise NotImplementedError

@@ -56,7 +56,9 @@ def add_colorbar(plot: pg.PlotWidget, image: pg.ImageItem, label: str = "") -> p
     """A colour bar right of ``plot`` showing ``image``'s colour map and levels, following every
     ``setImage`` (a heatmap without one cannot be read)."""
     bar = pg.ColorBarItem(values=(0.0, 1.0), width=12, colorMap=image.getColorMap() or pg.colormap.get("viridis"),
-                          label=label or None, interactive=False, colorMapMenu=False)
+                          interactive=False, colorMapMenu=False)
+    if label:  # on the bar's own (right) axis: ColorBarItem's ``label`` goes to the left one, and a later
+        bar.axis.setLabel(label)  # change of bar.axis's label (a critic's score) then showed both
     item = plot.getPlotItem()
     item.layout.addItem(bar, 2, 4)
     # the title spans the plot and its bar: over the plot's column alone, a long title widened that

@@ -41,6 +41,7 @@ def sorted_mask(mask: np.ndarray) -> np.ndarray:
 
 
 class AutoregressivePanel(LabPanel):
+    MAIN_VIEW = "samples"  # the samples: what the compare view shows of each run
     def __init__(self, lab, parent=None):
         super().__init__(lab, parent)
         self.static: dict = {}

@@ -28,6 +28,7 @@ def pm(mean: float, se) -> str:
 
 
 class EstimatorsPanel(PagedPanel):
+    MAIN_VIEWS = {'variance': 'estimates', 'discrete': 'discrete-estimates', 'vae': 'test-elbo', 'wake-sleep': 'posterior-wake-sleep'}  # per experiment: what the compare view shows of each run
     PAGES = PAGES
 
     def build_pages(self) -> None:

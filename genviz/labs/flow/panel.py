@@ -17,6 +17,7 @@ from genviz.ui.plots import CurvePlot, heat_plot, lock_aspect, make_plot
 
 
 class FlowPanel(LabPanel):
+    MAIN_VIEW = "model-density"  # the flow's density: what the compare view shows of each run
     def __init__(self, lab, parent=None):
         super().__init__(lab, parent)
         self.static: dict = {}

@@ -46,6 +46,7 @@ def mesh_lines(mesh: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 class GanPanel(LabPanel):
+    MAIN_VIEW = "samples"  # real and generated samples over D(x): what the compare view shows of each run
     def __init__(self, lab, parent=None):
         super().__init__(lab, parent)
         self.static: dict = {}

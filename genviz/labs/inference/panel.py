@@ -25,6 +25,7 @@ def fmt(v: float) -> str:
 
 
 class InferencePanel(PagedPanel):
+    MAIN_VIEWS = {'kl': 'kl-fits', 'em': 'em-bound', 'cavi': 'cavi', 'meanfield': 'meanfield'}  # per experiment: what the compare view shows of each run
     PAGES = PAGES
 
     def build_pages(self) -> None:

@@ -16,6 +16,7 @@ from genviz.ui.plots import BarPlot, ClassScatter, CurvePlot, ImagePlot, ellipse
 
 
 class ManifoldPanel(LabPanel):
+    MAIN_VIEW = "manifold"  # the decoded latent manifold: what the compare view shows of each run
     def __init__(self, lab, parent=None):
         super().__init__(lab, parent)
         self.static: dict = {}
