@@ -210,7 +210,8 @@ class CompareWindow(QMainWindow):
         self.table = QTableWidget()
         self.table.setEditTriggers(QTableWidget.NoEditTriggers)
         self.table.verticalHeader().hide()
-        self.table.setMinimumHeight(120)  # the header and a few groups without scrolling
+        self.table.setMinimumHeight(90)  # the header and a few groups without scrolling
+        self.table.setMaximumHeight(160)
         bottom = QWidget()
         bl = QVBoxLayout(bottom)
         bl.setContentsMargins(0, 0, 0, 0)
@@ -224,7 +225,7 @@ class CompareWindow(QMainWindow):
         split = QSplitter(Qt.Vertical)
         split.addWidget(scroll)
         split.addWidget(bottom)
-        split.setSizes([640, 360])
+        split.setSizes([580, 420])
         central = QWidget()
         cl = QVBoxLayout(central)
         cl.setContentsMargins(4, 4, 4, 4)
