@@ -7,12 +7,12 @@ import json
 import os
 import sys
 
-COMMANDS = ("labs", "presets", "train", "export", "bench", "download", "sweep")
+COMMANDS = ("labs", "presets", "train", "export", "bench", "download", "sweep", "install-desktop")
 
 
 def _app_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="genviz", description="A desktop lab for deep generative models. "
-                                "Subcommands: labs, presets, train, sweep, export, bench, download "
+                                "Subcommands: labs, presets, train, sweep, export, bench, download, install-desktop "
                                 "(genviz COMMAND -h).")
     p.add_argument("--lab", help="lab to open (see `genviz labs`)")
     p.add_argument("--play", action="store_true", help="start training at once")
@@ -296,6 +296,28 @@ def cmd_sweep(argv: list[str]) -> int:
     return 0 if not failed else 3
 
 
+def cmd_install_desktop(argv: list[str]) -> int:
+    p = argparse.ArgumentParser(prog="genviz install-desktop", description="Put genviz into the desktop's "
+                                "application menu: the menu entry, AppStream metainfo and icons, in the user's "
+                                "data folders ($XDG_DATA_HOME, by default ~/.local/share).")
+    p.add_argument("--uninstall", action="store_true", help="remove what install-desktop installed")
+    p.add_argument("--data-home", help="another data folder (default: $XDG_DATA_HOME or ~/.local/share)")
+    args = p.parse_args(argv)
+    from pathlib import Path
+
+    from genviz import desktop
+
+    home = Path(args.data_home).expanduser() if args.data_home else None
+    if args.uninstall:
+        removed = desktop.uninstall(home)
+        print(f"removed {len(removed)} files" + "".join(f"\n  {p}" for p in removed))
+    else:
+        written = desktop.install(home)
+        print(f"installed {len(written)} files (menu entry runs {desktop.launcher()})"
+              + "".join(f"\n  {p}" for p in written))
+    return 0
+
+
 def cmd_download(argv: list[str]) -> int:
     p = argparse.ArgumentParser(prog="genviz download", description="Download and verify a dataset.")
     p.add_argument("name", choices=("mnist", "fashion-mnist"))
@@ -331,7 +353,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if argv and argv[0] in COMMANDS:
             return {"labs": cmd_labs, "presets": cmd_presets, "train": cmd_train, "export": cmd_export,
-                    "bench": cmd_bench, "download": cmd_download, "sweep": cmd_sweep}[argv[0]](argv[1:])
+                    "bench": cmd_bench, "download": cmd_download, "sweep": cmd_sweep,
+                    "install-desktop": cmd_install_desktop}[argv[0]](argv[1:])
         args = _app_parser().parse_args(argv)
         _gui_blas_threads()
         from genviz.ui.app import run_app

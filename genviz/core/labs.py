@@ -34,6 +34,8 @@ class LabInfo:
     # training steps per second when the window opens the lab (0: as fast as it goes), for labs whose
     # every step is a lesson (an EM half step, a CAVI update); the Speed control changes it
     speed: float = 0.0
+    # "module:NAME" of the lab's info cards (genviz.core.cards.Card by view name): the ℹ on every view
+    cards: str = ""
 
     def setting(self, name: str) -> Setting:
         for s in self.settings:

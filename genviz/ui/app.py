@@ -18,6 +18,12 @@ def run_app(args) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("genviz")
     app.setOrganizationName("genviz")
+    app.setDesktopFileName("io.github.genviz.Genviz")  # the menu entry of `genviz install-desktop`
+    from PySide6.QtGui import QIcon
+
+    from genviz.desktop import APP_ID, resource_dir
+
+    app.setWindowIcon(QIcon(str(resource_dir() / f"{APP_ID}.svg")))
     stored = QSettings()
     theme.apply_theme(args.theme or stored.value("theme", "light"), font_scale=float(stored.value("font_scale", 1.0)))
     try:
@@ -59,6 +65,10 @@ def run_app(args) -> int:
         QTimer.singleShot(0, lambda: asyncio.ensure_future(window.sessions.open(args.session)))
     if getattr(args, "presenter", False):
         window.lecture.enter_presenter()
+    first_start = not stored.value("welcomed", False, type=bool)
+    if first_start and not (preset or getattr(args, "session", None) or args.lab or getattr(args, "presenter", False)):
+        stored.setValue("welcomed", True)
+        QTimer.singleShot(0, window.help.welcome)  # the labs and presets, one click each
 
     return _run_loop(app)
 

@@ -346,6 +346,9 @@ class CompareWindow(QMainWindow):
             views = panel.views()
             wanted = self.view_choice if self.view_choice in views or self.view_choice == WHOLE_PANEL \
                 else panel.main_view(run.settings)
+            from genviz.ui.cards import attach_cards
+
+            attach_cards(panel)
             if wanted in views:
                 # the one view, taken out of its panel (which stays, hidden, and keeps drawing into it)
                 lay.addWidget(views[wanted], 1)
@@ -670,8 +673,12 @@ class CompareWindow(QMainWindow):
         path = Path(path)
         for col in self.columns:
             flush_views(col["panel"])
+        from genviz.ui.cards import hidden_buttons
+
         if path.suffix.lower() == ".png":
-            if not self.grid_host.grab().save(str(path), "PNG"):
+            with hidden_buttons(self.grid_host):
+                image = self.grid_host.grab()
+            if not image.save(str(path), "PNG"):
                 raise ExportError(f"could not write {path}")
             return path
         if path.suffix.lower() != ".gif":
@@ -685,7 +692,8 @@ class CompareWindow(QMainWindow):
             self.show_index(i)
             for col in self.columns:
                 flush_views(col["panel"])
-            image = self.grid_host.grab().toImage()
+            with hidden_buttons(self.grid_host):
+                image = self.grid_host.grab().toImage()
             stamp_step(image, steps[i])
             frames.append(image_rgb(image))
         if self.timeline.live:

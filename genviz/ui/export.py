@@ -29,8 +29,11 @@ def render(widget: QWidget, scale: float = 1.0) -> QImage:
         painter.setRenderHint(QPainter.Antialiasing)
         painter.setRenderHint(QPainter.TextAntialiasing)
         painter.scale(w / widget.width(), h / widget.height())
-        # QWidget's render (a plot view overrides it with one that draws only its scene)
-        QWidget.render(widget, painter, QPoint(0, 0), QRegion(QRect(0, 0, widget.width(), widget.height())))
+        # QWidget's render (a plot view overrides it with one that draws only its scene); without the ℹ buttons
+        from genviz.ui.cards import hidden_buttons
+
+        with hidden_buttons(widget):
+            QWidget.render(widget, painter, QPoint(0, 0), QRegion(QRect(0, 0, widget.width(), widget.height())))
     finally:
         painter.end()
     return image

@@ -107,6 +107,9 @@ class MainWindow(QMainWindow):
         self.status_label.setMinimumWidth(900)  # a fixed width: changing text never relayouts the window
         self.status_label.setAlignment(Qt.AlignRight | Qt.AlignVCenter)
         self.statusBar().addPermanentWidget(self.status_label)
+        from genviz.ui.help import HelpActions
+
+        self.help = HelpActions(self)
         self._build_menus()
         self._build_shortcuts()
         self._status_timer = self._timer(500, self._update_status)
@@ -221,18 +224,23 @@ class MainWindow(QMainWindow):
         self._menu(self.menuBar().addMenu("&Training"), [
             ("Play / Pause\tSpace", None, self.toggle_play), ("Step\tRight", None, lambda: self.do_step(1)),
             ("Step ×10\tShift+Right", None, lambda: self.do_step(10)), ("Reset\tCtrl+R", None, self.request_reset)])
+        self.help.fill_menu(self.menuBar().addMenu("&Help"))
 
     def _build_shortcuts(self) -> None:
         t = self.timeline
-        for keys, slot in (("Space", self.toggle_play), ("Right", lambda: self.do_step(1)),
-                           ("Shift+Right", lambda: self.do_step(10)), ("Ctrl+R", self.request_reset),
-                           # the timeline: back, forward, start, live, play the history
-                           (",", lambda: t.scrub_to(t.index - 1)), (".", lambda: t.scrub_to(t.index + 1)),
-                           ("Home", lambda: t.scrub_to(0)), ("End", t.go_live),
-                           ("H", lambda: t.play_history(not t.play_button.isChecked())),
-                           # lecture mode
-                           ("PgDown", lambda: self.lecture.step(1)), ("PgUp", lambda: self.lecture.step(-1)),
-                           ("C", self.lecture.toggle_controls), ("Escape", self.lecture.leave_presenter)):
+        # (keys, what they do, slot): the Help menu's shortcut sheet lists these with the menus' own
+        self.key_shortcuts = (
+            ("Space", "Play / pause training", self.toggle_play), ("Right", "One training step", lambda: self.do_step(1)),
+            ("Shift+Right", "Ten training steps", lambda: self.do_step(10)), ("Ctrl+R", "Reset", self.request_reset),
+            (",", "Timeline: one snapshot back", lambda: t.scrub_to(t.index - 1)),
+            (".", "Timeline: one snapshot forward", lambda: t.scrub_to(t.index + 1)),
+            ("Home", "Timeline: the first snapshot", lambda: t.scrub_to(0)), ("End", "Timeline: live", t.go_live),
+            ("H", "Timeline: play the history back", lambda: t.play_history(not t.play_button.isChecked())),
+            ("PgDown", "Lecture: next preset", lambda: self.lecture.step(1)),
+            ("PgUp", "Lecture: previous preset", lambda: self.lecture.step(-1)),
+            ("C", "Presenter view: show or hide the controls", self.lecture.toggle_controls),
+            ("Escape", "Leave the presenter view", self.lecture.leave_presenter))
+        for keys, _what, slot in self.key_shortcuts:
             sc = QShortcut(QKeySequence(keys), self)
             sc.setContext(Qt.WindowShortcut)
             sc.activated.connect(slot)

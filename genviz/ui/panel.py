@@ -199,6 +199,14 @@ class LabPanel(QWidget):
         """The name of the main view for a run of these ``settings`` (see MAIN_VIEW)."""
         return self.MAIN_VIEW
 
+    def showEvent(self, event) -> None:
+        if not getattr(self, "_cards_attached", False):  # the ℹ on every view, once the lab's views exist
+            self._cards_attached = True
+            from genviz.ui.cards import attach_cards
+
+            attach_cards(self)
+        super().showEvent(event)
+
     # -- the template: what the window calls ---------------------------------------------------------
     def take_live(self, snap, follow: bool = True) -> None:
         """A live :class:`~genviz.core.protocol.Snapshot`: its rows (and data-derived points) join

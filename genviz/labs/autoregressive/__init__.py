@@ -4,6 +4,7 @@ from genviz.core.settings import Setting
 
 LAB = LabInfo(
     name="autoregressive",
+    cards="genviz.labs.autoregressive.cards:CARDS",
     title="Autoregressive models",
     summary="p(x) = Π p(x_i | x_<i): NADE, MADE and PixelCNN learn binary images with exact likelihoods, "
             "and sample them pixel by pixel.",

@@ -6,6 +6,7 @@ DATASETS = ("ring8", "grid25", "moons", "checkerboard", "spiral", "gaussian")
 
 LAB = LabInfo(
     name="diffusion",
+    cards="genviz.labs.diffusion.cards:CARDS",
     title="Diffusion and score models",
     summary="DDPM, score matching and flow matching on 2-D data: samplers side by side, the learned score "
             "against the exact one, likelihoods through the probability-flow ODE.",

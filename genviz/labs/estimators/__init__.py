@@ -8,6 +8,7 @@ EXPERIMENTS = ("variance", "discrete", "vae", "wake-sleep")
 
 LAB = LabInfo(
     name="estimators",
+    cards="genviz.labs.estimators.cards:CARDS",
     title="Gradient estimators",
     summary="Score function vs reparameterization against the exact gradient, baselines, Gumbel-softmax, "
             "a VAE trained with each, and wake-sleep with exact log p(x).",

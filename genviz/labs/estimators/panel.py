@@ -73,6 +73,7 @@ class EstimatorsPanel(PagedPanel):
         self.var_curves = CurvePlot("Mean of the last 8,192 estimates of each estimator (the target: the exact gradient)",
                                     {"mean_sf": "score function", "mean_sf-baseline": "with baseline",
                                      "mean_reparam": "reparameterization"}, y_label="gradient")
+        self.var_curves.setObjectName("variance-means")
         for key, name in (("mean_sf", "sf"), ("mean_sf-baseline", "sf-baseline"), ("mean_reparam", "reparam")):
             self.var_curves.curves[key].setPen(pg.mkPen(COLORS[name], width=2))
         self.add_page(page, self.var_curves)
@@ -99,6 +100,7 @@ class EstimatorsPanel(PagedPanel):
         self.disc_curves = CurvePlot("Mean of the last 8,192 estimates of each estimator", {
             "mean_sf": "score function", "mean_sf-baseline": "with baseline", "mean_gumbel": "Gumbel-softmax"},
             y_label="gradient")
+        self.disc_curves.setObjectName("discrete-means")
         for key, name in (("mean_sf", "sf"), ("mean_sf-baseline", "sf-baseline"), ("mean_gumbel", "gumbel")):
             self.disc_curves.curves[key].setPen(pg.mkPen(COLORS[name], width=2))
         self.add_page(page, self.disc_curves)

@@ -8,6 +8,7 @@ ACTS = ("relu", "leakyrelu", "tanh", "elu")
 
 LAB = LabInfo(
     name="gan",
+    cards="genviz.labs.gan.cards:CARDS",
     title="GAN mode coverage",
     summary="A GAN on a ring or grid of Gaussians: see modes drop, D's landscape and G's gradient field.",
     bench="genviz.labs.gan.bench:run",

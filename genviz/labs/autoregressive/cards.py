@@ -1,0 +1,77 @@
+"""Info cards of the autoregressive lab's views (genviz.core.cards)."""
+from genviz.core.cards import Card
+
+AR = ("Larochelle &amp; Murray, NADE (2011); Germain et al., MADE (2015); van den Oord et al., Pixel Recurrent "
+      "Neural Networks (2016) and Conditional Image Generation with PixelCNN Decoders (2016, gated)")
+CARDS = {
+    "samples": Card(
+        "Samples",
+        "Images drawn pixel by pixel from the model (or points drawn bin by bin), each pixel from its exact "
+        "conditional given the ones before it.",
+        "x<sub>i</sub> ~ Bernoulli(p(x<sub>i</sub> = 1 | x<sub>&lt;i</sub>)), i = 1 &hellip; D in raster order",
+        AR,
+        "Sampling is sequential: D network passes for D pixels (PixelCNN and the gated stacks here compute only "
+        "what each pixel depends on)."),
+    "curves": Card(
+        "Negative log-likelihood",
+        "The exact negative log-likelihood per image of training and test data, in nats (bits/dim on the right).",
+        "&minus;log p(x) = &minus;&sum;<sub>i</sub> log p(x<sub>i</sub> | x<sub>&lt;i</sub>); "
+        "bits/dim = nats / (D ln 2)",
+        AR,
+        "No bound, no sampling: the likelihood is exact, so models compare directly; test above train is overfitting."),
+    "pixel-nll": Card(
+        "Surprise",
+        "How surprised the model is by each pixel of the test image.",
+        "&minus;log p(x<sub>i</sub> | x<sub>&lt;i</sub>) in nats, per pixel",
+        AR,
+        "Edges of strokes are the surprising pixels; the background costs almost nothing."),
+    "next-pixel": Card(
+        "p(x<sub>i</sub> = 1 | &hellip;)",
+        "For each pixel, the model's probability that it is on, given the test image's pixels before it.",
+        "p(x<sub>i</sub> = 1 | x<sub>&lt;i</sub>)",
+        AR,
+        "Once the start of a stroke is seen, the model predicts its continuation."),
+    "receptive-field": Card(
+        "Receptive field",
+        "Which earlier pixels the clicked pixel's prediction depends on: the gradient of its logit with respect "
+        "to the input.",
+        "|&part; logit<sub>i</sub> / &part; x<sub>j</sub>|, relative to its maximum",
+        AR,
+        "PixelCNN's masked convolutions leave a blind spot above and to the right; the gated vertical and "
+        "horizontal stacks fill it."),
+    "chosen-image": Card(
+        "Test image",
+        "The test image the per-pixel views describe; drag on it to hide a region for completion (Shift erases).",
+        "&mdash; (the data)", AR,
+        "Pick an unusual digit: its surprise map lights up where it departs from the common shapes."),
+    "completions": Card(
+        "Completions",
+        "The hidden region of the test image filled in by the model, several times, pixel by pixel.",
+        "x<sub>i</sub> ~ p(x<sub>i</sub> | x<sub>&lt;i</sub>) for hidden pixels, observed pixels kept",
+        AR,
+        "Only pixels before the hidden ones in the ordering inform it: hide the top half and the model must "
+        "guess it unconditionally."),
+    "made-masks": Card(
+        "MADE's masks",
+        "The connectivity of MADE's layers: a blue cell is a weight that is allowed; units sorted by degree.",
+        "M<sub>kj</sub> = 1 if m(k) &ge; m(j) (hidden), m(d) &gt; m(k) (output): output d sees only inputs "
+        "before it in the ordering",
+        "Germain et al., MADE: Masked Autoencoder for Distribution Estimation (2015)",
+        "The staircases are the autoregressive property; a new ordering or new degrees change them."),
+    "density": Card(
+        "Model p(x<sub>1</sub>, x<sub>2</sub>)",
+        "The model's exact density of 2-D points on a grid of bins.",
+        "p(x<sub>1</sub>, x<sub>2</sub>) = p(x<sub>1</sub> bin) p(x<sub>2</sub> bin | x<sub>1</sub> bin) / bin area",
+        AR,
+        "It should match the data's histogram beside it; an autoregressive model has no trouble with several modes."),
+    "histogram": Card(
+        "Data histogram",
+        "The training points counted per bin.",
+        "count of points in each (x<sub>1</sub>, x<sub>2</sub>) bin", AR,
+        "The model's density is fitted to this histogram's normalised version."),
+    "conditional": Card(
+        "p(x<sub>2</sub> | x<sub>1</sub>)",
+        "For each bin of x<sub>1</sub> (a column), the model's distribution over x<sub>2</sub>.",
+        "p(x<sub>2</sub> bin | x<sub>1</sub> bin): each column sums to 1", AR,
+        "The second factor of the chain rule: where x<sub>1</sub> has two possible partners, the column has two peaks."),
+}

@@ -1,0 +1,52 @@
+"""Info cards of the latent-manifold lab's views (genviz.core.cards)."""
+from genviz.core.cards import Card
+
+KINGMA = "Kingma &amp; Welling, Auto-Encoding Variational Bayes (2014), fig. 4 for the manifold"
+CARDS = {
+    "manifold": Card(
+        "Decoded manifold",
+        "The decoder's mean image at every point of a grid in the 2-D latent space. The grid is evenly spaced in "
+        "probability, not in z: each axis runs through quantiles of the standard normal prior.",
+        "image at grid point (u<sub>1</sub>, u<sub>2</sub>) = E[x | z], z = (&Phi;<sup>-1</sup>(u<sub>1</sub>), "
+        "&Phi;<sup>-1</sup>(u<sub>2</sub>)), u on an even grid in (0, 1)",
+        KINGMA,
+        "Early on every cell shows the same blurry average digit; as training goes on the classes spread out "
+        "and morph smoothly into one another. Regions the encoder never uses decode to ambiguous shapes."),
+    "latent-means": Card(
+        "Latent space: encoder means",
+        "Each test point placed at the mean of its approximate posterior q(z|x), coloured by its class. The circle "
+        "is the prior's 2&sigma; contour.",
+        "&mu;<sub>&phi;</sub>(x) = E<sub>q(z|x)</sub>[z], with q(z|x) = N(&mu;<sub>&phi;</sub>(x), "
+        "diag &sigma;<sub>&phi;</sub><sup>2</sup>(x))",
+        KINGMA,
+        "Classes separate into regions although no label is used in training. The KL term pulls the cloud "
+        "toward the prior; with a larger &beta; it fills the circle and the classes overlap more."),
+    "kl-per-dimension": Card(
+        "KL per latent dimension",
+        "How many nats each latent dimension carries about x, averaged over the data.",
+        "KL<sub>j</sub> = E<sub>x</sub>[&frac12;(&mu;<sub>j</sub><sup>2</sup> + &sigma;<sub>j</sub><sup>2</sup> "
+        "&minus; log &sigma;<sub>j</sub><sup>2</sup> &minus; 1)], the closed-form KL(q(z<sub>j</sub>|x) &Vert; N(0, 1))",
+        "Burda et al., Importance Weighted Autoencoders (2016), on active units; Higgins et al., &beta;-VAE (2017)",
+        "A dimension near 0 nats is inactive (posterior collapse for that unit): the decoder ignores it."),
+    "curves": Card(
+        "Training curves",
+        "The training objective over steps: the negative ELBO and its two parts.",
+        "&minus;ELBO = E<sub>q(z|x)</sub>[&minus;log p(x|z)] + &beta;&middot;KL(q(z|x) &Vert; p(z)), "
+        "reconstruction estimated with one sample z = &mu; + &sigma;&epsilon;",
+        KINGMA,
+        "The reconstruction term falls while the KL term first rises: the encoder starts to use the latent space."),
+    "decoded-at-click": Card(
+        "Decoded at the clicked z",
+        "The decoder's mean image at the latent point you clicked in the latent space.",
+        "E[x | z] = decoder(z)",
+        KINGMA,
+        "Click between two classes: the image morphs. Click far outside the prior's circle: the decoder has "
+        "never been trained there and shows it."),
+    "nearest-example": Card(
+        "Nearest training example",
+        "The training image whose encoder mean lies nearest the clicked point.",
+        "argmin<sub>x</sub> &Vert;&mu;<sub>&phi;</sub>(x) &minus; z&Vert;",
+        KINGMA,
+        "Compare it with the decoded image: a close match means the decoder reproduces what the encoder put "
+        "there; a blurrier decoded image shows the Gaussian likelihood's averaging."),
+}

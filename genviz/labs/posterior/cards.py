@@ -1,0 +1,57 @@
+"""Info cards of the posterior lab's views (genviz.core.cards)."""
+from genviz.core.cards import Card
+
+CREMER = "Cremer, Li &amp; Duvenaud, Inference Suboptimality in Variational Autoencoders (2018)"
+IWAE = "Burda, Grosse &amp; Salakhutdinov, Importance Weighted Autoencoders (2016); Cremer et al. (2017) for q<sub>IW</sub>"
+CARDS = {
+    "posterior": Card(
+        "True posterior and its approximations",
+        "The exact posterior p(z|x) of the chosen x (its 50/90/99 % highest-density contours), computed by "
+        "quadrature on a grid, with the encoder's q(z|x), the best Gaussian q* for this x, and HMC samples.",
+        "p(z|x) = p(x|z) p(z) / p(x), with p(x) = &sum;<sub>grid</sub> p(x|z) p(z) &Delta;z (2-D quadrature)",
+        CREMER,
+        "The true posterior is often skewed or banana-shaped; a Gaussian q cannot follow it (the approximation "
+        "gap) and the amortized encoder misses even the best Gaussian (the amortization gap)."),
+    "bounds": Card(
+        "Bounds above L[q]",
+        "How far each bound lies above the encoder's ELBO L[q], with its Monte Carlo standard error; the top bar "
+        "is the exact log p(x).",
+        "log p(x) &ge; L<sub>1000</sub> &ge; L<sub>100</sub> &ge; L<sub>10</sub> &ge; L[q], "
+        "L<sub>k</sub> = E[log (1/k) &sum;<sub>i</sub> p(x, z<sub>i</sub>)/q(z<sub>i</sub>|x)]; "
+        "L[q*] (best Gaussian) and L[q* full] (full covariance)",
+        f"{IWAE}; {CREMER}",
+        "log p(x) &minus; L[q*] is the approximation gap, L[q*] &minus; L[q] the amortization gap. The IWAE bounds "
+        "climb toward log p(x) as k grows."),
+    "q-iw-k1": Card(
+        "q<sub>IW</sub>, k = 1",
+        "Samples of the importance-weighted distribution with one sample: q itself.",
+        "z ~ q(z|x)", IWAE,
+        "Compare its shape with the true posterior: this is what the ELBO optimises."),
+    "q-iw-k10": Card(
+        "q<sub>IW</sub>, k = 10",
+        "Draw 10 samples from q, keep one with probability proportional to its importance weight.",
+        "z<sub>1..k</sub> ~ q, pick z<sub>i</sub> with probability w<sub>i</sub> / &sum;w<sub>j</sub>, "
+        "w = p(x, z) / q(z|x)", IWAE,
+        "Already closer to the true posterior than q: IWAE's bound is the ELBO of this richer distribution."),
+    "q-iw-k100": Card(
+        "q<sub>IW</sub>, k = 100",
+        "The importance-weighted distribution with 100 samples.",
+        "as for k = 10, with k = 100", IWAE,
+        "As k grows q<sub>IW</sub> tends to the true posterior and L<sub>k</sub> to log p(x)."),
+    "picker": Card(
+        "Pick x",
+        "The encoder means of the data in the latent space; click one to choose the x whose posterior is shown.",
+        "&mu;<sub>&phi;</sub>(x) = E<sub>q(z|x)</sub>[z]", CREMER,
+        "Points at the edge of a class often have the most distorted posteriors."),
+    "examples": Card(
+        "Examples",
+        "A few data images to choose x from directly.",
+        "&mdash; (the data)", CREMER,
+        "Pick an ambiguous image: its true posterior is often two-peaked, which no Gaussian q can match."),
+    "curves": Card(
+        "Training curve",
+        "The negative training objective (ELBO, or IWAE's bound) per step.",
+        "&minus;L[q] = E<sub>q</sub>[&minus;log p(x|z)] + KL(q(z|x) &Vert; p(z)), or &minus;L<sub>k</sub> for IWAE",
+        IWAE,
+        "Training with IWAE's bound gives a decoder whose posterior is harder for a Gaussian q to match."),
+}

@@ -1,0 +1,112 @@
+"""The installed application: every view of every lab explains itself (a card), the desktop files validate and
+install, the Help menu and the welcome page work."""
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from genviz.core.labs import all_labs, import_object
+
+
+def test_every_view_of_every_lab_has_a_complete_card(qtbot):
+    from genviz.ui.cards import lab_cards
+
+    for name, lab in all_labs().items():
+        panel = import_object(lab.panel)(lab)
+        qtbot.addWidget(panel)
+        views = set(panel.views())
+        cards = lab_cards(lab)
+        assert views - set(cards) == set(), (name, "views without a card", views - set(cards))
+        assert set(cards) - views == set(), (name, "cards of no view", set(cards) - views)
+        for view, card in cards.items():
+            assert not card.missing(), (name, view, card.missing())
+            assert len(card.what) > 30 and len(card.watch) > 30, (name, view)
+
+
+def test_the_info_button_opens_the_card_and_stays_out_of_exports(qtbot, tmp_path):
+    from PySide6.QtWidgets import QToolButton
+
+    from genviz.ui.cards import BUTTON_NAME
+    from genviz.ui.export import render
+
+    lab = all_labs()["gan"]
+    panel = import_object(lab.panel)(lab)
+    qtbot.addWidget(panel)
+    panel.resize(1200, 800)
+    panel.show()
+    qtbot.waitExposed(panel)
+    view = panel.views()["samples"]
+    button = view.findChild(QToolButton, BUTTON_NAME)
+    assert button is not None and button.isVisible()
+    assert button.x() > view.width() - 60  # the top right corner
+    with qtbot.waitSignal(button.clicked, timeout=1000):
+        button.click()
+    from PySide6.QtWidgets import QApplication
+
+    dialogs = [w for w in QApplication.topLevelWidgets() if type(w).__name__ == "CardDialog" and w.isVisible()]
+    assert dialogs and "D(x)" in dialogs[0].label.text() and "Goodfellow" in dialogs[0].label.text()
+    for d in dialogs:
+        d.close()
+    # an export renders the view without the button (and puts it back)
+    image = render(view)
+    assert image.width() == view.width() and button.isVisible()
+
+
+def test_the_desktop_entry_and_metainfo_validate():
+    from genviz.desktop import APP_ID, resource_dir
+
+    src = resource_dir()
+    if shutil.which("desktop-file-validate"):
+        r = subprocess.run(["desktop-file-validate", str(src / f"{APP_ID}.desktop")], capture_output=True, text=True)
+        assert r.returncode == 0 and not r.stdout.strip(), r.stdout + r.stderr
+    if not shutil.which("appstreamcli"):
+        pytest.skip("appstreamcli (Debian's appstream package) is not installed")
+    r = subprocess.run(["appstreamcli", "validate", "--no-net", "--pedantic", str(src / f"{APP_ID}.metainfo.xml")],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_install_desktop_puts_the_entry_and_icons_in_place_and_uninstall_removes_them(tmp_path):
+    home = tmp_path / "share"
+    r = subprocess.run([sys.executable, "-m", "genviz", "install-desktop", "--data-home", str(home)],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    entry = (home / "applications" / "io.github.genviz.Genviz.desktop").read_text()
+    exec_line = next(line for line in entry.splitlines() if line.startswith("Exec="))
+    assert "genviz" in exec_line and exec_line != "Exec=genviz"  # an absolute launcher
+    for size in (16, 48, 256, 512):
+        assert (home / "icons" / "hicolor" / f"{size}x{size}" / "apps" / "io.github.genviz.Genviz.png").is_file()
+    assert (home / "icons" / "hicolor" / "scalable" / "apps" / "io.github.genviz.Genviz.svg").is_file()
+    assert (home / "metainfo" / "io.github.genviz.Genviz.metainfo.xml").is_file()
+    (home / "applications" / "other.desktop").write_text("[Desktop Entry]\n")  # not ours: stays
+    r = subprocess.run([sys.executable, "-m", "genviz", "install-desktop", "--data-home", str(home), "--uninstall"],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0
+    # the desktop's own caches (update-desktop-database, gtk-update-icon-cache) may stay; nothing of ours does
+    left = sorted(p.name for p in home.rglob("*") if p.is_file() and not p.name.endswith(".cache"))
+    assert left == ["other.desktop"]
+
+
+def test_help_about_shortcuts_diagnostics_and_welcome(qtbot):
+    from tests.helpers import open_window
+
+    w = open_window(qtbot, "gan", overrides={"batch": 64})
+    text = w.help.about_text()
+    for word in ("genviz", "torch", "Qt", "PySide6", "training device"):
+        assert word in text
+    rows = dict(w.help.shortcut_rows())
+    assert rows["Space"] == "Training ▸ Play / Pause" and rows["Home"] == "Timeline: the first snapshot" and "Ctrl+Shift+K" in rows and "F1" in rows
+    diag = w.help.copy_diagnostics()
+    from PySide6.QtGui import QGuiApplication
+
+    assert QGuiApplication.clipboard().text() == diag and "lab: gan" in diag and "torch:" in diag
+    dlg = w.help.welcome()
+    qtbot.addWidget(dlg)
+    assert set(dlg.lab_buttons) == set(w.labs) and dlg.presets.count() >= 30
+    from genviz.ui.welcome import thumbnail_path
+
+    assert all(thumbnail_path(lab) is not None for lab in w.labs.values())
+    dlg.lab_buttons["diffusion"].click()
+    qtbot.waitUntil(lambda: w.run.lab == "diffusion", timeout=30_000)
+    assert not dlg.isVisible()
