@@ -110,3 +110,30 @@ def test_help_about_shortcuts_diagnostics_and_welcome(qtbot):
     dlg.lab_buttons["diffusion"].click()
     qtbot.waitUntil(lambda: w.run.lab == "diffusion", timeout=30_000)
     assert not dlg.isVisible()
+
+
+def test_settings_that_do_not_apply_are_greyed_out_with_the_reason(qtbot):
+    from genviz.ui.controls import SettingsForm
+
+    lab = all_labs()["gan"]
+    form = SettingsForm(lab.settings)
+    qtbot.addWidget(form)
+    assert not form.editors["gp_weight"].isEnabled() and "loss is wgan-gp" in form.editors["gp_weight"].toolTip()
+    assert form.editors["lr_g"].isEnabled()
+    form.editors["loss"].setCurrentText("wgan-gp")
+    assert form.editors["gp_weight"].isEnabled() and not form.editors["clip"].isEnabled()
+    flow = SettingsForm(all_labs()["flow"].settings)
+    qtbot.addWidget(flow)
+    assert flow.editors["bins"].isEnabled() and not flow.editors["energy"].isEnabled()
+    flow.set_values({"flow": "planar", "fit": "energy"})
+    assert not flow.editors["bins"].isEnabled() and "flow is spline" in flow.editors["bins"].toolTip()
+    assert not flow.editors["data"].isEnabled() and flow.editors["energy"].isEnabled()
+
+
+def test_every_applies_rule_names_a_choice_setting_and_its_values():
+    for name, lab in all_labs().items():
+        names = {s.name: s for s in lab.settings}
+        for s in lab.settings:
+            for other, allowed in s.applies:
+                assert other in names and names[other].kind == "choice", (name, s.name, other)
+                assert set(allowed) <= set(names[other].choices), (name, s.name, allowed)

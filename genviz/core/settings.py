@@ -36,6 +36,17 @@ class Setting:
     suggestions: tuple = field(default_factory=tuple)
     # False: driven by a lab's own control (e.g. a slider), so the settings form leaves it out
     in_form: bool = True
+    # when it means something: ((other setting, (its values...)), ...), all of them must hold; the form greys
+    # the setting out otherwise, with the reason in its tooltip (spline bins for a planar flow)
+    applies: tuple = ()
+
+    def inapplicable(self, values: Mapping[str, Any]) -> str | None:
+        """Why this setting does nothing under ``values`` (the other settings), or None when it applies."""
+        for name, allowed in self.applies:
+            if name in values and values[name] not in allowed:
+                return (f"{self.name} applies only when {name} is {' or '.join(map(str, allowed))} "
+                        f"(now {values[name]})")
+        return None
 
     def parse(self, value: Any) -> Any:
         """Convert ``value`` (a string from the CLI or a typed value from the GUI) and validate it."""

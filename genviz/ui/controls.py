@@ -95,6 +95,8 @@ class SettingsForm(QWidget):
         super().__init__(parent)
         self.specs = {s.name: s for s in settings}
         self.editors: dict[str, QWidget] = {}
+        self.labels: dict[str, QLabel] = {}
+        self.tips: dict[str, str] = {}
         layout = QFormLayout(self)
         layout.setLabelAlignment(Qt.AlignRight)
         for s in settings:
@@ -106,6 +108,7 @@ class SettingsForm(QWidget):
             tip = s.help + ("" if s.live else "  (applies on Reset)")
             label.setToolTip(tip)
             editor.setToolTip(tip)
+            self.labels[s.name], self.tips[s.name] = label, tip
             layout.addRow(label, editor)
         note = QLabel("⟳ applies on Reset")
         note.setEnabled(False)
@@ -156,8 +159,19 @@ class SettingsForm(QWidget):
         return w
 
     def _emit(self, name: str, value) -> None:
+        self.update_applicability()
         if not self.signalsBlocked():
             self.changed.emit(name, value, self.specs[name].live)
+
+    def update_applicability(self) -> None:
+        """Grey out the settings that do nothing under the others' current values (Setting.applies), the
+        reason in their tooltips."""
+        values = self.values()
+        for name, editor in self.editors.items():
+            reason = self.specs[name].inapplicable(values)
+            for w in (editor, self.labels[name]):
+                w.setEnabled(reason is None)
+                w.setToolTip(self.tips[name] if reason is None else f"Greyed out: {reason}.\n\n{self.tips[name]}")
 
     def set_values(self, values: dict) -> None:
         self.blockSignals(True)
@@ -186,6 +200,7 @@ class SettingsForm(QWidget):
                     w.setText(str(value))
         finally:
             self.blockSignals(False)
+        self.update_applicability()
 
     def values(self) -> dict:
         out = {}

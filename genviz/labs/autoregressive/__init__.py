@@ -17,12 +17,12 @@ LAB = LabInfo(
         Setting("model", "nade", "choice", "nade = shared weights (Larochelle & Murray 2011); made = masked MLP "
                 "(Germain et al. 2015); pixelcnn = masked convolutions (van den Oord et al. 2016); gated = "
                 "vertical and horizontal stacks, no blind spot", choices=("nade", "made", "pixelcnn", "gated")),
-        Setting("hidden", 256, "int", "NADE / MADE hidden units", 4, 4000),
-        Setting("channels", 32, "int", "PixelCNN channels", 2, 256),
-        Setting("layers", 5, "int", "PixelCNN layers after the first", 1, 15),
-        Setting("order", "raster", "choice", "NADE / MADE ordering of the pixels", choices=("raster", "random")),
+        Setting("hidden", 256, "int", "NADE / MADE hidden units", 4, 4000, applies=(("model", ('nade', 'made')),)),
+        Setting("channels", 32, "int", "PixelCNN channels", 2, 256, applies=(("model", ('pixelcnn', 'gated')),)),
+        Setting("layers", 5, "int", "PixelCNN layers after the first", 1, 15, applies=(("model", ('pixelcnn', 'gated')),)),
+        Setting("order", "raster", "choice", "NADE / MADE ordering of the pixels", choices=("raster", "random"), applies=(("model", ('nade', 'made')),)),
         Setting("masks", 1, "int", "MADE: orderings / connectivities trained in turn (order-agnostic training); "
-                "the test NLL averages them (an ensemble)", 1, 32),
+                "the test NLL averages them (an ensemble)", 1, 32, applies=(("model", ('made',)),)),
         Setting("binarize", "threshold", "choice", "static: pixel > 0.5, once; dynamic: a fresh Bernoulli "
                 "draw of every training image at each step", choices=("threshold", "dynamic")),
         Setting("lr", 1e-3, "float", "Adam learning rate", 1e-5, 1.0, live=True, log_scale=True),

@@ -27,7 +27,7 @@ LAB = LabInfo(
                 choices=("ddpm", "ddim", "sde", "ode", "langevin"), live=True),
         Setting("sample_steps", 100, "int", "sampling steps (Heun: two network evaluations each)", 1, 1000, live=True),
         Setting("eta", 0.0, "float", "DDIM's eta: 0 = deterministic, 1 = as noisy as ancestral sampling", 0.0, 1.0,
-                live=True),
+                live=True, applies=(("sampler", ('ddim',)),)),
         Setting("guidance", 0.0, "float", "classifier-free guidance gamma for data with labels (the modes of ring8, "
                 "grid25): above 0 at Reset trains a conditional model (labels dropped 10 % of the time); then, live, "
                 "0 = unconditional, 1 = conditional on a random mode, > 1 = guided", 0.0, 10.0, live=True),

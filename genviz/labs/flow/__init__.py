@@ -18,18 +18,18 @@ LAB = LabInfo(
         Setting("fit", "density", "choice", "density = maximum likelihood on samples (forward KL); "
                 "energy = reverse KL to exp(-U)", choices=("density", "energy")),
         Setting("data", "moons", "str", "samples to fit (density mode): a named set or a .csv/.npy of x,y rows",
-                suggestions=("moons", "checkerboard", "ring8", "grid25", "spiral", "gaussian")),
+                suggestions=("moons", "checkerboard", "ring8", "grid25", "spiral", "gaussian"), applies=(("fit", ('density',)),)),
         Setting("energy", "U1", "str", "target U(z) (energy mode): U1-U4 or an expression in z1, z2",
-                suggestions=("U1", "U2", "U3", "U4", "0.5*((sqrt(z1**2+z2**2)-2)/0.3)**2")),
+                suggestions=("U1", "U2", "U3", "U4", "0.5*((sqrt(z1**2+z2**2)-2)/0.3)**2"), applies=(("fit", ('energy',)),)),
         Setting("flow", "spline", "choice", "transform type", choices=FLOWS),
         Setting("layers", 8, "int", "number of transforms K", 1, 64),
         Setting("hidden", 64, "int", "units in each conditioner network", 4, 512),
-        Setting("bins", 8, "int", "spline bins", 2, 32),
+        Setting("bins", 8, "int", "spline bins", 2, 32, applies=(("flow", ('spline',)),)),
         Setting("lr", 1e-3, "float", "Adam learning rate", 1e-6, 1.0, live=True, log_scale=True),
         Setting("lr_halflife", 0, "int", "learning-rate half-life in steps (0 = constant)", 0, 1000000, live=True),
         Setting("batch", 512, "int", "samples per step", 16, 8192, live=True),
         Setting("anneal", 2000, "int", "energy mode: beta rises from 0.01 to 1 over this many steps "
-                "(Rezende & Mohamed anneal too; without it planar flows often diverge)", 0, 100000, live=True),
+                "(Rezende & Mohamed anneal too; without it planar flows often diverge)", 0, 100000, live=True, applies=(("fit", ('energy',)),)),
     ),
 )
 
