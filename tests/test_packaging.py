@@ -24,6 +24,11 @@ def test_wheel_installs_and_runs_outside_the_source_tree(tmp_path):
     assert "genviz/resources/data/digits_8x8.npz" in names
     assert sum(n.startswith("genviz/resources/presets/") and n.endswith(".toml") for n in names) >= 11
     assert "genviz/resources/presets/gan-wgan-gp-ring.genviz" in names  # a preset's shipped trained state
+    for lab in ("manifold", "gan", "diffusion", "estimators"):  # the welcome page's thumbnails
+        assert f"genviz/labs/{lab}/thumbnail.png" in names
+    for name in ("io.github.genviz.Genviz.desktop", "io.github.genviz.Genviz.metainfo.xml", "io.github.genviz.Genviz.svg",
+                 "icons/256x256/io.github.genviz.Genviz.png"):
+        assert f"genviz/resources/desktop/{name}" in names
     entry_points = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith("entry_points.txt"))).decode()
     assert "[genviz.labs]" in entry_points and "manifold = genviz.labs.manifold:LAB" in entry_points
 
@@ -54,6 +59,11 @@ def test_wheel_installs_and_runs_outside_the_source_tree(tmp_path):
     assert all(name in labs for name in ("manifold", "posterior", "flow", "gan", "gibbs", "arithmetic"))
     presets = genviz("presets")
     assert "Mode collapse" in presets and "WGAN-GP fixes it  [opens trained" in presets
+    share = tmp_path / "share"
+    installed = genviz("install-desktop", "--data-home", str(share))
+    assert "installed 10 files" in installed
+    entry = (share / "applications" / "io.github.genviz.Genviz.desktop").read_text()
+    assert f"Exec={python} -m genviz" in entry  # no genviz script on this PATH: the menu runs the module
     out = genviz("train", "manifold", "--steps", "5", "--set", "hidden=16", "--out", str(tmp_path / "run"))
     assert (tmp_path / "run" / "model.pt").is_file() and '"steps": 5' in out.replace("\n", " ") + \
         (tmp_path / "run" / "metrics.json").read_text()

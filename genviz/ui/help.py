@@ -56,8 +56,13 @@ class HelpActions:
                 f"<table>{rows}<tr><td>training device</td><td>&nbsp;&nbsp;{self.device()}</td></tr></table>"
                 "<p>MIT licence.</p>")
 
-    def about(self) -> None:
-        QMessageBox.about(self.w, "About genviz", self.about_text())
+    def about(self) -> QMessageBox:
+        from PySide6.QtWidgets import QApplication
+
+        box = QMessageBox(QMessageBox.Information, "About genviz", self.about_text(), parent=self.w)
+        box.setIconPixmap(QApplication.windowIcon().pixmap(96, 96))
+        box.show()
+        return box
 
     # -- shortcuts -----------------------------------------------------------------------------------------
     def shortcut_rows(self) -> list[tuple[str, str]]:

@@ -12,10 +12,10 @@ from PySide6.QtWidgets import QApplication
 THEMES = {
     "light": {"window": "#f4f5f7", "base": "#ffffff", "text": "#1b1f24", "plot_bg": "#ffffff",
               "plot_fg": "#2b2f36", "accent": "#1f6feb", "warn_bg": "#ffe3e3", "warn_fg": "#a4161a",
-              "muted": "#5c6370", "groove": "#c9ced6"},
+              "muted": "#5c6370", "groove": "#c9ced6", "disabled": "#a4aab4"},
     "dark": {"window": "#1e2127", "base": "#16181d", "text": "#e6e6e6", "plot_bg": "#111318",
              "plot_fg": "#d0d4dc", "accent": "#58a6ff", "warn_bg": "#5c1a1b", "warn_fg": "#ffd7d5",
-             "muted": "#9aa3b2", "groove": "#3a3f4b"},
+             "muted": "#9aa3b2", "groove": "#3a3f4b", "disabled": "#5d6472"},
 }
 # colour-blind-safe categorical palette (Okabe-Ito, extended), one colour per class
 CLASS_COLORS = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442",
@@ -130,6 +130,10 @@ def apply_theme(name: str | None = None, font_scale: float | None = None, line_s
     pal.setColor(QPalette.ToolTipBase, QColor(c["base"]))
     pal.setColor(QPalette.ToolTipText, QColor(c["text"]))
     pal.setColor(QPalette.PlaceholderText, QColor(c["muted"]))
+    # a disabled widget must look disabled (a setting that does not apply, greyed out): setColor above set
+    # every colour group, the disabled one too
+    for role in (QPalette.WindowText, QPalette.Text, QPalette.ButtonText):
+        pal.setColor(QPalette.Disabled, role, QColor(c["disabled"]))
     app.setPalette(pal)
     # Fusion draws a slider's groove in the window colour: invisible on our flat backgrounds
     app.setStyleSheet(
