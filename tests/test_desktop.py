@@ -137,3 +137,17 @@ def test_every_applies_rule_names_a_choice_setting_and_its_values():
             for other, allowed in s.applies:
                 assert other in names and names[other].kind == "choice", (name, s.name, other)
                 assert set(allowed) <= set(names[other].choices), (name, s.name, allowed)
+
+
+def test_the_app_starts_trains_and_quits_on_its_own(tmp_path):
+    """What the PyInstaller check runs against the built app: the window opens offscreen, trains, closes."""
+    import json
+    import os
+
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "XDG_CONFIG_HOME": str(tmp_path / "config"),
+           "GENVIZ_STATE_DIR": str(tmp_path / "state")}
+    r = subprocess.run([sys.executable, "-m", "genviz", "--lab", "gan", "--play", "--quit-after", "6"],
+                       capture_output=True, text=True, timeout=120, env=env)
+    assert r.returncode == 0, r.stderr[-2000:]
+    out = json.loads(r.stdout.strip().splitlines()[-1])
+    assert out["lab"] == "gan" and out["step"] > 0 and out["device"] == "cpu"

@@ -65,8 +65,19 @@ def run_app(args) -> int:
         QTimer.singleShot(0, lambda: asyncio.ensure_future(window.sessions.open(args.session)))
     if getattr(args, "presenter", False):
         window.lecture.enter_presenter()
+    if getattr(args, "quit_after", None):
+        def report_and_quit() -> None:
+            import json
+
+            print(json.dumps({"lab": window.run.lab, "step": window.run.step,
+                              "steps_per_sec": round(window.controller.steps_per_sec, 1),
+                              "device": window.controller.device_name}), flush=True)
+            window.close()
+
+        QTimer.singleShot(int(args.quit_after * 1000), report_and_quit)
     first_start = not stored.value("welcomed", False, type=bool)
-    if first_start and not (preset or getattr(args, "session", None) or args.lab or getattr(args, "presenter", False)):
+    if first_start and not (preset or getattr(args, "session", None) or args.lab or getattr(args, "presenter", False)
+                            or getattr(args, "quit_after", None)):
         stored.setValue("welcomed", True)
         QTimer.singleShot(0, window.help.welcome)  # the labs and presets, one click each
 

@@ -17,6 +17,8 @@ s0=$(date +%s.%N)
 s1=$(date +%s.%N)
 echo "start (genviz labs): $(echo "$s1 - $s0" | bc) s"
 export QT_QPA_PLATFORM=offscreen
-"$APP" train gan --steps 300 --quiet --out "$OUT/check-train" >/dev/null
-"$APP" bench live gan --seconds 4 | tail -1
+"$APP" train gan --steps 300 --quiet --out "$OUT/check-train" | tail -c 120
+out=$("$APP" --lab gan --play --quit-after 10 | tail -1)
+echo "window, 10 s: $out"
+"$PY" -c "import json, sys; r = json.loads(sys.argv[1]); sys.exit(0 if r['lab'] == 'gan' and r['step'] > 0 else 1)" "$out"
 echo "the built app trained headless and in its window: OK"
