@@ -67,3 +67,19 @@ def test_wheel_installs_and_runs_outside_the_source_tree(tmp_path):
     out = genviz("train", "manifold", "--steps", "5", "--set", "hidden=16", "--out", str(tmp_path / "run"))
     assert (tmp_path / "run" / "model.pt").is_file() and '"steps": 5' in out.replace("\n", " ") + \
         (tmp_path / "run" / "metrics.json").read_text()
+
+
+def test_the_sdist_carries_the_app_and_its_build_scripts(tmp_path):
+    import tarfile
+
+    r = subprocess.run([sys.executable, "-m", "build", "--sdist", "--no-isolation", "-o", str(tmp_path), str(ROOT)],
+                       capture_output=True, text=True, cwd=tmp_path)
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+    names = tarfile.open(next(tmp_path.glob("genviz-*.tar.gz"))).getnames()
+    for path in ("genviz/resources/desktop/io.github.genviz.Genviz.desktop",
+                 "genviz/resources/desktop/io.github.genviz.Genviz.metainfo.xml",
+                 "genviz/resources/desktop/icons/512x512/io.github.genviz.Genviz.png", "genviz/labs/gan/thumbnail.png",
+                 "genviz/labs/gan/cards.py", "genviz/resources/data/digits_8x8.npz",
+                 "genviz/resources/presets/gan-wgan-gp-ring.genviz", "packaging/pyinstaller/genviz.spec",
+                 "packaging/pyinstaller/build.sh", "packaging/linux/make-icons.py", "docs/adding-a-lab.md"):
+        assert f"genviz-0.1.0/{path}" in names, path
