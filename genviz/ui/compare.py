@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QGridLayout,
                                QHBoxLayout, QLabel, QLineEdit, QMainWindow, QMessageBox, QScrollArea, QSpinBox, QSplitter,
                                QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
@@ -34,6 +34,7 @@ from genviz.ui import theme
 from genviz.ui.engine_bridge import EngineBridge, QueryFailed
 from genviz.ui.plots import StepAxis, make_plot
 from genviz.ui.timeline import Timeline
+from genviz.ui.widgets import add_actions
 
 SNAPSHOT_BUDGET_HZ = 26.0  # snapshots per second for all shown runs together (each its share, 6.5-15/s)
 WORKER_NICE = 10  # the runs' workers yield the cores to the GUI thread (four workers share two cores)
@@ -268,17 +269,7 @@ class CompareWindow(QMainWindow):
                         ("Runs side by side as GIF…", None, lambda: self.export_dialog("gif"))],
         }
         for title, items in entries.items():
-            menu = bar.addMenu(title)
-            for item in items:
-                if item is None:
-                    menu.addSeparator()
-                    continue
-                text, key, slot = item
-                act = QAction(text, self)
-                if key:
-                    act.setShortcut(QKeySequence(key))
-                act.triggered.connect(slot)
-                menu.addAction(act)
+            add_actions(self, bar.addMenu(title), items)
 
     # -- runs ------------------------------------------------------------------------------------------
     def add_run(self, run: Run, layout: bool = True) -> Run:

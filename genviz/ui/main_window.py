@@ -25,7 +25,7 @@ from genviz.ui.export_actions import ExportActions
 from genviz.ui.lecture import LectureActions
 from genviz.ui.sessions import AUTOSAVE_SECONDS, SessionActions
 from genviz.ui.timeline import Timeline, TimelineActions
-from genviz.ui.widgets import Banner, CaptionBar
+from genviz.ui.widgets import Banner, CaptionBar, add_actions
 
 
 class MainWindow(QMainWindow):
@@ -174,16 +174,7 @@ class MainWindow(QMainWindow):
     # -- construction ------------------------------------------------------------------------------------
     def _menu(self, menu, entries) -> None:
         """(text, shortcut or None, slot) entries; None: a separator."""
-        for entry in entries:
-            if entry is None:
-                menu.addSeparator()
-                continue
-            text, key, slot = entry
-            act = QAction(text, self)
-            if key is not None:
-                act.setShortcut(QKeySequence(key))
-            act.triggered.connect(slot)
-            menu.addAction(act)
+        add_actions(self, menu, entries)
 
     def _build_menus(self) -> None:
         d, s, e = self.data_actions, self.sessions, self.exports

@@ -4,6 +4,7 @@ from __future__ import annotations
 import html
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QMessageBox, QPushButton, QWidget
 
 from genviz.ui import theme
@@ -108,3 +109,18 @@ class CaptionBar(QLabel):
                            f"{c['accent']}; font-size: {size:.0f}pt;")
         self.setText(f"<b>{html.escape(title)}</b> — {html.escape(caption)}")
         self.show()
+
+
+def add_actions(owner, menu, entries) -> None:
+    """Fill ``menu`` with (text, shortcut or None, slot) entries (None: a separator); the actions belong to
+    ``owner`` (a window: its shortcuts work while it is active)."""
+    for entry in entries:
+        if entry is None:
+            menu.addSeparator()
+            continue
+        text, key, slot = entry
+        act = QAction(text, owner)
+        if key:
+            act.setShortcut(QKeySequence(key))
+        act.triggered.connect(slot)
+        menu.addAction(act)
