@@ -475,13 +475,16 @@ class CompareWindow(QMainWindow):
         self.redraws_per_sec = self._redraws / max(1e-9, now - self._redraw_t)
         self._redraws, self._redraw_t = 0, now
         names = self.metric_names()
+        # by default the series of the lab's own curve plots, in its order (a GAN's losses, a VAE's ELBO)
+        preferred = [k for c in self.columns[:1] for p in c["panel"].curve_plots() for k in p.buffers if k in names]
+        defaults = list(dict.fromkeys(preferred + names))
         for i, box in enumerate(self.metric_boxes):
             if [box.itemText(j) for j in range(box.count())] != names:
                 current = box.currentText()
                 box.blockSignals(True)
                 box.clear()
                 box.addItems(names)
-                pick = current if current in names else (names[min(i, len(names) - 1)] if names else "")
+                pick = current if current in names else (defaults[min(i, len(defaults) - 1)] if defaults else "")
                 box.setCurrentText(pick)
                 box.blockSignals(False)
         # one piece per event-loop turn: the plots and the table are each a few ms, together a late frame
