@@ -158,6 +158,16 @@ def run_one(job: dict) -> dict:
     return record
 
 
+def pool_map(fn, jobs: list, workers: int = 0) -> list:
+    """``fn`` over ``jobs`` on spawned processes (as many as jobs, at most ``workers`` or one per core), results
+    in the jobs' order: the benchmarks' tables of independent trainings."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=max(1, min(len(jobs), workers or os.cpu_count() or 1)), mp_context=ctx) as pool:
+        return list(pool.map(fn, jobs))
+
+
 def _init_pool_worker() -> None:
     os.environ["OMP_NUM_THREADS"] = "1"
     os.environ["MKL_NUM_THREADS"] = "1"

@@ -10,12 +10,12 @@
 """
 from __future__ import annotations
 
+
 import json
-import multiprocessing
-import os
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
+
+from genviz.core.sweep import pool_map
 
 LIVE_DATA = "shapes"  # 28x28: the size the sampling figures are about
 MODELS = ("nade", "made", "pixelcnn", "gated")
@@ -101,9 +101,7 @@ def main(seconds: float = 8.0, data: str | None = None, steps: int | None = None
         emit(sampling_seconds(model))
     steps = steps or 3000
     jobs = nll_jobs(None, steps, {k: v for k, v in overrides.items() if k not in ("model", "order", "masks")})
-    ctx = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=min(len(jobs), os.cpu_count() or 1), mp_context=ctx) as pool:
-        results = list(pool.map(train_job, jobs))
+    results = pool_map(train_job, jobs)
     for r in results:
         emit(r)
     print(f"\n{'model (embedded digits, 8x8, ' + str(steps) + ' steps, batch 64)':52s} {'test NLL (nats)':>16s} "

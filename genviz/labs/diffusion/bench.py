@@ -10,13 +10,13 @@
 from __future__ import annotations
 
 import json
-import multiprocessing
 import os
 import time
-from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 
+
+from genviz.core.sweep import pool_map
 from genviz.models.diffusion import SAMPLERS
 
 # `genviz bench gan --steps 20000 --seeds 3` (README): "GAN + R1 + lr decay", mean over 3 seeds
@@ -101,9 +101,7 @@ def run(argv: list[str]) -> int:
     for r in sampling_times(os.cpu_count() or 1):
         emit(r)
     jobs = [{"data": d, "seed": s, "steps": args.steps or 20000} for d in ("ring8", "grid25") for s in range(args.seeds)]
-    ctx = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=min(len(jobs), os.cpu_count() or 1), mp_context=ctx) as pool:
-        results = list(pool.map(coverage_job, jobs))
+    results = pool_map(coverage_job, jobs)
     for r in results:
         emit(r)
     print(f"\n{'model':34s} {'ring modes /8':>14s} {'ring % HQ':>10s} {'ring rev KL':>12s} {'grid /25':>9s} "

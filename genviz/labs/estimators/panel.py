@@ -28,7 +28,9 @@ def pm(mean: float, se) -> str:
 
 
 class EstimatorsPanel(PagedPanel):
-    MAIN_VIEWS = {'variance': 'estimates', 'discrete': 'discrete-estimates', 'vae': 'test-elbo', 'wake-sleep': 'posterior-wake-sleep'}  # per experiment: what the compare view shows of each run
+    # per experiment, what the compare view shows of each run
+    MAIN_VIEWS = {"variance": "estimates", "discrete": "discrete-estimates", "vae": "test-elbo",
+                  "wake-sleep": "posterior-wake-sleep"}
     PAGES = PAGES
 
     def build_pages(self) -> None:

@@ -9,12 +9,13 @@ JSON lines, then the two tables.
 from __future__ import annotations
 
 import json
-import multiprocessing
 import os
 import time
-from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
+
+from genviz.core.sweep import pool_map
+
 
 DENSITY_DATA = ("moons", "checkerboard", "spiral", "ring8")
 # planar and radial layers are cheap and weak: they get 32 layers, the others 8
@@ -167,9 +168,7 @@ def main(density_steps: int = 3000, energy_steps: int = 5000, live_only: bool = 
     todo = jobs(density_steps, energy_steps, flows)
     # the slow ones first, so the pool's two workers finish together
     todo.sort(key=lambda j: -(j["steps"] * j["layers"] * (4 if j["flow"] in ("spline", "iaf") else 1)))
-    ctx = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers or max(1, os.cpu_count() or 1), mp_context=ctx) as pool:
-        results = list(pool.map(run_one, todo))
+    results = pool_map(run_one, todo, workers)
     for r in results:
         print(json.dumps({"bench": "flow", **r}), flush=True)
     print(tables(results))

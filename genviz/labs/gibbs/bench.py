@@ -9,11 +9,12 @@ JSON lines, then a table.
 """
 from __future__ import annotations
 
+
 import json
-import multiprocessing
 import os
 import time
-from concurrent.futures import ProcessPoolExecutor
+
+from genviz.core.sweep import pool_map
 
 PUBLISHED = ("MNIST, CD25, 500 hidden (Salakhutdinov & Murray 2008)", -86.34)
 
@@ -105,9 +106,7 @@ def main(data: str | None = None, steps: int = 5000, live_only: bool = False, ov
     hidden = common["hidden"]
     jobs = [{"name": name, "data": data, "steps": steps, "settings": {**common, "method": m, "k": k}}
             for name, m, k in (("CD-1", "cd", 1), ("CD-10", "cd", 10), ("PCD-1", "pcd", 1))]
-    ctx = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=min(len(jobs), os.cpu_count() or 1), mp_context=ctx) as pool:
-        results = list(pool.map(train_and_ais, jobs))
+    results = pool_map(train_and_ais, jobs)
     for r in results:
         print(json.dumps(r), flush=True)
     print(f"\n{'model':58s} {'test LL (nats)':>15s} {'±3σ interval':>20s} {'pseudo-LL':>10s}")

@@ -25,7 +25,8 @@ def fmt(v: float) -> str:
 
 
 class InferencePanel(PagedPanel):
-    MAIN_VIEWS = {'kl': 'kl-fits', 'em': 'em-bound', 'cavi': 'cavi', 'meanfield': 'meanfield'}  # per experiment: what the compare view shows of each run
+    # per experiment, what the compare view shows of each run
+    MAIN_VIEWS = {"kl": "kl-fits", "em": "em-bound", "cavi": "cavi", "meanfield": "meanfield"}
     PAGES = PAGES
 
     def build_pages(self) -> None:
