@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from genviz.models.autoregressive import (MADE, NADE, GatedPixelCNN, PixelCNN, bits_per_dim, make_order,
+from genviz.models.autoregressive import (MADE, NADE, GatedPixelCNN, PixelCNN, bits_per_dim, blind_spot, make_order,
                                           receptive_field)
 
 H, W = 3, 4  # D = 12: 4,096 binary images, enumerated
@@ -89,6 +89,20 @@ def test_pixelcnn_has_a_blind_spot_and_the_gated_stacks_do_not():
     # the gated stacks see every pixel above in reach (all of rows 0-4 here) and the row so far
     assert (gated[:5] > 0).all() and (gated[5, :3] > 0).all() and (gated[5, 3:] == 0).all()
 
+
+def test_the_blind_spot_count_is_the_unseen_pixels_within_reach():
+    """On 28x28 at the lab's probe pixel (18, 7): PixelCNN (a 7x7 mask-A layer and five 3x3 layers) misses the
+    15-pixel triangle up and to the right of its 8-row reach; the gated stacks miss none, however many pixels
+    above lie beyond their reach (the title once read '413 blind above' for the gated stack)."""
+    torch.manual_seed(0)
+    h = w = 28
+    d = (2 * h // 3) * w + w // 4
+    x = torch.bernoulli(torch.full((8, h * w), 0.5))
+    plain = receptive_field(PixelCNN(h, w), x, d)
+    gated = receptive_field(GatedPixelCNN(h, w), x, d)
+    assert blind_spot(plain, (h, w), d) == 15  # rows 1..5 up: 5 + 4 + 3 + 2 + 1
+    assert blind_spot(gated, (h, w), d) == 0
+    assert int((plain.reshape(h, w)[:18] == 0).sum()) == 391  # what the old title counted
 
 @pytest.mark.parametrize("name", list(models(2, 2)))
 def test_samples_agree_with_log_prob(name):

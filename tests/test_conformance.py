@@ -128,3 +128,38 @@ def test_session_opens_in_the_real_panel_and_exports_every_view(lab, qtbot, tmp_
         assert img.shape[0] > 20 and img.shape[1] > 20, name
         assert img.std() > 0, f"view '{name}' exported a blank image"
     panel.close()
+
+
+def test_queries_never_change_training_state(lab, tmp_path):
+    """Every query a lab declares (Experiment.QUERIES), and the base's metrics and save, leave state_dict exactly
+    as it was: what changes training is a counted step (Experiment.PARTS) through advance, never a query (the GAN's
+    D and G steps once trained through queries, uncounted and missing from the history)."""
+    import io
+
+    import torch
+
+    from genviz.core.experiment import Experiment
+
+    runner = Runner(config(lab))
+    exp = runner.exp
+    for _ in range(3):
+        runner.step()
+
+    def blob() -> bytes:
+        buf = io.BytesIO()
+        torch.save(exp.state_dict(), buf)
+        return buf.getvalue()
+
+    queries = {"metrics": {}, "save": {"path": str(tmp_path / "m.pt")}, **exp.QUERIES}
+    for name, kwargs in queries.items():
+        before = blob()
+        runner.query(name, **kwargs)
+        if hasattr(exp, "wait_for_ais"):
+            exp.wait_for_ais(600)  # work a query started in the background must not touch training either
+        assert blob() == before, f"the query '{name}' changed the training state"
+    unknown = {n for n in ("d_step", "g_step", "half_step", "paint", "restart_chains") if n not in queries}
+    for name in unknown:
+        with pytest.raises(KeyError):
+            runner.query(name)
+    for part in exp.PARTS:  # the partial steps are counted
+        assert type(exp).train_part is not Experiment.train_part, f"PARTS names '{part}' but no train_part"

@@ -130,17 +130,15 @@ def test_modes_placed_by_hand_make_a_mixture_with_its_exact_score(qtbot):
 
 
 def test_the_spread_ratio_and_its_standard_error_match_repeated_sample_sets():
-    from types import SimpleNamespace
-
-    from genviz.data.toy2d import make_toy
+    from genviz.data.toy2d import make_toy, spread_ratio
 
     toy = make_toy("grid25")
     rng = np.random.default_rng(4)
-    fake = SimpleNamespace(toy=toy)
-    r, se = [], []
-    for _ in range(300):
-        x = toy.modes[rng.integers(0, 25, 500)] + rng.normal(0, 0.7 * toy.std, (500, 2))  # sharper than the data
-        a, b = DiffusionExperiment.spread_ratio(fake, x)
-        r.append(a); se.append(b)
-    assert abs(np.mean(r) - 0.7) < 0.02  # the ratio of the spreads (3-std cut: a slight shrink)
-    assert abs(np.std(r) / np.mean(se) - 1) < 0.15
+    for scale, expect in ((1.0, 1.0), (0.7, 0.718)):  # the data's own spread reads 1; sharper samples below
+        r, se = [], []
+        for _ in range(300):
+            x = toy.modes[rng.integers(0, 25, 500)] + rng.normal(0, scale * toy.std, (500, 2))
+            a, b = spread_ratio(x, toy.modes, toy.std)
+            r.append(a); se.append(b)
+        assert abs(np.mean(r) - expect) < 0.01, (scale, np.mean(r))
+        assert abs(np.std(r) / np.mean(se) - 1) < 0.15

@@ -209,7 +209,8 @@ def test_experiment_steps_and_queries():
         assert snap["fake"].shape == (2500, 2) and snap["heat"].shape == (192, 192)
         assert snap["mesh"].shape == (21, 21, 2) and snap["field"].shape == (441, 2)
         assert snap["coverage"]["n_modes"] == 8
-        assert exp.query("g_step")["applied"] and exp.query("d_step")["applied"]
+        before = exp.step_count
+        assert "g_loss" in exp.advance("g") and "d_loss" in exp.advance("d") and exp.step_count == before + 2
         fm = exp.final_metrics()
         assert fm["n_modes"] == 8 and 0 <= fm["hq_percent"] <= 100
 
@@ -259,19 +260,33 @@ def test_unrolled_step_applies_the_penalties_and_clipping_of_the_real_step(kind,
         assert any((plain[n] - params[n]).abs().max() > 1e-6 for n in params)
 
 
-def test_coverage_standard_errors_match_the_spread_over_repeated_sample_sets():
-    """hq_percent_se (binomial) and reverse_kl_se (delta method) against the standard deviation of the estimates
-    over 400 independent sets of 2,500 samples from a generator with unequal mode weights."""
+# (2 std wide samples: about 67.5 % fall within 3 std, so n = 60 gives ~40 high-quality samples, below 10 a mode,
+# and n = 160 about 108, just above)
+@pytest.mark.parametrize("weights,n", [("unequal", 2500), ("uniform", 2500), ("uniform", 60), ("half", 400),
+                                       ("unequal", 160)])
+def test_coverage_standard_errors_match_the_spread_over_repeated_sample_sets(weights, n):
+    """hq_percent_se (binomial) and reverse_kl_se against the standard deviation of the estimates over 400
+    independent sample sets, within 25 %, in the regimes where the delta method failed: a uniform histogram (its
+    first-order term vanishes), modes missing, few high-quality samples. With fewer than 10 a mode no error is
+    given (the delta method said 0.13 for a true spread of 0.37 with 7 samples), and the plug-in's bias is stated."""
+    from genviz.core.numbers import reverse_kl_text
+
     toy = make_toy("ring8")
     rng = np.random.default_rng(3)
-    w = np.linspace(1, 3, 8)
-    w /= w.sum()
-    hq, kl, hq_se, kl_se = [], [], [], []
+    w = {"unequal": np.linspace(1, 3, 8), "uniform": np.ones(8), "half": np.r_[np.ones(4), np.zeros(4)]}[weights]
+    w = w / w.sum()
+    hq, kl, hq_se, kl_se, bias = [], [], [], [], []
     for _ in range(400):
-        k = rng.choice(8, 2500, p=w)
-        x = toy.modes[k] + rng.normal(0, 2.0 * toy.std, (2500, 2))  # wide: some samples fall outside 3 std
+        k = rng.choice(8, n, p=w)
+        x = toy.modes[k] + rng.normal(0, 2.0 * toy.std, (n, 2))  # wide: some samples fall outside 3 std
         cov = mode_coverage(x, toy.modes, toy.std)
-        hq.append(cov["hq_percent"]); kl.append(cov["reverse_kl"])
+        hq.append(cov["hq_percent"]); kl.append(cov["reverse_kl"]); bias.append(cov["reverse_kl_bias"])
         hq_se.append(cov["hq_percent_se"]); kl_se.append(cov["reverse_kl_se"])
-    assert abs(np.std(hq) / np.mean(hq_se) - 1) < 0.15
-    assert abs(np.std(kl) / np.mean(kl_se) - 1) < 0.15
+    assert abs(np.std(hq) / np.mean(hq_se) - 1) < 0.25
+    if n == 60:  # too few high-quality samples for an error: none is given, and the readout says why
+        assert all(se is None for se in kl_se) and "too few high-quality samples" in reverse_kl_text(cov)
+        return
+    assert all(se is not None for se in kl_se)
+    assert abs(np.std(kl) / np.mean(kl_se) - 1) < 0.25, (np.std(kl), np.mean(kl_se))
+    exact = float((w[w > 0] * np.log(w[w > 0] * 8)).sum())
+    assert abs(np.mean(kl) - exact - np.mean(bias)) < 3 * np.std(kl) / np.sqrt(400) + 0.002  # the bias stated

@@ -64,15 +64,12 @@ def test_lost_modes_are_announced(qtbot):
 def test_step_buttons_preset_and_drawing(qtbot, tmp_path):
     w = open_gan(qtbot)
     panel = w.panel()
-    replies = []
-    panel.on_reply = lambda name, value: replies.append((name, value))
-    try:
-        qtbot.mouseClick(panel.d_step_button, Qt.LeftButton)
-        qtbot.mouseClick(panel.g_step_button, Qt.LeftButton)
-        complete(asyncio.sleep(0.5))
-    finally:
-        pass
-    assert [name for name, _ in replies] == ["d_step", "g_step"] and replies[1][1]["applied"]
+    start = w.step
+    qtbot.mouseClick(panel.d_step_button, Qt.LeftButton)
+    qtbot.mouseClick(panel.g_step_button, Qt.LeftButton)
+    run_until(None, lambda: w.step == start + 2, timeout=30)  # counted steps, with their metric rows
+    rows = w.history.metrics()
+    assert list(rows["part_d"][-2:] == 1) == [True, False] and list(rows["part_g"][-2:] == 1) == [False, True]
 
     panel.preset.activated.emit(panel.preset.findText("WGAN-GP"))  # checked by the worker, then reset
     run_until(None, lambda: w.values["gan"]["loss"] == "wgan-gp", timeout=60)

@@ -45,13 +45,13 @@ def test_sample_mode_only_moves_the_chains():
 def test_half_steps_alternate_and_fill_the_film_strip():
     exp = make()
     assert exp.next_half == "h"
-    exp.query("half_step")
+    exp.advance("half")
     assert exp.next_half == "v" and exp.film[-1][0] == "h" and exp.chain_steps == 0
-    exp.query("half_step")
+    exp.advance("half")
     assert exp.next_half == "h" and exp.film[-1][0] == "v" and exp.chain_steps == 1
     for _ in range(30):
-        exp.query("half_step")
-    assert len(exp.film) == 12
+        exp.advance("half")
+    assert len(exp.film) == 12 and exp.step_count == 32  # each half step is a counted step
 
 
 def test_clamped_pixels_stay_fixed():
@@ -63,7 +63,7 @@ def test_clamped_pixels_stay_fixed():
     painted = np.zeros(exp.shape, bool)
     painted[2:4, 2:6] = True
     exp.set_setting("clamp", "painted")
-    exp.query("paint", mask=painted)
+    exp.advance("paint", mask=painted)
     run(exp, 5)
     flat = painted.reshape(-1)
     assert np.array_equal(exp.chains.numpy()[:, flat], np.broadcast_to(ref[flat], (16, flat.sum())))
@@ -71,9 +71,9 @@ def test_clamped_pixels_stay_fixed():
 
 def test_restart_from_data_and_image():
     exp = make()
-    exp.query("restart_chains", start="image")
+    exp.advance("restart", start="image")
     assert (exp.chains == exp.reference()).all()
-    exp.query("restart_chains", start="data")
+    exp.advance("restart", start="data")
     rows = {tuple(r) for r in exp.x_test.numpy().astype(int)}
     assert all(tuple(r) in rows for r in exp.chains.numpy().astype(int))
 
@@ -128,11 +128,11 @@ def test_panel_draws_chains_steps_and_paints(qtbot):
         # paint two pixels and send the mask
         panel.paint_view.paint_at(0, 0, True)
         panel.paint_view.paint_at(0, 1, True)
-        replies = []
-        panel.on_reply = lambda name, value: replies.append((name, value))
+        run_until(loop, lambda: w.step == 6)  # the half step was counted
         panel.paint_view.on_painted(panel.paint_view.mask.copy())
-        run_until(loop, lambda: any(name == "paint" for name, _ in replies))  # (the half step may answer too)
-        assert ("paint", {"painted": 2}) in replies
+        run_until(loop, lambda: w.step == 7)  # and so is the painted clamp, recorded in the history
+        rows = w.history.metrics()
+        assert rows["part_paint"][-1] == 1 and rows["painted"][-1] == 2
     finally:
         w.close()
         pass

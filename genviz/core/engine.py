@@ -106,6 +106,7 @@ class Worker:
         self.runner = None
         self.running = False
         self.pending = 0  # steps asked for by Step while paused
+        self.parts: list[tuple[str, dict]] = []  # partial steps asked for (Step with a part), in order
         self.step_times: list[float] = []
         self.last_send = self.last_heavy = self.heavy_cost = 0.0
         self.want_heavy = True
@@ -135,7 +136,7 @@ class Worker:
 
     @property
     def busy(self) -> bool:
-        return self.runner is not None and (self.running or self.pending > 0)
+        return self.runner is not None and (self.running or self.pending > 0 or bool(self.parts))
 
     def emit(self, event) -> None:
         self.events.put(event)
@@ -145,6 +146,7 @@ class Worker:
 
     def pause(self) -> None:
         self.running, self.pending, self.want_heavy = False, 0, True
+        self.parts = []
         self.emit(State(False, self.exp.step_count if self.exp else 0))
 
     def build(self, config: EngineConfig) -> None:
@@ -152,7 +154,7 @@ class Worker:
 
         self.config = config
         prepared, self.prepared = self.prepared, None
-        self.runner, self.running, self.pending, self.step_times = None, False, 0, []
+        self.runner, self.running, self.pending, self.step_times, self.parts = None, False, 0, [], []
         try:
             if prepared is not None and prepared[0] == _config_key(config):
                 import torch
@@ -213,11 +215,14 @@ class Worker:
             self.running = True
             self.emit(State(True, exp.step_count))
         elif isinstance(cmd, Step):
-            self.pending += int(cmd.n)
+            if cmd.part is None:
+                self.pending += int(cmd.n)
+            else:
+                self.parts += [(str(cmd.part), dict(cmd.args))] * max(0, min(int(cmd.n), 1000))
         elif isinstance(cmd, Restore):
             # "Resume from here": the checkpoint's state replaces the current one, same experiment
             self.config = replace(self.config, generation=cmd.generation)
-            self.running, self.pending = False, 0
+            self.running, self.pending, self.parts = False, 0, []
             try:
                 self.runner.restore(cmd.state)
                 self.emit(Restored(self.config.generation, exp.step_count, dict(exp.settings)))
@@ -266,7 +271,7 @@ class Worker:
             if self.runner is None:
                 raise RuntimeError("no experiment is loaded")
             # the training state, for session files: every lab has it
-            value = self.runner.state() if cmd.name == "state" else self.exp.query(cmd.name, **cmd.kwargs)
+            value = self.runner.state() if cmd.name == "state" else self.runner.query(cmd.name, **cmd.kwargs)
             self.emit(Reply(cmd.id, True, value))
         except Exception as exc:
             message = str(exc) if _is_input_error(exc) else f"{type(exc).__name__}: {exc}"
@@ -276,22 +281,27 @@ class Worker:
     def train(self) -> None:
         from genviz.core.experiment import NonFiniteLoss
 
-        if not self.busy or not self._due():
+        part = self.parts.pop(0) if self.parts and self.runner is not None else None
+        if part is None and (not self.busy or not self._due()):
             return
         exp = self.exp
         t_step = time.perf_counter()
         try:
-            self.runner.step()
+            self.runner.step(*part) if part is not None else self.runner.step()
         except NonFiniteLoss as exc:
             # the experiment refused the update (guarded_update), so the state is the last good one
-            self.running, self.pending, self.want_heavy = False, 0, True
+            self.running, self.pending, self.parts, self.want_heavy = False, 0, [], True
             self.emit(NonFinite(exc.step, exc.metrics))
             self.emit(State(False, exp.step_count))
             return
         except Exception as exc:
-            self.running, self.pending, self.want_heavy = False, 0, True
-            self.report_error(f"training step {exp.step_count + 1}", exc)
+            self.running, self.pending, self.parts, self.want_heavy = False, 0, [], True
+            self.report_error(f"training step {exp.step_count + 1}" + (f" ({part[0]})" if part else ""), exc)
             self.emit(State(False, exp.step_count))
+            return
+        if part is not None:  # a partial step: a checkpoint after it, so "Resume from here" restores it exactly
+            self.checkpoint()
+            self.want_heavy = True
             return
         now = time.perf_counter()
         self.train_time += now - t_step
@@ -335,7 +345,7 @@ class Worker:
             data = self.runner.snapshot(heavy)
         except Exception as exc:
             self.report_error("building a snapshot", exc)
-            self.running, self.pending = False, 0
+            self.running, self.pending, self.parts = False, 0, []
             data = {}
         t1 = time.perf_counter()
         if heavy:
@@ -396,8 +406,9 @@ class Engine:
     def pause(self) -> None:
         self.send(Pause())
 
-    def step(self, n: int = 1) -> None:
-        self.send(Step(int(n)))
+    def step(self, n: int = 1, part: str | None = None, args: dict | None = None) -> None:
+        """n steps, or n of the lab's partial steps ``part`` (``Experiment.PARTS``) with ``args``."""
+        self.send(Step(int(n), part, dict(args or {})))
 
     def set_speed(self, steps_per_sec: float) -> None:
         """Cap training speed (0 = unlimited), so a lecture can watch learning in slow motion."""

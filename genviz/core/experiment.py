@@ -50,6 +50,15 @@ class Experiment:
     # and not in checkpoints; the panel owns them and a session keeps them as its view state
     VIEW: dict[str, Any] = {}
 
+    # partial steps the lab offers besides a whole train_step (name -> what it does: the GAN's lone D or G
+    # update, the Gibbs chains' half step): ``train_part`` does them, and they go through ``advance``, so they are
+    # counted, recorded and checkpointed like any step; their metric row carries ``part_<name>`` = 1
+    PARTS: dict[str, str] = {}
+
+    # the queries the lab answers besides save/metrics/state, each with example arguments: a query must never
+    # change what ``state_dict`` holds (tests/test_conformance.py runs every one on every lab)
+    QUERIES: dict[str, dict] = {}
+
     def __init__(self, settings: dict, seed: int = 0, device: str = "cpu", data: str | None = None):
         self.settings = self.parse_settings(settings)
         self.seed = int(seed)
@@ -78,10 +87,20 @@ class Experiment:
         Called by :meth:`advance`, which counts the step."""
         raise NotImplementedError
 
-    def advance(self) -> dict[str, float]:
-        """One counted training step: its metrics, or :class:`NonFiniteLoss` (the step is not
-        counted, the state is the last good one). The only place where steps are counted."""
-        metrics = self.train_step()
+    def train_part(self, part: str, **kwargs) -> dict[str, float]:
+        """One of ``PARTS`` (guarded like ``train_step``). Called by :meth:`advance`, which counts it."""
+        raise NotImplementedError
+
+    def advance(self, part: str | None = None, **kwargs) -> dict[str, float]:
+        """One counted training step, or one of the lab's partial steps ``part``: its metrics, or
+        :class:`NonFiniteLoss` (the step is not counted, the state is the last good one). The only place
+        where steps are counted."""
+        if part is None:
+            metrics = self.train_step()
+        elif part not in self.PARTS:
+            raise KeyError(f"'{part}' is not a partial step of this lab (it has: {', '.join(self.PARTS) or 'none'})")
+        else:
+            metrics = {**self.train_part(part, **kwargs), f"part_{part}": 1.0}
         if not all(_is_finite(v) for v in metrics.values()):
             raise NonFiniteLoss(self.step_count + 1, metrics)
         self.step_count += 1

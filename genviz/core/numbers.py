@@ -21,3 +21,16 @@ def estimate(value: float, se: float | None = None, decimals: int = 3) -> str:
         return f"{value:.{decimals}f}".replace("-", "−")
     d = decimals_for(se)
     return f"{value:.{d}f} ± {se:.{d}f}".replace("-", "−")
+
+
+def reverse_kl_text(cov: dict) -> str:
+    """The reverse KL of ``genviz.data.toy2d.mode_coverage`` as a readout says it: with its standard error and the plug-in's bias,
+    or, with too few high-quality samples, the value and why no error is given."""
+    kl = cov["reverse_kl"]
+    if not math.isfinite(kl):
+        return "undefined (no high-quality sample)"
+    se, bias = cov.get("reverse_kl_se"), cov.get("reverse_kl_bias")
+    if se is None:
+        return f"{kl:.2f} (too few high-quality samples for an error: {cov.get('n_hq', 0)} < {cov.get('min_hq', 0)})"
+    text = estimate(kl, se)
+    return text + (f" (plug-in, biased up by ≈ {bias:.3f})" if bias else "")

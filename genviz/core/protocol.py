@@ -63,7 +63,12 @@ class Pause:
 
 @dataclass(frozen=True)
 class Step:
+    """n training steps; with ``part``, n of the lab's partial steps (``Experiment.PARTS``: the GAN's lone D or
+    G update, the Gibbs chains' half step) with ``args``: counted, recorded and checkpointed like any step."""
+
     n: int = 1
+    part: str | None = None
+    args: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

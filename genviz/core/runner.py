@@ -78,10 +78,16 @@ class Runner:
     def step_count(self) -> int:
         return self.exp.step_count
 
-    def step(self) -> dict:
-        metrics = self.exp.advance()
+    def step(self, part: str | None = None, args: dict | None = None) -> dict:
+        """One counted step, or one of the lab's partial steps (``Experiment.PARTS``), its metric row recorded."""
+        metrics = self.exp.advance() if part is None else self.exp.advance(part, **(args or {}))
         self.rows.append((self.exp.step_count, metrics))
         return metrics
+
+    def query(self, name: str, **kwargs):
+        """The experiment's answer, drawing any random numbers from the views' stream, never training's."""
+        with self.view_random:
+            return self.exp.query(name, **kwargs)
 
     def take_rows(self) -> dict:
         """The metric rows since the last call, as columns."""

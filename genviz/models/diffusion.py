@@ -20,18 +20,24 @@ import torch
 from torch import nn
 
 PROCESSES = ("vp-linear", "vp-cosine", "ve", "flow")
-T_MIN = 1e-3  # sampling stops (and training starts) here: b(0) = 0 makes the score undefined at t = 0
-VE_SIGMA = (0.01, 10.0)
+# Sampling stops, training and the likelihood start, where the noise level b(t) falls to B_FLOOR (b(0) = 0 makes
+# the score undefined at t = 0): a tenth of the narrowest mode the app draws (the ring's std 0.01), so that the
+# last denoising step (Tweedie's E[x_0 | x_t], whose variance is s^2 s^2/(s^2 + b^2) for a mode of std s) keeps
+# 99.5 % of a mode's spread. Stopping at t = 1e-3 (b = 0.0105 on vp-linear) shrank the ring's modes to 0.7 s.
+B_FLOOR = 1e-3
+VE_SIGMA = (B_FLOOR, 10.0)
+GRID_RHO = 3.0
 COSINE_S = 0.008
 
 
 class Process:
-    """a(t), b(t) and their derivatives for one of PROCESSES (t: a tensor)."""
+    """a(t), b(t) and their derivatives for one of PROCESSES (t: a tensor); ``t_min``: where b(t) = B_FLOOR."""
 
     def __init__(self, kind: str):
         if kind not in PROCESSES:
             raise ValueError(f"unknown process '{kind}' ({', '.join(PROCESSES)})")
         self.kind = kind
+        self.t_min = _t_floor(self)
 
     def ab(self, t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         if self.kind == "vp-linear":
@@ -77,6 +83,23 @@ class Process:
         """x at t = 1: N(a(1) * data ~ 0, b(1)^2 I) (VP, flow: a(1) ~ 0)."""
         _, b = self.ab(torch.ones(1, dtype=dtype))
         return torch.randn(n, 2, generator=generator, dtype=dtype) * b
+
+
+def _t_floor(proc: Process) -> float:
+    """The t at which b(t) = B_FLOOR (b increases with t in every process): closed forms, bisection for the cosine."""
+    if proc.kind == "ve":
+        return 0.0
+    if proc.kind == "flow":
+        return B_FLOOR
+    if proc.kind == "vp-linear":  # 1 - a^2 = B^2 with a^2 = exp(-(0.1 t + 9.95 t^2))
+        c = -math.log1p(-B_FLOOR ** 2)
+        return (-0.1 + math.sqrt(0.01 + 4 * 9.95 * c)) / (2 * 9.95)
+    lo, hi = 0.0, 1.0
+    for _ in range(60):
+        mid = 0.5 * (lo + hi)
+        _, b = proc.ab(torch.tensor([mid], dtype=torch.float64))
+        lo, hi = (mid, hi) if float(b) < B_FLOOR else (lo, mid)
+    return hi
 
 
 # -- exact mixtures --------------------------------------------------------------------------------------------
@@ -184,7 +207,8 @@ class DiffusionModel(nn.Module):
         """Per-example loss and its t: eps-prediction (VP, VE) or the velocity eps - x_0 (flow). With labels
         ``y``, each is dropped (replaced by 'no label') with probability ``dropout``."""
         n = len(x0)
-        t = T_MIN + (1 - T_MIN) * torch.rand(n, generator=generator, dtype=x0.dtype, device=x0.device)
+        t0 = self.process.t_min
+        t = t0 + (1 - t0) * torch.rand(n, generator=generator, dtype=x0.dtype, device=x0.device)
         eps = torch.randn(x0.shape, generator=generator, dtype=x0.dtype, device=x0.device)
         xt = self.process.noise(x0, t, eps)
         target = eps - x0 if self.process.kind == "flow" else eps
@@ -217,8 +241,41 @@ class DiffusionModel(nn.Module):
 SAMPLERS = ("ddpm", "ddim", "sde", "ode", "langevin")
 
 
-def time_grid(steps: int, dtype=torch.float32, t_max: float = 1.0) -> torch.Tensor:
-    return torch.linspace(t_max, T_MIN, steps + 1, dtype=dtype)
+def time_grid(steps: int, process: Process, dtype=torch.float32, t_max: float = 1.0) -> torch.Tensor:
+    """steps + 1 times from t_max down to the process's t_min. VE: uniform in t (its noise level b is geometric in t).
+    The others: uniform in t^(1/3), dense where b(t) nears the data's width: there the probability-flow velocity
+    changes at a rate g^2 / (2 (a^2 s^2 + b^2)), about 240 at t = 1e-3 on modes of std 0.01, and a grid uniform in
+    t overshot (+1.04 nats in the likelihood on the ring at 100 steps, +4.18 at 40, with the exact score). Measured
+    with the exact score on ring8 and grid25 (tests/test_diffusion.py): mean error <= 0.013 nats at 100 steps,
+    <= 0.08 at 40, for every process."""
+    t_min = process.t_min
+    if process.kind == "ve":
+        return torch.linspace(t_max, t_min, steps + 1, dtype=torch.float64).to(dtype)
+    u = torch.linspace(0.0, 1.0, steps + 1, dtype=torch.float64)
+    hi, lo = t_max ** (1 / GRID_RHO), t_min ** (1 / GRID_RHO)
+    ts = (hi + u * (lo - hi)) ** GRID_RHO
+    ts[0], ts[-1] = t_max, t_min
+    return ts.to(dtype)
+
+
+def t_for_noise(process: Process, b: float) -> float:
+    """The t at which the process's noise level b(t) equals ``b`` (b grows with t): bisection."""
+    lo, hi = process.t_min, 1.0
+    for _ in range(50):
+        mid = 0.5 * (lo + hi)
+        _, bm = process.ab(torch.tensor([mid], dtype=torch.float64))
+        lo, hi = (mid, hi) if float(bm) < b else (lo, mid)
+    return 0.5 * (lo + hi)
+
+
+def langevin_levels(levels: int, process: Process, dtype=torch.float32, t_max: float = 1.0) -> torch.Tensor:
+    """Annealed Langevin's noise levels: b geometric from b(t_max) down to B_FLOOR (Song & Ermon 2019), as times."""
+    if levels == 1:
+        return torch.tensor([process.t_min], dtype=dtype)
+    _, b1 = process.ab(torch.tensor([t_max], dtype=torch.float64))
+    bs = np.geomspace(float(b1), B_FLOOR, levels)
+    ts = [t_max] + [t_for_noise(process, float(b)) for b in bs[1:-1]] + [process.t_min]
+    return torch.tensor(ts, dtype=dtype)
 
 
 class ExactField:
@@ -254,7 +311,7 @@ def _t_max(proc: Process, score_fn) -> float:
 def sample(model: DiffusionModel, n: int, sampler: str = "ode", steps: int = 100, eta: float = 0.0,
            generator=None, x: torch.Tensor | None = None, trajectory: list | None = None,
            score_fn=None, denoise: bool = True) -> torch.Tensor:
-    """Draw n points from t = 1 to T_MIN. ``x``: the starting noise (the same noise for several samplers);
+    """Draw n points from t = 1 to the process's t_min (on ``time_grid``). ``x``: the starting noise (the same noise for several samplers);
     ``trajectory``: a list that receives x after every step; ``score_fn``: an exact score in place of the model's
     (for tests). ddpm = ancestral sampling (VP), ddim = DDIM with eta (eta = 0: deterministic; eta > 0: VP only),
     sde = reverse SDE by Euler-Maruyama, ode = probability-flow ODE by Heun, langevin = annealed Langevin.
@@ -270,19 +327,20 @@ def sample(model: DiffusionModel, n: int, sampler: str = "ode", steps: int = 100
         a, b = proc.ab(t)
         return (x - b[:, None] * eps_of(x, t)) / a[:, None]
 
-    ts = time_grid(steps, dtype, _t_max(proc, score_fn))
+    ts = time_grid(steps, proc, dtype, _t_max(proc, score_fn))
     if sampler in ("ddpm", "ddim") and proc.kind not in ("vp-linear", "vp-cosine") and (sampler == "ddpm" or eta > 0):
         raise ValueError(f"{sampler}{' with eta > 0' if sampler == 'ddim' else ''} needs a variance-preserving "
                          f"process (vp-linear, vp-cosine), not {proc.kind}")
-    if sampler == "langevin":
+    if sampler == "langevin":  # annealed Langevin dynamics (Song & Ermon 2019)
         levels = max(1, steps // 10)
         per = max(1, steps // levels)
-        lvl_t = torch.linspace(1.0, 0.02, levels, dtype=dtype)
-        _, b_last = proc.ab(lvl_t[-1:])
+        lvl_t = langevin_levels(levels, proc, dtype, _t_max(proc, score_fn))
         for tl in lvl_t:
             t = tl.reshape(1)
-            _, b = proc.ab(t[:1])
-            step = 0.1 * float(b ** 2 / (b_last ** 2 + 1e-12)) * float(b_last ** 2)  # Song & Ermon 2019
+            _, b = proc.ab(t)
+            # the step at noise level b: h = b^2, half the stability limit 2 v of a Gaussian of variance v >= b^2
+            # (Song & Ermon's eps sigma_i^2 / sigma_L^2 with a larger eps: 10 steps a level must mix within a mode)
+            step = float(b) ** 2
             for _ in range(per):
                 z = torch.randn(x.shape, generator=generator, dtype=dtype)
                 x = x + step * score(x, t) + math.sqrt(2 * step) * z
@@ -331,10 +389,10 @@ def sample(model: DiffusionModel, n: int, sampler: str = "ode", steps: int = 100
 
 @torch.no_grad()
 def ddim_encode(model: DiffusionModel, x0: torch.Tensor, steps: int = 100, score_fn=None) -> torch.Tensor:
-    """DDIM with eta = 0 run forwards (T_MIN -> 1): the noise that decodes back to x0."""
+    """DDIM with eta = 0 run forwards (t_min -> 1): the noise that decodes back to x0."""
     proc = model.process
     eps_of = _field(model, score_fn).eps
-    ts = torch.flip(time_grid(steps, x0.dtype), [0])
+    ts = torch.flip(time_grid(steps, proc, x0.dtype), [0])
     x = x0.clone()
     for i in range(steps):
         t_now, t_next = ts[i:i + 1], ts[i + 1:i + 2]  # one time for all: the network embeds it once
@@ -348,9 +406,10 @@ def ddim_encode(model: DiffusionModel, x0: torch.Tensor, steps: int = 100, score
 def ode_log_prob(model: DiffusionModel, x0: torch.Tensor, steps: int = 100, score_fn=None) -> torch.Tensor:
     """log p(x0) by the probability-flow ODE and the instantaneous change of variables:
     log p_0(x0) = log p_1(x1) + int_0^1 div v(x_t, t) dt, the divergence the exact trace of the 2x2 Jacobian
-    (two backward passes), integrated by Heun from T_MIN to 1; p_1 = N(a(1) * 0, b(1)^2 I)."""
+    (two backward passes), integrated by Heun on ``time_grid`` from t_min (where b = B_FLOOR, so this is the
+    density of the data blurred by N(0, B_FLOOR^2 I)) to 1; p_1 = N(a(1) * 0, b(1)^2 I)."""
     proc = model.process
-    ts = torch.flip(time_grid(steps, x0.dtype, _t_max(proc, score_fn)), [0])
+    ts = torch.flip(time_grid(steps, proc, x0.dtype, _t_max(proc, score_fn)), [0])
     x = x0.detach().clone()
     n = len(x)
     total = torch.zeros(n, dtype=x.dtype)

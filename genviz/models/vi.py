@@ -63,6 +63,31 @@ def kl_on_grid(log_a: torch.Tensor, log_b: torch.Tensor, area: float) -> torch.T
     return terms.sum() * area
 
 
+COVER_STD = 6.0  # a density's window: each Gaussian part's mean +- 6 std (mass outside < 2e-8 a part)
+BANANA_COVER = (-7.2, 7.2, -4.8, 27.4)  # banana_log_prob's: z1 +- 6 x 1.2, z2 over c (z1^2 - 1.44) - 1 +- 6 x 0.5
+
+
+def gaussian_cover(means, covs, k: float = COVER_STD) -> tuple[float, float, float, float]:
+    """The box holding each Gaussian part (means [K, 2], covs [K, 2, 2]) within k standard deviations."""
+    m = np.asarray(means, np.float64).reshape(-1, 2)
+    sd = np.sqrt(np.diagonal(np.asarray(covs, np.float64).reshape(-1, 2, 2), axis1=1, axis2=2))
+    lo, hi = (m - k * sd).min(0), (m + k * sd).max(0)
+    return float(lo[0]), float(hi[0]), float(lo[1]), float(hi[1])
+
+
+def union_extent(*extents) -> tuple[float, float, float, float]:
+    return (min(e[0] for e in extents), max(e[1] for e in extents), min(e[2] for e in extents),
+            max(e[3] for e in extents))
+
+
+def kl_quadrature(log_a, log_b, extent, n: int = 256) -> torch.Tensor:
+    """KL(a || b) for densities given as functions of points [N, 2], by the midpoint rule on an n x n grid over
+    ``extent``, which must hold a (and, to be safe, b): a window cut to a view lost the mass outside it (the
+    inference lab's moment-matched Gaussian showed 1.152 for a KL of 1.263 on [-6, 6]^2)."""
+    grid = Grid2D(extent, n)
+    return kl_on_grid(log_a(grid.points), log_b(grid.points), grid.area)
+
+
 def moments_on_grid(log_p: torch.Tensor, grid: Grid2D) -> tuple[torch.Tensor, torch.Tensor]:
     """The mean and covariance of a density on the grid (normalized there)."""
     w = torch.exp(log_p) * grid.area

@@ -333,6 +333,8 @@ class CompareWindow(QMainWindow):
             panel.requestQuery.connect(lambda name, kw, r=run, p=panel: asyncio.ensure_future(self._query(r, p, name, kw)))
             panel.requestView.connect(lambda name, value, r=run: r.bridge and r.bridge.engine
                                       and r.bridge.engine.set_view(name, value))
+            panel.requestStep.connect(lambda n, part, args, r=run: r.bridge and r.bridge.engine
+                                      and r.bridge.engine.step(n, part, args))
             lay.addWidget(title)
             views = panel.views()
             wanted = self.view_choice if self.view_choice in views or self.view_choice == WHOLE_PANEL \

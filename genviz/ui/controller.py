@@ -129,9 +129,10 @@ class Controller(QObject):
         if self.engine:
             self.engine.pause()
 
-    def step(self, n: int) -> None:
+    def step(self, n: int, part: str | None = None, args: dict | None = None) -> None:
+        """n training steps, or n of the lab's partial steps ``part`` (Experiment.PARTS) with ``args``."""
         if self.engine and self.bridge.healthy:
-            self.engine.step(n)
+            self.engine.step(n, part, args)
 
     def set_speed(self, steps_per_sec: float) -> None:
         self.speed = float(steps_per_sec)

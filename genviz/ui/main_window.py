@@ -255,6 +255,7 @@ class MainWindow(QMainWindow):
             panel.requestSettings.connect(self.controller.apply_settings)
             panel.requestView.connect(self.controller.set_view)
             panel.requestQuery.connect(lambda n, kw, p=panel: asyncio.ensure_future(self._panel_query(p, n, kw)))
+            panel.requestStep.connect(self.controller.step)
             self.panels[name] = panel
             self.stack.addWidget(panel)
             overrides, self._overrides = self._overrides, {}

@@ -64,8 +64,11 @@ class LabPanel(QWidget):
     statusMessage = Signal(str)
     # ask the window to change settings (and Reset when some only apply then): presets, drawn data
     requestSettings = Signal(dict, bool)
-    # ask the worker something between training steps: name, kwargs; the window answers via on_reply
+    # ask the worker something between training steps: name, kwargs; the window answers via on_reply.
+    # A query never changes training: what does is a partial step (Experiment.PARTS), asked with requestStep
     requestQuery = Signal(str, dict)
+    # n of the lab's partial steps: part, args (the GAN's D step): counted, recorded and checkpointed
+    requestStep = Signal(int, str, dict)
     # a view-only choice (Experiment.VIEW: name, value): snapshots show it, training ignores it
     requestView = Signal(str, object)
     # drawing failed (data a view cannot show, e.g. a session's frames of another version): message,

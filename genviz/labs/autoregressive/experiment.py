@@ -13,7 +13,7 @@ from genviz.data import load_dataset
 from genviz.data.images import DataError
 from genviz.labs.autoregressive import LAB
 from genviz.data.toy2d import make_toy
-from genviz.models.autoregressive import (MADE, NADE, BinnedAR2D, GatedPixelCNN, PixelCNN, make_order,
+from genviz.models.autoregressive import (MADE, NADE, BinnedAR2D, GatedPixelCNN, PixelCNN, blind_spot, make_order,
                                           receptive_field)
 
 EVAL = 500  # test images for the NLL of each snapshot
@@ -248,10 +248,8 @@ class AutoregressiveExperiment(Experiment):
             d = self.probe_pixel()
             with torch.enable_grad():
                 field = receptive_field(self.model, self.x_test[:8], d)
-            r, c = divmod(d, self.shape[1])
-            # pixels in the rows above the probe that its prediction never sees: PixelCNN's blind spot
-            out.update(probe=d, probe_field=field.astype(np.float32),
-                       blind_spot=int((field.reshape(self.shape)[:r] == 0).sum()))
+            # pixels above the probe within its field's reach that its prediction never sees: PixelCNN's blind spot
+            out.update(probe=d, probe_field=field.astype(np.float32), blind_spot=blind_spot(field, self.shape, d))
         return out
 
     def sampling_generator(self, seed) -> torch.Generator:
@@ -287,6 +285,8 @@ class AutoregressiveExperiment(Experiment):
         right for PixelCNN's blind spot)."""
         h, w = self.shape
         return (2 * h // 3) * w + w // 4
+
+    QUERIES = {"sample": {"n": 2}, "complete": {"n": 2}, "receptive": {"d": 5}}
 
     def query(self, name: str, **kwargs):
         if self.toy is not None and name in ("sample", "complete", "receptive"):
@@ -324,7 +324,7 @@ class AutoregressiveExperiment(Experiment):
             d = int(kwargs["d"]) % self.D
             with torch.enable_grad():
                 field = receptive_field(self.model, self.x_test[:8], d)
-            return {"d": d, "field": field.astype(np.float32)}
+            return {"d": d, "field": field.astype(np.float32), "blind_spot": blind_spot(field, self.shape, d)}
         return super().query(name, **kwargs)
 
     @torch.no_grad()

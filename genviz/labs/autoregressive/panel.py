@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (QApplication, QGridLayout, QHBoxLayout, QLabel, Q
 
 from genviz.core.mosaic import grid_shape, tile
 from genviz.core.numbers import estimate
+from genviz.models.autoregressive import blind_spot
 from genviz.ui import theme
 from genviz.ui.panel import LabPanel
 from genviz.ui.plots import ClickableImage, CurvePlot, ImagePlot, add_colorbar, add_second_unit, heat_plot, make_plot
@@ -458,7 +459,7 @@ class AutoregressivePanel(LabPanel):
             if np.array_equal(order, np.arange(h * w)):  # raster order: the rows above should all be seen
                 blind = value.get("blind_spot")
                 if blind is None:
-                    blind = int((field[:r] == 0).sum())
+                    blind = blind_spot(field, (h, w), int(value["d"]))
                 self.field_view.setTitle(f"({r}, {c}): {blind} blind above", size=theme.title_size())
             else:
                 before = int(np.flatnonzero(order == r * w + c)[0])

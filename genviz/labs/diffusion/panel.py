@@ -8,7 +8,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QSplitter
 
-from genviz.core.numbers import estimate
+from genviz.core.numbers import estimate, reverse_kl_text
 from genviz.ui import theme
 from genviz.ui.drawing import PointDrawer
 from genviz.ui.panel import LabPanel, column, row
@@ -149,13 +149,13 @@ class DiffusionPanel(LabPanel):
         x = np.asarray(d["samples"])
         self.sample_item.setData(x[:, 0], x[:, 1])
         parts = [f"sampler {d.get('sampler_used', '')}", f"test NLL {estimate(d['test_nll'], d['test_nll_se'])} nats "
-                 "(probability-flow ODE, exact divergence, 64 test points)",
+                 f"at step {d.get('test_nll_step', 0):,} (probability-flow ODE, exact divergence, 64 test points)",
                  f"ODE paths {estimate(d['path_ratio'], d.get('path_ratio_se'))}× longer than straight "
                  f"({len(d['paths']['ode'][0])} paths)"]
         if "modes" in d:
             parts.append(f"modes {d['modes']}/{d['n_modes']}, high quality "
                          f"{estimate(d['hq_percent'], d.get('hq_percent_se') or None)} % of {len(d['samples'])}, reverse KL "
-                         f"{estimate(d['reverse_kl'], d.get('reverse_kl_se'))} (the GAN lab's protocol)")
+                         f"{reverse_kl_text(d)} (the GAN lab's protocol)")
             if d.get("spread_ratio") is not None:
                 parts.append(f"spread within a mode {estimate(d['spread_ratio'], d.get('spread_ratio_se'))}× the data's")
         self.readout.setText(" &nbsp;·&nbsp; ".join(parts))

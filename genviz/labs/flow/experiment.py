@@ -185,6 +185,8 @@ class FlowExperiment(Experiment):
         d = (logq + self.energy(z)).double() + self.log_z
         return float(d.mean()), float(d.std() / math.sqrt(n))
 
+    QUERIES = {"layer_density": {"k": 1}}
+
     def query(self, name: str, **kwargs):
         if name == "layer_density":  # the panel fetches (and caches) the layers the slider visits
             K = len(self.flow.transforms)

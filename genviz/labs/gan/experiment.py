@@ -21,6 +21,7 @@ FIELD = 21
 
 class GanExperiment(Experiment):
     LAB = LAB
+    PARTS = {"d": "one discriminator update alone", "g": "one generator update alone"}
 
     STATE_ATTRS = ("last",)
 
@@ -149,11 +150,15 @@ class GanExperiment(Experiment):
             out["coverage"] = cov
         return out
 
-    def query(self, name: str, **kwargs):
-        if name in ("d_step", "g_step"):
-            ok = self.d_step() if name == "d_step" else self.g_step()
-            return {"applied": ok, **self.last}
-        return super().query(name, **kwargs)
+    def train_part(self, part: str, **kwargs) -> dict[str, float]:
+        """One discriminator ("d") or generator ("g") update alone: the panel's D step and G step buttons."""
+        if self.settings["lr_halflife"] > 0:
+            self._apply_lr()
+        ok = self.d_step(report=True) if part == "d" else self.g_step()
+        if not ok:
+            return {"loss": float("nan")}  # refused: advance raises NonFiniteLoss and the step is not counted
+        keys = ("d_loss", "d_real", "d_fake") if part == "d" else ("g_loss",)
+        return {k: self.last[k] for k in keys}
 
     def final_metrics(self) -> dict:
         out = {"lab": "gan", "dataset": self.toy.name, "steps": self.step_count, "loss": self.settings["loss"],
@@ -161,7 +166,8 @@ class GanExperiment(Experiment):
         cov = self.coverage()
         if cov is not None:
             out.update(modes=cov["modes"], n_modes=cov["n_modes"], hq_percent=round(cov["hq_percent"], 2),
-                       reverse_kl=round(cov["reverse_kl"], 4), per_mode=cov["per_mode"].tolist())
+                       reverse_kl=round(cov["reverse_kl"], 4), reverse_kl_se=cov["reverse_kl_se"],
+                       per_mode=cov["per_mode"].tolist())
         return out
 
     def model_state(self) -> dict:

@@ -8,7 +8,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QCheckBox, QHBoxLayout, QLabel, QPushButton, QSplitter,
                                QVBoxLayout, QWidget)
 
-from genviz.core.numbers import estimate
+from genviz.core.numbers import estimate, reverse_kl_text
 from genviz.labs.gan import PRESETS
 from genviz.ui import theme
 from genviz.ui.panel import LabPanel
@@ -91,11 +91,11 @@ class GanPanel(LabPanel):
             box.toggled.connect(self._apply_visibility)
             box.setFocusPolicy(Qt.NoFocus)
         self.d_step_button = QPushButton("D step")
-        self.d_step_button.setToolTip("One discriminator update (training pauses)")
-        self.d_step_button.clicked.connect(lambda: self.requestQuery.emit("d_step", {}))
+        self.d_step_button.setToolTip("One discriminator update alone, counted as a training step")
+        self.d_step_button.clicked.connect(lambda: self._part_step("d"))
         self.g_step_button = QPushButton("G step")
-        self.g_step_button.setToolTip("One generator update (training pauses)")
-        self.g_step_button.clicked.connect(lambda: self.requestQuery.emit("g_step", {}))
+        self.g_step_button.setToolTip("One generator update alone, counted as a training step")
+        self.g_step_button.clicked.connect(lambda: self._part_step("g"))
         self.preset = self.preset_box(PRESETS, keep=("data",))
         for w in (self.d_step_button, self.g_step_button):
             w.setFocusPolicy(Qt.NoFocus)
@@ -222,10 +222,10 @@ class GanPanel(LabPanel):
 
     def extend_curves(self, rows: dict, frame) -> None:
         if "step" in rows:
-            for key in ("d_loss", "g_loss"):
-                self.losses.append(key, rows["step"], rows[key])
-            for key in ("d_real", "d_fake"):
-                self.outputs.append(key, rows["step"], rows[key])
+            for plot, keys in ((self.losses, ("d_loss", "g_loss")), (self.outputs, ("d_real", "d_fake"))):
+                for key in keys:
+                    if key in rows:  # (rows of lone D or G steps carry only their own)
+                        plot.append(key, rows["step"], rows[key])
         if frame is not None:
             self._record_coverage(frame.data, frame.step)
 
@@ -313,8 +313,7 @@ class GanPanel(LabPanel):
         brushes = [theme.CURVE_COLORS[0] if v > 0 else c["warn_fg"] for v in per_mode]
         self.per_mode.set_values(per_mode, brushes)
         rkl = cov["reverse_kl"]
-        rkl_text = (f"<b>{estimate(rkl, cov.get('reverse_kl_se'))}</b>" if np.isfinite(rkl)
-                    else "undefined (no high-quality sample)")
+        rkl_text = f"<b>{reverse_kl_text(cov)}</b>" if np.isfinite(rkl) else reverse_kl_text(cov)
         self.coverage_text.setText(
             f"modes captured <b>{cov['modes']} / {cov['n_modes']}</b> &nbsp; · &nbsp; high quality "
             f"<b>{estimate(cov['hq_percent'], cov.get('hq_percent_se'))}&nbsp;%</b> &nbsp; · &nbsp; reverse KL {rkl_text}<br>"
@@ -352,10 +351,9 @@ class GanPanel(LabPanel):
         self.real.setVisible(self.show_real.isChecked())
 
     # -- interaction ---------------------------------------------------------------------------
-    def on_reply(self, name: str, value) -> None:
-        if name in ("d_step", "g_step"):
-            who = "D" if name == "d_step" else "G"
-            self.statusMessage.emit(f"one {who} step: D loss {value['d_loss']:.4f}, G loss {value['g_loss']:.4f}")
+    def _part_step(self, part: str) -> None:
+        self.requestStep.emit(1, part, {})
+        self.statusMessage.emit(f"one {part.upper()} update alone: counted as a training step, in the history")
 
     def add_drawn_point(self, x: float, y: float) -> None:
         self.drawer.add_point(x, y)

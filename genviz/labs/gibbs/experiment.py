@@ -280,20 +280,28 @@ class GibbsExperiment(Experiment):
             out["chain_classes"] = labels[-1]
         return out
 
-    def query(self, name: str, **kwargs):
-        if name == "half_step":
+    PARTS = {"half": "a half Gibbs step of the shown chains (h from v, or v from h)",
+             "restart": "the shown chains restarted (args: start = noise, data or image)",
+             "paint": "the pixels painted on the reference clamped (args: mask, one bool a pixel)"}
+    QUERIES = {"ais": {}}
+
+    def train_part(self, part: str, **kwargs) -> dict[str, float]:
+        """The panel's ½ step, Restart chains and painted clamp: they change the chains (and the training's random
+        stream), so they are counted steps, recorded and checkpointed, never queries."""
+        if part == "half":
             self.half_step()
-            return {"next_half": self.next_half}
-        if name == "restart_chains":
+            return {"next_half_v": float(self.next_half == "v")}
+        if part == "restart":
             self.restart_chains(kwargs.get("start"))
-            return {"start": kwargs.get("start") or self.settings["start"]}
-        if name == "paint":
-            mask = np.asarray(kwargs["mask"], bool).reshape(-1)
-            if mask.shape != (self.rbm.n_visible,):
-                raise ValueError(f"the painted mask has {mask.size} pixels, the images {self.rbm.n_visible}")
-            self.painted = mask
-            self._apply_clamp()
-            return {"painted": int(mask.sum())}
+            return {}
+        mask = np.asarray(kwargs["mask"], bool).reshape(-1)
+        if mask.shape != (self.rbm.n_visible,):
+            raise ValueError(f"the painted mask has {mask.size} pixels, the images {self.rbm.n_visible}")
+        self.painted = mask
+        self._apply_clamp()
+        return {"painted": float(mask.sum())}
+
+    def query(self, name: str, **kwargs):
         if name == "ais":
             return self.start_ais()
         return super().query(name, **kwargs)

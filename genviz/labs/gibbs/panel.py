@@ -101,7 +101,7 @@ class GibbsPanel(LabPanel):
         self.film_view = ImagePlot("Chain 1 by half-steps: v, h, v, h, … (newest right)", levels=(0, 1))
         self.filters_view = ImagePlot("Filters: columns of W", levels=(0, 1))
         self.hidden_view = ImagePlot("P(h = 1 | v), chain 1", levels=(0, 1))
-        self.paint_view = PaintImage(lambda mask: self.requestQuery.emit("paint", {"mask": mask}))
+        self.paint_view = PaintImage(self._paint)
         self.paint_view.setToolTip("Red pixels are clamped. With clamp = painted: drag with the left button to "
                                    "clamp pixels, with the right button to free them")
 
@@ -129,10 +129,10 @@ class GibbsPanel(LabPanel):
 
         self.half_button = QPushButton("½ step")
         self.half_button.setToolTip("One half-step of every chain: sample h from v, or v from h")
-        self.half_button.clicked.connect(lambda: self.requestQuery.emit("half_step", {}))
+        self.half_button.clicked.connect(lambda: self.requestStep.emit(1, "half", {}))
         self.restart_button = QPushButton("Restart chains")
         self.restart_button.setToolTip("Restart the chains from noise, data or the chosen image (setting 'start')")
-        self.restart_button.clicked.connect(lambda: self.requestQuery.emit("restart_chains", {}))
+        self.restart_button.clicked.connect(lambda: self.requestStep.emit(1, "restart", {}))
         self.ais_button = QPushButton("Estimate log-likelihood (AIS)")
         self.ais_button.setToolTip("Annealed importance sampling on a copy of the model, in the background")
         self.ais_button.clicked.connect(lambda: self.requestQuery.emit("ais", {}))
@@ -281,9 +281,9 @@ class GibbsPanel(LabPanel):
                     f"(±3σ interval {ais['ll_low']:.2f} … {ais['ll_high']:.2f}; {ais['runs']} runs, "
                     f"{ais['temperatures']} temperatures, log Z = {ais['log_z']:.2f}, {ais['seconds']:.1f} s)")
 
-    def on_reply(self, name: str, value) -> None:
-        if name == "paint":
-            self.statusMessage.emit(f"{value['painted']} pixels clamped")
+    def _paint(self, mask) -> None:
+        self.requestStep.emit(1, "paint", {"mask": mask})
+        self.statusMessage.emit(f"{int(np.asarray(mask, bool).sum())} pixels clamped (a counted step)")
 
     def clear(self) -> None:
         self.cancel_drawing()

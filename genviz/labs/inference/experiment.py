@@ -23,10 +23,11 @@ from genviz.data.images import DataError
 from genviz.data.toy2d import load_points
 from genviz.labs.inference import LAB
 from genviz.models.vi import (BayesGMM, GaussianMixtureQ, GibbsGMM, Grid2D, MapEMGMM, MeanFieldGaussian,
-                              SymmetricMixture1D, banana_log_prob, gaussian_log_prob, kl_on_grid, mixture_log_prob,
-                              moments_on_grid)
+                              SymmetricMixture1D, BANANA_COVER, banana_log_prob, gaussian_cover, gaussian_log_prob,
+                              kl_on_grid, mixture_log_prob, moments_on_grid, union_extent)
 
-GRID_N = 128
+GRID_N = 128  # the views' grid, and the training's quadrature grid over the box holding p and q
+KL_GRID_N = 128  # the KLs shown: within 2e-5 nats of a 512 grid's on every target
 EM_POINTS = 60
 THETA_GRID = np.linspace(-4.0, 4.0, 321)
 TARGETS = {  # weights, default means, covariances, the view's extent
@@ -87,43 +88,84 @@ class InferenceExperiment(Experiment):
         self.opt_fwd = torch.optim.Adam(self.q_fwd.parameters(), lr=self.settings["lr"])
 
     def _set_target(self, means_text: str) -> None:
+        """p, exactly normalized, as a function of points; the box that holds it (its KLs integrate over that box
+        joined with q's, never over the view's window alone); the two candidates of 'which Gaussian is closer'."""
         target = self.settings["target"]
+        self._p_grids: dict = {}  # (box, n) -> (grid, log p on it)
         if target == "banana":
             self.target_means = ()
-            self.log_p = banana_log_prob(self.grid.points)
+            self.log_p_fn = banana_log_prob
+            self.p_cover = BANANA_COVER
             mode, cov_a = (0.0, -1.72), ((0.64, 0.0), (0.0, 0.25))  # a narrow Gaussian at the banana's mode
         else:
             weights, default, covs, _ = TARGETS[target]
             self.target_means = parse_means(means_text, len(weights)) if means_text else default
-            self.log_p = mixture_log_prob(self.grid.points, weights, self.target_means, covs)
+            means = self.target_means
+            self.log_p_fn = lambda z: mixture_log_prob(z, weights, means, covs)  # noqa: E731
+            self.p_cover = gaussian_cover(means, covs)
             mode, cov_a = self.target_means[0], covs[0]  # one mode, exactly
-        self.log_p = self.log_p - torch.logsumexp(self.log_p, 0) - math.log(self.grid.area)  # normalized on the grid
-        mean, cov = moments_on_grid(self.log_p, self.grid)
+        self.log_p = self.log_p_fn(self.grid.points)  # on the view's grid, for drawing
+        mean, cov = moments_on_grid(self.log_p_fn(Grid2D(self.p_cover, 256).points), Grid2D(self.p_cover, 256))
         # the deck's question: A sits on one mode, B matches p's mean and covariance; their exact KLs
         self.candidates = {}
         for name, (m, c) in (("A", (torch.tensor(mode, dtype=torch.float64), torch.tensor(cov_a, dtype=torch.float64))),
                              ("B", (mean, cov))):
-            qp, pq = self._kl_pair(gaussian_log_prob(self.grid.points, m, c))
+            qp, pq = self._kl_pair(lambda z, m=m, c=c: gaussian_log_prob(z, m, c), gaussian_cover(m[None], c[None]))
             self.candidates[name] = {"mean": m.numpy().copy(), "cov": c.numpy().copy(), "kl_qp": qp, "kl_pq": pq}
         self.cov_p = cov
 
-    def _kl_pair(self, log_q: torch.Tensor) -> tuple[float, float]:
-        return (float(kl_on_grid(log_q, self.log_p, self.grid.area)), float(kl_on_grid(self.log_p, log_q, self.grid.area)))
+    def sample_p(self, n: int, generator: torch.Generator) -> torch.Tensor:
+        """n exact draws from p (for checking the quadrature KLs by Monte Carlo)."""
+        if self.settings["target"] == "banana":
+            z1 = 1.2 * torch.randn(n, generator=generator, dtype=torch.float64)
+            z2 = 0.5 * (z1 ** 2 - 1.44) - 1.0 + 0.5 * torch.randn(n, generator=generator, dtype=torch.float64)
+            return torch.stack([z1, z2], 1)
+        weights, _, covs, _ = TARGETS[self.settings["target"]]
+        k = torch.multinomial(torch.tensor(weights, dtype=torch.float64), n, replacement=True, generator=generator)
+        chol = torch.linalg.cholesky(torch.tensor(covs, dtype=torch.float64))
+        eps = torch.randn(n, 2, 1, generator=generator, dtype=torch.float64)
+        return torch.tensor(self.target_means, dtype=torch.float64)[k] + (chol[k] @ eps).squeeze(-1)
+
+    def _q_cover(self, q: GaussianMixtureQ) -> tuple:
+        with torch.no_grad():
+            return gaussian_cover(q.means.numpy(), q.covs().numpy())
+
+    def _p_grid(self, q_cover, n: int) -> tuple[Grid2D, torch.Tensor]:
+        """The grid over the box holding p and q (rounded out to whole units, so that as q moves the box, its
+        grid and log p on it are mostly reused) and log p on it."""
+        x0, x1, y0, y1 = union_extent(self.p_cover, q_cover)
+        key = (math.floor(x0), math.ceil(x1), math.floor(y0), math.ceil(y1), n)
+        if key not in self._p_grids:
+            if len(self._p_grids) > 16:
+                self._p_grids.clear()
+            grid = Grid2D(key[:4], n)
+            self._p_grids[key] = (grid, self.log_p_fn(grid.points))
+        return self._p_grids[key]
+
+    def _kl_pair(self, log_q, q_cover, n: int = KL_GRID_N):
+        """(KL(q || p), KL(p || q)) over the box holding both."""
+        grid, lp = self._p_grid(q_cover, n)
+        with torch.no_grad():
+            lq = log_q(grid.points)
+        return float(kl_on_grid(lq, lp, grid.area)), float(kl_on_grid(lp, lq, grid.area))
 
     def _step_kl(self) -> dict:
         self.opt_rev.zero_grad()
-        rev = kl_on_grid(self.q_rev.log_prob(self.grid.points), self.log_p, self.grid.area)
+        grid, lp = self._p_grid(self._q_cover(self.q_rev), GRID_N)
+        rev = kl_on_grid(self.q_rev.log_prob(grid.points), lp, grid.area)
         rev.backward()
         self.opt_rev.step()
         self.opt_fwd.zero_grad()
-        fwd = kl_on_grid(self.log_p, self.q_fwd.log_prob(self.grid.points), self.grid.area)
+        grid, lp = self._p_grid(self._q_cover(self.q_fwd), GRID_N)
+        fwd = kl_on_grid(lp, self.q_fwd.log_prob(grid.points), grid.area)
         fwd.backward()
         self.opt_fwd.step()
         return {"loss": float(rev.detach()), "kl_reverse_fit": float(rev.detach()), "kl_forward_fit": float(fwd.detach())}
 
-    def _kl_figures(self, lq_rev: torch.Tensor, lq_fwd: torch.Tensor) -> dict:
+    def _kl_figures(self) -> dict:
         with torch.no_grad():
-            rev, fwd = self._kl_pair(lq_rev), self._kl_pair(lq_fwd)
+            rev = self._kl_pair(self.q_rev.log_prob, self._q_cover(self.q_rev))
+            fwd = self._kl_pair(self.q_fwd.log_prob, self._q_cover(self.q_fwd))
             cands = self.candidates
             _, cov_rev = self.q_rev.moments()
         return {"rev_fit": {"kl_qp": rev[0], "kl_pq": rev[1]}, "fwd_fit": {"kl_qp": fwd[0], "kl_pq": fwd[1]},
@@ -282,7 +324,7 @@ class InferenceExperiment(Experiment):
                     "q_fwd": self.grid.image(torch.exp(lq_fwd)).astype(np.float16),
                     "means": np.array(self.target_means, np.float32).reshape(-1, 2),
                     "rev_parts": self._q_parts(self.q_rev), "fwd_parts": self._q_parts(self.q_fwd),
-                    **self._kl_figures(lq_rev, lq_fwd)}
+                    **self._kl_figures()}
         if self.kind == "em":
             m = self.em_model
             log_px = float(m.log_px(self.theta)[0])
