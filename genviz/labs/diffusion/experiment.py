@@ -176,7 +176,8 @@ class DiffusionExperiment(Experiment):
             spread, spread_se = self.spread_ratio(x.numpy())
             out.update(modes=cov["modes"], n_modes=cov["n_modes"], hq_percent=cov["hq_percent"],
                        hq_percent_se=cov["hq_percent_se"], reverse_kl=cov["reverse_kl"],
-                       reverse_kl_se=cov["reverse_kl_se"], spread_ratio=spread, spread_ratio_se=spread_se)
+                       reverse_kl_se=cov["reverse_kl_se"], reverse_kl_bias=cov["reverse_kl_bias"], n_hq=cov["n_hq"],
+                       min_hq=cov["min_hq"], spread_ratio=spread, spread_ratio_se=spread_se)
         out.update(test_nll=self.nll[0], test_nll_se=self.nll[1], test_nll_step=int(self.nll[2]))
         return out
 
@@ -208,7 +209,8 @@ class DiffusionExperiment(Experiment):
             cov = mode_coverage(x.numpy(), self.toy.modes, self.toy.std)
             spread, spread_se = self.spread_ratio(x.numpy())
             out.update(modes=cov["modes"], n_modes=cov["n_modes"], hq_percent=cov["hq_percent"],
-                       rev_kl=cov["reverse_kl"], rev_kl_se=cov["reverse_kl_se"], hq_percent_se=cov["hq_percent_se"],
+                       rev_kl=cov["reverse_kl"], rev_kl_se=cov["reverse_kl_se"], rev_kl_bias=cov["reverse_kl_bias"],
+                       hq_percent_se=cov["hq_percent_se"],
                        spread_ratio=spread, spread_ratio_se=spread_se,
                        guidance=self.settings["guidance"])
         return out

@@ -4,7 +4,7 @@ from genviz.core.cards import Card
 BISHOP = "Bishop, Pattern Recognition and Machine Learning (2006), &sect;10.1 and &sect;9.4"
 BLEI = "Blei, Kucukelbir &amp; McAuliffe, Variational Inference: A Review for Statisticians (2017), &sect;3"
 KL = ("KL(q &Vert; p) = &int; q log(q/p) (reverse), KL(p &Vert; q) = &int; p log(p/q) (forward), by quadrature on "
-      "a 128&times;128 grid")
+      "a 128&times;128 grid over the box that holds both densities (each part &plusmn; 6 std)")
 CARDS = {
     "kl-fits": Card(
         "Reverse and forward KL fits",

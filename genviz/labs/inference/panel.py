@@ -262,7 +262,7 @@ class InferencePanel(PagedPanel):
     def _kl_readout(self, data: dict) -> None:
         rev, fwd = data["rev_fit"], data["fwd_fit"]
         self.readout.setText(
-            "Exact by quadrature on a 128×128 grid, nats: reverse-KL fit (red) "
+            "Exact by quadrature over the box holding p and q (128×128), nats: reverse-KL fit (red) "
             f"<b>KL(q‖p) = {fmt(rev['kl_qp'])}</b>, KL(p‖q) = {fmt(rev['kl_pq'])}; forward-KL fit (blue) "
             f"KL(q‖p) = {fmt(fwd['kl_qp'])}, <b>KL(p‖q) = {fmt(fwd['kl_pq'])}</b>. The reverse fit's spread is "
             f"{data['rev_spread_ratio']:.2f} of p's (determinant of the covariances): it seeks a mode; the forward "
