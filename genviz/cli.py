@@ -256,14 +256,16 @@ def cmd_sweep(argv: list[str]) -> int:
         prog="genviz sweep", description="Train a lab over a grid of settings and seeds, headless; writes one JSON "
         "line per run (runs.jsonl), each run's session, and a table of final metrics (mean ± std over seeds) "
         "into --out, which `genviz --compare DIR` opens.")
-    p.add_argument("lab")
+    p.add_argument("lab", nargs="?", help="the lab (not with --resume: the folder's plan names it)")
     p.add_argument("--grid", action="append", default=[], metavar="NAME=V1,V2",
                    help="a setting and its values (repeat for more settings; values split at | when they hold commas)")
     p.add_argument("--seeds", default="0", help="seeds: 0-4, or 0,3,7 (default 0)")
     p.add_argument("--steps", type=int, default=2000)
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a setting every run shares")
     p.add_argument("--data", help="the data every run trains on (a lab's data name or a path)")
-    p.add_argument("--out", required=True, help="a new folder for the results")
+    p.add_argument("--out", help="a new folder for the results")
+    p.add_argument("--resume", metavar="DIR", help="continue an interrupted sweep in DIR: only the runs it has no "
+                   "finished result for run (its lab, grid, seeds and steps come from DIR/sweep.json)")
     p.add_argument("--backend", choices=("local", "ray"), default="local",
                    help="local: a process pool on this machine (default); ray: a Ray cluster (pip install 'genviz[ray]')")
     p.add_argument("--workers", type=int, default=0, help="local: worker processes (default: one per core)")
@@ -272,29 +274,52 @@ def cmd_sweep(argv: list[str]) -> int:
     args = p.parse_args(argv)
 
     from genviz.core.labs import get_lab
-    from genviz.core.settings import parse_assignments, resolve
-    from genviz.core.sweep import parse_grid, parse_seeds, plan, summary_table, sweep
+    from genviz.core.settings import SettingError, parse_assignments, resolve
+    from genviz.core.sweep import parse_grid, parse_seeds, plan, read_plan, summary_table, sweep
+
+    def refuse(text: str) -> int:
+        print(f"genviz sweep: {text}", file=sys.stderr)
+        return 2
 
     try:
-        lab = get_lab(args.lab)
+        if args.resume:
+            if args.lab or args.grid or args.set or args.out:
+                return refuse("--resume takes its lab, grid, settings and folder from the sweep it continues")
+            saved = read_plan(args.resume)
+            lab = get_lab(saved["lab"])
+            grid = parse_grid(lab, [f"{k}={'|'.join(map(str, v))}" for k, v in dict(saved.get("grid") or {}).items()])
+            fixed = dict(saved.get("fixed") or {})
+            seeds, steps, data, out = list(saved.get("seeds") or [0]), int(saved.get("steps", 0)), saved.get("data"), \
+                args.resume
+        else:
+            if not args.lab or not args.out:
+                return refuse("give a lab and --out (or --resume DIR)")
+            lab = get_lab(args.lab)
+            grid = parse_grid(lab, args.grid)
+            fixed = parse_assignments(args.set)
+            seeds, steps, data, out = parse_seeds(args.seeds), args.steps, args.data, args.out
+        resolve(lab.settings, fixed)
     except KeyError as exc:
-        print(f"genviz sweep: {exc.args[0] if exc.args else exc}", file=sys.stderr)
-        return 2
-    grid = parse_grid(lab, args.grid)
-    fixed = parse_assignments(args.set)
-    resolve(lab.settings, fixed)
-    seeds = parse_seeds(args.seeds)
+        return refuse(exc.args[0] if exc.args else str(exc))
     overlap = sorted(set(grid) & set(fixed))
     if overlap:
-        print(f"genviz sweep: {', '.join(overlap)} given both by --grid and --set", file=sys.stderr)
-        return 2
-    plan(lab, grid, seeds, args.steps)  # refuses a bad plan before anything starts
-    result = sweep(lab, grid, seeds, args.steps, args.out, backend=args.backend, workers=args.workers,
-                   address=args.address, data=args.data, fixed=fixed, progress=None if args.quiet else sys.stderr)
+        return refuse(f"{', '.join(overlap)} given both by --grid and --set")
+    plan(lab, grid, seeds, steps)  # refuses a bad plan before anything starts
+    try:
+        result = sweep(lab, grid, seeds, steps, out, backend=args.backend, workers=args.workers,
+                       address=args.address, data=data, fixed=fixed, progress=None if args.quiet else sys.stderr,
+                       resume=bool(args.resume))
+    except SettingError as exc:
+        return refuse(str(exc))
     print(summary_table(result["rows"]))
     failed = sum(len(r["failed"]) for r in result["rows"])
-    print(json.dumps({"out": args.out, "runs": len(result["records"]), "failed": failed,
-                      "seconds": result["seconds"], "backend": result["backend"]}))
+    print(json.dumps({"out": out, "runs": len(result["records"]), "of": result["total"], "failed": failed,
+                      "seconds": result["seconds"], "backend": result["backend"],
+                      "interrupted": result["interrupted"]}))
+    if result["interrupted"]:
+        print(f"genviz sweep: interrupted; {len(result['records'])} of {result['total']} runs finished and are "
+              f"saved in {out} (genviz sweep --resume {out} runs the rest)", file=sys.stderr)
+        return 130
     return 0 if not failed else 3
 
 

@@ -6,6 +6,7 @@ import math
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -279,3 +280,119 @@ def test_the_compare_view_shows_one_chosen_view_per_run(qtbot, swept):
     assert all(c["view"] == "losses" for c in w.columns) and w.view_box.currentText() == "losses"
     w.choose_view(WHOLE_PANEL)
     assert all(not c["panel"].isHidden() for c in w.columns)
+
+
+# -- interrupting a sweep ----------------------------------------------------------------------------------------
+def _children(pid: int) -> list[int]:
+    """The sweep's worker processes (spawned children; not multiprocessing's resource tracker)."""
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            cmdline = (stat.parent / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if int(fields[1]) == pid and b"spawn_main" in cmdline:
+            out.append(int(stat.parent.name))
+    return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return False
+    return fields[0] != "Z"
+
+
+def _start_sweep(out, steps, seeds="0-3", *extra):
+    import os
+
+    return subprocess.Popen([sys.executable, "-m", "genviz", "sweep", "gan", "--seeds", seeds, "--steps", str(steps),
+                             "--set", "g_hidden=16", "--set", "d_hidden=16", "--workers", "2", "--out", str(out),
+                             "--quiet", *extra], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONFAULTHANDLER": "1"})
+
+
+def _wait(pred, timeout):
+    import time
+
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if pred():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+def test_a_killed_worker_fails_its_run_only_and_ctrl_c_keeps_the_finished_runs(tmp_path):
+    """A worker killed mid-run is one failed row (it once ended the sweep with KeyError: 'seconds'); Ctrl-C stops
+    within seconds, says how many runs finished, leaves no worker behind, and the folder opens and resumes."""
+    import signal
+
+    out = tmp_path / "s"
+    proc = _start_sweep(out, 100000, "0-3")
+    try:
+        assert _wait(lambda: len(_children(proc.pid)) >= 2, 120), "no workers started"
+        workers = _children(proc.pid)
+        assert _wait(lambda: (out / "sweep.json").is_file(), 30)
+        import time
+        time.sleep(3)  # both training
+        os_kill = __import__("os").kill
+        os_kill(workers[0], signal.SIGKILL)
+        assert _wait(lambda: (out / "runs.jsonl").is_file() and "died" in (out / "runs.jsonl").read_text(), 60)
+        assert proc.poll() is None  # the sweep goes on with a new worker
+        assert _wait(lambda: len([c for c in _children(proc.pid) if _alive(c)]) >= 2, 60)
+        t0 = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+        assert time.monotonic() - t0 < 10 and proc.returncode == 130, err
+        assert "interrupted; 1 of 4 runs finished" in err and "Traceback" not in err
+        assert not [c for c in workers + _children(proc.pid) if _alive(c)]
+        manifest = load_manifest(out, ("gan",))
+        assert [r["status"] for r in manifest["runs"]] == ["failed"]
+    finally:
+        proc.kill()
+        proc.wait()
+    # --resume runs what has no finished result: all four (the failed one again), here briefly
+    plan = json.loads((out / "sweep.json").read_text())
+    plan["steps"] = 30
+    (out / "sweep.json").write_text(json.dumps(plan))
+    r = subprocess.run([sys.executable, "-m", "genviz", "sweep", "--resume", str(out), "--workers", "2", "--quiet"],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    lines = [json.loads(x) for x in (out / "runs.jsonl").read_text().splitlines()]
+    assert [x["status"] for x in lines] == ["ok"] * 4
+    first = (out / "runs" / "run000.genviz").stat().st_mtime
+    r = subprocess.run([sys.executable, "-m", "genviz", "sweep", "--resume", str(out), "--quiet"],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0 and (out / "runs" / "run000.genviz").stat().st_mtime == first  # nothing left to run
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+def test_the_workers_die_with_a_killed_sweep(tmp_path):
+    import os
+    import signal
+
+    proc = _start_sweep(tmp_path / "k", 100000, "0-1")
+    try:
+        assert _wait(lambda: len(_children(proc.pid)) >= 2, 120)
+        workers = _children(proc.pid)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        assert _wait(lambda: not [c for c in workers if _alive(c)], 10), "workers train on as orphans"
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def test_seed_ranges_are_capped_before_they_are_expanded():
+    import tracemalloc
+
+    tracemalloc.start()
+    with pytest.raises(SettingError, match="at most 1,000"):
+        parse_seeds("0-100000000")
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 10 * 2 ** 20

@@ -247,3 +247,41 @@ def test_a_refused_session_while_training_keeps_it_training(qtbot, loop, tmp_pat
     assert w.bar.play_button.isChecked() and w.current == "manifold"
     assert str(tmp_path / "cut.genviz") not in w.sessions.recent()
     w.close()
+
+
+# -- crash restore when the next genviz gets the crashed one's PID (always, in a container) ------------------------
+def test_a_crashed_autosave_is_offered_when_the_next_genviz_has_its_pid(tmp_path, monkeypatch):
+    """The crashed genviz had this process's PID (PID 2 in a sandbox): its autosave, named after that PID with a
+    Qt lock file naming it, must be offered, never taken as this window's own file, overwritten and deleted. Its
+    lock is a kernel lock, gone with its holder; one held by a living process is not offered."""
+    import os
+    import subprocess
+    import sys
+
+    from genviz.ui import sessions
+
+    monkeypatch.setenv("GENVIZ_STATE_DIR", str(tmp_path))
+    crashed = tmp_path / f"autosave-{os.getpid()}-1.genviz"
+    crashed.write_bytes(b"the crashed run")
+    (tmp_path / (crashed.name + ".lock")).write_text(f"{os.getpid()}\npython3\n{os.uname().nodename}\n")
+    # a living genviz's autosave (another process holds its lock)
+    alive = tmp_path / "autosave-alive.genviz"
+    alive.write_bytes(b"a running genviz")
+    holder = subprocess.Popen([sys.executable, "-c", "import sys, time; from filelock import FileLock; "
+                               f"l = FileLock({str(alive) + '.lock'!r}, thread_local=False); l.acquire(); "
+                               "print('held', flush=True); time.sleep(60)"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        own, lock = sessions.own_autosave()
+        assert own != crashed and lock is not None and lock.is_locked
+        offered = sessions.orphaned_autosaves(exclude=own)
+        assert [p for p, _ in offered] == [crashed] and crashed.read_bytes() == b"the crashed run"
+        # killed: the kernel drops its lock, and its autosave is offered too
+        holder.kill()
+        holder.wait()
+        for _, held in offered:
+            held.release(force=True)
+        assert sorted(p.name for p, _ in sessions.orphaned_autosaves(exclude=own)) == sorted([crashed.name, alive.name])
+    finally:
+        holder.kill()
+        holder.wait()

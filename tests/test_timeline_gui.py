@@ -116,7 +116,7 @@ def test_autosave_and_restore_after_a_crash(qtbot, loop):
     assert task.result() and saved.is_file()
     step = load_session(saved).step
     w.bridge.close()  # killed: no closeEvent, the autosave stays, and its lock goes with the process
-    w.sessions.autosave_lock.unlock()
+    w.sessions.autosave_lock.release(force=True)
 
     w2 = open_window(qtbot, lab="gan", overrides={})
     assert w2.banner.isVisible() and "did not close normally" in w2.banner.label.text()

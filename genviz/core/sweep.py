@@ -21,7 +21,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -85,9 +85,16 @@ def parse_seeds(text: str) -> list[int]:
                 lo, hi = (int(p) for p in part.split("-", 1))
                 if hi < lo:
                     raise ValueError
+                if hi - lo + 1 + len(seeds) > MAX_RUNS:  # checked before a range is expanded (0-100000000)
+                    raise SettingError(f"--seeds {text!r}: more than {MAX_RUNS:,} seeds; a sweep has at most "
+                                       f"{MAX_RUNS:,} runs")
                 seeds.extend(range(lo, hi + 1))
             else:
                 seeds.append(int(part))
+            if len(seeds) > MAX_RUNS:
+                raise SettingError(f"--seeds: more than {MAX_RUNS:,} seeds; a sweep has at most {MAX_RUNS:,} runs")
+    except SettingError:
+        raise
     except ValueError:
         raise SettingError(f"--seeds expects a range like 0-4 or a list like 0,3,7, got {text!r}") from None
     if any(s < 0 for s in seeds) or len(set(seeds)) != len(seeds):
@@ -168,30 +175,100 @@ def pool_map(fn, jobs: list, workers: int = 0) -> list:
         return list(pool.map(fn, jobs))
 
 
-def _init_pool_worker() -> None:
-    os.environ["OMP_NUM_THREADS"] = "1"
-    os.environ["MKL_NUM_THREADS"] = "1"
+def _failed(job: dict, error: str) -> dict:
+    return {**{k: job[k] for k in ("id", "point", "varied", "seed", "steps")}, "status": "failed",
+            "error": error[:300], "metrics": {}, "seconds": None}
+
+
+def _pool_worker(conn) -> None:
+    """A sweep's worker process: runs the jobs it is sent, one at a time, until told to stop (None). It ignores
+    Ctrl-C (the sweep decides) and leaves at once when the sweep's process is gone (killed: no orphan trains on)."""
+    import multiprocessing
+    import signal
+    import threading
+
+    os.environ["OMP_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = "1"
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    parent = multiprocessing.parent_process()
+
+    def watch_parent():
+        while True:
+            if parent is not None and not parent.is_alive():
+                os._exit(0)
+            time.sleep(0.2)
+
+    threading.Thread(target=watch_parent, name="genviz-sweep-parent-watch", daemon=True).start()
+    while True:
+        try:
+            job = conn.recv()
+        except EOFError:
+            return
+        if job is None:
+            return
+        conn.send(run_one(job))
 
 
 def run_local(jobs: list[dict], workers: int, on_done: Callable[[dict], None]) -> None:
-    """Every job on a pool of ``workers`` spawned processes; ``on_done`` gets each record as it finishes."""
+    """Every job on ``workers`` spawned worker processes; ``on_done`` gets each record as it finishes. A worker
+    that dies (killed, out of memory) fails its own job only and is replaced; Ctrl-C (KeyboardInterrupt) kills
+    every worker at once and is raised again; the workers die with this process."""
     import multiprocessing
+    from multiprocessing.connection import wait
 
-    if workers <= 1:
-        for job in jobs:
-            on_done(run_one(job))
+    if not jobs:
         return
     ctx = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=ctx,
-                             initializer=_init_pool_worker) as pool:
-        futures = {pool.submit(run_one, job): job for job in jobs}
-        for fut in as_completed(futures):
-            try:
-                on_done(fut.result())
-            except Exception as exc:  # noqa: BLE001 - the worker process itself died (killed, out of memory)
-                job = futures[fut]
-                on_done({**{k: job[k] for k in ("id", "point", "varied", "seed", "steps")}, "status": "failed",
-                         "error": f"the worker process died: {exc}"[:300], "metrics": {}})
+    queue = list(jobs)
+    running: dict = {}  # process -> (connection, job or None)
+
+    def start_worker():
+        ours, theirs = ctx.Pipe()
+        proc = ctx.Process(target=_pool_worker, args=(theirs,), name="genviz-sweep-worker", daemon=True)
+        proc.start()
+        theirs.close()
+        running[proc] = (ours, None)
+        return proc
+
+    def feed(proc):
+        conn, _ = running[proc]
+        if queue:
+            job = queue.pop(0)
+            conn.send(job)
+            running[proc] = (conn, job)
+        else:
+            conn.send(None)
+            running.pop(proc)
+            proc.join(5)
+
+    try:
+        for _ in range(max(1, min(workers, len(jobs)))):
+            feed(start_worker())
+        while running:
+            ready = wait([c for c, _ in running.values()] + [p.sentinel for p in running], timeout=1.0)
+            for proc in list(running):
+                conn, job = running[proc]
+                if conn in ready:
+                    try:
+                        record = conn.recv()
+                    except (EOFError, OSError):
+                        record = None
+                    if record is not None:
+                        on_done(record)
+                        feed(proc)
+                        continue
+                if proc.sentinel in ready or not proc.is_alive():
+                    proc.join(1)
+                    running.pop(proc)
+                    conn.close()
+                    if job is not None:
+                        on_done(_failed(job, f"the worker process died (exit code {proc.exitcode})"))
+                    if queue:
+                        feed(start_worker())
+    finally:
+        for proc, (conn, _) in list(running.items()):  # Ctrl-C or an error: no worker outlives the sweep
+            proc.kill()
+            proc.join(5)
+            conn.close()
 
 
 def run_ray(jobs: list[dict], address: str | None, on_done: Callable[[dict], None]) -> dict:
@@ -212,11 +289,15 @@ def run_ray(jobs: list[dict], address: str | None, on_done: Callable[[dict], Non
             done, _ = ray.wait(list(pending), num_returns=1)
             job = pending.pop(done[0])
             try:
-                on_done(ray.get(done[0]))
+                record = ray.get(done[0])
             except Exception as exc:  # noqa: BLE001 - the task's worker died
-                on_done({**{k: job[k] for k in ("id", "point", "varied", "seed", "steps")}, "status": "failed",
-                         "error": f"the Ray task failed: {exc}".splitlines()[0][:300], "metrics": {}})
+                record = _failed(job, f"the Ray task failed: {exc}".splitlines()[0])
+            on_done(record)
         return {"cpus": resources.get("CPU"), "nodes": len(ray.nodes())}
+    except KeyboardInterrupt:
+        for ref in pending:
+            ray.cancel(ref, force=True)
+        raise
     finally:
         if started:
             ray.shutdown()
@@ -279,34 +360,91 @@ def summary_table(rows: list[dict], metrics: list[str] | None = None) -> str:
     return "\n".join(lines)
 
 
+PLAN_FILE = "sweep.json"
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    tmp = path.with_name(path.name + ".part")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def _write_results(out: Path, lab: LabInfo, records: list[dict], title: str, steps: int, total: int) -> list[dict]:
+    """compare.json, summary.md and runs.jsonl for the runs finished so far, each written atomically: an
+    interrupted or killed sweep leaves a folder the compare view opens and ``--resume`` continues."""
+    records = sorted(records, key=lambda r: r["id"])
+    rows = summarize(records)
+    save_manifest(out, lab.name, [{"id": r["id"], "session": r.get("session"), "varied": r["varied"],
+                                   "seed": r["seed"], "status": r["status"], "error": r.get("error"),
+                                   "metrics": _json_safe(r["metrics"])} for r in records], title=title)
+    _write_atomic(out / "runs.jsonl", "".join(json.dumps(_json_safe(r)) + "\n" for r in records).encode())
+    done = f"{len(records)} of {total} runs" if len(records) < total else f"{len(records)} runs"
+    _write_atomic(out / "summary.md", (f"# {lab.name}: {done}, {steps} steps each\n\n" + summary_table(rows)
+                                       + "\n").encode())
+    return rows
+
+
+def read_plan(out: str | os.PathLike) -> dict:
+    """The plan a sweep folder was started with (``sweep.json``), for ``--resume``."""
+    path = Path(out).expanduser() / PLAN_FILE
+    try:
+        plan_ = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(plan_, dict) or not isinstance(plan_.get("lab"), str):
+            raise ValueError("not a sweep plan")
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise SettingError(f"{out}: not a sweep folder that can be resumed ({PLAN_FILE}: {exc})") from None
+    return plan_
+
+
 def sweep(lab: LabInfo, grid: dict[str, list], seeds: list[int], steps: int, out: str | os.PathLike,
           backend: str = "local", workers: int = 0, address: str | None = None, data: str | None = None,
-          fixed: dict | None = None, progress=sys.stderr) -> dict:
-    """Run the sweep into the folder ``out`` (created; refused when it already holds a sweep) and return
-    ``{"rows": summary rows, "records": ..., "seconds": ..., "backend": ...}``."""
+          fixed: dict | None = None, progress=sys.stderr, resume: bool = False) -> dict:
+    """Run the sweep into the folder ``out`` (created; refused when it already holds a sweep, unless ``resume``:
+    then only the runs without a finished record run) and return ``{"rows": summary rows, "records": ...,
+    "seconds": ..., "backend": ..., "interrupted": bool}``. Each finished run's session, row and the manifest are
+    written as it completes; Ctrl-C stops the workers at once and keeps what finished."""
     out = Path(out).expanduser()
-    if (out / MANIFEST).exists() or (out / "runs.jsonl").exists():
-        raise SettingError(f"{out} already holds a sweep; give a new --out folder")
     jobs = plan(lab, grid, seeds, steps, data=data, fixed=fixed)
-    (out / "runs").mkdir(parents=True, exist_ok=True)
     records: list[dict] = []
+    if resume:
+        kept = {}
+        if (out / "runs.jsonl").is_file():
+            for line in (out / "runs.jsonl").read_text(encoding="utf-8").splitlines():
+                try:
+                    r = json.loads(line)
+                except json.JSONDecodeError:
+                    continue  # a line cut by a kill
+                if isinstance(r, dict) and r.get("status") in ("ok", "stopped") and r.get("session") \
+                        and (out / str(r["session"])).is_file():
+                    kept[r.get("id")] = r
+        ids = {j["id"] for j in jobs}
+        records = [r for i, r in kept.items() if i in ids]
+        jobs = [j for j in jobs if j["id"] not in kept]
+    elif (out / MANIFEST).exists() or (out / "runs.jsonl").exists():
+        raise SettingError(f"{out} already holds a sweep; give a new --out folder (or --resume {out})")
+    (out / "runs").mkdir(parents=True, exist_ok=True)
+    _write_atomic(out / PLAN_FILE, json.dumps(_json_safe({"lab": lab.name, "grid": grid, "seeds": seeds,
+                                                          "steps": steps, "data": data, "fixed": fixed or {}}),
+                                              indent=1).encode())
+    total = len(records) + len(jobs)
+    title = f"sweep of {lab.name}: {', '.join(grid) or 'seeds'}"
     t0 = time.perf_counter()
-    lines = (out / "runs.jsonl").open("w")
 
     def done(record: dict) -> None:
         blob = record.pop("session_bytes", None)
         if blob is not None:
-            (out / "runs" / f"{record['id']}.genviz").write_bytes(blob)
+            _write_atomic(out / "runs" / f"{record['id']}.genviz", blob)
             record["session"] = f"runs/{record['id']}.genviz"
         records.append(record)
-        lines.write(json.dumps(_json_safe(record)) + "\n")
-        lines.flush()
+        _write_results(out, lab, records, title, steps, total)
         if progress is not None:
-            progress.write(f"\r{len(records)}/{len(jobs)} runs done ({record['id']} {record['status']}, "
-                           f"{record['seconds']:.1f} s)   ")
+            secs = record.get("seconds")
+            progress.write(f"\r{len(records)}/{total} runs done ({record['id']} {record['status']}"
+                           + (f", {secs:.1f} s" if isinstance(secs, (int, float)) else "") + ")   ")
             progress.flush()
 
     info: dict = {}
+    interrupted = False
     try:
         if backend == "local":
             run_local(jobs, workers or os.cpu_count() or 1, done)
@@ -314,18 +452,11 @@ def sweep(lab: LabInfo, grid: dict[str, list], seeds: list[int], steps: int, out
             info = run_ray(jobs, address, done)
         else:
             raise SettingError(f"unknown backend '{backend}' (local, ray)")
-    finally:
-        lines.close()
+    except KeyboardInterrupt:
+        interrupted = True
     if progress is not None:
         progress.write("\n")
     elapsed = time.perf_counter() - t0
-    records.sort(key=lambda r: r["id"])
-    rows = summarize(records)
-    save_manifest(out, lab.name, [{"id": r["id"], "session": r.get("session"), "varied": r["varied"],
-                                   "seed": r["seed"], "status": r["status"], "error": r.get("error"),
-                                   "metrics": _json_safe(r["metrics"])} for r in records],
-                  title=f"sweep of {lab.name}: {', '.join(grid) or 'seeds'}")
-    (out / "summary.md").write_text(f"# {lab.name}: {len(records)} runs, {steps} steps each\n\n"
-                                    + summary_table(rows) + "\n")
-    return {"rows": rows, "records": records, "seconds": round(elapsed, 2), "backend": backend, **info}
-
+    rows = _write_results(out, lab, records, title, steps, total)
+    return {"rows": rows, "records": sorted(records, key=lambda r: r["id"]), "seconds": round(elapsed, 2),
+            "backend": backend, "interrupted": interrupted, "total": total, **info}

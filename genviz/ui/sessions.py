@@ -3,20 +3,25 @@ a crash. Files are read and written off the GUI thread; a bad file gives a messa
 it is read and checked, then its run is built by the worker next to the running one, and only then
 does the window switch to it.
 
-Autosave: each running genviz has its own file (``autosave-PID.genviz``) and holds a lock on it
-(``QLockFile``, which knows when its holder died). At start-up a file whose lock nobody holds is
-the run of a genviz that crashed or was killed: it is offered for restoring (and locked while
-offered, so a second window does not offer it too). A normal close deletes this instance's file
-only when the worker was healthy, i.e. the user could have saved; after a lost worker it stays."""
+Autosave: each window has its own file, named by a random id (``autosave-ID.genviz``), and holds a
+kernel lock on ``…genviz.lock`` (flock, or msvcrt on Windows, through ``filelock``): the operating
+system drops it when its holder dies, whatever PID the next genviz gets (named after the PID, with
+Qt's PID-based lock file, a genviz that got the crashed one's PID, as it always does in a container,
+took the crashed run's file for its own, overwrote it and deleted it). A window never writes an
+autosave whose lock it does not hold. At start-up a file whose lock nobody holds is the run of a
+genviz that crashed or was killed: it is offered for restoring (and locked while offered, so a second
+window does not offer it too). A normal close deletes this window's file only when the worker was
+healthy, i.e. the user could have saved; after a lost worker it stays."""
 from __future__ import annotations
 
 import asyncio
-import itertools
 import os
 import time
+import uuid
 from pathlib import Path
 
-from PySide6.QtCore import QLockFile, QStandardPaths
+from filelock import FileLock, Timeout
+from PySide6.QtCore import QStandardPaths
 from PySide6.QtWidgets import QFileDialog
 
 from genviz.core.session import SUFFIX, Session, SessionError, load_session, save_session
@@ -34,21 +39,30 @@ def state_dir() -> Path:
     return Path(QStandardPaths.writableLocation(QStandardPaths.AppConfigLocation) or Path.home() / ".genviz")
 
 
-_windows = itertools.count(1)
-
-
 def autosave_path(instance: str | None = None) -> Path:
-    """The autosave file of a window: ``autosave-PID-N.genviz`` (N counts windows of one process)."""
-    return state_dir() / f"autosave-{instance or f'{os.getpid()}-{next(_windows)}'}{SUFFIX}"
+    """An autosave file: ``autosave-ID.genviz``, ID random (a PID repeats across restarts in a container)."""
+    return state_dir() / f"autosave-{instance or uuid.uuid4().hex[:12]}{SUFFIX}"
 
 
-def _lock(path: Path) -> QLockFile:
-    lock = QLockFile(str(path) + ".lock")
-    lock.setStaleLockTime(0)  # stale only when its holder is gone, never by age (a lecture lasts hours)
+def _try_lock(path: Path) -> FileLock | None:
+    """The kernel lock of an autosave, held by the caller from now on; None when someone alive holds it."""
+    lock = FileLock(str(path) + ".lock", timeout=0, thread_local=False)
+    try:
+        lock.acquire(timeout=0)
+    except (Timeout, OSError):
+        return None
     return lock
 
 
-def orphaned_autosaves(exclude: Path | None = None) -> list[tuple[Path, QLockFile]]:
+def _unlock(lock: FileLock | None, remove: bool = False) -> None:
+    if lock is None:
+        return
+    lock.release(force=True)
+    if remove:
+        Path(lock.lock_file).unlink(missing_ok=True)
+
+
+def orphaned_autosaves(exclude: Path | None = None) -> list[tuple[Path, FileLock]]:
     """Autosaves whose genviz is gone, newest first, each with its lock now held by the caller."""
     folder = state_dir()
     found = []
@@ -57,10 +71,23 @@ def orphaned_autosaves(exclude: Path | None = None) -> list[tuple[Path, QLockFil
     for path in candidates:
         if path == exclude or not path.is_file():
             continue
-        lock = _lock(path)
-        if lock.tryLock(0):
+        lock = _try_lock(path)
+        if lock is not None:
             found.append((path, lock))
     return found
+
+
+def own_autosave() -> tuple[Path, FileLock | None]:
+    """A fresh autosave name whose lock this window holds (None if none could be had: then nothing is autosaved)."""
+    state_dir().mkdir(parents=True, exist_ok=True)
+    for _ in range(8):
+        path = autosave_path()
+        if path.exists():
+            continue
+        lock = _try_lock(path)
+        if lock is not None:
+            return path, lock
+    return autosave_path(), None
 
 
 class SessionActions:
@@ -68,11 +95,11 @@ class SessionActions:
         self.w = window
         self.autosaved_step = -1
         self.autosaving = False
-        self.autosave_file = autosave_path()
-        self.autosave_file.parent.mkdir(parents=True, exist_ok=True)
-        self.autosave_lock = _lock(self.autosave_file)
-        self.autosave_lock.tryLock(0)
-        self.offered: list[tuple[Path, QLockFile]] = []  # orphaned autosaves this window holds
+        try:
+            self.autosave_file, self.autosave_lock = own_autosave()
+        except OSError:  # a read-only state folder: no autosave, and no crash restore to offer
+            self.autosave_file, self.autosave_lock = autosave_path(), None
+        self.offered: list[tuple[Path, FileLock]] = []  # orphaned autosaves this window holds
 
     @property
     def run(self):
@@ -163,6 +190,8 @@ class SessionActions:
         run = self.run
         if self.autosaving or run.lab is None or run.step <= 0 or run.step == self.autosaved_step:
             return False
+        if self.autosave_lock is None or not self.autosave_lock.is_locked:
+            return False  # never write over a file whose lock this window does not hold
         self.autosaving = True
         try:
             self.autosave_file.parent.mkdir(parents=True, exist_ok=True)
@@ -192,8 +221,7 @@ class SessionActions:
             for i, (p, lock) in enumerate(self.offered):
                 if p == path:
                     path.unlink(missing_ok=True)
-                    lock.unlock()
-                    Path(str(lock.fileName())).unlink(missing_ok=True)
+                    _unlock(lock, remove=True)
                     del self.offered[i]
                     break
         return ok
@@ -201,8 +229,8 @@ class SessionActions:
     def closed_normally(self, keep: bool = False) -> None:
         """A normal exit: this window's autosave goes, unless ``keep`` (the worker was lost, so the
         user could not save: the autosave is all that is left of the run). Offered orphans stay."""
-        if not keep:
+        if not keep and self.autosave_lock is not None and self.autosave_lock.is_locked:
             self.autosave_file.unlink(missing_ok=True)
-        self.autosave_lock.unlock()
+        _unlock(self.autosave_lock, remove=not keep)
         for _, lock in self.offered:
-            lock.unlock()
+            _unlock(lock)
