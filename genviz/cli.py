@@ -96,6 +96,12 @@ def cmd_export(argv: list[str]) -> int:
     except SessionError as exc:
         print(f"genviz export: {exc}", file=sys.stderr)
         return 2
+    from genviz.core.runner import session_problem
+
+    why = session_problem(session)
+    if why is not None:
+        print(f"genviz export: {args.session}: {why}", file=sys.stderr)
+        return 2
     app = QApplication.instance() or QApplication(sys.argv[:1])
     theme.apply_theme("light")
     if args.list:

@@ -12,6 +12,7 @@ test (tests/test_fuzz_inputs.py) checks the peak memory of every refusal against
 """
 from __future__ import annotations
 
+import math
 import os
 import stat
 import zipfile
@@ -38,13 +39,34 @@ def shown(value: object, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def _env_mb(name: str, default: float) -> float:
+    """A size in MiB from the environment: a number from 1 to 2^30 (1 PiB); anything else (text, nan, inf) is the
+    default."""
+    try:
+        mb = float(os.environ.get(name, default))
+    except ValueError:
+        return default
+    return min(max(1.0, mb), 2.0 ** 30) if math.isfinite(mb) else default
+
+
 def memory_budget() -> int:
     """Bytes one input may take once read (``GENVIZ_MEMORY_BUDGET_MB``, default 1024)."""
-    try:
-        mb = float(os.environ.get("GENVIZ_MEMORY_BUDGET_MB", "1024"))
-    except ValueError:
-        mb = 1024.0
-    return int(max(1.0, mb) * MiB)
+    return int(_env_mb("GENVIZ_MEMORY_BUDGET_MB", 1024.0) * MiB)
+
+
+def model_memory_budget() -> int:
+    """Bytes a model's training step may take, estimated from its settings before it is built
+    (``GENVIZ_MODEL_MEMORY_MB``, default 2048)."""
+    return int(_env_mb("GENVIZ_MODEL_MEMORY_MB", 2048.0) * MiB)
+
+
+def check_model_memory(nbytes: float, what: str) -> None:
+    """Refuse, before building it, a model whose ``what`` would take ``nbytes``."""
+    limit = model_memory_budget()
+    if nbytes > limit:
+        raise InputError(f"{what} would need about {human(nbytes)}, more than the {human(limit)} genviz allows "
+                         f"(GENVIZ_MODEL_MEMORY_MB): choose fewer units, channels or layers, a smaller batch, "
+                         f"or smaller images")
 
 
 def human(nbytes: float) -> str:

@@ -168,3 +168,38 @@ def test_mnist_tests_on_its_own_test_split_and_shows_the_published_figures(tmp_p
     info = exp.static_info()
     assert len(exp.x_test) == 12 and len(exp.x_train) == 30 and "10,000 test images" in info["test_split"]
     assert info["published"] == {"nade": 88.86, "pixelcnn": 81.30}
+
+
+def test_a_model_too_large_for_memory_is_refused_before_it_is_built(tmp_path, monkeypatch):
+    """Settings inside their ranges once passed 6 GB (NADE's hidden units and batch at their limits, the gated
+    stacks on 64x64): the training step's memory is estimated from the settings and refused with the figure;
+    the estimate is checked against a measured step."""
+    import resource
+    import subprocess
+    import sys
+    import time
+
+    from genviz.labs.autoregressive.experiment import training_bytes
+    from genviz.safeio import InputError
+
+    images = (np.random.default_rng(0).random((40, 28, 28)) > 0.5).astype(np.uint8)
+    np.save(tmp_path / "d.npy", images)
+    t0 = time.perf_counter()
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    for overrides in ({"model": "nade", "hidden": 4000, "batch": 4096}, {"model": "made", "hidden": 4000, "masks": 32,
+                      "batch": 4096}, {"model": "gated", "channels": 256, "layers": 15, "batch": 4096}):
+        with pytest.raises(InputError, match="would need about .* GiB, more than the 2.0 GiB"):
+            AutoregressiveExperiment(resolve(get_lab("autoregressive").settings, overrides), data=str(tmp_path / "d.npy"))
+    assert time.perf_counter() - t0 < 30 and resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 200_000
+    # NADE with 500 units, batch 64 on 28x28: the estimate against one process's measured training step
+    code = ("import resource, torch; torch.set_num_threads(1)\n"
+            "from genviz.labs.autoregressive.experiment import build_model\n"
+            "m = build_model({'model': 'nade', 'hidden': 500, 'order': 'raster'}, 28, 28, 0)\n"
+            "opt = torch.optim.Adam(m.parameters()); base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+            "x = (torch.rand(64, 784) > 0.5).float()\n"
+            "for _ in range(2):\n    l = -m.log_prob(x).mean(); opt.zero_grad(); l.backward(); opt.step()\n"
+            "print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base) * 1024)")
+    measured = float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
+                                    check=True).stdout)
+    estimate = training_bytes(resolve(get_lab("autoregressive").settings, {"model": "nade", "hidden": 500}), 28, 28)
+    assert 0.6 < estimate / measured < 1.5, (estimate, measured)

@@ -14,6 +14,7 @@ import pytest
 from genviz.core.compare import (CompareError, differing, final_stats, last_values, load_manifest, mean_band,
                                  save_manifest, seed_groups)
 from genviz.core.labs import get_lab
+from genviz.core.protocol import EngineConfig
 from genviz.core.settings import SettingError
 from genviz.core.sweep import parse_grid, parse_seeds, plan, summarize, summary_table, sweep
 from tests.helpers import complete
@@ -396,3 +397,103 @@ def test_seed_ranges_are_capped_before_they_are_expanded():
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     assert peak < 10 * 2 ** 20
+
+
+def test_a_run_whose_worker_died_saves_its_last_checkpoint_and_restarts_from_it(qtbot, tmp_path):
+    """The compare view once saved 'step 3,172' with the weights it was opened with (step 400) for a run whose
+    worker died, and could not restart it: now the session is the last checkpoint with the history up to it, and
+    Play continues from there on a new worker."""
+    import signal
+
+    from genviz.core.runner import Runner, state_bytes
+    from genviz.core.protocol import EngineConfig as Config
+    from genviz.core.settings import resolve
+    from genviz.core.session import load_session
+    from genviz.ui.compare import CompareWindow, Run
+
+    settings = resolve(GAN.settings, {"batch": 64, "g_hidden": 16, "d_hidden": 16})
+    opened = Runner(Config(lab="gan", settings=settings))
+    opened.train(40)
+    run = Run(GAN, settings, 0, state=state_bytes(opened.exp), step=40)
+    w = CompareWindow(GAN, [run])
+    qtbot.addWidget(w)
+    w.show()
+    w.play(True)
+    qtbot.waitUntil(lambda: len(run.history.checkpoints) >= 2 and run.step > run.history.checkpoints[-1][0],
+                    timeout=120_000)
+    os.kill(run.bridge.engine.pid, signal.SIGKILL)
+    qtbot.waitUntil(lambda: run.lost, timeout=30_000)
+    ck_step = run.history.checkpoints[-1][0]
+    assert ck_step > 40 and run.step >= ck_step
+    complete(w.save(tmp_path / "saved"))
+    session = load_session(tmp_path / "saved" / "runs" / "run000.genviz")
+    assert session.step == ck_step and Runner(Config(lab="gan", settings=settings, state=session.state)).step_count \
+        == ck_step and int(session.history.steps.max()) <= ck_step
+    w.play(True)  # restarts from the checkpoint on a new worker
+    qtbot.waitUntil(lambda: not run.lost and run.bridge is not None and run.step > ck_step, timeout=120_000)
+    w.play(False)
+    w.close()
+
+
+def _flattened_session(tmp_path, lab, settings, name):
+    """A session whose recorded arrays are flattened to 1-D (crafted: genviz never writes one)."""
+    from genviz.core.headless import record_session
+    from genviz.core.history import History
+    from genviz.core.session import save_session
+
+    session = record_session(EngineConfig(lab=lab, settings=settings, torch_threads=1), 4, frame_every=2,
+                             checkpoint_every=4)
+
+    def flat(value):
+        if isinstance(value, dict):
+            return {k: flat(v) for k, v in value.items()}
+        if isinstance(value, np.ndarray) and value.ndim > 1:
+            return value.reshape(-1)
+        return value
+
+    history = History()
+    history.add_rows(session.history.metrics())
+    for frame in session.history.frames:
+        history.add_frame(frame.step, flat(frame.data))
+    for step, blob in session.history.checkpoints:
+        history.add_checkpoint(step, blob)
+    session.history = history
+    return save_session(session, tmp_path / f"{name}.genviz")
+
+
+@pytest.mark.parametrize("lab,settings", [("autoregressive", {"points": "ring8", "hidden": 8}),
+                                          ("inference", {"experiment": "kl"})])
+def test_crafted_frames_are_refused_by_export_and_the_compare_view_with_a_message(tmp_path, lab, settings):
+    """Snapshot arrays flattened to 1-D once made `genviz export` segfault and escaped the compare view without
+    a message: every reader now checks the frames against the lab's own (genviz.core.runner.session_problem)."""
+    from genviz.core.compare import CompareError, save_manifest
+    from genviz.ui.compare import read_compare_folder
+
+    path = _flattened_session(tmp_path, lab, settings, "crafted")
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    r = subprocess.run([sys.executable, "-m", "genviz", "export", str(path), "--out", str(tmp_path / "x.png")],
+                       capture_output=True, text=True, timeout=300, env=env)
+    assert r.returncode == 2 and "not a session of the" in r.stderr and "dimensions" in r.stderr, r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1 and not (tmp_path / "x.png").exists()
+    folder = tmp_path / "cmp"
+    (folder / "runs").mkdir(parents=True)
+    (folder / "runs" / "run000.genviz").write_bytes(path.read_bytes())
+    save_manifest(folder, lab, [{"id": "run000", "session": "runs/run000.genviz", "varied": {}, "seed": 0,
+                                 "status": "ok", "error": None, "metrics": {}}])
+    with pytest.raises(CompareError, match="dimensions"):
+        read_compare_folder(folder)
+
+
+def test_export_bounds_its_size_and_rates(tmp_path):
+    from genviz.core.headless import record_session
+    from genviz.core.session import save_session
+
+    path = save_session(record_session(EngineConfig(lab="gan", settings={"g_hidden": 16, "d_hidden": 16},
+                                                    torch_threads=1), 4, frame_every=2), tmp_path / "g.genviz")
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    for extra in (["--width", "30000"], ["--format", "gif", "--fps", "0"], ["--format", "gif", "--frames", "0"]):
+        r = subprocess.run([sys.executable, "-m", "genviz", "export", str(path), *extra, "--out",
+                            str(tmp_path / ("x." + ("gif" if "gif" in extra else "png")))],
+                           capture_output=True, text=True, timeout=300, env=env)
+        assert r.returncode == 2 and "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1, \
+            (extra, r.stderr)

@@ -285,3 +285,36 @@ def test_a_crashed_autosave_is_offered_when_the_next_genviz_has_its_pid(tmp_path
     finally:
         holder.kill()
         holder.wait()
+
+
+# -- the config file is no pickle sink ------------------------------------------------------------------------------
+def test_a_crafted_config_value_runs_nothing_and_odd_values_are_ignored_with_a_message(tmp_path):
+    """QSettings unpickles a Python object stored in genviz.conf (@Variant(...PyObjectWrapper...)): a crafted value
+    ran a command at start-up. genviz reads plain JSON values only, and the old file's plain text."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    config = tmp_path / "config"
+    marker = tmp_path / "pwned"
+    make = ("import os, sys\nfrom PySide6.QtCore import QSettings, QCoreApplication\n"
+            "app = QCoreApplication([]); app.setApplicationName('genviz'); app.setOrganizationName('genviz')\n"
+            "class Evil:\n    def __reduce__(self):\n        return (os.system, ('touch ' + sys.argv[1],))\n"
+            "s = QSettings(); s.setValue('theme', Evil()); s.setValue('last_lab', 'flow'); s.sync()\n")
+    env = {**os.environ, "XDG_CONFIG_HOME": str(config), "QT_QPA_PLATFORM": "offscreen",
+           "GENVIZ_STATE_DIR": str(tmp_path / "state")}
+    subprocess.run([sys.executable, "-c", make, str(marker)], env=env, check=True, timeout=60)
+    assert "PyObjectWrapper" in (config / "genviz" / "genviz.conf").read_text() and not marker.exists()
+    r = subprocess.run([sys.executable, "-m", "genviz", "--quit-after", "1"], env=env, capture_output=True,
+                       text=True, timeout=180)
+    assert r.returncode == 0, r.stderr
+    assert not marker.exists(), "the crafted value ran"
+    assert json.loads(r.stdout.strip().splitlines()[-1])["lab"] == "flow"  # the old file's plain text value kept
+    # a preferences file with a value of another kind: ignored with a message, the rest kept
+    (config / "genviz" / "genviz.json").write_text(json.dumps({"theme": {"py/object": "os.system"},
+                                                               "last_lab": "gan"}))
+    r = subprocess.run([sys.executable, "-m", "genviz", "--quit-after", "1"], env=env, capture_output=True,
+                       text=True, timeout=180)
+    assert r.returncode == 0 and "ignored 'theme'" in r.stderr and "Traceback" not in r.stderr
+    assert json.loads(r.stdout.strip().splitlines()[-1])["lab"] == "gan"

@@ -9,7 +9,7 @@ import numpy as np
 
 import pytest
 from PIL import Image
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import Qt
 
 from genviz.cli import main as cli_main
 from genviz.core.engine import EngineConfig
@@ -228,7 +228,9 @@ def test_presets_presenter_view_and_persisted_settings(qtbot):
     w.resize(1500, 940)
     qtbot.waitUntil(lambda: w.width() == 1500, timeout=3000)
     w.close()
-    stored = QSettings()
+    from genviz.ui.prefs import Prefs
+
+    stored = Prefs()
     assert abs(float(stored.value("font_scale")) - 1.3) < 1e-6 and stored.value("theme") == "dark"
     theme.apply_theme("light", font_scale=1.0)
     w2 = MainWindow(engine_kind="thread")  # no lab given: the last one opened
@@ -239,7 +241,9 @@ def test_presets_presenter_view_and_persisted_settings(qtbot):
     from PySide6.QtWidgets import QMainWindow
 
     plain = QMainWindow()
-    plain.restoreGeometry(stored.value("geometry"))
+    from PySide6.QtCore import QByteArray
+
+    plain.restoreGeometry(QByteArray.fromBase64(stored.value("geometry").encode()))
     plain.show()
     assert w2.height() == plain.height() and w2.pos() == plain.pos()  # (the width is held at its minimum)
     plain.close()

@@ -157,6 +157,13 @@ class History:
             self._checkpoints.pop()
         self._checkpoints.append((int(step), bytes(blob)))
 
+    def copy_until(self, step: int | None = None) -> "History":
+        """A copy of this history (up to ``step``, when given): what a session saves of a run."""
+        other = History.from_payload(self.to_payload())
+        if step is not None:
+            other.truncate_after(step)
+        return other
+
     def truncate_after(self, step: int) -> None:
         """Forget everything after ``step``: training resumed from there, on a new course."""
         self._frames.keep([i for i, f in enumerate(self.frames) if f.step <= step])

@@ -147,3 +147,44 @@ class Runner:
         history.add_frame(frame.step, frame.data)
         if checkpoint:
             history.add_checkpoint(self.exp.step_count, self.state())
+
+
+def session_problem(session) -> str | None:
+    """Why ``session``'s recorded frames cannot be drawn by its lab (None: they can): its experiment is built from the
+    session (settings, seed, data and saved state, so a bad state is found too) and the kinds and dimensions of
+    every value of every frame are checked against a frame of the lab's own. Every reader of sessions checks
+    here before a panel draws anything (a crafted frame of flattened arrays once crashed ``genviz export``);
+    the window does the same through its worker's ``prepare``."""
+    from genviz.core.engine import frame_signature, signature_mismatch
+
+    try:
+        runner = Runner(EngineConfig(lab=session.lab, settings=dict(session.settings), seed=session.seed,
+                                     data=session.data, device="cpu", state=session.state), set_threads=False)
+        with runner.view_random:
+            own = frame_signature(runner.exp.snapshot(heavy=True))
+    except Exception as exc:  # noqa: BLE001 - any failure to build it is the answer
+        return f"its run cannot be built: {type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}"
+    frames: dict = {}
+    for frame in session.history.frames:
+        frames.update(frame_signature(frame.data))
+    why = signature_mismatch(frames, own)
+    return None if why is None else f"this is not a session of the {session.lab} lab as genviz draws it: {why}"
+
+
+def check_session_files(paths: list[str], labs: tuple[str, ...] | None = None) -> dict[str, str]:
+    """{path: why} for each session file that cannot be read or drawn (for a process of its own: a GUI that
+    never imports torch checks a comparison's sessions this way)."""
+    import torch
+
+    from genviz.core.session import SessionError, load_session
+
+    torch.set_num_threads(1)
+    problems = {}
+    for path in paths:
+        try:
+            why = session_problem(load_session(path, labs))
+        except SessionError as exc:
+            why = str(exc)
+        if why is not None:
+            problems[str(path)] = why
+    return problems

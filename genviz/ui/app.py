@@ -8,7 +8,7 @@ import sys
 
 def run_app(args) -> int:
     os.environ.setdefault("QT_API", "pyside6")
-    from PySide6.QtCore import QSettings, QTimer
+    from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
     from genviz.core.settings import SettingError, parse_assignments
@@ -24,8 +24,13 @@ def run_app(args) -> int:
     from genviz.desktop import APP_ID, resource_dir
 
     app.setWindowIcon(QIcon(str(resource_dir() / f"{APP_ID}.svg")))
-    stored = QSettings()
-    theme.apply_theme(args.theme or stored.value("theme", "light"), font_scale=float(stored.value("font_scale", 1.0)))
+    from genviz.ui.prefs import Prefs
+
+    stored = Prefs()  # plain values only: never QSettings, which unpickles what its file holds
+    for problem in stored.problems:
+        print(f"genviz: {problem}", file=sys.stderr)
+    name = args.theme or stored.value("theme", "light")
+    theme.apply_theme(name if name in ("light", "dark") else "light", font_scale=stored.value("font_scale", 1.0))
     try:
         overrides = parse_assignments(args.set)
     except SettingError as exc:
@@ -75,7 +80,7 @@ def run_app(args) -> int:
             window.close()
 
         QTimer.singleShot(int(args.quit_after * 1000), report_and_quit)
-    first_start = not stored.value("welcomed", False, type=bool)
+    first_start = not stored.value("welcomed", False)
     if first_start and not (preset or getattr(args, "session", None) or args.lab or getattr(args, "presenter", False)
                             or getattr(args, "quit_after", None)):
         stored.setValue("welcomed", True)

@@ -94,7 +94,24 @@ class Run(QObject):
         if self.lab.speed:
             self.bridge.engine.set_speed(self.lab.speed)
 
+    @property
+    def lost(self) -> bool:
+        return self.bridge is not None and not self.bridge.healthy
+
+    def restart(self) -> bool:
+        """A run whose worker died continues from its last checkpoint on a new worker (its history after that
+        step goes: that future is gone). False without a checkpoint."""
+        if not self.history.checkpoints:
+            return False
+        self.close()
+        self.step, self.state = self.history.checkpoints[-1]
+        self.history.truncate_after(self.step)
+        self.start()
+        return True
+
     def play(self, on: bool) -> None:
+        if on and self.lost:
+            self.restart()
         if on:
             self.start()
         if self.bridge is not None and self.bridge.healthy:
@@ -110,16 +127,23 @@ class Run(QObject):
         self.snapshot.emit(snap, self.history.record(snap))
 
     async def session(self) -> Session:
-        """The run as a Session: its state now (asked of its worker) or the state it was opened with."""
-        state = self.state
-        if self.bridge is not None and self.bridge.healthy:
+        """The run as a Session: its state now (asked of its worker), or, when the worker died or cannot answer,
+        its last checkpoint with the history up to it (never the state it was opened with beside a later
+        step: a dead worker's run once saved 'step 3,172' holding step 400's weights); an untrained run
+        keeps the state it was opened with."""
+        state, step, until = self.state, self.step, None
+        if self.bridge is not None:
             try:
+                if not self.bridge.healthy:
+                    raise QueryFailed("the worker is gone")
                 state = await self.bridge.ask("state")
             except QueryFailed:
-                state = self.history.checkpoints[-1][1] if self.history.checkpoints else state
+                if self.history.checkpoints:
+                    step, state = self.history.checkpoints[-1]
+                    until = step
         return Session(lab=self.lab.name, settings=dict(self.settings), seed=self.seed, data=self.data,
-                       step=self.step, static=self.static, state=state,
-                       history=History.from_payload(self.history.to_payload()), title=self.name)
+                       step=step, static=self.static, state=state, history=self.history.copy_until(until),
+                       title=self.name)
 
     def close(self) -> None:
         if self.bridge is not None:
@@ -624,12 +648,19 @@ class CompareWindow(QMainWindow):
     def open_dialog(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Open a comparison folder (a sweep's --out, or a saved one)")
         if folder:
-            try:
-                other = open_compare(folder)
-            except Exception as exc:  # noqa: BLE001 - shown, nothing changes
-                QMessageBox.warning(self, "genviz", f"Could not open the comparison: {exc}")
-                return
-            other.show()
+            asyncio.ensure_future(self._open_folder(folder))
+
+    async def _open_folder(self, folder: str) -> None:
+        self.statusBar().showMessage(f"Reading and checking {folder}…")
+        try:
+            loaded = await asyncio.get_event_loop().run_in_executor(None, read_compare_folder, folder)
+            other = open_compare(folder, loaded=loaded)
+        except Exception as exc:  # noqa: BLE001 - shown, nothing changes
+            self.statusBar().clearMessage()
+            QMessageBox.warning(self, "genviz", f"Could not open the comparison: {exc}")
+            return
+        self.statusBar().clearMessage()
+        other.show()
 
     def save_dialog(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Save the comparison into a folder")
@@ -683,18 +714,22 @@ class CompareWindow(QMainWindow):
         if not steps:
             raise ExportError("no run has recorded snapshots yet")
         picks = sorted(set(np.linspace(0, len(steps) - 1, min(max_frames, len(steps))).round().astype(int).tolist()))
-        frames = []
-        for i in picks:
-            self.show_index(i)
-            for col in self.columns:
-                flush_views(col["panel"])
-            with hidden_buttons(self.grid_host):
-                image = self.grid_host.grab().toImage()
-            stamp_step(image, steps[i])
-            frames.append(image_rgb(image))
-        if self.timeline.live:
-            self.show_live()
-        write_gif(frames, path, fps)
+
+        def frames():  # one at a time, straight into the GIF writer's palette images
+            for i in picks:
+                self.show_index(i)
+                for col in self.columns:
+                    flush_views(col["panel"])
+                with hidden_buttons(self.grid_host):
+                    image = self.grid_host.grab().toImage()
+                stamp_step(image, steps[i])
+                yield image_rgb(image)
+
+        try:
+            write_gif(frames(), path, fps)
+        finally:
+            if self.timeline.live:
+                self.show_live()
         return path
 
     def closeEvent(self, event) -> None:
@@ -705,25 +740,59 @@ class CompareWindow(QMainWindow):
         super().closeEvent(event)
 
 
-def open_compare(folder: str | Path, parent=None) -> CompareWindow:
-    """A comparison folder (a sweep's output or a saved comparison) in a compare window. Runs that failed
-    are listed with their error; their sessions are not read."""
+def check_sessions(paths: list[str], labs: tuple[str, ...]) -> dict[str, str]:
+    """{path: why} for the sessions whose frames their lab cannot draw (``genviz.core.runner.session_problem``),
+    checked in a process of its own: building the runs needs torch, which the GUI never imports."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    from genviz.core.runner import check_session_files
+
+    if not paths:
+        return {}
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return pool.submit(check_session_files, list(paths), labs).result()
+
+
+def read_compare_folder(folder: str | Path) -> tuple[dict, list[Session | None]]:
+    """A comparison folder's manifest and each run's session (None for a failed run), every session read and its
+    frames checked against its lab's before any is drawn: CompareError says which run and why. No Qt: a window
+    calls it off its GUI thread."""
+    from genviz.core.compare import CompareError
+
     labs = all_labs()
     manifest = load_manifest(folder, tuple(labs))
     lab = labs[manifest["lab"]]
-    runs = []
+    sessions: list[Session | None] = []
     for entry in manifest["runs"]:
         if entry["session"] is None or entry["status"] == "failed":
+            sessions.append(None)
+            continue
+        session = load_session(entry["session"], tuple(labs))
+        if session.lab != lab.name:
+            raise CompareError(f"{entry['session']} is a {session.lab} session in a {lab.name} comparison")
+        sessions.append(session)
+    problems = check_sessions([e["session"] for e, s in zip(manifest["runs"], sessions) if s is not None], tuple(labs))
+    if problems:
+        path, why = next(iter(problems.items()))
+        raise CompareError(f"{path}: {why}")
+    return manifest, sessions
+
+
+def open_compare(folder: str | Path, parent=None, loaded: tuple | None = None) -> CompareWindow:
+    """A comparison folder (a sweep's output or a saved comparison) in a compare window. Runs that failed
+    are listed with their error; their sessions are not read. ``loaded``: what ``read_compare_folder`` returned
+    (a window reads the folder off its GUI thread first)."""
+    manifest, sessions = loaded or read_compare_folder(folder)
+    lab = all_labs()[manifest["lab"]]
+    runs = []
+    for entry, session in zip(manifest["runs"], sessions):
+        if session is None:
             try:
                 settings = resolve(lab.settings, entry["varied"])
             except SettingError:
                 settings = dict(entry["varied"])
             runs.append(Run(lab, settings, entry["seed"], status="failed", error=entry.get("error") or "failed"))
             continue
-        session = load_session(entry["session"], tuple(labs))
-        if session.lab != lab.name:
-            from genviz.core.compare import CompareError
-
-            raise CompareError(f"{entry['session']} is a {session.lab} session in a {lab.name} comparison")
         runs.append(Run.from_session(session))
     return CompareWindow(lab, runs, title=manifest["title"] or Path(manifest["folder"]).name, parent=parent)

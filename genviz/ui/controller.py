@@ -226,15 +226,11 @@ class Controller(QObject):
     def lost_session(self):
         """The run of a lost worker as a Session: its last checkpoint and the history up to it (what
         a save or an autosave can still keep), or None without a checkpoint."""
-        from genviz.core.history import History
-
         if not self.is_lost or not self.run.history.checkpoints:
             return None
         step, blob = self.run.history.checkpoints[-1]
-        history = History.from_payload(self.run.history.to_payload())
-        history.truncate_after(step)
         session = self.run.to_session(blob)
-        session.step, session.history = step, history
+        session.step, session.history = step, self.run.history.copy_until(step)
         return session
 
     def close(self, timeout: float = 1.0) -> bool:

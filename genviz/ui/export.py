@@ -2,6 +2,7 @@
 GIF or MP4 (drawn from the recorded snapshots), the curves as CSV (History.metrics_csv)."""
 from __future__ import annotations
 
+import itertools
 import re
 from pathlib import Path
 
@@ -150,17 +151,24 @@ def image_rgb(image: QImage) -> np.ndarray:
     return arr.copy()
 
 
-def write_gif(frames: list[np.ndarray], path: str | Path, fps: int) -> int:
-    """RGB frames as a looping GIF; returns the number of distinct frames (a GIF merges a frame identical to
-    the one before it into a longer one)."""
+def write_gif(frames, path: str | Path, fps: int) -> int:
+    """RGB frames (any iterable: each is turned into a 256-colour palette image as it arrives, so a long timeline
+    is held at one byte a pixel, never as a list of RGB arrays) as a looping GIF; returns the number of distinct
+    frames (a GIF merges a frame identical to the one before it into a longer one)."""
     from PIL import Image
 
-    distinct = [frames[0]] + [f for prev, f in zip(frames, frames[1:]) if not np.array_equal(prev, f)]
-    images = [Image.fromarray(f) for f in frames]
-    # one shared palette per frame; duration is per frame in ms
+    images, distinct, previous = [], 0, None
+    for f in frames:
+        if previous is None or not np.array_equal(previous, f):
+            distinct += 1
+        previous = f
+        images.append(Image.fromarray(f).convert("P", palette=Image.Palette.ADAPTIVE, colors=256))
+    if not images:
+        raise ExportError("no frames to write")
+    # one palette per frame; duration is per frame in ms
     images[0].save(path, save_all=True, append_images=images[1:], duration=max(20, round(1000 / fps)),
                    loop=0, optimize=False)
-    return len(distinct)
+    return distinct
 
 
 def mp4_writer():
@@ -187,27 +195,30 @@ def timeline_animation(panel, widget: QWidget, history: History, path: str | Pat
     if kind == ".mp4" and write_frames is None:
         raise ExportError("MP4 export needs imageio-ffmpeg (pip install 'genviz[video]' or "
                           "'pip install imageio-ffmpeg'); GIF export works without it")
-    frames = list(timeline_frames(panel, widget, history, width, max_frames))
+    frames = timeline_frames(panel, widget, history, width, max_frames)  # rendered one at a time, streamed
     if kind == ".gif":
         return write_gif(frames, path, fps)
+    first = next(frames)
     # H.264 in yuv420p (what every player decodes) needs even sides: pad by one pixel, never scale
-    h, w, _ = frames[0].shape
+    h, w, _ = first.shape
     H, W = h + h % 2, w + w % 2
     writer = write_frames(str(path), (W, H), fps=fps, codec="libx264", pix_fmt_in="rgb24", pix_fmt_out="yuv420p",
                           macro_block_size=1, quality=8, ffmpeg_log_level="error")
+    count = 0
     try:
         writer.send(None)  # start ffmpeg
-        for f in frames:
+        for f in itertools.chain([first], frames):
             if (H, W) != (h, w):
                 f = np.pad(f, ((0, H - h), (0, W - w), (0, 0)), mode="edge")
             writer.send(np.ascontiguousarray(f))
+            count += 1
     except (OSError, RuntimeError, BrokenPipeError) as exc:
         raise ExportError(f"ffmpeg could not write {path.name}: {exc}") from None
     finally:
         writer.close()
     if not path.is_file() or path.stat().st_size == 0:
         raise ExportError(f"ffmpeg wrote nothing to {path}")
-    return len(frames)
+    return count
 
 
 # -- headless: ``genviz export SESSION --view NAME --format gif`` --------------------------------------
@@ -229,12 +240,19 @@ def session_panel(session, size: tuple[int, int] = (1400, 900)):
     return panel
 
 
+MAX_WIDTH = 8192  # pixels: a 30,000-pixel image crashed Qt's painter
+
+
 def export_session(session, view: str, fmt: str, out: str | Path, fps: int = 10, width: int | None = None,
                    max_frames: int = 300, step: int | None = None, size: tuple[int, int] = (1400, 900)) -> dict:
     """Export one view of a saved session without a window: png/svg of the frame at ``step`` (the
     last one by default), gif/mp4 of the whole timeline, csv of the curves."""
     fmt = fmt.lower()
     out = Path(out)
+    if width is not None and not 16 <= int(width) <= MAX_WIDTH:
+        raise ExportError(f"an export is 16 to {MAX_WIDTH:,} pixels wide, not {width:,}")
+    if not 1 <= int(fps) <= 60 or not 1 <= int(max_frames) <= 10000:
+        raise ExportError(f"an animation takes 1-60 frames a second and 1-10,000 frames (got {fps}, {max_frames})")
     if fmt == "csv":
         out.write_text(session.history.metrics_csv())
         return {"path": str(out), "rows": len(session.history.metrics().get("step", []))}

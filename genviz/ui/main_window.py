@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtCore import QByteArray, Qt, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence, QShortcut
 from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QHBoxLayout, QLabel, QListWidget,
                                QListWidgetItem, QMainWindow, QScrollArea, QStackedWidget, QVBoxLayout, QWidget)
@@ -19,6 +19,7 @@ from genviz.safeio import InputError
 from genviz.ui import theme
 from genviz.ui.controller import Controller
 from genviz.ui.controls import SettingsForm, TrainingBar
+from genviz.ui.prefs import Prefs
 from genviz.ui.data_actions import DataActions
 from genviz.ui.engine_bridge import QueryFailed
 from genviz.ui.export_actions import ExportActions
@@ -44,7 +45,7 @@ class MainWindow(QMainWindow):
         self._overrides = dict(overrides or {})  # command-line --set: for the lab opened first
         self._fps_count, self._fps, self._fps_t = 0, 0.0, time.perf_counter()
         self.data_label = "-"
-        self.settings_store = QSettings()
+        self.settings_store = Prefs()
         self._reset_scheduled = self._closed = False
         self.banner, self.caption, self.timeline = Banner(), CaptionBar(), Timeline()
         self.sessions, self.lecture = SessionActions(self), LectureActions(self)
@@ -118,7 +119,7 @@ class MainWindow(QMainWindow):
 
         geometry = self.settings_store.value("geometry")
         if geometry is not None:
-            self.restoreGeometry(geometry)
+            self.restoreGeometry(QByteArray.fromBase64(geometry.encode("ascii", "ignore")))
             self.fit_to_screen()
         if lab is None and not overrides:
             lab = self.settings_store.value("last_lab", None)  # where the user left off
@@ -407,12 +408,23 @@ class MainWindow(QMainWindow):
     def open_comparison_dialog(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Open a comparison folder (a sweep's --out, or a saved one)")
         if folder:
-            from genviz.ui.compare import open_compare
+            asyncio.ensure_future(self.open_comparison(folder))
 
-            try:
-                self.show_comparison(open_compare(folder))
-            except InputError as exc:
-                self.banner.show_message(f"Could not open the comparison: {exc}")
+    async def open_comparison(self, folder: str):
+        """Read and check the folder's runs off the GUI thread (each session's frames against its lab's), then
+        show them; a bad folder or run gives a message and changes nothing."""
+        from genviz.ui.compare import open_compare, read_compare_folder
+
+        self.statusBar().showMessage(f"Reading and checking {folder}…")
+        try:
+            loaded = await asyncio.get_event_loop().run_in_executor(None, read_compare_folder, folder)
+            window = open_compare(folder, loaded=loaded)
+        except InputError as exc:
+            self.banner.show_message(f"Could not open the comparison: {exc}")
+            return None
+        finally:
+            self.statusBar().clearMessage()
+        return self.show_comparison(window)
 
     def show_comparison(self, window):
         self._comparisons = [w for w in getattr(self, "_comparisons", []) if w.isVisible()] + [window]
@@ -456,7 +468,7 @@ class MainWindow(QMainWindow):
         if self.lecture.opening is not None and not self.lecture.opening.done():
             self.lecture.opening.cancel()  # a preset's shipped state still opening
         if not self.lecture.presenting:
-            self.settings_store.setValue("geometry", self.saveGeometry())
+            self.settings_store.setValue("geometry", bytes(self.saveGeometry().toBase64()).decode("ascii"))
         lost = self.controller.is_lost
         self.controller.close(1.0)
         self.sessions.closed_normally(keep=lost)

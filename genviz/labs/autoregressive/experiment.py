@@ -11,6 +11,7 @@ import torch
 from genviz.core.experiment import Experiment, adam, guarded_update, to_compact, to_numpy
 from genviz.data import load_dataset
 from genviz.data.images import DataError
+from genviz.safeio import check_model_memory
 from genviz.labs.autoregressive import LAB
 from genviz.data.toy2d import make_toy
 from genviz.models.autoregressive import (MADE, NADE, BinnedAR2D, GatedPixelCNN, PixelCNN, blind_spot, make_order,
@@ -26,6 +27,26 @@ LOG2 = math.log(2.0)
 
 def mean_se(values: torch.Tensor) -> float | None:
     return float(values.std() / math.sqrt(len(values))) if len(values) > 1 else None
+
+
+def training_bytes(settings: dict, height: int, width: int) -> float:
+    """The memory a training step of ``build_model(settings, height, width)`` takes (float32, CPU), from its
+    settings, before it is built: weights, gradients and Adam's two moments, and the activations kept for the
+    backward pass, with factors measured on torch 2.13 (one step's peak RSS: NADE 4.8-5.0x its [batch, D, hidden]
+    tensor, MADE 6x its weights plus a mask set per ordering, PixelCNN 1.5-2.4x its feature maps, the gated
+    stacks 13-14x theirs)."""
+    D, B, f = height * width, settings["batch"], 4.0
+    kind = settings["model"]
+    if kind == "nade":
+        H = settings["hidden"]
+        return f * (4 * 2 * D * H + 5.0 * B * D * H)
+    if kind == "made":
+        H = settings["hidden"]
+        weights = D * H + H * H + H * D
+        return f * (weights * (6 + settings["masks"]) + 4 * B * (2 * H + D))
+    c, layers = settings["channels"], settings["layers"] + 1
+    per_map = B * c * D * layers
+    return f * (per_map * (2.5 if kind == "pixelcnn" else 14.0) + 4 * 10 * c * c * layers)
 
 
 def build_model(settings: dict, height: int, width: int, seed: int):
@@ -77,6 +98,11 @@ class AutoregressiveExperiment(Experiment):
         self.x_test = (gray_test > 0.5).float().to(self.device)
         self.gray_train = gray_train.clamp(0, 1)
         self.x_train = (self.gray_train > 0.5).float()
+        s = self.settings
+        size = {"nade": f"{s['hidden']} hidden units", "made": f"2 x {s['hidden']} hidden units"}.get(
+            s["model"], f"{s['layers']} layers of {s['channels']} channels")
+        check_model_memory(training_bytes(s, *self.shape), f"a training step of {s['model']} with {size} and "
+                           f"batch {s['batch']} on {self.shape[0]}x{self.shape[1]} images")
         self.model = build_model(self.settings, *self.shape, self.seed).to(self.device)
         self.opt = adam(self.model.parameters(), lr=self.settings["lr"])
         self.params = list(self.model.parameters())
@@ -172,7 +198,8 @@ class AutoregressiveExperiment(Experiment):
     def test_nlls(self, x: torch.Tensor, chunk: int = 250) -> dict[str, torch.Tensor]:
         """Per-image test NLL ("nll"); for MADE with several orderings, the ensemble's, and ("one") the
         mean over the K orderings of each one alone."""
-        chunk = max(1, min(chunk, 8_000_000 // (self.D * 256)))  # NADE's [batch, D, hidden] stays small
+        hidden = self.settings["hidden"] if self.settings["model"] == "nade" else 256
+        chunk = max(1, min(chunk, 8_000_000 // (self.D * max(256, hidden))))  # NADE's [batch, D, hidden] stays small
         ensemble = isinstance(self.model, MADE) and self.model.n_masks > 1
         nll, one = [], []
         for c in x.split(chunk):
