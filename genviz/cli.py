@@ -190,9 +190,21 @@ def cmd_train(argv: list[str]) -> int:
                           "checkpoints": len(session.history.checkpoints)}))
         return 0
     out = args.out or f"runs/{args.lab}-seed{args.seed}"
+    extra = {"iwae_k": args.iwae} if args.iwae else {"with_ais": True} if args.ais else None
+    if extra:  # an option the lab's final figures do not take: refused before training, not after
+        import inspect
+
+        from genviz.core.labs import import_object
+
+        accepted = inspect.signature(import_object(lab.experiment).final_metrics).parameters
+        for name in extra:
+            if name not in accepted:
+                option = "--iwae" if name == "iwae_k" else "--ais"
+                print(f"genviz train: {option} is not for the {lab.name} lab (its final figures take no such option)",
+                      file=sys.stderr)
+                return 2
     try:
-        result = train(config, args.steps, out, progress=None if args.quiet else sys.stderr,
-                       extra_metrics={"iwae_k": args.iwae} if args.iwae else {"with_ais": True} if args.ais else None)
+        result = train(config, args.steps, out, progress=None if args.quiet else sys.stderr, extra_metrics=extra)
     except (DataError, RuntimeError) as exc:
         print(f"genviz train: {exc}", file=sys.stderr)
         return 2
@@ -310,7 +322,7 @@ def cmd_sweep(argv: list[str]) -> int:
     overlap = sorted(set(grid) & set(fixed))
     if overlap:
         return refuse(f"{', '.join(overlap)} given both by --grid and --set")
-    plan(lab, grid, seeds, steps)  # refuses a bad plan before anything starts
+    plan(lab, grid, seeds, steps, data=data, fixed=fixed)  # refuses a bad plan before anything starts
     try:
         result = sweep(lab, grid, seeds, steps, out, backend=args.backend, workers=args.workers,
                        address=args.address, data=data, fixed=fixed, progress=None if args.quiet else sys.stderr,

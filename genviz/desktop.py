@@ -22,39 +22,61 @@ def resource_dir() -> Path:
 
 
 def data_home() -> Path:
-    return Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share").expanduser()
+    """$XDG_DATA_HOME when it is an absolute path (the XDG Base Directory spec: a relative one is ignored), else
+    ~/.local/share."""
+    env = os.environ.get("XDG_DATA_HOME", "")
+    return Path(env) if env and Path(env).is_absolute() else Path.home() / ".local" / "share"
+
+
+def launcher_argv() -> list[str]:
+    """The command the menu entry runs, as its arguments: the ``genviz`` script beside this Python (a pipx or venv
+    install), or on PATH, or this Python with ``-m genviz``."""
+    beside = Path(sys.executable).with_name("genviz")
+    if beside.is_file() and os.access(beside, os.X_OK):
+        return [str(beside)]
+    found = shutil.which("genviz")
+    if found:
+        return [str(Path(found).resolve())]
+    return [sys.executable, "-m", "genviz"]
 
 
 def launcher() -> str:
-    """The command the menu entry runs: the ``genviz`` script beside this Python (a pipx or venv install), or
-    on PATH, or this Python with ``-m genviz``."""
-    beside = Path(sys.executable).with_name("genviz")
-    if beside.is_file() and os.access(beside, os.X_OK):
-        return str(beside)
-    found = shutil.which("genviz")
-    if found:
-        return str(Path(found).resolve())
-    return f"{sys.executable} -m genviz"
+    return " ".join(launcher_argv())
 
 
-def desktop_entry(command: str | None = None) -> str:
-    """The shipped .desktop file with ``Exec``/``TryExec`` pointing at ``command`` (the launcher by default)."""
-    command = command or launcher()
+# the Desktop Entry spec's reserved characters in Exec: an argument holding one is quoted
+_RESERVED = set(' \t\n"\'\\><~|&;$*?#()`')
+
+
+def _escape_string(value: str) -> str:
+    """A desktop-file string value: backslash, newline, tab and carriage return as escapes."""
+    return (value.replace("\\", "\\\\").replace("\n", "\\n").replace("\t", "\\t")
+            .replace("\r", "\\r"))
+
+
+def exec_value(argv: list[str]) -> str:
+    """``Exec=`` for ``argv`` by the Desktop Entry spec: an argument with a reserved character in double quotes,
+    with ", `, $ and \\ escaped inside; % doubled (a lone % starts a field code); then the string escapes."""
+    parts = []
+    for arg in argv:
+        if any(c in _RESERVED for c in arg) or not arg:
+            arg = '"' + "".join("\\" + c if c in '"`$\\' else c for c in arg) + '"'
+        parts.append(arg.replace("%", "%%"))
+    return _escape_string(" ".join(parts))
+
+
+def desktop_entry(argv: list[str] | None = None) -> str:
+    """The shipped .desktop file with ``Exec`` running ``argv`` (the launcher by default) and ``TryExec`` naming its
+    program, whole (a desktop hides an entry whose TryExec is not an executable: cut at a space, it was)."""
+    argv = list(argv or launcher_argv())
     lines = []
     for line in (resource_dir() / f"{APP_ID}.desktop").read_text(encoding="utf-8").splitlines():
         if line.startswith("Exec="):
-            line = f"Exec={_quote(command)}"
+            line = f"Exec={exec_value(argv)}"
         elif line.startswith("TryExec="):
-            line = f"TryExec={command.split(' ')[0]}"
+            line = f"TryExec={_escape_string(argv[0])}"
         lines.append(line)
     return "\n".join(lines) + "\n"
-
-
-def _quote(command: str) -> str:
-    # the Desktop Entry spec: an argument with a space is quoted (a path in a folder with a space)
-    parts = command.split(" -m ") if " -m " in command else [command]
-    out = [f'"{parts[0]}"' if " " in parts[0] else parts[0]]
-    return " -m ".join(out + parts[1:])
 
 
 def targets(home: Path | None = None) -> dict[Path, Path | str]:

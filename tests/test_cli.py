@@ -2,6 +2,7 @@ import json
 import subprocess
 import sys
 
+import pytest
 import torch
 
 
@@ -146,7 +147,7 @@ def test_export_of_a_session_with_another_labs_frames_is_one_line(tmp_path):
     save_session(gan, tmp_path / "mixed.genviz")
     r = run("export", str(tmp_path / "mixed.genviz"), "--out", str(tmp_path / "x.png"))
     lines = [line for line in r.stderr.splitlines() if line.strip() and "propagateSizeHints" not in line]  # Qt's
-    assert r.returncode == 2 and len(lines) == 1 and "cannot be drawn" in lines[0], r.stderr[-1500:]
+    assert r.returncode == 2 and len(lines) == 1 and "not a session of the gan lab" in lines[0], r.stderr[-1500:]
 
 
 def test_every_lab_has_a_benchmark_and_unknown_names_are_refused():
@@ -172,3 +173,29 @@ def test_autoregressive_bench_prints_sampling_times_and_the_nll_table():
     times = {x["model"]: x["seconds"] for x in records if x["bench"] == "autoregressive-sampling"}
     assert set(times) == {"nade", "made", "pixelcnn", "gated"} and all(t > 0 for t in times.values())
     assert "MADE, 8 orderings, ensemble" in r.stdout and "test NLL (nats)" in r.stdout
+
+
+@pytest.mark.parametrize("args,env", [
+    (["train", "gan", "--ais", "--steps", "2"], {}),
+    (["train", "flow", "--set", "fit=energy", "--set", "energy=9**9**9**9", "--steps", "2"], {}),
+    (["train", "inference", "--data", "points.csv", "--steps", "2"], {}),
+    (["train", "gan", "--steps", "2", "--quiet"], {"GENVIZ_MEMORY_BUDGET_MB": "inf"}),
+    (["--compare", "NESTED"], {}),
+])
+def test_the_last_tracebacks_are_one_line_messages(args, env, tmp_path):
+    """Inputs that once ended in a traceback (a hostile round's list): each gives one line and status 2, or runs."""
+    import os
+    import subprocess
+    import sys
+
+    nested = tmp_path / "nested"
+    nested.mkdir()
+    (nested / "compare.json").write_text("[" * 100000 + "]" * 100000)
+    args = [str(nested) if a == "NESTED" else a for a in args]
+    r = subprocess.run([sys.executable, "-m", "genviz", *args], capture_output=True, text=True, timeout=300,
+                       cwd=tmp_path, env={**os.environ, "QT_QPA_PLATFORM": "offscreen", **env})
+    assert "Traceback" not in r.stderr, r.stderr
+    if env:
+        assert r.returncode == 0
+    else:
+        assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1, r.stderr

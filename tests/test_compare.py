@@ -497,3 +497,48 @@ def test_export_bounds_its_size_and_rates(tmp_path):
                            capture_output=True, text=True, timeout=300, env=env)
         assert r.returncode == 2 and "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1, \
             (extra, r.stderr)
+
+
+def test_a_sweep_of_more_runs_than_a_comparison_holds_opens_through_a_picker_and_its_text_stays_text(qtbot, tmp_path):
+    """A 20-run sweep could not be opened (the view holds 16; sweeps write up to 1,000): the user picks the runs.
+    Names and errors from compare.json are shown as text, never as markup."""
+    from PySide6.QtCore import Qt
+
+    from genviz.core.compare import save_manifest
+    from genviz.core.headless import record_session
+    from genviz.core.session import save_session
+    from genviz.ui.compare import MAX_RUNS, RunPicker, open_compare, read_compare_folder
+
+    folder = tmp_path / "big"
+    (folder / "runs").mkdir(parents=True)
+    save_session(record_session(EngineConfig(lab="gan", settings={"g_hidden": 16, "d_hidden": 16}, torch_threads=1),
+                                4, frame_every=2), folder / "runs" / "one.genviz")
+    entries = [{"id": f"run{i:03d}", "session": "runs/one.genviz", "varied": {"lr_g": 0.001}, "seed": i,
+                "status": "ok", "error": None, "metrics": {"modes": i % 8}} for i in range(19)]
+    entries.append({"id": "run019", "session": None, "varied": {"lr_g": 0.001}, "seed": 19, "status": "failed",
+                    "error": "<b>bold</b><img src='x'>", "metrics": {}})
+    save_manifest(folder, "gan", entries)
+    picker = RunPicker(load_manifest(folder)["runs"])
+    qtbot.addWidget(picker)
+    assert len(picker.chosen()) == MAX_RUNS == 16
+    picker.filter.setText("seed 19")
+    assert sum(not picker.list.item(i).isHidden() for i in range(picker.list.count())) == 1
+    picker.list.item(0).setCheckState(Qt.Unchecked)
+    picker.list.item(19).setCheckState(Qt.Checked)
+    ids = picker.chosen()
+    assert len(ids) == 16 and "run019" in ids and "run000" not in ids
+    w = open_compare(folder, loaded=read_compare_folder(folder, ids))
+    qtbot.addWidget(w)
+    assert len(w.runs) == 16 and w.runs[-1].status == "failed"
+    small = open_compare(folder, loaded=read_compare_folder(folder, ["run000", "run019"]))
+    qtbot.addWidget(small)
+    failed = [c for c in small.columns if c["run"].status == "failed"]
+    assert len(failed) == 1
+    text = failed[0]["title"].text()
+    assert "&lt;b&gt;bold&lt;/b&gt;" in text and "<img" not in text
+    small.close()
+    picker.list.item(0).setCheckState(Qt.Checked)  # 17 ticked: OK is off
+    from PySide6.QtWidgets import QDialogButtonBox
+
+    assert not picker.buttons.button(QDialogButtonBox.Ok).isEnabled()
+    w.close()

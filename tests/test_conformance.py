@@ -163,3 +163,23 @@ def test_queries_never_change_training_state(lab, tmp_path):
             runner.query(name)
     for part in exp.PARTS:  # the partial steps are counted
         assert type(exp).train_part is not Experiment.train_part, f"PARTS names '{part}' but no train_part"
+
+
+def test_data_is_read_or_refused_never_ignored(lab, tmp_path):
+    """`--data` (a missing file here) reaches every lab's data under its default settings, or is refused naming
+    why: diffusion and inference once trained on their built-in data and exited 0."""
+    from genviz.safeio import InputError
+
+    missing = str(tmp_path / "no-such-data.npy")
+    with pytest.raises(InputError) as info:
+        Runner(config(lab, data=missing))
+    assert "no-such-data" in str(info.value) or "--data does nothing here" in str(info.value)
+
+
+def test_data_where_nothing_reads_it_is_refused():
+    from genviz.core.settings import SettingError
+
+    for lab, settings in (("estimators", {"experiment": "variance"}), ("inference", {"experiment": "kl"}),
+                          ("autoregressive", {"points": "ring8"})):
+        with pytest.raises(SettingError, match="--data does nothing here"):
+            Runner(EngineConfig(lab=lab, settings=settings, data="digits", torch_threads=1))

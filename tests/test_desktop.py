@@ -151,3 +151,57 @@ def test_the_app_starts_trains_and_quits_on_its_own(tmp_path):
     assert r.returncode == 0, r.stderr[-2000:]
     out = json.loads(r.stdout.strip().splitlines()[-1])
     assert out["lab"] == "gan" and out["step"] > 0 and out["device"] == "cpu"
+
+
+def _parse_exec(value: str) -> list[str]:
+    """An Exec value back to its arguments, by the Desktop Entry spec (string escapes first, then the quoting)."""
+    text = value.replace("\\\\", "\0").replace("\\s", " ").replace("\\n", "\n").replace("\\t", "\t") \
+        .replace("\\r", "\r").replace("\0", "\\")
+    args, cur, quoted, i, started = [], "", False, 0, False
+    while i < len(text):
+        c = text[i]
+        if quoted and c == "\\" and i + 1 < len(text) and text[i + 1] in '"`$\\':
+            cur += text[i + 1]
+            i += 2
+            continue
+        if c == '"':
+            quoted, started = not quoted, True
+        elif c == " " and not quoted:
+            if cur or started:
+                args.append(cur)
+            cur, started = "", False
+        else:
+            cur += c
+        i += 1
+    if cur or started:
+        args.append(cur)
+    return [a.replace("%%", "%") for a in args]
+
+
+@pytest.mark.parametrize("argv", [["/opt/my apps/bin/genviz"], ["/home/u/100% py/bin/python3", "-m", "genviz"],
+                                  ['/odd/"quote"$dollar\\back`tick/genviz']])
+def test_the_entry_runs_a_launcher_whose_path_has_spaces_percent_and_quotes(argv, tmp_path):
+    """TryExec was cut at a space (desktops then hide the entry) and % was not escaped: the entry's Exec parses
+    back to the launcher's arguments, its TryExec names the whole program, and it validates."""
+    from genviz.desktop import desktop_entry
+
+    entry = desktop_entry(argv)
+    lines = dict(line.split("=", 1) for line in entry.splitlines() if "=" in line and not line.startswith("#"))
+    assert _parse_exec(lines["Exec"]) == argv
+    assert lines["TryExec"].replace("\\\\", "\\") == argv[0]
+    if shutil.which("desktop-file-validate"):
+        path = tmp_path / "io.github.genviz.Genviz.desktop"
+        path.write_text(entry)
+        r = subprocess.run(["desktop-file-validate", str(path)], capture_output=True, text=True)
+        assert r.returncode == 0 and "error" not in r.stdout.lower(), r.stdout + r.stderr
+
+
+def test_a_relative_xdg_data_home_is_ignored(monkeypatch, tmp_path):
+    from pathlib import Path
+
+    from genviz.desktop import data_home
+
+    monkeypatch.setenv("XDG_DATA_HOME", "relative/share")
+    assert data_home() == Path.home() / ".local" / "share"
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    assert data_home() == tmp_path

@@ -119,3 +119,30 @@ def test_the_shipped_trained_states_are_small_and_match_their_presets():
         assert session.lab == preset.lab and session.seed == preset.seed and session.step > 0
         assert session.settings == preset.resolved_settings()  # the state is of the preset as written
         assert 2 <= len(session.history) <= 20 and len(session.history.checkpoints) <= 2
+
+
+def test_a_trained_state_may_not_be_a_link_out_of_its_folder_or_another_labs_session(tmp_path):
+    """A user preset's trained file was followed through a symlink outside its folder, and another lab's session
+    opened under the preset's title: both are refused."""
+    from genviz.core.presets import load_trained
+    from genviz.core.session import SessionError
+
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    folder = tmp_path / "presets"
+    folder.mkdir()
+    session = record_session(EngineConfig(lab="gan", settings={"g_hidden": 8, "d_hidden": 8, "batch": 32}), 2,
+                             frame_every=2, checkpoint_every=2)
+    save_session(session, outside / "real.genviz")
+    (folder / "linked.genviz").symlink_to(outside / "real.genviz")
+    (folder / "p.toml").write_text(TOML.format(trained='trained = "linked.genviz"'))
+    with pytest.raises(PresetError, match="not a link"):
+        read_preset(folder / "p.toml")
+    other = record_session(EngineConfig(lab="inference", settings={}), 2, frame_every=2, checkpoint_every=2)
+    save_session(other, folder / "other.genviz")
+    (folder / "p.toml").write_text(TOML.format(trained='trained = "other.genviz"'))
+    with pytest.raises(SessionError, match="is a session of the inference lab; the preset p is of the gan lab"):
+        load_trained(read_preset(folder / "p.toml"))
+    save_session(session, folder / "own.genviz")
+    (folder / "p.toml").write_text(TOML.format(trained='trained = "own.genviz"'))
+    assert load_trained(read_preset(folder / "p.toml")).lab == "gan"

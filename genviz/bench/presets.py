@@ -65,9 +65,9 @@ def measure(name: str, t_start: float | None = None, scratch: bool = False) -> d
     lesson = preset.lesson
     trained = preset.trained is not None and not scratch
     if trained:
-        from genviz.core.session import load_session
+        from genviz.core.presets import load_trained
 
-        session = load_session(preset.trained)
+        session = load_trained(preset)
         config = EngineConfig(lab=session.lab, settings=session.settings, seed=session.seed, data=session.data,
                               torch_threads=1, state=session.state)
     else:

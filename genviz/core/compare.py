@@ -136,6 +136,8 @@ def load_manifest(folder: str | os.PathLike, labs: tuple[str, ...] | None = None
         raise CompareError(f"{path}: {path.stat().st_size:,} bytes is too large for a comparison manifest")
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
+    except RecursionError:
+        raise CompareError(f"{path}: not a comparison manifest (nested too deeply)") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise CompareError(f"{path}: not a comparison manifest ({exc})") from None
     if not isinstance(data, dict) or data.get("format") != FORMAT:

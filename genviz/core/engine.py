@@ -35,7 +35,7 @@ from typing import Any
 
 from genviz.core.protocol import (GENERATION_EVENTS, Checkpoint, EngineConfig, Error, NonFinite, Pause, Play, Query,
                                   Quit, Ready, Reply, Reset, Restore, Restored, SetSetting, SettingApplied, SetView,
-                                  Snapshot, Speed, State, Step)
+                                  Snapshot, Speed, State, Step, frame_signature, signature_mismatch)
 
 __all__ = ["Engine", "EngineConfig", "ProcessEngine", "ThreadEngine", "Worker", "default_torch_threads",
            "make_engine"]
@@ -53,36 +53,6 @@ START_TIMEOUT = 120.0  # a spawned worker imports torch first: minutes on a load
 
 def _config_key(config: EngineConfig) -> EngineConfig:
     return replace(config, generation=0)
-
-
-def frame_signature(data: Any, prefix: str = "") -> dict[str, tuple[str, int]]:
-    """What a snapshot's data looks like, key by key: (kind, ndim) for arrays, (type name, 0) else.
-    Nested dicts are flattened with dotted keys. Used to refuse a session whose frames belong to
-    another lab (or another version of this one) before its lab's panel tries to draw them."""
-    out: dict[str, tuple[str, int]] = {}
-    if not isinstance(data, dict):
-        return out
-    for key, value in data.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, dict):
-            out.update(frame_signature(value, name + "."))
-        elif hasattr(value, "ndim") and hasattr(value, "dtype"):
-            out[name] = ("array", int(value.ndim))
-        else:
-            kind = "number" if isinstance(value, (int, float)) and not isinstance(value, bool) else type(value).__name__
-            out[name] = (kind, 0)
-    return out
-
-
-def signature_mismatch(session: dict, lab: dict) -> str | None:
-    """Why frames of signature ``session`` cannot be a frame of signature ``lab`` (None: they can)."""
-    unknown = sorted(set(session) - set(lab))
-    if unknown:
-        return f"its frames hold {', '.join(unknown[:4])}{' …' if len(unknown) > 4 else ''}, which this lab never shows"
-    for key, sig in session.items():
-        if lab[key] != sig and not (sig[0] == "NoneType" or lab[key][0] == "NoneType"):
-            return f"its frames hold '{key}' as {sig[0]} of {sig[1]} dimensions; this lab draws {lab[key][0]} of {lab[key][1]}"
-    return None
 
 
 def _device_info() -> dict:

@@ -24,6 +24,10 @@ class LabInfo:
     settings: tuple[Setting, ...]
     order: int = 100  # position in the lab list (the foundation's labs first)
     data_kind: str = "images"  # what File > Open expects: "images" (--data) or "points" (the data setting)
+    # when an images lab reads --data (the window's image data), as a Setting's ``applies``: pairs of a setting and
+    # the values under which it does (the estimators lab: only its vae and wake-sleep experiments). Elsewhere
+    # --data is refused, never silently ignored (genviz.core.runner.data_for), and the window does not send it
+    data_applies: tuple = ()
     # the window keeps this lab's trained model when the user leaves it, for labs that explore one
     shares_model: bool = False
     # labs whose kept model this lab opens (through its "model" setting) when it is opened after them

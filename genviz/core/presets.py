@@ -121,6 +121,9 @@ def read_preset(path: str | os.PathLike) -> Preset:
                 or trained.startswith(".")):
             raise PresetError(f"preset {path.name}: trained must name a .genviz file beside it, got {str(trained)[:60]!r}")
         trained = path.parent / trained
+        if trained.is_symlink() or (trained.exists() and trained.resolve().parent != path.parent.resolve()):
+            raise PresetError(f"preset {path.name}: its trained state {trained.name} must be a file in its own folder, "
+                              "not a link")
         if not trained.is_file():
             raise PresetError(f"preset {path.name}: its trained state {trained.name} is missing")
     preset = Preset(name=path.stem, title=raw["title"], lab=raw["lab"], caption=" ".join(raw["caption"].split()),
@@ -222,3 +225,17 @@ def get_preset(name: str) -> Preset:
     if name not in presets:
         raise PresetError(f"unknown preset '{name}'; available: {', '.join(presets)}")
     return presets[name]
+
+
+def load_trained(preset: Preset, labs: tuple[str, ...] | None = None):
+    """The preset's shipped session, read and checked like any session file, and refused when it is another
+    lab's (a user preset could name one: its run would open as the wrong lab under the preset's title)."""
+    from genviz.core.session import SessionError, load_session
+
+    if preset.trained is None or preset.trained.is_symlink():
+        raise SessionError(f"preset {preset.name}: no trained state to open, or a link")
+    session = load_session(preset.trained, labs)
+    if session.lab != preset.lab:
+        raise SessionError(f"{preset.trained.name} is a session of the {session.lab} lab; the preset {preset.name} is of the "
+                           f"{preset.lab} lab")
+    return session

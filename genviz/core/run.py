@@ -94,8 +94,11 @@ class RunModel:
     def config(self, **engine: object) -> EngineConfig:
         """The config a Reset builds, continuing the opened session when it belongs to this lab."""
         state = self.session.state if self.session is not None and self.session.lab == self.lab else None
-        return EngineConfig(lab=self.lab, settings=dict(self.values_of(self.lab)), seed=self.seed,
-                            device=self.device, data=None if self._points(self.lab) else self.data, state=state, view=dict(self.view_of(self.lab)),
+        values = self.values_of(self.lab)
+        reads = not self._points(self.lab) and all(values.get(n) in allowed for n, allowed in
+                                                   self.labs[self.lab].data_applies)
+        return EngineConfig(lab=self.lab, settings=dict(values), seed=self.seed, device=self.device,
+                            data=self.data if reads else None, state=state, view=dict(self.view_of(self.lab)),
                             **engine)
 
     def begin(self) -> None:

@@ -22,12 +22,39 @@ def build_experiment(config: EngineConfig):
 
     lab = get_lab(config.lab)
     cls = import_object(config.experiment_ref or lab.experiment)
-    exp = cls(dict(config.settings), seed=config.seed, device=pick_device(config.device), data=config.data)
+    settings, data = data_for(lab, dict(config.settings), config.data)
+    exp = cls(settings, seed=config.seed, device=pick_device(config.device), data=data)
     if config.state is not None:
         restore_state(exp, config.state)
     for name, value in config.view.items():
         exp.set_view(name, value)
     return exp
+
+
+def data_for(lab, settings: dict, data: str | None) -> tuple[dict, str | None]:
+    """Where ``data`` (--data) goes, the same for every reader: a points lab's is its ``data`` setting (as the
+    window does); an images lab reads it where its LabInfo's ``data_applies`` says. Refused with the reason where
+    nothing would read it (diffusion and inference once trained on their built-in data and exited 0)."""
+    from genviz.core.settings import SettingError, resolve
+
+    if data is None:
+        return settings, data
+    spec = next((s for s in lab.settings if s.name == "data"), None)
+    if lab.data_kind == "points" and spec is not None:
+        if "data" in settings and settings["data"] != data:
+            raise SettingError(f"--data {data!r} and the setting data={settings['data']!r} disagree: give one")
+        values = resolve(lab.settings, {**settings, "data": data})
+        why = spec.inapplicable(values)
+        if why is not None:
+            raise SettingError(f"--data does nothing here: the {lab.name} lab's {why}")
+        return {**settings, "data": data}, None
+    values = resolve(lab.settings, settings)
+    for name, allowed in lab.data_applies:
+        if values.get(name) not in allowed:
+            shown = " or ".join(repr(a) if a == "" else str(a) for a in allowed)
+            raise SettingError(f"--data does nothing here: the {lab.name} lab reads it only when {name} is {shown} "
+                               f"(now {values.get(name)!r})")
+    return settings, data
 
 
 def state_bytes(exp) -> bytes:
@@ -155,7 +182,7 @@ def session_problem(session) -> str | None:
     every value of every frame are checked against a frame of the lab's own. Every reader of sessions checks
     here before a panel draws anything (a crafted frame of flattened arrays once crashed ``genviz export``);
     the window does the same through its worker's ``prepare``."""
-    from genviz.core.engine import frame_signature, signature_mismatch
+    from genviz.core.protocol import frame_signature, signature_mismatch
 
     try:
         runner = Runner(EngineConfig(lab=session.lab, settings=dict(session.settings), seed=session.seed,

@@ -113,7 +113,10 @@ def plan(lab: LabInfo, grid: dict[str, list], seeds: list[int], steps: int, data
         raise SettingError(f"the sweep has {len(points) * len(seeds):,} runs; at most {MAX_RUNS:,}")
     every = frame_every or max(1, steps // 50)  # 50 frames a run: the compare view's timeline
     jobs = []
+    from genviz.core.runner import data_for
+
     for i, point in enumerate(points):
+        data_for(lab, {**(fixed or {}), **dict(zip(names, point))}, data)  # --data where nothing reads it: refused
         for seed in seeds:
             varied = dict(zip(names, point))
             jobs.append({"id": f"run{len(jobs):03d}", "point": i, "lab": lab.name, "varied": varied,

@@ -49,10 +49,13 @@ def run_app(args) -> int:
             return 2
     if getattr(args, "compare", None):
         from genviz.safeio import InputError
-        from genviz.ui.compare import open_compare
+        from genviz.ui.compare import open_compare, pick_runs, read_compare_folder
 
         try:
-            window = open_compare(args.compare)
+            ids = pick_runs(args.compare)  # a sweep of more runs than a comparison holds: the user picks
+            if ids is None:
+                return 0
+            window = open_compare(args.compare, loaded=read_compare_folder(args.compare, ids))
         except InputError as exc:
             print(f"genviz: {exc}", file=sys.stderr)
             return 2

@@ -11,6 +11,7 @@ is ``genviz.core.compare``."""
 from __future__ import annotations
 
 import asyncio
+import html
 import time
 from pathlib import Path
 
@@ -164,6 +165,7 @@ class AddRunDialog(QDialog):
         self.seed.setRange(0, 2 ** 31 - 1)
         self.seed.setValue(seed)
         self.message = QLabel()
+        self.message.setTextFormat(Qt.PlainText)
         self.message.setWordWrap(True)
         self.message.setStyleSheet(f"color: {theme.colors()['warn_fg']}")
         form = QFormLayout(self)
@@ -264,6 +266,7 @@ class CompareWindow(QMainWindow):
         self.setCentralWidget(central)
         self._build_menu()
         self.status = QLabel()
+        self.status.setTextFormat(Qt.PlainText)  # run names come from compare.json: text, never markup
         self.statusBar().addPermanentWidget(self.status, 1)
         self._pending: dict[int, tuple] = {}  # per run, its latest undrawn snapshot (latest wins)
         self._draw_timer = QTimer(self)
@@ -348,9 +351,9 @@ class CompareWindow(QMainWindow):
             title = QLabel()
             title.setTextFormat(Qt.RichText)
             title.setText(f"<span style='color:{color_of[id(run)]}; font-size:16pt'>■</span> "
-                          f"<b style='font-size:12pt'>{run.name}</b>"
-                          + (f" &nbsp;<span style='color:{theme.colors()['warn_fg']}'>failed: {run.error}</span>"
-                             if run.status == "failed" else ""))
+                          f"<b style='font-size:12pt'>{html.escape(run.name)}</b>"
+                          + (f" &nbsp;<span style='color:{theme.colors()['warn_fg']}'>failed: "
+                             f"{html.escape(str(run.error))}</span>" if run.status == "failed" else ""))
             panel = import_object(self.lab.panel)(self.lab)
             for plot in panel.curve_plots():  # the shared plots below overlay the curves; each panel's own redraw
                 plot.MIN_REDRAW_SECONDS = PANEL_CURVE_SECONDS  # less often (4 panels x 5 plots at 10/s: slow paints)
@@ -580,7 +583,7 @@ class CompareWindow(QMainWindow):
 
     def refresh_legend(self) -> None:
         groups, labels, colors = self.groups(), self.group_labels(), self.colors()
-        entries = [f"<span style='color:{colors[id(g[0])]}; font-size:14pt'>━</span>&nbsp;{label}"
+        entries = [f"<span style='color:{colors[id(g[0])]}; font-size:14pt'>━</span>&nbsp;{html.escape(label)}"
                    for g, label in zip(groups, labels)]
         band = " &nbsp; (lines: the mean over seeds; bands: ± one standard deviation)" \
             if any(len(g) > 1 for g in groups) else ""
@@ -651,9 +654,16 @@ class CompareWindow(QMainWindow):
             asyncio.ensure_future(self._open_folder(folder))
 
     async def _open_folder(self, folder: str) -> None:
+        try:
+            ids = pick_runs(folder, self)
+        except Exception as exc:  # noqa: BLE001 - shown, nothing changes
+            QMessageBox.warning(self, "genviz", f"Could not open the comparison: {exc}")
+            return
+        if ids is None:
+            return
         self.statusBar().showMessage(f"Reading and checking {folder}…")
         try:
-            loaded = await asyncio.get_event_loop().run_in_executor(None, read_compare_folder, folder)
+            loaded = await asyncio.get_event_loop().run_in_executor(None, read_compare_folder, folder, ids)
             other = open_compare(folder, loaded=loaded)
         except Exception as exc:  # noqa: BLE001 - shown, nothing changes
             self.statusBar().clearMessage()
@@ -754,15 +764,19 @@ def check_sessions(paths: list[str], labs: tuple[str, ...]) -> dict[str, str]:
         return pool.submit(check_session_files, list(paths), labs).result()
 
 
-def read_compare_folder(folder: str | Path) -> tuple[dict, list[Session | None]]:
-    """A comparison folder's manifest and each run's session (None for a failed run), every session read and its
-    frames checked against its lab's before any is drawn: CompareError says which run and why. No Qt: a window
-    calls it off its GUI thread."""
+def read_compare_folder(folder: str | Path, ids: list[str] | None = None) -> tuple[dict, list[Session | None]]:
+    """A comparison folder's manifest (its runs cut to ``ids`` when given, else to the first MAX_RUNS) and each
+    run's session (None for a failed run), every session read and its frames checked against its lab's before
+    any is drawn: CompareError says which run and why. No Qt: a window calls it off its GUI thread."""
     from genviz.core.compare import CompareError
 
     labs = all_labs()
     manifest = load_manifest(folder, tuple(labs))
     lab = labs[manifest["lab"]]
+    if ids is not None:
+        wanted = set(ids)
+        manifest["runs"] = [e for e in manifest["runs"] if e.get("id") in wanted]
+    manifest["runs"] = manifest["runs"][:MAX_RUNS]
     sessions: list[Session | None] = []
     for entry in manifest["runs"]:
         if entry["session"] is None or entry["status"] == "failed":
@@ -777,6 +791,72 @@ def read_compare_folder(folder: str | Path) -> tuple[dict, list[Session | None]]
         path, why = next(iter(problems.items()))
         raise CompareError(f"{path}: {why}")
     return manifest, sessions
+
+
+def run_label(entry: dict) -> str:
+    """One line for a run of a manifest: id, the settings it varies, seed, status and a final figure or two."""
+    varied = ", ".join(f"{k}={v}" for k, v in (entry.get("varied") or {}).items())
+    metrics = entry.get("metrics") or {}
+    figures = ", ".join(f"{k} {v:.4g}" for k, v in list(metrics.items())[:40]
+                        if isinstance(v, (int, float)) and not isinstance(v, bool) and k not in ("steps", "seed"))[:80]
+    return (f"{entry.get('id', '?')} · {varied or 'defaults'} · seed {entry.get('seed')} · {entry.get('status')}"
+            + (f" · {figures}" if figures else ""))
+
+
+class RunPicker(QDialog):
+    """A sweep of more runs than a comparison holds: the user ticks up to MAX_RUNS of them (a filter narrows the
+    list; the first MAX_RUNS, whole seed groups, are ticked to begin with)."""
+
+    def __init__(self, entries: list[dict], parent=None):
+        from PySide6.QtWidgets import QListWidget, QListWidgetItem
+
+        super().__init__(parent)
+        self.setWindowTitle(f"Choose up to {MAX_RUNS} of {len(entries):,} runs")
+        self.entries = entries
+        self.filter = QLineEdit()
+        self.filter.setPlaceholderText("filter: a setting, a value, a seed, a status…")
+        self.list = QListWidget()
+        for i, entry in enumerate(entries):
+            item = QListWidgetItem(run_label(entry))
+            item.setFlags(item.flags() | Qt.ItemIsUserCheckable)
+            item.setCheckState(Qt.Checked if i < MAX_RUNS else Qt.Unchecked)
+            item.setData(Qt.UserRole, entry.get("id"))
+            self.list.addItem(item)
+        self.count = QLabel()
+        self.count.setTextFormat(Qt.PlainText)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        for w in (self.filter, self.list, self.count, self.buttons):
+            layout.addWidget(w)
+        self.filter.textChanged.connect(self._filter)
+        self.list.itemChanged.connect(lambda _: self._update())
+        self.resize(900, 600)
+        self._update()
+
+    def _filter(self, text: str) -> None:
+        for i in range(self.list.count()):
+            item = self.list.item(i)
+            item.setHidden(bool(text) and text.lower() not in item.text().lower())
+
+    def chosen(self) -> list[str]:
+        return [self.list.item(i).data(Qt.UserRole) for i in range(self.list.count())
+                if self.list.item(i).checkState() == Qt.Checked]
+
+    def _update(self) -> None:
+        n = len(self.chosen())
+        self.count.setText(f"{n} chosen (at most {MAX_RUNS})")
+        self.buttons.button(QDialogButtonBox.Ok).setEnabled(0 < n <= MAX_RUNS)
+
+
+def pick_runs(folder: str | Path, parent=None) -> list[str] | None:
+    """The runs to open from ``folder``: all of them when they fit, else the user's choice (None: cancelled)."""
+    manifest = load_manifest(folder, tuple(all_labs()))
+    if len(manifest["runs"]) <= MAX_RUNS:
+        return [e.get("id") for e in manifest["runs"]]
+    picker = RunPicker(manifest["runs"], parent)
+    return picker.chosen() if picker.exec() == QDialog.Accepted else None
 
 
 def open_compare(folder: str | Path, parent=None, loaded: tuple | None = None) -> CompareWindow:

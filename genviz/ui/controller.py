@@ -81,7 +81,7 @@ class Controller(QObject):
         if self.bridge.healthy:
             frames = {}
             if trial.session is not None and trial.session.lab == trial.lab:
-                from genviz.core.engine import frame_signature
+                from genviz.core.protocol import frame_signature
 
                 for frame in trial.session.history.frames:
                     frames.update(frame_signature(frame.data))

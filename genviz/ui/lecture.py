@@ -99,11 +99,12 @@ class LectureActions:
     async def open_trained(self, preset: Preset, play: bool = True) -> bool:
         """Open the preset's shipped session (checked like any session file), then keep the preset's
         title and caption; Reset continues from that state, the menu's "from scratch" starts over."""
-        from genviz.core.session import SessionError, load_session
+        from genviz.core.presets import load_trained
+        from genviz.core.session import SessionError
 
         w = self.w
         try:
-            session = await asyncio.get_event_loop().run_in_executor(None, load_session, preset.trained, tuple(w.labs))
+            session = await asyncio.get_event_loop().run_in_executor(None, load_trained, preset, tuple(w.labs))
         except SessionError as exc:
             w.banner.show_message(f"The preset's trained state could not be opened ({exc}); it trains from scratch")
             self.apply(preset, play, scratch=True)

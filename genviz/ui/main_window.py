@@ -413,11 +413,14 @@ class MainWindow(QMainWindow):
     async def open_comparison(self, folder: str):
         """Read and check the folder's runs off the GUI thread (each session's frames against its lab's), then
         show them; a bad folder or run gives a message and changes nothing."""
-        from genviz.ui.compare import open_compare, read_compare_folder
+        from genviz.ui.compare import open_compare, pick_runs, read_compare_folder
 
-        self.statusBar().showMessage(f"Reading and checking {folder}…")
         try:
-            loaded = await asyncio.get_event_loop().run_in_executor(None, read_compare_folder, folder)
+            ids = pick_runs(folder, self)  # a large sweep: the user chooses the runs to compare
+            if ids is None:
+                return None
+            self.statusBar().showMessage(f"Reading and checking {folder}…")
+            loaded = await asyncio.get_event_loop().run_in_executor(None, read_compare_folder, folder, ids)
             window = open_compare(folder, loaded=loaded)
         except InputError as exc:
             self.banner.show_message(f"Could not open the comparison: {exc}")

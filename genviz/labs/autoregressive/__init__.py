@@ -12,6 +12,7 @@ LAB = LabInfo(
     panel="genviz.labs.autoregressive.panel:AutoregressivePanel",
     order=55,
     data_kind="images",
+    data_applies=(("points", ("",)),),  # with 2-D points set, the images are not read
     bench="genviz.labs.autoregressive.bench:run",
     settings=(
         Setting("model", "nade", "choice", "nade = shared weights (Larochelle & Murray 2011); made = masked MLP "

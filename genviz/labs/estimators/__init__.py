@@ -9,6 +9,7 @@ EXPERIMENTS = ("variance", "discrete", "vae", "wake-sleep")
 LAB = LabInfo(
     name="estimators",
     cards="genviz.labs.estimators.cards:CARDS",
+    data_applies=(("experiment", ("vae", "wake-sleep")),),  # the images only these two read
     title="Gradient estimators",
     summary="Score function vs reparameterization against the exact gradient, baselines, Gumbel-softmax, "
             "a VAE trained with each, and wake-sleep with exact log p(x).",

@@ -7,6 +7,7 @@ import math
 import numpy as np
 import torch
 
+from genviz.core.settings import SettingError
 from genviz.core.experiment import Experiment, adam, guarded_update, to_numpy
 from genviz.data.toy2d import make_toy
 from genviz.labs.flow import LAB
@@ -77,7 +78,8 @@ class FlowExperiment(Experiment):
                 rim = (g.abs().max(1).values > 5.5)
                 self.rim_mass = float(torch.exp(torch.logsumexp(log_p[rim], 0) + math.log(cell) - self.log_z))
             if not math.isfinite(self.log_z):
-                raise ValueError(f"exp(-U) of '{s['energy']}' does not give a finite integral on [-6, 6]²")
+                raise SettingError(f"energy: exp(-U) of '{s['energy'][:60]}' does not give a finite integral on "
+                                   "[-6, 6]² (U must be finite and grow away from the origin)")
         self.base_lines = self._base_lines()
         self._heat_grid = None  # the density views' grid, built once
         self.base_cloud = torch.randn(CLOUD, 2, generator=torch.Generator().manual_seed(self.seed + 3))
