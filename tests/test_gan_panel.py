@@ -1,5 +1,4 @@
 """The GAN lab's widgets driven with qtbot on the real engine."""
-import asyncio
 
 import numpy as np
 

@@ -6,6 +6,21 @@ import os
 import sys
 
 
+_collector = None
+
+
+def collect_on_gui_thread():
+    """Python's cyclic garbage collected on the GUI thread only, on a timer (pyqtgraph's GarbageCollector):
+    collected on whichever thread happened to allocate (a thread engine's worker, an executor loading a
+    session), a cycle holding Qt objects deletes them off their thread, which can crash the process."""
+    global _collector
+    if _collector is None:
+        from pyqtgraph.util.garbage_collector import GarbageCollector
+
+        _collector = GarbageCollector(interval=1.0)
+    return _collector
+
+
 def run_app(args) -> int:
     os.environ.setdefault("QT_API", "pyside6")
     from PySide6.QtCore import QTimer
@@ -16,6 +31,7 @@ def run_app(args) -> int:
     from genviz.ui.main_window import MainWindow
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
+    collect_on_gui_thread()
     app.setApplicationName("genviz")
     app.setOrganizationName("genviz")
     app.setDesktopFileName("io.github.genviz.Genviz")  # the menu entry of `genviz install-desktop`

@@ -78,7 +78,6 @@ def sampling_times(threads: int, repeats: int = 5) -> list[dict]:
 def coverage_job(job: dict) -> dict:
     import torch
 
-    from genviz.core.headless import train
     from genviz.core.protocol import EngineConfig
 
     from genviz.core.runner import Runner
