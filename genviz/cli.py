@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import json
 import os
+import signal
 import sys
 
 COMMANDS = ("labs", "presets", "train", "export", "bench", "download", "sweep", "install-desktop")
@@ -290,6 +292,8 @@ def cmd_sweep(argv: list[str]) -> int:
     p.add_argument("--address", help="ray: the cluster's address (default: start a local Ray instance)")
     p.add_argument("--quiet", action="store_true", help="no progress line")
     args = p.parse_args(argv)
+    if hasattr(signal, "SIGUSR1"):  # `kill -USR1` prints where a long sweep is (every thread's stack)
+        faulthandler.register(signal.SIGUSR1, all_threads=True)
 
     from genviz.core.labs import get_lab
     from genviz.core.settings import SettingError, parse_assignments, resolve
@@ -337,7 +341,9 @@ def cmd_sweep(argv: list[str]) -> int:
     if result["interrupted"]:
         print(f"genviz sweep: interrupted; {len(result['records'])} of {result['total']} runs finished and are "
               f"saved in {out} (genviz sweep --resume {out} runs the rest)", file=sys.stderr)
-        return 130
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(130)  # at once: the workers are gone and the folder is written; no exit handler may wait
     return 0 if not failed else 3
 
 

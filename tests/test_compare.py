@@ -347,7 +347,14 @@ def test_a_killed_worker_fails_its_run_only_and_ctrl_c_keeps_the_finished_runs(t
         assert _wait(lambda: len([c for c in _children(proc.pid) if _alive(c)]) >= 2, 60)
         t0 = time.monotonic()
         proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=30)
+        try:
+            _, err = proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.send_signal(signal.SIGUSR1)  # its threads' stacks, for the failure's message
+            time.sleep(1)
+            proc.kill()
+            _, err = proc.communicate()
+            raise AssertionError(f"Ctrl-C did not stop the sweep in 30 s:\n{err[-4000:]}") from None
         assert time.monotonic() - t0 < 10 and proc.returncode == 130, err
         assert "interrupted; 1 of 4 runs finished" in err and "Traceback" not in err
         assert not [c for c in workers + _children(proc.pid) if _alive(c)]

@@ -270,7 +270,8 @@ def run_local(jobs: list[dict], workers: int, on_done: Callable[[dict], None]) -
     finally:
         for proc, (conn, _) in list(running.items()):  # Ctrl-C or an error: no worker outlives the sweep
             proc.kill()
-            proc.join(5)
+        for proc, (conn, _) in list(running.items()):
+            proc.join(2)
             conn.close()
 
 

@@ -824,11 +824,15 @@ class RunPicker(QDialog):
             self.list.addItem(item)
         self.count = QLabel()
         self.count.setTextFormat(Qt.PlainText)
+        heading = QLabel(f"This folder holds {len(entries):,} runs; a comparison shows up to {MAX_RUNS}. Tick the "
+                         "runs to open (the first ones, whole seed groups, are ticked).")
+        heading.setTextFormat(Qt.PlainText)
+        heading.setWordWrap(True)
         self.buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
-        for w in (self.filter, self.list, self.count, self.buttons):
+        for w in (heading, self.filter, self.list, self.count, self.buttons):
             layout.addWidget(w)
         self.filter.textChanged.connect(self._filter)
         self.list.itemChanged.connect(lambda _: self._update())
