@@ -294,6 +294,9 @@ def cmd_sweep(argv: list[str]) -> int:
     args = p.parse_args(argv)
     if hasattr(signal, "SIGUSR1"):  # `kill -USR1` prints where a long sweep is (every thread's stack)
         faulthandler.register(signal.SIGUSR1, all_threads=True)
+    # Ctrl-C stops a sweep even when it was started with SIGINT ignored (a shell's background job, a CI runner:
+    # Python then leaves it ignored, and the interrupt did nothing)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
     from genviz.core.labs import get_lab
     from genviz.core.settings import SettingError, parse_assignments, resolve
