@@ -309,10 +309,14 @@ def _alive(pid: int) -> bool:
 def _start_sweep(out, steps, seeds="0-3", *extra):
     import os
 
+    import signal
+
+    # started with SIGINT ignored, as a shell's background job or a CI runner starts it: Ctrl-C must still stop it
     return subprocess.Popen([sys.executable, "-m", "genviz", "sweep", "gan", "--seeds", seeds, "--steps", str(steps),
                              "--set", "g_hidden=16", "--set", "d_hidden=16", "--workers", "2", "--out", str(out),
                              "--quiet", *extra], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "PYTHONFAULTHANDLER": "1"})
+                            env={**os.environ, "PYTHONFAULTHANDLER": "1"},
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
 
 
 def _wait(pred, timeout):
