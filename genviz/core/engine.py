@@ -30,6 +30,8 @@ import signal
 import threading
 import time
 import traceback
+
+import psutil
 from dataclasses import replace
 from typing import Any
 
@@ -47,7 +49,12 @@ def default_torch_threads() -> int:
 
 
 HEARTBEAT_SECONDS = 0.1  # how often a worker process says it is alive
-HEARTBEAT_TIMEOUT = 0.8  # silence after which it counts as hung (noticed within HEARTBEAT_SECONDS more)
+HEARTBEAT_TIMEOUT = 0.8  # silence after which the worker's process is looked at (stopped? using CPU?)
+# A silent worker that is not stopped is slow, not hung, while its CPU time advances: a lecture laptop
+# at load 7-12 (slides, a video call, screen recording) starves it for seconds (docs/references.md).
+# It hangs when it has used no CPU for HANG_TIMEOUT seconds, or stayed silent for BUSY_LIMIT whatever it does.
+HANG_TIMEOUT = 30.0
+BUSY_LIMIT = 300.0
 START_TIMEOUT = 120.0  # a spawned worker imports torch first: minutes on a loaded laptop is not a hang
 
 
@@ -83,6 +90,7 @@ class Worker:
         self.max_rate = 0.0  # steps/s cap set by the speed control (0 = as fast as possible)
         self.next_step_at = 0.0
         self.train_time = 0.0  # seconds spent training since the last checkpoint
+        self.checkpoints_taken = 0  # since the build: the first few come sooner (1, 2, 4, 8 s of training)
         self.prepared = None  # (config key, Runner, torch RNG state): a candidate the prepare query built
 
     # -- the loop -------------------------------------------------------------------------------------
@@ -125,6 +133,7 @@ class Worker:
         self.config = config
         prepared, self.prepared = self.prepared, None
         self.runner, self.running, self.pending, self.step_times, self.parts = None, False, 0, [], []
+        self.checkpoints_taken = 0
         try:
             if prepared is not None and prepared[0] == _config_key(config):
                 import torch
@@ -147,6 +156,7 @@ class Worker:
 
     def checkpoint(self) -> None:
         self.train_time = 0.0
+        self.checkpoints_taken += 1
         try:
             self.emit(Checkpoint(self.config.generation, self.exp.step_count, self.runner.state()))
         except Exception as exc:
@@ -276,7 +286,10 @@ class Worker:
         now = time.perf_counter()
         self.train_time += now - t_step
         every = self.config.checkpoint_steps
-        if exp.step_count % every == 0 if every > 0 else self.train_time >= self.config.checkpoint_seconds:
+        # a lost worker (killed, out of memory) is continued from its last checkpoint: the first few
+        # come after 1, 2, 4, 8 s of training, so a run lost early never starts over from its build
+        due = min(self.config.checkpoint_seconds, 2.0 ** max(0, self.checkpoints_taken - 1))
+        if exp.step_count % every == 0 if every > 0 else self.train_time >= due:
             self.checkpoint()
         self.step_times.append(now)
         if len(self.step_times) > 512 or now - self.step_times[0] > 2.0:
@@ -349,6 +362,7 @@ class Engine:
         self._ids = itertools.count(1)
         self.config: EngineConfig | None = None
         self.heard = False  # whether the worker has sent anything yet (it is past its start-up)
+        self.slow_for = 0.0  # seconds a working worker has been silent (a busy machine), 0 when it answers
 
     # -- lifecycle (subclasses) ---------------------------------------------------------------
     def start(self, config: EngineConfig) -> None:
@@ -479,6 +493,8 @@ class ProcessEngine(Engine):
     """Worker in a separate process (spawned: safe with CUDA and with Qt in the parent)."""
 
     kind = "process"
+    hang_timeout = HANG_TIMEOUT
+    busy_limit = BUSY_LIMIT
 
     def start(self, config: EngineConfig) -> None:
         self.config = config
@@ -491,6 +507,8 @@ class ProcessEngine(Engine):
             target=_process_entry, name="genviz-worker", daemon=True,
             args=(config, self._commands, self._events, self._snapshots, self._credit, self._stop, self._beat))
         self._started_at = time.monotonic()
+        self.slow_for = 0.0  # seconds the running worker has been silent while still working (a busy machine)
+        self._cpu_seen: tuple[float, float] | None = None  # (its CPU seconds, when they last advanced)
         self._process.start()
         # the worker alone writes events and snapshots: with the parent's copies of those pipes'
         # write ends closed, a worker killed in the middle of a message leaves a reader that gets
@@ -518,8 +536,21 @@ class ProcessEngine(Engine):
             if now - self._started_at > START_TIMEOUT:
                 return f"did not start within {START_TIMEOUT:.0f} s"
             return None
-        if now - beat > HEARTBEAT_TIMEOUT:
-            return f"has not answered for {now - beat:.1f} s (it hangs)"
+        silence = now - beat
+        if silence <= HEARTBEAT_TIMEOUT:
+            self.slow_for, self._cpu_seen = 0.0, None
+            return None
+        status, cpu = _process_status(self._process.pid)
+        if status in ("stopped", "tracing-stop"):
+            return f"is stopped (SIGSTOP or a debugger) and has not answered for {silence:.1f} s (it hangs)"
+        if self._cpu_seen is None or (cpu is not None and cpu > self._cpu_seen[0]):
+            self._cpu_seen = (cpu if cpu is not None else 0.0, now)  # it works (or we cannot tell yet)
+        idle = now - self._cpu_seen[1]
+        if idle > self.hang_timeout or cpu is None and silence > self.hang_timeout:
+            return f"has not answered for {silence:.1f} s and used no CPU for {idle:.0f} s (it hangs)"
+        if silence > self.busy_limit:
+            return f"has not answered for {silence:.0f} s while computing (it hangs)"
+        self.slow_for = silence  # slow, not hung: the machine is busy
         return None
 
     @property
@@ -549,6 +580,18 @@ class ProcessEngine(Engine):
             q.cancel_join_thread()
             q.close()
         return not self._process.is_alive()
+
+
+def _process_status(pid: int) -> tuple[str | None, float | None]:
+    """The worker process's state ("running", "sleeping", "stopped", ...) and its CPU seconds so
+    far; None for what cannot be read (a platform or permission that refuses)."""
+    try:
+        proc = psutil.Process(pid)
+        with proc.oneshot():
+            times = proc.cpu_times()
+            return proc.status(), float(times.user + times.system)
+    except (psutil.Error, OSError):
+        return None, None
 
 
 def _process_entry(config, commands, events, snapshots, credit, stop, beat=None) -> None:

@@ -49,6 +49,7 @@ class Controller(QObject):
         self.bridge.checkpoint.connect(lambda e: self.run.history.add_checkpoint(e.step, e.state))
         self.bridge.restored.connect(self._on_restored)
         self.bridge.lost.connect(self._on_lost)
+        self.bridge.slow.connect(self._on_slow)
         self.lost_config = None  # the config of a lost worker's run, continued by recover()
         self.keep_live = None  # live settings to keep over a restored checkpoint's (a NaN recovery)
         self.nan_floor: int | None = None  # a NaN recovery went back to this step; the next goes further
@@ -267,6 +268,14 @@ class Controller(QObject):
                  else "from step 0 in a new worker (no checkpoint was taken yet)")
         self.lost.emit(f"The training worker {reason}. The views, curves and history are kept; Play or Reset "
                        f"continues {where}.")
+
+    def _on_slow(self, seconds: float) -> None:
+        """A busy machine starves the worker: say so (it is working, not hung) instead of stopping it."""
+        if seconds > 0:
+            self.note.emit(f"The machine is busy: the training worker has not answered for {seconds:.0f} s "
+                           "(it is working, not hung)", 2500)
+        else:
+            self.note.emit("The training worker answers again", 1500)
 
     def _on_nonfinite(self, info) -> None:
         self.running.emit(False)

@@ -31,6 +31,9 @@ class EngineBridge(QObject):
     checkpoint = Signal(object)  # protocol.Checkpoint
     restored = Signal(object)  # protocol.Restored
     lost = Signal(str)  # the worker died or hangs: how (the end of "The training worker ...")
+    slow = Signal(float)  # the worker is working but silent this many seconds (a busy machine); 0: it answers again
+
+    SLOW_NOTE_SECONDS = 2.0  # silence of a working worker worth a word in the status bar
 
     HEALTH_CHECK_SECONDS = 0.1
     ASK_TIMEOUT = 120.0  # a query waits at most this long (a prepare may load a data set)
@@ -47,6 +50,7 @@ class EngineBridge(QObject):
         self.last_snapshot_at = 0.0
         self.lost_reason: str | None = None  # set once the worker is found dead or hung
         self._checked_at = 0.0
+        self._slow_said = 0  # whole seconds of silence last reported by ``slow``
 
     @property
     def started(self) -> bool:
@@ -79,6 +83,11 @@ class EngineBridge(QObject):
         self._checked_at = now
         reason = self.engine.health()
         if reason is None:
+            slow = self.engine.slow_for
+            said = int(slow) if slow >= self.SLOW_NOTE_SECONDS else 0
+            if said != self._slow_said:  # once a second while it lasts, and once when it ends
+                self._slow_said = said
+                self.slow.emit(float(slow) if said else 0.0)
             return
         self.lost_reason = reason
         self._fail_pending(f"the training worker {reason}")
