@@ -42,8 +42,17 @@ def test_svg_text_runs_on_one_baseline_are_joined():
     svg = ('<g><text fill="#000" x="4" y="15.1" font-size="9"\n >prior, 2</text>\n'
            '<text fill="#000" x="47.3" y="15.1" font-size="9"\n >σ</text>\n'
            '<text fill="#000" x="4" y="30" font-size="9"\n >next line</text></g>')
-    out = join_text_runs(svg)
+    out = join_text_runs(svg, width=lambda text, attrs: 43.3 if text == "prior, 2" else 5.0 * len(text))
     assert ">prior, 2σ</text>" in out and ">next line</text>" in out and out.count("<text") == 2
+
+
+def test_svg_tick_labels_on_one_baseline_stay_apart():
+    """Issue 39: an axis's tick labels share a baseline and a style but not a label ("05001k1.5k")."""
+    ticks = "".join(f'<text fill="#000" x="{x}" y="13.1" font-size="9"\n >{t}</text>\n'
+                    for x, t in ((14, "0"), (115.5, "500"), (220.8, "1k"), (329.9, "1.5k")))
+    out = join_text_runs(f"<g>{ticks}</g>", width=lambda text, attrs: 5.0 * len(text))
+    assert out.count("<text") == 4 and all(f">{t}</text>" in out for t in ("0", "500", "1k", "1.5k"))
+    assert "\0" not in out
 
 
 def test_a_class_scatter_keeps_its_range_until_points_leave_it_or_shrink_inside_it(qtbot):

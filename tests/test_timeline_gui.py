@@ -3,6 +3,7 @@ a checkpoint; sessions save, open (hostile ones refused), autosave and restore a
 exports for slides; lecture presets, the presenter view and persisted settings."""
 import asyncio
 import json
+import re
 import xml.etree.ElementTree as ET
 
 import numpy as np
@@ -141,6 +142,11 @@ def test_exports_for_slides(qtbot, tmp_path, monkeypatch):
     assert Image.open(png).size == (2 * view.width(), 2 * view.height())
     svg = export.view_svg(panel.curves, tmp_path / "c.svg")
     assert ET.parse(svg).getroot().tag.endswith("svg")
+    # issue 39: every tick label its own text element (not "05001k1.5k"), and no ℹ button drawn in
+    texts = ["".join(t.itertext()).strip() for t in ET.parse(svg).getroot().iter() if t.tag.endswith("text")]
+    numeric = [t for t in texts if re.fullmatch(r"[-−0-9.,kMe+]+", t)]
+    assert len(numeric) >= 4 and all(len(t) <= 6 for t in numeric), texts
+    assert not any("ℹ" in t for t in texts), texts
     # a label Qt writes in two runs ("prior, 2" and "σ") is one text element in the SVG
     latent = export.view_svg(views["latent-means"], tmp_path / "l.svg")
     texts = ["".join(t.itertext()) for t in ET.parse(latent).getroot().iter() if t.tag.endswith("text")]

@@ -61,7 +61,10 @@ def view_svg(widget: QWidget, path: str | Path) -> Path:
     gen.setTitle(getattr(widget, "windowTitle", lambda: "")() or "genviz view")
     painter = QPainter(gen)
     try:
-        QWidget.render(widget, painter, QPoint(0, 0), QRegion(QRect(0, 0, widget.width(), widget.height())))
+        from genviz.ui.cards import hidden_buttons
+
+        with hidden_buttons(widget):  # the ℹ buttons are for the screen, not the slide
+            QWidget.render(widget, painter, QPoint(0, 0), QRegion(QRect(0, 0, widget.width(), widget.height())))
     finally:
         painter.end()
     if not Path(path).is_file():
@@ -71,17 +74,40 @@ def view_svg(widget: QWidget, path: str | Path) -> Path:
 
 
 _TEXT_RUN = re.compile(r'<text ([^>]*?)x="([-0-9.e]+)" y="([-0-9.e]+)"([^>]*)>([^<]*)</text>\s*'
-                       r'<text \1x="[-0-9.e]+" y="\3"\4>([^<]*)</text>')
+                       r'<text \1x="([-0-9.e]+)" y="\3"\4>([^<]*)</text>')
+_FONT = re.compile(r'font-(family|size|weight)="([^"]*)"')
 
 
-def join_text_runs(svg: str) -> str:
+def _text_width(text: str, attributes: str) -> float:
+    """How wide Qt drew ``text`` in the font the SVG attributes name (its own metrics)."""
+    from PySide6.QtGui import QFont, QFontMetricsF
+
+    found = dict(_FONT.findall(attributes))
+    font = QFont(found.get("family", ""))
+    try:
+        font.setPointSizeF(float(found.get("size", 9)))
+        font.setWeight(QFont.Weight(int(found.get("weight", 400))))
+    except ValueError:
+        pass
+    return QFontMetricsF(font).horizontalAdvance(text)
+
+
+def join_text_runs(svg: str, width=_text_width) -> str:
     """Qt's SVG painter writes a label in runs, one per script ("prior, 2" then "σ" at its own x), so
     in another viewer's font the pieces drift apart or overlap. Adjacent runs on one baseline with
-    the same style become one text element again."""
+    the same style become one text element again; texts that only share a baseline (an axis's tick
+    labels) stay apart: a run continues a label only where the text before it ends."""
+    def join(m):
+        size = float((dict(_FONT.findall(m[1] + m[4])).get("size") or 9))
+        end = float(m[2]) + width(m[5], m[1] + m[4])
+        if abs(float(m[6]) - end) > 0.4 * size:
+            return m[0][:m[0].index("</text>") + len("</text>")] + "\0" + m[0][m[0].index("</text>") + len("</text>"):]
+        return f'<text {m[1]}x="{m[2]}" y="{m[3]}"{m[4]}>{m[5]}{m[7]}</text>'
+
     while True:
-        joined = _TEXT_RUN.sub(lambda m: f'<text {m[1]}x="{m[2]}" y="{m[3]}"{m[4]}>{m[5]}{m[6]}</text>', svg)
+        joined = _TEXT_RUN.sub(join, svg)
         if joined == svg:
-            return svg
+            return svg.replace("\0", "")
         svg = joined
 
 
