@@ -8,6 +8,7 @@ import numpy as np
 
 import pytest
 from PySide6.QtCore import QPointF, Qt
+from PySide6.QtWidgets import QApplication, QWidget
 
 from genviz.ui import theme
 from genviz.ui.main_window import MainWindow
@@ -201,11 +202,21 @@ def test_leaving_the_presenter_view_restores_the_controls_text(qtbot):
     w = MainWindow(engine_kind="thread", lab="manifold")
     qtbot.addWidget(w)
     w.show()
+    qtbot.waitUntil(lambda: w.static != {}, timeout=60000)
     before = [x.font().pointSizeF() for x in w.lecture.controls()]
+    dock = w.settings_dock.width()
     w.lecture.enter_presenter()
     qtbot.wait(50)
-    w.lecture.leave_presenter()
+    w.lecture.toggle_controls()  # C: the controls shown at the presenter's text size
     qtbot.wait(50)
+    w.lecture.leave_presenter()
+    qtbot.wait(500)
     assert [x.font().pointSizeF() for x in w.lecture.controls()] == before
+    # issue 39: the lab's own buttons and readouts lose the 1.5x text too, and the dock keeps its width
+    size = QApplication.font().pointSizeF()
+    big = [f"{type(x).__name__} {x.objectName()}" for x in w.findChildren(QWidget)
+           if x.isVisibleTo(w) and x.font().pointSizeF() > size * 1.2]
+    assert not big, big
+    assert abs(w.settings_dock.width() - dock) <= 8, (w.settings_dock.width(), dock)
     assert w.statusBar().currentMessage() == "" and w.bar.isVisible()
     w.close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import html
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QFont
 from PySide6.QtWidgets import QWidget
 
@@ -157,6 +157,9 @@ class LectureActions:
             return
         self.presenting = True
         self.normal_scale = theme.font_scale()
+        # what Esc puts back: the window's place and size, and its docks' sizes (hidden in full screen,
+        # the settings dock came back as a sliver)
+        self._normal_layout = (self.w.geometry(), self.w.saveState(), self.w.settings_dock.width())
         theme.apply_theme(font_scale=max(1.5, self.normal_scale * 1.5), line_scale=2.5)
         self.restyle()
         self.set_controls(False)
@@ -172,12 +175,26 @@ class LectureActions:
         # presenter's 1.5x text (Qt defers font changes of hidden widgets)
         self.set_controls(True)
         theme.apply_theme(font_scale=self.normal_scale, line_scale=1.0)
-        for widget in self.controls():  # and they inherit the application's font again
-            for child in [widget, *widget.findChildren(QWidget)]:
-                child.setFont(QFont())
+        # every widget (controls, the labs' buttons, readouts and sliders, shown or not) inherits the
+        # application's font again: Qt left some at the presenter's 1.5x text
+        for child in [self.w, *self.w.findChildren(QWidget)]:
+            child.setFont(QFont())
         self.restyle()
         self.w.statusBar().clearMessage()
         self.w.showNormal()
+        layout, self._normal_layout = getattr(self, "_normal_layout", None), None
+        if layout is not None:
+            def docks() -> None:  # again once the window system has the window back at its normal size
+                if not self.presenting:
+                    if self.w.geometry() != layout[0]:
+                        self.w.setGeometry(layout[0])
+                    self.w.restoreState(layout[1])
+                    self.w.resizeDocks([self.w.settings_dock], [layout[2]], Qt.Horizontal)
+
+            docks()
+            for ms in (0, 100, 300):  # the window system may apply the normal state after our first turn
+                QTimer.singleShot(ms, docks)
+            QTimer.singleShot(150, docks)
 
     def controls(self) -> tuple:
         w = self.w
@@ -202,7 +219,10 @@ class LectureActions:
         self.restyle()
 
     def restyle(self) -> None:
+        self.w.banner.restyle()
         for panel in self.w.panels.values():
+            if hasattr(panel, "style_warning"):
+                panel.style_warning()
             if hasattr(panel, "restyle"):
                 panel.restyle()
         preset = self.run.preset

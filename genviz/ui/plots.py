@@ -66,7 +66,7 @@ def add_colorbar(plot: pg.PlotWidget, image: pg.ImageItem, label: str = "") -> p
     item.layout.removeItem(item.titleLabel)
     item.layout.addItem(item.titleLabel, 0, 1, 1, 4)
     # room for labels such as "−0.05" and the rotated unit: pyqtgraph's fixed 45 px cut them to "0"
-    bar.axis.enableAutoSIPrefix(False)
+    theme.plain_units(bar.axis)
     bar.axis.setWidth(int((44 + (20 if label else 0)) * max(1.0, theme.font_scale())))
 
     def follow() -> None:
@@ -198,7 +198,7 @@ class ScaledAxis(pg.AxisItem):
     def __init__(self, orientation: str = "right", scale: float = 1.0):
         super().__init__(orientation)
         self.unit_scale = scale
-        self.enableAutoSIPrefix(False)
+        theme.plain_units(self)
 
     def set_scale(self, scale: float) -> None:
         self.unit_scale = float(scale)
@@ -237,7 +237,7 @@ class CurvePlot(pg.PlotWidget):
         self.setLabel("bottom", "step")
         self.setLabel("left", y_label)
         item = self.getPlotItem()
-        item.getAxis("left").enableAutoSIPrefix(False)  # "D(x) (x0.001)" confuses more than it helps
+        theme.plain_units(item.getAxis("left"))  # "D(x) (x0.001)" confuses more than it helps
         # one row across the top: an opaque legend must not hide the curves it explains
         if len(series) > 1:  # a single curve is named by the plot's title
             legend = item.addLegend(offset=(-10, 2), colCount=len(series))

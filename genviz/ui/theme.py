@@ -41,22 +41,74 @@ def class_color(i: int) -> str:
     return c
 
 
+def plain_units(axis) -> None:
+    """Plain units on an axis: "z₁ (x0.001)" or "step (x0.001)" reads as a different quantity.
+    pyqtgraph 0.14's ``enableAutoSIPrefix(False)`` still rescales by the current range when called (a
+    restyle turned D's outputs 0.3-0.9 into ticks 300-900), so no range may enable a prefix either."""
+    if hasattr(axis, "setSIPrefixEnableRanges"):
+        axis.setSIPrefixEnableRanges(())
+    axis.enableAutoSIPrefix(False)
+
+
 def register_plot(widget: pg.PlotWidget) -> None:
     """Plots created before a theme switch are restyled when it happens."""
     _plots.add(widget)
     _style_plot(widget)
 
 
+def _remap_colors(widget: pg.PlotWidget, old: dict, new: dict) -> None:
+    """A theme switch mid-run: every curve, line and text that took a colour of the old theme (its
+    ink, axis colour, accent...) takes the same role's colour of the new one. Items that pick their
+    own colours (class colours, colour maps) are left alone; labs restyle those."""
+    mapping = {QColor(old[k]).rgb() & 0xFFFFFF: QColor(new[k]) for k in old if old[k] != new.get(k, old[k])}
+
+    def swapped(color: QColor) -> QColor | None:
+        target = mapping.get(color.rgb() & 0xFFFFFF)
+        if target is None:
+            return None
+        out = QColor(target)
+        out.setAlphaF(color.alphaF())
+        return out
+
+    def repen(pen) -> QPen | None:
+        if not isinstance(pen, QPen) or pen.style() == Qt.NoPen:
+            return None
+        color = swapped(pen.color())
+        if color is None:
+            return None
+        pen = QPen(pen)
+        pen.setColor(color)
+        return pen
+
+    scene = widget.scene()
+    for graphic in scene.items() if scene is not None else []:
+        if isinstance(graphic, (pg.PlotDataItem, pg.PlotCurveItem)):
+            pen = repen(graphic.opts.get("pen"))
+            if pen is not None:
+                graphic.setPen(pen)
+        elif isinstance(graphic, pg.InfiniteLine):
+            pen = repen(graphic.pen)
+            if pen is not None:
+                graphic.setPen(pen)
+        elif isinstance(graphic, pg.TextItem):
+            color = swapped(QColor(graphic.color))
+            if color is not None:
+                graphic.setColor(color)
+
+
 def _style_plot(widget: pg.PlotWidget) -> None:
     c = colors()
+    styled = getattr(widget, "_genviz_theme", None)
+    if styled is not None and styled != _current["name"]:
+        _remap_colors(widget, THEMES[styled], c)
+    widget._genviz_theme = _current["name"]
     widget.setBackground(c["plot_bg"])
     item = widget.getPlotItem()
     for name in ("left", "bottom", "right", "top"):
         axis = item.getAxis(name)
         axis.setPen(pg.mkPen(c["plot_fg"]))
         axis.setTextPen(pg.mkPen(c["plot_fg"]))
-        # plain units on every axis: "z₁ (x0.001)" or "step (x0.001)" reads as a different quantity
-        axis.enableAutoSIPrefix(False)
+        plain_units(axis)
     scale = _current["font_scale"]
     tick_font = QFont()
     tick_font.setPointSizeF(9.0 * scale)
@@ -64,6 +116,10 @@ def _style_plot(widget: pg.PlotWidget) -> None:
         axis = item.getAxis(name)
         axis.setStyle(tickFont=tick_font)
         axis.label.setFont(tick_font)
+    bar = getattr(widget, "colorbar", None)  # a heatmap's colour bar: its own axis, outside the plot item
+    for axis in [bar.getAxis(n) for n in ("left", "bottom", "right", "top")] if bar is not None else []:
+        axis.setPen(pg.mkPen(c["plot_fg"]))
+        axis.setTextPen(pg.mkPen(c["plot_fg"]))
     item.titleLabel.setAttr("color", c["plot_fg"])
     if item.titleLabel.text:
         item.setTitle(item.titleLabel.text, color=c["plot_fg"], size=title_size())
@@ -89,9 +145,15 @@ def _style_plot(widget: pg.PlotWidget) -> None:
         legend.setBrush(pg.mkBrush(bg))
         legend.setPen(pg.mkPen(c["muted"]))
         legend.setLabelTextSize(f"{9 * scale:.0f}pt")
-        if widget.isVisible():  # entries drawn before a theme switch take the new colour (a closed
-            for _, label in legend.items:  # window's plots are left alone: their items may be gone)
-                label.setText(label.text, color=c["plot_fg"])
+        # entries drawn before a theme or text-size switch take the new colour and size, and the box
+        # shrinks to them again (it kept the presenter view's size, over the data); a closed window's
+        # plots are left alone: their items may be gone
+        if shiboken6.isValid(widget) and widget.isVisibleTo(widget.window()):
+            for _, label in legend.items:
+                label.setText(label.text, color=c["plot_fg"], size=f"{9 * scale:.0f}pt")
+            legend.layout.invalidate()
+            legend.adjustSize()
+            legend.updateSize()
 
 
 def font_scale() -> float:

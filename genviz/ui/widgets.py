@@ -79,6 +79,11 @@ class Banner(QWidget):
         self.details_button.setVisible(bool(details))
         self.show()
 
+    def restyle(self) -> None:
+        """A theme switch: the message shown takes the new theme's colours."""
+        if self.messages and self.isVisible():
+            self._show(self.messages[-1])
+
     def _run_action(self) -> None:
         action, self._action = self._action, None
         self.dismiss()

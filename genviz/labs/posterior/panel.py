@@ -112,7 +112,7 @@ class PosteriorPanel(LabPanel):
 
         # -- numbers -------------------------------------------------------------------------------------
         self.bars_plot = make_plot("Bounds above L[q]", "", "nats")
-        self.bars_plot.getAxis("left").enableAutoSIPrefix(False)
+        theme.plain_units(self.bars_plot.getAxis("left"))
         self.bars = pg.BarGraphItem(x=[], height=[], width=0.7)
         self.bars_plot.addItem(self.bars)
         self.error_bars = pg.ErrorBarItem(x=np.zeros(0), y=np.zeros(0), top=np.zeros(0), bottom=np.zeros(0),

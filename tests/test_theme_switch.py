@@ -1,0 +1,56 @@
+"""Issue 39: switching the theme mid-run leaves nothing in the old theme's ink (dark text on a dark
+plot), no axis rescaled by an SI prefix (D's outputs 0.3-0.9 drawn as 300-900), and the banner and
+colour bars in the new colours."""
+import pyqtgraph as pg
+import pytest
+from PySide6.QtGui import QColor
+
+from genviz.core.labs import all_labs
+from genviz.ui import theme
+from tests.helpers import open_window, train_until
+
+LABS = sorted(all_labs())
+LIGHT_INKS = {QColor(theme.THEMES["light"][k]).rgb() & 0xFFFFFF for k in ("text", "plot_fg")}
+
+
+def _colours(view: pg.PlotWidget):
+    """(what, colour) of every pen and text the view draws that a theme may have chosen."""
+    for graphic in view.scene().items():
+        if isinstance(graphic, (pg.PlotDataItem, pg.PlotCurveItem)):
+            pen = graphic.opts.get("pen")
+            if hasattr(pen, "color"):
+                yield f"curve {graphic.name()}", pen.color()
+        elif isinstance(graphic, pg.InfiniteLine):
+            yield "line", graphic.pen.color()
+        elif isinstance(graphic, pg.TextItem):
+            yield f"text {graphic.textItem.toPlainText()[:20]!r}", QColor(graphic.color)
+        elif isinstance(graphic, pg.AxisItem) and graphic.isVisible():
+            yield f"axis {graphic.orientation}", graphic.textPen().color()
+
+
+@pytest.mark.parametrize("lab", LABS)
+def test_dark_theme_mid_run_leaves_no_light_ink_and_no_rescaled_axis(qtbot, lab):
+    w = open_window(qtbot, lab=lab, overrides={"hidden": 32} if lab == "manifold" else {})
+    try:
+        train_until(qtbot, w, frames=3, checkpoints=1)
+        w.banner.show_message("a message", level="error")
+        w.lecture.set_theme("dark")
+        qtbot.wait(50)
+        views = w.panel().views()
+        assert views
+        for name, view in views.items():
+            if not view.isVisible():
+                continue
+            for what, colour in _colours(view):
+                if colour.alpha() > 0:
+                    assert colour.rgb() & 0xFFFFFF not in LIGHT_INKS, f"{lab} {name}: {what} keeps the light theme's ink"
+            for axis in ("left", "bottom", "right"):
+                item = view.getPlotItem().getAxis(axis)
+                assert item.autoSIPrefixScale == 1.0, f"{lab} {name}: {axis} axis rescaled ×{1 / item.autoSIPrefixScale:g}"
+            bar = getattr(view, "colorbar", None)
+            if bar is not None:
+                assert bar.axis.textPen().color().name() == theme.THEMES["dark"]["plot_fg"]
+        assert theme.THEMES["dark"]["warn_bg"] in w.banner.styleSheet()
+    finally:
+        w.lecture.set_theme("light")
+        w.close()
