@@ -82,3 +82,65 @@ def test_a_class_scatter_keeps_its_range_until_points_leave_it_or_shrink_inside_
     vb.setRange(xRange=(0, 1), yRange=(0, 1), padding=0)
     scatter.set_points(pts * 5, labels)
     assert vb.viewRange()[0] == [0.0, 1.0]
+
+
+def test_a_long_noisy_curve_keeps_one_noise_level_from_first_step_to_last():
+    """Issue 39: a constant noise (an estimator's samples) looked as if it grew over training, old
+    points averaged in pairs and new ones raw. Drawn as an envelope of equal bins it stays level."""
+    from genviz.ui.plots import CURVE_POINTS, CurveBuffer
+
+    rng = np.random.default_rng(0)
+    buf = CurveBuffer(cap=5000)
+    n, chunk = 300_000, 137  # rows arrive a few at a time, as snapshots bring them
+    for start in range(0, n, chunk):
+        steps = np.arange(start, min(n, start + chunk))
+        buf.extend(steps, rng.normal(0.0, 1.0, len(steps)))
+    assert len(buf._x) <= buf.cap and buf.stride > 1
+    x, y = buf.drawn(CURVE_POINTS)
+    assert len(x) <= 2 * CURVE_POINTS and x[0] < 1000 and x[-1] > n - 1000
+    width = y[1::2] - y[0::2]  # each pixel column's spread: max minus min
+    quarter = len(width) // 4
+    first, last = width[:quarter].mean(), width[-quarter:].mean()
+    assert abs(first / last - 1) < 0.1, (first, last)
+    # 375 raw N(0, 1) points per column span about ±2.9 sd: the noise is drawn, not averaged away
+    assert 4.5 < last < 7.0, last
+    # the mean of every bin is still the mean of its points
+    assert abs(buf.y.mean()) < 0.02
+
+
+def test_a_short_curve_is_drawn_point_for_point():
+    from genviz.ui.plots import CurveBuffer
+
+    buf = CurveBuffer()
+    buf.extend(np.arange(30), np.arange(30.0) ** 2)
+    x, y = buf.drawn(800)
+    assert np.array_equal(x, np.arange(30)) and np.array_equal(y, np.arange(30.0) ** 2)
+    x, y = buf.drawn(800, keep=lambda v: v > 0)  # a log axis leaves out what it cannot draw
+    assert x[0] == 1 and len(x) == 29
+
+
+def test_log_axis_labels_only_the_ticks_there_is_room_for(qtbot):
+    """Issue 39: a log axis labelled every minor tick, running together ("3·10¹4·10 5 6 7 8 9 10²")."""
+    from PySide6.QtGui import QFontMetricsF
+
+    from genviz.ui.plots import make_plot
+
+    theme.apply_theme("light")
+    plot = make_plot("variance", "samples n", "variance")
+    qtbot.addWidget(plot)
+    plot.resize(420, 300)
+    plot.show()
+    plot.plot([1, 2, 4, 8, 16, 32, 64, 128], [30, 15, 7, 4, 2, 1, 0.5, 0.2])
+    plot.getPlotItem().setLogMode(True, True)
+    qtbot.wait(50)
+    axis = plot.getPlotItem().getAxis("bottom")
+    lo, hi = axis.range
+    labels = []
+    for spacing, values in axis.tickValues(lo, hi, axis.width()):
+        labels += [(v, t) for v, t in zip(values, axis.tickStrings(values, axis.scale, spacing or 1.0)) if t]
+    texts = [t for _, t in labels]
+    assert {"1", "10", "100"} <= set(texts) and not any("·" in t for t in texts), texts
+    # neighbouring labels do not touch: the gap between their centres exceeds their half widths
+    metrics = QFontMetricsF(axis.style["tickFont"] or plot.font())
+    px = sorted((axis.width() * (v - lo) / (hi - lo), metrics.horizontalAdvance(t)) for v, t in labels)
+    assert all(b[0] - a[0] > (a[1] + b[1]) / 2 + 2 for a, b in zip(px, px[1:])), px

@@ -147,24 +147,88 @@ class ClickableImage(ImagePlot):
 
 
 class CurveBuffer:
-    """A growing (x, y) series with bounded memory: past ``cap`` points every other point is
-    averaged away, so a long run keeps its whole shape in a fixed budget."""
+    """A growing (x, y) series in bounded memory that keeps what a plot of every point shows.
+
+    Each stored bin covers the same number of raw points (``stride``, doubled when ``cap`` bins are
+    full) and keeps their mean x and y and their smallest and largest y. Drawn as a min/max envelope,
+    a noisy curve looks as noisy at its first step as at its last: averaging only the old points in
+    pairs made a constant noise look as if it grew over training (a funnel)."""
 
     def __init__(self, cap: int = 20000):
         self.cap = cap
-        self.x = np.empty(0)
-        self.y = np.empty(0)
-
-    def extend(self, x: np.ndarray, y: np.ndarray) -> None:
-        self.x = np.concatenate([self.x, np.asarray(x, float)])
-        self.y = np.concatenate([self.y, np.asarray(y, float)])
-        if len(self.x) > self.cap:
-            n = len(self.x) // 2 * 2
-            self.x = np.concatenate([self.x[:n].reshape(-1, 2).mean(1), self.x[n:]])
-            self.y = np.concatenate([self.y[:n].reshape(-1, 2).mean(1), self.y[n:]])
+        self.clear()
 
     def clear(self) -> None:
-        self.x, self.y = np.empty(0), np.empty(0)
+        self.stride = 1
+        self._x, self._y, self._lo, self._hi = (np.empty(0) for _ in range(4))
+        self._pending = np.empty((0, 2))  # raw (x, y) of the bin being filled (fewer than ``stride``)
+
+    def extend(self, x: np.ndarray, y: np.ndarray) -> None:
+        new = np.column_stack([np.asarray(x, float).ravel(), np.asarray(y, float).ravel()])
+        raw = np.concatenate([self._pending, new])
+        k = len(raw) // self.stride * self.stride
+        if k:
+            bins = raw[:k].reshape(-1, self.stride, 2)
+            self._append(bins[..., 0].mean(1), bins[..., 1].mean(1), bins[..., 1].min(1), bins[..., 1].max(1))
+        self._pending = raw[k:]
+        while len(self._x) > self.cap:
+            self._coarsen()
+
+    def _append(self, x, y, lo, hi) -> None:
+        self._x, self._y = np.concatenate([self._x, x]), np.concatenate([self._y, y])
+        self._lo, self._hi = np.concatenate([self._lo, lo]), np.concatenate([self._hi, hi])
+
+    def _coarsen(self) -> None:
+        """Twice the raw points per bin: pairs of bins merge (an odd last bin waits for its pair,
+        its raw points stand in by its mean)."""
+        n = len(self._x) // 2 * 2
+        odd = (self._x[n:], self._y[n:])
+        pair = lambda a: a[:n].reshape(-1, 2)  # noqa: E731
+        self._x, self._y = pair(self._x).mean(1), pair(self._y).mean(1)
+        self._lo, self._hi = pair(self._lo).min(1), pair(self._hi).max(1)
+        self.stride *= 2
+        if len(odd[0]):
+            half = self.stride // 2
+            self._pending = np.concatenate([np.repeat(np.column_stack(odd), half, axis=0), self._pending])
+
+    def _with_pending(self, stored: np.ndarray, value) -> np.ndarray:
+        return np.concatenate([stored, [value]]) if len(self._pending) else stored
+
+    @property
+    def x(self) -> np.ndarray:
+        """Each bin's mean step (the bin being filled last)."""
+        return self._with_pending(self._x, self._pending[:, 0].mean() if len(self._pending) else 0.0)
+
+    @property
+    def y(self) -> np.ndarray:
+        return self._with_pending(self._y, self._pending[:, 1].mean() if len(self._pending) else 0.0)
+
+    @property
+    def lo(self) -> np.ndarray:
+        return self._with_pending(self._lo, self._pending[:, 1].min() if len(self._pending) else 0.0)
+
+    @property
+    def hi(self) -> np.ndarray:
+        return self._with_pending(self._hi, self._pending[:, 1].max() if len(self._pending) else 0.0)
+
+    def drawn(self, points: int, keep=None) -> tuple[np.ndarray, np.ndarray]:
+        """At most about ``points`` x positions to draw: the series itself while it has no more
+        bins of one raw point each, else each group's min and max in turn (pyqtgraph's "peak"
+        downsampling), the envelope a plot of every raw point would fill. ``keep(y)``: which y
+        count (finite; positive on a log axis) - a group of none is left out."""
+        x, y, lo, hi = self.x, self.y, self.lo, self.hi
+        ok = keep(y) & keep(lo) & keep(hi) if keep is not None else np.ones(len(x), bool)
+        x, y, lo, hi = x[ok], y[ok], lo[ok], hi[ok]
+        if self.stride == 1 and len(x) <= points:
+            return x, y
+        groups = max(1, min(points, len(x)))
+        edges = np.linspace(0, len(x), groups + 1).astype(int)
+        counts = np.diff(edges)
+        starts = edges[:-1][counts > 0]
+        counts = counts[counts > 0]
+        gx = np.add.reduceat(x, starts) / counts
+        glo, ghi = np.minimum.reduceat(lo, starts), np.maximum.reduceat(hi, starts)
+        return np.repeat(gx, 2), np.column_stack([glo, ghi]).ravel()
 
 
 def lock_aspect(plot: pg.PlotWidget) -> None:
@@ -334,14 +398,8 @@ class CurvePlot(pg.PlotWidget):
         self._last_redraw = time.perf_counter()
         drawn = []
         for key, buf in self.buffers.items():
-            x, y = buf.x, buf.y
-            finite = np.isfinite(y) & (y > 0) if self.log_y else np.isfinite(y)
-            x, y = x[finite], y[finite]
-            if len(x) > CURVE_POINTS:  # bin means: what a pixel column would show anyway
-                edges = np.linspace(0, len(x), CURVE_POINTS + 1).astype(int)
-                counts = np.diff(edges)
-                x = np.add.reduceat(x, edges[:-1]) / counts
-                y = np.add.reduceat(y, edges[:-1]) / counts
+            keep = (lambda v: np.isfinite(v) & (v > 0)) if self.log_y else np.isfinite
+            x, y = buf.drawn(CURVE_POINTS, keep)  # a min/max envelope once there are more points than pixels
             self.curves[key].setData(x, y)
             if len(x) and self.curves[key].isVisible():
                 drawn.append((x, np.log10(y) if self.log_y else y))

@@ -1,7 +1,10 @@
 """Light and dark themes with colours and sizes that stay readable on a lecture projector."""
 from __future__ import annotations
 
+import types
 import weakref
+
+import numpy as np
 
 import pyqtgraph as pg
 import shiboken6
@@ -39,6 +42,39 @@ def class_color(i: int) -> str:
     if c == "#000000" and _current["name"] == "dark":
         return "#ffffff"
     return c
+
+
+_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def _plain_number(v: float) -> str:
+    """0.01, 1, 1000 as written; beyond that range 10⁵ or 2·10⁻⁵ (never "2e-05")."""
+    if 1e-3 <= abs(v) < 1e5:
+        return f"{v:g}"
+    exponent = int(np.floor(np.log10(abs(v))))
+    mantissa = round(v / 10.0 ** exponent)
+    return ("" if mantissa == 1 else f"{mantissa}·") + "10" + str(exponent).translate(_SUPERSCRIPT)
+
+
+def _log_tick_strings(axis, values, scale, spacing):
+    """A log axis labels only the ticks there is room for: decades, plus 2 and 5 (and 3) where a
+    decade is long enough; pyqtgraph labelled every minor tick ("3·10¹4·10 5 6 7 8 9 10²")."""
+    values = 10.0 ** np.asarray(values, float) * scale
+    horizontal = axis.orientation in ("bottom", "top")
+    length = axis.width() if horizontal else axis.height()
+    decades = max(float(axis.range[1] - axis.range[0]), 1e-9)
+    per_decade = length / decades
+    room = (60, 150, 260) if horizontal else (40, 90, 160)
+    mantissas = {1} if per_decade < room[0] else {1, 5} if per_decade < room[1] else {1, 2, 5} \
+        if per_decade < room[2] else {1, 2, 3, 5}
+    out = []
+    for v in values:
+        if not np.isfinite(v) or v <= 0:
+            out.append("")
+            continue
+        m = v / 10.0 ** np.floor(np.log10(v) + 1e-9)
+        out.append(_plain_number(v) if abs(m - round(m)) < 1e-6 and round(m) in mantissas else "")
+    return out
 
 
 def plain_units(axis) -> None:
@@ -109,6 +145,7 @@ def _style_plot(widget: pg.PlotWidget) -> None:
         axis.setPen(pg.mkPen(c["plot_fg"]))
         axis.setTextPen(pg.mkPen(c["plot_fg"]))
         plain_units(axis)
+        axis.logTickStrings = types.MethodType(_log_tick_strings, axis)
     scale = _current["font_scale"]
     tick_font = QFont()
     tick_font.setPointSizeF(9.0 * scale)
