@@ -30,8 +30,9 @@ def _app_parser() -> argparse.ArgumentParser:
                    help="with --preset: train from step 0 even where the preset ships a trained state")
     p.add_argument("--session", help="open a saved session (.genviz)")
     p.add_argument("--presenter", action="store_true", help="start in the presenter view (full screen)")
-    p.add_argument("--quit-after", type=float, metavar="SECONDS", help="close after this many seconds and print "
-                   "the lab, its step and steps/s as one JSON line (a smoke test of an installed or built app)")
+    p.add_argument("--quit-after", type=float, metavar="SECONDS", help="close after this many seconds of a "
+                   "working model (counted from its worker's start-up, which a busy machine may make slow) and "
+                   "print the lab, its step and steps/s as one JSON line (a smoke test of an installed or built app)")
     p.add_argument("--compare", metavar="DIR", help="open runs side by side: a folder written by `genviz sweep` "
                    "or saved by the compare view")
     return p

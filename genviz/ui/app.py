@@ -26,6 +26,7 @@ def run_app(args) -> int:
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
+    from genviz.core.engine import START_TIMEOUT
     from genviz.core.settings import SettingError, parse_assignments
     from genviz.ui import theme
     from genviz.ui.main_window import MainWindow
@@ -98,7 +99,17 @@ def run_app(args) -> int:
                               "device": window.controller.device_name}), flush=True)
             window.close()
 
-        QTimer.singleShot(int(args.quit_after * 1000), report_and_quit)
+        # counted from the worker's Ready: spawning it and importing torch can take many seconds on a busy
+        # machine, and a smoke test must see it train (a worker that never starts still ends the run)
+        started = []
+
+        def count_from_ready(*_):
+            if not started:
+                started.append(True)
+                QTimer.singleShot(int(args.quit_after * 1000), report_and_quit)
+
+        window.controller.ready.connect(count_from_ready)
+        QTimer.singleShot(int((args.quit_after + START_TIMEOUT) * 1000), count_from_ready)
     first_start = not stored.value("welcomed", False)
     if first_start and not (preset or getattr(args, "session", None) or args.lab or getattr(args, "presenter", False)
                             or getattr(args, "quit_after", None)):
