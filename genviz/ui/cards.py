@@ -49,6 +49,30 @@ class _Corner(QObject):
         self.button.raise_()
 
 
+def keep_title_clear(view: QWidget, button: QToolButton) -> None:
+    """A centred title that would run under the ℹ button moves left, into the empty row above the y
+    axis, as far as it must (pyqtgraph centres it, whatever its length, over the plot)."""
+    item = getattr(view, "getPlotItem", lambda: None)()
+    label = getattr(item, "titleLabel", None)
+    if label is None:
+        return
+    centred = label.resizeEvent
+
+    def resize_event(event, label=label) -> None:
+        centred(event)  # also called by setText, so a title set every frame stays clear too
+        if not button.isVisible() and not view.isVisible():
+            return
+        limit = label.mapFromScene(view.mapToScene(button.geometry().topLeft())).x() - 6
+        right = label.item.mapToParent(label.item.boundingRect().topRight()).x()
+        if right > limit:
+            left = label.item.mapToParent(label.item.boundingRect().topLeft()).x()
+            room = left - label.mapFromScene(view.mapToScene(0, 0)).x() - 2  # up to the view's left edge
+            label.item.moveBy(-min(right - limit, max(0.0, room)), 0)
+
+    label.resizeEvent = resize_event
+    label.resizeEvent(None)
+
+
 def attach_cards(panel, cards: dict | None = None) -> dict[str, QToolButton]:
     """An ℹ button on each of ``panel``'s views that has a card; returns them by view name."""
     cards = lab_cards(panel.lab) if cards is None else cards
@@ -69,6 +93,7 @@ def attach_cards(panel, cards: dict | None = None) -> dict[str, QToolButton]:
         button.adjustSize()
         corner = _Corner(view, button)
         view.installEventFilter(corner)
+        keep_title_clear(view, button)
         button.show()  # a child made after its view was shown stays hidden without this
         corner.place()
         buttons[name] = button

@@ -35,7 +35,7 @@ def view_name(title: str) -> str:
     'Decoded manifold  p(x|z), z = ...' -> 'decoded-manifold'."""
     import re
 
-    text = re.sub(r"<[^>]+>", "", title).lower()
+    text = re.sub(r"<[^>]+>", "", re.sub(r"<br\s*/?>", " · ", title)).lower()
     words = re.split(r"[(:—·|,=\[]", text)[0].split()
     while len(words) > 1 and len(words[-1]) == 1:  # 'Decoded manifold p_θ(...)': the p goes too
         words.pop()

@@ -40,6 +40,12 @@ class deferred_redraws:
         return False
 
 
+def keyed(title: str, key: str) -> str:
+    """A view title with its colour key on a second, smaller line: a key in the title is off the
+    data (a legend covers it), and one long line was cut off in a narrow view."""
+    return f"{title}<br><small>{key}</small>"
+
+
 def make_plot(title: str = "", x_label: str = "", y_label: str = "") -> pg.PlotWidget:
     w = pg.PlotWidget()
     w.setTitle(title, size=theme.title_size())

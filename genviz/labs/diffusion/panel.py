@@ -6,13 +6,13 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QSplitter
+from PySide6.QtWidgets import QLabel, QSlider, QSplitter
 
 from genviz.core.numbers import estimate, reverse_kl_text
 from genviz.ui import theme
 from genviz.ui.drawing import PointDrawer
 from genviz.ui.panel import LabPanel, column, row
-from genviz.ui.plots import CurvePlot, add_colorbar, lock_aspect, make_plot
+from genviz.ui.plots import CurvePlot, add_colorbar, keyed, lock_aspect, make_plot
 
 SDE, ODE, LEARNED, TRUE = "#ff7f0e", "#1f77b4", "#d62728", "#222222"
 
@@ -37,9 +37,9 @@ class DiffusionPanel(LabPanel):
         super().__init__(lab, parent)
         self.static: dict = {}
         ink = theme.colors()["text"]
-        self.samples_view = make_plot("Samples (grey: data)", "x1", "x2")
-        self.field_view = make_plot("Score at t: learned (red), exact (black)", "x1", "x2")
-        self.paths_view = make_plot("Paths: SDE orange, ODE blue", "x1", "x2")
+        self.samples_view = make_plot(keyed("Samples", "blue: model · grey: data"), "x1", "x2")
+        self.field_view = make_plot(keyed("Score at t", "red: learned · black: exact"), "x1", "x2")
+        self.paths_view = make_plot(keyed("Paths from the same noise (○)", "orange: SDE (faint: t > ½) · blue: ODE"), "x1", "x2")
         for v in (self.samples_view, self.field_view, self.paths_view):
             lock_aspect(v)
         self.data_item = pg.ScatterPlotItem(size=3, pen=None, brush=pg.mkBrush(150, 150, 150, 120))
@@ -57,38 +57,49 @@ class DiffusionPanel(LabPanel):
         self.learned_field = pg.PlotCurveItem(pen=pg.mkPen(LEARNED, width=1.5), connect="pairs")
         for it in (self.noised_item, self.true_field, self.learned_field):
             self.field_view.addItem(it)
-        self.path_items = {"sde": pg.PlotCurveItem(pen=pg.mkPen((255, 127, 14, 150), width=1), connect="finite"),
+        # the SDE's first half (large noise) faint, its second half and the ODE strong: the paths read as
+        # two families leaving the same noise, not as a scribble
+        self.path_items = {"sde_early": pg.PlotCurveItem(pen=pg.mkPen((255, 127, 14, 45), width=1), connect="finite"),
+                           "sde": pg.PlotCurveItem(pen=pg.mkPen((255, 127, 14, 200), width=1.5), connect="finite"),
                            "ode": pg.PlotCurveItem(pen=pg.mkPen(ODE, width=2.5), connect="finite")}
+        self.path_starts = pg.ScatterPlotItem(size=8, pen=pg.mkPen(ink, width=1.5), brush=None)
         self.path_ends = pg.ScatterPlotItem(size=6, pen=None, brush=pg.mkBrush(ink))
-        for it in (*self.path_items.values(), self.path_ends):
+        for it in (*self.path_items.values(), self.path_starts, self.path_ends):
             self.paths_view.addItem(it)
         self.t_slider = QSlider(Qt.Horizontal)
         self.t_slider.setRange(1, 100)
         self.t_slider.setValue(30)
         self.t_slider.setFocusPolicy(Qt.NoFocus)
+        self.t_slider.setMinimumWidth(120)
         self.t_label = QLabel("t = 0.30")
         self.t_slider.valueChanged.connect(self._t_changed)
-        time_row = QHBoxLayout()
-        time_row.addWidget(QLabel("time"))
-        time_row.addWidget(self.t_slider, 1)
-        time_row.addWidget(self.t_label)
-        field_box = column((self.field_view, 1), time_row)
         # data drawn by hand on the samples view (the shared drawer): the lab resets on it
         self.drawer = PointDrawer(self.samples_view, parent=self)
         self.drawer.use.connect(lambda path: self.requestSettings.emit({"data": path}, True))
         # or the modes of a mixture placed by hand: its exact score and density come with it
         self.placer = PointDrawer(self.samples_view, color="#2ca02c", parent=self, modes=True)
         self.placer.use.connect(lambda data: self.requestSettings.emit({"data": data}, True))
-        samples_box = column(row(self.drawer.draw_button, self.drawer.use_button, self.placer.draw_button,
-                                 self.placer.use_button), (self.samples_view, 1))
-        top = QSplitter(Qt.Horizontal)
-        for w in (samples_box, field_box, self.paths_view):
-            top.addWidget(w)
+        # one row of controls over the three views, which share the width equally: the buttons in the
+        # samples column made it take two thirds, cropping the score field and the paths
+        tools = row(self.drawer.draw_button, self.drawer.use_button, self.placer.draw_button,
+                    self.placer.use_button, stretch_end=False)
+        tools.addSpacing(16)
+        tools.addWidget(QLabel("time of the score field"))
+        tools.addWidget(self.t_slider, 1)
+        tools.addWidget(self.t_label)
+        views = QSplitter(Qt.Horizontal)
+        for w in (self.samples_view, self.field_view, self.paths_view):
+            w.setMinimumWidth(160)
+            views.addWidget(w)
+            views.setStretchFactor(views.count() - 1, 1)
+        views.setSizes([1000, 1000, 1000])
+        top = column(tools, (views, 1))
         self.readout = QLabel()
         self.readout.setTextFormat(Qt.RichText)
         self.readout.setWordWrap(True)
         self.curves = CurvePlot("Training loss", {"loss": "loss"}, y_label="per example")
-        self.bins_view = make_plot("Loss (blue) and score error b(t)²|s − ∇log p_t|² (red) per t", "t", "per example")
+        self.bins_view = make_plot(keyed("Loss and score error per t", "blue: loss · red: b(t)²|s − ∇log p_t|²"),
+                                   "t", "per example")
         self.bins_loss = self.bins_view.plot([], [], pen=pg.mkPen(ODE, width=2), symbol="o", symbolBrush=ODE,
                                              symbolPen=None)
         self.bins_err = self.bins_view.plot([], [], pen=pg.mkPen(LEARNED, width=2), symbol="s", symbolBrush=LEARNED,
@@ -124,10 +135,11 @@ class DiffusionPanel(LabPanel):
         self.mode_item.setData([], []) if modes is None else self.mode_item.setData(modes[:, 0], modes[:, 1])
         x0, x1, y0, y1 = info["extent"]
         for v in (self.samples_view, self.field_view, self.paths_view):
-            v.setXRange(x0, x1, padding=0.02)
-            v.setYRange(y0, y1, padding=0.02)
-        self.field_view.setTitle("Score at t: learned (red), exact (black)" if info["exact"] else
-                                 "Score at t (learned); no exact score for this data", size=theme.title_size())
+            # both at once: with the aspect locked, the view widens whichever range it must to show
+            # the whole extent (one range after the other cropped the first)
+            v.setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0.02)
+        self.field_view.setTitle(keyed("Score at t", "red: learned · black: exact") if info["exact"] else
+                                 keyed("Score at t (learned)", "no exact score for this data"), size=theme.title_size())
 
     def extend_curves(self, rows: dict, frame) -> None:
         if "step" in rows and "loss" in rows:
@@ -177,18 +189,22 @@ class DiffusionPanel(LabPanel):
         self.learned_field.setData(xs, ys)
         n = np.asarray(d["noised"])
         self.noised_item.setData(n[:, 0], n[:, 1])
-        self.field_view.setTitle(f"Score, t = {d['t']:.2f}: learned red" + (", exact black" if "true" in d else ""),
+        self.field_view.setTitle(keyed(f"Score at t = {d['t']:.2f}", "red: learned" + (" · black: exact" if "true" in d
+                                                                                     else " (no exact score)")),
                                  size=theme.title_size())
 
     def _draw_paths(self, d: dict) -> None:
-        ends = []
-        for name, item in self.path_items.items():
-            p = np.asarray(d["paths"][name])  # [steps + 1, paths, 2]
+        def polyline(p: np.ndarray) -> np.ndarray:  # [points, paths, 2] -> one NaN-separated line
             sep = np.full((1, p.shape[1], 2), np.nan)
-            seq = np.concatenate([p, sep], 0).transpose(1, 0, 2).reshape(-1, 2)
-            item.setData(seq[:, 0], seq[:, 1], connect="finite")
-            ends.append(p[-1])
-        e = np.concatenate(ends)
+            return np.concatenate([p, sep], 0).transpose(1, 0, 2).reshape(-1, 2)
+
+        sde, ode = np.asarray(d["paths"]["sde"]), np.asarray(d["paths"]["ode"])  # [steps + 1, paths, 2], t: 1 -> 0
+        half = len(sde) // 2
+        for name, p in (("sde_early", sde[: half + 1]), ("sde", sde[half:]), ("ode", ode)):
+            seq = polyline(p)
+            self.path_items[name].setData(seq[:, 0], seq[:, 1], connect="finite")
+        self.path_starts.setData(ode[0, :, 0], ode[0, :, 1])  # the shared noise
+        e = np.concatenate([sde[-1], ode[-1]])
         self.path_ends.setData(e[:, 0], e[:, 1])
 
     def _draw_bins(self, d: dict) -> None:

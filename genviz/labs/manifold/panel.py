@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QLabel, QSplitter
 from genviz.vae.decode import decode_numpy
 from genviz.ui import theme
 from genviz.ui.panel import LabPanel, column
-from genviz.ui.plots import BarPlot, ClassScatter, CurvePlot, ImagePlot, ellipse_points, lock_aspect, make_plot
+from genviz.ui.plots import BarPlot, ClassScatter, CurvePlot, ImagePlot, ellipse_points, keyed, lock_aspect, make_plot
 
 
 class ManifoldPanel(LabPanel):
@@ -46,8 +46,8 @@ class ManifoldPanel(LabPanel):
         self.latent_plot.scene().sigMouseClicked.connect(self._on_latent_click)
         self.latent_plot.scene().sigMouseMoved.connect(self._on_latent_hover)
 
-        self.preview_view = ImagePlot("Decoded at the clicked z", levels=(0.0, 1.0))
-        self.nearest_view = ImagePlot("Nearest training example", levels=(0, 255))
+        self.preview_view = ImagePlot(keyed("Decoded", "at the clicked z"), levels=(0.0, 1.0))
+        self.nearest_view = ImagePlot(keyed("Nearest", "training example"), levels=(0, 255))
         self.preview_text = QLabel("Click the latent plane to decode any z.\nHover to see the nearest example.")
         self.preview_text.setWordWrap(True)
         self.preview_text.setAlignment(Qt.AlignCenter)

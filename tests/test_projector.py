@@ -1,12 +1,15 @@
-"""Issue 39: switching the theme mid-run leaves nothing in the old theme's ink (dark text on a dark
+"""Issue 39, projector-ready: at the default window size every view's title is whole and clear of its
+ℹ button; switching the theme mid-run leaves nothing in the old theme's ink (dark text on a dark
 plot), no axis rescaled by an SI prefix (D's outputs 0.3-0.9 drawn as 300-900), and the banner and
 colour bars in the new colours."""
 import pyqtgraph as pg
 import pytest
 from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QToolButton
 
 from genviz.core.labs import all_labs
 from genviz.ui import theme
+from genviz.ui.cards import BUTTON_NAME
 from tests.helpers import open_window, train_until
 
 LABS = sorted(all_labs())
@@ -33,6 +36,17 @@ def test_dark_theme_mid_run_leaves_no_light_ink_and_no_rescaled_axis(qtbot, lab)
     w = open_window(qtbot, lab=lab, overrides={"hidden": 32} if lab == "manifold" else {})
     try:
         train_until(qtbot, w, frames=3, checkpoints=1)
+        w.resize(1560, 960)  # the default window on a 1600x1000 screen
+        qtbot.wait(200)
+        for name, view in w.panel().views().items():
+            if not view.isVisible() or not view.getPlotItem().titleLabel.text:
+                continue
+            label = view.getPlotItem().titleLabel
+            text = view.mapFromScene(label.item.mapToScene(label.item.boundingRect()).boundingRect()).boundingRect()
+            assert text.left() >= -1 and text.right() <= view.width() + 1, f"{lab} {name}: title cut off {text}"
+            button = view.findChild(QToolButton, BUTTON_NAME)
+            if button is not None and button.isVisible():
+                assert not text.intersects(button.geometry()), f"{lab} {name}: the ℹ button covers the title"
         w.banner.show_message("a message", level="error")
         w.lecture.set_theme("dark")
         qtbot.wait(50)
