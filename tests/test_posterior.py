@@ -264,6 +264,16 @@ def test_estimates_show_no_more_digits_than_their_error():
     assert estimate(-26.97, None) == "−26.970"
 
 
+def test_a_bound_estimated_above_log_px_never_reads_as_above_it():
+    """Issue 39: "L₁₀₀₀ = −26.599 ± 0.011" printed under "log p(x) = −26.604" stated an impossible order."""
+    from genviz.core.numbers import bound_text
+
+    assert bound_text(-26.599, 0.011, -26.604) == "≈ log p(x), within 1 SE (−26.599 ± 0.011)"
+    assert bound_text(-26.62, 0.011, -26.604) == "−26.620 ± 0.011"  # below: an ordinary estimate
+    assert bound_text(-26.58, 0.011, -26.604) == "−26.580 ± 0.011, 2.2 SE above log p(x) (Monte Carlo noise)"
+    assert "check the estimate" in bound_text(-26.5, 0.011, -26.604)
+
+
 def test_the_grid_window_holds_the_posterior_even_from_a_poor_coarse_search(trained):
     """With a coarse search that bounds too little of the mass (here forced: only cells within
     0.5 nats of the peak), the window still grows until its edges carry less than 1e-5 of the peak

@@ -23,6 +23,22 @@ def estimate(value: float, se: float | None = None, decimals: int = 3) -> str:
     return f"{value:.{d}f} ± {se:.{d}f}".replace("-", "−")
 
 
+def bound_text(value: float, se: float | None, limit: float, limit_name: str = "log p(x)") -> str:
+    """A Monte Carlo estimate of a lower bound on ``limit``, as a table prints it. An estimate above what
+    it bounds is noise, never a fact: within one standard error it reads "≈ log p(x), within 1 SE",
+    beyond it says by how many standard errors (printing −26.599 ± 0.011 under log p(x) = −26.604
+    stated an impossible order)."""
+    text = estimate(value, se)
+    if not (math.isfinite(value) and math.isfinite(limit)) or value <= limit:
+        return text
+    if se is None or not math.isfinite(se) or se <= 0:
+        return f"{text} (≈ {limit_name}: rounding)"
+    z = (value - limit) / se
+    if z <= 1.0:
+        return f"≈ {limit_name}, within 1 SE ({text})"
+    return f"{text}, {z:.1f} SE above {limit_name}" + (" (Monte Carlo noise)" if z <= 3.0 else " (check the estimate)")
+
+
 def reverse_kl_text(cov: dict) -> str:
     """The reverse KL of ``genviz.data.toy2d.mode_coverage`` as a readout says it: with its standard error and the plug-in's bias,
     or, with too few high-quality samples, the value and why no error is given."""

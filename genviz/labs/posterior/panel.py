@@ -8,7 +8,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QLabel, QPushButton, QScrollArea, QSplitter
 
 from genviz.core.mosaic import tile
-from genviz.core.numbers import estimate
+from genviz.core.numbers import bound_text, estimate
 from genviz.ui import theme
 from genviz.ui.panel import LabPanel, column
 from genviz.ui.plots import ClassScatter, add_colorbar, ClickableImage, CurvePlot, contour_segments, ellipse_points, lock_aspect, make_plot
@@ -257,12 +257,12 @@ class PosteriorPanel(LabPanel):
         self.error_bars.setData(x=xs, y=hs, top=errs[ok], bottom=errs[ok])
 
         def show(key: str) -> str:
-            text = estimate(n[key], se.get(key))
+            text = bound_text(n[key], se.get(key), n["log_px"]) if key.startswith("elbo") else estimate(n[key], se.get(key))
             fit = key.removeprefix("elbo_")
             return text + (" (fitting)" if fit in provisional else "")
 
         rows = [("log p(x) by quadrature", estimate(n["log_px"]))]
-        rows += [(f"IWAE bound L{str(k).translate(SUBSCRIPTS)}", estimate(n[f"iwae_{k}"], se.get(f"iwae_{k}")))
+        rows += [(f"IWAE bound L{str(k).translate(SUBSCRIPTS)}", bound_text(n[f"iwae_{k}"], se.get(f"iwae_{k}"), n["log_px"]))
                  for k in (1000, 100, 10, 1) if f"iwae_{k}" in n]
         rows += [(label, show(key)) for key, label in (
             ("elbo_q", "ELBO of q(z|x)"), ("elbo_qstar", "ELBO of q* (diagonal)"), ("elbo_qfull", "ELBO of q* (full)"),
