@@ -186,3 +186,40 @@ def test_points_drawn_on_the_cavi_view_become_the_data(qtbot, tmp_path, monkeypa
     path = sig.args[0]["data"]
     exp = make(experiment="cavi", data=path, k=3)
     assert exp.x.shape == (12, 2) and exp.truth is None and exp.final_metrics()["purity"] is None
+
+
+def test_the_question_hides_every_answer_until_the_class_has_guessed(qtbot):
+    """Issue 39: "Which Gaussian is closer?" showed the fits (one on a mode, one moment-matched) and
+    their KLs before anyone could guess. Asked (the preset's view), nothing on screen answers it."""
+    from genviz.core.presets import get_preset
+    from genviz.core.protocol import Frame
+    from genviz.labs.inference.panel import InferencePanel
+    from genviz.ui import theme
+
+    preset = get_preset("inference-which-closer")
+    assert preset.view == {"question": True}
+    theme.apply_theme("light")
+    exp = make(seed=1, experiment="kl")
+    exp.set_view("question", True)  # the worker takes it as a view choice
+    panel = InferencePanel(get_lab("inference"))
+    qtbot.addWidget(panel)
+    panel.show()
+    panel.on_ready(exp.static_info())
+    panel.set_view_state(dict(preset.view))
+    for _ in range(3):
+        rows = exp.advance()
+        panel.extend_curves({"step": [exp.step_count], **{k: [v] for k, v in rows.items()}}, None)
+    panel.show_frame(Frame(exp.step_count, exp.snapshot(heavy=True), True), True)
+    panel.flush()
+    assert "KL(q‖p) =" not in panel.readout.text() and "Guess first" in panel.readout.text()
+    assert not panel.kl_curves.isVisible()
+    assert panel._rev_items and not any(item.isVisible() for item in panel._rev_items + panel._fwd_items)
+    panel._guess("A")  # the class chose: everything shows, at once (even while paused)
+    assert "KL(q‖p) =" in panel.readout.text() and panel.kl_curves.isVisible()
+    assert all(item.isVisible() for item in panel._rev_items[:1] + panel._fwd_items[:1])
+    panel.handles[0].setPos(-3.0, 0.5)
+    panel._moved()  # a new p: asked again
+    assert panel.guessed is None and not panel.kl_curves.isVisible()
+    # without the question (the reverse-KL preset) the fits show from the start
+    panel.set_view_state({})
+    assert panel.kl_curves.isVisible()

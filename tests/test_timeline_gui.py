@@ -203,7 +203,8 @@ def test_every_preset_trains_a_few_steps_headless(preset):
     if p.missing():
         pytest.skip(p.missing())
     assert p.title and len(p.caption) > 40
-    session = record_session(EngineConfig(lab=p.lab, settings=p.settings, seed=p.seed, data=p.data), 3,
+    # the preset's view choices are the lab's (its experiment's VIEW): a wrong name fails the build
+    session = record_session(EngineConfig(lab=p.lab, settings=p.settings, seed=p.seed, data=p.data, view=p.view), 3,
                              frame_every=3, checkpoint_every=3)
     assert session.step == 3 and np.isfinite(session.history.metrics()["step"]).all()
 

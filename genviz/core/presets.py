@@ -62,6 +62,7 @@ class Preset:
     lesson: dict | None = None
     trained: Path | None = None  # a shipped session to open at (see the module's docstring)
     speed: float | None = None  # steps/s when the preset opens (0: unlimited; None: the lab's own speed)
+    view: dict = field(default_factory=dict)  # the lab's view choices (its experiment's VIEW) the preset opens with
 
     def missing(self) -> str | None:
         """Why the preset cannot run here (its data set is not downloaded), or None."""
@@ -115,6 +116,10 @@ def read_preset(path: str | os.PathLike) -> Preset:
     speed = raw.get("speed")
     if speed is not None and (not isinstance(speed, (int, float)) or isinstance(speed, bool) or not 0 <= speed <= 100000):
         raise PresetError(f"preset {path.name}: speed must be 0..100000 steps per second, got {str(speed)[:40]!r}")
+    view = raw.get("view", {})
+    if not isinstance(view, dict) or len(view) > 16 or not all(
+            isinstance(k, str) and isinstance(v, (bool, int, float, str)) and len(str(v)) <= 200 for k, v in view.items()):
+        raise PresetError(f"preset {path.name}: [view] must be a table of at most 16 plain values (a lab's view choices)")
     trained = raw.get("trained")
     if trained is not None:
         if (not isinstance(trained, str) or not trained.endswith(".genviz") or Path(trained).name != trained
@@ -128,7 +133,7 @@ def read_preset(path: str | os.PathLike) -> Preset:
             raise PresetError(f"preset {path.name}: its trained state {trained.name} is missing")
     preset = Preset(name=path.stem, title=raw["title"], lab=raw["lab"], caption=" ".join(raw["caption"].split()),
                     settings=settings, seed=seed, data=data, order=order, lesson=lesson, trained=trained,
-                    speed=None if speed is None else float(speed))
+                    speed=None if speed is None else float(speed), view=dict(view))
     try:
         preset.resolved_settings()
     except KeyError:

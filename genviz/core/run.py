@@ -138,6 +138,7 @@ class RunModel:
         if self.labs[preset.lab].data_kind == "images":
             self.data = preset.data
         self.seed, self.preset, self.session = preset.seed, preset, None
+        self.views[preset.lab] = {**self.views.get(preset.lab, {}), **preset.view}
         return values
 
     def take_newest_kept_model(self, lab: str) -> tuple[str, str, int] | None:

@@ -63,6 +63,8 @@ def purity(labels: np.ndarray, truth: np.ndarray | None) -> float | None:
 class InferenceExperiment(Experiment):
     LAB = LAB
     STATE_ATTRS = ("vi_state",)
+    # "Which Gaussian is closer?" asked of the class: the panel hides the fits and every KL until a guess
+    VIEW = {"question": False}
 
     def __init__(self, settings: dict, seed: int = 0, device: str = "cpu", data: str | None = None):
         super().__init__(settings, seed, device, data)

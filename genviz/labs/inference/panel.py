@@ -226,8 +226,31 @@ class InferencePanel(PagedPanel):
         for item in items[len(parts["weights"]):]:  # fewer components than before
             item.setData([], [])
 
+    def set_view_state(self, view: dict) -> None:
+        self.question = bool(view.get("question", False))
+        self._show_answers()
+
+    @property
+    def asking(self) -> bool:
+        """The question is open: the class has not guessed yet, so nothing on screen may answer it."""
+        return getattr(self, "question", False) and self.guessed is None
+
+    def _show_answers(self) -> None:
+        """The fits (which are the answer: one on a mode, one moment-matched) and every KL hide while
+        the class is asked; a guess shows them."""
+        hide = self.asking
+        for item in (*getattr(self, "_rev_items", []), *getattr(self, "_fwd_items", [])):
+            item.setVisible(not hide)
+        self.kl_curves.setVisible(not hide)
+        self.kl_view.setTitle("p (heat): the fits show once the class has guessed" if hide else
+                              "p (heat); reverse-KL fit (red), forward-KL fit (blue): 2σ", size=theme.title_size())
+        if hide:
+            self.readout.setText("Which Gaussian is closer to p, A or B? Guess first: the fits, their KLs and the "
+                                 "exact KLs of A and B show once the class has chosen.")
+
     def _draw_kl(self, data: dict) -> None:
         """The fits' view, the question's view and the readout, one per event-loop turn."""
+        self._kl_data = data
         self.draw_in_turns([lambda: self._draw_kl_fits(data), lambda: self._draw_kl_question(data),
                             lambda: self._kl_readout(data)])
 
@@ -240,6 +263,8 @@ class InferencePanel(PagedPanel):
             self._rev_items, self._fwd_items = [], []
         self._ellipses(self.kl_view, self._rev_items, data["rev_parts"], REV)
         self._ellipses(self.kl_view, self._fwd_items, data["fwd_parts"], FWD, dashed=True)
+        for item in (*self._rev_items, *self._fwd_items):
+            item.setVisible(not self.asking)
         self._handles(np.asarray(data["means"]))
         if not self._fit_done:
             self._fit_done = True
@@ -260,6 +285,9 @@ class InferencePanel(PagedPanel):
             self._guess(self.guessed)
 
     def _kl_readout(self, data: dict) -> None:
+        self._show_answers()
+        if self.asking:
+            return
         rev, fwd = data["rev_fit"], data["fwd_fit"]
         self.readout.setText(
             "Exact by quadrature over the box holding p and q (128×128), nats: reverse-KL fit (red) "
@@ -298,9 +326,18 @@ class InferencePanel(PagedPanel):
             p = h.pos()
             pts.append(f"{np.clip(p.x(), max(x0, -6), min(x1, 6)):.2f},{np.clip(p.y(), max(y0, -6), min(y1, 6)):.2f}")
         self.requestSettings.emit({"means": ";".join(pts)}, False)
+        if getattr(self, "question", False) and self.guessed is not None:  # a new p: the class is asked again
+            self.guessed = None
+            self.answer.setText("Guess, then see the exact KLs.")
+            self._show_answers()
 
     def _guess(self, name: str) -> None:
+        revealed = self.guessed is None
         self.guessed = name
+        if revealed:
+            self._show_answers()
+            if getattr(self, "_kl_data", None) is not None:  # the KLs now, even while paused
+                self._kl_readout(self._kl_data)
         c = getattr(self, "_candidates", None)
         if not c:
             return
