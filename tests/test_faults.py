@@ -373,6 +373,41 @@ def test_a_crashed_autosave_is_offered_when_the_next_genviz_has_its_pid(tmp_path
         holder.wait()
 
 
+def test_autosaves_of_killed_windows_are_offered_once_and_do_not_pile_up(tmp_path, monkeypatch):
+    """Issue 39: 35 autosaves (311 MB) of killed windows piled up, never deleted. Each is offered once,
+    then kept; the newest few stay, the old rest goes, and the caller learns how much went."""
+    import os
+
+    from genviz.ui import sessions
+
+    monkeypatch.setenv("GENVIZ_STATE_DIR", str(tmp_path))
+    now = time.time()
+    for i in range(14):  # i days old; nobody holds their locks: their genviz was killed
+        f = tmp_path / f"autosave-run{i:02d}.genviz"
+        f.write_bytes(b"x" * 1000)
+        os.utime(f, (now - i * 86400, now - i * 86400))
+    own, lock = sessions.own_autosave()
+    offer, kept, deleted, freed = sessions.tidy_autosaves(exclude=own, now=now)
+    assert offer is not None and offer[0].name == "kept-run00.genviz" and offer[1].is_locked
+    assert not list(tmp_path.glob("autosave-run*"))  # none is offered at the next start
+    names = sorted(p.name for p in kept)
+    # the newest 3 always; up to 10 in all, none of them older than 7 days beyond the newest 3
+    assert len(kept) == 8 and names[0] == "kept-run00.genviz" and "kept-run07.genviz" in names
+    assert deleted == 6 and freed == 6000
+    assert own.exists() is False or own.name.startswith("autosave-")  # this window's own file untouched
+    offer[1].release(force=True)
+    again = sessions.tidy_autosaves(exclude=own, now=now)
+    assert again[0] is None and len(again[1]) == 8 and again[2] == 0  # offered once; nothing more to delete
+    # past MAX_AUTOSAVES, even young ones go (the oldest first)
+    for i in range(12):
+        (tmp_path / f"autosave-new{i:02d}.genviz").write_bytes(b"y")
+    offer, kept, deleted, _ = sessions.tidy_autosaves(exclude=own, now=now + 60)
+    assert len(kept) == sessions.MAX_AUTOSAVES and deleted == 10
+    lock.release(force=True)
+    if offer:
+        offer[1].release(force=True)
+
+
 # -- the config file is no pickle sink ------------------------------------------------------------------------------
 def test_a_crafted_config_value_runs_nothing_and_odd_values_are_ignored_with_a_message(tmp_path):
     """QSettings unpickles a Python object stored in genviz.conf (@Variant(...PyObjectWrapper...)): a crafted value

@@ -9,9 +9,12 @@ system drops it when its holder dies, whatever PID the next genviz gets (named a
 Qt's PID-based lock file, a genviz that got the crashed one's PID, as it always does in a container,
 took the crashed run's file for its own, overwrote it and deleted it). A window never writes an
 autosave whose lock it does not hold. At start-up a file whose lock nobody holds is the run of a
-genviz that crashed or was killed: it is offered for restoring (and locked while offered, so a second
-window does not offer it too). A normal close deletes this window's file only when the worker was
-healthy, i.e. the user could have saved; after a lost worker it stays."""
+genviz that crashed or was killed: it is offered for restoring once (and locked while offered, so a
+second window does not offer it too), then kept as ``kept-ID.genviz`` (File ▸ Open reads it). The
+newest KEEP_AUTOSAVES kept files stay; older ones go after KEEP_DAYS, and past MAX_AUTOSAVES at once,
+and the window says so (killed windows piled up 35 files, 311 MB, never deleted). A normal close
+deletes this window's file only when the worker was healthy, i.e. the user could have saved; after a
+lost worker it stays."""
 from __future__ import annotations
 
 import asyncio
@@ -29,6 +32,10 @@ from genviz.ui.engine_bridge import QueryFailed
 
 AUTOSAVE_SECONDS = float(os.environ.get("GENVIZ_AUTOSAVE_SECONDS", "60"))
 RECENT_MAX = 8
+KEEP_AUTOSAVES = 3  # the newest autosaves of crashed or killed runs always kept
+KEEP_DAYS = 7.0  # older ones than the newest few go after this many days ...
+MAX_AUTOSAVES = 10  # ... and at once past this many
+KEPT = "kept-"  # an orphaned autosave after its one offer
 
 
 def state_dir() -> Path:
@@ -75,6 +82,53 @@ def orphaned_autosaves(exclude: Path | None = None) -> list[tuple[Path, FileLock
         if lock is not None:
             found.append((path, lock))
     return found
+
+
+def tidy_autosaves(exclude: Path | None = None, now: float | None = None
+                   ) -> tuple[tuple[Path, FileLock] | None, list[Path], int, int]:
+    """Autosaves of crashed or killed runs, offered once: the newest orphan not offered before (its
+    lock held by the caller, or None), each such orphan renamed ``kept-ID.genviz`` so no later start
+    offers it again; then the kept files past the newest KEEP_AUTOSAVES deleted when older than
+    KEEP_DAYS or beyond MAX_AUTOSAVES. Returns (offer, the kept files left, files deleted, bytes freed).
+    One window tidies at a time (a folder lock); another gets nothing to do."""
+    folder = state_dir()
+    if not folder.is_dir():
+        return None, [], 0, 0
+    tidy = _try_lock(folder / "tidy")
+    if tidy is None:
+        return None, [], 0, 0
+    try:
+        offer = None
+        for path, lock in orphaned_autosaves(exclude=exclude):
+            kept = path.with_name(KEPT + path.name.removeprefix("autosave-"))
+            try:
+                path.replace(kept)
+            except OSError:
+                _unlock(lock)
+                continue
+            _unlock(lock, remove=True)
+            if offer is None:  # the newest: held while offered
+                held = _try_lock(kept)
+                offer = (kept, held) if held is not None else None
+        now = time.time() if now is None else now
+        kept_files = sorted(folder.glob(f"{KEPT}*{SUFFIX}"), key=lambda p: p.stat().st_mtime, reverse=True)
+        deleted = freed = 0
+        for i, path in enumerate(kept_files):
+            if i < KEEP_AUTOSAVES or (offer is not None and path == offer[0]):
+                continue
+            age_days = (now - path.stat().st_mtime) / 86400
+            if age_days > KEEP_DAYS or i >= MAX_AUTOSAVES:
+                lock = _try_lock(path)
+                if lock is None:  # another window has it open for restoring
+                    continue
+                freed += path.stat().st_size
+                path.unlink(missing_ok=True)
+                _unlock(lock, remove=True)
+                deleted += 1
+        left = [p for p in kept_files if p.exists()]
+        return offer, left, deleted, freed
+    finally:
+        _unlock(tidy, remove=False)
 
 
 def own_autosave() -> tuple[Path, FileLock | None]:
@@ -203,15 +257,27 @@ class SessionActions:
             self.autosaving = False
 
     def offer_crash_restore(self) -> None:
-        """Offer the newest autosave of a genviz that did not close normally (none running holds it)."""
-        self.offered = orphaned_autosaves(exclude=self.autosave_file)
-        if not self.offered:
+        """Offer, once, the newest autosave of a genviz that did not close normally (none running holds
+        it); keep the newest few such files, delete the old rest, and say so."""
+        try:
+            offer, kept, deleted, freed = tidy_autosaves(exclude=self.autosave_file)
+        except OSError as exc:  # a read-only or vanished state folder: nothing to offer
+            self.w.statusBar().showMessage(f"Could not look for autosaves: {exc}", 6000)
             return
-        path = self.offered[0][0]
-        more = f" ({len(self.offered) - 1} older ones are kept too)" if len(self.offered) > 1 else ""
+        self.offered = [offer] if offer is not None else []
+        gone = (f" Deleted {deleted} older autosave{'s' if deleted != 1 else ''} ({freed / 1e6:.0f} MB) of such runs."
+                if deleted else "")
+        if offer is None:
+            if deleted:
+                self.w.statusBar().showMessage(gone.strip() + f" The newest {len(kept)} are kept in {state_dir()}.", 10000)
+            return
+        path = offer[0]
+        others = len(kept) - 1
+        more = (f" It is offered once; it and {others} more are kept in {state_dir()} (File ▸ Open)" if others
+                else f" It is offered once, then kept in {state_dir()} (File ▸ Open)")
         self.w.banner.show_message(
             f"A genviz run did not close normally. Its autosaved session from "
-            f"{time.strftime('%Y-%m-%d %H:%M', time.localtime(path.stat().st_mtime))} is available{more}.",
+            f"{time.strftime('%Y-%m-%d %H:%M', time.localtime(path.stat().st_mtime))} is available.{more}.{gone}",
             level="info", action=("Restore it", lambda: asyncio.ensure_future(self.restore(path))))
 
     async def restore(self, path: Path) -> bool:
