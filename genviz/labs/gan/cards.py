@@ -28,11 +28,12 @@ CARDS = {
         "#{k : count<sub>k</sub> &gt; 0}", PROTOCOL,
         "A well-trained GAN reaches all 8 (ring) or 25 (grid) modes and stays there."),
     "quality": Card(
-        "Sample quality",
-        "The share of high-quality samples, and the reverse KL of the mode histogram to uniform (&times;100), over "
-        "training.",
-        "reverse KL = &sum;<sub>k</sub> p<sub>k</sub> log(p<sub>k</sub> K), p<sub>k</sub> = the share of high-quality "
-        "samples at mode k; its standard error by the delta method",
+        "High-quality samples",
+        "The share of high-quality samples over training. The readout above gives the reverse KL of the mode "
+        "histogram to uniform, with its standard error.",
+        "high quality: min<sub>k</sub> &Vert;x &minus; &mu;<sub>k</sub>&Vert; / &sigma; &lt; 3; reverse KL = "
+        "&sum;<sub>k</sub> p<sub>k</sub> log(p<sub>k</sub> K), p<sub>k</sub> = the share of high-quality samples at "
+        "mode k; its standard error by the delta method",
         PROTOCOL,
         "A perfect generator scores about 98.9 % high quality and reverse KL near 0."),
     "losses": Card(

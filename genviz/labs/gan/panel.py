@@ -116,8 +116,9 @@ class GanPanel(LabPanel):
         self.coverage_text.setTextFormat(Qt.RichText)
         self.per_mode = BarPlot("High-quality samples per mode", "mode", "samples")
         self.modes_curve = CurvePlot("Modes captured", {"modes": "modes"}, y_label="modes")
-        self.quality_curve = CurvePlot("Sample quality", {"hq": "% high quality", "rkl": "reverse KL ×100"},
-                                       y_label="")
+        # one unit per plot: "reverse KL ×100" beside a percentage set the axis to 0-400 and its legend
+        # covered the curves; the reverse KL is in the readout above, with its standard error
+        self.quality_curve = CurvePlot("High-quality samples", {"hq": "% high quality"}, y_label="%")
         cov_box = QWidget()
         cov_box.setMinimumWidth(380)
         cov_lay = QVBoxLayout(cov_box)
@@ -126,6 +127,8 @@ class GanPanel(LabPanel):
         cov_lay.addWidget(self.per_mode, 3)
         cov_lay.addWidget(self.modes_curve, 2)
         cov_lay.addWidget(self.quality_curve, 2)
+        for plot in (self.per_mode, self.modes_curve, self.quality_curve):
+            plot.setMinimumHeight(110)  # readable when a caption and a banner take the window's height
 
         self.losses = CurvePlot("Losses", {"d_loss": "D loss", "g_loss": "G loss"}, y_label="loss")
         self.outputs = CurvePlot("D's mean output", {"d_real": "on real", "d_fake": "on generated"}, y_label="D(x)")
@@ -301,8 +304,6 @@ class GanPanel(LabPanel):
         self.lost_modes = sorted(m for m in self.best_modes if self.zero_streak[m] >= LOST_AFTER)
         self.modes_curve.append("modes", [step], [cov["modes"]])
         self.quality_curve.append("hq", [step], [cov["hq_percent"]])
-        rkl = cov["reverse_kl"]
-        self.quality_curve.append("rkl", [step], [100 * rkl if np.isfinite(rkl) else np.nan])
 
     def _draw_coverage(self, data: dict, step: int, live: bool = True) -> None:
         cov = data.get("coverage")
