@@ -1,4 +1,4 @@
-"""Shared plot widgets: a class legend moves off the data (until the user drags it), count bars
+"""Shared plot widgets: a class legend beside the view (off the data), count bars
 start at 0 even when every count is 0, SVG text runs are joined."""
 import numpy as np
 
@@ -7,7 +7,8 @@ from genviz.ui.export import join_text_runs
 from genviz.ui.plots import BarPlot, ClassScatter, make_plot
 
 
-def test_the_class_legend_takes_the_emptiest_corner_and_stays_where_dragged(qtbot):
+def test_the_class_legend_sits_beside_the_view_never_on_a_cluster(qtbot):
+    """Issue 39: inside the view, wherever it went, the legend hid some cluster of a full latent plane."""
     theme.apply_theme("light")
     plot = make_plot("latent")
     qtbot.addWidget(plot)
@@ -16,15 +17,17 @@ def test_the_class_legend_takes_the_emptiest_corner_and_stays_where_dragged(qtbo
     qtbot.waitExposed(plot)
     scatter = ClassScatter(plot, [str(i) for i in range(10)])
     rng = np.random.default_rng(0)
-    crowd = rng.normal([-2.5, 2.5], 0.3, (400, 2))  # everything in the top-left corner
-    scatter.keep_in_view = (-3, 3, -3, 3)
-    scatter.set_points(crowd, rng.integers(0, 10, len(crowd)))
-    assert scatter.corner != (0, 0)
-    moved = scatter.legend.pos() + type(scatter.legend.pos())(40, 40)
-    scatter.legend.autoAnchor(moved)  # the user drags it (what LegendItem.mouseDragEvent does)
-    scatter.placed_time = 0.0
-    scatter.set_points(-crowd, rng.integers(0, 10, len(crowd)))
-    assert scatter.legend.pos() == moved
+    everywhere = rng.uniform(-3, 3, (2000, 2))  # the whole plane taken
+    scatter.set_points(everywhere, rng.integers(0, 10, len(everywhere)))
+    qtbot.wait(50)
+    vb = plot.getPlotItem().getViewBox()
+    legend = scatter.legend.sceneBoundingRect()
+    assert legend.width() > 20 and legend.height() > 100
+    assert legend.left() >= vb.sceneBoundingRect().right() - 1, (legend, vb.sceneBoundingRect())
+    assert legend.right() <= plot.width() + 1  # and within the view's widget
+    assert plot.getPlotItem().legend is scatter.legend
+    scatter.remove()
+    assert plot.getPlotItem().legend is None
 
 
 def test_all_zero_counts_keep_a_plain_axis_from_zero(qtbot):

@@ -46,6 +46,20 @@ def keyed(title: str, key: str) -> str:
     return f"{title}<br><small>{key}</small>"
 
 
+def outside_legend(plot: pg.PlotWidget, where: str = "right", columns: int = 1) -> pg.LegendItem:
+    """A legend in the plot's own layout, beside the view (``right``) or under its x axis
+    (``below``): off the data, whatever the data does. Items added to the plot with a ``name`` are
+    entered in it, as with pyqtgraph's ``addLegend``."""
+    item = plot.getPlotItem()
+    legend = pg.LegendItem(labelTextSize=f"{10 * theme.font_scale():.0f}pt", colCount=columns, verSpacing=-4)
+    if where == "right":
+        item.layout.addItem(legend, 2, 3, alignment=Qt.AlignTop)
+    else:
+        item.layout.addItem(legend, 4, 1, alignment=Qt.AlignHCenter)
+    item.legend = legend  # entered by addItem(name=...), and styled by the theme as any plot's legend
+    return legend
+
+
 def make_plot(title: str = "", x_label: str = "", y_label: str = "") -> pg.PlotWidget:
     w = pg.PlotWidget()
     w.setTitle(title, size=theme.title_size())
@@ -484,10 +498,9 @@ class ClassScatter:
     def __init__(self, plot: pg.PlotWidget, class_names: list[str], size: float = 6):
         self.plot = plot
         self.items = []
-        # translucent, and movable by dragging: a legend may cover a cluster, but never hides it
-        self.legend = plot.getPlotItem().addLegend(offset=(5, 5), labelTextSize="10pt")
-        plot.legend_alpha = 200
-        self.legend.setColumnCount(2 if len(class_names) > 5 else 1)
+        # beside the view, in the plot's own layout: wherever inside the view it went, some cluster
+        # of a 2-D latent lay under it (a whole class hidden on a projector)
+        self.legend = outside_legend(plot, "right")
         for i, name in enumerate(class_names):
             item = pg.ScatterPlotItem(size=size, pen=None, brush=pg.mkBrush(theme.class_color(i)))
             plot.addItem(item)
@@ -498,7 +511,6 @@ class ClassScatter:
         self.hist = pg.ImageItem()
         self.hist.setZValue(-10)
         plot.addItem(self.hist)
-        self.corner, self.placed_at, self.placed_time = (0, 0), None, 0.0
         # the view's range changes only when points leave it or fill a small part of it: a range that
         # follows every frame re-lays the axes and repaints the plot ~10 times a second
         self.keep_in_view: tuple[float, float, float, float] | None = None  # x0, x1, y0, y1 always shown
@@ -537,37 +549,6 @@ class ClassScatter:
         vb.setRange(xRange=(float(lo[0] - pad[0]), float(hi[0] + pad[0])),
                     yRange=(float(lo[1] - pad[1]), float(hi[1] + pad[1])), padding=0)
 
-    # the legend sits in the corner of the view with the fewest points under it (re-chosen at most
-    # once a second, only for a clearly emptier corner); once the user drags it, it stays there
-    _CORNERS = ((0, 0), (1, 0), (0, 1), (1, 1))
-
-    def place_legend(self, points: np.ndarray) -> None:
-        import time
-
-        legend, vb = self.legend, self.plot.getPlotItem().getViewBox()
-        if legend.parentItem() is None or not len(points) or time.monotonic() - self.placed_time < 1.0:
-            return
-        if self.placed_at is not None and (legend.pos() - self.placed_at).manhattanLength() > 2:
-            return  # moved by hand
-        self.placed_time = time.monotonic()
-        size, box = legend.boundingRect(), vb.boundingRect()
-        counts = []
-        for cx, cy in self._CORNERS:
-            x0 = box.left() + 5 if cx == 0 else box.right() - 5 - size.width()
-            y0 = box.top() + 5 if cy == 0 else box.bottom() - 5 - size.height()
-            a = vb.mapToView(pg.QtCore.QPointF(x0, y0))
-            b = vb.mapToView(pg.QtCore.QPointF(x0 + size.width(), y0 + size.height()))
-            (xa, xb), (ya, yb) = sorted((a.x(), b.x())), sorted((a.y(), b.y()))
-            inside = ((points[:, 0] >= xa) & (points[:, 0] <= xb) & (points[:, 1] >= ya) & (points[:, 1] <= yb))
-            counts.append(int(inside.sum()))
-        best = int(np.argmin(counts))
-        current = self._CORNERS.index(self.corner)
-        if self.placed_at is None or counts[best] < 0.5 * counts[current] - 2:
-            self.corner = self._CORNERS[best]
-        cx, cy = self.corner
-        legend.anchor(itemPos=(cx, cy), parentPos=(cx, cy), offset=(5 if cx == 0 else -5, 5 if cy == 0 else -5))
-        self.placed_at = legend.pos()
-
     def restyle(self) -> None:
         """After a theme switch: class colours of the new theme (class 9 is white on dark)."""
         for i, item in enumerate(self.items):
@@ -592,12 +573,12 @@ class ClassScatter:
             item.setData(points[sel, 0], points[sel, 1])
         if self.steady:
             self.steady_range(points)
-        self.place_legend(points)
 
     def remove(self) -> None:
         for item in self.items:
             self.plot.removeItem(item)
         self.plot.removeItem(self.hist)
+        self.plot.getPlotItem().layout.removeItem(self.legend)
         self.legend.scene() and self.legend.scene().removeItem(self.legend)
         self.plot.getPlotItem().legend = None
         self.plot.restyle_hooks = [h for h in getattr(self.plot, "restyle_hooks", []) if h != self.restyle]

@@ -11,7 +11,8 @@ from genviz.core.mosaic import tile
 from genviz.core.numbers import bound_text, estimate
 from genviz.ui import theme
 from genviz.ui.panel import LabPanel, column
-from genviz.ui.plots import ClassScatter, add_colorbar, ClickableImage, CurvePlot, contour_segments, ellipse_points, lock_aspect, make_plot
+from genviz.ui.plots import (ClassScatter, ClickableImage, CurvePlot, add_colorbar, contour_segments, ellipse_points,
+                              lock_aspect, make_plot, outside_legend)
 
 STRIP_ROWS, STRIP_COLS = 2, 6
 FIT_COLORS = {"q": "#d62728", "qstar": "#ff7f0e", "qfull": "#2ca02c"}
@@ -78,8 +79,7 @@ class PosteriorPanel(LabPanel):
         self.post_plot = make_plot("True posterior p(z|x) (quadrature) and its approximations", "z₁", "z₂")
         lock_aspect(self.post_plot)
         self.density = DensityPlot(self.post_plot)
-        legend = self.post_plot.addLegend(offset=(5, 5), labelTextSize="10pt")
-        legend.setBrush(pg.mkBrush(theme.colors()["plot_bg"]))
+        outside_legend(self.post_plot, "below", columns=2)  # inside, it covered part of the 99 % contour
         self.hmc_points = pg.ScatterPlotItem(size=3, pen=None, brush=pg.mkBrush(30, 90, 200, 110), name="HMC samples")
         self.post_plot.addItem(self.hmc_points)
         self.ellipses = {}
