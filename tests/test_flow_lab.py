@@ -127,3 +127,19 @@ def test_a_typed_target_with_mass_at_the_rim_is_flagged():
     assert "warning" not in make(fit="energy", energy="U3").static_info()
     info = make(fit="energy", energy="0.5*z2**2").static_info()  # flat in z1: not normalisable
     assert "not be normalisable" in info["warning"]
+
+
+def test_a_stretched_grid_line_is_broken_not_drawn_as_a_chord():
+    """Issue 39: where a layer stretches a piece of a grid line far beyond its points' spacing, the mesh
+    drew a straight chord across the view; the polyline leaves that piece out, and never joins two lines."""
+    from genviz.labs.flow.panel import mesh_polyline
+
+    t = np.linspace(-3, 3, 200)
+    smooth = np.stack([t, 0.3 * np.sin(t)], 1)
+    folded = smooth.copy()
+    folded[120:, 0] += 6.0  # one jump far beyond the line's spacing (a fold)
+    points, connect = mesh_polyline(np.stack([smooth, folded]))
+    assert points.shape == (400, 2) and connect.shape == (400,)
+    assert not connect[199] and not connect[399]  # line ends are not joined to the next line
+    assert connect[:199].all()  # the smooth line is whole
+    assert not connect[200 + 119] and connect[200:200 + 119].all() and connect[200 + 120:399].all()

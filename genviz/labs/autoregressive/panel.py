@@ -136,6 +136,14 @@ class AutoregressivePanel(LabPanel):
         gl.setContentsMargins(0, 0, 0, 0)
         for i, view in enumerate((self.first_stack, self.second_stack, self.nll_view, self.field_view)):
             gl.addWidget(view, i // 2, i % 2)
+        # two rows of equal height, each view allowed to shrink: the receptive field (the blind spot,
+        # this lab's lesson) was squeezed to a sliver under the larger images above it
+        for i in range(2):
+            gl.setRowStretch(i, 1)
+            gl.setColumnStretch(i, 1)
+        for view in (self.image_view, self.hist_view, self.next_view, self.cond_view, self.nll_view, self.field_view,
+                     self.samples_view, self.density_view):
+            view.setMinimumSize(120, 120)
         top = self.top_split = QSplitter(Qt.Horizontal)
         top.addWidget(left)
         top.addWidget(grid)

@@ -16,6 +16,22 @@ from genviz.core.numbers import estimate
 from genviz.ui.plots import CurvePlot, heat_plot, lock_aspect, make_plot
 
 
+CHORD = 8.0  # a warped segment this many times the line's median segment is a gap, not a straight chord
+
+
+def mesh_polyline(lines: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The warped grid lines ``[lines, points, 2]`` as one polyline: the points ``[N, 2]`` and for each
+    whether it joins the next (pyqtgraph's ``connect`` array). Lines are not joined to each other, nor
+    across a piece the flow stretched far beyond what the line's points can trace (a fold): drawn, that
+    piece was a straight chord across the view that no grid line takes."""
+    lines = np.asarray(lines, np.float64)
+    seg = np.linalg.norm(np.diff(lines, axis=1), axis=2)  # [lines, points - 1]
+    typical = np.median(seg, axis=1, keepdims=True)
+    joins = np.isfinite(seg) & (seg <= CHORD * np.maximum(typical, 1e-9))
+    connect = np.concatenate([joins, np.zeros((len(lines), 1), bool)], 1)
+    return lines.reshape(-1, 2), connect.ravel()
+
+
 class FlowPanel(LabPanel):
     MAIN_VIEW = "model-density"  # the flow's density: what the compare view shows of each run
     def __init__(self, lab, parent=None):
@@ -314,8 +330,8 @@ class FlowPanel(LabPanel):
         k = max(0, min(K, int(k)))
         lines = self.heavy["lines"][k]
         n, p = self.static["lines"], self.static["line_points"]
-        with_breaks = np.concatenate([lines.reshape(2 * n, p, 2), np.full((2 * n, 1, 2), np.nan)], 1).reshape(-1, 2)
-        self.mesh.setData(with_breaks[:, 0], with_breaks[:, 1])
+        points, connect = mesh_polyline(lines.reshape(2 * n, p, 2))
+        self.mesh.setData(points[:, 0], points[:, 1], connect=connect)
         cloud = self.heavy["cloud"][k]
         self.cloud.setData(cloud[:, 0], cloud[:, 1])
         self.slider_label.setText(f"layer {k} of {K}" + (" (base N(0, I))" if k == 0 else ""))
