@@ -9,9 +9,10 @@ from pathlib import Path
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (QDialog, QGridLayout, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QPushButton,
-                               QScrollArea, QVBoxLayout, QWidget)
+                               QScrollArea, QSizePolicy, QVBoxLayout, QWidget)
 
-THUMB_W, THUMB_H = 240, 150
+THUMB_W, THUMB_H = 190, 118
+COLUMNS = 4  # ten labs in three rows: all of them in view in a 1600x1000 window
 
 
 def thumbnail_path(lab) -> Path | None:
@@ -63,11 +64,13 @@ class WelcomeDialog(QDialog):
             text = QLabel(first_sentence(lab.summary))
             text.setWordWrap(True)
             text.setFixedWidth(THUMB_W)
+            text.setStyleSheet("font-size: 10pt;")
+            text.setSizePolicy(QSizePolicy.Preferred, QSizePolicy.Minimum)  # never under its button
             cl.addWidget(thumb)
             cl.addWidget(button)
             cl.addWidget(text)
             cl.addStretch(1)
-            grid.addWidget(card, i // 3, i % 3)
+            grid.addWidget(card, i // COLUMNS, i % COLUMNS)
             self.lab_buttons[lab.name] = button
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
@@ -78,20 +81,24 @@ class WelcomeDialog(QDialog):
 
         for preset in all_presets():
             missing = preset.missing()
-            item = QListWidgetItem(f"{preset.title}   ({window.labs[preset.lab].title if preset.lab in window.labs else preset.lab})"
-                                   + (f" — {missing}" if missing else ""))
+            lab_title = window.labs[preset.lab].title if preset.lab in window.labs else preset.lab
+            item = QListWidgetItem(f"{preset.title}  ·  {lab_title}" + (f" — {missing}" if missing else ""))
             item.setData(Qt.UserRole, preset.name)
             item.setToolTip(preset.caption)
             if missing:
                 item.setFlags(item.flags() & ~Qt.ItemIsEnabled)
             self.presets.addItem(item)
+        # whole titles, wrapped: a horizontal scroll bar cut the longer ones and their labs off
+        self.presets.setWordWrap(True)
+        self.presets.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        self.presets.setSpacing(2)
         self.presets.itemActivated.connect(lambda item: self.open_preset(item.data(Qt.UserRole)))
         right = QVBoxLayout()
         right.addWidget(QLabel("<b>Lecture presets</b>, in teaching order"))
         right.addWidget(self.presets, 1)
         body = QHBoxLayout()
-        body.addWidget(scroll, 5)
-        body.addLayout(right, 3)
+        body.addWidget(scroll, 2)
+        body.addLayout(right, 1)
         close = QPushButton("Close")
         close.clicked.connect(self.accept)
         lay = QVBoxLayout(self)
