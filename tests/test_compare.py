@@ -553,3 +553,14 @@ def test_a_sweep_of_more_runs_than_a_comparison_holds_opens_through_a_picker_and
 
     assert not picker.buttons.button(QDialogButtonBox.Ok).isEnabled()
     w.close()
+
+
+def test_runs_are_laid_out_in_cells_close_to_square():
+    """Issue 39: four equal-axis views two to a row in a wide, short area were mostly empty margins."""
+    from genviz.ui.compare import runs_per_row
+
+    assert runs_per_row(4, 1500, 450) == 4  # one row of four near-square cells
+    assert runs_per_row(4, 900, 900) == 2  # a square area: two by two
+    assert runs_per_row(6, 900, 600) == 3
+    assert runs_per_row(1, 1500, 450) == 1
+    assert runs_per_row(4, 1500, 450, whole=True) == 2  # whole panels keep two to a row

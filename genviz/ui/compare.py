@@ -189,6 +189,18 @@ class AddRunDialog(QDialog):
         self.accept()
 
 
+def runs_per_row(n: int, width: float, height: float, whole: bool = False) -> int:
+    """How many runs side by side: whole panels two to a row; one view each, the count that makes the
+    cells closest to square (equal-axis views in wide, short cells were mostly empty margins)."""
+    import math
+
+    if n <= 1:
+        return 1
+    if whole:
+        return 2 if n > 2 else n
+    return min(range(1, n + 1), key=lambda c: abs(math.log((width / c) / (height / math.ceil(n / c)))))
+
+
 class CompareWindow(QMainWindow):
     """Runs of one lab side by side. ``runs``: Run objects (their parent becomes this window)."""
 
@@ -342,7 +354,9 @@ class CompareWindow(QMainWindow):
             col["widget"].deleteLater()
         self.columns = []
         shown = self.shown_runs()
-        per_row = 2 if len(shown) > 2 else max(1, len(shown))
+        host = self.grid_host.parentWidget() or self.grid_host
+        width, height = (host.width(), host.height()) if host.width() > 200 and host.height() > 100 else (1500, 450)
+        per_row = runs_per_row(len(shown), width, height, whole=self.view_choice == WHOLE_PANEL)
         color_of = self.colors()
         for i, run in enumerate(shown):
             box = QWidget()

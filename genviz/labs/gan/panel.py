@@ -57,7 +57,7 @@ class GanPanel(LabPanel):
 
 
         # -- the data view ---------------------------------------------------------------------
-        self.view = make_plot("Real and generated samples over D(x)", "x₁", "x₂")
+        self.view = make_plot("Samples over D(x)", "x₁", "x₂")
         lock_aspect(self.view)
         self.heat = pg.ImageItem()
         self.heat.setZValue(-20)
@@ -206,7 +206,7 @@ class GanPanel(LabPanel):
         x0, x1, y0, y1 = info["extent"]
         self.view.setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0)
         critic = info.get("critic")
-        self.view.setTitle("Real and generated samples over " + ("the critic's score" if critic else "D(x)"), size=theme.title_size())
+        self.view.setTitle("Samples over " + ("the critic's score" if critic else "D(x)"), size=theme.title_size())
         self.outputs.setTitle("Critic's mean score" if critic else "D's mean output (probability real)", size=theme.title_size())
         # mode coverage exists for mixtures with known modes: on drawn or loaded points its plots go
         for plot in (self.per_mode, self.modes_curve, self.quality_curve):
