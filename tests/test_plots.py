@@ -1,6 +1,7 @@
 """Shared plot widgets: a class legend beside the view (off the data), count bars
 start at 0 even when every count is 0, SVG text runs are joined."""
 import numpy as np
+import pyqtgraph as pg
 
 from genviz.ui import theme
 from genviz.ui.export import join_text_runs
@@ -22,7 +23,13 @@ def test_the_class_legend_sits_beside_the_view_never_on_a_cluster(qtbot):
     qtbot.wait(50)
     vb = plot.getPlotItem().getViewBox()
     legend = scatter.legend.sceneBoundingRect()
-    assert legend.width() > 20 and legend.height() > 100
+    assert legend.width() > 20 and 100 < legend.height() < 0.8 * vb.sceneBoundingRect().height()  # its entries' room
+    line = pg.PlotCurveItem([0, 1], [0, 1])
+    scatter.legend.addItem(line, "prior, 2σ — an entry added later")  # as the manifold lab adds its prior
+    qtbot.wait(50)
+    legend = scatter.legend.sceneBoundingRect()
+    widest = max(label.boundingRect().width() for _, label in scatter.legend.items)
+    assert legend.width() >= widest  # no entry cut
     assert legend.left() >= vb.sceneBoundingRect().right() - 1, (legend, vb.sceneBoundingRect())
     assert legend.right() <= plot.width() + 1  # and within the view's widget
     assert plot.getPlotItem().legend is scatter.legend

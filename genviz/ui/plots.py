@@ -5,8 +5,8 @@ import time
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import QToolButton
+from PySide6.QtCore import QSizeF, Qt, QTimer, Signal
+from PySide6.QtWidgets import QSizePolicy, QToolButton
 
 from genviz.ui import theme
 
@@ -46,12 +46,31 @@ def keyed(title: str, key: str) -> str:
     return f"{title}<br><small>{key}</small>"
 
 
+class _OutsideLegend(pg.LegendItem):
+    """A legend that asks its plot's layout for the room its entries need, no more and no less (in a
+    layout cell, pyqtgraph's legend stretched to the cell's height and was cut to its width)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.setSizePolicy(QSizePolicy.Fixed, QSizePolicy.Fixed)
+
+    def sizeHint(self, which, constraint=QSizeF()):
+        if which == Qt.MaximumSize:
+            return QSizeF(1e6, 1e6)
+        # a little spare width: a glyph from a fallback font (the σ of "prior, 2σ") is measured short
+        return self.layout.effectiveSizeHint(which, constraint) + QSizeF(12, 0)
+
+    def updateSize(self):  # an entry came or went: ask for the new room
+        self.layout.invalidate()
+        self.updateGeometry()
+
+
 def outside_legend(plot: pg.PlotWidget, where: str = "right", columns: int = 1) -> pg.LegendItem:
     """A legend in the plot's own layout, beside the view (``right``) or under its x axis
     (``below``): off the data, whatever the data does. Items added to the plot with a ``name`` are
     entered in it, as with pyqtgraph's ``addLegend``."""
     item = plot.getPlotItem()
-    legend = pg.LegendItem(labelTextSize=f"{10 * theme.font_scale():.0f}pt", colCount=columns, verSpacing=-4)
+    legend = _OutsideLegend(labelTextSize=f"{10 * theme.font_scale():.0f}pt", colCount=columns, verSpacing=-4)
     if where == "right":
         item.layout.addItem(legend, 2, 3, alignment=Qt.AlignTop)
     else:
