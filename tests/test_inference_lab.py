@@ -212,14 +212,14 @@ def test_the_question_hides_every_answer_until_the_class_has_guessed(qtbot):
     panel.show_frame(Frame(exp.step_count, exp.snapshot(heavy=True), True), True)
     panel.flush()
     assert "KL(q‖p) =" not in panel.readout.text() and "Guess first" in panel.readout.text()
-    assert not panel.kl_curves.isVisible()
+    assert not any(c.isVisible() for c in panel.kl_curves.curves.values())
     assert panel._rev_items and not any(item.isVisible() for item in panel._rev_items + panel._fwd_items)
     panel._guess("A")  # the class chose: everything shows, at once (even while paused)
-    assert "KL(q‖p) =" in panel.readout.text() and panel.kl_curves.isVisible()
+    assert "KL(q‖p) =" in panel.readout.text() and all(c.isVisible() for c in panel.kl_curves.curves.values())
     assert all(item.isVisible() for item in panel._rev_items[:1] + panel._fwd_items[:1])
     panel.handles[0].setPos(-3.0, 0.5)
     panel._moved()  # a new p: asked again
-    assert panel.guessed is None and not panel.kl_curves.isVisible()
+    assert panel.guessed is None and not any(c.isVisible() for c in panel.kl_curves.curves.values())
     # without the question (the reverse-KL preset) the fits show from the start
     panel.set_view_state({})
-    assert panel.kl_curves.isVisible()
+    assert all(c.isVisible() for c in panel.kl_curves.curves.values())

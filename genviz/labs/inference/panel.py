@@ -241,7 +241,13 @@ class InferencePanel(PagedPanel):
         hide = self.asking
         for item in (*getattr(self, "_rev_items", []), *getattr(self, "_fwd_items", [])):
             item.setVisible(not hide)
-        self.kl_curves.setVisible(not hide)
+        for curve in self.kl_curves.curves.values():  # the plot stays (no hole on the projector), empty
+            curve.setVisible(not hide)
+        legend = self.kl_curves.getPlotItem().legend
+        if legend is not None:
+            legend.setVisible(not hide)
+        self.kl_curves.setTitle("KL of each fit: shown once the class has guessed" if hide else
+                                "KL of each fit (quadrature)", size=theme.title_size())
         self.kl_view.setTitle("p (heat): the fits show once the class has guessed" if hide else
                               "p (heat); reverse-KL fit (red), forward-KL fit (blue): 2σ", size=theme.title_size())
         if hide:
