@@ -230,25 +230,17 @@ class CurveBuffer:
             half = self.stride // 2
             self._pending = np.concatenate([np.repeat(np.column_stack(odd), half, axis=0), self._pending])
 
-    def _with_pending(self, stored: np.ndarray, value) -> np.ndarray:
-        return np.concatenate([stored, [value]]) if len(self._pending) else stored
+    def _with_pending(self, stored: np.ndarray, column: int, reduce) -> np.ndarray:
+        """``stored`` and, last, the bin being filled (``reduce`` of its raw ``column``)."""
+        if not len(self._pending):
+            return stored
+        return np.concatenate([stored, [reduce(self._pending[:, column])]])
 
-    @property
-    def x(self) -> np.ndarray:
-        """Each bin's mean step (the bin being filled last)."""
-        return self._with_pending(self._x, self._pending[:, 0].mean() if len(self._pending) else 0.0)
-
-    @property
-    def y(self) -> np.ndarray:
-        return self._with_pending(self._y, self._pending[:, 1].mean() if len(self._pending) else 0.0)
-
-    @property
-    def lo(self) -> np.ndarray:
-        return self._with_pending(self._lo, self._pending[:, 1].min() if len(self._pending) else 0.0)
-
-    @property
-    def hi(self) -> np.ndarray:
-        return self._with_pending(self._hi, self._pending[:, 1].max() if len(self._pending) else 0.0)
+    # each bin's mean step and mean, smallest and largest value (the bin being filled last)
+    x = property(lambda self: self._with_pending(self._x, 0, np.mean))
+    y = property(lambda self: self._with_pending(self._y, 1, np.mean))
+    lo = property(lambda self: self._with_pending(self._lo, 1, np.min))
+    hi = property(lambda self: self._with_pending(self._hi, 1, np.max))
 
     def drawn(self, points: int, keep=None) -> tuple[np.ndarray, np.ndarray]:
         """At most about ``points`` x positions to draw: the series itself while it has no more
