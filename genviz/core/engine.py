@@ -11,7 +11,9 @@ the GUI (docs/references.md: thread 90 steps/s at 181 ms p99 timer lateness vs p
 Faults: the worker never raises (every failure is an ``Error`` event). A worker process that dies (the
 out-of-memory killer's SIGKILL, a crash in native code) or hangs is noticed by :meth:`Engine.health`:
 the exit code or signal from the process, or a heartbeat (a shared timestamp a worker thread renews
-every 0.1 s) older than :data:`HEARTBEAT_TIMEOUT`. A Reset that replaces the running experiment is
+every 0.1 s) older than :data:`HEARTBEAT_TIMEOUT` from a process that is stopped, has used no CPU for
+:data:`HANG_TIMEOUT` or stayed silent for :data:`BUSY_LIMIT`; a silent worker whose CPU time advances
+is only slow (``slow_for``: a busy machine). A Reset that replaces the running experiment is
 first tried with the ``prepare`` query: the candidate is built (data, model, state) next to the
 running one, which goes on untouched when the candidate is refused, and becomes the run on the
 Reset that follows.
@@ -30,10 +32,10 @@ import signal
 import threading
 import time
 import traceback
-
-import psutil
 from dataclasses import replace
 from typing import Any
+
+import psutil
 
 from genviz.core.protocol import (GENERATION_EVENTS, Checkpoint, EngineConfig, Error, NonFinite, Pause, Play, Query,
                                   Quit, Ready, Reply, Reset, Restore, Restored, SetSetting, SettingApplied, SetView,
