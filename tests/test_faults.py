@@ -128,7 +128,8 @@ def test_first_checkpoints_come_within_seconds_of_training():
         steps = []
 
         def checkpoints(evts, snap):
-            steps.extend(e.step for e in evts if type(e).__name__ == "Checkpoint")
+            # the build's own checkpoint (step 0) may come in a later poll than Ready: not one of these
+            steps.extend(e.step for e in evts if type(e).__name__ == "Checkpoint" and e.step > 0)
             return len(steps) >= 2
 
         engine.play()
