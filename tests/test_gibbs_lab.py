@@ -110,6 +110,27 @@ def test_snapshots_carry_the_views():
     assert np.isfinite(snap["pseudo_ll"]) and snap["free_energy_data"] < 0
 
 
+def test_the_readouts_monte_carlo_figures_carry_standard_errors_that_cover():
+    """The chains' mean free energy and class-switch rate are estimates from the chains: each with a standard
+    error over the chains (independent), which matches the scatter of the same figure over fresh sets of chains."""
+    exp = make(chains=64)
+    run(exp, 60)
+    exp.set_setting("mode", "sample")  # from here only the chains move
+    means, rates, ses, rate_ses = [], [], [], []
+    for seed in range(8):
+        torch.manual_seed(seed)
+        exp.restart_chains("noise")
+        run(exp, 30)
+        snap = exp.snapshot(heavy=True)
+        means.append(snap["free_energy_chains"])
+        ses.append(snap["free_energy_chains_se"])
+        rates.append(snap["class_switch_rate"])
+        rate_ses.append(snap["class_switch_rate_se"])
+    assert snap["free_energy_data_se"] > 0
+    for values, errors in ((means, ses), (rates, rate_ses)):
+        scatter, se = float(np.std(values, ddof=1)), float(np.mean(errors))
+        assert se / 3 < scatter < 3 * se, (values, errors)
+
 def test_panel_draws_chains_steps_and_paints(qtbot):
     theme.apply_theme("light")
     w = MainWindow(engine_kind="thread", lab="gibbs", overrides={"hidden": 16, "chains": 9, "clamp": "painted"})

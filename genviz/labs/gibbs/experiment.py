@@ -258,14 +258,16 @@ class GibbsExperiment(Experiment):
         if not heavy:
             return out
         x = self.x_test[:EVAL]
-        f_data = float(self.rbm.free_energy(x).mean())
-        f_chain = float(self.rbm.free_energy(self.chains).mean())
+        fe_data, fe_chain = self.rbm.free_energy(x).double(), self.rbm.free_energy(self.chains).double()
+        f_data, f_chain = float(fe_data.mean()), float(fe_chain.mean())
         pll = self.rbm.pseudo_likelihood(x, generator=torch.Generator(device=self.device).manual_seed(1)).double()
         out.update(
             filters=to_compact(self.rbm.W.T[:100]),
             # one random bit per image: an unbiased, noisy estimate, shown with its standard error
             pseudo_ll=float(pll.mean()), pseudo_ll_se=float(pll.std() / math.sqrt(len(pll))) if len(pll) > 1 else None,
-            free_energy_data=f_data, free_energy_chains=f_chain,
+            # means over the test images and over the free chains (independent): each with its standard error
+            free_energy_data=f_data, free_energy_chains=f_chain, free_energy_data_se=_se(fe_data),
+            free_energy_chains_se=_se(fe_chain),
             reference=to_numpy(self.reference()), clamp=self.settings["clamp"],
             mask=None if (mask := self._mask()) is None else mask.cpu().numpy())
         if len(self.stat_trace) >= 3:
@@ -276,7 +278,12 @@ class GibbsExperiment(Experiment):
             out["decorrelation_steps"] = int(below[0]) if len(below) else None
         if len(self.class_trace) >= 2:
             labels = np.stack(self.class_trace)
-            out["class_switch_rate"] = float((labels[1:] != labels[:-1]).mean())
+            # each chain's share of steps that changed class; the chains are independent, the steps of one
+            # chain are not: the standard error is over the chains
+            per_chain = (labels[1:] != labels[:-1]).mean(0)
+            out["class_switch_rate"] = float(per_chain.mean())
+            out["class_switch_rate_se"] = float(per_chain.std(ddof=1) / math.sqrt(len(per_chain))) \
+                if len(per_chain) > 1 else None
             out["chain_classes"] = labels[-1]
         return out
 
@@ -327,3 +334,8 @@ class GibbsExperiment(Experiment):
 
     def model_state(self) -> dict:
         return {"rbm": self.rbm.state_dict(), "velocity": self.velocity}
+
+
+def _se(values: torch.Tensor) -> float | None:
+    """The standard error of the mean of independent ``values`` (None for fewer than two)."""
+    return float(values.std() / math.sqrt(len(values))) if len(values) > 1 else None

@@ -211,7 +211,7 @@ class GibbsPanel(LabPanel):
         chains = data["chains"].reshape(-1, h, w).astype(np.float32)
         rows, cols = grid_shape(len(chains))
         self.chains_view.set_image(tile(chains, rows, cols, pad=1, fill=0.35))
-        self.chains_view.setTitle(f"{len(chains)} Gibbs chains after {data['chain_steps']} steps "
+        self.chains_view.setTitle(f"{len(chains)} Gibbs chains after {data['chain_steps']:,} Gibbs steps "
                                   f"(next: sample {data['next_half']})", size=theme.title_size())
 
     def _draw_film(self, data: dict) -> None:
@@ -242,12 +242,13 @@ class GibbsPanel(LabPanel):
 
     def _draw_readout(self, data: dict, step: int) -> None:
         pll = estimate(data["pseudo_ll"], data.get("pseudo_ll_se"), 2)
-        parts = [f"pseudo-likelihood <b>{pll}</b> nats",
-                 f"free energy: test data <b>{data['free_energy_data']:.2f}</b>, chains "
-                 f"<b>{data['free_energy_chains']:.2f}</b>"]
+        f_data = estimate(data["free_energy_data"], data.get("free_energy_data_se"), 2)
+        f_chains = estimate(data["free_energy_chains"], data.get("free_energy_chains_se"), 2)
+        parts = [f"pseudo-likelihood <b>{pll}</b> nats", f"mean free energy: test data <b>{f_data}</b>, chains <b>{f_chains}</b>"]
         if "class_switch_rate" in data:
-            parts.append(f"chains change class on <b>{100 * data['class_switch_rate']:.1f} %</b> of steps "
-                         "(nearest class mean)")
+            se = data.get("class_switch_rate_se")
+            rate = estimate(100 * data["class_switch_rate"], None if se is None else 100 * se, 1)
+            parts.append(f"chains change class on <b>{rate} %</b> of steps (nearest class mean)")
         acf = data.get("autocorrelation")
         if acf is not None and len(acf) > 1:
             lag = data.get("decorrelation_steps")
