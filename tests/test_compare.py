@@ -252,22 +252,6 @@ def test_the_main_window_compares_its_run_with_another_seed(qtbot):
     cmp.close()
 
 
-def test_every_lab_names_a_main_view_that_its_panel_has(qtbot):
-    """The compare view shows each run's main view: every registered lab's panel names one, for every
-    experiment of a paged panel."""
-    from genviz.core.labs import all_labs, import_object
-    from genviz.core.settings import resolve
-
-    for name, lab in all_labs().items():
-        panel = import_object(lab.panel)(lab)
-        qtbot.addWidget(panel)
-        views = panel.views()
-        experiments = getattr(panel, "PAGES", ()) or (None,)
-        for experiment in experiments:
-            settings = resolve(lab.settings, {} if experiment is None else {"experiment": experiment})
-            assert panel.main_view(settings) in views, (name, experiment, panel.main_view(settings), list(views))
-
-
 def test_the_compare_view_shows_one_chosen_view_per_run(qtbot, swept):
     from genviz.ui.compare import WHOLE_PANEL, open_compare
 

@@ -40,7 +40,9 @@ def data_for(lab, settings: dict, data: str | None) -> tuple[dict, str | None]:
     if data is None:
         return settings, data
     spec = next((s for s in lab.settings if s.name == "data"), None)
-    if lab.data_kind == "points" and spec is not None:
+    if lab.data_kind == "points" and spec is None:
+        raise SettingError(f"--data does nothing here: the {lab.name} lab has its own data (no data setting)")
+    if lab.data_kind == "points":
         if "data" in settings and settings["data"] != data:
             raise SettingError(f"--data {data!r} and the setting data={settings['data']!r} disagree: give one")
         values = resolve(lab.settings, {**settings, "data": data})

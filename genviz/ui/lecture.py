@@ -221,10 +221,8 @@ class LectureActions:
     def restyle(self) -> None:
         self.w.banner.restyle()
         for panel in self.w.panels.values():
-            if hasattr(panel, "style_warning"):
-                panel.style_warning()
-            if hasattr(panel, "restyle"):
-                panel.restyle()
+            panel.style_warning()
+            panel.restyle()
         preset = self.run.preset
         if preset is not None and self.w.caption.isVisible():
             self.w.caption.show_caption(preset.title, self.caption_of(preset))

@@ -74,6 +74,7 @@ class MainWindow(QMainWindow):
         self.bar.seed.valueChanged.connect(lambda v: setattr(c.run, "seed", int(v)))
         self.bar.device.currentTextChanged.connect(lambda text: setattr(c.run, "device", text))
 
+        self.broken_labs: dict[str, str] = {}  # labs whose panel failed to build: why
         self.lab_list = QListWidget()
         self.lab_list.setFocusPolicy(Qt.NoFocus)
         for info in self.labs.values():
@@ -247,10 +248,15 @@ class MainWindow(QMainWindow):
     def open_lab(self, name: str) -> None:
         if name == self.current:
             return
-        self.controller.keep_model()
         info, run = self.labs[name], self.run
         if name not in self.panels:
-            panel = import_object(info.panel)(info)
+            try:
+                panel = import_object(info.panel)(info)
+            except Exception as exc:  # a lab whose panel cannot be built: said, and another lab stays open
+                self._panel_failed(name, exc)
+                return
+        self.controller.keep_model()
+        if name not in self.panels:
             panel.statusMessage.connect(lambda text: self.statusBar().showMessage(text, 4000))
             panel.drawFailed.connect(lambda text, details: self.banner.show_message(text, details=details))
             panel.requestSettings.connect(self.controller.apply_settings)
@@ -268,8 +274,7 @@ class MainWindow(QMainWindow):
             form = SettingsForm(info.settings, run.values_of(name))
             form.changed.connect(lambda n, value, live: self.controller.edit_setting(n, value, live))
             self.forms[name] = form
-        if hasattr(self.panels[name], "set_kept_models"):
-            self.panels[name].set_kept_models(run.kept_offers(name))
+        self.panels[name].set_kept_models(run.kept_offers(name))
         kept = run.take_newest_kept_model(name)
         if kept is not None:
             self.statusBar().showMessage(f"Exploring the model trained in the {kept[0]} lab (step {kept[2]:,})", 6000)
@@ -288,6 +293,25 @@ class MainWindow(QMainWindow):
             # start the worker after the first paint: the window appears before torch is imported
             self._reset_scheduled = True
             QTimer.singleShot(0, lambda: self._reset_scheduled and self.reset())
+
+    def _panel_failed(self, name: str, exc: Exception) -> None:
+        """The lab's panel raised while being built: the banner says so (the traceback under Details), the
+        lab is greyed out in the list, and the lab that was open stays open (or the first that opens)."""
+        import traceback
+
+        info = self.labs[name]
+        self.broken_labs[name] = f"{type(exc).__name__}: {exc}"
+        self.banner.show_message(f"The {info.title} lab could not be opened: its panel failed to build "
+                                 f"({type(exc).__name__}: {str(exc)[:200]})", details=traceback.format_exc())
+        for i in range(self.lab_list.count()):
+            item = self.lab_list.item(i)
+            if item.data(Qt.UserRole) == name:
+                item.setFlags(item.flags() & ~Qt.ItemIsEnabled & ~Qt.ItemIsSelectable)
+                item.setToolTip(f"{info.summary}\n(could not be opened: {self.broken_labs[name]})")
+        fallback = self.current if self.current in self.panels else next(
+            (n for n in self.labs if n not in self.broken_labs), None)
+        if fallback is not None:
+            QTimer.singleShot(0, lambda: self._select_in_list(fallback))
 
     def open_lab_with(self, name: str, values: dict) -> None:
         """Switch to lab ``name`` (the run holds its settings) and reset it once."""
