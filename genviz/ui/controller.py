@@ -60,7 +60,6 @@ class Controller(QObject):
     def engine(self):
         return self.bridge.engine
 
-
     # -- commands ------------------------------------------------------------------------------------
     def engine_config(self, run: RunModel | None = None):
         return (run or self.run).config(snapshot_hz=self.snapshot_hz, torch_threads=default_torch_threads(),
