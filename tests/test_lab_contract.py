@@ -31,8 +31,9 @@ def doc_lab(folder: Path, edit=None) -> Path:
 
 
 def check(folder: Path, *args) -> subprocess.CompletedProcess:
-    """`genviz labs --check gauss` run from a folder that is not a genviz checkout, with the lab installed."""
-    env = {**os.environ, "PYTHONPATH": str(folder), "QT_QPA_PLATFORM": "offscreen"}
+    """`genviz labs --check gauss` run from a folder that is not a genviz checkout, with the lab installed (and
+    the genviz under test first on the path)."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(folder), str(ROOT)]), "QT_QPA_PLATFORM": "offscreen"}
     return subprocess.run([sys.executable, "-m", "genviz", "labs", "--check", "gauss", *args], cwd=folder,
                           capture_output=True, text=True, timeout=600, env=env)
 

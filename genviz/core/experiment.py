@@ -265,7 +265,7 @@ class Experiment:
         missing: dict[int, str] = {}
         named: dict[int, str] = {}
         for name, value in vars(self).items():
-            if name in self.STATE_ATTRS or isinstance(value, torch.nn.Module):
+            if isinstance(value, torch.nn.Module):
                 continue
             for where, tensor in _tensors(value, name):
                 named.setdefault(id(tensor), where)
