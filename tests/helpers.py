@@ -16,6 +16,7 @@ class QuadraticExperiment(Experiment):
 
     nan_at = None
     fail_at = None
+    QUERIES = {"w": {}, "steps": {}}
 
     def __init__(self, settings, seed=0, device="cpu", data=None):
         super().__init__(settings, seed, device, data)

@@ -137,7 +137,7 @@ class Run(QObject):
             try:
                 if not self.bridge.healthy:
                     raise QueryFailed("the worker is gone")
-                state = await self.bridge.ask("state")
+                state = await self.bridge.take_state()
             except QueryFailed:
                 if self.history.checkpoints:
                     step, state = self.history.checkpoints[-1]

@@ -86,7 +86,7 @@ class Controller(QObject):
                 for frame in trial.session.history.frames:
                     frames.update(frame_signature(frame.data))
             try:
-                await self.bridge.ask("prepare", config=self.engine_config(trial), frames=frames)
+                await self.bridge.prepare(self.engine_config(trial), frames)
             except QueryFailed as exc:
                 self.problem.emit(f"Could not {what}: {exc}. Nothing was changed: the running model goes on.", "")
                 return False
@@ -221,7 +221,7 @@ class Controller(QObject):
         return ck_step
 
     async def state(self) -> bytes:
-        return await self.bridge.ask("state")
+        return await self.bridge.take_state()
 
     def lost_session(self):
         """The run of a lost worker as a Session: its last checkpoint and the history up to it (what
