@@ -35,9 +35,6 @@ class Controller(QObject):
         self.run = RunModel(labs)
         self.snapshot_hz = snapshot_hz
         self.checkpoint_seconds = 10.0  # of training between checkpoints for "Resume from here"
-        self.speed = 0.0
-        self.steps_per_sec = 0.0
-        self.device_name = "starting…"
         self.bridge = EngineBridge(engine_kind, parent=self)
         self.bridge.snapshot.connect(self._on_snapshot)
         self.bridge.ready.connect(self._on_ready)
@@ -100,10 +97,10 @@ class Controller(QObject):
             self.recover()
         self.lost_config, self.nan_floor = None, None
         self.run.begin()
-        self.steps_per_sec = 0.0
+        self.run.steps_per_sec = 0.0
         self.bridge.start(self.run.config(snapshot_hz=self.snapshot_hz, torch_threads=default_torch_threads(),
                                           checkpoint_seconds=self.checkpoint_seconds))
-        self.engine.set_speed(self.speed)
+        self.engine.set_speed(self.run.speed)
 
     def recover(self) -> int | None:
         """Put the lost worker's run back on its last checkpoint (the next build continues it);
@@ -135,9 +132,17 @@ class Controller(QObject):
             self.engine.step(n, part, args)
 
     def set_speed(self, steps_per_sec: float) -> None:
-        self.speed = float(steps_per_sec)
+        self.run.speed = float(steps_per_sec)
         if self.engine:
-            self.engine.set_speed(self.speed)
+            self.engine.set_speed(self.run.speed)
+
+    def set_seed(self, seed: int) -> None:
+        """The seed the next Reset uses."""
+        self.run.seed = int(seed)
+
+    def set_device(self, device: str) -> None:
+        """Where the next Reset trains: auto, cpu or cuda."""
+        self.run.device = str(device)
 
     def edit_setting(self, name: str, value, live: bool) -> None:
         """A value typed in the settings form (already parsed by its editor)."""
@@ -239,7 +244,7 @@ class Controller(QObject):
     # -- the worker's events -----------------------------------------------------------------------------
     def _on_ready(self, info) -> None:
         run = self.run
-        self.device_name = info.device
+        self.run.device_name = info.device
         run.static = info.static
         continued = run.session is not None and run.session.lab == run.lab
         run.session = None
@@ -253,14 +258,14 @@ class Controller(QObject):
 
     def _on_snapshot(self, snap) -> None:
         self.run.step = snap.step
-        self.steps_per_sec = snap.steps_per_sec
+        self.run.steps_per_sec = snap.steps_per_sec
         self.snapshot.emit(snap, self.run.history.record(snap))
 
     def _on_lost(self, reason: str) -> None:
         """The worker died or hangs: keep everything the window shows, and say how to go on."""
         engine = self.engine
         self.lost_config = engine.config if engine is not None else None
-        self.steps_per_sec = 0.0
+        self.run.steps_per_sec = 0.0
         self.running.emit(False)
         found = self.run.history.checkpoints[-1] if self.run.history.checkpoints else None
         where = (f"from its last checkpoint (step {found[0]:,}) in a new worker" if found

@@ -84,12 +84,11 @@ class LectureActions:
             return
         values = self.run.open_preset(preset)
         self.trained_step = None
-        w.bar.seed.setValue(preset.seed)
         w.autoplay = play
         self.show_caption(preset.title, self.caption_of(preset))
         w.open_lab_with(preset.lab, values)
         if preset.speed is not None:  # after the lab opened (which sets the lab's own speed)
-            w.bar.set_speed(preset.speed)
+            w.controller.set_speed(preset.speed)
         w.statusBar().showMessage(f"Preset: {preset.title}", 5000)
 
     def _start_opening(self, preset: Preset, play: bool, request: int) -> None:

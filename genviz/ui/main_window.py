@@ -69,10 +69,14 @@ class MainWindow(QMainWindow):
         self.bar.playToggled.connect(lambda playing: c.play() if playing else c.pause())
         self.bar.stepRequested.connect(self.do_step)
         self.bar.resetRequested.connect(self.request_reset)
+        # the run holds seed, device and speed: the toolbar sends its edits to the controller and shows the
+        # run's values, whoever set them (a preset, a session, a lab's own speed)
         self.bar.speedChanged.connect(c.set_speed)
-        # the run holds seed and device; the toolbar edits them (and shows what presets and sessions set)
-        self.bar.seed.valueChanged.connect(lambda v: setattr(c.run, "seed", int(v)))
-        self.bar.device.currentTextChanged.connect(lambda text: setattr(c.run, "device", text))
+        self.bar.seed.valueChanged.connect(c.set_seed)
+        self.bar.device.currentTextChanged.connect(c.set_device)
+        c.run.observe("seed", self.bar.seed.setValue)
+        c.run.observe("device", self.bar.device.setCurrentText)
+        c.run.observe("speed", self.bar.set_speed)
 
         self.broken_labs: dict[str, str] = {}  # labs whose panel failed to build: why
         self.lab_list = QListWidget()
@@ -279,7 +283,7 @@ class MainWindow(QMainWindow):
         if kept is not None:
             self.statusBar().showMessage(f"Exploring the model trained in the {kept[0]} lab (step {kept[2]:,})", 6000)
         self.forms[name].set_values(run.values_of(name))
-        self.bar.set_speed(info.speed)
+        self.controller.set_speed(info.speed)
         run.lab = name
         self.settings_store.setValue("last_lab", name)
         self.lecture.lab_opened(name)
@@ -465,8 +469,8 @@ class MainWindow(QMainWindow):
         self._fps_count, self._fps_t = 0, now
         engine = self.bridge.engine
         self.status_label.setText(
-            f"step {self.step:,}   ·   {self.controller.steps_per_sec:,.0f} steps/s   ·   device "
-            f"{self.controller.device_name}   ·   {self._fps:.0f} fps   ·   engine {engine.kind if engine else '-'}"
+            f"step {self.step:,}   ·   {self.run.steps_per_sec:,.0f} steps/s   ·   device "
+            f"{self.run.device_name}   ·   {self._fps:.0f} fps   ·   engine {engine.kind if engine else '-'}"
             f"   ·   data {self.data_label}")
 
     @property
