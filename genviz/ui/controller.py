@@ -35,6 +35,8 @@ class Controller(QObject):
         self.run = RunModel(labs)
         self.snapshot_hz = snapshot_hz
         self.checkpoint_seconds = 10.0  # of training between checkpoints for "Resume from here"
+        # EngineConfig fields over the window's (the compare view's runs: one torch thread, a lower priority)
+        self.engine_options: dict = {}
         self.bridge = EngineBridge(engine_kind, parent=self)
         self.bridge.snapshot.connect(self._on_snapshot)
         self.bridge.ready.connect(self._on_ready)
@@ -59,8 +61,9 @@ class Controller(QObject):
 
     # -- commands ------------------------------------------------------------------------------------
     def engine_config(self, run: RunModel | None = None):
-        return (run or self.run).config(snapshot_hz=self.snapshot_hz, torch_threads=default_torch_threads(),
-                                        checkpoint_seconds=self.checkpoint_seconds)
+        options = {"torch_threads": default_torch_threads(), "checkpoint_seconds": self.checkpoint_seconds,
+                   **self.engine_options}
+        return (run or self.run).config(snapshot_hz=self.snapshot_hz, **options)
 
     async def attempt(self, change, what: str, lab: str | None = None) -> bool:
         """Try ``change(run)`` on a copy of the run, have the worker build what the copy's Reset
@@ -98,8 +101,7 @@ class Controller(QObject):
         self.lost_config, self.nan_floor = None, None
         self.run.begin()
         self.run.steps_per_sec = 0.0
-        self.bridge.start(self.run.config(snapshot_hz=self.snapshot_hz, torch_threads=default_torch_threads(),
-                                          checkpoint_seconds=self.checkpoint_seconds))
+        self.bridge.start(self.engine_config())
         self.engine.set_speed(self.run.speed)
 
     def recover(self) -> int | None:
