@@ -12,6 +12,13 @@ import sys
 COMMANDS = ("labs", "presets", "train", "export", "bench", "download", "sweep", "install-desktop")
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """Bad arguments are one line on stderr (and exit status 2), not the usage block: ``-h`` has that."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: {message} ({self.prog} -h lists the options)\n")
+
+
 def _app_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="genviz", description="A desktop lab for deep generative models. "
                                 "Subcommands: labs, presets, train, sweep, export, bench, download, install-desktop "
@@ -123,14 +130,20 @@ def cmd_export(argv: list[str]) -> int:
 
 
 def cmd_labs(argv: list[str]) -> int:
-    p = argparse.ArgumentParser(prog="genviz labs", description="List labs and their settings.")
+    p = argparse.ArgumentParser(prog="genviz labs", description="List labs and their settings, or put an "
+                                "installed lab through every check of the lab contract (docs/adding-a-lab.md).")
     p.add_argument("--json", action="store_true")
+    p.add_argument("--check", metavar="NAME", help="run the lab contract's checks on lab NAME: one line per check, "
+                   "exit code 1 if any fails")
+    p.add_argument("--no-panel", action="store_true", help="with --check: skip the checks that build the panel")
     args = p.parse_args(argv)
     from genviz.core.labs import all_labs, problems
 
     labs = all_labs()
     for problem in problems:
         print(f"genviz labs: {problem}", file=sys.stderr)
+    if args.check:
+        return _check_lab(args.check, labs, qt=not args.no_panel)
     if args.json:
         print(json.dumps([lab.describe() for lab in labs.values()]))
         return 0
@@ -143,8 +156,46 @@ def cmd_labs(argv: list[str]) -> int:
     return 0
 
 
+def _check_lab(name: str, labs: dict, qt: bool) -> int:
+    if name not in labs:
+        print(f"genviz labs: no lab '{name}' is registered (the genviz.labs entry points: "
+              f"{', '.join(labs) or 'none'})", file=sys.stderr)
+        return 2
+    from genviz.testing import run_checks
+
+    failed = 0
+    for result in run_checks(labs[name], qt=qt):
+        failed += not result.passed
+        print(f"{'ok  ' if result.passed else 'FAIL'} {result.check}: {result.detail}", flush=True)
+    print(f"{name}: {'every check passed' if not failed else f'{failed} check(s) failed'}")
+    return 1 if failed else 0
+
+
+def _lab_with_options(parser: argparse.ArgumentParser, argv: list[str]):
+    """The lab ``argv`` names (None if none is known), its ``train_options`` added to ``parser`` as
+    ``--NAME`` (a bool setting: a flag), parsed and bounded by the setting itself."""
+    from genviz.core.labs import all_labs
+
+    labs = all_labs()
+    lab = labs.get(next((a for a in argv if a in labs), None))
+    for option in lab.train_options if lab else ():
+        flag = f"--{option.name.replace('_', '-')}"
+        if option.kind == "bool":
+            parser.add_argument(flag, dest=option.name, action="store_true", help=f"{lab.name}: {option.help}")
+        else:
+            def parse(text, option=option):
+                try:
+                    return option.parse(text)
+                except Exception as exc:
+                    raise argparse.ArgumentTypeError(str(exc)) from None
+
+            parser.add_argument(flag, dest=option.name, type=parse, default=option.default,
+                                help=f"{lab.name}: {option.help} (default {option.default})")
+    return lab
+
+
 def cmd_train(argv: list[str]) -> int:
-    p = argparse.ArgumentParser(prog="genviz train", description="Train a lab headless; prints the final "
+    p = OneLineParser(prog="genviz train", description="Train a lab headless; prints the final "
                                 "metrics as one JSON line on stdout (progress goes to stderr).")
     p.add_argument("lab")
     p.add_argument("--steps", type=int, default=2000)
@@ -154,11 +205,10 @@ def cmd_train(argv: list[str]) -> int:
     p.add_argument("--data", help="digits, shapes, mnist, fashion-mnist, or a path")
     p.add_argument("--out", help="folder for model.pt and metrics.json (default: runs/LAB-seedS)")
     p.add_argument("--threads", type=int, default=0, help="torch threads (default: all cores)")
-    p.add_argument("--iwae", type=int, default=0, help="also report the IWAE-k test NLL bound (VAE labs)")
-    p.add_argument("--ais", action="store_true", help="gibbs: also estimate the test log-likelihood by AIS")
     p.add_argument("--quiet", action="store_true", help="no progress line")
     p.add_argument("--session", help="also record the run as a session file (snapshots, curves, checkpoints)")
     p.add_argument("--frame-every", type=int, default=50, help="with --session: a snapshot every this many steps")
+    lab = _lab_with_options(p, argv)  # the lab's own options (LabInfo.train_options), for its final figures
     args = p.parse_args(argv)
 
     from genviz.core.engine import EngineConfig
@@ -168,7 +218,7 @@ def cmd_train(argv: list[str]) -> int:
     from genviz.data import DataError
 
     try:
-        lab = get_lab(args.lab)
+        lab = lab or get_lab(args.lab)
         overrides = parse_assignments(args.set)
         resolve(lab.settings, overrides)  # fail fast with a clear message
     except KeyError as exc:
@@ -193,19 +243,8 @@ def cmd_train(argv: list[str]) -> int:
                           "checkpoints": len(session.history.checkpoints)}))
         return 0
     out = args.out or f"runs/{args.lab}-seed{args.seed}"
-    extra = {"iwae_k": args.iwae} if args.iwae else {"with_ais": True} if args.ais else None
-    if extra:  # an option the lab's final figures do not take: refused before training, not after
-        import inspect
-
-        from genviz.core.labs import import_object
-
-        accepted = inspect.signature(import_object(lab.experiment).final_metrics).parameters
-        for name in extra:
-            if name not in accepted:
-                option = "--iwae" if name == "iwae_k" else "--ais"
-                print(f"genviz train: {option} is not for the {lab.name} lab (its final figures take no such option)",
-                      file=sys.stderr)
-                return 2
+    extra = {o.name: getattr(args, o.name) for o in lab.train_options
+             if getattr(args, o.name) != o.default} or None
     try:
         result = train(config, args.steps, out, progress=None if args.quiet else sys.stderr, extra_metrics=extra)
     except (DataError, RuntimeError) as exc:

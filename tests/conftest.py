@@ -9,6 +9,23 @@ import numpy as np
 import pytest
 
 
+# modules whose tests run genviz as a whole (command lines, worker processes, a built wheel, linters)
+SYSTEM_MODULES = {"test_architecture", "test_cli", "test_engine", "test_faults", "test_lab_contract", "test_packaging"}
+
+
+def pytest_collection_modifyitems(config, items):
+    """Each test gets one of the markers unit, gui or system (pyproject.toml says what each means)."""
+    for item in items:
+        module = item.module.__name__.rsplit(".", 1)[-1] if item.module else ""
+        if module in SYSTEM_MODULES:
+            item.add_marker(pytest.mark.system)
+        elif ("qtbot" in getattr(item, "fixturenames", ()) or module in ("test_gui", "test_timeline_gui", "test_projector")
+              or getattr(getattr(item, "callspec", None) and item.callspec.params.get("check"), "qt", False)):
+            item.add_marker(pytest.mark.gui)
+        else:
+            item.add_marker(pytest.mark.unit)
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _gc_on_the_main_thread():
     """Cyclic garbage is collected on the main thread only, as the app does (genviz.ui.app.collect_on_gui_thread):

@@ -1,7 +1,14 @@
-"""Tiny experiments that misbehave on purpose, to test the engine's fault handling."""
+"""Tiny experiments that misbehave on purpose, to test the engine's fault handling; genviz's own labs."""
 import torch
 
 from genviz.core.experiment import Experiment, guarded_update
+from genviz.core.labs import all_labs
+
+
+def own_labs() -> dict:
+    """genviz's own labs: rules of genviz's quality (a README example, a thumbnail) bind these, not a plugin
+    lab someone installed beside genviz (the contract, genviz.testing, binds every lab)."""
+    return {name: lab for name, lab in all_labs().items() if lab.experiment.startswith("genviz.labs.")}
 
 
 class QuadraticExperiment(Experiment):
@@ -9,10 +16,12 @@ class QuadraticExperiment(Experiment):
 
     nan_at = None
     fail_at = None
+    QUERIES = {"w": {}, "steps": {}}
 
     def __init__(self, settings, seed=0, device="cpu", data=None):
         super().__init__(settings, seed, device, data)
-        self.w = torch.nn.Parameter(torch.ones(3))
+        self.model = torch.nn.ParameterDict({"w": torch.nn.Parameter(torch.ones(3))})  # checkpoints hold it
+        self.w = self.model["w"]
         self.opt = torch.optim.SGD([self.w], lr=0.05)
 
     def train_step(self):
@@ -90,3 +99,10 @@ def train_until(qtbot, w, frames: int = 6, checkpoints: int = 3) -> None:
     w.pause()
     qtbot.waitUntil(lambda: not w.bar.play_button.isChecked(), timeout=5000)
     qtbot.wait(200)
+
+
+class BrokenPanel:
+    """A lab panel that raises while being built (a plugin's bug)."""
+
+    def __init__(self, lab, parent=None):
+        raise RuntimeError("deliberate failure building the panel")

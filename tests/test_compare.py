@@ -252,22 +252,6 @@ def test_the_main_window_compares_its_run_with_another_seed(qtbot):
     cmp.close()
 
 
-def test_every_lab_names_a_main_view_that_its_panel_has(qtbot):
-    """The compare view shows each run's main view: every registered lab's panel names one, for every
-    experiment of a paged panel."""
-    from genviz.core.labs import all_labs, import_object
-    from genviz.core.settings import resolve
-
-    for name, lab in all_labs().items():
-        panel = import_object(lab.panel)(lab)
-        qtbot.addWidget(panel)
-        views = panel.views()
-        experiments = getattr(panel, "PAGES", ()) or (None,)
-        for experiment in experiments:
-            settings = resolve(lab.settings, {} if experiment is None else {"experiment": experiment})
-            assert panel.main_view(settings) in views, (name, experiment, panel.main_view(settings), list(views))
-
-
 def test_the_compare_view_shows_one_chosen_view_per_run(qtbot, swept):
     from genviz.ui.compare import WHOLE_PANEL, open_compare
 
@@ -564,3 +548,31 @@ def test_runs_are_laid_out_in_cells_close_to_square():
     assert runs_per_row(6, 900, 600) == 3
     assert runs_per_row(1, 1500, 450) == 1
     assert runs_per_row(4, 1500, 450, whole=True) == 2  # whole panels keep two to a row
+
+
+def test_a_saved_comparison_restores_each_runs_settings_seed_and_view_choices(qtbot, tmp_path):
+    """Each column is a run model with its controller: a view choice made in a column (the flow's layer) is kept
+    in that run, saved with its session and given back to its panel when the comparison is opened again."""
+    from genviz.core.headless import record_session
+    from genviz.core.protocol import EngineConfig
+    from genviz.ui.compare import CompareWindow, Run, open_compare
+    from tests.helpers import complete
+
+    flow = get_lab("flow")
+    runs = []
+    for seed, layers in ((1, 3), (2, 4)):
+        session = record_session(EngineConfig(lab="flow", seed=seed, settings={"layers": layers, "hidden": 16}), 6,
+                                 frame_every=3, checkpoint_every=6)
+        runs.append(Run.from_session(session, name=f"K={layers}"))
+    w = CompareWindow(flow, runs)
+    qtbot.addWidget(w)
+    w.show()
+    panel = w.columns[0]["panel"]
+    panel.show_layer(1)  # the user picks layer 1 in the first column's slider: the panel asks for it
+    assert w.runs[0].view == {"layer": 1} and w.runs[1].view == {}
+    saved = tmp_path / "cmp"
+    complete(w.save(saved))
+    again = open_compare(saved)
+    qtbot.addWidget(again)
+    assert [(r.seed, r.settings["layers"], r.view) for r in again.runs] == [(1, 3, {"layer": 1}), (2, 4, {})]
+    assert again.columns[0]["panel"].slider.value() == 1 and again.columns[1]["panel"].slider.value() == 4

@@ -9,18 +9,13 @@ import pytest
 from genviz.core.labs import all_labs, import_object
 
 
-def test_every_view_of_every_lab_has_a_complete_card(qtbot):
+def test_every_card_of_genvizs_own_labs_says_enough():
+    """Every view has a complete card (genviz.testing's views check, for every lab); genviz's own say enough."""
     from genviz.ui.cards import lab_cards
+    from tests.helpers import own_labs
 
-    for name, lab in all_labs().items():
-        panel = import_object(lab.panel)(lab)
-        qtbot.addWidget(panel)
-        views = set(panel.views())
-        cards = lab_cards(lab)
-        assert views - set(cards) == set(), (name, "views without a card", views - set(cards))
-        assert set(cards) - views == set(), (name, "cards of no view", set(cards) - views)
-        for view, card in cards.items():
-            assert not card.missing(), (name, view, card.missing())
+    for name, lab in own_labs().items():
+        for view, card in lab_cards(lab).items():
             assert len(card.what) > 30 and len(card.watch) > 30, (name, view)
 
 
@@ -128,15 +123,6 @@ def test_settings_that_do_not_apply_are_greyed_out_with_the_reason(qtbot):
     flow.set_values({"flow": "planar", "fit": "energy"})
     assert not flow.editors["bins"].isEnabled() and "flow is spline" in flow.editors["bins"].toolTip()
     assert not flow.editors["data"].isEnabled() and flow.editors["energy"].isEnabled()
-
-
-def test_every_applies_rule_names_a_choice_setting_and_its_values():
-    for name, lab in all_labs().items():
-        names = {s.name: s for s in lab.settings}
-        for s in lab.settings:
-            for other, allowed in s.applies:
-                assert other in names and names[other].kind == "choice", (name, s.name, other)
-                assert set(allowed) <= set(names[other].choices), (name, s.name, allowed)
 
 
 def test_the_app_starts_trains_and_quits_on_its_own(tmp_path):

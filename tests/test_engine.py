@@ -237,3 +237,26 @@ def test_partial_steps_are_counted_recorded_and_checkpointed():
     assert runner.step_count == 3
     again = [runner.step("g"), runner.step(), runner.step(), runner.step()]
     assert again[-1]["d_loss"] == ahead["d_loss"][-1]  # the resumed run takes exactly the same steps
+
+
+def test_engine_verbs_are_typed_and_replies_go_to_the_request_that_asked(engine_kind):
+    """The engine's own verbs (Prepare, TakeState) are commands of their own, not query names a lab could
+    shadow; the experiment answers only the queries it declares; each Reply carries its request's id."""
+    from genviz.core.checkpoint import state_from_bytes
+    from genviz.core.protocol import Prepare, TakeState
+
+    engine = make_engine(engine_kind)
+    engine.start(EngineConfig(lab="manifold", experiment_ref="tests.helpers:QuadraticExperiment"))
+    try:
+        ids = {engine.query("steps"): "steps", engine.request(TakeState): "state", engine.query("state"): "query state",
+               engine.request(lambda i: Prepare(i, EngineConfig(lab="manifold", settings={"hidden": 16}))): "prepare",
+               engine.query("nonsense"): "nonsense"}
+        events, _ = collect(engine, lambda e, s: kinds(e).count(Reply) == len(ids))
+        replies = {ids[r.id]: r for r in events if isinstance(r, Reply)}
+        assert replies["steps"].ok and replies["steps"].value == 0
+        assert replies["state"].ok and state_from_bytes(replies["state"].value)["step"] == 0
+        assert replies["prepare"].ok and replies["prepare"].value["step"] == 0
+        for name in ("query state", "nonsense"):  # not the engine's verb by another name, nor a lab's undeclared one
+            assert not replies[name].ok and "declares no query" in replies[name].error, replies[name]
+    finally:
+        engine.close()

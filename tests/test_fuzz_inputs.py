@@ -176,6 +176,7 @@ def test_mutated_sessions_are_refused_cleanly_or_load(originals, tmp_path_factor
     else:
         members["session.json"] = b'{"format": "genviz-session", "version": 1, "static": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
         rezip(members, path)
+
     def read_session(p):
         return load_session(p, tuple(all_labs()))
 
@@ -268,6 +269,7 @@ def test_mutated_model_files_are_refused_cleanly_or_load(originals, tmp_path_fac
         torch.save(ckpt, path)
     else:
         path.write_bytes(mutate_bytes((originals / "model.pt").read_bytes(), data))
+
     def read_model(p):
         return read_model_file(p, ("manifold", "arithmetic"))
 

@@ -18,26 +18,11 @@ from genviz.core.headless import record_session
 from genviz.core.history import History, Thinned
 from genviz.core.labs import all_labs
 from genviz.core.session import Session, SessionError, load_session, save_session
+from genviz.testing import same
 
 LABS = list(all_labs())
 SMALL = {"manifold": {"hidden": 32}, "posterior": {"hidden": 32}, "arithmetic": {"hidden": 32},
          "flow": {"layers": 4, "hidden": 16}, "gan": {}, "gibbs": {"hidden": 32}}
-
-
-def same(a, b) -> bool:
-    """Bit-exact equality of nested snapshot payloads (types, dtypes, bytes; NaN equals NaN)."""
-    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
-        return (isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and a.dtype == b.dtype
-                and a.shape == b.shape and a.tobytes() == b.tobytes())
-    if type(a) is not type(b):
-        return False
-    if isinstance(a, dict):
-        return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
-    if isinstance(a, (list, tuple)):
-        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
-    if isinstance(a, float) and np.isnan(a):
-        return np.isnan(b)
-    return a == b
 
 
 def losses(exp, n):

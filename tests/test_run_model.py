@@ -86,3 +86,34 @@ def test_view_choices_are_not_training_settings():
         runner.exp.set_view("lr", 1.0)
     state = runner.exp.state_dict()
     assert "layer" not in state["settings"] and "view" not in state["attrs"]
+
+
+def test_the_run_model_is_observable_and_a_trial_copy_is_not():
+    """Widgets observe the run (the toolbar shows the seed a preset or session set); a trial copy, tried before
+    the run takes a change, tells no one."""
+    run = RunModel(all_labs(), lab="gan")
+    seen = []
+    run.observe("seed", seen.append)
+    run.observe("speed", lambda v: seen.append(("speed", v)))
+    run.seed = 3
+    run.seed = 3  # the same value: no event
+    trial = run.trial()
+    trial.seed = 9
+    run.speed = 20.0
+    assert seen == [3, ("speed", 20.0)] and run.seed == 3 and trial.seed == 9
+    with pytest.raises(AttributeError):
+        run.observe("no_such_field", print)
+
+
+def test_the_toolbar_shows_what_the_run_holds(qtbot):
+    from genviz.core.presets import all_presets
+    from tests.helpers import open_window
+
+    w = open_window(qtbot, lab="gan", overrides={})
+    preset = next(p for p in all_presets() if p.lab == "gan" and p.seed != w.run.seed and not p.trained)
+    w.lecture.apply(preset, play=False)
+    assert w.bar.seed.value() == preset.seed == w.run.seed
+    w.bar.seed.setValue(11)  # an edit in the toolbar goes to the run through the controller
+    assert w.run.seed == 11
+    w.controller.set_device("cpu")
+    assert w.bar.device.currentText() == "cpu"

@@ -130,7 +130,10 @@ def _hostile_files(folder: Path) -> dict[str, tuple[str, Path]]:
     np.savez(folder / "labels.npz", images=np.zeros((4, 8, 8), np.uint8), labels=np.array([0, 1, 2, 10 ** 12]))
     (folder / "pngs").mkdir()
     w = h = 30000
-    chunk = lambda t, d: struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d) & 0xFFFFFFFF)
+
+    def chunk(t: bytes, d: bytes) -> bytes:
+        return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d) & 0xFFFFFFFF)
+
     comp = zlib.compressobj(9)
     idat = b"".join(comp.compress(b"\0" * (w + 1)) for _ in range(h)) + comp.flush()
     (folder / "pngs" / "bomb.png").write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 0, 0, 0, 0))

@@ -37,9 +37,9 @@ from typing import Any
 
 import psutil
 
-from genviz.core.protocol import (GENERATION_EVENTS, Checkpoint, EngineConfig, Error, NonFinite, Pause, Play, Query,
-                                  Quit, Ready, Reply, Reset, Restore, Restored, SetSetting, SettingApplied, SetView,
-                                  Snapshot, Speed, State, Step, frame_signature, signature_mismatch)
+from genviz.core.protocol import (GENERATION_EVENTS, Checkpoint, EngineConfig, Error, NonFinite, Pause, Play, Prepare,
+                                  Query, Quit, Ready, Reply, Reset, Restore, Restored, SetSetting, SettingApplied,
+                                  SetView, Snapshot, Speed, State, Step, TakeState, frame_signature, signature_mismatch)
 
 __all__ = ["Engine", "EngineConfig", "ProcessEngine", "ThreadEngine", "Worker", "default_torch_threads",
            "make_engine"]
@@ -189,7 +189,7 @@ class Worker:
             self.max_rate = max(0.0, float(cmd.steps_per_sec))
         elif isinstance(cmd, Pause):
             self.pause()
-        elif isinstance(cmd, Query):
+        elif isinstance(cmd, (Query, Prepare, TakeState)):
             self.answer(cmd)
         elif exp is None:
             return  # nothing to play, step, restore or set until a build succeeds
@@ -245,15 +245,15 @@ class Worker:
         self.prepared = (_config_key(config), runner, rng)
         return {"step": runner.exp.step_count, "device": str(runner.exp.device)}
 
-    def answer(self, cmd: Query) -> None:
+    def answer(self, cmd: Query | Prepare | TakeState) -> None:
+        """A Reply to the request with ``cmd.id``: the engine's own verbs, or the experiment's query."""
         try:
-            if cmd.name == "prepare":
-                self.emit(Reply(cmd.id, True, self.prepare(**cmd.kwargs)))
+            if isinstance(cmd, Prepare):
+                self.emit(Reply(cmd.id, True, self.prepare(cmd.config, cmd.frames)))
                 return
             if self.runner is None:
                 raise RuntimeError("no experiment is loaded")
-            # the training state, for session files: every lab has it
-            value = self.runner.state() if cmd.name == "state" else self.runner.query(cmd.name, **cmd.kwargs)
+            value = self.runner.state() if isinstance(cmd, TakeState) else self.runner.query(cmd.name, **cmd.kwargs)
             self.emit(Reply(cmd.id, True, value))
         except Exception as exc:
             message = str(exc) if _is_input_error(exc) else f"{type(exc).__name__}: {exc}"
@@ -421,8 +421,15 @@ class Engine:
         self.send(Restore(self.config.generation, state))
 
     def query(self, name: str, **kwargs) -> int:
+        """Send the experiment a query; the Reply carries the returned id."""
         qid = next(self._ids)
         self.send(Query(qid, name, kwargs))
+        return qid
+
+    def request(self, make) -> int:
+        """Send the engine's own verb ``make(id)`` (Prepare, TakeState); the Reply carries the returned id."""
+        qid = next(self._ids)
+        self.send(make(qid))
         return qid
 
     # -- results ---------------------------------------------------------------------------

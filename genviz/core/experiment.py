@@ -29,6 +29,10 @@ class NonFiniteLoss(RuntimeError):
         super().__init__(f"non-finite loss at step {self.step} ({bad})")
 
 
+class UnsavedState(TypeError):
+    """An experiment trains a tensor that its checkpoints would not hold (a lab contract error)."""
+
+
 MODEL_FORMAT, MODEL_VERSION = "genviz-model", 1
 
 
@@ -153,6 +157,10 @@ class Experiment:
             return self.final_metrics(**kwargs)
         raise KeyError(f"unknown query '{name}'")
 
+    def wait_for_background(self, timeout: float) -> None:
+        """Wait up to ``timeout`` seconds for work a query started in the background (the RBM's AIS run);
+        the contract checks call it before comparing the training state."""
+
     def final_metrics(self, **kwargs) -> dict:
         return {"lab": getattr(self.LAB, "name", None), "steps": self.step_count, "device": str(self.device)}
 
@@ -178,7 +186,14 @@ class Experiment:
     def state_dict(self) -> dict:
         """Everything training changes: modules, optimisers, every random generator (torch's global
         one included) and ``STATE_ATTRS``, so a restored experiment continues with the same losses.
-        Only tensors and plain values: it is saved with torch.save and read with weights_only=True."""
+        Only tensors and plain values: it is saved with torch.save and read with weights_only=True.
+
+        A trained tensor that none of these holds (a bare ``nn.Parameter`` attribute, a tensor an
+        optimiser updates) is refused with :class:`UnsavedState`, naming it: a checkpoint without it
+        would put the optimiser's moments back onto the initial weights, silently."""
+        if missing := self.unsaved_state():
+            raise UnsavedState(f"{type(self).__name__} trains {', '.join(missing)} but no checkpoint part "
+                               "holds it: keep trained tensors in an nn.Module attribute")
         attrs: dict[str, Any] = {}
         for name, value in vars(self).items():
             if isinstance(value, (torch.nn.Module, torch.optim.Optimizer)):
@@ -232,6 +247,40 @@ class Experiment:
         self.step_count = int(state["step"])
         self.on_state_loaded()
 
+    def unsaved_state(self) -> list[str]:
+        """What training changes that :meth:`state_dict` would not save: every attribute tensor that
+        requires grad (an ``nn.Parameter`` among them, also inside a list, tuple or dict attribute) and
+        every tensor an optimiser attribute updates, unless a saved module holds it (as a parameter or
+        buffer; ``STATE_ATTRS`` do for a tensor no optimiser updates: a restore replaces their objects,
+        which an optimiser would no longer see). Each is named as the attribute (``'w'``, ``'params[1]'``)
+        or, for an optimiser's tensor held by no attribute, ``"a tensor optimiser 'opt' updates"``."""
+        in_modules: set[int] = set()
+        for value in vars(self).values():
+            if isinstance(value, torch.nn.Module):
+                in_modules.update(id(t) for t in value.parameters())
+                in_modules.update(id(t) for t in value.buffers())
+        held = set(in_modules)
+        for name in self.STATE_ATTRS:
+            held.update(id(t) for _, t in _tensors(getattr(self, name, None), name))
+        missing: dict[int, str] = {}
+        named: dict[int, str] = {}
+        for name, value in vars(self).items():
+            if isinstance(value, torch.nn.Module):
+                continue
+            for where, tensor in _tensors(value, name):
+                named.setdefault(id(tensor), where)
+                if tensor.requires_grad and id(tensor) not in held:
+                    missing.setdefault(id(tensor), f"'{where}'")
+        for name, value in vars(self).items():
+            if isinstance(value, torch.optim.Optimizer):
+                for group in value.param_groups:
+                    for tensor in group["params"]:
+                        if id(tensor) not in in_modules:
+                            where = named.get(id(tensor))
+                            missing.setdefault(id(tensor), f"'{where}'" if where else
+                                               f"a tensor optimiser '{name}' updates")
+        return list(dict.fromkeys(missing.values()))
+
     def _state_kinds(self) -> dict[str, str]:
         """The parts :meth:`state_dict` saves, by name, with their kind."""
         kinds = {}
@@ -254,6 +303,19 @@ def _is_finite(x: Any) -> bool:
         return math.isfinite(float(x))
     except (TypeError, ValueError):
         return True
+
+
+def _tensors(value: Any, where: str, depth: int = 0):
+    """The tensors in an attribute's value, with where each is (``params[1]``, ``velocity['w']``):
+    the value itself, or inside lists, tuples and dicts (not modules: they save themselves)."""
+    if isinstance(value, torch.Tensor):
+        yield where, value
+    elif depth < 3 and isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            yield from _tensors(item, f"{where}[{i}]", depth + 1)
+    elif depth < 3 and isinstance(value, dict):
+        for key, item in value.items():
+            yield from _tensors(item, f"{where}[{key!r}]", depth + 1)
 
 
 def _to_storable(value: Any) -> Any:

@@ -28,8 +28,6 @@ def train(config: EngineConfig, steps: int, out_dir: str | Path | None = None,
                            f"{name} {metrics[name]:.4f}   ")
             progress.flush()
 
-
-
     t0 = time.perf_counter()
     stopped = runner.train(steps, progress=report)
     elapsed = time.perf_counter() - t0

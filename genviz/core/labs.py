@@ -13,6 +13,10 @@ from typing import Any
 
 from genviz.core.settings import Setting
 
+# the version of the lab contract (docs/adding-a-lab.md) this genviz implements: a LabInfo says which one it
+# was written for (``contract``), and a lab written for a newer one is refused by ``genviz labs --check``
+CONTRACT_VERSION = 1
+
 
 @dataclass(frozen=True)
 class LabInfo:
@@ -40,6 +44,14 @@ class LabInfo:
     speed: float = 0.0
     # "module:NAME" of the lab's info cards (genviz.core.cards.Card by view name): the ℹ on every view
     cards: str = ""
+    # settings that make a run small and fast, as (name, value) pairs: what the contract checks
+    # (genviz.testing, ``genviz labs --check``) train
+    quick: tuple[tuple[str, Any], ...] = ()
+    # options of ``genviz train LAB`` beyond the shared ones, as Settings: ``--NAME VALUE`` (a bool: ``--NAME``)
+    # is passed to the experiment's ``final_metrics(NAME=value)`` (the VAE labs' --iwae K, the RBM's --ais)
+    train_options: tuple[Setting, ...] = ()
+    # the contract version the lab is written for (CONTRACT_VERSION)
+    contract: int = 1
 
     def setting(self, name: str) -> Setting:
         for s in self.settings:

@@ -109,7 +109,9 @@ class SetView:
 
 @dataclass(frozen=True)
 class Query:
-    """Ask the experiment something between steps (``Experiment.query``; ``state``: a checkpoint)."""
+    """Ask the experiment something between steps: ``Experiment.query`` for the base's ``save`` and
+    ``metrics`` and the queries the lab declares (``Experiment.QUERIES``). The answer is a Reply with
+    this ``id``."""
 
     id: int
     name: str
@@ -117,11 +119,28 @@ class Query:
 
 
 @dataclass(frozen=True)
+class Prepare:
+    """The engine's verb: build the experiment ``config`` describes beside the running one (which goes on
+    untouched) and check that it can show ``frames`` (a session's frame signature); kept for the next Reset."""
+
+    id: int
+    config: EngineConfig
+    frames: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TakeState:
+    """The engine's verb: the running experiment's checkpoint (bytes), for a session file."""
+
+    id: int
+
+
+@dataclass(frozen=True)
 class Quit:
     pass
 
 
-Command = Union[Play, Pause, Step, Speed, Reset, Restore, SetSetting, SetView, Query, Quit]
+Command = Union[Play, Pause, Step, Speed, Reset, Restore, SetSetting, SetView, Query, Prepare, TakeState, Quit]
 
 
 # -- events: worker -> client -------------------------------------------------------------------------

@@ -2,11 +2,14 @@
 choices, seed, device, data, the lecture preset it came from, the models kept from labs the user
 left, and the run's history. It turns into the engine's config and into a Session, and back.
 
-Pure core: no Qt, no torch. The controller (``genviz.ui.controller``) changes it; widgets only show it.
+Pure core: no Qt, no torch. The controller (``genviz.ui.controller``) is its only writer; widgets observe it
+(:meth:`RunModel.observe`: the toolbar shows the seed, device and speed a preset or session set) and send
+their edits to the controller.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any, Callable
 
 from genviz.core.history import History
 from genviz.core.labs import LabInfo
@@ -34,6 +37,26 @@ class RunModel:
     step: int = 0
     # an opened session, continued (state, history, views) when its lab is next built
     session: Session | None = None
+    # the worker: steps per second asked for (0: as fast as it goes), reached, and the device it trains on
+    speed: float = 0.0
+    steps_per_sec: float = 0.0
+    device_name: str = "starting…"
+    _observers: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def observe(self, name: str, callback: Callable[[Any], None]) -> None:
+        """Call ``callback(value)`` whenever field ``name`` takes a new value (a trial copy has no observers)."""
+        if name not in self.__dataclass_fields__ or name.startswith("_"):
+            raise AttributeError(f"RunModel has no field '{name}'")
+        self._observers.setdefault(name, []).append(callback)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        observers = self.__dict__.get("_observers")
+        watched = observers.get(name) if observers else None
+        old = self.__dict__.get(name) if watched else None
+        object.__setattr__(self, name, value)
+        if watched and (type(old) is not type(value) or old != value):
+            for callback in list(watched):
+                callback(value)
 
     def trial(self) -> "RunModel":
         """A copy to try a change on (open a session, new data, new settings) before the run takes

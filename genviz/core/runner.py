@@ -40,7 +40,9 @@ def data_for(lab, settings: dict, data: str | None) -> tuple[dict, str | None]:
     if data is None:
         return settings, data
     spec = next((s for s in lab.settings if s.name == "data"), None)
-    if lab.data_kind == "points" and spec is not None:
+    if lab.data_kind == "points" and spec is None:
+        raise SettingError(f"--data does nothing here: the {lab.name} lab has its own data (no data setting)")
+    if lab.data_kind == "points":
         if "data" in settings and settings["data"] != data:
             raise SettingError(f"--data {data!r} and the setting data={settings['data']!r} disagree: give one")
         values = resolve(lab.settings, {**settings, "data": data})
@@ -112,7 +114,11 @@ class Runner:
         return metrics
 
     def query(self, name: str, **kwargs):
-        """The experiment's answer, drawing any random numbers from the views' stream, never training's."""
+        """The experiment's answer, drawing any random numbers from the views' stream, never training's. Only
+        the base's queries (save, metrics) and those the lab declares (``Experiment.QUERIES``) are asked."""
+        if name not in ("save", "metrics") and name not in self.exp.QUERIES:
+            raise KeyError(f"the {self.exp.LAB.name if self.exp.LAB else type(self.exp).__name__} lab declares no "
+                           f"query '{name}' (Experiment.QUERIES)")
         with self.view_random:
             return self.exp.query(name, **kwargs)
 

@@ -79,6 +79,7 @@ def load_image_folder(path: Path, max_images: int = 60000) -> ImageDataset:
         from PIL import Image, UnidentifiedImageError
     except ImportError:  # pragma: no cover - pillow is a dependency
         raise DataError("reading an image folder needs Pillow (pip install pillow)") from None
+
     def images_in(folder: Path) -> list[Path]:  # regular files only: a pipe named x.png would block
         return [f for f in sorted(folder.iterdir()) if f.suffix.lower() in IMAGE_SUFFIXES and f.is_file()
                 and not f.is_fifo()]

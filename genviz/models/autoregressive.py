@@ -27,6 +27,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from genviz.models.plain import blind_spot  # noqa: F401 (also the experiment's)
+
 LOG2 = math.log(2.0)
 
 
@@ -395,22 +397,6 @@ def receptive_field(model: Autoregressive, x: torch.Tensor, d: int) -> np.ndarra
     logit = model.logits(x)[:, d].sum()
     (g,) = torch.autograd.grad(logit, x)
     return g.abs().sum(0).cpu().numpy()
-
-
-def blind_spot(field: np.ndarray, shape: tuple[int, int], d: int) -> int:
-    """The pixels above pixel d (raster order) that its prediction never sees although they lie within its
-    receptive field's reach: unseen pixels inside the bounding box of the pixels it does see in the rows above.
-    PixelCNN's blind triangle up and to the right counts; rows and columns beyond every layer's reach do not
-    (counting every unseen pixel above titled a gated stack, which has no blind spot, "413 blind above" on 28x28,
-    and PixelCNN "391" for its 15)."""
-    h, w = shape
-    r = int(d) // w
-    seen = np.asarray(field).reshape(h, w)[:r] != 0
-    if not seen.any():
-        return 0
-    rows, cols = np.flatnonzero(seen.any(1)), np.flatnonzero(seen.any(0))
-    box = seen[rows[0]: rows[-1] + 1, cols[0]: cols[-1] + 1]
-    return int((~box).sum())
 
 
 def bits_per_dim(nll_nats: float, D: int) -> float:

@@ -246,7 +246,7 @@ def time_grid(steps: int, process: Process, dtype=torch.float32, t_max: float = 
     The others: uniform in t^(1/3), dense where b(t) nears the data's width: there the probability-flow velocity
     changes at a rate g^2 / (2 (a^2 s^2 + b^2)), about 240 at t = 1e-3 on modes of std 0.01, and a grid uniform in
     t overshot (+1.04 nats in the likelihood on the ring at 100 steps, +4.18 at 40, with the exact score). Measured
-    with the exact score on ring8 and grid25 (tests/test_diffusion.py): mean error <= 0.013 nats at 100 steps,
+    with the exact score on ring8 and grid25 (tests/test_models_diffusion.py): mean error <= 0.013 nats at 100 steps,
     <= 0.08 at 40, for every process."""
     t_min = process.t_min
     if process.kind == "ve":

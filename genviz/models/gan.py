@@ -15,7 +15,6 @@ from genviz.models.choices import CRITIC_LOSSES, GAN_LOSSES as LOSSES
 from genviz.models.layers import mlp
 
 
-
 class Generator(nn.Module):
     def __init__(self, noise_dim: int = 2, hidden: int = 128, layers: int = 2, activation: str = "relu",
                  noise: str = "gaussian", out_dim: int = 2):

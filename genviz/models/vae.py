@@ -14,6 +14,7 @@ from torch.distributions import Bernoulli, Independent, Normal
 
 from genviz.models.layers import mlp
 
+
 def kl_standard_normal(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     """Per-dimension KL(N(mu, exp(logvar)) || N(0, 1)) = (mu^2 + sigma^2 - 1 - log sigma^2) / 2."""
     return 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar)

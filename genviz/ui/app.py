@@ -95,8 +95,8 @@ def run_app(args) -> int:
             import json
 
             print(json.dumps({"lab": window.run.lab, "step": window.run.step,
-                              "steps_per_sec": round(window.controller.steps_per_sec, 1),
-                              "device": window.controller.device_name}), flush=True)
+                              "steps_per_sec": round(window.run.steps_per_sec, 1),
+                              "device": window.run.device_name}), flush=True)
             window.close()
 
         # counted from the worker's Ready: spawning it and importing torch can take many seconds on a busy

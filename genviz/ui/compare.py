@@ -32,7 +32,7 @@ from genviz.core.protocol import EngineConfig
 from genviz.core.session import Session, load_session, save_session
 from genviz.core.settings import SettingError, parse_assignments, resolve
 from genviz.ui import theme
-from genviz.ui.engine_bridge import EngineBridge, QueryFailed
+from genviz.ui.engine_bridge import QueryFailed
 from genviz.ui.plots import StepAxis, make_plot
 from genviz.ui.timeline import Timeline
 from genviz.ui.widgets import add_actions
@@ -45,7 +45,8 @@ MAX_RUNS = 16  # runs a comparison holds (their curves and table rows); at most 
 
 
 class Run(QObject):
-    """One run of the comparison: its settings, its history, and a worker while it trains."""
+    """One run of the comparison: a run model and its controller, as the main window has (settings, seed, view
+    choices, history; the worker, its recovery and its sessions), and a name and status in the comparison."""
 
     snapshot = Signal(object, bool)  # the Snapshot, whether the history got a frame from it
     readyChanged = Signal()
@@ -53,61 +54,94 @@ class Run(QObject):
 
     def __init__(self, lab: LabInfo, settings: dict, seed: int = 0, data: str | None = None,
                  history: History | None = None, static: dict | None = None, state: bytes | None = None,
-                 step: int = 0, name: str = "", status: str = "ok", error: str | None = None, parent=None):
+                 step: int = 0, name: str = "", status: str = "ok", error: str | None = None,
+                 view: dict | None = None, parent=None):
+        from genviz.ui.controller import Controller
+
         super().__init__(parent)
-        self.lab, self.settings, self.seed, self.data = lab, dict(settings), int(seed), data
-        self.history = history if history is not None else History()
-        self.static = dict(static or {})
-        self.state, self.step, self.name = state, int(step), name
-        self.status, self.error = status, error
-        self.bridge: EngineBridge | None = None
-        self.steps_per_sec = 0.0
+        self.lab, self.name, self.status, self.error = lab, name, status, error
+        self.controller = c = Controller({lab.name: lab}, "process", snapshot_hz=15.0, parent=self)
+        c.engine_options = {"torch_threads": 1, "nice": WORKER_NICE}
+        model = self.model = c.run
+        model.lab = lab.name
+        try:
+            model.values[lab.name] = model.parse(lab.name, settings)
+        except SettingError:  # a failed run of a sweep: shown as it was given, never trained
+            model.values[lab.name] = dict(settings)
+        model.views[lab.name] = dict(view or {})
+        model.seed, model.data = int(seed), data
+        model.history = history if history is not None else History()
+        model.static, model.step = dict(static or {}), int(step)
+        self.state = state  # what the worker continues from when it starts
         self.running = False
-        self.snapshot_hz = 15.0
+        c.ready.connect(lambda *_: self.readyChanged.emit())
+        c.snapshot.connect(self.snapshot.emit)
+        c.running.connect(lambda on: setattr(self, "running", bool(on)))
+        c.problem.connect(lambda text, _details: self.problem.emit(f"{self.name}: {text}"))
+        c.offer.connect(lambda text, _label, _act: self.problem.emit(f"{self.name}: {text}"))
+        c.lost.connect(lambda text: self.problem.emit(f"{self.name}: {text}"))
 
     @classmethod
     def from_session(cls, session: Session, name: str = "", parent=None) -> "Run":
         return cls(all_labs()[session.lab], session.settings, session.seed, session.data, session.history,
-                   session.static, session.state, session.step, name or session.title, parent=parent)
+                   session.static, session.state, session.step, name or session.title, view=session.view,
+                   parent=parent)
+
+    # the run model's fields, under the names the comparison uses
+    settings = property(lambda self: self.model.values_of(self.lab.name))
+    seed = property(lambda self: self.model.seed)
+    data = property(lambda self: self.model.data)
+    history = property(lambda self: self.model.history)
+    static = property(lambda self: self.model.static)
+    step = property(lambda self: self.model.step)
+    steps_per_sec = property(lambda self: self.model.steps_per_sec)
+    view = property(lambda self: self.model.view_of(self.lab.name))
+
+    @property
+    def snapshot_hz(self) -> float:
+        return self.controller.snapshot_hz
+
+    @snapshot_hz.setter
+    def snapshot_hz(self, hz: float) -> None:
+        self.controller.snapshot_hz = float(hz)
+
+    @property
+    def bridge(self):
+        """The worker's bridge while the run has a worker, else None."""
+        bridge = self.controller.bridge
+        return bridge if bridge.engine is not None else None
 
     @property
     def trainable(self) -> bool:
         return self.status != "failed"
 
     def config(self) -> EngineConfig:
-        return EngineConfig(lab=self.lab.name, settings=dict(self.settings), seed=self.seed, data=self.data,
-                            state=self.state, snapshot_hz=self.snapshot_hz, torch_threads=1, checkpoint_seconds=10.0,
-                            nice=WORKER_NICE)
+        return self.controller.engine_config()
 
     def start(self) -> None:
-        """A worker of its own, building the run (continuing its saved state, if any)."""
+        """A worker of its own, building the run (continuing its saved state and history, if any)."""
         if self.bridge is not None or not self.trainable:
             return
-        self.bridge = EngineBridge("process", parent=self)
-        self.bridge.ready.connect(self._on_ready)
-        self.bridge.snapshot.connect(self._on_snapshot)
-        self.bridge.checkpoint.connect(lambda e: self.history.add_checkpoint(e.step, e.state))
-        self.bridge.state.connect(lambda e: setattr(self, "running", bool(getattr(e, "running", False))))
-        self.bridge.error.connect(lambda e: self.problem.emit(f"{self.name}: error while {e.where}: {e.message}"))
-        self.bridge.nonFinite.connect(lambda e: self.problem.emit(f"{self.name}: training stopped, {e.message}"))
-        self.bridge.lost.connect(lambda why: self.problem.emit(f"{self.name}: the training worker {why}"))
-        self.bridge.start(self.config())
-        if self.lab.speed:
-            self.bridge.engine.set_speed(self.lab.speed)
+        model = self.model
+        if self.state is not None:  # continued as an opened session is
+            model.session = Session(lab=self.lab.name, settings=dict(self.settings), seed=model.seed, data=model.data,
+                                    step=model.step, static=model.static, state=self.state, history=model.history,
+                                    view=dict(self.view))
+        else:
+            model.session = None
+        self.controller.set_speed(self.lab.speed)
+        self.controller.reset()
 
     @property
     def lost(self) -> bool:
-        return self.bridge is not None and not self.bridge.healthy
+        return self.bridge is not None and self.controller.is_lost
 
     def restart(self) -> bool:
         """A run whose worker died continues from its last checkpoint on a new worker (its history after that
         step goes: that future is gone). False without a checkpoint."""
         if not self.history.checkpoints:
             return False
-        self.close()
-        self.step, self.state = self.history.checkpoints[-1]
-        self.history.truncate_after(self.step)
-        self.start()
+        self.controller.reset()  # a lost worker's run: recovered from its last checkpoint
         return True
 
     def play(self, on: bool) -> None:
@@ -116,40 +150,30 @@ class Run(QObject):
         if on:
             self.start()
         if self.bridge is not None and self.bridge.healthy:
-            (self.bridge.engine.play if on else self.bridge.engine.pause)()
-
-    def _on_ready(self, event) -> None:
-        self.static = dict(event.static)
-        self.readyChanged.emit()
-
-    def _on_snapshot(self, snap) -> None:
-        self.step = int(snap.step)
-        self.steps_per_sec = float(snap.steps_per_sec)
-        self.snapshot.emit(snap, self.history.record(snap))
+            self.controller.play() if on else self.controller.pause()
 
     async def session(self) -> Session:
-        """The run as a Session: its state now (asked of its worker), or, when the worker died or cannot answer,
-        its last checkpoint with the history up to it (never the state it was opened with beside a later
-        step: a dead worker's run once saved 'step 3,172' holding step 400's weights); an untrained run
-        keeps the state it was opened with."""
-        state, step, until = self.state, self.step, None
+        """The run as a Session (its settings, seed, data and view choices): its state now (asked of its worker),
+        or, when the worker died or cannot answer, its last checkpoint with the history up to it (never the state
+        it was opened with beside a later step: a dead worker's run once saved 'step 3,172' holding step 400's
+        weights); an untrained run keeps the state it was opened with."""
+        state, until = self.state, None
         if self.bridge is not None:
             try:
                 if not self.bridge.healthy:
                     raise QueryFailed("the worker is gone")
-                state = await self.bridge.ask("state")
+                state = await self.controller.state()
             except QueryFailed:
                 if self.history.checkpoints:
-                    step, state = self.history.checkpoints[-1]
-                    until = step
-        return Session(lab=self.lab.name, settings=dict(self.settings), seed=self.seed, data=self.data,
-                       step=step, static=self.static, state=state, history=self.history.copy_until(until),
-                       title=self.name)
+                    until, state = self.history.checkpoints[-1]
+        session = self.model.to_session(state)
+        if until is not None:
+            session.step, session.history = until, self.history.copy_until(until)
+        session.title, session.caption = self.name, ""
+        return session
 
     def close(self) -> None:
-        if self.bridge is not None:
-            self.bridge.close(0.5)
-            self.bridge = None
+        self.controller.close(0.5)
 
 
 class AddRunDialog(QDialog):
@@ -372,10 +396,8 @@ class CompareWindow(QMainWindow):
             for plot in panel.curve_plots():  # the shared plots below overlay the curves; each panel's own redraw
                 plot.MIN_REDRAW_SECONDS = PANEL_CURVE_SECONDS  # less often (4 panels x 5 plots at 10/s: slow paints)
             panel.requestQuery.connect(lambda name, kw, r=run, p=panel: asyncio.ensure_future(self._query(r, p, name, kw)))
-            panel.requestView.connect(lambda name, value, r=run: r.bridge and r.bridge.engine
-                                      and r.bridge.engine.set_view(name, value))
-            panel.requestStep.connect(lambda n, part, args, r=run: r.bridge and r.bridge.engine
-                                      and r.bridge.engine.step(n, part, args))
+            panel.requestView.connect(run.controller.set_view)  # kept in the run (and its session), sent on
+            panel.requestStep.connect(run.controller.step)
             lay.addWidget(title)
             views = panel.views()
             wanted = self.view_choice if self.view_choice in views or self.view_choice == WHOLE_PANEL \
@@ -396,6 +418,7 @@ class CompareWindow(QMainWindow):
                 self._fill_view_box(list(views), wanted)
             if len(run.history):
                 panel.rebuild(run.static, run.history, run.step)
+                panel.set_view_state(run.view)  # the run's own view choices (a layer, an example)
         self.refresh()
 
     def _fill_view_box(self, names: list[str], current: str) -> None:

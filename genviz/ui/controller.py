@@ -35,9 +35,8 @@ class Controller(QObject):
         self.run = RunModel(labs)
         self.snapshot_hz = snapshot_hz
         self.checkpoint_seconds = 10.0  # of training between checkpoints for "Resume from here"
-        self.speed = 0.0
-        self.steps_per_sec = 0.0
-        self.device_name = "starting…"
+        # EngineConfig fields over the window's (the compare view's runs: one torch thread, a lower priority)
+        self.engine_options: dict = {}
         self.bridge = EngineBridge(engine_kind, parent=self)
         self.bridge.snapshot.connect(self._on_snapshot)
         self.bridge.ready.connect(self._on_ready)
@@ -60,11 +59,11 @@ class Controller(QObject):
     def engine(self):
         return self.bridge.engine
 
-
     # -- commands ------------------------------------------------------------------------------------
     def engine_config(self, run: RunModel | None = None):
-        return (run or self.run).config(snapshot_hz=self.snapshot_hz, torch_threads=default_torch_threads(),
-                                        checkpoint_seconds=self.checkpoint_seconds)
+        options = {"torch_threads": default_torch_threads(), "checkpoint_seconds": self.checkpoint_seconds,
+                   **self.engine_options}
+        return (run or self.run).config(snapshot_hz=self.snapshot_hz, **options)
 
     async def attempt(self, change, what: str, lab: str | None = None) -> bool:
         """Try ``change(run)`` on a copy of the run, have the worker build what the copy's Reset
@@ -87,7 +86,7 @@ class Controller(QObject):
                 for frame in trial.session.history.frames:
                     frames.update(frame_signature(frame.data))
             try:
-                await self.bridge.ask("prepare", config=self.engine_config(trial), frames=frames)
+                await self.bridge.prepare(self.engine_config(trial), frames)
             except QueryFailed as exc:
                 self.problem.emit(f"Could not {what}: {exc}. Nothing was changed: the running model goes on.", "")
                 return False
@@ -101,10 +100,9 @@ class Controller(QObject):
             self.recover()
         self.lost_config, self.nan_floor = None, None
         self.run.begin()
-        self.steps_per_sec = 0.0
-        self.bridge.start(self.run.config(snapshot_hz=self.snapshot_hz, torch_threads=default_torch_threads(),
-                                          checkpoint_seconds=self.checkpoint_seconds))
-        self.engine.set_speed(self.speed)
+        self.run.steps_per_sec = 0.0
+        self.bridge.start(self.engine_config())
+        self.engine.set_speed(self.run.speed)
 
     def recover(self) -> int | None:
         """Put the lost worker's run back on its last checkpoint (the next build continues it);
@@ -136,9 +134,17 @@ class Controller(QObject):
             self.engine.step(n, part, args)
 
     def set_speed(self, steps_per_sec: float) -> None:
-        self.speed = float(steps_per_sec)
+        self.run.speed = float(steps_per_sec)
         if self.engine:
-            self.engine.set_speed(self.speed)
+            self.engine.set_speed(self.run.speed)
+
+    def set_seed(self, seed: int) -> None:
+        """The seed the next Reset uses."""
+        self.run.seed = int(seed)
+
+    def set_device(self, device: str) -> None:
+        """Where the next Reset trains: auto, cpu or cuda."""
+        self.run.device = str(device)
 
     def edit_setting(self, name: str, value, live: bool) -> None:
         """A value typed in the settings form (already parsed by its editor)."""
@@ -222,7 +228,7 @@ class Controller(QObject):
         return ck_step
 
     async def state(self) -> bytes:
-        return await self.bridge.ask("state")
+        return await self.bridge.take_state()
 
     def lost_session(self):
         """The run of a lost worker as a Session: its last checkpoint and the history up to it (what
@@ -240,7 +246,7 @@ class Controller(QObject):
     # -- the worker's events -----------------------------------------------------------------------------
     def _on_ready(self, info) -> None:
         run = self.run
-        self.device_name = info.device
+        self.run.device_name = info.device
         run.static = info.static
         continued = run.session is not None and run.session.lab == run.lab
         run.session = None
@@ -254,14 +260,14 @@ class Controller(QObject):
 
     def _on_snapshot(self, snap) -> None:
         self.run.step = snap.step
-        self.steps_per_sec = snap.steps_per_sec
+        self.run.steps_per_sec = snap.steps_per_sec
         self.snapshot.emit(snap, self.run.history.record(snap))
 
     def _on_lost(self, reason: str) -> None:
         """The worker died or hangs: keep everything the window shows, and say how to go on."""
         engine = self.engine
         self.lost_config = engine.config if engine is not None else None
-        self.steps_per_sec = 0.0
+        self.run.steps_per_sec = 0.0
         self.running.emit(False)
         found = self.run.history.checkpoints[-1] if self.run.history.checkpoints else None
         where = (f"from its last checkpoint (step {found[0]:,}) in a new worker" if found

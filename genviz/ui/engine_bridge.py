@@ -124,19 +124,40 @@ class EngineBridge(QObject):
             self.snapshot.emit(snap)
 
     async def ask(self, name: str, **kwargs):
-        """Await the worker's answer to a query (it runs between training steps)."""
+        """Await the experiment's answer to a query (it runs between training steps)."""
+        self._check_alive()
+        return await self._answer(self.engine.query(name, **kwargs), f"'{name}'")
+
+    async def prepare(self, config, frames: dict | None = None) -> dict:
+        """Await the worker's build of ``config`` beside the running model (protocol.Prepare)."""
+        from genviz.core.protocol import Prepare
+
+        self._check_alive()
+        return await self._answer(self.engine.request(lambda i: Prepare(i, config, dict(frames or {}))),
+                                  "the build check")
+
+    async def take_state(self) -> bytes:
+        """Await the running model's checkpoint (protocol.TakeState)."""
+        from genviz.core.protocol import TakeState
+
+        self._check_alive()
+        return await self._answer(self.engine.request(TakeState), "the request for its state")
+
+    def _check_alive(self) -> None:
         if self.engine is None:
             raise QueryFailed("the training engine is not running")
         if self.lost_reason is not None:
             raise QueryFailed(f"the training worker {self.lost_reason}")
+
+    async def _answer(self, qid: int, what: str):
+        """The Reply to request ``qid`` (replies go to the request that asked, by id)."""
         fut = asyncio.get_event_loop().create_future()
-        qid = self.engine.query(name, **kwargs)
         self._futures[qid] = fut
         try:
             return await asyncio.wait_for(asyncio.shield(fut), self.ASK_TIMEOUT)
         except asyncio.TimeoutError:
             self._futures.pop(qid, None)
-            raise QueryFailed(f"the training worker did not answer '{name}' within {self.ASK_TIMEOUT:.0f} s") from None
+            raise QueryFailed(f"the training worker did not answer {what} within {self.ASK_TIMEOUT:.0f} s") from None
 
     def close(self, timeout: float = 1.0) -> bool:
         """Stop polling, stop and join the worker. Safe to call twice."""

@@ -160,7 +160,7 @@ def timeline_frames(panel, widget: QWidget, history: History, width: int | None 
         with deferred_redraws():
             panel.show_recorded(history.frame(i))
         flush_views(panel)
-        if getattr(panel, "failures", None):
+        if panel.failures:
             raise ExportError(f"the session's frames cannot be drawn: {panel.failures[0]}")
         scale = (width / widget.width()) if width else 1.0
         image = render(widget, scale)
@@ -256,13 +256,10 @@ def session_panel(session, size: tuple[int, int] = (1400, 900)):
     panel = import_object(lab.panel)(lab)
     panel.resize(*size)
     panel.show()
-    failures: list[str] = []
-    panel.drawFailed.connect(lambda text, _details: failures.append(text))
     panel.rebuild(session.static, session.history, session.step)
     flush_views(panel)
-    if failures:  # an export that silently left views empty would be a wrong picture
-        raise ExportError(f"the session's frames cannot be drawn: {failures[0]}")
-    panel.failures = failures
+    if panel.failures:  # an export that silently left views empty would be a wrong picture
+        raise ExportError(f"the session's frames cannot be drawn: {panel.failures[0]}")
     return panel
 
 

@@ -47,7 +47,7 @@ class HelpActions:
         c = self.w.controller
         bar = self.w.bar
         cuda = getattr(bar, "cuda_name", None)
-        return f"{c.device_name} (CUDA: {cuda})" if cuda else f"{c.device_name} (no CUDA device found)"
+        return f"{c.run.device_name} (CUDA: {cuda})" if cuda else f"{c.run.device_name} (no CUDA device found)"
 
     def about_text(self) -> str:
         rows = "".join(f"<tr><td>{k}</td><td>&nbsp;&nbsp;{v}</td></tr>" for k, v in versions().items())

@@ -84,12 +84,11 @@ class LectureActions:
             return
         values = self.run.open_preset(preset)
         self.trained_step = None
-        w.bar.seed.setValue(preset.seed)
         w.autoplay = play
         self.show_caption(preset.title, self.caption_of(preset))
         w.open_lab_with(preset.lab, values)
         if preset.speed is not None:  # after the lab opened (which sets the lab's own speed)
-            w.bar.set_speed(preset.speed)
+            w.controller.set_speed(preset.speed)
         w.statusBar().showMessage(f"Preset: {preset.title}", 5000)
 
     def _start_opening(self, preset: Preset, play: bool, request: int) -> None:
@@ -221,10 +220,8 @@ class LectureActions:
     def restyle(self) -> None:
         self.w.banner.restyle()
         for panel in self.w.panels.values():
-            if hasattr(panel, "style_warning"):
-                panel.style_warning()
-            if hasattr(panel, "restyle"):
-                panel.restyle()
+            panel.style_warning()
+            panel.restyle()
         preset = self.run.preset
         if preset is not None and self.w.caption.isVisible():
             self.w.caption.show_caption(preset.title, self.caption_of(preset))

@@ -69,11 +69,16 @@ class MainWindow(QMainWindow):
         self.bar.playToggled.connect(lambda playing: c.play() if playing else c.pause())
         self.bar.stepRequested.connect(self.do_step)
         self.bar.resetRequested.connect(self.request_reset)
+        # the run holds seed, device and speed: the toolbar sends its edits to the controller and shows the
+        # run's values, whoever set them (a preset, a session, a lab's own speed)
         self.bar.speedChanged.connect(c.set_speed)
-        # the run holds seed and device; the toolbar edits them (and shows what presets and sessions set)
-        self.bar.seed.valueChanged.connect(lambda v: setattr(c.run, "seed", int(v)))
-        self.bar.device.currentTextChanged.connect(lambda text: setattr(c.run, "device", text))
+        self.bar.seed.valueChanged.connect(c.set_seed)
+        self.bar.device.currentTextChanged.connect(c.set_device)
+        c.run.observe("seed", self.bar.seed.setValue)
+        c.run.observe("device", self.bar.device.setCurrentText)
+        c.run.observe("speed", self.bar.set_speed)
 
+        self.broken_labs: dict[str, str] = {}  # labs whose panel failed to build: why
         self.lab_list = QListWidget()
         self.lab_list.setFocusPolicy(Qt.NoFocus)
         for info in self.labs.values():
@@ -247,10 +252,15 @@ class MainWindow(QMainWindow):
     def open_lab(self, name: str) -> None:
         if name == self.current:
             return
-        self.controller.keep_model()
         info, run = self.labs[name], self.run
         if name not in self.panels:
-            panel = import_object(info.panel)(info)
+            try:
+                panel = import_object(info.panel)(info)
+            except Exception as exc:  # a lab whose panel cannot be built: said, and another lab stays open
+                self._panel_failed(name, exc)
+                return
+        self.controller.keep_model()
+        if name not in self.panels:
             panel.statusMessage.connect(lambda text: self.statusBar().showMessage(text, 4000))
             panel.drawFailed.connect(lambda text, details: self.banner.show_message(text, details=details))
             panel.requestSettings.connect(self.controller.apply_settings)
@@ -268,13 +278,12 @@ class MainWindow(QMainWindow):
             form = SettingsForm(info.settings, run.values_of(name))
             form.changed.connect(lambda n, value, live: self.controller.edit_setting(n, value, live))
             self.forms[name] = form
-        if hasattr(self.panels[name], "set_kept_models"):
-            self.panels[name].set_kept_models(run.kept_offers(name))
+        self.panels[name].set_kept_models(run.kept_offers(name))
         kept = run.take_newest_kept_model(name)
         if kept is not None:
             self.statusBar().showMessage(f"Exploring the model trained in the {kept[0]} lab (step {kept[2]:,})", 6000)
         self.forms[name].set_values(run.values_of(name))
-        self.bar.set_speed(info.speed)
+        self.controller.set_speed(info.speed)
         run.lab = name
         self.settings_store.setValue("last_lab", name)
         self.lecture.lab_opened(name)
@@ -288,6 +297,25 @@ class MainWindow(QMainWindow):
             # start the worker after the first paint: the window appears before torch is imported
             self._reset_scheduled = True
             QTimer.singleShot(0, lambda: self._reset_scheduled and self.reset())
+
+    def _panel_failed(self, name: str, exc: Exception) -> None:
+        """The lab's panel raised while being built: the banner says so (the traceback under Details), the
+        lab is greyed out in the list, and the lab that was open stays open (or the first that opens)."""
+        import traceback
+
+        info = self.labs[name]
+        self.broken_labs[name] = f"{type(exc).__name__}: {exc}"
+        self.banner.show_message(f"The {info.title} lab could not be opened: its panel failed to build "
+                                 f"({type(exc).__name__}: {str(exc)[:200]})", details=traceback.format_exc())
+        for i in range(self.lab_list.count()):
+            item = self.lab_list.item(i)
+            if item.data(Qt.UserRole) == name:
+                item.setFlags(item.flags() & ~Qt.ItemIsEnabled & ~Qt.ItemIsSelectable)
+                item.setToolTip(f"{info.summary}\n(could not be opened: {self.broken_labs[name]})")
+        fallback = self.current if self.current in self.panels else next(
+            (n for n in self.labs if n not in self.broken_labs), None)
+        if fallback is not None:
+            QTimer.singleShot(0, lambda: self._select_in_list(fallback))
 
     def open_lab_with(self, name: str, values: dict) -> None:
         """Switch to lab ``name`` (the run holds its settings) and reset it once."""
@@ -441,8 +469,8 @@ class MainWindow(QMainWindow):
         self._fps_count, self._fps_t = 0, now
         engine = self.bridge.engine
         self.status_label.setText(
-            f"step {self.step:,}   ·   {self.controller.steps_per_sec:,.0f} steps/s   ·   device "
-            f"{self.controller.device_name}   ·   {self._fps:.0f} fps   ·   engine {engine.kind if engine else '-'}"
+            f"step {self.step:,}   ·   {self.run.steps_per_sec:,.0f} steps/s   ·   device "
+            f"{self.run.device_name}   ·   {self._fps:.0f} fps   ·   engine {engine.kind if engine else '-'}"
             f"   ·   data {self.data_label}")
 
     @property

@@ -85,11 +85,20 @@ class LabPanel(QWidget):
         self.redraws = 0
         self._pending_views: list = []
         self._failures: set = set()
+        self.failures: list[str] = []  # what drawing could not do, said once each (drawFailed)
         # a banner for what the lecturer must notice (posterior collapse, lost modes), hidden until used
         self.warning = QLabel()
         self.warning.setWordWrap(True)
         self.warning.hide()
         self.style_warning()
+
+    def restyle(self) -> None:
+        """The theme changed (View ▸ Theme): set the colours the panel chose itself (pens, brushes, style
+        sheets) from ``theme.colors()``. Plots made with ``genviz.ui.plots`` restyle on their own."""
+
+    def set_kept_models(self, kept: dict[str, tuple[str, int]]) -> None:
+        """Models the window kept from labs the user left (lab -> (model file, step)), for a lab that
+        explores another lab's model (``LabInfo.model_from``)."""
 
     def style_warning(self) -> None:
         c = theme.colors()
@@ -142,8 +151,9 @@ class LabPanel(QWidget):
             key = (what, type(exc).__name__)
             if key not in self._failures:
                 self._failures.add(key)
-                self.drawFailed.emit(f"The {self.lab.title} lab could not draw {what}: {type(exc).__name__}: "
-                                     f"{str(exc)[:200]}", traceback.format_exc())
+                text = f"The {self.lab.title} lab could not draw {what}: {type(exc).__name__}: {str(exc)[:200]}"
+                self.failures.append(text)
+                self.drawFailed.emit(text, traceback.format_exc())
 
     def _draw_next_view(self) -> None:
         if self._pending_views:
@@ -197,6 +207,9 @@ class LabPanel(QWidget):
                 name += "-2"
             out[name] = w
         return out
+
+    # the experiments a paged panel shows one page each for (the ``experiment`` setting's values)
+    PAGES: tuple[str, ...] = ()
 
     def main_view(self, settings: dict) -> str:
         """The name of the main view for a run of these ``settings`` (see MAIN_VIEW)."""
@@ -299,7 +312,6 @@ class PagedPanel(LabPanel):
     (a page above) and its own curves (a page below), and one rich-text readout between them. A subclass
     builds its pages in ``build_pages`` with ``add_page(views, curves)``, in the order of ``PAGES``."""
 
-    PAGES: tuple[str, ...] = ()
     MAIN_VIEWS: dict[str, str] = {}  # per experiment, its main view (LabPanel.MAIN_VIEW)
 
     def __init__(self, lab, parent=None):

@@ -211,7 +211,6 @@ class SessionActions:
         if not await w.controller.attempt(lambda run: run.open_session(session), f"open {name}", lab=session.lab):
             return False
         values = self.run.values_of(session.lab)
-        w.bar.seed.setValue(session.seed)
         w.lecture.show_caption(session.title, session.caption)
         w.open_lab_with(session.lab, values)
         return True

@@ -24,6 +24,10 @@ SETTINGS = (
 )
 
 
+# ``genviz train LAB --iwae K``: the final figures also give the IWAE-k bound on the test NLL
+TRAIN_OPTIONS = (Setting("iwae", 0, "int", "also report the IWAE-k test NLL bound (0: no)", 0, 100000),)
+
+
 def settings(*names: str, exclude: tuple[str, ...] = ()) -> tuple[Setting, ...]:
     """The family's settings named (all when none are), in their order, less ``exclude``."""
     return tuple(s for s in SETTINGS if (not names or s.name in names) and s.name not in exclude)

@@ -87,7 +87,7 @@ class VAEExperiment(Experiment):
         }
 
     @torch.no_grad()
-    def final_metrics(self, iwae_k: int = 0) -> dict:
+    def final_metrics(self, iwae: int = 0) -> dict:
         model = self.model.eval()
         torch.manual_seed(self.seed + 1)
         train = model.elbo_terms(self.x_eval)
@@ -99,8 +99,8 @@ class VAEExperiment(Experiment):
             "test_recon_nll": float(-test["recon"].mean()), "test_kl": float(test["kl"].mean()),
             "active_units": au, "latent": model.latent, "device": str(self.device),
         }
-        if iwae_k:
-            out[f"test_nll_iwae{iwae_k}"] = float(-model.iwae_bound(self.x_test[:500], k=iwae_k).mean())
+        if iwae:
+            out[f"test_nll_iwae{iwae}"] = float(-model.iwae_bound(self.x_test[:500], k=iwae).mean())
         return out
 
     # -- persistence --------------------------------------------------------------------------

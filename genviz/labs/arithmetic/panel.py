@@ -78,6 +78,7 @@ class SliderBank(QWidget):
 
 class ArithmeticPanel(LabPanel):
     MAIN_VIEW = "walk-linear"  # the latent walk: what the compare view shows of each run
+
     def __init__(self, lab, parent=None):
         super().__init__(lab, parent)
         self.static: dict = {}

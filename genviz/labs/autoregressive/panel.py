@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (QApplication, QGridLayout, QHBoxLayout, QLabel, Q
 
 from genviz.core.mosaic import grid_shape, tile
 from genviz.core.numbers import estimate
-from genviz.models.autoregressive import blind_spot
+from genviz.models.plain import blind_spot
 from genviz.ui import theme
 from genviz.ui.panel import LabPanel
 from genviz.ui.plots import ClickableImage, CurvePlot, ImagePlot, add_colorbar, add_second_unit, heat_plot, make_plot
@@ -43,6 +43,7 @@ def sorted_mask(mask: np.ndarray) -> np.ndarray:
 
 class AutoregressivePanel(LabPanel):
     MAIN_VIEW = "samples"  # the samples: what the compare view shows of each run
+
     def __init__(self, lab, parent=None):
         super().__init__(lab, parent)
         self.static: dict = {}

@@ -33,6 +33,7 @@ def arrows(points: np.ndarray, vectors: np.ndarray, length: float) -> tuple[np.n
 
 class DiffusionPanel(LabPanel):
     MAIN_VIEW = "samples"  # the samples: what the compare view shows of each run
+
     def __init__(self, lab, parent=None):
         super().__init__(lab, parent)
         self.static: dict = {}

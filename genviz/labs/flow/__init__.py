@@ -13,6 +13,7 @@ LAB = LabInfo(
     experiment="genviz.labs.flow.experiment:FlowExperiment",
     panel="genviz.labs.flow.panel:FlowPanel",
     order=30,
+    quick=(("layers", 4), ("hidden", 16)),  # small networks for the contract checks
     data_kind="points",
     settings=(
         Setting("fit", "density", "choice", "density = maximum likelihood on samples (forward KL); "

@@ -34,6 +34,7 @@ def mesh_polyline(lines: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 class FlowPanel(LabPanel):
     MAIN_VIEW = "model-density"  # the flow's density: what the compare view shows of each run
+
     def __init__(self, lab, parent=None):
         super().__init__(lab, parent)
         self.static: dict = {}
@@ -155,7 +156,7 @@ class FlowPanel(LabPanel):
         return box
 
     def _draw_change_of_variables(self) -> None:
-        from genviz.models.flows import change_of_variables_1d
+        from genviz.models.plain import change_of_variables_1d
 
         a = self.cov_slider.value() / 100
         z = np.linspace(-3.5, 3.5, 701)

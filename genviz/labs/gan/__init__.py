@@ -1,9 +1,9 @@
 """The GAN mode-coverage lab: watch mode collapse happen on 2-D mixtures, and which fixes help."""
 from genviz.core.labs import LabInfo
 from genviz.core.settings import Setting
+from genviz.models.choices import GAN_LOSSES
 
 DATASETS = ("ring8", "grid25", "moons", "spiral", "checkerboard", "gaussian")
-from genviz.models.choices import GAN_LOSSES
 ACTS = ("relu", "leakyrelu", "tanh", "elu")
 
 LAB = LabInfo(

@@ -47,6 +47,7 @@ def mesh_lines(mesh: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 class GanPanel(LabPanel):
     MAIN_VIEW = "samples"  # real and generated samples over D(x): what the compare view shows of each run
+
     def __init__(self, lab, parent=None):
         super().__init__(lab, parent)
         self.static: dict = {}
@@ -54,7 +55,6 @@ class GanPanel(LabPanel):
         self.best_modes: set[int] = set()
         self.lost_modes: list[int] = []
         self.zero_streak = np.zeros(0, dtype=int)
-
 
         # -- the data view ---------------------------------------------------------------------
         self.view = make_plot("Samples over D(x)", "x₁", "x₂")

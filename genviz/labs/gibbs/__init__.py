@@ -11,6 +11,8 @@ LAB = LabInfo(
     experiment="genviz.labs.gibbs.experiment:GibbsExperiment",
     panel="genviz.labs.gibbs.panel:GibbsPanel",
     order=50,
+    train_options=(Setting("ais", False, "bool", "also estimate the test log-likelihood by AIS"),),
+    quick=(("hidden", 32),),  # small networks for the contract checks
     settings=(
         Setting("hidden", 100, "int", "hidden units", 2, 4000),
         Setting("method", "pcd", "choice", "cd = contrastive divergence from the data; pcd = persistent chains "

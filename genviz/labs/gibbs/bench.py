@@ -73,7 +73,7 @@ def train_and_ais(job: dict) -> dict:
     torch.set_num_threads(1)
     t0 = time.perf_counter()
     r = train(EngineConfig(lab="gibbs", settings=job["settings"], seed=0, torch_threads=1, data=job["data"]),
-              job["steps"], None, progress=None, extra_metrics={"with_ais": True})
+              job["steps"], None, progress=None, extra_metrics={"ais": True})
     return {"bench": "gibbs-ais", "name": job["name"], "data": r["dataset"], "steps": job["steps"],
             **{k: r.get(k) for k in ("test_ll", "ll_low", "ll_high", "log_z", "per_run_std", "pseudo_ll",
                                       "recon_error", "runs", "temperatures")},

@@ -313,19 +313,22 @@ class GibbsExperiment(Experiment):
             return self.start_ais()
         return super().query(name, **kwargs)
 
+    def wait_for_background(self, timeout: float) -> None:
+        self.wait_for_ais(timeout)
+
     def wait_for_ais(self, timeout: float = 3600.0) -> dict:
         if self._ais_thread is not None:
             self._ais_thread.join(timeout)
         return dict(self.ais_state)
 
     @torch.no_grad()
-    def final_metrics(self, with_ais: bool = False) -> dict:
+    def final_metrics(self, ais: bool = False) -> dict:
         x = self.x_test[:EVAL]
         out = {"lab": "gibbs", "method": self.settings["method"], "k": self.settings["k"],
                "hidden": self.rbm.n_hidden, "steps": self.step_count, "dataset": self.dataset.name,
                "recon_error": float(self.rbm.reconstruction_error(x).mean()),
                "pseudo_ll": float(self.rbm.pseudo_likelihood(x, generator=torch.Generator().manual_seed(1)).mean())}
-        if with_ais:
+        if ais:
             self.start_ais()
             res = self.wait_for_ais()
             out.update({k: res[k] for k in ("test_ll", "log_z", "per_run_std", "ll_low", "ll_high", "temperatures",

@@ -94,6 +94,7 @@ class PaintImage(ImagePlot):
 
 class GibbsPanel(LabPanel):
     MAIN_VIEW = "chains"  # the Gibbs chains: what the compare view shows of each run
+
     def __init__(self, lab, parent=None):
         super().__init__(lab, parent)
         self.static: dict = {}

@@ -12,6 +12,8 @@ LAB = LabInfo(
     experiment="genviz.labs.manifold.experiment:ManifoldExperiment",
     panel="genviz.labs.manifold.panel:ManifoldPanel",
     order=10,
+    train_options=vae.TRAIN_OPTIONS,
+    quick=(("hidden", 32),),  # small networks for the contract checks
     shares_model=True,
     settings=(
         *vae.SETTINGS,

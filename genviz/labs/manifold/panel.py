@@ -17,6 +17,7 @@ from genviz.ui.plots import BarPlot, ClassScatter, CurvePlot, ImagePlot, ellipse
 
 class ManifoldPanel(LabPanel):
     MAIN_VIEW = "manifold"  # the decoded latent manifold: what the compare view shows of each run
+
     def __init__(self, lab, parent=None):
         super().__init__(lab, parent)
         self.static: dict = {}
@@ -25,7 +26,6 @@ class ManifoldPanel(LabPanel):
         self.preview_z: np.ndarray | None = None
         self.scatter: ClassScatter | None = None
         self.click_latency_ms: list[float] = []
-
 
         self.manifold_view = ImagePlot("Decoded manifold  p(x|z),  z = Φ⁻¹(u) grid")
         self.latent_plot = make_plot("Latent space: encoder means  E[z|x]", "z₁", "z₂")

@@ -14,6 +14,8 @@ LAB = LabInfo(
     experiment="genviz.labs.posterior.experiment:PosteriorExperiment",
     panel="genviz.labs.posterior.panel:PosteriorPanel",
     order=20,
+    train_options=vae.TRAIN_OPTIONS,
+    quick=(("hidden", 32), ("grid", 60), ("hmc", False)),  # small networks for the contract checks
     settings=(
         Setting("objective", "elbo", "choice", "training objective: the ELBO, or the IWAE bound L_k",
                 choices=("elbo", "iwae")),

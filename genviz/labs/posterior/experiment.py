@@ -174,10 +174,10 @@ class PosteriorExperiment(VAEExperiment):
     # -- report ----------------------------------------------------------------------------------
     QUERIES = {"metrics": {"points": 2, "qstar_steps": 20}}  # (small examples: the full figures take a minute)
 
-    def final_metrics(self, iwae_k: int = 0, points: int = 100, qstar_steps: int = 500) -> dict:
+    def final_metrics(self, iwae: int = 0, points: int = 100, qstar_steps: int = 500) -> dict:
         """The inference-gap decomposition averaged over test points (Cremer et al. 2018, Table 2):
         log p(x) by quadrature, L[q*] (diagonal and full covariance), L[q], and IWAE L_5000."""
-        out = super().final_metrics(iwae_k)
+        out = super().final_metrics(iwae)
         out["lab"] = "posterior"
         out["objective"] = self.settings["objective"] + (f" k={self.settings['k']}" if self.settings["objective"] == "iwae" else "")
         model = self.model.eval()

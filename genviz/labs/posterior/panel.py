@@ -54,6 +54,7 @@ class DensityPlot:
 
 class PosteriorPanel(LabPanel):
     MAIN_VIEW = "posterior"  # the true posterior beside q(z|x): what the compare view shows of each run
+
     def __init__(self, lab, parent=None):
         super().__init__(lab, parent)
         self.static: dict = {}

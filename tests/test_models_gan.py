@@ -280,8 +280,11 @@ def test_coverage_standard_errors_match_the_spread_over_repeated_sample_sets(wei
         k = rng.choice(8, n, p=w)
         x = toy.modes[k] + rng.normal(0, 2.0 * toy.std, (n, 2))  # wide: some samples fall outside 3 std
         cov = mode_coverage(x, toy.modes, toy.std)
-        hq.append(cov["hq_percent"]); kl.append(cov["reverse_kl"]); bias.append(cov["reverse_kl_bias"])
-        hq_se.append(cov["hq_percent_se"]); kl_se.append(cov["reverse_kl_se"])
+        hq.append(cov["hq_percent"])
+        kl.append(cov["reverse_kl"])
+        bias.append(cov["reverse_kl_bias"])
+        hq_se.append(cov["hq_percent_se"])
+        kl_se.append(cov["reverse_kl_se"])
     assert abs(np.std(hq) / np.mean(hq_se) - 1) < 0.25
     if n == 60:  # too few high-quality samples for an error: none is given, and the readout says why
         assert all(se is None for se in kl_se) and "too few high-quality samples" in reverse_kl_text(cov)

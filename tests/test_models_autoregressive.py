@@ -104,6 +104,7 @@ def test_the_blind_spot_count_is_the_unseen_pixels_within_reach():
     assert blind_spot(gated, (h, w), d) == 0
     assert int((plain.reshape(h, w)[:18] == 0).sum()) == 391  # what the old title counted
 
+
 @pytest.mark.parametrize("name", list(models(2, 2)))
 def test_samples_agree_with_log_prob(name):
     model = models(2, 2)[name]

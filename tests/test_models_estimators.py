@@ -64,8 +64,9 @@ def test_discrete_estimators_against_enumeration():
     logits, values = np.array([0.3, -0.5, 1.0, 0.0]), np.array([0.2, 1.5, -0.7, 0.9])
     exact = categorical_exact_gradient(logits, values)
     # enumeration, by finite differences of sum_k p_k f_k
-    def expect(l):
-        p = np.exp(l - l.max())
+
+    def expect(logit):
+        p = np.exp(logit - logit.max())
         return float((p / p.sum() * values).sum())
     fd = np.array([(expect(logits + 1e-6 * e) - expect(logits - 1e-6 * e)) / 2e-6 for e in np.eye(4)])
     assert np.allclose(exact, fd, atol=1e-8)

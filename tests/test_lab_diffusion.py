@@ -139,6 +139,7 @@ def test_the_spread_ratio_and_its_standard_error_match_repeated_sample_sets():
         for _ in range(300):
             x = toy.modes[rng.integers(0, 25, 500)] + rng.normal(0, scale * toy.std, (500, 2))
             a, b = spread_ratio(x, toy.modes, toy.std)
-            r.append(a); se.append(b)
+            r.append(a)
+            se.append(b)
         assert abs(np.mean(r) - expect) < 0.01, (scale, np.mean(r))
         assert abs(np.std(r) / np.mean(se) - 1) < 0.15

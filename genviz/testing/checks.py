@@ -1,0 +1,340 @@
+"""The lab contract (docs/adding-a-lab.md) as checks a lab can be put through anywhere: genviz's own
+tests, a plugin's tests (the pytest plugin, ``genviz.testing.pytest_plugin``) and ``genviz labs --check
+NAME`` on an installed lab, outside any checkout.
+
+Each check takes the lab (a :class:`~genviz.core.labs.LabInfo`) and a scratch folder, raises
+:class:`ContractError` (or lets the lab's own exception through) when the lab breaks the contract, and
+returns one line saying what it verified. Checks marked ``qt`` build the lab's real panel (offscreen
+where there is no display)."""
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from genviz.core.labs import LabInfo, all_labs, import_object
+from genviz.core.protocol import EngineConfig
+
+SCALARS = (bool, int, float, str, type(None), np.integer, np.floating, np.bool_)
+
+
+class ContractError(AssertionError):
+    """A lab breaks the contract; the message says where and what to do."""
+
+
+def require(condition: Any, message: str) -> None:
+    if not condition:
+        raise ContractError(message)
+
+
+def allowed(value: Any, where: str = "data") -> list[str]:
+    """Where a snapshot holds a value of a type the protocol does not allow (docs/adding-a-lab.md)."""
+    if isinstance(value, np.ndarray):
+        return [] if value.dtype != object else [f"{where}: object array"]
+    if isinstance(value, SCALARS):
+        return []
+    if isinstance(value, (list, tuple)):
+        return [p for i, v in enumerate(value) for p in allowed(v, f"{where}[{i}]")]
+    if isinstance(value, dict):
+        bad = [f"{where}: key {k!r} is not a string or an int" for k in value if not isinstance(k, (str, int))]
+        return bad + [p for k, v in value.items() for p in allowed(v, f"{where}.{k}")]
+    return [f"{where}: {type(value).__name__}"]
+
+
+def same(a: Any, b: Any) -> bool:
+    """Bit-exact equality of nested snapshot payloads (types, dtypes, bytes; NaN equals NaN)."""
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        return (isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and a.dtype == b.dtype
+                and a.shape == b.shape and a.tobytes() == b.tobytes())
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
+    if isinstance(a, float) and np.isnan(a):
+        return bool(np.isnan(b))
+    return a == b
+
+
+def config(lab: LabInfo, **kw) -> EngineConfig:
+    """The run the checks train: the lab's ``quick`` settings (small networks), seed 3, one thread."""
+    return EngineConfig(lab=lab.name, seed=kw.pop("seed", 3), settings={**dict(lab.quick), **kw.pop("settings", {})},
+                        torch_threads=1, **kw)
+
+
+def _runner(lab: LabInfo, **kw):
+    from genviz.core.runner import Runner
+
+    return Runner(config(lab, **kw))
+
+
+# -- the checks ------------------------------------------------------------------------------------
+
+def check_description(lab: LabInfo, tmp: Path) -> str:
+    """Names, settings and the references a LabInfo makes (experiment, cards, bench) all resolve."""
+    from genviz.core.labs import CONTRACT_VERSION
+
+    require(lab.name and lab.title and lab.summary, "LabInfo needs a name, a title and a summary")
+    require(lab.contract <= CONTRACT_VERSION, f"the lab is written for contract {lab.contract}; this genviz "
+            f"knows {CONTRACT_VERSION} (upgrade genviz)")
+    names = [s.name for s in lab.settings]
+    require(len(names) == len(set(names)), f"a setting is listed twice: {sorted(n for n in names if names.count(n) > 1)}")
+    by_name = {s.name: s for s in lab.settings}
+    for s in lab.settings:
+        require(s.parse(s.default) == s.default, f"the default of setting '{s.name}' does not parse as itself")
+        for other, values in s.applies:
+            require(other in by_name and by_name[other].kind == "choice",
+                    f"setting '{s.name}' applies under '{other}', which is not a choice setting")
+            require(set(values) <= set(by_name[other].choices),
+                    f"setting '{s.name}' applies under {other} = {values}, not all of them choices")
+    for name, _ in lab.quick:
+        require(name in by_name, f"LabInfo.quick names '{name}', which is not a setting")
+    require(lab.data_kind in ("images", "points"), f"data_kind is 'images' or 'points', not {lab.data_kind!r}")
+    experiment = import_object(lab.experiment)
+    from genviz.core.experiment import Experiment
+
+    require(isinstance(experiment, type) and issubclass(experiment, Experiment),
+            f"{lab.experiment} is not an Experiment subclass")
+    require(experiment.LAB is lab or getattr(experiment.LAB, "name", None) == lab.name,
+            f"{lab.experiment}.LAB is not this lab's LabInfo")
+    if lab.bench:
+        require(callable(import_object(lab.bench)), f"bench {lab.bench} is not callable")
+    require(lab.cards, "LabInfo.cards names no cards ('module:CARDS'): every view needs one")
+    cards = import_object(lab.cards)
+    require(isinstance(cards, dict) and cards, f"{lab.cards} is not a dict of cards by view name")
+    return f"{len(lab.settings)} settings, {len(cards)} cards, experiment {experiment.__name__}"
+
+
+def check_training(lab: LabInfo, tmp: Path) -> str:
+    """It builds, trains four counted steps with finite metrics, and snapshots only protocol types."""
+    runner = _runner(lab)
+    problems = allowed(runner.static_info(), "static_info")
+    require(not problems, f"static_info holds what cannot cross to the window: {problems[:3]}")
+    for _ in range(4):
+        metrics = runner.step()
+        require(metrics and all(np.isfinite(float(v)) for v in metrics.values()),
+                f"train_step returned no metrics or a non-finite one: {metrics}")
+    require(runner.step_count == 4, f"4 steps were counted as {runner.step_count}")
+    rows = runner.take_rows()
+    require(rows["step"].tolist() == [1, 2, 3, 4], f"metric rows of steps {rows['step'].tolist()}, not 1..4")
+    for heavy in (False, True):
+        problems = allowed(runner.snapshot(heavy), "snapshot")
+        require(not problems, f"a {'heavy' if heavy else 'light'} snapshot holds what cannot cross to the "
+                f"window: {problems[:3]}")
+    return f"4 steps, metrics {', '.join(sorted(metrics))}"
+
+
+def check_checkpoint(lab: LabInfo, tmp: Path) -> str:
+    """A checkpoint holds every trained tensor, and a run continued from it repeats the same losses."""
+    runner = _runner(lab)
+    unsaved = runner.exp.unsaved_state()
+    require(not unsaved, f"{type(runner.exp).__name__} trains {', '.join(unsaved)} but no checkpoint part holds it: "
+            "keep trained tensors in an nn.Module attribute")
+    for _ in range(4):
+        runner.step()
+    blob = runner.state()
+    expected = [runner.step() for _ in range(3)]
+    again = _runner(lab, state=blob)
+    require(again.step_count == 4, f"a checkpoint of step 4 came back at step {again.step_count}")
+    got = [again.step() for _ in range(3)]
+    require(got == expected, f"continued from a checkpoint, the next losses differ: {got} against {expected} "
+            "(a part of the state or a random generator is not saved)")
+    return "exact resume after 4 steps"
+
+
+def check_model_file(lab: LabInfo, tmp: Path) -> str:
+    """``save`` writes the shared model-file envelope."""
+    import torch
+
+    from genviz.core.checkpoint import CheckpointError, read_model_file
+
+    runner = _runner(lab)
+    runner.step()
+    path = tmp / f"{lab.name}-model.pt"
+    require(runner.exp.query("save", path=str(path)) == str(path), "the save query did not return its path")
+    try:
+        ckpt = read_model_file(path, labs=(lab.name,))
+    except CheckpointError as exc:  # a state without a "model" entry: the envelope must still hold
+        require("incomplete" in str(exc), f"the model file is refused: {exc}")
+        ckpt = torch.load(path, weights_only=True)
+    require((ckpt["format"], ckpt["version"], ckpt["lab"], ckpt["step"]) == ("genviz-model", 1, lab.name, 1),
+            "the model file lacks the genviz-model envelope (format, version, lab, step)")
+    require(ckpt["settings"] == runner.exp.settings, "the model file's settings are not the run's")
+    require(runner.exp.query("metrics")["steps"] == 1, "the metrics query does not count the step")
+    return "envelope genviz-model 1"
+
+
+def check_queries(lab: LabInfo, tmp: Path) -> str:
+    """Every query the lab declares (``QUERIES``), and the base's ``metrics`` and ``save``, leave the training
+    state exactly as it was; partial steps (``PARTS``) have a ``train_part``."""
+    import torch
+
+    from genviz.core.experiment import Experiment
+
+    runner = _runner(lab)
+    exp = runner.exp
+    for _ in range(3):
+        runner.step()
+
+    def blob() -> bytes:
+        buf = io.BytesIO()
+        torch.save(exp.state_dict(), buf)
+        return buf.getvalue()
+
+    queries = {"metrics": {}, "save": {"path": str(tmp / f"{lab.name}-q.pt")}, **exp.QUERIES}
+    for name, kwargs in queries.items():
+        before = blob()
+        runner.query(name, **kwargs)
+        exp.wait_for_background(600)  # work a query started in the background must not touch training either
+        require(blob() == before, f"the query '{name}' changed the training state (a change to training is "
+                "a step: declare it in PARTS)")
+    for part in exp.PARTS:
+        require(type(exp).train_part is not Experiment.train_part, f"PARTS names '{part}' but there is no train_part")
+    return f"{len(queries)} queries, {len(exp.PARTS)} partial steps"
+
+
+def check_data(lab: LabInfo, tmp: Path) -> str:
+    """``--data`` reaches the lab's data or is refused naming why, never silently ignored."""
+    from genviz.safeio import InputError
+
+    missing = str(tmp / "no-such-data.npy")
+    try:
+        _runner(lab, data=missing)
+    except InputError as exc:
+        require("no-such-data" in str(exc) or "--data does nothing here" in str(exc),
+                f"--data with a missing file was refused without naming it: {exc}")
+        return "a missing --data file is refused in one line"
+    raise ContractError("--data with a missing file was ignored: read it (genviz.data) or refuse it")
+
+
+def check_session(lab: LabInfo, tmp: Path) -> str:
+    """A recorded session saves and opens again bit-exact."""
+    from genviz.core.headless import record_session
+    from genviz.core.session import load_session, save_session
+
+    session = record_session(config(lab, seed=1), 12, frame_every=4, checkpoint_every=6, title="t", caption="c")
+    back = load_session(save_session(session, tmp / f"{lab.name}.genviz"), tuple(all_labs()) + (lab.name,))
+    require((back.lab, back.seed, back.step) == (lab.name, 1, 12), "the session came back with another lab, seed or step")
+    require(same(back.settings, session.settings) and same(back.static, session.static),
+            "the session's settings or static info changed on the way through the file")
+    require(back.state == session.state and back.history.checkpoints == session.history.checkpoints,
+            "the session's checkpoints changed on the way through the file")
+    require([f.step for f in back.history.frames] == [f.step for f in session.history.frames]
+            and all(same(a.data, b.data) for a, b in zip(session.history.frames, back.history.frames)),
+            "the session's recorded frames changed on the way through the file")
+    require(same(back.history.metrics(), session.history.metrics()), "the session's metric rows changed")
+    return f"{len(back.history.frames)} frames, {len(back.history.checkpoints)} checkpoints bit-exact"
+
+
+def _app():
+    import os
+
+    if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtWidgets import QApplication
+
+    return QApplication.instance() or QApplication([])
+
+
+def _panel(lab: LabInfo):
+    from genviz.ui.panel import LabPanel
+
+    _app()
+    cls = import_object(lab.panel)
+    require(isinstance(cls, type) and issubclass(cls, LabPanel), f"{lab.panel} is not a LabPanel subclass")
+    return cls(lab)
+
+
+def check_views(lab: LabInfo, tmp: Path) -> str:
+    """The panel names its views, a main view for every experiment it pages through, and every view has a
+    complete card (and every card a view)."""
+    from genviz.core.settings import resolve
+    from genviz.ui.cards import lab_cards
+
+    panel = _panel(lab)
+    try:
+        views = panel.views()
+        require(views, "the panel names no views (views(), name_views)")
+        for experiment in panel.PAGES or (None,):
+            settings = resolve(lab.settings, {} if experiment is None else {"experiment": experiment})
+            main = panel.main_view(settings)
+            require(main in views, f"MAIN_VIEW {main!r} is not one of the panel's views {sorted(views)}")
+        cards = lab_cards(lab)
+        require(not set(views) - set(cards), f"views without a card: {sorted(set(views) - set(cards))}")
+        require(not set(cards) - set(views), f"cards of no view: {sorted(set(cards) - set(views))}")
+        for view, card in cards.items():
+            require(not card.missing(), f"the card of '{view}' lacks {card.missing()}")
+        return f"{len(views)} views, each with a card"
+    finally:
+        panel.close()
+        panel.deleteLater()
+
+
+def check_panel(lab: LabInfo, tmp: Path) -> str:
+    """A saved session opens in the real panel; a live snapshot, a scrub to a recorded frame, back to live
+    and a rebuild draw; every view exports as a non-blank PNG."""
+    from PIL import Image
+
+    from genviz.core.headless import record_session
+    from genviz.core.protocol import Snapshot
+    from genviz.core.session import load_session, save_session
+    from genviz.ui import export, theme
+
+    _app()
+    theme.apply_theme("light")
+    session = record_session(config(lab), 12, frame_every=4, checkpoint_every=6)
+    require(session.step == 12 and len(session.history) >= 3 and session.history.checkpoints,
+            "a 12-step session recorded too few frames or no checkpoint")
+    back = load_session(save_session(session, tmp / f"{lab.name}-panel.genviz"), tuple(all_labs()) + (lab.name,))
+    panel = export.session_panel(back, size=(1300, 850))
+    try:
+        views = panel.views()
+        runner = _runner(lab, state=back.state)
+        runner.step()
+        snap = Snapshot(0, runner.step_count, True, 1.0, True, runner.take_rows(), runner.snapshot(True))
+        redraws = panel.redraws
+        panel.take_live(snap)
+        export.flush_views(panel)
+        require(panel.redraws == redraws + 1, "a live snapshot was not drawn")
+        panel.show_recorded(back.history.frame(0))
+        export.flush_views(panel)
+        panel.show_recorded(None)
+        panel.rebuild(back.static, back.history, back.history.frames[1].step)
+        export.flush_views(panel)
+        for name, widget in views.items():
+            path = export.view_png(widget, tmp / f"{lab.name}-{name}.png", scale=1)
+            img = np.asarray(Image.open(path).convert("L"))
+            require(img.shape[0] > 20 and img.shape[1] > 20, f"view '{name}' exported a {img.shape} image")
+            require(img.std() > 0, f"view '{name}' exported a blank image")
+        return f"live, scrub, rebuild; {len(views)} views exported"
+    finally:
+        panel.close()
+        panel.deleteLater()
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    run: Callable[[LabInfo, Path], str]
+    qt: bool = False  # builds the lab's panel
+
+    @property
+    def what(self) -> str:
+        return (self.run.__doc__ or "").strip().splitlines()[0]
+
+
+CHECKS: tuple[Check, ...] = (
+    Check("description", check_description),
+    Check("training", check_training),
+    Check("checkpoint", check_checkpoint),
+    Check("model file", check_model_file),
+    Check("queries", check_queries),
+    Check("data", check_data),
+    Check("session", check_session),
+    Check("views", check_views, qt=True),
+    Check("panel", check_panel, qt=True),
+)
