@@ -131,6 +131,7 @@ def test_the_readouts_monte_carlo_figures_carry_standard_errors_that_cover():
         scatter, se = float(np.std(values, ddof=1)), float(np.mean(errors))
         assert se / 3 < scatter < 3 * se, (values, errors)
 
+
 def test_panel_draws_chains_steps_and_paints(qtbot):
     theme.apply_theme("light")
     w = MainWindow(engine_kind="thread", lab="gibbs", overrides={"hidden": 16, "chains": 9, "clamp": "painted"})
