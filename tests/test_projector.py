@@ -46,6 +46,11 @@ def test_dark_theme_mid_run_leaves_no_light_ink_and_no_rescaled_axis(qtbot, lab)
             button = view.findChild(QToolButton, BUTTON_NAME)
             if button is not None and button.isVisible():
                 assert not text.intersects(button.geometry()), f"{lab} {name}: the ℹ button covers the title"
+            legend = view.getPlotItem().legend
+            if legend is not None and legend.isVisible() and legend.items:  # a legend beside or under the view
+                box = view.mapFromScene(legend.mapToScene(legend.boundingRect()).boundingRect()).boundingRect()
+                assert box.right() <= view.width() + 1 and box.bottom() <= view.height() + 1, \
+                    f"{lab} {name}: legend cut off {box} in a {view.width()}x{view.height()} view"
         w.banner.show_message("a message", level="error")
         w.lecture.set_theme("dark")
         qtbot.wait(50)

@@ -73,6 +73,10 @@ def outside_legend(plot: pg.PlotWidget, where: str = "right", columns: int = 1) 
     legend = _OutsideLegend(labelTextSize=f"{10 * theme.font_scale():.0f}pt", colCount=columns, verSpacing=-4)
     if where == "right":
         item.layout.addItem(legend, 2, 3, alignment=Qt.AlignTop)
+        # the title spans the view and the legend: over the view's column alone, a title wider than the view
+        # made that column's minimum, and the plot (its legend first) overflowed a narrow widget
+        item.layout.removeItem(item.titleLabel)
+        item.layout.addItem(item.titleLabel, 0, 1, 1, 3)
     else:
         item.layout.addItem(legend, 4, 1, alignment=Qt.AlignHCenter)
     item.legend = legend  # entered by addItem(name=...), and styled by the theme as any plot's legend
