@@ -48,6 +48,17 @@ def test_all_zero_counts_keep_a_plain_axis_from_zero(qtbot):
     assert y0 <= 0 and 40 <= y1 < 45
 
 
+def test_near_zero_bars_look_near_zero(qtbot):
+    """A collapsed VAE's KLs (3e-5 nats) once filled the KL view under ticks of 2.5e-05: the axis reaches its floor."""
+    bars = BarPlot("KL per latent dimension", "dimension", "nats", floor=0.5)
+    qtbot.addWidget(bars)
+    bars.set_values(np.array([2.7e-5, 2.9e-5]))
+    (_, _), (y0, y1) = bars.getPlotItem().getViewBox().viewRange()
+    assert y0 <= 0 and 0.5 <= y1 < 0.6
+    bars.set_values(np.array([0.1, 2.0]))
+    assert 2.0 <= bars.getPlotItem().getViewBox().viewRange()[1][1] < 2.2
+
+
 def test_svg_text_runs_on_one_baseline_are_joined():
     svg = ('<g><text fill="#000" x="4" y="15.1" font-size="9"\n >prior, 2</text>\n'
            '<text fill="#000" x="47.3" y="15.1" font-size="9"\n >σ</text>\n'

@@ -55,7 +55,7 @@ class ManifoldPanel(LabPanel):
         self.curves = CurvePlot("Training curves", {"neg_elbo": "−ELBO (train)", "test_neg_elbo": "−ELBO (test)",
                                                     "recon_nll": "reconstruction  −E log p(x|z)",
                                                     "kl": "KL(q(z|x) ‖ p(z))"})
-        self.kl_bars = BarPlot("KL per latent dimension", "dimension", "nats")
+        self.kl_bars = BarPlot("KL per latent dimension", "dimension", "nats", floor=0.5)  # 0 looks like 0
         self.name_views({"manifold": self.manifold_view, "latent-means": self.latent_plot,
                          "decoded-at-click": self.preview_view, "nearest-example": self.nearest_view,
                          "curves": self.curves, "kl-per-dimension": self.kl_bars})
