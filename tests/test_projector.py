@@ -46,6 +46,9 @@ def test_dark_theme_mid_run_leaves_no_light_ink_and_no_rescaled_axis(qtbot, lab)
             button = view.findChild(QToolButton, BUTTON_NAME)
             if button is not None and button.isVisible():
                 assert not text.intersects(button.geometry()), f"{lab} {name}: the ℹ button covers the title"
+            whole = view.getPlotItem().geometry()  # axes, legend and colour bar inside the widget
+            assert whole.width() <= view.width() + 1 and whole.height() <= view.height() + 1, \
+                f"{lab} {name}: the plot overflows its {view.width()}x{view.height()} widget ({whole})"
             legend = view.getPlotItem().legend
             if legend is not None and legend.isVisible() and legend.items:  # a legend beside or under the view
                 box = view.mapFromScene(legend.mapToScene(legend.boundingRect()).boundingRect()).boundingRect()

@@ -65,6 +65,15 @@ class _OutsideLegend(pg.LegendItem):
         self.updateGeometry()
 
 
+def span_title(plot) -> None:
+    """The plot's title over its whole width (left axis, view, legend, colour bar). Over the view's column alone, a
+    title wider than the view made that column's minimum width, and a plot in a narrow widget overflowed it: its
+    legend or its colour bar's label was cut off at the right."""
+    item = plot.getPlotItem() if hasattr(plot, "getPlotItem") else plot
+    item.layout.removeItem(item.titleLabel)
+    item.layout.addItem(item.titleLabel, 0, 0, 1, 5)
+
+
 def outside_legend(plot: pg.PlotWidget, where: str = "right", columns: int = 1) -> pg.LegendItem:
     """A legend in the plot's own layout, beside the view (``right``) or under its x axis
     (``below``): off the data, whatever the data does. Items added to the plot with a ``name`` are
@@ -73,12 +82,10 @@ def outside_legend(plot: pg.PlotWidget, where: str = "right", columns: int = 1) 
     legend = _OutsideLegend(labelTextSize=f"{10 * theme.font_scale():.0f}pt", colCount=columns, verSpacing=-4)
     if where == "right":
         item.layout.addItem(legend, 2, 3, alignment=Qt.AlignTop)
-        # the title spans the view and the legend: over the view's column alone, a title wider than the view
-        # made that column's minimum, and the plot (its legend first) overflowed a narrow widget
-        item.layout.removeItem(item.titleLabel)
-        item.layout.addItem(item.titleLabel, 0, 1, 1, 3)
     else:
-        item.layout.addItem(legend, 4, 1, alignment=Qt.AlignHCenter)
+        # under the whole plot (its axes and colour bar too): under the view alone, a wide legend set the view's
+        # minimum width and the plot overflowed its widget (the colour bar's label cut off)
+        item.layout.addItem(legend, 4, 0, 1, 5, alignment=Qt.AlignHCenter)
     item.legend = legend  # entered by addItem(name=...), and styled by the theme as any plot's legend
     return legend
 
@@ -91,6 +98,7 @@ def make_plot(title: str = "", x_label: str = "", y_label: str = "") -> pg.PlotW
     if y_label:
         w.setLabel("left", y_label)
     w.getPlotItem().getViewBox().setMenuEnabled(False)
+    span_title(w)
     theme.register_plot(w)
     return w
 
@@ -104,10 +112,7 @@ def add_colorbar(plot: pg.PlotWidget, image: pg.ImageItem, label: str = "") -> p
         bar.axis.setLabel(label)  # change of bar.axis's label (a critic's score) then showed both
     item = plot.getPlotItem()
     item.layout.addItem(bar, 2, 4)
-    # the title spans the plot and its bar: over the plot's column alone, a long title widened that
-    # column past a narrow view, pushing the bar (and its labels) out of sight
-    item.layout.removeItem(item.titleLabel)
-    item.layout.addItem(item.titleLabel, 0, 1, 1, 4)
+    span_title(plot)  # over the plot and its bar: a long title over the view alone pushed the bar out of sight
     # room for labels such as "−0.05" and the rotated unit: pyqtgraph's fixed 45 px cut them to "0"
     theme.plain_units(bar.axis)
     bar.axis.setWidth(int((44 + (20 if label else 0)) * max(1.0, theme.font_scale())))
@@ -150,6 +155,7 @@ class ImagePlot(pg.PlotWidget):
         for name in ("left", "bottom"):
             self.getPlotItem().showAxis(name, axes)
         self.getPlotItem().hideButtons()
+        span_title(self)
         theme.register_plot(self)
         self._shape = None
 
@@ -360,6 +366,7 @@ class CurvePlot(pg.PlotWidget):
         self.log_button.toggled.connect(self.set_log)
         self.log_button.move(4, 4)
         self.log_button.hide()  # shown while the pointer is over the plot (or while it is on)
+        span_title(self)
         theme.register_plot(self)
 
     def enterEvent(self, event) -> None:
@@ -494,6 +501,7 @@ class BarPlot(pg.PlotWidget):
         self.getPlotItem().getViewBox().setMenuEnabled(False)
         self.bars = pg.BarGraphItem(x=[], height=[], width=0.7, brush=theme.CURVE_COLORS[0])
         self.addItem(self.bars)
+        span_title(self)
         theme.register_plot(self)
 
     def set_values(self, values: np.ndarray, brushes=None) -> None:

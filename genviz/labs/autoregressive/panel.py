@@ -19,7 +19,8 @@ from genviz.core.numbers import estimate
 from genviz.models.plain import blind_spot
 from genviz.ui import theme
 from genviz.ui.panel import LabPanel
-from genviz.ui.plots import ClickableImage, CurvePlot, ImagePlot, add_colorbar, add_second_unit, heat_plot, make_plot
+from genviz.ui.plots import (ClickableImage, CurvePlot, ImagePlot, add_colorbar, add_second_unit, heat_plot, keyed,
+                              make_plot)
 
 ANIMATION_MS = 15  # one step of the animated sampling per tick
 MODEL_NAMES = {"nade": "NADE", "made": "MADE", "pixelcnn": "PixelCNN", "gated": "Gated PixelCNN", "binned": "p(x1) p(x2 | x1)"}
@@ -59,7 +60,7 @@ class AutoregressivePanel(LabPanel):
         self.density_view, self.density_img = heat_plot("Model p(x1, x2), exact", "inferno", "probability per bin")
         self.next_view, self.next_img = heat_view("p(x_i = 1 | …)", "CET-L17", "p(x_i = 1 | x_<i)", (0, 1))
         self.nll_view, self.nll_img = heat_view("Surprise", "inferno", "−log p(x_i | x_<i), nats", (0, 4))
-        self.field_view, self.field_img = heat_view("Receptive field: click a pixel", "viridis", "|∂ logit / ∂ x|, rel.",
+        self.field_view, self.field_img = heat_view(keyed("Receptive field", "click a pixel"), "viridis", "|∂ logit / ∂ x|, rel.",
                                                     (0, 1))
         self.image_view = ClickableImage("Test image", levels=(0, 1))
         self.paint_img = pg.ImageItem()  # the painted region, red over the test image
@@ -469,11 +470,12 @@ class AutoregressivePanel(LabPanel):
                 blind = value.get("blind_spot")
                 if blind is None:
                     blind = blind_spot(field, (h, w), int(value["d"]))
-                self.field_view.setTitle(f"({r}, {c}): {blind} blind above", size=theme.title_size())
+                self.field_view.setTitle(keyed("Receptive field", f"pixel ({r}, {c}): {blind} blind above"),
+                                         size=theme.title_size())
             else:
                 before = int(np.flatnonzero(order == r * w + c)[0])
-                self.field_view.setTitle(f"({r}, {c}) sees {int((field > 0).sum())} of {before} before",
-                                         size=theme.title_size())
+                self.field_view.setTitle(keyed("Receptive field", f"pixel ({r}, {c}) sees {int((field > 0).sum())} "
+                                               f"of the {before} before it"), size=theme.title_size())
         elif name == "complete":
             self._show_completions(np.asarray(value["image"], np.float32), np.asarray(value["given"], bool),
                                    value["completions"], bool(value.get("painted")))
