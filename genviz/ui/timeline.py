@@ -143,7 +143,8 @@ class Timeline(QWidget):
         if not has:
             self.label.setText("no history yet")
         elif self.live:
-            self.label.setText(f"live · {len(self.steps):,} snapshots recorded")
+            n = len(self.steps)
+            self.label.setText(f"live · {n:,} snapshot{'' if n == 1 else 's'} recorded")
         else:
             i = self.slider.value()
             self.label.setText(f"step {self.steps[i]:,}  ({i + 1:,} / {len(self.steps):,})")
