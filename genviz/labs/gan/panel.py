@@ -208,6 +208,7 @@ class GanPanel(LabPanel):
         critic = info.get("critic")
         self.view.setTitle("Samples over " + ("the critic's score" if critic else "D(x)"), size=theme.title_size())
         self.outputs.setTitle("Critic's mean score" if critic else "D's mean output (probability real)", size=theme.title_size())
+        self.outputs.setLabel("left", "critic's score" if critic else "D(x)")
         # mode coverage exists for mixtures with known modes: on drawn or loaded points its plots go
         for plot in (self.per_mode, self.modes_curve, self.quality_curve):
             plot.setVisible(modes is not None)
