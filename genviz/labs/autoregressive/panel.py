@@ -58,8 +58,8 @@ class AutoregressivePanel(LabPanel):
 
         self.samples_view = ImagePlot("Samples", levels=(0, 1))
         self.density_view, self.density_img = heat_plot("Model p(x1, x2), exact", "inferno", "probability per bin")
-        self.next_view, self.next_img = heat_view(keyed("Next pixel", "p(x_i = 1 | x_<i)"), "CET-L17", "probability", (0, 1))
-        self.nll_view, self.nll_img = heat_view(keyed("Surprise", "−log p(x_i | x_<i)"), "inferno", "nats", (0, 4))
+        self.next_view, self.next_img = heat_view(keyed("Next pixel", "p(x_i = 1 | x_&lt;i)"), "CET-L17", "probability", (0, 1))
+        self.nll_view, self.nll_img = heat_view(keyed("Surprise", "−log p(x_i | x_&lt;i)"), "inferno", "nats", (0, 4))
         self.field_view, self.field_img = heat_view(keyed("Receptive field", "click a pixel"), "viridis", "relative",
                                                     (0, 1))
         self.image_view = ClickableImage("Test image", levels=(0, 1))
@@ -289,7 +289,7 @@ class AutoregressivePanel(LabPanel):
         self.image_view.set_image(np.asarray(data["image"], np.float32).reshape(h, w))
         if not self.timer.isActive():
             self.next_img.setImage(np.asarray(data["conditionals"], np.float32).reshape(h, w), levels=(0, 1))
-            self.next_view.setTitle(keyed("Next pixel", "p(x_i = 1 | x_<i)"), size=theme.title_size())
+            self.next_view.setTitle(keyed("Next pixel", "p(x_i = 1 | x_&lt;i)"), size=theme.title_size())
         nll = np.asarray(data["pixel_nll"], np.float32).reshape(h, w)
         top = max(1.0, float(np.percentile(nll, 99)))
         self.nll_img.setImage(nll, levels=(0, top))
@@ -503,7 +503,7 @@ class AutoregressivePanel(LabPanel):
         probs = np.full(D, np.nan, np.float32)
         probs[done] = a["probs"][: a["i"], 0]
         self.next_img.setImage(np.nan_to_num(probs.reshape(h, w), nan=0.0), levels=(0, 1))
-        self.next_view.setTitle(keyed("Next pixel", "p(x_i = 1 | x_<i), sample 1"), size=theme.title_size())
+        self.next_view.setTitle(keyed("Next pixel", "p(x_i = 1 | x_&lt;i), sample 1"), size=theme.title_size())
         if a["i"] >= len(a["order"]):
             self.timer.stop()
             self.anim = None
