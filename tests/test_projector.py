@@ -30,6 +30,27 @@ def _colours(view: pg.PlotWidget):
             yield f"axis {graphic.orientation}", graphic.textPen().color()
 
 
+def _views_fit(w, lab: str) -> None:
+    """Every shown view: its title whole and clear of its ℹ, its plot (axes, legend, colour bar) inside its widget."""
+    for name, view in w.panel().views().items():
+        if not view.isVisible() or not view.getPlotItem().titleLabel.text:
+            continue
+        label = view.getPlotItem().titleLabel
+        text = view.mapFromScene(label.item.mapToScene(label.item.boundingRect()).boundingRect()).boundingRect()
+        assert text.left() >= -1 and text.right() <= view.width() + 1, f"{lab} {name}: title cut off {text}"
+        button = view.findChild(QToolButton, BUTTON_NAME)
+        if button is not None and button.isVisible():
+            assert not text.intersects(button.geometry()), f"{lab} {name}: the ℹ button covers the title"
+        whole = view.getPlotItem().geometry()  # axes, legend and colour bar inside the widget
+        assert whole.width() <= view.width() + 1 and whole.height() <= view.height() + 1, \
+            f"{lab} {name}: the plot overflows its {view.width()}x{view.height()} widget ({whole})"
+        legend = view.getPlotItem().legend
+        if legend is not None and legend.isVisible() and legend.items:  # a legend beside or under the view
+            box = view.mapFromScene(legend.mapToScene(legend.boundingRect()).boundingRect()).boundingRect()
+            assert box.right() <= view.width() + 1 and box.bottom() <= view.height() + 1, \
+                f"{lab} {name}: legend cut off {box} in a {view.width()}x{view.height()} view"
+
+
 @pytest.mark.parametrize("lab", LABS)
 def test_dark_theme_mid_run_leaves_no_light_ink_and_no_rescaled_axis(qtbot, lab):
     w = open_window(qtbot, lab=lab, overrides={"hidden": 32} if lab == "manifold" else {})
@@ -37,23 +58,7 @@ def test_dark_theme_mid_run_leaves_no_light_ink_and_no_rescaled_axis(qtbot, lab)
         train_until(qtbot, w, frames=3, checkpoints=1)
         w.resize(1560, 960)  # the default window on a 1600x1000 screen
         qtbot.wait(200)
-        for name, view in w.panel().views().items():
-            if not view.isVisible() or not view.getPlotItem().titleLabel.text:
-                continue
-            label = view.getPlotItem().titleLabel
-            text = view.mapFromScene(label.item.mapToScene(label.item.boundingRect()).boundingRect()).boundingRect()
-            assert text.left() >= -1 and text.right() <= view.width() + 1, f"{lab} {name}: title cut off {text}"
-            button = view.findChild(QToolButton, BUTTON_NAME)
-            if button is not None and button.isVisible():
-                assert not text.intersects(button.geometry()), f"{lab} {name}: the ℹ button covers the title"
-            whole = view.getPlotItem().geometry()  # axes, legend and colour bar inside the widget
-            assert whole.width() <= view.width() + 1 and whole.height() <= view.height() + 1, \
-                f"{lab} {name}: the plot overflows its {view.width()}x{view.height()} widget ({whole})"
-            legend = view.getPlotItem().legend
-            if legend is not None and legend.isVisible() and legend.items:  # a legend beside or under the view
-                box = view.mapFromScene(legend.mapToScene(legend.boundingRect()).boundingRect()).boundingRect()
-                assert box.right() <= view.width() + 1 and box.bottom() <= view.height() + 1, \
-                    f"{lab} {name}: legend cut off {box} in a {view.width()}x{view.height()} view"
+        _views_fit(w, lab)
         w.banner.show_message("a message", level="error")
         w.lecture.set_theme("dark")
         qtbot.wait(50)
@@ -74,4 +79,20 @@ def test_dark_theme_mid_run_leaves_no_light_ink_and_no_rescaled_axis(qtbot, lab)
         assert theme.THEMES["dark"]["warn_bg"] in w.banner.styleSheet()
     finally:
         w.lecture.set_theme("light")
+        w.close()
+
+
+@pytest.mark.parametrize("lab, overrides", [
+    ("autoregressive", {"model": "made", "order": "random", "masks": 8}),  # the completions' title once overflowed
+    ("gan", {"loss": "wgan-gp", "d_steps": 5}),
+    ("posterior", {"hidden": 32, "k": 50}),
+])
+def test_views_fit_in_the_labs_other_configurations(qtbot, lab, overrides):
+    w = open_window(qtbot, lab=lab, overrides=overrides)
+    try:
+        train_until(qtbot, w, frames=3, checkpoints=1)
+        w.resize(1560, 960)
+        qtbot.wait(200)
+        _views_fit(w, lab)
+    finally:
         w.close()

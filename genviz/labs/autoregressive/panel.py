@@ -317,9 +317,10 @@ class AutoregressivePanel(LabPanel):
         self.completions_view.set_image(self._mosaic(imgs, cols=-(-len(imgs) // 2)))
         what = "painted region" if painted else "bottom half"
         order = np.asarray(self.static.get("order", []))
-        note = "" if np.array_equal(order, np.arange(len(order))) else " (not raster order: each sees only what precedes it)"
-        self.completions_view.setTitle(f"Original · {what} hidden (grey) · {len(imgs) - 2} completions{note}",
-                                       size=theme.title_size())
+        title = f"Original · {what} hidden (grey) · {len(imgs) - 2} completions"
+        if not np.array_equal(order, np.arange(len(order))):  # on a second line: one long line overflowed the view
+            title = keyed(title, "random order: each pixel sees only those before it")
+        self.completions_view.setTitle(title, size=theme.title_size())
 
     def _draw_readout(self, data: dict) -> None:
         s = self.static
@@ -470,12 +471,12 @@ class AutoregressivePanel(LabPanel):
                 blind = value.get("blind_spot")
                 if blind is None:
                     blind = blind_spot(field, (h, w), int(value["d"]))
-                self.field_view.setTitle(keyed("Receptive field", f"pixel ({r}, {c}): {blind} blind above"),
+                self.field_view.setTitle(keyed("Receptive field", f"({r}, {c}): {blind} blind above"),
                                          size=theme.title_size())
             else:
                 before = int(np.flatnonzero(order == r * w + c)[0])
-                self.field_view.setTitle(keyed("Receptive field", f"pixel ({r}, {c}) sees {int((field > 0).sum())} "
-                                               f"of the {before} before it"), size=theme.title_size())
+                self.field_view.setTitle(keyed("Receptive field", f"({r}, {c}) sees {int((field > 0).sum())} of "
+                                               f"{before} before"), size=theme.title_size())
         elif name == "complete":
             self._show_completions(np.asarray(value["image"], np.float32), np.asarray(value["given"], bool),
                                    value["completions"], bool(value.get("painted")))
