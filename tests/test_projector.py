@@ -96,3 +96,20 @@ def test_views_fit_in_the_labs_other_configurations(qtbot, lab, overrides):
         _views_fit(w, lab)
     finally:
         w.close()
+
+
+def test_a_theme_switch_restyles_the_legends_of_hidden_pages(qtbot):
+    """The EM page's legend kept the old theme's ink when the theme changed while another page showed (pyqtgraph's
+    setLabelTextColor does not redraw a label)."""
+    w = open_window(qtbot, lab="inference", overrides={})
+    try:
+        panel = w.panel()
+        hidden = panel.em_curves
+        assert not hidden.isVisible()
+        w.lecture.set_theme("dark")
+        ink = theme.THEMES["dark"]["plot_fg"].lower()
+        labels = [label for _, label in hidden.getPlotItem().legend.items]
+        assert labels and all(ink in label.item.toHtml().lower() for label in labels), [label.item.toHtml() for label in labels]
+    finally:
+        w.lecture.set_theme("light")
+        w.close()

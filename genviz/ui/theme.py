@@ -183,9 +183,10 @@ def _style_plot(widget: pg.PlotWidget) -> None:
         legend.setPen(pg.mkPen(c["muted"]))
         legend.setLabelTextSize(f"{9 * scale:.0f}pt")
         # entries drawn before a theme or text-size switch take the new colour and size, and the box
-        # shrinks to them again (it kept the presenter view's size, over the data); a closed window's
-        # plots are left alone: their items may be gone
-        if shiboken6.isValid(widget) and widget.isVisibleTo(widget.window()):
+        # shrinks to them again (it kept the presenter view's size, over the data); plots on a hidden page
+        # too (setLabelTextColor alone does not redraw a label: the EM page's legend stayed in the old
+        # theme's ink); a closed window's plots are left alone: their items may be gone
+        if shiboken6.isValid(widget) and widget.window().isVisible():
             for _, label in legend.items:
                 label.setText(label.text, color=c["plot_fg"], size=f"{9 * scale:.0f}pt")
             legend.layout.invalidate()
