@@ -86,6 +86,10 @@ def test_dark_theme_mid_run_leaves_no_light_ink_and_no_rescaled_axis(qtbot, lab)
     ("autoregressive", {"model": "made", "order": "random", "masks": 8}),  # the completions' title once overflowed
     ("gan", {"loss": "wgan-gp", "d_steps": 5}),
     ("posterior", {"hidden": 32, "k": 50}),
+    ("estimators", {"experiment": "discrete"}),  # the temperature view's title once ran under its ℹ
+    ("estimators", {"experiment": "wake-sleep"}),
+    ("inference", {"experiment": "em"}),
+    ("inference", {"experiment": "cavi"}),
 ])
 def test_views_fit_in_the_labs_other_configurations(qtbot, lab, overrides):
     w = open_window(qtbot, lab=lab, overrides=overrides)

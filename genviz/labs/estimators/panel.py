@@ -13,7 +13,7 @@ from genviz.core.mosaic import grid_shape, tile
 from genviz.core.numbers import estimate
 from genviz.ui import theme
 from genviz.ui.panel import PagedPanel
-from genviz.ui.plots import CurvePlot, ImagePlot, make_plot
+from genviz.ui.plots import CurvePlot, ImagePlot, keyed, make_plot
 
 PAGES = ("variance", "discrete", "vae", "wake-sleep")
 COLORS = {"sf": "#d62728", "sf-baseline": "#ff7f0e", "reparam": "#1f77b4", "gumbel": "#2ca02c",
@@ -87,7 +87,8 @@ class EstimatorsPanel(PagedPanel):
         self.dhists = self._hist_items(self.dhist_view, ("sf", "sf-baseline", "gumbel"))
         self.dexact_line = pg.InfiniteLine(angle=90, pen=pg.mkPen(theme.colors()["text"], width=2))
         self.dhist_view.addItem(self.dexact_line)
-        self.tau_view = make_plot("Gumbel-softmax: |bias| (green; hollow: within 2 SE), variance (grey)", "temperature τ",
+        self.tau_view = make_plot(keyed("Gumbel-softmax over the temperature",
+                                        "|bias| (green; hollow: within 2 SE), variance (grey)"), "temperature τ",
                                   "per estimate")
         self.tau_view.getPlotItem().setLogMode(True, True)
         self.tau_bias = self.tau_view.plot([], [], pen=pg.mkPen(COLORS["gumbel"], width=3), symbol="o",
@@ -198,7 +199,7 @@ class EstimatorsPanel(PagedPanel):
         rows = []
         for name, e in estimators.items():
             rows.append(f"<b style='color:{COLORS[name]}'>{NAMES[name]}</b>: mean {pm(e['mean'], e['se'])} "
-                        f"(exact {exact:.4g}), variance {e['var']:.3g}, SNR {e['snr']:.2f}" if e["snr"] is not None
+                        f"(exact {exact:.4g}), variance {e['var']:.3g}, SNR {e['snr']:.2f}".replace("-", "−") if e["snr"] is not None
                         else f"<b>{NAMES[name]}</b>: mean {e['mean']:.4g}, variance 0")
         return " &nbsp;·&nbsp; ".join(rows) + f" &nbsp;·&nbsp; {next(iter(estimators.values()))['n']:,} estimates each"
 
