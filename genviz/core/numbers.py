@@ -47,6 +47,7 @@ def reverse_kl_text(cov: dict) -> str:
         return "undefined (no high-quality sample)"
     se, bias = cov.get("reverse_kl_se"), cov.get("reverse_kl_bias")
     if se is None:
-        return f"{kl:.2f} (too few high-quality samples for an error: {cov.get('n_hq', 0)} < {cov.get('min_hq', 0)})"
+        # (no "<": the readouts are rich text, where "< 80)" began a tag and cut the line)
+        return f"{kl:.2f} (too few high-quality samples for an error: {cov.get('n_hq', 0)} of the {cov.get('min_hq', 0)} needed)"
     text = estimate(kl, se)
     return text + (f" (plug-in, biased up by ≈ {bias:.3f})" if bias else "")
