@@ -115,3 +115,13 @@ def test_the_panel_draws_each_experiment(qtbot, kind):
         panel.flush()
     assert panel.pages.currentIndex() == ("variance", "discrete", "vae", "wake-sleep").index(kind)
     assert "nats" in panel.readout.text() or "variance" in panel.readout.text()
+
+
+def test_the_estimates_table_keeps_names_and_prints_a_true_minus(qtbot):
+    from genviz.labs.estimators.panel import EstimatorsPanel
+
+    panel = EstimatorsPanel(get_lab("estimators"))
+    qtbot.addWidget(panel)
+    row = {"mean": -0.052, "se": 0.0006, "var": 0.0028, "snr": 0.99, "n": 8192}
+    text = panel._table({"gumbel": row}, -0.07957)
+    assert "Gumbel-softmax" in text and "(exact −0.07957)" in text and "-0.0" not in text

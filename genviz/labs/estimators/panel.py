@@ -194,12 +194,15 @@ class EstimatorsPanel(PagedPanel):
             item.setData(np.asarray(e["edges"]), np.asarray(e["hist"]))
 
     def _table(self, estimators: dict, exact: float) -> str:
+        def minus(x: float) -> str:  # a true minus sign, as the estimates have
+            return f"{x:.4g}".replace("-", "−")
+
         if not estimators:
             return "No estimates yet: press Play or Step."
         rows = []
         for name, e in estimators.items():
             rows.append(f"<b style='color:{COLORS[name]}'>{NAMES[name]}</b>: mean {pm(e['mean'], e['se'])} "
-                        f"(exact {exact:.4g}), variance {e['var']:.3g}, SNR {e['snr']:.2f}".replace("-", "−") if e["snr"] is not None
+                        f"(exact {minus(exact)}), variance {e['var']:.3g}, SNR {e['snr']:.2f}" if e["snr"] is not None
                         else f"<b>{NAMES[name]}</b>: mean {e['mean']:.4g}, variance 0")
         return " &nbsp;·&nbsp; ".join(rows) + f" &nbsp;·&nbsp; {next(iter(estimators.values()))['n']:,} estimates each"
 
