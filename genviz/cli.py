@@ -433,8 +433,8 @@ def cmd_download(argv: list[str]) -> int:
 
 def _gui_blas_threads() -> None:
     """The GUI's numpy work is small; BLAS threads would only compete with the training worker
-    (measured: OpenBLAS threads in the window's process put slider-to-image p95 at 35 ms instead of
-    2 ms). Must run before numpy is imported; the worker sets its own torch threads."""
+    (docs/references.md, "Figures behind design choices"). Must run before numpy is imported; the
+    worker sets its own torch threads."""
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     os.environ.setdefault("OMP_NUM_THREADS", "1")
 

@@ -88,15 +88,15 @@ def open_window(qtbot, lab: str = "manifold", engine: str = "thread", overrides:
     qtbot.addWidget(w)
     w.show()
     qtbot.waitExposed(w)
-    qtbot.waitUntil(lambda: w.static != {}, timeout=90000)
+    qtbot.waitUntil(lambda: w.run.static != {}, timeout=90000)
     return w
 
 
 def train_until(qtbot, w, frames: int = 6, checkpoints: int = 3) -> None:
     """Play until the history holds ``frames`` snapshots and ``checkpoints`` checkpoints, then pause."""
-    w.play()
-    qtbot.waitUntil(lambda: len(w.history) >= frames and len(w.history.checkpoints) >= checkpoints, timeout=90000)
-    w.pause()
+    w.training.play()
+    qtbot.waitUntil(lambda: len(w.run.history) >= frames and len(w.run.history.checkpoints) >= checkpoints, timeout=90000)
+    w.training.pause()
     qtbot.waitUntil(lambda: not w.bar.play_button.isChecked(), timeout=5000)
     qtbot.wait(200)
 

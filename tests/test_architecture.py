@@ -72,3 +72,52 @@ def test_the_controller_holds_no_widget():
         bad = [m for m in imported if m.startswith(("PySide6.QtWidgets", "PySide6.QtGui", "pyqtgraph"))
                or (m.startswith("genviz.ui") and m not in ("genviz.ui.engine_bridge",))]
         assert not bad, f"{rel} imports {bad}"
+
+
+def _run_model_writes(source: str) -> list[str]:
+    """Where ``source`` changes a RunModel: a field assigned (``run.step = …``, ``setattr(run, …)``) or one of
+    its changing methods called on something named run or model."""
+    import ast
+    from dataclasses import fields
+
+    from genviz.core.run import RunModel
+
+    names = {f.name for f in fields(RunModel)}
+    changing = {"open_preset", "open_session", "update", "begin", "continue_from", "continue_here",
+                "take_restored", "take_newest_kept_model"}
+
+    def is_run(node) -> bool:
+        return (isinstance(node, ast.Name) and node.id in ("run", "model")) or \
+            (isinstance(node, ast.Attribute) and node.attr in ("run", "model"))
+
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        targets = node.targets if isinstance(node, ast.Assign) else \
+            [node.target] if isinstance(node, (ast.AugAssign, ast.AnnAssign)) else []
+        for t in targets:
+            for el in (t.elts if isinstance(t, ast.Tuple) else [t]):
+                if isinstance(el, ast.Attribute) and el.attr in names and is_run(el.value):
+                    found.append(f"line {el.lineno}: .{el.attr} = …")
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            if node.func.attr in changing and is_run(node.func.value):
+                found.append(f"line {node.lineno}: .{node.func.attr}(…)")
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "setattr" \
+                and node.args and is_run(node.args[0]):
+            found.append(f"line {node.lineno}: setattr")
+    return found
+
+
+def test_only_the_controller_writes_the_run_model():
+    """One writer: the window, the compare view, the action modules and the panels read the run model and
+    observe it; every change goes through the controller (genviz/ui/controller.py)."""
+    offenders = {}
+    for path in sorted((ROOT / "genviz").rglob("*.py")):
+        rel = path.relative_to(ROOT).as_posix()
+        if rel in ("genviz/ui/controller.py", "genviz/core/run.py") or not rel.startswith(("genviz/ui", "genviz/labs")):
+            continue
+        if found := _run_model_writes(path.read_text()):
+            offenders[rel] = found
+    assert not offenders, offenders
+    # the check itself finds a write (it is not blind)
+    assert _run_model_writes("def f(w):\n    w.run.step = 3\n    run.open_preset(p)\n    setattr(model, 'data', 1)\n") \
+        == ["line 2: .step = …", "line 3: .open_preset(…)", "line 4: setattr"]

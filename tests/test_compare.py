@@ -179,15 +179,15 @@ def test_the_compare_window_opens_a_sweep_scrubs_saves_reopens_and_exports(qtbot
     groups = w.groups()
     assert len(groups) == 4  # two data x two learning rates, two seeds each
     assert len(w.columns) == 4
-    w.refresh_curves(force=True)
-    w.refresh_table(w.metric_names())
-    assert "lr_g=0.001" in w.legend.text() and "± one standard deviation" in w.legend.text()
-    assert "seed" not in w.legend.text().split("(lines")[0].replace("seeds", "")
+    w.curves.refresh_curves(force=True)
+    w.curves.refresh_table(w.curves.metric_names())
+    assert "lr_g=0.001" in w.curves.legend.text() and "± one standard deviation" in w.curves.legend.text()
+    assert "seed" not in w.curves.legend.text().split("(lines")[0].replace("seeds", "")
     failed_cols = [c for c in w.columns if c["run"].status == "failed"]
     assert failed_cols and all("failed" in c["title"].text() for c in failed_cols)
-    ok_rows = [w.table.item(i, 0).text() for i in range(w.table.rowCount())]
+    ok_rows = [w.curves.table.item(i, 0).text() for i in range(w.curves.table.rowCount())]
     assert len(ok_rows) == 4
-    cells = [w.table.item(i, j).text() for i in range(w.table.rowCount()) for j in range(3, w.table.columnCount())]
+    cells = [w.curves.table.item(i, j).text() for i in range(w.curves.table.rowCount()) for j in range(3, w.curves.table.columnCount())]
     assert any("±" in c for c in cells)
     # the shared timeline: the first recorded step in every trained column
     steps = w.all_steps()
@@ -213,7 +213,8 @@ def test_the_compare_window_opens_a_sweep_scrubs_saves_reopens_and_exports(qtbot
 
 def test_new_runs_train_side_by_side_on_workers_of_their_own(qtbot):
     from genviz.core.settings import resolve
-    from genviz.ui.compare import CompareWindow, Run
+    from genviz.ui.compare import CompareWindow
+    from genviz.ui.compare_run import Run
 
     settings = resolve(GAN.settings, {"batch": 64})
     w = CompareWindow(GAN, [Run(GAN, settings, 0), Run(GAN, {**settings, "lr_g": 1e-4}, 0)])
@@ -244,7 +245,7 @@ def test_the_main_window_compares_its_run_with_another_seed(qtbot):
 
     w = open_window(qtbot, "gan", overrides={"batch": 64})
     train_until(qtbot, w, frames=3, checkpoints=1)
-    cmp = complete(w.compare_runs())
+    cmp = complete(w.comparisons.compare_runs())
     qtbot.addWidget(cmp)
     assert [r.seed for r in cmp.runs] == [0, 1] and [r.name for r in cmp.runs] == ["seed=0", "seed=1"]
     assert len(cmp.runs[0].history) > 0 and cmp.runs[0].state is not None  # the current run, copied
@@ -404,7 +405,8 @@ def test_a_run_whose_worker_died_saves_its_last_checkpoint_and_restarts_from_it(
     from genviz.core.protocol import EngineConfig as Config
     from genviz.core.settings import resolve
     from genviz.core.session import load_session
-    from genviz.ui.compare import CompareWindow, Run
+    from genviz.ui.compare import CompareWindow
+    from genviz.ui.compare_run import Run
 
     settings = resolve(GAN.settings, {"batch": 64, "g_hidden": 16, "d_hidden": 16})
     opened = Runner(Config(lab="gan", settings=settings))
@@ -462,7 +464,7 @@ def test_crafted_frames_are_refused_by_export_and_the_compare_view_with_a_messag
     """Snapshot arrays flattened to 1-D once made `genviz export` segfault and escaped the compare view without
     a message: every reader now checks the frames against the lab's own (genviz.core.runner.session_problem)."""
     from genviz.core.compare import CompareError, save_manifest
-    from genviz.ui.compare import read_compare_folder
+    from genviz.core.compare import read_compare_folder
 
     path = _flattened_session(tmp_path, lab, settings, "crafted")
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
@@ -502,7 +504,9 @@ def test_a_sweep_of_more_runs_than_a_comparison_holds_opens_through_a_picker_and
     from genviz.core.compare import save_manifest
     from genviz.core.headless import record_session
     from genviz.core.session import save_session
-    from genviz.ui.compare import MAX_RUNS, RunPicker, open_compare, read_compare_folder
+    from genviz.core.compare import MAX_RUNS, read_compare_folder
+    from genviz.ui.compare import open_compare
+    from genviz.ui.compare_folder import RunPicker
 
     folder = tmp_path / "big"
     (folder / "runs").mkdir(parents=True)
@@ -555,7 +559,8 @@ def test_a_saved_comparison_restores_each_runs_settings_seed_and_view_choices(qt
     in that run, saved with its session and given back to its panel when the comparison is opened again."""
     from genviz.core.headless import record_session
     from genviz.core.protocol import EngineConfig
-    from genviz.ui.compare import CompareWindow, Run, open_compare
+    from genviz.ui.compare import CompareWindow, open_compare
+    from genviz.ui.compare_run import Run
     from tests.helpers import complete
 
     flow = get_lab("flow")

@@ -147,33 +147,33 @@ def test_killed_worker_is_noticed_and_play_continues_from_the_last_checkpoint(qt
     task = asyncio.ensure_future(w.sessions.autosave())
     run_until(loop, task.done, timeout=60)
     assert task.result() and w.sessions.autosave_file.is_file()
-    frames_before, last_ck = len(w.history), w.history.checkpoints[-1][0]
-    old_pid = w.bridge.engine.pid
-    w.play()
-    qtbot.waitUntil(lambda: w.step > last_ck, timeout=30000)
+    frames_before, last_ck = len(w.run.history), w.run.history.checkpoints[-1][0]
+    old_pid = w.controller.bridge.engine.pid
+    w.training.play()
+    qtbot.waitUntil(lambda: w.run.step > last_ck, timeout=30000)
 
     os.kill(old_pid, signal.SIGKILL)
     t0 = time.monotonic()
     qtbot.waitUntil(lambda: w.banner.isVisible() and "worker" in w.banner.label.text(), timeout=5000)
     assert time.monotonic() - t0 < 1.5
-    last_ck = w.history.checkpoints[-1][0]  # checkpoints kept coming while it trained
+    last_ck = w.run.history.checkpoints[-1][0]  # checkpoints kept coming while it trained
     assert "killed by SIGKILL" in w.banner.label.text() and f"step {last_ck:,}" in w.banner.label.text()
     assert not w.bar.play_button.isChecked()
-    assert len(w.history) >= frames_before  # views, curves and history are kept
+    assert len(w.run.history) >= frames_before  # views, curves and history are kept
     # saving still works: the run up to its last checkpoint
     saved = w.sessions.autosave_file.with_name("x.genviz")
     task = asyncio.ensure_future(w.sessions.save(saved))
     run_until(loop, task.done, timeout=30)
     assert task.result() is True and load_session(saved).step == last_ck
 
-    w.play()  # a fresh worker, from the last checkpoint, then training goes on
-    qtbot.waitUntil(lambda: w.bridge.engine is not None and w.bridge.engine.pid not in (None, old_pid), timeout=5000)
-    qtbot.waitUntil(lambda: w.step > last_ck + 2 and w.bar.play_button.isChecked(), timeout=120000)
-    assert all(f.step <= w.step for f in w.history.frames)
-    assert w.history.frames[0].step == 0  # the history before the checkpoint is still there
+    w.training.play()  # a fresh worker, from the last checkpoint, then training goes on
+    qtbot.waitUntil(lambda: w.controller.bridge.engine is not None and w.controller.bridge.engine.pid not in (None, old_pid), timeout=5000)
+    qtbot.waitUntil(lambda: w.run.step > last_ck + 2 and w.bar.play_button.isChecked(), timeout=120000)
+    assert all(f.step <= w.run.step for f in w.run.history.frames)
+    assert w.run.history.frames[0].step == 0  # the history before the checkpoint is still there
 
     # lost again, then closed: the autosave (all that is left of the run) must stay
-    os.kill(w.bridge.engine.pid, signal.SIGKILL)
+    os.kill(w.controller.bridge.engine.pid, signal.SIGKILL)
     qtbot.waitUntil(lambda: w.controller.is_lost, timeout=5000)
     autosave = w.sessions.autosave_file
     w.close()
@@ -184,16 +184,16 @@ def test_killed_worker_is_noticed_and_play_continues_from_the_last_checkpoint(qt
 def test_refused_session_model_and_data_leave_the_running_lab_untouched(qtbot, loop, tmp_path):
     w = open_window(qtbot)
     train(qtbot, w, checkpoints=1, frames=3)
-    step, frames = w.step, len(w.history)
-    values = dict(w.values["manifold"])
+    step, frames = w.run.step, len(w.run.history)
+    values = dict(w.run.values["manifold"])
 
     def refused(coro, text):
         task = asyncio.ensure_future(coro)
         run_until(loop, task.done, timeout=120)
         assert task.result() is False
         assert text in w.banner.label.text(), w.banner.label.text()
-        assert w.current == "manifold" and w.step == step and len(w.history) == frames
-        assert w.values["manifold"] == values and w.run.data is None
+        assert w.run.lab == "manifold" and w.run.step == step and len(w.run.history) == frames
+        assert w.run.values["manifold"] == values and w.run.data is None
 
     # a session whose state belongs to another architecture (hidden 64): built, refused, nothing changed
     other = record_session(EngineConfig(lab="manifold", settings={"hidden": 64}), 3, frame_every=1)
@@ -210,16 +210,16 @@ def test_refused_session_model_and_data_leave_the_running_lab_untouched(qtbot, l
     np.save(tmp_path / "bad.npy", np.zeros((5, 3), np.float32))
     refused(w.data_actions.load(str(tmp_path / "bad.npy")), "not square")
     # and the run goes on where it was
-    w.do_step(2)
-    qtbot.waitUntil(lambda: w.step == step + 2, timeout=20000)
+    w.training.do_step(2)
+    qtbot.waitUntil(lambda: w.run.step == step + 2, timeout=20000)
     w.close()
 
 
 def test_refused_model_file_keeps_the_arithmetic_model_and_setting(qtbot, loop, tmp_path):
     w = open_window(qtbot, lab="arithmetic", overrides={"hidden": 32})
-    qtbot.waitUntil(lambda: w.bridge.engine is not None and w.step == 0, timeout=5000)
-    w.do_step(3)
-    qtbot.waitUntil(lambda: w.step == 3, timeout=30000)
+    qtbot.waitUntil(lambda: w.controller.bridge.engine is not None and w.run.step == 0, timeout=5000)
+    w.training.do_step(3)
+    qtbot.waitUntil(lambda: w.run.step == 3, timeout=30000)
     from genviz.core.runner import Runner
 
     runner = Runner(EngineConfig(lab="manifold", settings={"hidden": 32}))
@@ -234,12 +234,12 @@ def test_refused_model_file_keeps_the_arithmetic_model_and_setting(qtbot, loop, 
         task = asyncio.ensure_future(w.controller.apply_and_reset({"model": str(tmp_path / name)}))
         run_until(loop, task.done, timeout=60)
         assert task.result() is False and name in w.banner.label.text()
-        assert w.values["arithmetic"]["model"] != str(tmp_path / name)  # the refused path is not kept
-        assert w.step == 3
+        assert w.run.values["arithmetic"]["model"] != str(tmp_path / name)  # the refused path is not kept
+        assert w.run.step == 3
     task = asyncio.ensure_future(w.controller.apply_and_reset({"model": str(good)}))
     run_until(loop, task.done, timeout=60)
     assert task.result() is True
-    qtbot.waitUntil(lambda: "good.pt" in str(w.static.get("model_source", "")), timeout=60000)
+    qtbot.waitUntil(lambda: "good.pt" in str(w.run.static.get("model_source", "")), timeout=60000)
     w.close()
 
 
@@ -264,8 +264,8 @@ def test_divergence_offers_an_earlier_checkpoint_each_time(qtbot):
     w = MainWindow(engine_kind="thread", lab="manifold")
     qtbot.addWidget(w)
     w.show()
-    qtbot.waitUntil(lambda: w.bridge.engine is not None and w.static != {}, timeout=60000)
-    engine = w.bridge.engine
+    qtbot.waitUntil(lambda: w.controller.bridge.engine is not None and w.run.static != {}, timeout=60000)
+    engine = w.controller.bridge.engine
     w.panel().drawFailed.disconnect()  # the injected model has no views for the manifold panel to draw
     engine.reset(replace(engine.config, experiment_ref="tests.helpers:NanAt6", checkpoint_steps=2))
     w.run.history.__init__()  # the injected run starts a new history, as a reset would
@@ -274,7 +274,7 @@ def test_divergence_offers_an_earlier_checkpoint_each_time(qtbot):
     text = w.banner.label.text()
     assert "non-finite at step 6" in text and "lr (now" in text and w.banner.action_button.text() == "Go back to step 4"
     qtbot.mouseClick(w.banner.action_button, Qt.LeftButton)
-    qtbot.waitUntil(lambda: w.step == 4, timeout=10000)
+    qtbot.waitUntil(lambda: w.run.step == 4, timeout=10000)
     engine.play()  # the same parameters diverge again: the next offer goes further back
     qtbot.waitUntil(lambda: w.banner.isVisible() and w.banner.action_button.text() == "Go back to step 2",
                     timeout=20000)
@@ -286,10 +286,10 @@ def test_a_message_given_at_start_stays_through_the_first_reset(qtbot):
     w = MainWindow(engine_kind="thread", lab="manifold", overrides={"batch": "inf"})
     qtbot.addWidget(w)
     w.show()
-    qtbot.waitUntil(lambda: w.static != {}, timeout=60000)
+    qtbot.waitUntil(lambda: w.run.static != {}, timeout=60000)
     qtbot.wait(200)
     assert w.banner.isVisible() and "batch" in w.banner.label.text()
-    assert w.values["manifold"]["batch"] == 128  # the default, as the message says
+    assert w.run.values["manifold"]["batch"] == 128  # the default, as the message says
     w.close()
 
 
@@ -312,26 +312,26 @@ def test_open_points_replaces_points_given_on_the_command_line(qtbot, loop, tmp_
                    overrides={"g_hidden": 8, "d_hidden": 8})
     qtbot.addWidget(w)
     w.show()
-    qtbot.waitUntil(lambda: w.static.get("dataset") == "first", timeout=60000)
-    assert w.values["gan"]["data"] == str(tmp_path / "first.csv")
+    qtbot.waitUntil(lambda: w.run.static.get("dataset") == "first", timeout=60000)
+    assert w.run.values["gan"]["data"] == str(tmp_path / "first.csv")
     task = asyncio.ensure_future(w.data_actions.load(str(tmp_path / "second.csv")))
     run_until(loop, task.done, timeout=60)
     assert task.result() is True
-    qtbot.waitUntil(lambda: w.static.get("dataset") == "second", timeout=60000)
+    qtbot.waitUntil(lambda: w.run.static.get("dataset") == "second", timeout=60000)
     w.close()
 
 
 def test_a_refused_session_while_training_keeps_it_training(qtbot, loop, tmp_path):
     w = open_window(qtbot)
     (tmp_path / "cut.genviz").write_bytes(b"PK\x03\x04" + b"\0" * 100)
-    w.play()
-    qtbot.waitUntil(lambda: w.step > 5, timeout=60000)
+    w.training.play()
+    qtbot.waitUntil(lambda: w.run.step > 5, timeout=60000)
     task = asyncio.ensure_future(w.sessions.open(tmp_path / "cut.genviz"))
     run_until(loop, task.done, timeout=60)
     assert task.result() is False and "cut.genviz" in w.banner.label.text()
-    step = w.step
-    qtbot.waitUntil(lambda: w.step > step + 5, timeout=60000)
-    assert w.bar.play_button.isChecked() and w.current == "manifold"
+    step = w.run.step
+    qtbot.waitUntil(lambda: w.run.step > step + 5, timeout=60000)
+    assert w.bar.play_button.isChecked() and w.run.lab == "manifold"
     assert str(tmp_path / "cut.genviz") not in w.sessions.recent()
     w.close()
 

@@ -31,19 +31,19 @@ def window(qtbot, request):
 def test_play_pause_step_reset(qtbot, window):
     panel = window.panel()
     qtbot.mouseClick(window.bar.play_button, Qt.LeftButton)
-    qtbot.waitUntil(lambda: window.step > 100 and panel.redraws > 5 and bool(panel.heavy), timeout=30000)
+    qtbot.waitUntil(lambda: window.run.step > 100 and panel.redraws > 5 and bool(panel.heavy), timeout=30000)
     assert window.bar.play_button.isChecked()
     assert panel.manifold_view.item.image.shape == (20 * 9 - 1, 20 * 9 - 1)  # 20x20 tiles, 1-px gaps
     qtbot.keyClick(window, Qt.Key_Space)  # pause
     qtbot.waitUntil(lambda: not window.bar.play_button.isChecked(), timeout=5000)
     qtbot.wait(300)
-    paused_at = window.step
+    paused_at = window.run.step
     qtbot.wait(300)
-    assert window.step == paused_at
+    assert window.run.step == paused_at
     qtbot.keyClick(window, Qt.Key_Right)  # one step
-    qtbot.waitUntil(lambda: window.step == paused_at + 1, timeout=10000)
+    qtbot.waitUntil(lambda: window.run.step == paused_at + 1, timeout=10000)
     qtbot.keyClick(window, Qt.Key_R, Qt.ControlModifier)  # reset
-    qtbot.waitUntil(lambda: window.step == 0 and panel.curves.buffers["neg_elbo"].x.size == 0, timeout=10000)
+    qtbot.waitUntil(lambda: window.run.step == 0 and panel.curves.buffers["neg_elbo"].x.size == 0, timeout=10000)
     qtbot.waitUntil(lambda: panel.static != {}, timeout=30000)
     assert "steps/s" in window.status_label.text()
 
@@ -51,12 +51,12 @@ def test_play_pause_step_reset(qtbot, window):
 def test_live_setting_and_reset_setting(qtbot, window):
     form = window.forms["manifold"]
     form.editors["beta"].setValue(3.0)
-    qtbot.waitUntil(lambda: window.bridge.engine.config.settings.get("beta") == 3.0, timeout=2000)
+    qtbot.waitUntil(lambda: window.controller.bridge.engine.config.settings.get("beta") == 3.0, timeout=2000)
     form.editors["latent"].setValue(4)  # applies on Reset only
-    assert window.values["manifold"]["latent"] == 4
-    window.reset()
+    assert window.run.values["manifold"]["latent"] == 4
+    window.training.reset()
     qtbot.waitUntil(lambda: window.panel().static.get("latent") == 4, timeout=30000)
-    window.do_step(2)
+    window.training.do_step(2)
     qtbot.waitUntil(lambda: window.panel().heavy.get("basis") is not None
                     and window.panel().heavy["basis"].shape == (4, 2), timeout=30000)
     assert "PCA" in window.panel().latent_plot.getPlotItem().titleLabel.text
@@ -64,8 +64,8 @@ def test_live_setting_and_reset_setting(qtbot, window):
 
 def test_click_decodes_at_once_and_hover_shows_nearest(qtbot, window):
     panel = window.panel()
-    window.do_step(50)
-    qtbot.waitUntil(lambda: window.step == 50 and bool(panel.heavy), timeout=30000)
+    window.training.do_step(50)
+    qtbot.waitUntil(lambda: window.run.step == 50 and bool(panel.heavy), timeout=30000)
     qtbot.waitUntil(lambda: not panel.drawing, timeout=2000)  # the views are drawn in turns
     qtbot.wait(50)
     vb = panel.latent_plot.getPlotItem().getViewBox()
@@ -98,16 +98,16 @@ def test_bad_data_file_keeps_everything(qtbot, window, tmp_path):
     ok = complete(window.data_actions.load(str(bad)))
     assert not ok and window.run.data is None
     assert window.banner.isVisible() and "truncated" in window.banner.label.text()
-    assert window.bridge.engine.alive
+    assert window.controller.bridge.engine.alive
 
 
 def test_nan_shows_banner_and_pauses(qtbot):
     w = MainWindow(engine_kind="thread", lab="manifold")
     qtbot.addWidget(w)
     w.show()
-    qtbot.waitUntil(lambda: w.bridge.engine is not None, timeout=5000)
-    w.bridge.engine.reset(replace(w.bridge.engine.config, experiment_ref="tests.helpers:NanAt6"))
-    w.bridge.engine.play()
+    qtbot.waitUntil(lambda: w.controller.bridge.engine is not None, timeout=5000)
+    w.controller.bridge.engine.reset(replace(w.controller.bridge.engine.config, experiment_ref="tests.helpers:NanAt6"))
+    w.controller.bridge.engine.play()
     qtbot.waitUntil(lambda: w.banner.isVisible(), timeout=20000)
     assert "non-finite at step 6" in w.banner.label.text() and "last good state (step 5)" in w.banner.label.text()
     assert not w.bar.play_button.isChecked()
@@ -121,10 +121,10 @@ def test_dark_theme_and_close_leaves_nothing_running(qtbot):
     w.show()
     w.lecture.set_theme("dark")
     assert theme.current() == "dark"
-    qtbot.waitUntil(lambda: w.bridge.engine is not None and w.bridge.engine.alive, timeout=10000)
-    engine = w.bridge.engine
+    qtbot.waitUntil(lambda: w.controller.bridge.engine is not None and w.controller.bridge.engine.alive, timeout=10000)
+    engine = w.controller.bridge.engine
     w.close()
-    assert not engine.alive and w.bridge.engine is None
+    assert not engine.alive and w.controller.bridge.engine is None
     qtbot.waitUntil(lambda: set(threading.enumerate()) <= before, timeout=2000)
     theme.apply_theme("light")
 
@@ -133,9 +133,9 @@ def test_worker_error_is_shown(qtbot):
     w = MainWindow(engine_kind="thread", lab="manifold")
     qtbot.addWidget(w)
     w.show()
-    qtbot.waitUntil(lambda: w.bridge.engine is not None, timeout=5000)
-    w.bridge.engine.reset(replace(w.bridge.engine.config, experiment_ref="tests.helpers:FailAt3"))
-    w.bridge.engine.play()
+    qtbot.waitUntil(lambda: w.controller.bridge.engine is not None, timeout=5000)
+    w.controller.bridge.engine.reset(replace(w.controller.bridge.engine.config, experiment_ref="tests.helpers:FailAt3"))
+    w.controller.bridge.engine.play()
     qtbot.waitUntil(lambda: w.banner.isVisible(), timeout=20000)
     assert "training step 3" in w.banner.label.text() and "deliberate failure" in w.banner.label.text()
     assert w.banner.details_button.isVisibleTo(w.banner) and "Traceback" in w.banner.details
@@ -151,8 +151,8 @@ def test_awaiting_a_worker_query_through_qasync(qtbot, tmp_path):
     qtbot.waitUntil(lambda: w.panel().static != {}, timeout=20000)
     path = str(tmp_path / "m.pt")
     try:
-        saved = complete(asyncio.wait_for(w.bridge.ask("save", path=path), 20))
-        metrics = complete(asyncio.wait_for(w.bridge.ask("metrics"), 20))
+        saved = complete(asyncio.wait_for(w.controller.bridge.ask("save", path=path), 20))
+        metrics = complete(asyncio.wait_for(w.controller.bridge.ask("metrics"), 20))
     finally:
         w.close()
         pass
@@ -202,7 +202,7 @@ def test_leaving_the_presenter_view_restores_the_controls_text(qtbot):
     w = MainWindow(engine_kind="thread", lab="manifold")
     qtbot.addWidget(w)
     w.show()
-    qtbot.waitUntil(lambda: w.static != {}, timeout=60000)
+    qtbot.waitUntil(lambda: w.run.static != {}, timeout=60000)
     before = [x.font().pointSizeF() for x in w.lecture.controls()]
     dock = w.settings_dock.width()
     w.lecture.enter_presenter()

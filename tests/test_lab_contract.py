@@ -113,10 +113,10 @@ def test_a_panel_that_raises_while_built_is_said_and_another_lab_opens(qtbot, mo
     broken = {**real, "gan": dataclasses.replace(real["gan"], panel="tests.helpers:BrokenPanel")}
     monkeypatch.setattr(registry, "all_labs", lambda: dict(broken))
     w = open_window(qtbot, lab="gan")  # the window opens on another lab and trains it
-    assert w.current != "gan" and w.current in w.panels and "gan" not in w.panels
+    assert w.run.lab != "gan" and w.run.lab in w.panels and "gan" not in w.panels
     said = " ".join(m["text"] for m in w.banner.messages)
     assert "could not be opened" in said and "deliberate failure" in said, said
     item = next(w.lab_list.item(i) for i in range(w.lab_list.count()) if w.lab_list.item(i).data(Qt.UserRole) == "gan")
     assert not item.flags() & Qt.ItemIsEnabled
-    w.open_lab("gan")  # asked again (a preset, the menu): said again, nothing else changes
-    assert w.current != "gan"
+    w.training.open_lab("gan")  # asked again (a preset, the menu): said again, nothing else changes
+    assert w.run.lab != "gan"

@@ -73,8 +73,8 @@ def test_panel_layer_slider_cache_and_presets(qtbot, tmp_path):
     loop = asyncio.get_event_loop()  # the app's loop (conftest)
     try:
         run_until(loop, lambda: panel.static != {})
-        w.do_step(5)
-        run_until(loop, lambda: w.step == 5 and bool(panel.heavy) and not panel.drawing)
+        w.training.do_step(5)
+        run_until(loop, lambda: w.run.step == 5 and bool(panel.heavy) and not panel.drawing)
         assert panel.slider.maximum() == 3 and panel.slider.value() == 3
         # paused: the panel prefetches every layer's density, so the slider redraws from the cache
         run_until(loop, lambda: panel.cache_step == 5 and all(panel.fresh(k) for k in range(4)))
@@ -91,7 +91,7 @@ def test_panel_layer_slider_cache_and_presets(qtbot, tmp_path):
                                    atol=1e-6)
         # a new model state makes the cache stale: a stale layer is drawn marked as such, then
         # fetched and redrawn when the fresh density arrives
-        w.do_step(1)
+        w.training.do_step(1)
         run_until(loop, lambda: panel.cache_step == 6 and panel._fetching is None)
         panel.layer_cache[1] = (5, *panel.layer_cache[1][1:])
         panel.slider.setValue(1)
@@ -101,21 +101,21 @@ def test_panel_layer_slider_cache_and_presets(qtbot, tmp_path):
         run_until(loop, lambda: panel.slider.value() == 2, timeout=3)
         panel.animate.setChecked(False)
         # the layer shown is view state, not a training setting: a saved session opens at it
-        assert w.run.view_of("flow")["layer"] == 2 and "layer" not in w.values["flow"]
+        assert w.run.view_of("flow")["layer"] == 2 and "layer" not in w.run.values["flow"]
         assert complete(w.sessions.save(tmp_path / "flow.genviz"))
         w2 = MainWindow(engine_kind="thread", lab="manifold")
         qtbot.addWidget(w2)
         try:
             assert complete(w2.sessions.open(tmp_path / "flow.genviz"))
-            run_until(loop, lambda: w2.current == "flow" and w2.panel().heavy.get("density_layer") == 2)
+            run_until(loop, lambda: w2.run.lab == "flow" and w2.panel().heavy.get("density_layer") == 2)
             assert w2.panel().slider.value() == 2 and w2.run.view_of("flow") == {"layer": 2}
         finally:
             w2.close()
         # a preset resets the lab with its settings
         box = panel.findChild(QComboBox)
         box.activated.emit(box.findText("Planar K=32 on U3"))  # checked by the worker, then reset
-        run_until(loop, lambda: w.values["flow"]["fit"] == "energy", timeout=60)
-        values = w.values["flow"]
+        run_until(loop, lambda: w.run.values["flow"]["fit"] == "energy", timeout=60)
+        values = w.run.values["flow"]
         assert (values["fit"], values["flow"], values["layers"], values["energy"]) == ("energy", "planar", 32, "U3")
         run_until(loop, lambda: panel.static.get("layers") == 32 and panel.slider.maximum() == 32)
     finally:

@@ -24,8 +24,8 @@ def test_training_fills_every_view(qtbot):
     w = open_gan(qtbot)
     panel = w.panel()
     assert w.lab_list.currentItem().text() == "GAN mode coverage"
-    w.do_step(30)
-    qtbot.waitUntil(lambda: w.step == 30 and bool(panel.heavy) and not panel.drawing, timeout=30000)
+    w.training.do_step(30)
+    qtbot.waitUntil(lambda: w.run.step == 30 and bool(panel.heavy) and not panel.drawing, timeout=30000)
     assert len(panel.fake.data) == 2500 and panel.heat.image.shape == (192, 192)
     assert panel.field.xData is not None and np.isnan(panel.field.xData).any()  # NaN-separated arrows
     assert "modes captured" in panel.coverage_text.text() and "/ 8" in panel.coverage_text.text()
@@ -63,16 +63,16 @@ def test_lost_modes_are_announced(qtbot):
 def test_step_buttons_preset_and_drawing(qtbot, tmp_path):
     w = open_gan(qtbot)
     panel = w.panel()
-    start = w.step
+    start = w.run.step
     qtbot.mouseClick(panel.d_step_button, Qt.LeftButton)
     qtbot.mouseClick(panel.g_step_button, Qt.LeftButton)
-    run_until(None, lambda: w.step == start + 2, timeout=30)  # counted steps, with their metric rows
-    rows = w.history.metrics()
+    run_until(None, lambda: w.run.step == start + 2, timeout=30)  # counted steps, with their metric rows
+    rows = w.run.history.metrics()
     assert list(rows["part_d"][-2:] == 1) == [True, False] and list(rows["part_g"][-2:] == 1) == [False, True]
 
     panel.preset.activated.emit(panel.preset.findText("WGAN-GP"))  # checked by the worker, then reset
-    run_until(None, lambda: w.values["gan"]["loss"] == "wgan-gp", timeout=60)
-    assert w.values["gan"]["loss"] == "wgan-gp" and w.values["gan"]["d_steps"] == 5
+    run_until(None, lambda: w.run.values["gan"]["loss"] == "wgan-gp", timeout=60)
+    assert w.run.values["gan"]["loss"] == "wgan-gp" and w.run.values["gan"]["d_steps"] == 5
     assert w.forms["gan"].editors["loss"].currentText() == "wgan-gp"
     qtbot.waitUntil(lambda: w.panel().static.get("loss") == "wgan-gp", timeout=30000)
 
@@ -82,7 +82,7 @@ def test_step_buttons_preset_and_drawing(qtbot, tmp_path):
         panel.add_drawn_point(float(x), float(y))
     assert panel.use_drawn.isEnabled()
     qtbot.mouseClick(panel.use_drawn, Qt.LeftButton)
-    run_until(None, lambda: w.values["gan"]["data"].endswith("drawn-points.npy"), timeout=60)
+    run_until(None, lambda: w.run.values["gan"]["data"].endswith("drawn-points.npy"), timeout=60)
     qtbot.waitUntil(lambda: w.panel().static.get("dataset") == "drawn-points", timeout=30000)
     assert "no modes to count" in panel.coverage_text.text()
     w.close()
@@ -93,7 +93,7 @@ def test_open_points_file(qtbot, tmp_path):
     bad = tmp_path / "bad.csv"
     bad.write_text("1,2,3\n")
     assert not complete(w.data_actions.load(str(bad)))
-    assert "3 values" in w.banner.label.text() and w.values["gan"]["data"] == "ring8"
+    assert "3 values" in w.banner.label.text() and w.run.values["gan"]["data"] == "ring8"
     good = tmp_path / "pts.csv"
     good.write_text("x,y\n" + "\n".join(f"{np.cos(t):.3f},{np.sin(t):.3f}" for t in np.linspace(0, 6, 40)))
     assert complete(w.data_actions.load(str(good)))
@@ -104,8 +104,8 @@ def test_open_points_file(qtbot, tmp_path):
 def test_g_loss_curve_marks_the_current_fakes(qtbot):
     w = open_gan(qtbot)
     panel = w.panel()
-    w.do_step(3)
-    qtbot.waitUntil(lambda: w.step == 3 and "d_of_fake" in panel.heavy and not panel.drawing, timeout=30000)
+    w.training.do_step(3)
+    qtbot.waitUntil(lambda: w.run.step == 3 and "d_of_fake" in panel.heavy and not panel.drawing, timeout=30000)
     x, y = panel.g_marks.getData()
     d = np.clip(panel.heavy["d_of_fake"], 1e-3, 1 - 1e-3)
     np.testing.assert_allclose(np.sort(x), np.sort(d))

@@ -141,8 +141,8 @@ def test_panel_draws_chains_steps_and_paints(qtbot):
     loop = asyncio.get_event_loop()  # the app's loop (conftest)
     try:
         run_until(loop, lambda: panel.static != {})
-        w.do_step(5)
-        run_until(loop, lambda: w.step == 5 and panel.chains_view.item.image is not None
+        w.training.do_step(5)
+        run_until(loop, lambda: w.run.step == 5 and panel.chains_view.item.image is not None
                   and panel.paint_view.enabled)
         assert panel.chains_view.item.image.shape == (3 * 8 + 2, 3 * 8 + 2)  # 3x3 tiles, 1-pixel gaps
         panel.half_button.click()
@@ -150,10 +150,10 @@ def test_panel_draws_chains_steps_and_paints(qtbot):
         # paint two pixels and send the mask
         panel.paint_view.paint_at(0, 0, True)
         panel.paint_view.paint_at(0, 1, True)
-        run_until(loop, lambda: w.step == 6)  # the half step was counted
+        run_until(loop, lambda: w.run.step == 6)  # the half step was counted
         panel.paint_view.on_painted(panel.paint_view.mask.copy())
-        run_until(loop, lambda: w.step == 7)  # and so is the painted clamp, recorded in the history
-        rows = w.history.metrics()
+        run_until(loop, lambda: w.run.step == 7)  # and so is the painted clamp, recorded in the history
+        rows = w.run.history.metrics()
         assert rows["part_paint"][-1] == 1 and rows["painted"][-1] == 2
     finally:
         w.close()

@@ -86,19 +86,19 @@ def test_the_window_opens_a_preset_at_its_trained_state_or_from_scratch(qtbot, s
     assert not mnist.isEnabled() and "genviz download mnist" in mnist.toolTip()
 
     w.lecture.apply(preset, play=False)
-    qtbot.waitUntil(lambda: w.current == "gan" and w.static != {} and w.step == 7, timeout=60000)
+    qtbot.waitUntil(lambda: w.run.lab == "gan" and w.run.static != {} and w.run.step == 7, timeout=60000)
     assert w.run.preset is preset and "Opened trained to step 7" in w.caption.text()
-    assert w.history.frames and w.history.frames[-1].step == 7  # the shipped course is on the timeline
+    assert w.run.history.frames and w.run.history.frames[-1].step == 7  # the shipped course is on the timeline
     w.lecture.apply(preset, play=False, scratch=True)
-    qtbot.waitUntil(lambda: w.step == 0 and w.static != {} and w.run.session is None, timeout=60000)
-    assert "Opened trained" not in w.caption.text() and w.values["gan"]["g_hidden"] == 8
+    qtbot.waitUntil(lambda: w.run.step == 0 and w.run.static != {} and w.run.session is None, timeout=60000)
+    assert "Opened trained" not in w.caption.text() and w.run.values["gan"]["g_hidden"] == 8
     # the newest pick wins: a shipped state still opening when another preset is picked is dropped
     w.lecture.apply(preset, play=False)
     w.lecture.apply(get_preset("manifold-unfolding"), play=False)
     qtbot.wait(1500)
-    qtbot.waitUntil(lambda: w.current == "manifold" and w.static != {}, timeout=60000)
+    qtbot.waitUntil(lambda: w.run.lab == "manifold" and w.run.static != {}, timeout=60000)
     qtbot.wait(500)
-    assert w.current == "manifold" and w.run.preset.name == "manifold-unfolding" and w.step < 7
+    assert w.run.lab == "manifold" and w.run.preset.name == "manifold-unfolding" and w.run.step < 7
     # PgDown never lands on a preset whose data is missing
     names = [p.name for p in w.lecture.presets]
     for _ in range(len(names) + 1):

@@ -117,3 +117,17 @@ def test_the_toolbar_shows_what_the_run_holds(qtbot):
     assert w.run.seed == 11
     w.controller.set_device("cpu")
     assert w.bar.device.currentText() == "cpu"
+    # whether it trains: the controller's word (the worker's, then), the toolbar's button and the panel follow
+    from tests.helpers import run_until
+
+    w.training.play()
+    assert w.run.running and w.bar.play_button.isChecked()
+    run_until(None, lambda: w.run.step > 2, 60)
+    w.bar.play_button.click()  # the button sends a pause; the run says so and the button shows it
+    assert not w.run.running and not w.bar.play_button.isChecked()
+    step = w.run.step
+    w.training.do_step(3)
+    run_until(None, lambda: w.run.step >= step + 3, 60)
+    assert not w.run.running
+    # the CUDA device the worker found is the run's; the toolbar greys out the cuda choice without one
+    assert w.bar.device.model().item(2).isEnabled() == bool(w.run.cuda)

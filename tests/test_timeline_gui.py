@@ -35,9 +35,9 @@ def test_scrub_shows_the_exact_snapshot_and_resume_continues_from_a_checkpoint(q
     w = open_window(qtbot)
     panel = w.panel()
     train_until(qtbot, w)
-    ck1 = w.history.checkpoints[1][0]  # a frame after a checkpoint that is not the first
-    i = next(k for k, f in enumerate(w.history.frames) if f.step >= ck1)
-    frame = w.history.frames[i]
+    ck1 = w.run.history.checkpoints[1][0]  # a frame after a checkpoint that is not the first
+    i = next(k for k, f in enumerate(w.run.history.frames) if f.step >= ck1)
+    frame = w.run.history.frames[i]
     w.timeline.slider.setValue(i)
     drawn(qtbot, panel)
     assert not w.timeline.live and panel.heavy is frame.data
@@ -47,27 +47,27 @@ def test_scrub_shows_the_exact_snapshot_and_resume_continues_from_a_checkpoint(q
 
     # training goes on underneath: curves grow, the views stay at the scrubbed step
     n_curve = panel.curves.buffers["neg_elbo"].x.size
-    w.play()
+    w.training.play()
     qtbot.waitUntil(lambda: panel.curves.buffers["neg_elbo"].x.size > n_curve + 20, timeout=30000)
     assert panel.heavy is frame.data
-    w.pause()
+    w.training.pause()
     qtbot.wait(200)
 
     # "Resume from here": the checkpoint at or before the frame; the later history goes
     qtbot.mouseClick(w.timeline.resume_button, Qt.LeftButton)
-    ck_step = max(s for s, _ in w.history.checkpoints)
+    ck_step = max(s for s, _ in w.run.history.checkpoints)
     assert ck1 <= ck_step <= frame.step and w.timeline.live
-    assert w.history.frames[-1].step <= ck_step and w.history.metrics()["step"].max() <= ck_step
+    assert w.run.history.frames[-1].step <= ck_step and w.run.history.metrics()["step"].max() <= ck_step
     assert panel.curves.buffers["neg_elbo"].x.max() <= ck_step
-    qtbot.waitUntil(lambda: w.step == ck_step, timeout=10000)
-    w.do_step(5)
-    qtbot.waitUntil(lambda: w.step == ck_step + 5, timeout=10000)
+    qtbot.waitUntil(lambda: w.run.step == ck_step, timeout=10000)
+    w.training.do_step(5)
+    qtbot.waitUntil(lambda: w.run.step == ck_step + 5, timeout=10000)
 
     # playback steps through the history, then stops at its end
     w.timeline.fps.setCurrentIndex(3)
     w.timeline.play_history(True)
     qtbot.waitUntil(lambda: not w.timeline.play_button.isChecked(), timeout=20000)
-    assert w.timeline.index == len(w.history) - 1
+    assert w.timeline.index == len(w.run.history) - 1
     qtbot.keyClick(w, Qt.Key_End)
     assert w.timeline.live and not panel.curves._marker.isVisible()
     w.close()
@@ -81,22 +81,22 @@ def test_session_round_trip_through_the_window(qtbot, loop, tmp_path):
     run_until(loop, task.done, timeout=30)
     assert task.result() and path.is_file()
     saved = load_session(path)
-    assert saved.step == w.step and len(saved.history) == len(w.history)
+    assert saved.step == w.run.step and len(saved.history) == len(w.run.history)
     assert str(path) in w.sessions.recent()
     w.close()
 
     w2 = open_window(qtbot, lab="gan", overrides={})
     task = asyncio.ensure_future(w2.sessions.open(path))
     run_until(loop, task.done, timeout=30)
-    qtbot.waitUntil(lambda: w2.current == "manifold" and w2.step == saved.step and w2.static != {}, timeout=60000)
+    qtbot.waitUntil(lambda: w2.run.lab == "manifold" and w2.run.step == saved.step and w2.run.static != {}, timeout=60000)
     panel = w2.panel()
     drawn(qtbot, panel)
-    assert panel.heavy is w2.history.frames[-1].data  # the views as saved
+    assert panel.heavy is w2.run.history.frames[-1].data  # the views as saved
     assert np.array_equal(panel.manifold_view.item.image, saved.history.frames[-1].data["manifold"])
     assert panel.curves.buffers["neg_elbo"].x.max() == saved.step  # the curves came back too
-    assert w2.values["manifold"]["hidden"] == 32
-    w2.do_step(3)  # and it trains on from the saved step
-    qtbot.waitUntil(lambda: w2.step == saved.step + 3, timeout=20000)
+    assert w2.run.values["manifold"]["hidden"] == 32
+    w2.training.do_step(3)  # and it trains on from the saved step
+    qtbot.waitUntil(lambda: w2.run.step == saved.step + 3, timeout=20000)
 
     # a hostile file is refused with a message; the running lab is untouched
     evil = tmp_path / "evil.genviz"
@@ -104,7 +104,7 @@ def test_session_round_trip_through_the_window(qtbot, loop, tmp_path):
     task = asyncio.ensure_future(w2.sessions.open(evil))
     run_until(loop, task.done, timeout=30)
     assert task.result() is False and w2.banner.isVisible() and "Could not open the session" in w2.banner.label.text()
-    assert w2.current == "manifold" and w2.step == saved.step + 3
+    assert w2.run.lab == "manifold" and w2.run.step == saved.step + 3
     w2.close()
 
 
@@ -116,13 +116,13 @@ def test_autosave_and_restore_after_a_crash(qtbot, loop):
     saved = w.sessions.autosave_file
     assert task.result() and saved.is_file()
     step = load_session(saved).step
-    w.bridge.close()  # killed: no closeEvent, the autosave stays, and its lock goes with the process
+    w.controller.bridge.close()  # killed: no closeEvent, the autosave stays, and its lock goes with the process
     w.sessions.autosave_lock.release(force=True)
 
     w2 = open_window(qtbot, lab="gan", overrides={})
     assert w2.banner.isVisible() and "did not close normally" in w2.banner.label.text()
     qtbot.mouseClick(w2.banner.action_button, Qt.LeftButton)
-    qtbot.waitUntil(lambda: w2.current == "manifold" and w2.step == step, timeout=60000)
+    qtbot.waitUntil(lambda: w2.run.lab == "manifold" and w2.run.step == step, timeout=60000)
     qtbot.waitUntil(lambda: not saved.exists(), timeout=5000)  # restored here: the orphan goes
     task = asyncio.ensure_future(w2.sessions.autosave())
     run_until(loop, task.done, timeout=30)
@@ -156,24 +156,24 @@ def test_exports_for_slides(qtbot, tmp_path, monkeypatch):
     w.exports.timeline(view, str(tmp_path / "t.gif"), fps=8, width=240)
     gif = Image.open(tmp_path / "t.gif")
     assert gif.size[0] == 240 and gif.n_frames >= 2
-    frames = export.timeline_animation(panel, panel.curves, w.history, tmp_path / "c.gif", fps=5, width=300, max_frames=4)
+    frames = export.timeline_animation(panel, panel.curves, w.run.history, tmp_path / "c.gif", fps=5, width=300, max_frames=4)
     assert Image.open(tmp_path / "c.gif").n_frames == frames == 4  # the curve's marker moves every frame
     # a real MP4: decodable, with one video frame per exported frame, at the size asked for (made even)
     import imageio_ffmpeg
 
-    n = export.timeline_animation(panel, view, w.history, tmp_path / "t.mp4", fps=8, width=241, max_frames=5)
+    n = export.timeline_animation(panel, view, w.run.history, tmp_path / "t.mp4", fps=8, width=241, max_frames=5)
     reader = imageio_ffmpeg.read_frames(str(tmp_path / "t.mp4"))
     meta = next(reader)
     decoded = [f for f in reader]
-    assert n == min(5, len(w.history)) and len(decoded) == n and meta["size"][0] == 242 and meta["fps"] == 8
+    assert n == min(5, len(w.run.history)) and len(decoded) == n and meta["size"][0] == 242 and meta["fps"] == 8
     assert len(decoded[0]) == meta["size"][0] * meta["size"][1] * 3 and max(decoded[-1]) > 0
     monkeypatch.setattr(export, "mp4_writer", lambda: None)
     with pytest.raises(export.ExportError, match="MP4 export needs imageio-ffmpeg"):
-        export.timeline_animation(panel, view, w.history, tmp_path / "none.mp4")
+        export.timeline_animation(panel, view, w.run.history, tmp_path / "none.mp4")
     assert not (tmp_path / "none.mp4").exists()
-    (tmp_path / "m.csv").write_text(w.history.metrics_csv())
+    (tmp_path / "m.csv").write_text(w.run.history.metrics_csv())
     rows = (tmp_path / "m.csv").read_text().splitlines()
-    assert rows[0].startswith("step,") and len(rows) == 1 + len(w.history.metrics()["step"])
+    assert rows[0].startswith("step,") and len(rows) == 1 + len(w.run.history.metrics()["step"])
     w.close()
 
 
@@ -213,13 +213,13 @@ def test_presets_presenter_view_and_persisted_settings(qtbot):
     w = open_window(qtbot)
     gan = get_preset("gan-wgan-gp-ring")
     w.lecture.apply(gan)
-    qtbot.waitUntil(lambda: w.current == "gan" and w.static != {} and w.step > 0, timeout=60000)
-    assert w.values["gan"]["loss"] == "wgan-gp" and w.values["gan"]["d_steps"] == 5
+    qtbot.waitUntil(lambda: w.run.lab == "gan" and w.run.static != {} and w.run.step > 0, timeout=60000)
+    assert w.run.values["gan"]["loss"] == "wgan-gp" and w.run.values["gan"]["d_steps"] == 5
     assert w.caption.isVisible() and "WGAN-GP fixes it" in w.caption.text()
     w.lecture.step(1)  # the next preset in the Lecture menu
     names = [p.name for p in w.lecture.presets]
     assert w.run.preset.name == names[(names.index(gan.name) + 1) % len(names)]
-    qtbot.waitUntil(lambda: w.current == w.run.preset.lab and w.static != {}, timeout=60000)
+    qtbot.waitUntil(lambda: w.run.lab == w.run.preset.lab and w.run.static != {}, timeout=60000)
 
     w.lecture.enter_presenter()
     assert w.isFullScreen() or w.windowState() & Qt.WindowFullScreen
@@ -243,7 +243,7 @@ def test_presets_presenter_view_and_persisted_settings(qtbot):
     w2 = MainWindow(engine_kind="thread")  # no lab given: the last one opened
     qtbot.addWidget(w2)
     w2.show()
-    assert w2.current == w.current
+    assert w2.run.lab == w.run.lab
     # the stored geometry is restored (Qt fits it to the screen: the off-screen one is small)
     from PySide6.QtWidgets import QMainWindow
 

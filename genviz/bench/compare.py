@@ -25,7 +25,8 @@ def _window(runs: int, lab: str, overrides: dict):
     from genviz.core.labs import get_lab
     from genviz.core.settings import resolve
     from genviz.ui import theme
-    from genviz.ui.compare import CompareWindow, Run
+    from genviz.ui.compare import CompareWindow
+    from genviz.ui.compare_run import Run
 
     app = QApplication.instance() or QApplication([])
     event_loop(app)

@@ -21,7 +21,7 @@ RUN_MINUTES = 30
 def _scrub_times(app, w, panel, scrubs: int) -> list[float]:
     rng = random.Random(0)
     times = []
-    n = len(w.history)
+    n = len(w.run.history)
     for _ in range(scrubs):
         i = rng.randrange(n)
         t0 = time.perf_counter()
@@ -40,12 +40,12 @@ def bench_lab(lab: str, seconds: float, scrubs: int, data: str | None = None, ov
 
     app, w, panel = open_lab_window(lab, "process", data=data, overrides=overrides)
     t0 = time.perf_counter()
-    w.play()
+    w.training.play()
     pump(app, seconds)
-    w.pause()
+    w.training.pause()
     pump(app, 1.0)
     elapsed = time.perf_counter() - t0
-    h = w.history
+    h = w.run.history
     frames = list(h.frames)
     frame_rate = (h._frames.count) / elapsed  # recorded, before any thinning
     rows = len(h.metrics().get("step", []))
@@ -83,7 +83,7 @@ def bench_lab(lab: str, seconds: float, scrubs: int, data: str | None = None, ov
     w.close()
     pump(app, 0.5)
     return {
-        "lab": lab, "trained_s": round(elapsed, 1), "steps": w.step,
+        "lab": lab, "trained_s": round(elapsed, 1), "steps": w.run.step,
         "snapshots_per_s": round(frame_rate, 2), "snapshot_kb": round(np.mean([f.nbytes for f in frames]) / 1e3, 1),
         "checkpoint_kb": round(np.mean(ck_sizes) / 1e3, 1), "metric_rows_per_s": round(rows / elapsed, 1),
         "30min_snapshots_recorded": n_frames, "30min_snapshots_kept": len(long),

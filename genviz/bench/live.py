@@ -114,19 +114,19 @@ def live(lab: str, kind: str, seconds: float, data: str | None = None, overrides
     from genviz.bench.window import open_lab_window, pump
 
     app, w, panel = open_lab_window(lab, kind, data, overrides)
-    w.play()
+    w.training.play()
     pump(app, 2.0)  # warm up
 
-    step0, redraw0, t0 = w.step, panel.redraws, time.perf_counter()
+    step0, redraw0, t0 = w.run.step, panel.redraws, time.perf_counter()
     lat = lateness_while(app, lambda: time.perf_counter() - t0 >= seconds)
     elapsed = time.perf_counter() - t0
-    out = {"lab": lab, "engine": kind, "steps_per_sec": round((w.step - step0) / elapsed, 1),
+    out = {"lab": lab, "engine": kind, "steps_per_sec": round((w.run.step - step0) / elapsed, 1),
            "redraws_per_sec": round((panel.redraws - redraw0) / elapsed, 1)}
     out.update(lateness_figures(lat))
     if extra is not None:
         out.update(extra(app, w, panel))
     out.update({"gui_peak_mb": peak_mb(os.getpid()),
-                "worker_peak_mb": peak_mb(w.bridge.engine.pid) if kind == "process" else None})
+                "worker_peak_mb": peak_mb(w.controller.bridge.engine.pid) if kind == "process" else None})
     w.close()
     app.processEvents()
     return out

@@ -10,23 +10,28 @@ A comparison's folder (a sweep's output, or a comparison saved from the compare 
 
 Session paths are relative to the folder and must stay inside it; the sessions are read by
 ``genviz.core.session.load_session`` (JSON, arrays without pickle, weights-only checkpoints).
-Pure core: no Qt, no torch."""
+Pure core: no Qt, no torch (a folder's sessions are checked against their labs in a process of its own)."""
 from __future__ import annotations
 
 import json
 import math
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from genviz.safeio import InputError
+
+if TYPE_CHECKING:
+    from genviz.core.session import Session
 
 MANIFEST = "compare.json"
 FORMAT = "genviz-compare"
 VERSION = 1
 MAX_MANIFEST_BYTES = 20_000_000
 MAX_SHOWN = 4  # runs (or seed groups) side by side
+MAX_RUNS = 16  # runs a comparison holds (their curves and table rows); at most MAX_SHOWN train and show
 
 
 class CompareError(InputError):
@@ -169,3 +174,57 @@ def load_manifest(folder: str | os.PathLike, labs: tuple[str, ...] | None = None
                         "status": str(run.get("status", "ok")), "error": run.get("error"),
                         "metrics": run.get("metrics") if isinstance(run.get("metrics"), dict) else {}})
     return {"lab": lab, "title": str(data.get("title", "")), "runs": checked, "folder": str(root)}
+
+
+def check_sessions(paths: list[str], labs: tuple[str, ...]) -> dict[str, str]:
+    """{path: why} for the sessions whose frames their lab cannot draw (``genviz.core.runner.session_problem``),
+    checked in a process of its own: building the runs needs torch, which the GUI never imports."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    from genviz.core.runner import check_session_files
+
+    if not paths:
+        return {}
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return pool.submit(check_session_files, list(paths), labs).result()
+
+
+def read_compare_folder(folder: str | Path, ids: list[str] | None = None) -> tuple[dict, list[Session | None]]:
+    """A comparison folder's manifest (its runs cut to ``ids`` when given, else to the first MAX_RUNS) and each
+    run's session (None for a failed run), every session read and its frames checked against its lab's before
+    any is drawn: CompareError says which run and why. No Qt: a window calls it off its GUI thread."""
+    from genviz.core.labs import all_labs
+    from genviz.core.session import load_session
+
+    labs = all_labs()
+    manifest = load_manifest(folder, tuple(labs))
+    lab = labs[manifest["lab"]]
+    if ids is not None:
+        wanted = set(ids)
+        manifest["runs"] = [e for e in manifest["runs"] if e.get("id") in wanted]
+    manifest["runs"] = manifest["runs"][:MAX_RUNS]
+    sessions: list[Session | None] = []
+    for entry in manifest["runs"]:
+        if entry["session"] is None or entry["status"] == "failed":
+            sessions.append(None)
+            continue
+        session = load_session(entry["session"], tuple(labs))
+        if session.lab != lab.name:
+            raise CompareError(f"{entry['session']} is a {session.lab} session in a {lab.name} comparison")
+        sessions.append(session)
+    problems = check_sessions([e["session"] for e, s in zip(manifest["runs"], sessions) if s is not None], tuple(labs))
+    if problems:
+        path, why = next(iter(problems.items()))
+        raise CompareError(f"{path}: {why}")
+    return manifest, sessions
+
+
+def run_label(entry: dict) -> str:
+    """One line for a run of a manifest: id, the settings it varies, seed, status and a final figure or two."""
+    varied = ", ".join(f"{k}={v}" for k, v in (entry.get("varied") or {}).items())
+    metrics = entry.get("metrics") or {}
+    figures = ", ".join(f"{k} {v:.4g}" for k, v in list(metrics.items())[:40]
+                        if isinstance(v, (int, float)) and not isinstance(v, bool) and k not in ("steps", "seed"))[:80]
+    return (f"{entry.get('id', '?')} · {varied or 'defaults'} · seed {entry.get('seed')} · {entry.get('status')}"
+            + (f" · {figures}" if figures else ""))

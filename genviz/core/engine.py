@@ -5,8 +5,8 @@ test) sends commands and polls for events and snapshots. Nothing here imports Qt
 GUI can start without paying for ``import torch`` (the worker process pays it instead).
 
 Why a process by default: on CPU a training thread holds the GIL through Python overhead and starves
-the GUI (docs/references.md: thread 90 steps/s at 181 ms p99 timer lateness vs process 178 steps/s at
-3 ms). ``genviz bench manifold`` measures both on the lab itself.
+the GUI (docs/references.md, "GIL contention decides the engine's design"). ``genviz bench manifold``
+measures both on the lab itself.
 
 Faults: the worker never raises (every failure is an ``Error`` event). A worker process that dies (the
 out-of-memory killer's SIGKILL, a crash in native code) or hangs is noticed by :meth:`Engine.health`:

@@ -3,8 +3,8 @@ choices, seed, device, data, the lecture preset it came from, the models kept fr
 left, and the run's history. It turns into the engine's config and into a Session, and back.
 
 Pure core: no Qt, no torch. The controller (``genviz.ui.controller``) is its only writer; widgets observe it
-(:meth:`RunModel.observe`: the toolbar shows the seed, device and speed a preset or session set) and send
-their edits to the controller.
+(:meth:`RunModel.observe`: the toolbar shows whether it trains and the seed, device and speed a preset or
+session set; the open panel whether it trains) and send their edits to the controller.
 """
 from __future__ import annotations
 
@@ -37,10 +37,13 @@ class RunModel:
     step: int = 0
     # an opened session, continued (state, history, views) when its lab is next built
     session: Session | None = None
-    # the worker: steps per second asked for (0: as fast as it goes), reached, and the device it trains on
+    # the worker: whether it trains, steps per second asked for (0: as fast as it goes), reached, and the
+    # device it trains on
+    running: bool = False
     speed: float = 0.0
     steps_per_sec: float = 0.0
     device_name: str = "starting…"
+    cuda: str = ""  # the CUDA device the worker found ("": none)
     _observers: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def observe(self, name: str, callback: Callable[[Any], None]) -> None:
@@ -77,6 +80,12 @@ class RunModel:
         self.session = Session(lab=config.lab, settings=dict(config.settings), seed=config.seed, data=config.data,
                                device=config.device, step=step, static=self.static, state=state,
                                history=self.history, view=dict(config.view))
+
+    def continue_here(self, state: bytes) -> None:
+        """The next build continues from ``state``, with the history and step the run holds (a saved run)."""
+        self.session = Session(lab=self.lab, settings=dict(self.values_of(self.lab)), seed=self.seed, data=self.data,
+                               device=self.device, step=self.step, static=self.static, state=state,
+                               history=self.history, view=dict(self.view_of(self.lab)))
 
     # -- settings ---------------------------------------------------------------------------------
     def values_of(self, lab: str, overrides: dict | None = None) -> dict:

@@ -208,7 +208,7 @@ def save_session(session: Session, path: str | os.PathLike) -> Path:
         "metrics": enc.encode(hist.metrics()),
     }
     arrays = io.BytesIO()
-    np.savez_compressed(arrays, **enc.arrays)  # snapshots (images, densities) compress 2-4x
+    np.savez_compressed(arrays, **enc.arrays)  # snapshots (images, densities) compress well
     tmp = path.with_name(path.name + ".part")
     with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED) as zf:
         zf.writestr("session.json", json.dumps(manifest))

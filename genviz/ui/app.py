@@ -66,7 +66,9 @@ def run_app(args) -> int:
             return 2
     if getattr(args, "compare", None):
         from genviz.safeio import InputError
-        from genviz.ui.compare import open_compare, pick_runs, read_compare_folder
+        from genviz.core.compare import read_compare_folder
+        from genviz.ui.compare import open_compare
+        from genviz.ui.compare_folder import pick_runs
 
         try:
             ids = pick_runs(args.compare)  # a sweep of more runs than a comparison holds: the user picks

@@ -20,7 +20,6 @@ from genviz.ui.engine_bridge import EngineBridge, QueryFailed
 class Controller(QObject):
     ready = Signal(object, bool)  # the Ready event, and whether an opened session was continued
     snapshot = Signal(object, bool)  # a live Snapshot, and whether the timeline got a frame from it
-    running = Signal(bool)  # training started or stopped (the worker's word)
     problem = Signal(str, str)  # something the user must notice: message, details
     note = Signal(str, int)  # a passing status message and how long it shows (ms)
     valuesChanged = Signal(str, dict)  # a lab's settings changed outside its form (preset, restore)
@@ -30,9 +29,9 @@ class Controller(QObject):
     resetNeeded = Signal()  # an accepted change takes effect on a Reset (the window clears its views)
 
     def __init__(self, labs: dict[str, LabInfo], engine_kind: str = "process", snapshot_hz: float = 40.0,
-                 parent=None):
+                 parent=None, run: RunModel | None = None):
         super().__init__(parent)
-        self.run = RunModel(labs)
+        self.run = run if run is not None else RunModel(labs)
         self.snapshot_hz = snapshot_hz
         self.checkpoint_seconds = 10.0  # of training between checkpoints for "Resume from here"
         # EngineConfig fields over the window's (the compare view's runs: one torch thread, a lower priority)
@@ -42,8 +41,7 @@ class Controller(QObject):
         self.bridge.ready.connect(self._on_ready)
         self.bridge.state.connect(self._on_state)
         self.bridge.nonFinite.connect(self._on_nonfinite)
-        self.bridge.error.connect(lambda e: (self.running.emit(False),
-                                             self.problem.emit(f"Error while {e.where}: {e.message}", e.traceback)))
+        self.bridge.error.connect(self._on_error)
         self.bridge.settingApplied.connect(self._on_setting_applied)
         self.bridge.checkpoint.connect(lambda e: self.run.history.add_checkpoint(e.step, e.state))
         self.bridge.restored.connect(self._on_restored)
@@ -93,6 +91,50 @@ class Controller(QObject):
         change(self.run)
         return True
 
+    def open_lab(self, name: str, overrides: dict | None = None) -> tuple[str, tuple | None]:
+        """Leave the current lab (its model kept, for labs that explore it) for lab ``name``: its settings (the
+        command line's ``overrides`` the first time), the newest model kept for it, its own speed. Returns a
+        problem with the overrides ("" when none: a bad one leaves the defaults) and the kept model it opened
+        ((source lab, file, step), or None). The next :meth:`reset` builds it."""
+        self.keep_model()
+        run, problem = self.run, ""
+        try:
+            run.values_of(name, overrides)
+        except SettingError as exc:
+            problem = str(exc)
+            run.values_of(name)
+        kept = run.take_newest_kept_model(name)
+        self.set_speed(run.labs[name].speed)
+        run.lab = name
+        return problem, kept
+
+    def open_preset(self, preset) -> dict:
+        """A lecture preset's settings, seed and data (its lab opens next); returns its settings."""
+        return self.run.open_preset(preset)
+
+    def set_preset(self, preset) -> None:
+        """The preset the run came from (its shipped state opened as a session), or None: the user left it."""
+        self.run.preset = preset
+
+    async def open_session(self, session, name: str = "the session") -> bool:
+        """Take an opened session (settings, seed, data, views; its state and history continue at the next
+        build) once the worker has built it next to the running run (:meth:`attempt`)."""
+        return await self.attempt(lambda run: run.open_session(session), f"open {name}", lab=session.lab)
+
+    async def use_data(self, ref: str | None) -> bool:
+        """Image data for the next build (``None``: the embedded digits), once the worker has read it."""
+        return await self.attempt(lambda run: setattr(run, "data", ref), f"use the data {ref or 'digits'}")
+
+    def start(self, state: bytes | None = None) -> None:
+        """Build the run as it stands, continuing from ``state`` (its history and step as the run holds them;
+        a run opened from a saved comparison) when given."""
+        if state is not None:
+            self.run.continue_here(state)
+        else:
+            self.run.session = None
+        self.set_speed(self.run.labs[self.run.lab].speed)
+        self.reset()
+
     def reset(self) -> None:
         """Build the current lab anew (or continue the opened session of this lab); after a lost
         worker, continue its run from its last checkpoint in a fresh worker."""
@@ -100,7 +142,7 @@ class Controller(QObject):
             self.recover()
         self.lost_config, self.nan_floor = None, None
         self.run.begin()
-        self.run.steps_per_sec = 0.0
+        self.run.running, self.run.steps_per_sec = False, 0.0
         self.bridge.start(self.engine_config())
         self.engine.set_speed(self.run.speed)
 
@@ -121,15 +163,23 @@ class Controller(QObject):
         return self.bridge.lost_reason is not None
 
     def play(self) -> None:
+        """Train (the run shows it at once; the worker's word follows)."""
         if self.engine and self.bridge.healthy:
             self.engine.play()
+            self.run.running = True
 
     def pause(self) -> None:
         if self.engine:
             self.engine.pause()
+        self.run.running = False
+
+    def toggle_play(self) -> None:
+        self.pause() if self.run.running else self.play()
 
     def step(self, n: int, part: str | None = None, args: dict | None = None) -> None:
         """n training steps, or n of the lab's partial steps ``part`` (Experiment.PARTS) with ``args``."""
+        if self.run.running:
+            self.pause()
         if self.engine and self.bridge.healthy:
             self.engine.step(n, part, args)
 
@@ -246,7 +296,8 @@ class Controller(QObject):
     # -- the worker's events -----------------------------------------------------------------------------
     def _on_ready(self, info) -> None:
         run = self.run
-        self.run.device_name = info.device
+        run.device_name = info.device
+        run.cuda = (info.cuda_name or "CUDA") if info.cuda_available else ""
         run.static = info.static
         continued = run.session is not None and run.session.lab == run.lab
         run.session = None
@@ -256,7 +307,11 @@ class Controller(QObject):
 
     def _on_state(self, state) -> None:
         self.run.step = state.step
-        self.running.emit(state.running)
+        self.run.running = bool(state.running)
+
+    def _on_error(self, e) -> None:
+        self.run.running = False
+        self.problem.emit(f"Error while {e.where}: {e.message}", e.traceback)
 
     def _on_snapshot(self, snap) -> None:
         self.run.step = snap.step
@@ -267,8 +322,7 @@ class Controller(QObject):
         """The worker died or hangs: keep everything the window shows, and say how to go on."""
         engine = self.engine
         self.lost_config = engine.config if engine is not None else None
-        self.run.steps_per_sec = 0.0
-        self.running.emit(False)
+        self.run.running, self.run.steps_per_sec = False, 0.0
         found = self.run.history.checkpoints[-1] if self.run.history.checkpoints else None
         where = (f"from its last checkpoint (step {found[0]:,}) in a new worker" if found
                  else "from step 0 in a new worker (no checkpoint was taken yet)")
@@ -284,7 +338,7 @@ class Controller(QObject):
             self.note.emit("The training worker answers again", 1500)
 
     def _on_nonfinite(self, info) -> None:
-        self.running.emit(False)
+        self.run.running = False
         bad = ", ".join(f"{k}={v:g}" for k, v in info.metrics.items())
         lab = self.run.labs[self.run.lab]
         rates = [s.name for s in lab.settings if s.live and s.name.startswith("lr")]

@@ -46,7 +46,7 @@ class TrainingBar(QToolBar):
         self.device = QComboBox()
         self.device.addItems(["auto", "cpu", "cuda"])
         self.device.setToolTip("Where the model trains (applies on Reset); CUDA is offered when present")
-        self.set_cuda_available(False)
+        self.set_cuda("")
         for widget in (self.play_button, self.step_button, self.reset_button):
             widget.setFocusPolicy(Qt.NoFocus)  # Space and arrows belong to the window shortcuts
             self.addWidget(widget)
@@ -80,10 +80,11 @@ class TrainingBar(QToolBar):
             index = min(range(1, len(values)), key=lambda i: abs(math.log(values[i] / steps_per_sec)))
         self.speed.setCurrentIndex(index)
 
-    def set_cuda_available(self, available: bool, name: str | None = None) -> None:
+    def set_cuda(self, name: str) -> None:
+        """The CUDA device the worker found ("": none; the cuda choice is greyed out)."""
         item = self.device.model().item(2)
-        item.setEnabled(available)
-        item.setToolTip(name or ("no CUDA device" if not available else "CUDA"))
+        item.setEnabled(bool(name))
+        item.setToolTip(name or "no CUDA device")
 
 
 class SettingsForm(QWidget):

@@ -33,9 +33,9 @@ class DataActions:
 
     async def use_checked(self, ref) -> bool:
         """Image data for the run: the worker builds the lab on it next to the running model first."""
-        if not await self.w.controller.attempt(lambda run: setattr(run, "data", ref), f"use the data {ref}"):
+        if not await self.w.controller.use_data(ref):
             return False
-        self.w.reset()
+        self.w.training.reset()
         return True
 
     async def load(self, ref: str) -> bool:

@@ -44,10 +44,8 @@ class HelpActions:
 
     # -- About ---------------------------------------------------------------------------------------------
     def device(self) -> str:
-        c = self.w.controller
-        bar = self.w.bar
-        cuda = getattr(bar, "cuda_name", None)
-        return f"{c.run.device_name} (CUDA: {cuda})" if cuda else f"{c.run.device_name} (no CUDA device found)"
+        run = self.w.run
+        return f"{run.device_name} (CUDA: {run.cuda})" if run.cuda else f"{run.device_name} (no CUDA device found)"
 
     def about_text(self) -> str:
         rows = "".join(f"<tr><td>{k}</td><td>&nbsp;&nbsp;{v}</td></tr>" for k, v in versions().items())
@@ -135,7 +133,7 @@ class HelpActions:
         lines += [f"platform: {platform.platform()} ({platform.machine()})", f"cores: {os.cpu_count()}",
                   f"Qt platform: {QGuiApplication.platformName()}", f"executable: {sys.executable}",
                   f"training device: {self.device()}",
-                  f"engine: {self.w.bridge.engine.kind if self.w.bridge.engine else '-'}",
+                  f"engine: {self.w.controller.bridge.engine.kind if self.w.controller.bridge.engine else '-'}",
                   f"lab: {run.lab}", f"settings: {run.values_of(run.lab) if run.lab else {}}",
                   f"seed: {run.seed}", f"data: {run.data or 'default'}", f"step: {run.step:,}",
                   f"preset: {run.preset.name if run.preset else '-'}",

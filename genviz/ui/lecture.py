@@ -82,11 +82,11 @@ class LectureActions:
             request = self.request
             QTimer.singleShot(0, lambda: self._start_opening(preset, play, request))
             return
-        values = self.run.open_preset(preset)
+        values = w.controller.open_preset(preset)
         self.trained_step = None
-        w.autoplay = play
+        w.training.autoplay = play
         self.show_caption(preset.title, self.caption_of(preset))
-        w.open_lab_with(preset.lab, values)
+        w.training.open_lab_with(preset.lab, values)
         if preset.speed is not None:  # after the lab opened (which sets the lab's own speed)
             w.controller.set_speed(preset.speed)
         w.statusBar().showMessage(f"Preset: {preset.title}", 5000)
@@ -108,10 +108,11 @@ class LectureActions:
             w.banner.show_message(f"The preset's trained state could not be opened ({exc}); it trains from scratch")
             self.apply(preset, play, scratch=True)
             return False
-        w.autoplay = play
+        w.training.autoplay = play
         if not await w.sessions.start(session, preset.trained.name):
             return False
-        self.run.preset, self.trained_step = preset, session.step
+        self.trained_step = session.step
+        w.controller.set_preset(preset)
         self.show_caption(preset.title, self.caption_of(preset))
         w.statusBar().showMessage(f"Preset: {preset.title} (trained to step {session.step:,})", 5000)
         return True
@@ -143,7 +144,8 @@ class LectureActions:
     def lab_opened(self, name: str) -> None:
         """A lab other than the preset's: its caption goes."""
         if self.run.preset is not None and self.run.preset.lab != name:
-            self.run.preset, self.trained_step = None, None
+            self.trained_step = None
+            self.w.controller.set_preset(None)
             self.w.caption.hide()
 
     # -- presenter view and text size --------------------------------------------------------------------

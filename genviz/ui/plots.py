@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QSizePolicy, QToolButton
 
 from genviz.ui import theme
 
-# antialiased thick curves cost ~25 ms each in QPainter's raster engine; plain lines are ~50x cheaper
+# antialiased thick curves are slow in QPainter's raster engine (docs/references.md, "Figures behind design choices")
 pg.setConfigOptions(imageAxisOrder="row-major", antialias=False)
 CURVE_POINTS = 800  # points drawn per curve: about one per pixel column of a wide plot
 
@@ -346,7 +346,7 @@ class CurvePlot(pg.PlotWidget):
         # one row across the top: an opaque legend must not hide the curves it explains
         if len(series) > 1:  # a single curve is named by the plot's title
             legend = item.addLegend(offset=(-10, 2), colCount=len(series))
-            legend.setBrush(pg.mkBrush(theme.colors()["plot_bg"]))  # opaque: alpha blending costs ~2 ms a frame
+            legend.setBrush(pg.mkBrush(theme.colors()["plot_bg"]))  # opaque: no alpha blending each frame
         item.getViewBox().setMenuEnabled(False)
         self.buffers: dict[str, CurveBuffer] = {}
         self.curves: dict[str, pg.PlotDataItem] = {}
@@ -635,7 +635,7 @@ def contour_segments(z: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarra
     """The ``level`` contour of a grid ``z`` (rows, cols) as line segments, vectorised marching
     squares: x, y arrays of segment end points in pairs (draw with connect="pairs"), in pixel
     units of an image of ``z`` (sample (r, c) at the centre of pixel c, r). pyqtgraph's own
-    isocurve is pure Python and took 14 ms per contour of a 200 x 200 grid; this takes well under 1."""
+    isocurve is pure Python and far slower (docs/references.md, "Figures behind design choices")."""
     z = np.asarray(z, dtype=np.float64)
     above = z > level
     a, b, c, d = above[:-1, :-1], above[:-1, 1:], above[1:, 1:], above[1:, :-1]

@@ -208,11 +208,11 @@ class SessionActions:
     async def start(self, session: Session, name: str = "the session") -> bool:
         """Open the session's lab with its settings; its state and history continue at the build."""
         w = self.w
-        if not await w.controller.attempt(lambda run: run.open_session(session), f"open {name}", lab=session.lab):
+        if not await w.controller.open_session(session, name):
             return False
         values = self.run.values_of(session.lab)
         w.lecture.show_caption(session.title, session.caption)
-        w.open_lab_with(session.lab, values)
+        w.training.open_lab_with(session.lab, values)
         return True
 
     # -- recent files ------------------------------------------------------------------------------------

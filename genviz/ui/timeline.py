@@ -162,12 +162,12 @@ class TimelineActions:
 
     def show_frame(self, index: int) -> None:
         """Every view of the lab back at recorded frame ``index``; a marker on the curves."""
-        panel, history = self.w.panel(), self.w.history
+        panel, history = self.w.panel(), self.w.run.history
         if panel is not None and len(history):
             panel.show_recorded(history.frame(max(0, min(len(history) - 1, index))))
 
     def show_live(self) -> None:
-        panel, history = self.w.panel(), self.w.history
+        panel, history = self.w.panel(), self.w.run.history
         if panel is not None:
             panel.show_recorded(None)
             if len(history):
@@ -177,7 +177,6 @@ class TimelineActions:
         w = self.w
         ck_step = w.controller.resume_from(index)
         if ck_step is not None:
-            w.bar.set_playing(False)
-            w.panel().rebuild(w.static, w.history, ck_step)
+            w.panel().rebuild(w.run.static, w.run.history, ck_step)
             w.timeline.go_live()
-            w.timeline.set_steps(w.history.steps.tolist(), ck_step)
+            w.timeline.set_steps(w.run.history.steps.tolist(), ck_step)

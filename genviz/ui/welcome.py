@@ -110,7 +110,7 @@ class WelcomeDialog(QDialog):
 
     def open_lab(self, name: str) -> None:
         self.accept()
-        self.w.open_lab(name)
+        self.w.training.open_lab(name)
 
     def open_preset(self, name: str) -> None:
         from genviz.core.presets import get_preset

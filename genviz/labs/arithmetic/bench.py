@@ -40,16 +40,16 @@ def measure(data: str | None, overrides: dict, moves: int, engine: str) -> dict:
     from genviz.bench.window import open_lab_window, pump
 
     app, w, panel = open_lab_window("arithmetic", engine, data, overrides)
-    w.do_step(200)  # a model that draws something
-    pump(app, 60, until=lambda: w.step >= 200 and bool(panel.heavy))
+    w.training.do_step(200)  # a model that draws something
+    pump(app, 60, until=lambda: w.run.step >= 200 and bool(panel.heavy))
     pump(app, 1.0)
     rng = np.random.default_rng(0)
     paused = _moves(app, panel, moves, rng)
-    w.play()
+    w.training.play()
     pump(app, 2.0)
-    step0, t0 = w.step, time.perf_counter()
+    step0, t0 = w.run.step, time.perf_counter()
     training = _moves(app, panel, moves, rng)
-    steps_per_sec = (w.step - step0) / (time.perf_counter() - t0)
+    steps_per_sec = (w.run.step - step0) / (time.perf_counter() - t0)
     record = {"bench": "arithmetic", "data": panel.static.get("dataset"), "image": list(panel.static["image_shape"]),
               "latent": int(panel.static["latent"]), "sliders": len(panel.bank.sliders), "engine": engine,
               "slider_to_image_ms_paused": _figures(paused), "slider_to_image_ms_training": _figures(training),

@@ -117,9 +117,9 @@ def live_layer_change(overrides: dict, train_seconds: float = 6.0, sweeps: int =
     w.show()
     panel = w.panel()
     run_until(lambda: bool(panel.static), 60)
-    w.play()
+    w.training.play()
     pump(train_seconds)
-    w.pause()
+    w.training.pause()
     K = panel.static["layers"]
     t0 = time.perf_counter()
     run_until(lambda: all(panel.fresh(j) for j in range(K + 1)) and not panel.running, 120)
@@ -131,7 +131,7 @@ def live_layer_change(overrides: dict, train_seconds: float = 6.0, sweeps: int =
             pump(0.002)
     cached = np.array(panel.layer_latency_ms)
 
-    w.play()
+    w.training.play()
     pump(1.0)
     rng = np.random.default_rng(0)
     panel.layer_fetch_ms.clear()

@@ -51,12 +51,12 @@ def live(data: str | None, seconds: float = 8.0) -> dict:
     from genviz.bench.window import open_lab_window, pump
 
     app, w, panel = open_lab_window("gibbs", "process", data, {"hidden": 500, "chains": 100, "mode": "sample"})
-    w.play()
+    w.training.play()
     pump(app, 2.0)  # warm up
-    step0, redraw0, t0 = w.step, panel.redraws, time.perf_counter()
+    step0, redraw0, t0 = w.run.step, panel.redraws, time.perf_counter()
     pump(app, seconds)
     elapsed = time.perf_counter() - t0
-    out = {"bench": "gibbs-live", "gibbs_steps_per_sec": round((w.step - step0) / elapsed, 1),
+    out = {"bench": "gibbs-live", "gibbs_steps_per_sec": round((w.run.step - step0) / elapsed, 1),
            "grid_redraws_per_sec": round((panel.redraws - redraw0) / elapsed, 1),
            "image_shape": panel.static["image_shape"]}
     w.close()

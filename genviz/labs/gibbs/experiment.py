@@ -218,7 +218,7 @@ class GibbsExperiment(Experiment):
 
         def work():
             # OpenMP's thread count is per thread: without this a new thread uses every core and
-            # oversubscribes the CPU next to the training loop (measured: 100x slower)
+            # oversubscribes the CPU next to the training loop (docs/references.md, design figures)
             torch.set_num_threads(threads)
             try:
                 t0 = time.perf_counter()
