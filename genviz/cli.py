@@ -36,6 +36,8 @@ def _app_parser() -> argparse.ArgumentParser:
     p.add_argument("--from-scratch", action="store_true",
                    help="with --preset: train from step 0 even where the preset ships a trained state")
     p.add_argument("--session", help="open a saved session (.genviz)")
+    p.add_argument("--model-code", metavar="SPEC", help="your own model for --lab: FILE.py:FACTORY or MODULE:FACTORY "
+                   "(runs that Python code; docs/your-own-model.md)")
     p.add_argument("--presenter", action="store_true", help="start in the presenter view (full screen)")
     p.add_argument("--quit-after", type=float, metavar="SECONDS", help="close after this many seconds of a "
                    "working model (counted from its worker's start-up, which a busy machine may make slow) and "
@@ -208,12 +210,15 @@ def cmd_train(argv: list[str]) -> int:
     p.add_argument("--quiet", action="store_true", help="no progress line")
     p.add_argument("--session", help="also record the run as a session file (snapshots, curves, checkpoints)")
     p.add_argument("--frame-every", type=int, default=50, help="with --session: a snapshot every this many steps")
+    p.add_argument("--model-code", metavar="SPEC", help="your own model: FILE.py:FACTORY or MODULE:FACTORY (runs that "
+                   "Python code; the labs that take one and the protocol: docs/your-own-model.md)")
     lab = _lab_with_options(p, argv)  # the lab's own options (LabInfo.train_options), for its final figures
     args = p.parse_args(argv)
 
     from genviz.core.engine import EngineConfig
     from genviz.core.headless import train
     from genviz.core.labs import get_lab
+    from genviz.core.model_code import named
     from genviz.core.settings import parse_assignments, resolve
     from genviz.data import DataError
 
@@ -227,7 +232,8 @@ def cmd_train(argv: list[str]) -> int:
     import os
 
     config = EngineConfig(lab=args.lab, settings=overrides, seed=args.seed, device=args.device,
-                          data=args.data, torch_threads=args.threads or os.cpu_count() or 1)
+                          data=args.data, torch_threads=args.threads or os.cpu_count() or 1,
+                          model_code=named(lab, args.model_code) if args.model_code else None)
     if args.session:
         from genviz.core.headless import record_session
         from genviz.core.session import save_session

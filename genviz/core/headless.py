@@ -82,7 +82,8 @@ def record_run(config: EngineConfig, steps: int, frame_every: int = 10, checkpoi
     names = {spec.name for spec in get_lab(config.lab).settings}  # a lab may fix more of its own
     session = Session(lab=config.lab, settings={k: v for k, v in exp.settings.items() if k in names},
                       seed=config.seed, data=config.data, device=config.device, step=exp.step_count,
-                      static=exp.static_info(), state=runner.state(), history=history, title=title, caption=caption)
+                      static=exp.static_info(), state=runner.state(), history=history, title=title, caption=caption,
+                      model_code=config.model_code)
     result: dict = {}
     if final:
         result = exp.final_metrics()

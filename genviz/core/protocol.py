@@ -45,6 +45,10 @@ class EngineConfig:
     checkpoint_steps: int = 0
     # the lab's view-only choices (Experiment.VIEW) that differ from their defaults
     view: dict = field(default_factory=dict)
+    # a user's own model (``--model-code``): {"spec": "FILE.py:factory" or "module:factory", "sha256": of the file,
+    # "family": the LabInfo.user_model it implements}. The worker imports it: a config carries it only when the
+    # user named the code (command line) or confirmed it (window), never from a session alone
+    model_code: dict | None = None
     # a worker process lowers its scheduling priority by this much (os.nice): several runs sharing the
     # cores (the compare view) then leave the GUI thread its turn
     nice: int = 0

@@ -29,6 +29,8 @@ class RunModel:
     device: str = "auto"
     data: str | None = None
     preset: Preset | None = None
+    # a user's own model (EngineConfig.model_code) the user named or confirmed: it builds every lab of its family
+    model_code: dict | None = None
     # models kept from labs the user left (lab -> (file, step)), for labs that explore them
     kept_models: dict[str, tuple[str, int]] = field(default_factory=dict)
     kept_used: dict[str, tuple[str, int]] = field(default_factory=dict)
@@ -79,13 +81,14 @@ class RunModel:
         self.lab, self.seed, self.device, self.data = config.lab, config.seed, config.device, config.data
         self.session = Session(lab=config.lab, settings=dict(config.settings), seed=config.seed, data=config.data,
                                device=config.device, step=step, static=self.static, state=state,
-                               history=self.history, view=dict(config.view))
+                               history=self.history, view=dict(config.view), model_code=config.model_code)
 
     def continue_here(self, state: bytes) -> None:
         """The next build continues from ``state``, with the history and step the run holds (a saved run)."""
         self.session = Session(lab=self.lab, settings=dict(self.values_of(self.lab)), seed=self.seed, data=self.data,
                                device=self.device, step=self.step, static=self.static, state=state,
-                               history=self.history, view=dict(self.view_of(self.lab)))
+                               history=self.history, view=dict(self.view_of(self.lab)),
+                               model_code=self.model_code_of(self.lab))
 
     # -- settings ---------------------------------------------------------------------------------
     def values_of(self, lab: str, overrides: dict | None = None) -> dict:
@@ -131,7 +134,14 @@ class RunModel:
                                                    self.labs[self.lab].data_applies)
         return EngineConfig(lab=self.lab, settings=dict(values), seed=self.seed, device=self.device,
                             data=self.data if reads else None, state=state, view=dict(self.view_of(self.lab)),
-                            **engine)
+                            model_code=self.model_code_of(self.lab), **engine)
+
+    def model_code_of(self, lab: str) -> dict | None:
+        """The user's model code when it is of ``lab``'s family (a VAE's builds the manifold, posterior and
+        arithmetic labs), else None: the lab's own model."""
+        code = self.model_code
+        family = self.labs[lab].user_model if lab in self.labs else ""
+        return dict(code) if code and family and code.get("family") == family else None
 
     def begin(self) -> None:
         """A Reset: step 0 and a new history, or the opened session's history when it is this lab's."""
@@ -148,6 +158,7 @@ class RunModel:
         return Session(lab=self.lab, settings=dict(self.values_of(self.lab)), seed=self.seed, data=self.data,
                        device=self.device, step=self.step, static=self.static, state=state,
                        history=History.from_payload(self.history.to_payload()), view=dict(self.view_of(self.lab)),
+                       model_code=self.model_code_of(self.lab),
                        title=self.preset.title if self.preset else "",
                        caption=self.preset.caption if self.preset else "")
 
@@ -160,6 +171,8 @@ class RunModel:
         values = self.parse(session.lab, settings)
         self.values[session.lab] = values
         self.views[session.lab] = dict(session.view)
+        # (the caller had the user confirm a session's model code: it runs Python code)
+        self.model_code = dict(session.model_code) if session.model_code else None
         self.data, self.seed, self.preset, self.session = session.data, session.seed, None, session
         return values
 
@@ -170,6 +183,7 @@ class RunModel:
         if self.labs[preset.lab].data_kind == "images":
             self.data = preset.data
         self.seed, self.preset, self.session = preset.seed, preset, None
+        self.model_code = None  # a preset's lesson is measured on the lab's own model
         self.views[preset.lab] = {**self.views.get(preset.lab, {}), **preset.view}
         return values
 

@@ -23,7 +23,12 @@ def build_experiment(config: EngineConfig):
     lab = get_lab(config.lab)
     cls = import_object(config.experiment_ref or lab.experiment)
     settings, data = data_for(lab, dict(config.settings), config.data)
-    exp = cls(settings, seed=config.seed, device=pick_device(config.device), data=data)
+    extra = {}
+    if config.model_code is not None:
+        from genviz.core.model_code import checked_for
+
+        extra["model_code"] = checked_for(lab, config.model_code)
+    exp = cls(settings, seed=config.seed, device=pick_device(config.device), data=data, **extra)
     if config.state is not None:
         restore_state(exp, config.state)
     for name, value in config.view.items():

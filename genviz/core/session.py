@@ -59,6 +59,12 @@ MANIFEST_SCHEMA = {
         "caption": {"type": "string", "maxLength": 10000},
         "static": {"type": "object"},
         "view": {"type": "object", "maxProperties": 100, "additionalProperties": {"anyOf": [_SCALAR, _TAGGED]}},
+        # a user's own model: a reference, never code; opening the session imports nothing without the user
+        "model_code": {"anyOf": [{"type": "null"}, {
+            "type": "object", "required": ["spec"], "additionalProperties": False, "properties": {
+                "spec": {"type": "string", "maxLength": 4096},
+                "sha256": {"anyOf": [{"type": "null"}, {"type": "string", "pattern": "^[0-9a-f]{64}$"}]},
+                "family": {"type": "string", "maxLength": 40}}}]},
         "state": {"anyOf": [{"type": "null"}, {"type": "string", "pattern": r"^state/[A-Za-z0-9_.-]{1,100}$"}]},
         "frames": {"type": "array", "maxItems": 100_000, "items": {
             "type": "object", "required": ["step", "data"], "additionalProperties": False,
@@ -114,6 +120,8 @@ class Session:
     state: bytes | None = None  # the training state at ``step`` (Experiment.state_dict bytes)
     history: History = field(default_factory=History)
     view: dict = field(default_factory=dict)  # the lab's view-only choices (Experiment.VIEW)
+    # a user's own model (EngineConfig.model_code): its reference and file hash, never imported on opening
+    model_code: dict | None = None
     title: str = ""  # the lecture preset it started from, if any
     caption: str = ""
     saved_at: float = 0.0
@@ -202,6 +210,7 @@ def save_session(session: Session, path: str | os.PathLike) -> Path:
         "data": session.data, "device": session.device, "step": int(session.step),
         "title": session.title, "caption": session.caption,
         "static": enc.encode(session.static), "view": enc.encode(session.view),
+        "model_code": dict(session.model_code) if session.model_code else None,
         "state": "state/current.pt" if session.state is not None else None,
         "frames": [{"step": f.step, "data": enc.encode(f.data)} for f in hist.frames],
         "checkpoints": checkpoints,
@@ -286,6 +295,7 @@ def load_session(path: str | os.PathLike, labs: tuple[str, ...] | None = None) -
                 static=_decode(manifest.get("static") or {}, arrays), state=state,
                 view=_view(_decode(manifest.get("view") or {}, arrays), name),
                 history=History.from_payload(payload), title=manifest.get("title", ""),
+                model_code=manifest.get("model_code"),
                 caption=manifest.get("caption", ""), saved_at=float(manifest.get("saved_at", 0.0)))
     except SessionError:
         raise

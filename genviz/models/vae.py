@@ -48,16 +48,20 @@ class VAE(nn.Module):
         mu, logvar = self.encode_params(x)
         return Independent(Normal(mu, (0.5 * logvar).exp()), 1)
 
+    def decoder_out(self, z: torch.Tensor) -> torch.Tensor:
+        """The decoder's output for ``z`` [..., latent] -> [..., x_dim]: logits (Bernoulli) or the mean (Gaussian)."""
+        return self.decoder(z)
+
     def decode(self, z: torch.Tensor) -> Independent:
         """p(x|z): Bernoulli on logits, or Gaussian with fixed scale ``sigma``."""
-        out = self.decoder(z)
+        out = self.decoder_out(z)
         if self.likelihood == "bernoulli":
             # validate_args off: real-valued targets in [0, 1] are the usual "continuous BCE" practice
             return Independent(Bernoulli(logits=out, validate_args=False), 1)
         return Independent(Normal(out, torch.full_like(out, self.sigma)), 1)
 
     def decode_mean(self, z: torch.Tensor) -> torch.Tensor:
-        out = self.decoder(z)
+        out = self.decoder_out(z)
         return torch.sigmoid(out) if self.likelihood == "bernoulli" else out.clamp(0.0, 1.0)
 
     # -- objectives --------------------------------------------------------------------------

@@ -83,8 +83,21 @@ def run_app(args) -> int:
             window.play(True)
         return _run_loop(app)
     lab = preset.lab if preset else args.lab
+    model_code = None
+    if getattr(args, "model_code", None):
+        from genviz.core.labs import all_labs
+        from genviz.core.model_code import named
+        from genviz.safeio import InputError
+
+        try:
+            if lab not in all_labs():
+                raise InputError("--model-code needs --lab, one of the labs that take a model of your own")
+            model_code = named(all_labs()[lab], args.model_code)  # named here: the user's consent
+        except InputError as exc:
+            print(f"genviz: {exc}", file=sys.stderr)
+            return 2
     window = MainWindow(engine_kind=args.engine, lab=lab, data=args.data, seed=args.seed,
-                        device=args.device, overrides=overrides, autoplay=args.play)
+                        device=args.device, overrides=overrides, autoplay=args.play, model_code=model_code)
     window.show()
     if preset is not None:
         window.lecture.apply(preset, play=True, scratch=getattr(args, "from_scratch", False))

@@ -125,6 +125,16 @@ class Controller(QObject):
         """Image data for the next build (``None``: the embedded digits), once the worker has read it."""
         return await self.attempt(lambda run: setattr(run, "data", ref), f"use the data {ref or 'digits'}")
 
+    async def use_model_code(self, code: dict | None) -> bool:
+        """A user's own model (``genviz.core.model_code.named``: the user named or confirmed it), or None: the
+        lab's own model. The worker builds the lab with it next to the running run first (a factory that raises,
+        a wrong shape or a NaN is said in one line and changes nothing); then the next Reset uses it."""
+        shown = code["spec"].rsplit("/", 1)[-1] if code else "the lab's own model"
+        if not await self.attempt(lambda run: setattr(run, "model_code", code), f"use {shown}"):
+            return False
+        self.resetNeeded.emit()
+        return True
+
     def start(self, state: bytes | None = None) -> None:
         """Build the run as it stands, continuing from ``state`` (its history and step as the run holds them;
         a run opened from a saved comparison) when given."""

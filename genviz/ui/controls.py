@@ -94,6 +94,7 @@ class SettingsForm(QWidget):
 
     def __init__(self, settings: tuple[Setting, ...], values: dict | None = None, parent=None):
         super().__init__(parent)
+        self.not_used: dict[str, str] = {}
         self.specs = {s.name: s for s in settings}
         self.editors: dict[str, QWidget] = {}
         self.labels: dict[str, QLabel] = {}
@@ -169,10 +170,16 @@ class SettingsForm(QWidget):
         reason in their tooltips."""
         values = self.values()
         for name, editor in self.editors.items():
-            reason = self.specs[name].inapplicable(values)
+            reason = self.specs[name].inapplicable(values) or self.not_used.get(name)
             for w in (editor, self.labels[name]):
                 w.setEnabled(reason is None)
                 w.setToolTip(self.tips[name] if reason is None else f"Greyed out: {reason}.\n\n{self.tips[name]}")
+
+    def set_not_used(self, reasons: dict) -> None:
+        """Settings the built run does not use, greyed out with why (a model of your own ignores the lab's
+        network settings): the run's static ``unused_settings``."""
+        self.not_used = {str(k): str(v) for k, v in dict(reasons or {}).items()}
+        self.update_applicability()
 
     def set_values(self, values: dict) -> None:
         self.blockSignals(True)

@@ -24,6 +24,7 @@ from genviz.ui.data_actions import DataActions
 from genviz.ui.export_actions import ExportActions
 from genviz.ui.help import HelpActions
 from genviz.ui.lecture import LectureActions
+from genviz.ui.model_code_actions import ModelCodeActions
 from genviz.ui.prefs import Prefs
 from genviz.ui.sessions import AUTOSAVE_SECONDS, SessionActions
 from genviz.ui.timeline import Timeline, TimelineActions
@@ -34,13 +35,13 @@ from genviz.ui.widgets import Banner, CaptionBar, add_actions
 class MainWindow(QMainWindow):
     def __init__(self, engine_kind: str = "process", lab: str | None = None, data: str | None = None,
                  seed: int = 0, device: str = "auto", overrides: dict | None = None,
-                 autoplay: bool = False, snapshot_hz: float = 40.0):
+                 autoplay: bool = False, snapshot_hz: float = 40.0, model_code: dict | None = None):
         super().__init__()
         self.setWindowTitle("genviz — deep generative models lab")
         self.resize(1560, 960)
         self.labs = lab_registry.all_labs()
         # the one run model: the controller writes it, the widgets observe it
-        self.run = RunModel(self.labs, data=data, seed=seed, device=device)
+        self.run = RunModel(self.labs, data=data, seed=seed, device=device, model_code=model_code)
         self.controller = c = Controller(self.labs, engine_kind, snapshot_hz, parent=self, run=self.run)
         self.panels: dict[str, QWidget] = {}
         self.forms: dict[str, SettingsForm] = {}
@@ -53,7 +54,7 @@ class MainWindow(QMainWindow):
         t.autoplay, t.overrides = autoplay, dict(overrides or {})
         self.sessions, self.lecture = SessionActions(self), LectureActions(self)
         self.data_actions, self.exports = DataActions(self), ExportActions(self)
-        self.comparisons = CompareActions(self)
+        self.comparisons, self.model_code = CompareActions(self), ModelCodeActions(self)
 
         c.problem.connect(lambda text, details: self.banner.show_message(text, details=details, run=True))
         c.offer.connect(lambda text, label, act: self.banner.show_message(text, action=(label, act), run=True))
@@ -151,11 +152,12 @@ class MainWindow(QMainWindow):
         add_actions(self, menu, entries)
 
     def _build_menus(self) -> None:
-        d, s, e = self.data_actions, self.sessions, self.exports
+        d, s, e, m = self.data_actions, self.sessions, self.exports, self.model_code
         file_menu = self.menuBar().addMenu("&File")
         self._menu(file_menu, [
             ("Open data file…", QKeySequence.Open, d.open_file_dialog), ("Open image folder…", None, d.open_folder_dialog),
             ("Use embedded digits", None, lambda: d.use(None)), ("Use embedded shapes", None, lambda: d.use("shapes")),
+            None, ("Use my model code…", None, m.dialog), ("Use the lab's own model", None, m.use_own),
             None, ("Download MNIST", None, lambda: d.download("mnist")),
             ("Download Fashion-MNIST", None, lambda: d.download("fashion-mnist")),
             None, ("Open session…", "Ctrl+Shift+O", s.open_dialog), ("Save session…", "Ctrl+Shift+S", s.save_dialog),
@@ -234,9 +236,10 @@ class MainWindow(QMainWindow):
         self.frames_drawn, self._fps_t = 0, now
         run, engine = self.run, self.controller.engine
         data = run.static.get("dataset") or run.static.get("name") or run.data or "digits"
+        model = f"   ·   your model {run.static['model']}" if run.static.get("model") else ""
         self.status_label.setText(
             f"step {run.step:,}   ·   {run.steps_per_sec:,.0f} steps/s   ·   device {run.device_name}   ·   "
-            f"{self.fps:.0f} fps   ·   engine {engine.kind if engine else '-'}   ·   data {data}")
+            f"{self.fps:.0f} fps   ·   engine {engine.kind if engine else '-'}   ·   data {data}{model}")
 
     def fit_to_screen(self) -> None:
         """A remembered size larger than this screen (another monitor, a panel that once grew) shrinks

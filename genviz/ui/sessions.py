@@ -208,7 +208,7 @@ class SessionActions:
     async def start(self, session: Session, name: str = "the session") -> bool:
         """Open the session's lab with its settings; its state and history continue at the build."""
         w = self.w
-        if not await w.controller.open_session(session, name):
+        if not w.model_code.session_allowed(session, name) or not await w.controller.open_session(session, name):
             return False
         values = self.run.values_of(session.lab)
         w.lecture.show_caption(session.title, session.caption)

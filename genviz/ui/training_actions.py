@@ -155,6 +155,8 @@ class TrainingActions:
     # -- what the controller reports -------------------------------------------------------------------------
     def _on_ready(self, info, continued: bool) -> None:
         w, run = self.w, self.run
+        if run.lab in w.forms:
+            w.forms[run.lab].set_not_used(run.static.get("unused_settings", {}))
         panel = w.panel()
         if panel is None:
             return

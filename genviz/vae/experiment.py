@@ -21,7 +21,8 @@ class VAEExperiment(Experiment):
 
     STATE_ATTRS = ("last_kl",)
 
-    def __init__(self, settings: dict, seed: int = 0, device: str = "cpu", data: str | None = None):
+    def __init__(self, settings: dict, seed: int = 0, device: str = "cpu", data: str | None = None,
+                 model_code=None):
         super().__init__(settings, seed, device, data)
         torch.manual_seed(self.seed)
         self.rng = torch.Generator().manual_seed(self.seed)
@@ -37,12 +38,30 @@ class VAEExperiment(Experiment):
         self.eval_idx = self.train_idx[: min(EVAL_POINTS, len(self.train_idx))]
         self.x_eval = flat[self.eval_idx].to(self.device)
         s = self.settings
-        self.model = VAE(flat.shape[1], s["latent"], (s["hidden"],) * s["layers"], s["activation"],
-                         s["likelihood"], s["sigma"]).to(self.device)
+        self.model_code = model_code  # a user's own VAE (--model-code), or None: the family's MLP VAE
+        if model_code is not None:
+            self.model = self._user_model(model_code, flat).to(self.device)
+        else:
+            self.model = VAE(flat.shape[1], s["latent"], (s["hidden"],) * s["layers"], s["activation"],
+                             s["likelihood"], s["sigma"]).to(self.device)
         self.optimizer = adam(self.model.parameters(), lr=s["lr"])
         self.params = list(self.model.parameters())
         self.started = time.perf_counter()
         self.last_kl = float("nan")
+
+    def _user_model(self, code, flat: torch.Tensor):
+        """The user's VAE, checked on a probe batch of this lab's data (one line says what is wrong)."""
+        from genviz.core.model_code import ModelCodeError
+        from genviz.models.user import load_vae
+
+        s = self.settings
+        model = load_vae(code, (1, *self.dataset.shape), s["likelihood"], s["sigma"], s["latent"], flat[:4],
+                         device=str(self.device))
+        fixed = self.FIXED_SETTINGS.get("latent")
+        if fixed is not None and model.latent != fixed:
+            raise ModelCodeError(f"model code {code.spec}: the {self.LAB.name} lab needs latent_dim = {fixed}, "
+                                 f"the model has {model.latent}")
+        return model
 
     # -- training ---------------------------------------------------------------------------
     def beta_now(self) -> float:
@@ -84,6 +103,9 @@ class VAEExperiment(Experiment):
             "class_names": self.dataset.class_names() or ["data"],
             "latent": self.model.latent, "activation": self.model.activation,
             "likelihood": self.model.likelihood,
+            "model": self.model.describe() if self.model_code is not None else "",
+            "unused_settings": {name: "your own model's code decides its network" for name in
+                                ("hidden", "layers", "activation")} if self.model_code is not None else {},
         }
 
     @torch.no_grad()
@@ -103,6 +125,19 @@ class VAEExperiment(Experiment):
             out[f"test_nll_iwae{iwae}"] = float(-model.iwae_bound(self.x_test[:500], k=iwae).mean())
         return out
 
+    def query(self, name: str, **kwargs):
+        if name == "decode":  # a click on the latent plane, for a model the GUI cannot copy (a user's own)
+            z = torch.as_tensor(kwargs["z"], dtype=torch.float32)
+            if z.numel() == 0 or z.numel() % self.model.latent:
+                raise ValueError(f"decode: z holds {z.numel()} values; the latent has {self.model.latent} dimensions")
+            z = z.reshape(-1, self.model.latent)[:64]
+            with torch.no_grad():
+                return self.model.eval().decode_mean(z.to(self.device)).cpu().numpy()
+        return super().query(name, **kwargs)
+
     # -- persistence --------------------------------------------------------------------------
     def model_state(self) -> dict:
-        return {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict()}
+        state = {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict()}
+        if self.model_code is not None:  # reading the file back needs the same code: it says which
+            state["model_code"] = self.model_code.to_dict()
+        return state

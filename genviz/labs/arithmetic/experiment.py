@@ -21,11 +21,16 @@ GROUND_TRUTH_FACTORS = ("pos_x", "pos_y", "scale", "rotation")  # the shapes dat
 class ArithmeticExperiment(VAEExperiment):
     LAB = LAB
 
-    def __init__(self, settings: dict, seed: int = 0, device: str = "cpu", data: str | None = None):
+    def __init__(self, settings: dict, seed: int = 0, device: str = "cpu", data: str | None = None,
+                 model_code=None):
         settings = dict(settings)
         ckpt = None
         if settings.get("model"):
             ckpt = read_model_file(settings["model"], labs=("manifold", "arithmetic"))
+            saved_code = ckpt.get("model_code") if isinstance(ckpt.get("model_code"), dict) else None
+            if saved_code is not None and model_code is None:
+                raise CheckpointError(f"{Path(settings['model']).name} holds a model built by your own code "
+                                      f"({saved_code.get('spec')}): open it with --model-code {saved_code.get('spec')}")
             saved = ckpt["settings"]
             # the file decides the architecture and the data it was trained on: its values are
             # checked like typed ones before anything is built from them
@@ -34,7 +39,7 @@ class ArithmeticExperiment(VAEExperiment):
             except SettingError as exc:
                 raise CheckpointError(f"{Path(settings['model']).name}: {exc}") from None
             data = ckpt.get("data")
-        super().__init__(settings, seed, device, data)
+        super().__init__(settings, seed, device, data, model_code)
         self.source = "trained here"
         if ckpt is not None:
             try:

@@ -9,6 +9,7 @@ LAB = LabInfo(
     title="Latent manifold (VAE)",
     summary="A VAE learns a 2-D latent space: watch the decoded manifold unfold and the classes separate.",
     bench="genviz.labs.manifold.bench:run",
+    user_model="vae",  # a user's VAE (--model-code): genviz.models.protocols.VAEModel
     experiment="genviz.labs.manifold.experiment:ManifoldExperiment",
     panel="genviz.labs.manifold.panel:ManifoldPanel",
     order=10,

@@ -17,6 +17,8 @@ COLLAPSE_KL = 0.05  # nats: below this the posterior carries (almost) no informa
 
 class ManifoldExperiment(VAEExperiment):
     LAB = LAB
+    # a click on the latent plane, decoded by the worker for a model the window holds no copy of (your own)
+    QUERIES = {"decode": {"z": [0.0, 0.0]}}
 
     @torch.no_grad()
     def _projection(self, mu: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:

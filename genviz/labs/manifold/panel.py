@@ -26,6 +26,8 @@ class ManifoldPanel(LabPanel):
         self.preview_z: np.ndarray | None = None
         self.scatter: ClassScatter | None = None
         self.click_latency_ms: list[float] = []
+        self.decode_next: list[float] | None = None  # a z for the worker to decode (a model of your own)
+        self.decode_in_flight = False
 
         self.manifold_view = ImagePlot("Decoded manifold  p(x|z),  z = Φ⁻¹(u) grid")
         self.latent_plot = make_plot("Latent space: encoder means  E[z|x]", "z₁", "z₂")
@@ -152,6 +154,7 @@ class ManifoldPanel(LabPanel):
         self.heavy = {}
         self.selected = None
         self.preview_z = None
+        self.decode_next, self.decode_in_flight = None, False
         self.curves.clear_data()
         self.manifold_view.clear_image()
         self.preview_view.clear_image()
@@ -177,7 +180,30 @@ class ManifoldPanel(LabPanel):
         return flat.reshape(s["image_shape"])
 
     def _show_preview(self, z: np.ndarray) -> None:
+        if self.heavy.get("decoder") is None:
+            # a model the GUI holds no copy of (your own, --model-code): the worker decodes it, one request
+            # in flight, the latest z next (latest wins)
+            self.decode_next = [float(v) for v in z]
+            if not self.decode_in_flight:
+                self._send_decode()
+            return
         self.preview_view.set_image(self.decode(z).astype(np.float32))
+
+    def on_reply(self, name: str, value) -> None:
+        if name == "decode":
+            if self.static:
+                self.preview_view.set_image(np.asarray(value, np.float32)[0].reshape(self.static["image_shape"]))
+            self._send_decode()
+
+    def on_query_failed(self, name: str) -> None:
+        if name == "decode":
+            self._send_decode()
+
+    def _send_decode(self) -> None:
+        z, self.decode_next = self.decode_next, None
+        self.decode_in_flight = z is not None
+        if z is not None:
+            self.requestQuery.emit("decode", {"z": z})
 
     def click_plane(self, x: float, y: float) -> None:
         """Decode the view point (x, y) at once with the GUI's own copy of the decoder, and

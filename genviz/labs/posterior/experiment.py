@@ -29,8 +29,9 @@ class PosteriorExperiment(VAEExperiment):
     FIXED_SETTINGS = {"latent": 2, "beta": 1.0, "warmup": 0}
     VIEW = {"example": 0}  # the data point x whose posterior is shown (the panel's choice)
 
-    def __init__(self, settings: dict, seed: int = 0, device: str = "cpu", data: str | None = None):
-        super().__init__(settings, seed, device, data)
+    def __init__(self, settings: dict, seed: int = 0, device: str = "cpu", data: str | None = None,
+                 model_code=None):
+        super().__init__(settings, seed, device, data, model_code)
         self.state: dict = {}  # inference for the chosen x: q*, full-cov q*, HMC, at one model step
         self.gen = torch.Generator().manual_seed(self.seed)
 

@@ -1,0 +1,39 @@
+"""What a user's own model must offer to take a lab's model's place (``--model-code``), one protocol per
+family. A factory named on the command line (``package.module:make`` or ``path/to/file.py:make``) is called
+with keyword arguments that describe the lab's data, and returns a ``torch.nn.Module`` with these methods;
+everything else (data, training loop, optimiser, views, metrics, timeline, sessions, export) stays the lab's.
+
+The keyword arguments (a factory takes what it needs and ``**kwargs`` for the rest):
+
+- ``shape``: the shape of one data item, e.g. ``(1, 28, 28)`` for images, ``(2,)`` for 2-D points;
+- ``likelihood``: the lab's observation model, ``"bernoulli"`` or ``"gaussian"`` (VAE family);
+- ``latent``: the latent size the lab's settings ask for (VAE family; a model may choose its own);
+- ``device``: where the lab trains (the lab moves the module there itself).
+
+A model is checked at load on a probe batch (:mod:`genviz.core.model_code`): every method below is called,
+and a missing one, a wrong output shape or dtype, a NaN, or a factory that raises is refused with one line.
+"""
+from __future__ import annotations
+
+from typing import Protocol, runtime_checkable
+
+import torch
+
+
+@runtime_checkable
+class VAEModel(Protocol):
+    """The VAE family (manifold, posterior, arithmetic): a Gaussian encoder and a decoder.
+
+    - ``encode(x)``: ``x`` [batch, *shape] in [0, 1] -> ``(mu, logvar)``, each [batch, latent_dim], the mean
+      and log-variance of the diagonal Gaussian q(z|x);
+    - ``decode(z)``: ``z`` [batch, latent_dim] -> [batch, *shape]: the logits of p(x|z) for a Bernoulli
+      likelihood, the mean for a Gaussian one (the lab's ``sigma`` setting is its standard deviation);
+    - ``latent_dim``: int.
+    The prior is N(0, I); the lab trains the ELBO (its beta, warm-up, IWAE) with its own optimiser.
+    """
+
+    latent_dim: int
+
+    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]: ...
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor: ...

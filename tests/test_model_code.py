@@ -1,0 +1,282 @@
+"""Your own model (--model-code): references and their hashes, the check at load (one line for each fault),
+a user's VAE trained by the lab's own loop (its ELBO exactly the family VAE's on the same weights), sessions
+that name code without running it, and the window (a confirmation before code runs; clicks decoded by the
+worker)."""
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+import torch
+from torch import nn
+
+from genviz.core.labs import get_lab
+from genviz.core.model_code import ModelCodeError, checked, named, parse
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE = ROOT / "docs" / "examples" / "conv_vae.py"
+
+BAD = textwrap.dedent('''
+    import torch
+    from torch import nn
+
+    class Lin(nn.Module):
+        latent_dim = 2
+        def __init__(self, out=(1, 8, 8)):
+            super().__init__()
+            self.enc, self.dec, self.out = nn.Linear(64, 4), nn.Linear(2, 64), out
+        def encode(self, x):
+            h = self.enc(x.flatten(1))
+            return h[:, :2], h[:, 2:]
+        def decode(self, z):
+            return self.dec(z).view(-1, *self.out)
+
+    def good(**_): return Lin()
+    def raises(**_): raise ValueError("boom")
+    def not_module(**_): return 3
+    def flat_output(**_): return Lin(out=(64,))
+    def no_parameters(**_):
+        m = Lin()
+        for p in m.parameters(): p.requires_grad_(False)
+        return m
+    class NoDecode(Lin):
+        decode = None
+    def no_decode(**_): return NoDecode()
+    class NaNs(Lin):
+        def decode(self, z): return super().decode(z) * float("nan")
+    def nans(**_): return NaNs()
+    class Ints(Lin):
+        def encode(self, x):
+            mu, logvar = super().encode(x)
+            return mu.long(), logvar
+    def ints(**_): return Ints()
+    class BadLatent(Lin):
+        latent_dim = "two"
+    def bad_latent(**_): return BadLatent()
+    class OneThing(Lin):
+        def encode(self, x): return super().encode(x)[0]
+    def one_thing(**_): return OneThing()
+    class Five(Lin):
+        latent_dim = 5
+        def __init__(self):
+            super().__init__()
+            self.enc, self.dec = nn.Linear(64, 10), nn.Linear(5, 64)
+        def encode(self, x):
+            h = self.enc(x.flatten(1))
+            return h[:, :5], h[:, 5:]
+    def five(**_): return Five()
+''')
+
+
+@pytest.fixture
+def models(tmp_path):
+    path = tmp_path / "models.py"
+    path.write_text(BAD)
+    return path
+
+
+def _build(spec: str, lab: str = "manifold", steps: int = 0, **settings):
+    from genviz.core.protocol import EngineConfig
+    from genviz.core.runner import build_experiment
+
+    config = EngineConfig(lab=lab, settings={"hidden": 16, **settings}, model_code=named(get_lab(lab), spec))
+    exp = build_experiment(config)
+    for _ in range(steps):
+        exp.advance()
+    return exp
+
+
+def test_a_reference_is_parsed_and_its_file_hashed(models, tmp_path):
+    code = parse(f"{models}:good", "vae")
+    assert code.spec == f"{models.resolve()}:good" and len(code.sha256) == 64 and code.family == "vae"
+    assert code.shown == "models.py:good"
+    for spec, said in [("nocolon", "give MODULE:FACTORY"), (f"{tmp_path}/missing.py:make", "no file"),
+                       (f"{models}:not-a-name", "not a Python name"), ("no.such.module:make", "no module"),
+                       ("1bad:make", "neither a FILE.py nor a module")]:
+        with pytest.raises(ModelCodeError, match=said):
+            parse(spec)
+    # a file that changed since it was named is said, before anything runs
+    models.write_text(BAD + "\n# edited\n")
+    with pytest.raises(ModelCodeError, match="changed since it was named"):
+        checked(code)
+    assert checked(code.to_dict() | {"sha256": None}).sha256 != code.sha256  # re-named: the new hash
+
+
+def test_only_labs_that_take_a_model_accept_code(models):
+    with pytest.raises(ModelCodeError, match="the gan lab takes no model code.*manifold"):
+        named(get_lab("gan"), f"{models}:good")
+    with pytest.raises(ModelCodeError, match="needs latent_dim = 2, the model has 5"):
+        _build(f"{models}:five", "posterior")
+
+
+@pytest.mark.parametrize("factory, said", [
+    ("raises", "the factory raised ValueError: boom"),
+    ("not_module", "returned int, not a torch.nn.Module"),
+    ("flat_output", r"decode\(z\) returned shape \[4, 64\], expected \[4, 1, 8, 8\]"),
+    ("no_parameters", "no trainable parameters"),
+    ("no_decode", r"no method decode\(\)"),
+    ("nans", "non-finite values"),
+    ("ints", "torch.int64 tensor; a floating one is needed"),
+    ("bad_latent", "latent_dim must be a positive int, not 'two'"),
+    ("one_thing", r"must return \(mu, logvar\)"),
+    ("missing", "has no function missing"),
+])
+def test_each_fault_of_a_model_is_one_line(models, factory, said):
+    with pytest.raises(ModelCodeError, match=said) as info:
+        _build(f"{models}:{factory}")
+    assert "\n" not in str(info.value) and str(info.value).startswith(f"model code {models.resolve()}:{factory}")
+
+
+def test_a_user_vae_has_exactly_the_family_vaes_elbo_on_the_same_weights():
+    """The lab's objective does not depend on who wrote the network: a user's module holding the family VAE's
+    own layers gives the same ELBO terms, IWAE bound and gradients (same noise)."""
+    from genviz.models.user import UserVAE
+    from genviz.models.vae import VAE
+
+    torch.manual_seed(0)
+    ref = VAE(64, latent=3, hidden=(16,), likelihood="bernoulli")
+
+    class Mine(nn.Module):
+        latent_dim = 3
+
+        def __init__(self):
+            super().__init__()
+            self.encoder, self.decoder = ref.encoder, ref.decoder
+
+        def encode(self, x):
+            h = self.encoder(x.flatten(1))
+            return h[:, :3], h[:, 3:]
+
+        def decode(self, z):
+            return self.decoder(z).view(-1, 1, 8, 8)
+
+    mine = UserVAE(Mine(), (1, 8, 8), "bernoulli")
+    x = torch.rand(10, 64).round()
+    for model in (ref, mine):
+        model.zero_grad()
+    torch.manual_seed(1)
+    a = ref.elbo_terms(x, n_samples=2)
+    a["elbo"].sum().backward()
+    grads = [p.grad.clone() for p in ref.parameters()]
+    ref.zero_grad()
+    torch.manual_seed(1)
+    b = mine.elbo_terms(x, n_samples=2)
+    b["elbo"].sum().backward()
+    for key in ("recon", "kl", "elbo"):
+        assert torch.allclose(a[key], b[key], atol=1e-6), key
+    assert all(torch.allclose(g, p.grad, atol=1e-6) for g, p in zip(grads, ref.parameters()))
+    torch.manual_seed(2)
+    ia = ref.iwae_bound(x, k=20)
+    torch.manual_seed(2)
+    assert torch.allclose(ia, mine.iwae_bound(x, k=20), atol=1e-5)
+    assert mine.decoder_layers() is None  # the window decodes by asking the worker
+
+
+def test_the_lab_trains_a_user_vae_and_saves_which_code_it_needs(tmp_path):
+    exp = _build(f"{EXAMPLE}:make", steps=0)
+    first = exp.final_metrics()["test_neg_elbo"]
+    for _ in range(150):
+        exp.advance()
+    last = exp.final_metrics()
+    assert last["test_neg_elbo"] < first - 5 and last["steps"] == 150
+    snap = exp.snapshot(heavy=True)
+    assert snap["decoder"] is None and snap["manifold"].shape[0] > 0
+    assert exp.static_info()["model"].startswith("ConvVAE (")
+    decoded = exp.query("decode", z=[[0.0, 0.0], [1.0, -1.0]])
+    assert decoded.shape == (2, 64) and ((decoded >= 0) & (decoded <= 1)).all()
+    # the checkpoint holds the user's module's weights (no bare tensors left out), and resumes exactly
+    from genviz.core.runner import restore_state, state_bytes
+
+    blob = state_bytes(exp)
+    other = _build(f"{EXAMPLE}:make")
+    restore_state(other, blob)
+    for p, q in zip(exp.model.parameters(), other.model.parameters()):
+        assert torch.equal(p, q)
+    # a model file names the code it needs: the arithmetic lab (no model code there yet) says so
+    exp.save(str(tmp_path / "mine.pt"))
+    from genviz.core.checkpoint import CheckpointError
+    from genviz.core.protocol import EngineConfig
+    from genviz.core.runner import build_experiment
+
+    with pytest.raises(CheckpointError, match="built by your own code .*--model-code"):
+        build_experiment(EngineConfig(lab="arithmetic", settings={"model": str(tmp_path / "mine.pt")}))
+
+
+def test_genviz_train_takes_model_code_and_says_what_is_wrong_in_one_line(models):
+    def train(spec, *more):
+        return subprocess.run([sys.executable, "-m", "genviz", "train", "manifold", "--model-code", spec,
+                               "--steps", "60", "--quiet", "--threads", "1", *more], capture_output=True,
+                              text=True, timeout=300, cwd=ROOT)
+
+    r = train(f"{EXAMPLE.relative_to(ROOT)}:make", "--out", str(models.parent / "out"))
+    assert r.returncode == 0, r.stderr
+    result = json.loads(r.stdout.strip().splitlines()[-1])
+    assert result["steps"] == 60 and result["test_neg_elbo"] == result["test_neg_elbo"]  # finite, not NaN
+    r = train(f"{models}:flat_output")
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and "expected [4, 1, 8, 8]" in r.stderr
+    assert "Traceback" not in r.stderr
+
+
+def test_a_session_names_the_code_and_never_runs_it_on_opening(models, tmp_path, monkeypatch):
+    from genviz.core import model_code
+    from genviz.core.headless import record_session
+    from genviz.core.protocol import EngineConfig
+    from genviz.core.run import RunModel
+    from genviz.core.session import SessionError, load_session, save_session
+
+    code = named(get_lab("manifold"), f"{models}:good")
+    session = record_session(EngineConfig(lab="manifold", settings={"hidden": 16}, model_code=code), 20,
+                             frame_every=10, checkpoint_every=10)
+    path = save_session(session, tmp_path / "mine.genviz")
+    imports = []
+    monkeypatch.setattr(model_code, "load_factory", lambda c: imports.append(c))
+    opened = load_session(path)
+    assert opened.model_code == code and not imports
+    run = RunModel({n: get_lab(n) for n in ("manifold", "gan")})
+    run.open_session(opened)  # (the window asked the user first)
+    run.lab = "manifold"
+    assert run.config().model_code == code and not imports
+    assert run.model_code_of("gan") is None  # another family's lab: its own model
+    # a hostile reference is refused by the session's schema before anything reads it
+    import zipfile
+
+    with zipfile.ZipFile(path) as zf:
+        manifest = json.loads(zf.read("session.json"))
+        parts = {n: zf.read(n) for n in zf.namelist()}
+    manifest["model_code"] = {"spec": "x.py:make", "sha256": "not-a-hash", "run": "os.system('x')"}
+    parts["session.json"] = json.dumps(manifest).encode()
+    with zipfile.ZipFile(tmp_path / "hostile.genviz", "w") as zf:
+        for n, blob in parts.items():
+            zf.writestr(n, blob)
+    with pytest.raises(SessionError):
+        load_session(tmp_path / "hostile.genviz")
+
+
+def test_the_window_trains_your_model_and_decodes_a_click_through_the_worker(qtbot, models, monkeypatch):
+    from tests.helpers import open_window, run_until, train_until
+
+    code = named(get_lab("manifold"), f"{EXAMPLE}:make")
+    w = open_window(qtbot, "manifold", model_code=code)
+    assert w.run.static["model"].startswith("ConvVAE")
+    train_until(qtbot, w, frames=3, checkpoints=1)
+    panel = w.panel()
+    assert panel.heavy["decoder"] is None
+    before = panel.preview_view.item.image
+    panel.click_plane(1.5, -1.0)
+    run_until(None, lambda: panel.preview_view.item.image is not before and not panel.decode_in_flight, 30)
+    assert panel.preview_view.item.image.shape == tuple(w.run.static["image_shape"])
+    # a session naming code: the user is asked first; declined, nothing is opened and no code runs
+    asked = []
+    monkeypatch.setattr(w.model_code, "confirm", lambda spec, why="": asked.append(spec) or False)
+    from genviz.core.session import Session
+
+    session = Session(lab="manifold", settings={}, model_code=named(get_lab("manifold"), f"{models}:good"))
+    from tests.helpers import complete
+
+    assert complete(w.sessions.start(session, "theirs.genviz")) is False and asked == [session.model_code["spec"]]
+    assert w.run.model_code == code
+    # the lab's own model again, through the controller's check
+    assert complete(w.controller.use_model_code(None))
+    qtbot.waitUntil(lambda: w.run.static.get("model") == "", timeout=60000)
