@@ -81,7 +81,8 @@ def _build(spec: str, lab: str = "manifold", steps: int = 0, **settings):
     from genviz.core.protocol import EngineConfig
     from genviz.core.runner import build_experiment
 
-    config = EngineConfig(lab=lab, settings={"hidden": 16, **settings}, model_code=named(get_lab(lab), spec))
+    small = {"hidden": 16} if get_lab(lab).user_model == "vae" else {}
+    config = EngineConfig(lab=lab, settings={**small, **settings}, model_code=named(get_lab(lab), spec))
     exp = build_experiment(config)
     for _ in range(steps):
         exp.advance()
@@ -105,8 +106,8 @@ def test_a_reference_is_parsed_and_its_file_hashed(models, tmp_path):
 
 
 def test_only_labs_that_take_a_model_accept_code(models):
-    with pytest.raises(ModelCodeError, match="the gan lab takes no model code.*manifold"):
-        named(get_lab("gan"), f"{models}:good")
+    with pytest.raises(ModelCodeError, match="the flow lab takes no model code.*manifold, posterior, gan"):
+        named(get_lab("flow"), f"{models}:good")
     with pytest.raises(ModelCodeError, match="needs latent_dim = 2, the model has 5"):
         _build(f"{models}:five", "posterior")
 
@@ -280,3 +281,68 @@ def test_the_window_trains_your_model_and_decodes_a_click_through_the_worker(qtb
     # the lab's own model again, through the controller's check
     assert complete(w.controller.use_model_code(None))
     qtbot.waitUntil(lambda: w.run.static.get("model") == "", timeout=60000)
+
+
+GAN_BAD = textwrap.dedent('''
+    import torch
+    from torch import nn
+
+    class Pair(nn.Module):
+        noise_dim = 3
+        def __init__(self, g_out=2):
+            super().__init__()
+            self.generator = nn.Sequential(nn.Linear(3, 16), nn.ReLU(), nn.Linear(16, g_out))
+            self.discriminator = nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Linear(16, 1))
+
+    def good(**_): return Pair()
+    def three_d(**_): return Pair(g_out=3)
+    def shared(**_):
+        m = Pair()
+        m.discriminator[0] = m.generator[2]  # a layer of G inside D: one optimiser would move the other's weights
+        return m
+    class Methods(nn.Module):  # methods, not submodules: the lab cannot tell G's parameters from D's
+        noise_dim = 2
+        def __init__(self):
+            super().__init__()
+            self.net = nn.Linear(2, 2)
+        def generator(self, z): return self.net(z)
+        def discriminator(self, x): return self.net(x)[:, 0]
+    def methods(**_): return Methods()
+''')
+
+
+@pytest.mark.parametrize("factory, said", [
+    ("three_d", r"generator\(z\) returned shape \[4, 3\], expected \[4, 2\]"),
+    ("shared", "share parameters"),
+    ("methods", "generator must be a torch.nn.Module attribute"),
+])
+def test_a_users_gan_is_checked_at_load(tmp_path, factory, said):
+    path = tmp_path / "gans.py"
+    path.write_text(GAN_BAD)
+    with pytest.raises(ModelCodeError, match=said):
+        _build(f"{path}:{factory}", "gan")
+    with pytest.raises(ModelCodeError, match="pack = 2 packs the lab's own"):
+        _build(f"{path}:good", "gan", pack=2)
+
+
+def test_the_gan_lab_trains_a_users_gan_with_its_own_losses_and_metrics():
+    spec = f"{ROOT / 'docs' / 'examples' / 'mlp_gan.py'}:make"
+    exp = _build(spec, "gan", steps=0, loss="wgan-gp", batch=64)
+    g_before = [p.clone() for p in exp.G.parameters()]
+    d_before = [p.clone() for p in exp.D.parameters()]
+    exp.advance("d")  # one D update alone moves D only
+    assert all(torch.equal(a, b) for a, b in zip(g_before, exp.G.parameters()))
+    assert not all(torch.equal(a, b) for a, b in zip(d_before, exp.D.parameters()))
+    for _ in range(30):
+        exp.advance()
+    snap = exp.snapshot(heavy=True)
+    assert snap["fake"].shape[1] == 2 and snap["heat"].shape[0] == snap["heat"].shape[1] and "coverage" in snap
+    final = exp.final_metrics()
+    assert final["n_modes"] == 8 and 0 <= final["modes"] <= 8
+    info = exp.static_info()
+    assert info["model"].startswith("Sequential G (") and "g_hidden" in info["unused_settings"]
+    from genviz.core.runner import restore_state, state_bytes
+
+    other = _build(spec, "gan")
+    restore_state(other, state_bytes(exp))
+    assert all(torch.equal(a, b) for a, b in zip(exp.G.parameters(), other.G.parameters()))

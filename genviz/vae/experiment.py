@@ -22,7 +22,7 @@ class VAEExperiment(Experiment):
     STATE_ATTRS = ("last_kl",)
 
     def __init__(self, settings: dict, seed: int = 0, device: str = "cpu", data: str | None = None,
-                 model_code=None):
+                 model_code=None, model=None):
         super().__init__(settings, seed, device, data)
         torch.manual_seed(self.seed)
         self.rng = torch.Generator().manual_seed(self.seed)
@@ -39,8 +39,14 @@ class VAEExperiment(Experiment):
         self.x_eval = flat[self.eval_idx].to(self.device)
         s = self.settings
         self.model_code = model_code  # a user's own VAE (--model-code), or None: the family's MLP VAE
+        self.watched = model is not None  # a model in the user's own training loop (genviz.watch), as it is
         if model_code is not None:
             self.model = self._user_model(model_code, flat).to(self.device)
+        elif model is not None:
+            from genviz.models.user import check_vae
+
+            self.model = check_vae(model, "your model", (1, *self.dataset.shape), s["likelihood"], s["sigma"], flat[:4],
+                                   backward=False)
         else:
             self.model = VAE(flat.shape[1], s["latent"], (s["hidden"],) * s["layers"], s["activation"],
                              s["likelihood"], s["sigma"]).to(self.device)
@@ -103,7 +109,7 @@ class VAEExperiment(Experiment):
             "class_names": self.dataset.class_names() or ["data"],
             "latent": self.model.latent, "activation": self.model.activation,
             "likelihood": self.model.likelihood,
-            "model": self.model.describe() if self.model_code is not None else "",
+            "model": self.model.describe() if self.model_code is not None or self.watched else "",
             "unused_settings": {name: "your own model's code decides its network" for name in
                                 ("hidden", "layers", "activation")} if self.model_code is not None else {},
         }
