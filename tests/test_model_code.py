@@ -106,7 +106,7 @@ def test_a_reference_is_parsed_and_its_file_hashed(models, tmp_path):
 
 
 def test_only_labs_that_take_a_model_accept_code(models):
-    with pytest.raises(ModelCodeError, match="the flow lab takes no model code.*manifold, posterior, gan"):
+    with pytest.raises(ModelCodeError, match="the flow lab takes no model code.*manifold, posterior, gan, diffusion"):
         named(get_lab("flow"), f"{models}:good")
     with pytest.raises(ModelCodeError, match="needs latent_dim = 2, the model has 5"):
         _build(f"{models}:five", "posterior")
@@ -346,3 +346,27 @@ def test_the_gan_lab_trains_a_users_gan_with_its_own_losses_and_metrics():
     other = _build(spec, "gan")
     restore_state(other, state_bytes(exp))
     assert all(torch.equal(a, b) for a, b in zip(exp.G.parameters(), other.G.parameters()))
+
+
+def test_the_diffusion_lab_trains_a_users_network_with_its_own_loss_and_samplers(tmp_path):
+    spec = f"{ROOT / 'docs' / 'examples' / 'denoiser.py'}:make"
+    exp = _build(spec, "diffusion", steps=0, process="flow", batch=64)
+    x = torch.randn(5, 2)
+    t = torch.full((1,), 0.4)  # the samplers pass one time for the batch: the user's network gets one per point
+    assert torch.allclose(exp.model(x, t), exp.model.user(x, t.expand(5)))
+    assert torch.allclose(exp.model.velocity(x, t.expand(5)), exp.model.user(x, t.expand(5)))  # flow: its output
+    for _ in range(20):
+        exp.advance()
+    snap = exp.snapshot(heavy=True)
+    assert snap and all(k in exp.static_info()["unused_settings"] for k in ("hidden", "layers"))
+    final = exp.final_metrics()
+    assert final["steps"] == 20 and final["test_nll_se"] > 0  # the ODE's NLL, with its standard error
+    with pytest.raises(ModelCodeError, match="keep guidance = 0"):
+        _build(spec, "diffusion", guidance=1.0)
+    bad = tmp_path / "bad.py"
+    bad.write_text("import torch\nfrom torch import nn\n"
+                   "class One(nn.Module):\n    def __init__(self):\n        super().__init__(); self.l = nn.Linear(2, 1)\n"
+                   "    def forward(self, x, t): return self.l(x)\n"
+                   "def make(**_): return One()\n")
+    with pytest.raises(ModelCodeError, match=r"model\(x, t\) returned shape \[4, 1\], expected \[4, 2\]"):
+        _build(f"{bad}:make", "diffusion")

@@ -54,3 +54,16 @@ class GANModel(Protocol):
     noise_dim: int
     generator: torch.nn.Module
     discriminator: torch.nn.Module
+
+
+@runtime_checkable
+class DenoiserModel(Protocol):
+    """The diffusion lab (2-D points): the network the lab's processes and samplers use.
+
+    ``model(x, t)``: points ``x`` [batch, 2] at times ``t`` [batch] in (0, 1] -> [batch, 2], the noise eps that
+    made x_t (the VP and VE processes) or the velocity eps - x_0 (flow matching: the lab's ``process``
+    setting, which the factory is told as ``process=``). The lab trains it with its own loss and draws the score
+    field, the samplers (DDPM, DDIM, SDE, ODE, Langevin) and the test NLL (by the ODE) from it. Unconditional.
+    """
+
+    def __call__(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor: ...

@@ -12,6 +12,7 @@ import torch
 from torch import nn
 
 from genviz.core.model_code import ModelCode, ModelCodeError, load_factory
+from genviz.models.diffusion import DiffusionModel, Process
 from genviz.models.gan import Discriminator, Generator
 from genviz.models.vae import VAE
 
@@ -210,3 +211,41 @@ def load_gan(code: ModelCode, noise: str, probe: torch.Tensor, device: str = "cp
             shape = (n,)
         _tensor(who, what.split(" (")[0], out, shape)
     return UserGenerator(parts["generator"], d, noise), UserDiscriminator(parts["discriminator"])
+
+
+class UserDenoiser(DiffusionModel):
+    """A user's network ``net(x [n, 2], t [n]) -> [n, 2]`` (the noise eps for the VP and VE processes, the velocity
+    eps - x_0 for flow matching) as the diffusion lab's model: its loss, score, probability-flow velocity and every
+    sampler are the lab's own. Unconditional (classifier-free guidance needs the lab's own labelled network)."""
+
+    def __init__(self, net: nn.Module, process: str):
+        nn.Module.__init__(self)
+        self.process, self.classes, self.guide, self.user = Process(process), 0, None, net
+
+    def _net(self, x: torch.Tensor, t: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
+        return self.user(x, t.expand(len(x)) if t.numel() == 1 else t)
+
+
+def load_denoiser(code: ModelCode, process: str, probe: torch.Tensor, device: str = "cpu") -> UserDenoiser:
+    """The user's diffusion network (``genviz.models.protocols.DenoiserModel``), checked on ``probe`` (points of
+    the lab's data) at a few times, and its training loss's gradient, wrapped for the lab."""
+    who = f"model code {code.spec}"
+    module = build_module(code, shape=(2,), process=process, device=str(device))
+    n = PROBE
+    x = probe[:n].float()
+    t = torch.linspace(0.1, 0.9, n)
+    try:
+        out = module(x, t)
+    except Exception as exc:  # noqa: BLE001
+        raise ModelCodeError(f"{who}: model(x, t) raised {type(exc).__name__}: {exc} (x: [{n}, 2], t: [{n}])") from None
+    _tensor(who, "model(x, t)", out, (n, 2))
+    model = UserDenoiser(module, process)
+    try:
+        per, _ = model.loss(x, generator=torch.Generator().manual_seed(0))
+        per.mean().backward()
+    except Exception as exc:  # noqa: BLE001
+        raise ModelCodeError(f"{who}: the loss's backward pass failed: {type(exc).__name__}: {exc}") from None
+    if not any(p.grad is not None and bool(p.grad.abs().sum() > 0) for p in module.parameters()):
+        raise ModelCodeError(f"{who}: the loss's gradient reaches none of the model's parameters")
+    module.zero_grad(set_to_none=True)
+    return model
