@@ -38,6 +38,9 @@ def _app_parser() -> argparse.ArgumentParser:
     p.add_argument("--session", help="open a saved session (.genviz)")
     p.add_argument("--model-code", metavar="SPEC", help="your own model for --lab: FILE.py:FACTORY or MODULE:FACTORY "
                    "(runs that Python code; docs/your-own-model.md)")
+    p.add_argument("--listen", metavar="HOST:PORT", help="wait for a training loop watched with genviz.watch(..., "
+                   "connect=HOST:PORT, token=...) and show it in --lab (127.0.0.1 and an SSH tunnel for a remote job)")
+    p.add_argument("--token", help="with --listen: the token the watched loop must give (default: a new one, printed)")
     p.add_argument("--presenter", action="store_true", help="start in the presenter view (full screen)")
     p.add_argument("--quit-after", type=float, metavar="SECONDS", help="close after this many seconds of a "
                    "working model (counted from its worker's start-up, which a busy machine may make slow) and "
