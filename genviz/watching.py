@@ -1,5 +1,5 @@
 """Your training loop, watched: a lab's views computed from your own model, in your own process, while your
-loop trains it.
+loop trains it, shown live in a window of its own (or one that listens elsewhere) and recorded as a session.
 
     import genviz
     with genviz.watch("manifold", model=vae, data=x_test, labels=y_test, record="runs/mine") as w:
@@ -11,7 +11,9 @@ loop trains it.
 never more than a bounded share of the loop's time, the lab's own snapshot (the same code as the lab's views,
 its exact metrics included) is taken of your model on ``data``: without gradients, in evaluation mode (each
 module's mode is put back), drawing its random numbers from a stream of its own (your loop's random numbers
-are untouched). ``record=DIR`` writes the run as a session, ``DIR/session.genviz``, when the block ends (and
+are untouched). The window (``window=True``) is a genviz process listening on a free local port
+(``genviz.core.listen``); ``connect=HOST:PORT, token=...`` sends to one started with ``genviz --listen``
+instead. ``record=DIR`` writes the run as a session, ``DIR/session.genviz``, when the block ends (and
 every ``save_every`` seconds): ``genviz export``, the compare view and File ▸ Open session show it.
 
 The labs that take a model of yours are those with a ``user_model`` family (``genviz labs``); the model
@@ -30,8 +32,8 @@ from genviz.safeio import InputError
 
 SNAPSHOT_HZ = 2.0  # at most this many snapshots a second
 SHARE = 0.03  # and at most this share of the loop's time in them (the loop keeps >= 0.95 of its speed)
-WATCHABLE = ("vae",)
-ROWS_EVERY = 0.2  # seconds between messages of metric rows to a listening window (frames carry theirs too)  # the families whose labs' experiments take a model as it is (``model=``)
+WATCHABLE = ("vae",)  # the families whose labs' experiments take a model as it is (``model=``)
+ROWS_EVERY = 0.2  # seconds between messages of metric rows to a listening window (frames carry theirs too)
 
 
 class WatchError(InputError):
@@ -60,7 +62,7 @@ class Watch:
     """A watched run (made by :func:`watch`): ``step(**metrics)`` once per training step, ``close()`` (or the
     end of the ``with`` block) at the end."""
 
-    def __init__(self, lab: str, model, data, labels=None, *, record: str | Path | None = None,
+    def __init__(self, lab: str, model, data, labels=None, *, window: bool = True, record: str | Path | None = None,
                  connect: str | None = None, token: str | None = None, settings: dict | None = None,
                  snapshot_hz: float = SNAPSHOT_HZ, share: float = SHARE, save_every: float = 30.0, seed: int = 0):
         from genviz.core.experiment import ViewRandomness
@@ -73,9 +75,12 @@ class Watch:
             takes = ", ".join(n for n, i in labs.items() if i.user_model in WATCHABLE)
             raise WatchError(f"genviz.watch: {'no lab ' + repr(lab) if info is None else 'the ' + lab + ' lab'} "
                              f"cannot watch a model of yours; these can: {takes}")
+        self.window = None
+        if window and connect is None:  # a window of its own: a genviz process that listens on a free local port
+            connect, token, self.window = _open_window(info.name)
         if record is None and connect is None:
-            raise WatchError("genviz.watch: say where the run goes: record=DIR (a session, DIR/session.genviz) and/or "
-                             "connect=HOST:PORT with the token of a window that listens (genviz --listen HOST:PORT)")
+            raise WatchError("genviz.watch: say where the run goes: a window (window=True), record=DIR (a session, "
+                             "DIR/session.genviz), or connect=HOST:PORT with the token of a window that listens")
         if connect is not None and not token:
             raise WatchError("genviz.watch: connect= needs the token the listening window printed (token=...)")
         if not (snapshot_hz > 0 and 0 < share < 1):
@@ -213,19 +218,52 @@ class Watch:
                 f"{100 * self.overhead:.1f} % of the time in views, {' and '.join(where)}>")
 
 
-def watch(lab: str, model, data, labels=None, *, record: str | Path | None = None, connect: str | None = None,
+def watch(lab: str, model, data, labels=None, *, window: bool = True, record: str | Path | None = None,
+          connect: str | None = None,
           token: str | None = None, settings: dict | None = None, snapshot_hz: float = SNAPSHOT_HZ,
           share: float = SHARE, save_every: float = 30.0, seed: int = 0) -> Watch:
     """Watch ``model`` in your own training loop with lab ``lab``'s views (see the module's documentation).
 
     ``data`` [N, H, W] or [N, 1, H, W] in [0, 1] (numpy or torch) is what the views encode and decode, with
-    optional ``labels`` [N]; ``record``: the folder of the session; ``connect``/``token``: a window that listens
+    optional ``labels`` [N]; ``window``: open a window that shows the run live (a genviz process of its own; it
+    stays open when the loop ends); ``record``: the folder of the session; ``connect``/``token``: a window that listens
     (``genviz --listen HOST:PORT`` prints the token); ``settings``: the lab's settings that apply
     (``likelihood``, ``grid``...); ``snapshot_hz`` and ``share`` cap the views' cost."""
     if not math.isfinite(float(snapshot_hz)):
         raise WatchError("genviz.watch: snapshot_hz must be a finite number")
-    return Watch(lab, model, data, labels, record=record, connect=connect, token=token, settings=settings,
+    return Watch(lab, model, data, labels, window=window and connect is None, record=record, connect=connect,
+                 token=token, settings=settings,
                  snapshot_hz=snapshot_hz, share=share, save_every=save_every, seed=seed)
+
+
+def _open_window(lab: str, timeout: float = 60.0):
+    """A genviz window listening on a free port of 127.0.0.1 with a new token (its own process, which outlives
+    the loop); returns (address, token, process) once it accepts connections."""
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    from genviz.core.listen import new_token
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    token, address = new_token(), f"127.0.0.1:{port}"
+    process = subprocess.Popen([sys.executable, "-m", "genviz", "--listen", address, "--token", token, "--lab", lab],
+                               stdout=subprocess.DEVNULL, env=dict(os.environ))
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise WatchError(f"genviz.watch: the window did not start (exit status {process.returncode}); "
+                             "window=False records without one")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return address, token, process
+        except OSError:
+            time.sleep(0.2)
+    process.terminate()
+    raise WatchError(f"genviz.watch: the window did not listen within {timeout:.0f} s; window=False records without one")
 
 
 class _Sender:

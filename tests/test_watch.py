@@ -55,7 +55,7 @@ def test_watching_leaves_the_training_exactly_as_it_was(digits, tmp_path):
     torch.manual_seed(3)
     vae = make((1, 8, 8))
     vae.dropout = torch.nn.Dropout(0.5)  # a submodule in training mode stays in it
-    with genviz.watch("manifold", model=vae, data=x[:300], labels=y[:300], record=tmp_path,
+    with genviz.watch("manifold", model=vae, data=x[:300], labels=y[:300], record=tmp_path, window=False,
                       snapshot_hz=1e6, share=0.999) as w:
         _loop(vae, x, 12, w)
         assert vae.training and vae.dropout.training
@@ -68,7 +68,7 @@ def test_a_watched_run_is_a_session_that_export_draws(digits, tmp_path):
     x, y = digits
     torch.manual_seed(0)
     vae = _example().make((1, 8, 8))
-    with genviz.watch("manifold", model=vae, data=x[:500], labels=y[:500], record=tmp_path / "rec",
+    with genviz.watch("manifold", model=vae, data=x[:500], labels=y[:500], record=tmp_path / "rec", window=False,
                       snapshot_hz=50, share=0.5) as w:
         _loop(vae, x, 40, w)
     assert repr(w).startswith("<genviz.watch manifold: step 40")
@@ -101,10 +101,28 @@ def test_what_cannot_be_watched_is_said_in_one_line(digits, tmp_path):
                          (dict(record=None), "record=DIR"),
                          (dict(data=torch.rand(10, 7)), "not square images"),
                          (dict(model=torch.nn.Linear(2, 2)), "no method encode")]:
-        args = dict(lab="manifold", model=vae, data=x[:100], record=tmp_path) | kwargs
+        args = dict(lab="manifold", model=vae, data=x[:100], record=tmp_path, window=False) | kwargs
         with pytest.raises((WatchError, ModelCodeError), match=said) as info:
             genviz.watch(args.pop("lab"), **args)
         assert "\n" not in str(info.value)
-    with genviz.watch("manifold", model=vae, data=x[:100], record=tmp_path) as w:
+    with genviz.watch("manifold", model=vae, data=x[:100], record=tmp_path, window=False) as w:
         with pytest.raises(WatchError, match="metric 'loss' is not a number"):
             w.step(loss="high")
+
+
+def test_watch_opens_a_window_of_its_own_that_outlives_the_loop(digits):
+    """window=True (the default): a genviz window in a process of its own, listening on a free local port with a
+    new token; the loop sends to it, and the window stays open when the loop ends."""
+    x, y = digits
+    vae = _example().make((1, 8, 8))
+    with genviz.watch("manifold", model=vae, data=x[:300], labels=y[:300], snapshot_hz=20, share=0.5) as w:
+        try:
+            _loop(vae, x, 30, w)
+        finally:
+            window = w.window
+    try:
+        assert window is not None and w.sender is not None and not w.sender.gone
+        assert window.poll() is None  # still open after the loop's end
+    finally:
+        window.terminate()
+        window.wait(30)

@@ -94,7 +94,7 @@ def main(argv: list[str]) -> int:
             print(json.dumps({"bench": "watch", "phase": "unwatched", "round": r, "steps_per_sec": round(bare[-1], 1)}),
                   flush=True)
             with genviz.watch("manifold", model=vae, data=x[:1500], labels=labels[:1500], record=f"{tmp}/r{r}",
-                              save_every=1e9) as w:
+                              window=False, save_every=1e9) as w:
                 watched.append(phase(w))
                 shares.append(w.overhead)
                 frames = len(w.history)

@@ -130,7 +130,8 @@ class ListenEngine(Engine):
                 raise wire.WireError(f"a {hello['lab']} run; this window shows the {self.config.lab} lab "
                                      f"(genviz --listen … --lab {hello['lab']})")
         except (wire.WireError, OSError, ValueError) as exc:
-            self._say(f"Refused a connection from {peer}: {exc}")
+            if str(exc) != "the connection closed":  # (one that sent nothing: a check that the window listens)
+                self._say(f"Refused a connection from {peer}: {exc}")
             return
         self.connected, self.lab_settings = True, dict(hello.get("settings") or {})
         self._say(f"A watched run connected from {peer}", problem=False)
