@@ -106,7 +106,7 @@ def test_a_reference_is_parsed_and_its_file_hashed(models, tmp_path):
 
 
 def test_only_labs_that_take_a_model_accept_code(models):
-    with pytest.raises(ModelCodeError, match="the flow lab takes no model code.*manifold, posterior, gan, diffusion"):
+    with pytest.raises(ModelCodeError, match="the flow lab takes no model code.*manifold, posterior, gan, arithmetic, diffusion"):
         named(get_lab("flow"), f"{models}:good")
     with pytest.raises(ModelCodeError, match="needs latent_dim = 2, the model has 5"):
         _build(f"{models}:five", "posterior")
@@ -185,8 +185,9 @@ def test_the_lab_trains_a_user_vae_and_saves_which_code_it_needs(tmp_path):
     snap = exp.snapshot(heavy=True)
     assert snap["decoder"] is None and snap["manifold"].shape[0] > 0
     assert exp.static_info()["model"].startswith("ConvVAE (")
-    decoded = exp.query("decode", z=[[0.0, 0.0], [1.0, -1.0]])
-    assert decoded.shape == (2, 64) and ((decoded >= 0) & (decoded <= 1)).all()
+    decoded = exp.query("decode", z=[[0.0, 0.0], [1.0, -1.0]], tag="walk")
+    assert decoded["tag"] == "walk" and decoded["images"].shape == (2, 64)
+    assert ((decoded["images"] >= 0) & (decoded["images"] <= 1)).all()
     # the checkpoint holds the user's module's weights (no bare tensors left out), and resumes exactly
     from genviz.core.runner import restore_state, state_bytes
 
@@ -195,7 +196,7 @@ def test_the_lab_trains_a_user_vae_and_saves_which_code_it_needs(tmp_path):
     restore_state(other, blob)
     for p, q in zip(exp.model.parameters(), other.model.parameters()):
         assert torch.equal(p, q)
-    # a model file names the code it needs: the arithmetic lab (no model code there yet) says so
+    # a model file names the code it needs: a lab opening it without that code says so
     exp.save(str(tmp_path / "mine.pt"))
     from genviz.core.checkpoint import CheckpointError
     from genviz.core.protocol import EngineConfig
@@ -370,3 +371,25 @@ def test_the_diffusion_lab_trains_a_users_network_with_its_own_loss_and_samplers
                    "def make(**_): return One()\n")
     with pytest.raises(ModelCodeError, match=r"model\(x, t\) returned shape \[4, 1\], expected \[4, 2\]"):
         _build(f"{bad}:make", "diffusion")
+
+
+def test_the_arithmetic_lab_decodes_a_users_vae_through_the_worker(qtbot):
+    """Sliders, attribute strip, analogy and walks of a model the window holds no copy of: each view asks the
+    worker (one request in flight per view) and draws the reply; the model explored is the one trained in the
+    manifold lab (the run's model code builds every lab of its family)."""
+    from tests.helpers import open_window, run_until, train_until
+
+    code = named(get_lab("manifold"), f"{EXAMPLE}:make")
+    w = open_window(qtbot, "manifold", model_code=code)
+    train_until(qtbot, w, frames=2, checkpoints=1)
+    w.select_in_list("arithmetic")  # the manifold's model, kept, opens here with the same code
+    qtbot.waitUntil(lambda: w.run.lab == "arithmetic" and w.run.static.get("model_source", "").startswith("manifold"),
+                    timeout=90000)
+    panel = w.panel()
+    qtbot.waitUntil(lambda: bool(panel.heavy), timeout=60000)
+    assert panel.heavy["decoder"] is None
+    run_until(None, lambda: panel.image_view.item.image is not None and not panel.decode_in_flight, 30)
+    before = panel.image_view.item.image.copy()
+    panel.set_z(panel.z + 2.0)  # a slider's move: the worker decodes it
+    run_until(None, lambda: not panel.decode_in_flight and not (panel.image_view.item.image == before).all(), 30)
+    assert panel.image_view.item.image.shape == tuple(w.run.static["image_shape"])

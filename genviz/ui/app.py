@@ -104,8 +104,11 @@ def run_app(args) -> int:
 
         try:
             host, port = parse_address(args.listen)
-            if lab not in all_labs() or all_labs()[lab].user_model not in ("vae",):
-                raise InputError("--listen needs --lab, a lab that can watch a model of yours (manifold, posterior)")
+            from genviz.watching import WATCHABLE
+
+            if lab not in all_labs() or all_labs()[lab].user_model not in WATCHABLE:
+                can = ", ".join(n for n, info in all_labs().items() if info.user_model in WATCHABLE)
+                raise InputError(f"--listen needs --lab, a lab that can watch a model of yours ({can})")
         except InputError as exc:
             print(f"genviz: {exc}", file=sys.stderr)
             return 2

@@ -13,6 +13,7 @@ from genviz.models.vae import VAE, active_units
 
 EVAL_POINTS = 2000  # encoded each heavy snapshot for the latent scatter
 ACTIVE_UNIT_POINTS = 500  # as in Burda et al.'s reference code (docs/references.md)
+DECODE_MAX = 256  # latent points one "decode" query decodes
 
 
 class VAEExperiment(Experiment):
@@ -132,13 +133,14 @@ class VAEExperiment(Experiment):
         return out
 
     def query(self, name: str, **kwargs):
-        if name == "decode":  # a click on the latent plane, for a model the GUI cannot copy (a user's own)
+        if name == "decode":  # latent points decoded for a model the window holds no copy of (a user's own)
             z = torch.as_tensor(kwargs["z"], dtype=torch.float32)
             if z.numel() == 0 or z.numel() % self.model.latent:
                 raise ValueError(f"decode: z holds {z.numel()} values; the latent has {self.model.latent} dimensions")
-            z = z.reshape(-1, self.model.latent)[:64]
+            z = z.reshape(-1, self.model.latent)[:DECODE_MAX]
             with torch.no_grad():
-                return self.model.eval().decode_mean(z.to(self.device)).cpu().numpy()
+                images = self.model.eval().decode_mean(z.to(self.device)).cpu().numpy()
+            return {"tag": str(kwargs.get("tag", "")), "images": images}
         return super().query(name, **kwargs)
 
     # -- persistence --------------------------------------------------------------------------

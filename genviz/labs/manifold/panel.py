@@ -195,7 +195,7 @@ class ManifoldPanel(LabPanel):
     def on_reply(self, name: str, value) -> None:
         if name == "decode":
             if self.static:
-                self.preview_view.set_image(np.asarray(value, np.float32)[0].reshape(self.static["image_shape"]))
+                self.preview_view.set_image(np.asarray(value["images"], np.float32)[0].reshape(self.static["image_shape"]))
             self._send_decode()
 
     def on_query_failed(self, name: str) -> None:
