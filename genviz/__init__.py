@@ -6,3 +6,13 @@ lab's ``panel`` module) that only renders snapshots and sends commands.
 """
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    """``genviz.watch`` (your own training loop, watched: ``genviz.watching``), imported when first used, so that
+    ``import genviz`` stays cheap."""
+    if name in ("watch", "Watch"):
+        from genviz import watching
+
+        return getattr(watching, name)
+    raise AttributeError(f"module 'genviz' has no attribute {name!r}")

@@ -38,6 +38,9 @@ def _app_parser() -> argparse.ArgumentParser:
     p.add_argument("--session", help="open a saved session (.genviz)")
     p.add_argument("--model-code", metavar="SPEC", help="your own model for --lab: FILE.py:FACTORY or MODULE:FACTORY "
                    "(runs that Python code; docs/your-own-model.md)")
+    p.add_argument("--listen", metavar="HOST:PORT", help="wait for a training loop watched with genviz.watch(..., "
+                   "connect=HOST:PORT, token=...) and show it in --lab (127.0.0.1 and an SSH tunnel for a remote job)")
+    p.add_argument("--token", help="with --listen: the token the watched loop must give (default: a new one, printed)")
     p.add_argument("--presenter", action="store_true", help="start in the presenter view (full screen)")
     p.add_argument("--quit-after", type=float, metavar="SECONDS", help="close after this many seconds of a "
                    "working model (counted from its worker's start-up, which a busy machine may make slow) and "
@@ -267,7 +270,7 @@ def cmd_bench(argv: list[str]) -> int:
     from genviz.core.labs import all_labs, import_object
 
     labs = all_labs()
-    across = ("live", "presets", "history", "faults", "compare")
+    across = ("live", "presets", "history", "faults", "compare", "watch")
     if not argv or argv[0] in ("-h", "--help") or (argv[0] not in labs and argv[0] not in across):
         known = ", ".join([*labs, *across])
         if argv and argv[0] not in ("-h", "--help"):
@@ -287,6 +290,10 @@ def cmd_bench(argv: list[str]) -> int:
         from genviz.bench.compare import main as compare_main
 
         return compare_main(rest)
+    if name == "watch":
+        from genviz.bench.watch import main as watch_main
+
+        return watch_main(rest)
     if name == "live":
         if not rest or rest[0] not in labs:
             print(f"genviz bench live: name a lab ({', '.join(labs)})", file=sys.stderr)

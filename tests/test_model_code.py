@@ -81,7 +81,8 @@ def _build(spec: str, lab: str = "manifold", steps: int = 0, **settings):
     from genviz.core.protocol import EngineConfig
     from genviz.core.runner import build_experiment
 
-    config = EngineConfig(lab=lab, settings={"hidden": 16, **settings}, model_code=named(get_lab(lab), spec))
+    small = {"hidden": 16} if get_lab(lab).user_model == "vae" else {}
+    config = EngineConfig(lab=lab, settings={**small, **settings}, model_code=named(get_lab(lab), spec))
     exp = build_experiment(config)
     for _ in range(steps):
         exp.advance()
@@ -105,8 +106,8 @@ def test_a_reference_is_parsed_and_its_file_hashed(models, tmp_path):
 
 
 def test_only_labs_that_take_a_model_accept_code(models):
-    with pytest.raises(ModelCodeError, match="the gan lab takes no model code.*manifold"):
-        named(get_lab("gan"), f"{models}:good")
+    with pytest.raises(ModelCodeError, match="the flow lab takes no model code.*manifold, posterior, gan, arithmetic, diffusion"):
+        named(get_lab("flow"), f"{models}:good")
     with pytest.raises(ModelCodeError, match="needs latent_dim = 2, the model has 5"):
         _build(f"{models}:five", "posterior")
 
@@ -184,8 +185,9 @@ def test_the_lab_trains_a_user_vae_and_saves_which_code_it_needs(tmp_path):
     snap = exp.snapshot(heavy=True)
     assert snap["decoder"] is None and snap["manifold"].shape[0] > 0
     assert exp.static_info()["model"].startswith("ConvVAE (")
-    decoded = exp.query("decode", z=[[0.0, 0.0], [1.0, -1.0]])
-    assert decoded.shape == (2, 64) and ((decoded >= 0) & (decoded <= 1)).all()
+    decoded = exp.query("decode", z=[[0.0, 0.0], [1.0, -1.0]], tag="walk")
+    assert decoded["tag"] == "walk" and decoded["images"].shape == (2, 64)
+    assert ((decoded["images"] >= 0) & (decoded["images"] <= 1)).all()
     # the checkpoint holds the user's module's weights (no bare tensors left out), and resumes exactly
     from genviz.core.runner import restore_state, state_bytes
 
@@ -194,7 +196,7 @@ def test_the_lab_trains_a_user_vae_and_saves_which_code_it_needs(tmp_path):
     restore_state(other, blob)
     for p, q in zip(exp.model.parameters(), other.model.parameters()):
         assert torch.equal(p, q)
-    # a model file names the code it needs: the arithmetic lab (no model code there yet) says so
+    # a model file names the code it needs: a lab opening it without that code says so
     exp.save(str(tmp_path / "mine.pt"))
     from genviz.core.checkpoint import CheckpointError
     from genviz.core.protocol import EngineConfig
@@ -280,3 +282,114 @@ def test_the_window_trains_your_model_and_decodes_a_click_through_the_worker(qtb
     # the lab's own model again, through the controller's check
     assert complete(w.controller.use_model_code(None))
     qtbot.waitUntil(lambda: w.run.static.get("model") == "", timeout=60000)
+
+
+GAN_BAD = textwrap.dedent('''
+    import torch
+    from torch import nn
+
+    class Pair(nn.Module):
+        noise_dim = 3
+        def __init__(self, g_out=2):
+            super().__init__()
+            self.generator = nn.Sequential(nn.Linear(3, 16), nn.ReLU(), nn.Linear(16, g_out))
+            self.discriminator = nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Linear(16, 1))
+
+    def good(**_): return Pair()
+    def three_d(**_): return Pair(g_out=3)
+    def shared(**_):
+        m = Pair()
+        m.discriminator[0] = m.generator[2]  # a layer of G inside D: one optimiser would move the other's weights
+        return m
+    class Methods(nn.Module):  # methods, not submodules: the lab cannot tell G's parameters from D's
+        noise_dim = 2
+        def __init__(self):
+            super().__init__()
+            self.net = nn.Linear(2, 2)
+        def generator(self, z): return self.net(z)
+        def discriminator(self, x): return self.net(x)[:, 0]
+    def methods(**_): return Methods()
+''')
+
+
+@pytest.mark.parametrize("factory, said", [
+    ("three_d", r"generator\(z\) returned shape \[4, 3\], expected \[4, 2\]"),
+    ("shared", "share parameters"),
+    ("methods", "generator must be a torch.nn.Module attribute"),
+])
+def test_a_users_gan_is_checked_at_load(tmp_path, factory, said):
+    path = tmp_path / "gans.py"
+    path.write_text(GAN_BAD)
+    with pytest.raises(ModelCodeError, match=said):
+        _build(f"{path}:{factory}", "gan")
+    with pytest.raises(ModelCodeError, match="pack = 2 packs the lab's own"):
+        _build(f"{path}:good", "gan", pack=2)
+
+
+def test_the_gan_lab_trains_a_users_gan_with_its_own_losses_and_metrics():
+    spec = f"{ROOT / 'docs' / 'examples' / 'mlp_gan.py'}:make"
+    exp = _build(spec, "gan", steps=0, loss="wgan-gp", batch=64)
+    g_before = [p.clone() for p in exp.G.parameters()]
+    d_before = [p.clone() for p in exp.D.parameters()]
+    exp.advance("d")  # one D update alone moves D only
+    assert all(torch.equal(a, b) for a, b in zip(g_before, exp.G.parameters()))
+    assert not all(torch.equal(a, b) for a, b in zip(d_before, exp.D.parameters()))
+    for _ in range(30):
+        exp.advance()
+    snap = exp.snapshot(heavy=True)
+    assert snap["fake"].shape[1] == 2 and snap["heat"].shape[0] == snap["heat"].shape[1] and "coverage" in snap
+    final = exp.final_metrics()
+    assert final["n_modes"] == 8 and 0 <= final["modes"] <= 8
+    info = exp.static_info()
+    assert info["model"].startswith("Sequential G (") and "g_hidden" in info["unused_settings"]
+    from genviz.core.runner import restore_state, state_bytes
+
+    other = _build(spec, "gan")
+    restore_state(other, state_bytes(exp))
+    assert all(torch.equal(a, b) for a, b in zip(exp.G.parameters(), other.G.parameters()))
+
+
+def test_the_diffusion_lab_trains_a_users_network_with_its_own_loss_and_samplers(tmp_path):
+    spec = f"{ROOT / 'docs' / 'examples' / 'denoiser.py'}:make"
+    exp = _build(spec, "diffusion", steps=0, process="flow", batch=64)
+    x = torch.randn(5, 2)
+    t = torch.full((1,), 0.4)  # the samplers pass one time for the batch: the user's network gets one per point
+    assert torch.allclose(exp.model(x, t), exp.model.user(x, t.expand(5)))
+    assert torch.allclose(exp.model.velocity(x, t.expand(5)), exp.model.user(x, t.expand(5)))  # flow: its output
+    for _ in range(20):
+        exp.advance()
+    snap = exp.snapshot(heavy=True)
+    assert snap and all(k in exp.static_info()["unused_settings"] for k in ("hidden", "layers"))
+    final = exp.final_metrics()
+    assert final["steps"] == 20 and final["test_nll_se"] > 0  # the ODE's NLL, with its standard error
+    with pytest.raises(ModelCodeError, match="keep guidance = 0"):
+        _build(spec, "diffusion", guidance=1.0)
+    bad = tmp_path / "bad.py"
+    bad.write_text("import torch\nfrom torch import nn\n"
+                   "class One(nn.Module):\n    def __init__(self):\n        super().__init__(); self.l = nn.Linear(2, 1)\n"
+                   "    def forward(self, x, t): return self.l(x)\n"
+                   "def make(**_): return One()\n")
+    with pytest.raises(ModelCodeError, match=r"model\(x, t\) returned shape \[4, 1\], expected \[4, 2\]"):
+        _build(f"{bad}:make", "diffusion")
+
+
+def test_the_arithmetic_lab_decodes_a_users_vae_through_the_worker(qtbot):
+    """Sliders, attribute strip, analogy and walks of a model the window holds no copy of: each view asks the
+    worker (one request in flight per view) and draws the reply; the model explored is the one trained in the
+    manifold lab (the run's model code builds every lab of its family)."""
+    from tests.helpers import open_window, run_until, train_until
+
+    code = named(get_lab("manifold"), f"{EXAMPLE}:make")
+    w = open_window(qtbot, "manifold", model_code=code)
+    train_until(qtbot, w, frames=2, checkpoints=1)
+    w.select_in_list("arithmetic")  # the manifold's model, kept, opens here with the same code
+    qtbot.waitUntil(lambda: w.run.lab == "arithmetic" and w.run.static.get("model_source", "").startswith("manifold"),
+                    timeout=90000)
+    panel = w.panel()
+    qtbot.waitUntil(lambda: bool(panel.heavy), timeout=60000)
+    assert panel.heavy["decoder"] is None
+    run_until(None, lambda: panel.image_view.item.image is not None and not panel.decode_in_flight, 30)
+    before = panel.image_view.item.image.copy()
+    panel.set_z(panel.z + 2.0)  # a slider's move: the worker decodes it
+    run_until(None, lambda: not panel.decode_in_flight and not (panel.image_view.item.image == before).all(), 30)
+    assert panel.image_view.item.image.shape == tuple(w.run.static["image_shape"])

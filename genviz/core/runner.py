@@ -195,9 +195,12 @@ def session_problem(session) -> str | None:
     the window does the same through its worker's ``prepare``."""
     from genviz.core.protocol import frame_signature, signature_mismatch
 
+    # a model of the user's own code: its weights fit only that code, which a check never runs; the lab's own
+    # model gives the frames' signature (a watched run, genviz.watch, holds no state at all)
+    state = None if getattr(session, "model_code", None) else session.state
     try:
         runner = Runner(EngineConfig(lab=session.lab, settings=dict(session.settings), seed=session.seed,
-                                     data=session.data, device="cpu", state=session.state), set_threads=False)
+                                     data=session.data, device="cpu", state=state), set_threads=False)
         with runner.view_random:
             own = frame_signature(runner.exp.snapshot(heavy=True))
     except Exception as exc:  # noqa: BLE001 - any failure to build it is the answer

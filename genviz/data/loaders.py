@@ -135,6 +135,8 @@ def load_dataset(ref: str | os.PathLike | None, seed: int = 0) -> ImageDataset:
     (from the download cache), or a path to an IDX file, an .npz/.npy file or an image folder."""
     from genviz.data import embedded
 
+    if isinstance(ref, ImageDataset):  # data already in memory (genviz.watch: the user's own arrays)
+        return ref
     if ref is None or str(ref) in ("", "digits"):
         return embedded.load_digits()
     if str(ref) == "shapes":

@@ -37,3 +37,33 @@ class VAEModel(Protocol):
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]: ...
 
     def decode(self, z: torch.Tensor) -> torch.Tensor: ...
+
+
+@runtime_checkable
+class GANModel(Protocol):
+    """The GAN lab (2-D points): two networks the lab trains against each other with its own losses,
+    optimisers and fixes (R1, WGAN-GP, unrolling).
+
+    - ``generator``: a ``torch.nn.Module``, noise [batch, noise_dim] -> points [batch, 2];
+    - ``discriminator``: a ``torch.nn.Module``, points [batch, 2] -> one raw output (a logit, or a critic's
+      score for the Wasserstein losses) per point, [batch] or [batch, 1];
+    - ``noise_dim``: int. The lab draws the noise (its ``noise`` setting: Gaussian or uniform).
+    The two must not share parameters: each has its own optimiser. There is no ``log_prob``: a GAN has none.
+    """
+
+    noise_dim: int
+    generator: torch.nn.Module
+    discriminator: torch.nn.Module
+
+
+@runtime_checkable
+class DenoiserModel(Protocol):
+    """The diffusion lab (2-D points): the network the lab's processes and samplers use.
+
+    ``model(x, t)``: points ``x`` [batch, 2] at times ``t`` [batch] in (0, 1] -> [batch, 2], the noise eps that
+    made x_t (the VP and VE processes) or the velocity eps - x_0 (flow matching: the lab's ``process``
+    setting, which the factory is told as ``process=``). The lab trains it with its own loss and draws the score
+    field, the samplers (DDPM, DDIM, SDE, ODE, Langevin) and the test NLL (by the ODE) from it. Unconditional.
+    """
+
+    def __call__(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor: ...

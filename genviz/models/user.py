@@ -12,6 +12,8 @@ import torch
 from torch import nn
 
 from genviz.core.model_code import ModelCode, ModelCodeError, load_factory
+from genviz.models.diffusion import DiffusionModel, Process
+from genviz.models.gan import Discriminator, Generator
 from genviz.models.vae import VAE
 
 PROBE = 4  # data items in the probe batch
@@ -25,16 +27,19 @@ def _shape(t) -> str:
     return f"[{', '.join(map(str, t.shape))}]" if isinstance(t, torch.Tensor) else type(t).__name__
 
 
-def _tensor(code: ModelCode, what: str, value, shape: tuple[int, ...]) -> torch.Tensor:
+def _tensor(who: str, what: str, value, shape: tuple[int, ...]) -> torch.Tensor:
     """``value`` must be a floating tensor of ``shape``, every element finite."""
+    def fail(text: str) -> ModelCodeError:
+        return ModelCodeError(f"{who}: {text}")
+
     if not isinstance(value, torch.Tensor):
-        raise _fail(code, f"{what} returned {type(value).__name__}, not a tensor")
+        raise fail(f"{what} returned {type(value).__name__}, not a tensor")
     if not value.is_floating_point():
-        raise _fail(code, f"{what} returned a {value.dtype} tensor; a floating one is needed")
+        raise fail(f"{what} returned a {value.dtype} tensor; a floating one is needed")
     if tuple(value.shape) != tuple(shape):
-        raise _fail(code, f"{what} returned shape {_shape(value)}, expected [{', '.join(map(str, shape))}]")
+        raise fail(f"{what} returned shape {_shape(value)}, expected [{', '.join(map(str, shape))}]")
     if not torch.isfinite(value).all():
-        raise _fail(code, f"{what} returned non-finite values (NaN or inf) on the probe batch")
+        raise fail(f"{what} returned non-finite values (NaN or inf) on the probe batch")
     return value
 
 
@@ -89,37 +94,158 @@ def load_vae(code: ModelCode, shape: tuple[int, ...], likelihood: str, sigma: fl
     """The user's VAE, checked on ``probe`` (flat data [n, D] of the lab's own) on the CPU; the lab moves it to
     ``device`` (which the factory is told, as the lab's other data)."""
     module = build_module(code, shape=tuple(shape), likelihood=likelihood, latent=int(latent), device=str(device))
+    return check_vae(module, f"model code {code.spec}", shape, likelihood, sigma, probe)
+
+
+def check_vae(module: nn.Module, who: str, shape: tuple[int, ...], likelihood: str, sigma: float,
+              probe: torch.Tensor, backward: bool = True) -> UserVAE:
+    """``module`` checked as a VAE (``genviz.models.protocols.VAEModel``) on ``probe`` (flat data [n, D]), on the
+    module's own device, and wrapped for the lab. ``who`` starts each message ("model code FILE:make", "your
+    model"). Without ``backward`` (a model in the user's own training loop: its gradients are the user's) only
+    the forward pass is tried, without gradients."""
+    def fail(text: str) -> ModelCodeError:
+        return ModelCodeError(f"{who}: {text}")
+
+    if not isinstance(module, nn.Module):
+        raise fail(f"a {type(module).__name__}, not a torch.nn.Module")
     for name in ("encode", "decode"):
         if not callable(getattr(module, name, None)):
-            raise _fail(code, f"the model has no method {name}() (a VAE needs encode(x) -> (mu, logvar) and decode(z))")
+            raise fail(f"the model has no method {name}() (a VAE needs encode(x) -> (mu, logvar) and decode(z))")
     d = getattr(module, "latent_dim", None)
     if isinstance(d, bool) or not isinstance(d, int) or d < 1:
-        raise _fail(code, f"the model's latent_dim must be a positive int, not {d!r}")
-    x = probe[:PROBE].detach().cpu().float()
+        raise fail(f"the model's latent_dim must be a positive int, not {d!r}")
+    params = list(module.parameters())
+    device = params[0].device if params else torch.device("cpu")
+    x = probe[:PROBE].detach().to(device).float()
     n = len(x)
-    try:
-        out = module.encode(x.reshape(n, *shape))
-    except Exception as exc:  # noqa: BLE001
-        raise _fail(code, f"encode(x) raised {type(exc).__name__}: {exc} (x: [{n}, {', '.join(map(str, shape))}])") \
-            from None
-    if not (isinstance(out, (tuple, list)) and len(out) == 2):
-        raise _fail(code, f"encode(x) returned {type(out).__name__}; it must return (mu, logvar)")
-    mu = _tensor(code, "encode(x)'s mu", out[0], (n, d))
-    _tensor(code, "encode(x)'s logvar", out[1], (n, d))
-    try:
-        xr = module.decode(mu)
-    except Exception as exc:  # noqa: BLE001
-        raise _fail(code, f"decode(z) raised {type(exc).__name__}: {exc} (z: [{n}, {d}])") from None
-    _tensor(code, "decode(z)", xr, (n, *shape))
+    with torch.set_grad_enabled(backward):
+        try:
+            out = module.encode(x.reshape(n, *shape))
+        except Exception as exc:  # noqa: BLE001
+            raise fail(f"encode(x) raised {type(exc).__name__}: {exc} (x: [{n}, {', '.join(map(str, shape))}])") \
+                from None
+        if not (isinstance(out, (tuple, list)) and len(out) == 2):
+            raise fail(f"encode(x) returned {type(out).__name__}; it must return (mu, logvar)")
+        mu = _tensor(who, "encode(x)'s mu", out[0], (n, d))
+        _tensor(who, "encode(x)'s logvar", out[1], (n, d))
+        try:
+            xr = module.decode(mu)
+        except Exception as exc:  # noqa: BLE001
+            raise fail(f"decode(z) raised {type(exc).__name__}: {exc} (z: [{n}, {d}])") from None
+        _tensor(who, "decode(z)", xr, (n, *shape))
     vae = UserVAE(module, shape, likelihood, sigma)
+    if not backward:
+        return vae
     try:
         loss, _ = vae.loss(x)
         loss.backward()
     except Exception as exc:  # noqa: BLE001
-        raise _fail(code, f"the ELBO's backward pass failed: {type(exc).__name__}: {exc}") from None
+        raise fail(f"the ELBO's backward pass failed: {type(exc).__name__}: {exc}") from None
     if not torch.isfinite(loss):
-        raise _fail(code, "the ELBO is not finite on the probe batch")
+        raise fail("the ELBO is not finite on the probe batch")
     if not any(p.grad is not None and bool(p.grad.abs().sum() > 0) for p in module.parameters()):
-        raise _fail(code, "the ELBO's gradient reaches none of the model's parameters")
+        raise fail("the ELBO's gradient reaches none of the model's parameters")
     module.zero_grad(set_to_none=True)
     return vae
+
+
+class UserGenerator(Generator):
+    """A user's generator (``model.generator``: noise [n, noise_dim] -> points [n, 2]) with the lab's noise
+    distribution, as the GAN lab's own Generator (its ``sample_noise``, ``rsample``, ``sample``)."""
+
+    def __init__(self, net: nn.Module, noise_dim: int, noise: str = "gaussian"):
+        nn.Module.__init__(self)
+        if noise not in ("gaussian", "uniform"):
+            raise ValueError(f"noise must be gaussian or uniform, got {noise!r}")
+        self.net, self.noise_dim, self.noise = net, int(noise_dim), noise
+
+
+class UserDiscriminator(Discriminator):
+    """A user's discriminator (``model.discriminator``: points [n, 2] -> one raw output each, [n] or [n, 1]) as
+    the GAN lab's own Discriminator, unpacked (PacGAN's packing belongs to the lab's own network)."""
+
+    def __init__(self, net: nn.Module):
+        nn.Module.__init__(self)
+        self.net, self.pack, self.in_dim = net, 1, 2
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x).reshape(len(x))
+
+
+def load_gan(code: ModelCode, noise: str, probe: torch.Tensor, device: str = "cpu") -> tuple[UserGenerator,
+                                                                                            UserDiscriminator]:
+    """The user's GAN (``genviz.models.protocols.GANModel``): its generator and discriminator, each checked on a
+    probe (noise of its ``noise_dim``; ``probe``, points of the lab's data), wrapped for the lab."""
+    who = f"model code {code.spec}"
+
+    def fail(text: str) -> ModelCodeError:
+        return ModelCodeError(f"{who}: {text}")
+
+    module = build_module(code, shape=(2,), device=str(device))
+    parts = {}
+    for name in ("generator", "discriminator"):
+        part = getattr(module, name, None)
+        if not isinstance(part, nn.Module):
+            raise fail(f"the model's {name} must be a torch.nn.Module attribute (model.{name}(…)), "
+                       f"not {type(part).__name__}: the lab trains each with its own optimiser")
+        if not any(p.requires_grad for p in part.parameters()):
+            raise fail(f"the model's {name} has no trainable parameters")
+        parts[name] = part
+    g_ids = {id(p) for p in parts["generator"].parameters()}
+    if any(id(p) in g_ids for p in parts["discriminator"].parameters()):
+        raise fail("the generator and the discriminator share parameters; each needs its own")
+    d = getattr(module, "noise_dim", None)
+    if isinstance(d, bool) or not isinstance(d, int) or d < 1:
+        raise fail(f"the model's noise_dim must be a positive int, not {d!r}")
+    n = PROBE
+    z = torch.randn(n, d, generator=torch.Generator().manual_seed(0))
+    for name, arg, shape, what in (("generator", z, (n, 2), f"generator(z) (z: [{n}, {d}])"),
+                                   ("discriminator", probe[:n].float(), None, f"discriminator(x) (x: [{n}, 2])")):
+        try:
+            out = parts[name](arg)
+        except Exception as exc:  # noqa: BLE001
+            raise fail(f"{what} raised {type(exc).__name__}: {exc}") from None
+        if shape is None:  # one raw output per point: [n] or [n, 1]
+            if isinstance(out, torch.Tensor) and tuple(out.shape) == (n, 1):
+                out = out[:, 0]
+            shape = (n,)
+        _tensor(who, what.split(" (")[0], out, shape)
+    return UserGenerator(parts["generator"], d, noise), UserDiscriminator(parts["discriminator"])
+
+
+class UserDenoiser(DiffusionModel):
+    """A user's network ``net(x [n, 2], t [n]) -> [n, 2]`` (the noise eps for the VP and VE processes, the velocity
+    eps - x_0 for flow matching) as the diffusion lab's model: its loss, score, probability-flow velocity and every
+    sampler are the lab's own. Unconditional (classifier-free guidance needs the lab's own labelled network)."""
+
+    def __init__(self, net: nn.Module, process: str):
+        nn.Module.__init__(self)
+        self.process, self.classes, self.guide, self.user = Process(process), 0, None, net
+
+    def _net(self, x: torch.Tensor, t: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
+        return self.user(x, t.expand(len(x)) if t.numel() == 1 else t)
+
+
+def load_denoiser(code: ModelCode, process: str, probe: torch.Tensor, device: str = "cpu") -> UserDenoiser:
+    """The user's diffusion network (``genviz.models.protocols.DenoiserModel``), checked on ``probe`` (points of
+    the lab's data) at a few times, and its training loss's gradient, wrapped for the lab."""
+    who = f"model code {code.spec}"
+    module = build_module(code, shape=(2,), process=process, device=str(device))
+    n = PROBE
+    x = probe[:n].float()
+    t = torch.linspace(0.1, 0.9, n)
+    try:
+        out = module(x, t)
+    except Exception as exc:  # noqa: BLE001
+        raise ModelCodeError(f"{who}: model(x, t) raised {type(exc).__name__}: {exc} (x: [{n}, 2], t: [{n}])") from None
+    _tensor(who, "model(x, t)", out, (n, 2))
+    model = UserDenoiser(module, process)
+    try:
+        per, _ = model.loss(x, generator=torch.Generator().manual_seed(0))
+        per.mean().backward()
+    except Exception as exc:  # noqa: BLE001
+        raise ModelCodeError(f"{who}: the loss's backward pass failed: {type(exc).__name__}: {exc}") from None
+    if not any(p.grad is not None and bool(p.grad.abs().sum() > 0) for p in module.parameters()):
+        raise ModelCodeError(f"{who}: the loss's gradient reaches none of the model's parameters")
+    module.zero_grad(set_to_none=True)
+    return model

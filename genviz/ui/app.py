@@ -96,7 +96,27 @@ def run_app(args) -> int:
         except InputError as exc:
             print(f"genviz: {exc}", file=sys.stderr)
             return 2
-    window = MainWindow(engine_kind=args.engine, lab=lab, data=args.data, seed=args.seed,
+    engine_kind = args.engine
+    if getattr(args, "listen", None):
+        from genviz.core.labs import all_labs
+        from genviz.core.listen import new_token, parse_address
+        from genviz.safeio import InputError
+
+        try:
+            host, port = parse_address(args.listen)
+            from genviz.watching import WATCHABLE
+
+            if lab not in all_labs() or all_labs()[lab].user_model not in WATCHABLE:
+                can = ", ".join(n for n, info in all_labs().items() if info.user_model in WATCHABLE)
+                raise InputError(f"--listen needs --lab, a lab that can watch a model of yours ({can})")
+        except InputError as exc:
+            print(f"genviz: {exc}", file=sys.stderr)
+            return 2
+        token = args.token or new_token()
+        engine_kind = f"listen:{host}:{port}:{token}"
+        print(f"genviz: waiting for a watched run on {host}:{port}. In your script:\n"
+              f"  genviz.watch({lab!r}, model=..., data=..., connect=\"{host}:{port}\", token=\"{token}\")", flush=True)
+    window = MainWindow(engine_kind=engine_kind, lab=lab, data=args.data, seed=args.seed,
                         device=args.device, overrides=overrides, autoplay=args.play, model_code=model_code)
     window.show()
     if preset is not None:

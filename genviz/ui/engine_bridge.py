@@ -68,7 +68,12 @@ class EngineBridge(QObject):
             engine.close(0.2)
         self.lost_reason = None
         if self.engine is None:
-            self.engine = make_engine(self.kind)
+            if self.kind.startswith("listen:"):  # a window waiting for a watched run (genviz --listen)
+                from genviz.core.listen import make_listen_engine
+
+                self.engine = make_listen_engine(self.kind)
+            else:
+                self.engine = make_engine(self.kind)
             self.engine.start(config)
             self._timer.start()
         else:

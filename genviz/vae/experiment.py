@@ -13,6 +13,7 @@ from genviz.models.vae import VAE, active_units
 
 EVAL_POINTS = 2000  # encoded each heavy snapshot for the latent scatter
 ACTIVE_UNIT_POINTS = 500  # as in Burda et al.'s reference code (docs/references.md)
+DECODE_MAX = 256  # latent points one "decode" query decodes
 
 
 class VAEExperiment(Experiment):
@@ -22,7 +23,7 @@ class VAEExperiment(Experiment):
     STATE_ATTRS = ("last_kl",)
 
     def __init__(self, settings: dict, seed: int = 0, device: str = "cpu", data: str | None = None,
-                 model_code=None):
+                 model_code=None, model=None):
         super().__init__(settings, seed, device, data)
         torch.manual_seed(self.seed)
         self.rng = torch.Generator().manual_seed(self.seed)
@@ -39,8 +40,14 @@ class VAEExperiment(Experiment):
         self.x_eval = flat[self.eval_idx].to(self.device)
         s = self.settings
         self.model_code = model_code  # a user's own VAE (--model-code), or None: the family's MLP VAE
+        self.watched = model is not None  # a model in the user's own training loop (genviz.watch), as it is
         if model_code is not None:
             self.model = self._user_model(model_code, flat).to(self.device)
+        elif model is not None:
+            from genviz.models.user import check_vae
+
+            self.model = check_vae(model, "your model", (1, *self.dataset.shape), s["likelihood"], s["sigma"], flat[:4],
+                                   backward=False)
         else:
             self.model = VAE(flat.shape[1], s["latent"], (s["hidden"],) * s["layers"], s["activation"],
                              s["likelihood"], s["sigma"]).to(self.device)
@@ -103,7 +110,7 @@ class VAEExperiment(Experiment):
             "class_names": self.dataset.class_names() or ["data"],
             "latent": self.model.latent, "activation": self.model.activation,
             "likelihood": self.model.likelihood,
-            "model": self.model.describe() if self.model_code is not None else "",
+            "model": self.model.describe() if self.model_code is not None or self.watched else "",
             "unused_settings": {name: "your own model's code decides its network" for name in
                                 ("hidden", "layers", "activation")} if self.model_code is not None else {},
         }
@@ -126,13 +133,14 @@ class VAEExperiment(Experiment):
         return out
 
     def query(self, name: str, **kwargs):
-        if name == "decode":  # a click on the latent plane, for a model the GUI cannot copy (a user's own)
+        if name == "decode":  # latent points decoded for a model the window holds no copy of (a user's own)
             z = torch.as_tensor(kwargs["z"], dtype=torch.float32)
             if z.numel() == 0 or z.numel() % self.model.latent:
                 raise ValueError(f"decode: z holds {z.numel()} values; the latent has {self.model.latent} dimensions")
-            z = z.reshape(-1, self.model.latent)[:64]
+            z = z.reshape(-1, self.model.latent)[:DECODE_MAX]
             with torch.no_grad():
-                return self.model.eval().decode_mean(z.to(self.device)).cpu().numpy()
+                images = self.model.eval().decode_mean(z.to(self.device)).cpu().numpy()
+            return {"tag": str(kwargs.get("tag", "")), "images": images}
         return super().query(name, **kwargs)
 
     # -- persistence --------------------------------------------------------------------------

@@ -12,6 +12,7 @@ LAB = LabInfo(
     title="Latent arithmetic",
     summary="Sliders per latent dimension, attribute vectors, analogies a − b + c, and linear vs spherical walks.",
     bench="genviz.labs.arithmetic.bench:run",
+    user_model="vae",  # a user's VAE (--model-code): genviz.models.protocols.VAEModel
     experiment="genviz.labs.arithmetic.experiment:ArithmeticExperiment",
     panel="genviz.labs.arithmetic.panel:ArithmeticPanel",
     order=60,

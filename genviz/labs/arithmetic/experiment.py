@@ -20,9 +20,11 @@ GROUND_TRUTH_FACTORS = ("pos_x", "pos_y", "scale", "rotation")  # the shapes dat
 
 class ArithmeticExperiment(VAEExperiment):
     LAB = LAB
+    # latent points decoded by the worker for a model the window holds no copy of (your own): the panel's views
+    QUERIES = {"decode": {"z": [0.0] * 8, "tag": "image"}}
 
     def __init__(self, settings: dict, seed: int = 0, device: str = "cpu", data: str | None = None,
-                 model_code=None):
+                 model_code=None, model=None):
         settings = dict(settings)
         ckpt = None
         if settings.get("model"):
@@ -39,7 +41,7 @@ class ArithmeticExperiment(VAEExperiment):
             except SettingError as exc:
                 raise CheckpointError(f"{Path(settings['model']).name}: {exc}") from None
             data = ckpt.get("data")
-        super().__init__(settings, seed, device, data, model_code)
+        super().__init__(settings, seed, device, data, model_code, model)
         self.source = "trained here"
         if ckpt is not None:
             try:

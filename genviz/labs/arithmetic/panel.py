@@ -81,6 +81,9 @@ class ArithmeticPanel(LabPanel):
 
     def __init__(self, lab, parent=None):
         super().__init__(lab, parent)
+        # views waiting for the worker to decode their z (a model of your own): the next z and the one in flight
+        self.decode_next: dict[str, tuple] = {}
+        self.decode_in_flight: dict[str, object] = {}
         self.static: dict = {}
         self.heavy: dict = {}
         self.z: np.ndarray | None = None  # the point the sliders show
@@ -398,6 +401,7 @@ class ArithmeticPanel(LabPanel):
         self.cancel_drawing()
         self.stop_animation()
         self.heavy = {}
+        self.decode_next, self.decode_in_flight = {}, {}
         self.curves.clear_data()
         for view in (self.image_view, self.attr_strip, self.lerp_view, self.slerp_view, self.strip,
                      *self.analogy_views.values()):
@@ -472,6 +476,37 @@ class ArithmeticPanel(LabPanel):
         flat = decode_numpy(self.heavy["decoder"], np.atleast_2d(z), s["activation"], s["likelihood"])
         return flat.reshape(-1, *s["image_shape"]).astype(np.float32)
 
+    def decode_to(self, tag: str, z: np.ndarray, show) -> None:
+        """``show(images)`` with the decoded ``z`` [B, d]: at once with the GUI's copy of the decoder, or, for a
+        model the window holds no copy of (your own, --model-code), when the worker has decoded it (one request
+        per view in flight; the view's newest z next)."""
+        if self.heavy.get("decoder") is not None:
+            show(self.decode(z))
+            return
+        self.decode_next[tag] = (np.atleast_2d(np.asarray(z, np.float32)), show)
+        if tag not in self.decode_in_flight:
+            self._send_decode(tag)
+
+    def _send_decode(self, tag: str) -> None:
+        job = self.decode_next.pop(tag, None)
+        if job is None:
+            self.decode_in_flight.pop(tag, None)
+            return
+        self.decode_in_flight[tag] = job[1]
+        self.requestQuery.emit("decode", {"z": job[0].ravel().tolist(), "tag": tag})
+
+    def on_reply(self, name: str, value) -> None:
+        if name == "decode" and isinstance(value, dict):
+            show = self.decode_in_flight.get(value.get("tag"))
+            if show is not None and self.static:
+                show(np.asarray(value["images"], np.float32).reshape(-1, *self.static["image_shape"]))
+            self._send_decode(value.get("tag"))
+
+    def on_query_failed(self, name: str) -> None:
+        if name == "decode":
+            for tag in list(self.decode_in_flight):  # (which one failed is not said: each view asks again)
+                self._send_decode(tag)
+
     def shown_z(self) -> np.ndarray:
         if self.direction is None or self.strength == 0.0:
             return self.z
@@ -481,7 +516,7 @@ class ArithmeticPanel(LabPanel):
         """The large image; the smaller views follow within a few frames (coalesced)."""
         if not self.heavy or self.z is None:
             return
-        self.image_view.set_image(self.decode(self.shown_z())[0])
+        self.decode_to("image", self.shown_z()[None], lambda images: self.image_view.set_image(images[0]))
         if not self._secondary_due:
             self._secondary_due = True
             QTimer.singleShot(30, self._refresh_secondary)
@@ -584,7 +619,7 @@ class ArithmeticPanel(LabPanel):
             self.attr_strip.clear_image()
             return
         zs = self.z[None] + ATTRIBUTE_STRENGTHS[:, None] * self.direction[None]
-        self.attr_strip.set_image(self._strip_of(self.decode(zs), 1, len(zs)))
+        self.decode_to("attribute", zs, lambda images: self.attr_strip.set_image(self._strip_of(images, 1, len(zs))))
         self.attr_strip.setTitle(f"z + s·({self.direction_name})   for s = −2 … +2", size="11pt")
 
     def _strip_of(self, images: np.ndarray, rows: int, cols: int) -> np.ndarray:
@@ -606,9 +641,14 @@ class ArithmeticPanel(LabPanel):
         result = self._analogy_result()
         if result is None:
             return
-        for key in ("a", "b", "c"):
-            self.analogy_views[key].set_image(self.decode(self.analogy_slots[key])[0])
-        self.analogy_views["result"].set_image(self.decode(result)[0])
+        keys = ("a", "b", "c", "result")
+        zs = np.stack([*(self.analogy_slots[k] for k in "abc"), result])
+
+        def show(images):
+            for key, image in zip(keys, images):
+                self.analogy_views[key].set_image(image)
+
+        self.decode_to("analogy", zs, show)
         self.analogy_text.setText(f"‖a − b‖ = {np.linalg.norm(self.analogy_slots['a'] - self.analogy_slots['b']):.2f}: "
                                   "the offset b → a is added to c.")
 
@@ -635,8 +675,12 @@ class ArithmeticPanel(LabPanel):
         if paths is None or not self.heavy:
             return
         lin, sph = paths
-        self.lerp_view.set_image(self._strip_of(self.decode(lin), 1, len(lin)))
-        self.slerp_view.set_image(self._strip_of(self.decode(sph), 1, len(sph)))
+
+        def show(images):
+            self.lerp_view.set_image(self._strip_of(images[:len(lin)], 1, len(lin)))
+            self.slerp_view.set_image(self._strip_of(images[len(lin):], 1, len(sph)))
+
+        self.decode_to("walks", np.concatenate([lin, sph]), show)
         t = np.linspace(0, 1, len(lin))
         self.norm_lerp.setData(t, np.linalg.norm(lin, axis=1))
         self.norm_slerp.setData(t, np.linalg.norm(sph, axis=1))

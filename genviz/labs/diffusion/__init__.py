@@ -10,6 +10,7 @@ LAB = LabInfo(
     title="Diffusion and score models",
     summary="DDPM, score matching and flow matching on 2-D data: samplers side by side, the learned score "
             "against the exact one, likelihoods through the probability-flow ODE.",
+    user_model="diffusion",  # a user's network (--model-code): genviz.models.protocols.DenoiserModel
     experiment="genviz.labs.diffusion.experiment:DiffusionExperiment",
     panel="genviz.labs.diffusion.panel:DiffusionPanel",
     bench="genviz.labs.diffusion.bench:run",

@@ -28,7 +28,8 @@ class DiffusionExperiment(Experiment):
     VIEW = {"t": 0.3}  # the time the score field and the forward noising show (the panel's slider)
     STATE_ATTRS = ("loss_bins", "nll")
 
-    def __init__(self, settings: dict, seed: int = 0, device: str = "cpu", data: str | None = None):
+    def __init__(self, settings: dict, seed: int = 0, device: str = "cpu", data: str | None = None,
+                 model_code=None):
         super().__init__(settings, seed, device, data)
         torch.manual_seed(self.seed)
         self.gen = torch.Generator().manual_seed(self.seed)
@@ -41,9 +42,19 @@ class DiffusionExperiment(Experiment):
         # modes are far apart against their width) and one network learns the conditional and the unconditional
         # model (classifier-free guidance; labels dropped 10 % of the time); without, the model is unconditional
         labelled = self.toy.modes is not None and len(self.toy.modes) > 1
-        self.classes = len(self.toy.modes) if labelled and s["guidance"] > 0 else 0
+        self.classes = len(self.toy.modes) if labelled and s["guidance"] > 0 and model_code is None else 0
         self.y_train = self._labels(self.x_train) if self.classes else None
-        self.model = DiffusionModel(s["process"], s["hidden"], s["layers"], classes=self.classes).to(self.device)
+        self.model_code = model_code  # a user's own network (--model-code), or None: the lab's MLP
+        if model_code is not None:
+            from genviz.core.model_code import ModelCodeError
+            from genviz.models.user import load_denoiser
+
+            if s["guidance"] > 0:
+                raise ModelCodeError(f"model code {model_code.spec}: guidance needs the lab's own labelled network; "
+                                     "with your model keep guidance = 0")
+            self.model = load_denoiser(model_code, s["process"], self.x_train[:8], str(self.device)).to(self.device)
+        else:
+            self.model = DiffusionModel(s["process"], s["hidden"], s["layers"], classes=self.classes).to(self.device)
         self.opt = adam(self.model.parameters(), lr=s["lr"])
         self.params = list(self.model.parameters())
         self.exact = (MixtureMarginals(self.toy.modes, self.toy.std, self.model.process)
@@ -88,7 +99,11 @@ class DiffusionExperiment(Experiment):
         return {"extent": tuple(float(v) for v in self.toy.extent), "data": self.x_test.numpy().copy(),
                 "modes": None if self.toy.modes is None else np.asarray(self.toy.modes, np.float32),
                 "std": self.toy.std, "exact": self.exact is not None, "process": self.settings["process"],
-                "dataset": self.toy.name, "t_bins": T_BINS}
+                "dataset": self.toy.name, "t_bins": T_BINS,
+                "model": (f"{type(self.model.user).__name__} ({sum(p.numel() for p in self.model.parameters()):,} "
+                          "parameters)") if self.model_code is not None else "",
+                "unused_settings": {name: "your own model's code decides its network" for name in ("hidden", "layers")}
+                if self.model_code is not None else {}}
 
     def sampler_for(self, sampler: str) -> str:
         """The sampler to use: ancestral DDPM and noisy DDIM exist for the variance-preserving processes only;
@@ -216,4 +231,7 @@ class DiffusionExperiment(Experiment):
         return out
 
     def model_state(self) -> dict:
-        return {"model": self.model.state_dict(), "optimizer": self.opt.state_dict()}
+        state = {"model": self.model.state_dict(), "optimizer": self.opt.state_dict()}
+        if self.model_code is not None:  # reading the file back needs the same code: it says which
+            state["model_code"] = self.model_code.to_dict()
+        return state

@@ -25,7 +25,8 @@ class GanExperiment(Experiment):
 
     STATE_ATTRS = ("last",)
 
-    def __init__(self, settings: dict, seed: int = 0, device: str = "cpu", data: str | None = None):
+    def __init__(self, settings: dict, seed: int = 0, device: str = "cpu", data: str | None = None,
+                 model_code=None):
         super().__init__(settings, seed, device, data)
         s = self.settings
         torch.manual_seed(self.seed)
@@ -33,8 +34,21 @@ class GanExperiment(Experiment):
         self.np_rng = np.random.default_rng(self.seed)
         # --data (a file of points) overrides the data setting
         self.toy = make_toy(data if data else s["data"])
-        self.G = Generator(s["noise_dim"], s["g_hidden"], s["g_layers"], s["activation"], s["noise"]).to(self.device)
-        self.D = Discriminator(s["d_hidden"], s["d_layers"], s["activation"], s["pack"]).to(self.device)
+        self.model_code = model_code  # a user's own GAN (--model-code), or None: the lab's MLPs
+        if model_code is not None:
+            from genviz.core.model_code import ModelCodeError
+            from genviz.models.user import load_gan
+
+            if s["pack"] != 1:
+                raise ModelCodeError(f"model code {model_code.spec}: pack = {s['pack']} packs the lab's own "
+                                     "discriminator's inputs; with your model keep pack = 1")
+            probe = torch.from_numpy(self.toy.sample(8, np.random.default_rng(self.seed + 3)))
+            self.G, self.D = load_gan(model_code, s["noise"], probe, device=str(self.device))
+            self.G, self.D = self.G.to(self.device), self.D.to(self.device)
+        else:
+            self.G = Generator(s["noise_dim"], s["g_hidden"], s["g_layers"], s["activation"],
+                               s["noise"]).to(self.device)
+            self.D = Discriminator(s["d_hidden"], s["d_layers"], s["activation"], s["pack"]).to(self.device)
         self.opt_g = adam(self.G.parameters(), lr=s["lr_g"], betas=(s["beta1"], s["beta2"]))
         self.opt_d = adam(self.D.parameters(), lr=s["lr_d"], betas=(s["beta1"], s["beta2"]))
         self.g_params, self.d_params = list(self.G.parameters()), list(self.D.parameters())
@@ -110,7 +124,17 @@ class GanExperiment(Experiment):
                 "real": self.real_view.copy(),
                 "modes": None if self.toy.modes is None else self.toy.modes.astype(np.float32),
                 "std": self.toy.std, "loss": self.settings["loss"],
-                "critic": self.settings["loss"] in CRITIC_LOSSES, "noise_dim": self.G.noise_dim}
+                "critic": self.settings["loss"] in CRITIC_LOSSES, "noise_dim": self.G.noise_dim,
+                "model": self._describe(), "unused_settings": {
+                    name: "your own model's code decides its networks" for name in
+                    ("noise_dim", "g_hidden", "g_layers", "d_hidden", "d_layers", "activation", "pack")
+                } if self.model_code is not None else {}}
+
+    def _describe(self) -> str:
+        if self.model_code is None:
+            return ""
+        n_g, n_d = (sum(p.numel() for p in m.parameters()) for m in (self.G, self.D))
+        return f"{type(self.G.net).__name__} G ({n_g:,} parameters), {type(self.D.net).__name__} D ({n_d:,})"
 
     def heat_extent(self) -> tuple[float, float, float, float]:
         x0, x1, y0, y1 = self.toy.extent
@@ -171,5 +195,8 @@ class GanExperiment(Experiment):
         return out
 
     def model_state(self) -> dict:
-        return {"generator": self.G.state_dict(), "discriminator": self.D.state_dict(),
-                "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict()}
+        state = {"generator": self.G.state_dict(), "discriminator": self.D.state_dict(),
+                 "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict()}
+        if self.model_code is not None:  # reading the file back needs the same code: it says which
+            state["model_code"] = self.model_code.to_dict()
+        return state

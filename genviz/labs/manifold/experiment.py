@@ -61,9 +61,13 @@ class ManifoldExperiment(VAEExperiment):
         pad = 1 if h <= 16 else 0
         mosaic = tile(to_numpy(decoded), g, g, pad=pad, fill=0.35)
 
+        # the decoded prior mean (or the plane's centre): the preview before any click, drawn without the
+        # worker for a model the window holds no copy of, and in exports
+        preview = model.decode_mean(center[None].to(self.device)).reshape(h, w)
         test_terms = model.elbo_terms(self.x_test[:1000])
         return {
             "manifold": (mosaic * 255).round().astype(np.uint8),
+            "preview": (to_numpy(preview) * 255).round().astype(np.uint8),
             "grid": g,
             "points": to_numpy(points), "cov2": to_numpy(cov2),
             "center": to_numpy(center), "basis": to_numpy(basis), "scale": to_numpy(scale),

@@ -181,6 +181,9 @@ class ManifoldPanel(LabPanel):
 
     def _show_preview(self, z: np.ndarray) -> None:
         if self.heavy.get("decoder") is None:
+            if "preview" in self.heavy and np.allclose(z, self.heavy["center"]):
+                self.preview_view.set_image(self.heavy["preview"].astype(np.float32) / 255.0)
+                return
             # a model the GUI holds no copy of (your own, --model-code): the worker decodes it, one request
             # in flight, the latest z next (latest wins)
             self.decode_next = [float(v) for v in z]
@@ -192,7 +195,7 @@ class ManifoldPanel(LabPanel):
     def on_reply(self, name: str, value) -> None:
         if name == "decode":
             if self.static:
-                self.preview_view.set_image(np.asarray(value, np.float32)[0].reshape(self.static["image_shape"]))
+                self.preview_view.set_image(np.asarray(value["images"], np.float32)[0].reshape(self.static["image_shape"]))
             self._send_decode()
 
     def on_query_failed(self, name: str) -> None:

@@ -30,8 +30,8 @@ class PosteriorExperiment(VAEExperiment):
     VIEW = {"example": 0}  # the data point x whose posterior is shown (the panel's choice)
 
     def __init__(self, settings: dict, seed: int = 0, device: str = "cpu", data: str | None = None,
-                 model_code=None):
-        super().__init__(settings, seed, device, data, model_code)
+                 model_code=None, model=None):
+        super().__init__(settings, seed, device, data, model_code, model)
         self.state: dict = {}  # inference for the chosen x: q*, full-cov q*, HMC, at one model step
         self.gen = torch.Generator().manual_seed(self.seed)
 
