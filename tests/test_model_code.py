@@ -106,8 +106,8 @@ def test_a_reference_is_parsed_and_its_file_hashed(models, tmp_path):
 
 
 def test_only_labs_that_take_a_model_accept_code(models):
-    with pytest.raises(ModelCodeError, match="the flow lab takes no model code.*manifold, posterior, gan, arithmetic, diffusion"):
-        named(get_lab("flow"), f"{models}:good")
+    with pytest.raises(ModelCodeError, match="the gibbs lab takes no model code.*manifold, posterior, flow, gan, arithmetic, diffusion"):
+        named(get_lab("gibbs"), f"{models}:good")
     with pytest.raises(ModelCodeError, match="needs latent_dim = 2, the model has 5"):
         _build(f"{models}:five", "posterior")
 
@@ -393,3 +393,66 @@ def test_the_arithmetic_lab_decodes_a_users_vae_through_the_worker(qtbot):
     panel.set_z(panel.z + 2.0)  # a slider's move: the worker decodes it
     run_until(None, lambda: not panel.decode_in_flight and not (panel.image_view.item.image == before).all(), 30)
     assert panel.image_view.item.image.shape == tuple(w.run.static["image_shape"])
+
+
+FLOW_BAD = textwrap.dedent('''
+    import torch
+    from torch import nn
+
+    class Shift(nn.Module):
+        def __init__(self, wrong_logdet=False, wrong_inverse=False):
+            super().__init__()
+            self.a = nn.Parameter(torch.tensor([0.5, -0.3]))
+            self.wrong_logdet, self.wrong_inverse = wrong_logdet, wrong_inverse
+        def forward(self, z):
+            x = z * self.a.exp() + 0.1
+            ld = self.a.sum().expand(len(z))
+            return x, ld + (1.0 if self.wrong_logdet else 0.0)
+        def inverse(self, x):
+            z = (x - 0.1) * (-self.a).exp()
+            return (z + 1.0 if self.wrong_inverse else z), -self.a.sum().expand(len(x))
+
+    class Flow(nn.Module):
+        def __init__(self, **kw):
+            super().__init__()
+            self.transforms = nn.ModuleList([Shift(**kw), Shift()])
+
+    def good(**_): return Flow()
+    def wrong_logdet(**_): return Flow(wrong_logdet=True)
+    def wrong_inverse(**_): return Flow(wrong_inverse=True)
+    def no_layers(**_): return nn.Linear(2, 2)
+''')
+
+
+@pytest.mark.parametrize("factory, said", [
+    ("wrong_logdet", r"layer 1's log\|det J\| is not its Jacobian's \(off by up to 1 nats"),
+    ("wrong_inverse", "layer 1's inverse does not undo its forward"),
+    ("no_layers", "the model needs transforms"),
+])
+def test_a_users_flow_is_checked_against_autograd_at_load(tmp_path, factory, said):
+    path = tmp_path / "flows.py"
+    path.write_text(FLOW_BAD)
+    with pytest.raises(ModelCodeError, match=said):
+        _build(f"{path}:{factory}", "flow")
+
+
+def test_the_flow_lab_fits_a_users_flow_and_shows_every_layer(tmp_path):
+    """Exact: the density of an affine flow is a Gaussian in closed form; the lab's log_prob of the user's layers
+    equals it. Then both fits (likelihood and reverse KL) train it, and the views walk its layers."""
+    path = tmp_path / "flows.py"
+    path.write_text(FLOW_BAD)
+    exp = _build(f"{path}:good", "flow")
+    a = exp.flow.net.transforms[0].a.detach()
+    scale = (2 * a).exp()  # two layers: x = (z e^a + 0.1) e^a + 0.1
+    mean = 0.1 * a.exp() + 0.1
+    x = torch.randn(6, 2)
+    exact = torch.distributions.Normal(mean, scale).log_prob(x).sum(1)
+    assert torch.allclose(exp.flow.log_prob(x), exact, atol=1e-5)
+    spec = f"{ROOT / 'docs' / 'examples' / 'coupling_flow.py'}:make"
+    for fit in ("density", "energy"):
+        exp = _build(spec, "flow", steps=15, fit=fit, batch=64)
+        snap = exp.snapshot(heavy=True)
+        assert snap["lines"].shape[0] == 9 and snap["cloud"].shape[0] == 9  # the base and 8 layers
+        assert exp.static_info()["layers"] == 8 and "bins" in exp.static_info()["unused_settings"]
+        assert exp.query("layer_density", k=3)["density"].shape == snap["density"].shape
+    assert exp.final_metrics()["flow"] == "yours (coupling_flow.py:make)"

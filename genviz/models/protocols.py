@@ -67,3 +67,16 @@ class DenoiserModel(Protocol):
     """
 
     def __call__(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor: ...
+
+
+@runtime_checkable
+class FlowModel(Protocol):
+    """The flow lab (2-D): a normalizing flow pushing the standard normal N(0, I) through layers.
+
+    ``transforms``: a list (or ``nn.ModuleList``) of submodules, each with ``forward(z) -> (x, log|det J|)`` and
+    ``inverse(x) -> (z, log|det J^-1|)`` on [batch, 2] (log-dets [batch]). The lab fits them by maximum
+    likelihood or by reverse KL to an energy, and shows every layer (the warped grid, the density after layer
+    k). Each layer's log-determinant is checked against autograd's Jacobian at load.
+    """
+
+    transforms: list

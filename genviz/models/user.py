@@ -13,6 +13,7 @@ from torch import nn
 
 from genviz.core.model_code import ModelCode, ModelCodeError, load_factory
 from genviz.models.diffusion import DiffusionModel, Process
+from genviz.models.flows import Flow
 from genviz.models.gan import Discriminator, Generator
 from genviz.models.vae import VAE
 
@@ -249,3 +250,67 @@ def load_denoiser(code: ModelCode, process: str, probe: torch.Tensor, device: st
         raise ModelCodeError(f"{who}: the loss's gradient reaches none of the model's parameters")
     module.zero_grad(set_to_none=True)
     return model
+
+
+class UserFlow(Flow):
+    """A user's flow (``model.transforms``: layers, each ``forward(z) -> (x, log|det J|)`` and
+    ``inverse(x) -> (z, log|det J⁻¹|)``, pushing N(0, I) on 2-D) as the flow lab's Flow: its log_prob, samples,
+    reverse-KL fit and every layer of the views."""
+
+    def __init__(self, net: nn.Module):
+        nn.Module.__init__(self)
+        self.net, self.dim = net, 2
+        self.__dict__["transforms"] = list(net.transforms)  # (the layers' parameters are the net's)
+        self.register_buffer("_loc", torch.zeros(2))
+
+
+def load_flow(code: ModelCode, probe: torch.Tensor, device: str = "cpu") -> UserFlow:
+    """The user's flow (``genviz.models.protocols.FlowModel``), checked on ``probe`` (points of the lab's data):
+    each layer's shapes, its inverse undoing its forward, and its log|det J| against autograd's Jacobian."""
+    who = f"model code {code.spec}"
+
+    def fail(text: str) -> ModelCodeError:
+        return ModelCodeError(f"{who}: {text}")
+
+    module = build_module(code, shape=(2,), device=str(device))
+    layers = getattr(module, "transforms", None)
+    if not isinstance(layers, (list, tuple, nn.ModuleList)) or not len(layers):
+        raise fail("the model needs transforms: a list (or nn.ModuleList) of its layers, each with forward(z) -> "
+                   "(x, logdet) and inverse(x) -> (z, logdet)")
+    if any(id(m) not in {id(c) for c in module.modules()} for m in layers if isinstance(m, nn.Module)):
+        raise fail("its transforms must be submodules of the model (their parameters are trained)")
+    n = PROBE
+    z = probe[:n].detach().float().clone()
+    for k, layer in enumerate(layers, start=1):
+        for name in ("forward", "inverse"):
+            if not callable(getattr(layer, name, None)):
+                raise fail(f"layer {k} has no {name}()")
+        try:
+            x, ld = layer(z)
+            back, ld_inv = layer.inverse(x)
+        except Exception as exc:  # noqa: BLE001
+            raise fail(f"layer {k} raised {type(exc).__name__}: {exc} (z: [{n}, 2])") from None
+        _tensor(who, f"layer {k}'s forward", x, (n, 2))
+        _tensor(who, f"layer {k}'s forward log|det J|", ld, (n,))
+        _tensor(who, f"layer {k}'s inverse", back, (n, 2))
+        _tensor(who, f"layer {k}'s inverse log|det J|", ld_inv, (n,))
+        if not torch.allclose(back, z, atol=1e-3, rtol=1e-3):
+            raise fail(f"layer {k}'s inverse does not undo its forward (off by up to "
+                       f"{float((back.detach() - z).abs().max()):.3g} on the probe points)")
+        exact = torch.stack([torch.linalg.slogdet(torch.autograd.functional.jacobian(
+            lambda p, layer=layer: layer(p[None])[0][0], z[i]))[1] for i in range(n)])
+        if not torch.allclose(ld.detach(), exact, atol=1e-3, rtol=1e-3):
+            raise fail(f"layer {k}'s log|det J| is not its Jacobian's (off by up to "
+                       f"{float((ld.detach() - exact).abs().max()):.3g} nats against autograd)")
+        if not torch.allclose(ld_inv.detach(), -ld.detach(), atol=1e-3, rtol=1e-3):
+            raise fail(f"layer {k}'s inverse log|det| is not minus its forward one")
+        z = x.detach()
+    flow = UserFlow(module)
+    try:
+        (-flow.log_prob(probe[:n].float()).mean()).backward()
+    except Exception as exc:  # noqa: BLE001
+        raise fail(f"the likelihood's backward pass failed: {type(exc).__name__}: {exc}") from None
+    if not any(p.grad is not None and bool(p.grad.abs().sum() > 0) for p in module.parameters()):
+        raise fail("the likelihood's gradient reaches none of the model's parameters")
+    module.zero_grad(set_to_none=True)
+    return flow

@@ -48,12 +48,20 @@ class FlowExperiment(Experiment):
     LAB = LAB
     VIEW = {"layer": -1}  # the layer the density views show (-1: the last); the panel's slider
 
-    def __init__(self, settings: dict, seed: int = 0, device: str = "cpu", data: str | None = None):
+    def __init__(self, settings: dict, seed: int = 0, device: str = "cpu", data: str | None = None,
+                 model_code=None):
         super().__init__(settings, seed, device, data)
         s = self.settings
         torch.manual_seed(self.seed)
         self.np_rng = np.random.default_rng(self.seed)
-        self.flow = build_flow(s["flow"], s["layers"], s["hidden"], s["bins"]).to(self.device)
+        self.model_code = model_code  # a user's own flow (--model-code), or None: the lab's
+        if model_code is not None:
+            from genviz.models.user import load_flow
+
+            probe = torch.randn(8, 2, generator=torch.Generator().manual_seed(self.seed + 5))
+            self.flow = load_flow(model_code, probe, str(self.device)).to(self.device)
+        else:
+            self.flow = build_flow(s["flow"], s["layers"], s["hidden"], s["bins"]).to(self.device)
         self.opt = adam(self.flow.parameters(), lr=s["lr"])
         self.params = list(self.flow.parameters())
         if s["fit"] == "density":
@@ -122,9 +130,14 @@ class FlowExperiment(Experiment):
         return torch.cat([horiz, vert])
 
     def static_info(self) -> dict:
-        info = {"name": self.name, "fit": self.settings["fit"], "extent": self.extent, "layers": self.settings["layers"],
-                "flow": self.settings["flow"], "limit": self.limit, "lines": LINES, "line_points": LINE_POINTS,
-                "heat": HEAT}
+        info = {"name": self.name, "fit": self.settings["fit"], "extent": self.extent, "layers": len(self.flow.transforms),
+                "flow": self.settings["flow"] if self.model_code is None else "yours", "limit": self.limit, "lines": LINES,
+                "line_points": LINE_POINTS, "heat": HEAT}
+        if self.model_code is not None:
+            n = sum(p.numel() for p in self.flow.parameters())
+            info["model"] = f"{type(self.flow.net).__name__} ({len(self.flow.transforms)} layers, {n:,} parameters)"
+            info["unused_settings"] = {name: "your own model's code decides its layers"
+                                       for name in ("flow", "layers", "hidden", "bins")}
         g = grid(self.extent, HEAT)
         if self.energy is None:
             pts = self.toy.sample(50000, np.random.default_rng(self.seed + 11))
@@ -200,8 +213,9 @@ class FlowExperiment(Experiment):
 
     @torch.no_grad()
     def final_metrics(self) -> dict:
-        out = {"lab": "flow", "fit": self.settings["fit"], "flow": self.settings["flow"],
-               "layers": self.settings["layers"], "target": self.name, "steps": self.step_count}
+        out = {"lab": "flow", "fit": self.settings["fit"],
+               "flow": self.settings["flow"] if self.model_code is None else f"yours ({self.model_code.shown})",
+               "layers": len(self.flow.transforms), "target": self.name, "steps": self.step_count}
         if self.energy is None:
             out["test_nll"] = float(-torch.cat([self.flow.log_prob(c) for c in self.test.split(5000)]).mean())
             if self.limit is not None:
@@ -214,4 +228,7 @@ class FlowExperiment(Experiment):
         return out
 
     def model_state(self) -> dict:
-        return {"flow": self.flow.state_dict(), "optimizer": self.opt.state_dict()}
+        state = {"flow": self.flow.state_dict(), "optimizer": self.opt.state_dict()}
+        if self.model_code is not None:  # reading the file back needs the same code: it says which
+            state["model_code"] = self.model_code.to_dict()
+        return state
