@@ -148,3 +148,18 @@ def test_a_watched_loop_reaches_a_listening_window_and_outlives_it(engine, capsy
         genviz.watch("manifold", model=vae, data=x[:300], connect="127.0.0.1:1")
     with pytest.raises(genviz.watching.WatchError, match="no window listens at 127.0.0.1:1"):
         genviz.watch("manifold", model=vae, data=x[:300], connect="127.0.0.1:1", token="t")
+
+
+def test_a_window_that_cannot_listen_says_so_in_one_line():
+    import os
+    import subprocess
+    import sys
+
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        r = subprocess.run([sys.executable, "-m", "genviz", "--listen", f"127.0.0.1:{port}", "--lab", "manifold"],
+                           capture_output=True, text=True, timeout=120, env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and "cannot listen there" in r.stderr
+    r = subprocess.run([sys.executable, "-m", "genviz", "--listen", "127.0.0.1:8765", "--lab", "gan"],
+                       capture_output=True, text=True, timeout=120, env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+    assert r.returncode == 2 and "a lab that can watch a model of yours (manifold, posterior, arithmetic)" in r.stderr

@@ -104,6 +104,12 @@ def run_app(args) -> int:
 
         try:
             host, port = parse_address(args.listen)
+            import socket
+
+            try:  # said now, in one line, rather than when the window starts listening
+                socket.create_server((host, port)).close()
+            except OSError as exc:
+                raise InputError(f"--listen {args.listen}: cannot listen there ({exc.strerror or exc})") from None
             from genviz.watching import WATCHABLE
 
             if lab not in all_labs() or all_labs()[lab].user_model not in WATCHABLE:
