@@ -33,8 +33,8 @@ class CompareActions:
             return None
         session = w.run.to_session(state)
         lab = w.labs[session.lab]
-        first = Run.from_session(session)
-        second = Run(lab, session.settings, session.seed + 1, session.data)
+        first = Run.from_session(session, trusted=True)  # (its model code, if any, the user confirmed)
+        second = Run(lab, session.settings, session.seed + 1, session.data, model_code=session.model_code)
         return self.show(CompareWindow(lab, [first, second], title=lab.title))
 
     def open_dialog(self) -> None:

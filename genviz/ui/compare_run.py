@@ -29,7 +29,7 @@ class Run(QObject):
     def __init__(self, lab: LabInfo, settings: dict, seed: int = 0, data: str | None = None,
                  history: History | None = None, static: dict | None = None, state: bytes | None = None,
                  step: int = 0, name: str = "", status: str = "ok", error: str | None = None,
-                 view: dict | None = None, parent=None):
+                 view: dict | None = None, parent=None, model_code: dict | None = None):
         super().__init__(parent)
         self.lab, self.name, self.status, self.error = lab, name, status, error
         try:
@@ -38,7 +38,8 @@ class Run(QObject):
             values = dict(settings)
         model = self.model = RunModel(
             {lab.name: lab}, lab=lab.name, values={lab.name: values}, views={lab.name: dict(view or {})}, seed=int(seed),
-            data=data, history=history if history is not None else History(), static=dict(static or {}), step=int(step))
+            data=data, history=history if history is not None else History(), static=dict(static or {}), step=int(step),
+            model_code=model_code)
         self.controller = c = Controller(model.labs, "process", snapshot_hz=15.0, parent=self, run=model)
         c.engine_options = {"torch_threads": 1, "nice": WORKER_NICE}
         self.state = state  # what the worker continues from when it starts
@@ -49,10 +50,15 @@ class Run(QObject):
         c.lost.connect(lambda text: self.problem.emit(f"{self.name}: {text}"))
 
     @classmethod
-    def from_session(cls, session: Session, name: str = "", parent=None) -> "Run":
+    def from_session(cls, session: Session, name: str = "", parent=None, trusted: bool = False) -> "Run":
+        """``trusted``: the session's model code (if any) was confirmed by the user (the main window's own run);
+        otherwise a run of a user's model is refused here, before any code could run."""
+        if session.model_code and not trusted:
+            raise SettingError(f"{name or session.title or 'a run'} is a model of your own code "
+                               f"({session.model_code.get('spec')}): open it in the main window (File ▸ Open session)")
         return cls(all_labs()[session.lab], session.settings, session.seed, session.data, session.history,
                    session.static, session.state, session.step, name or session.title, view=session.view,
-                   parent=parent)
+                   parent=parent, model_code=session.model_code if trusted else None)
 
     # the run model's fields, under the names the comparison uses
     settings = property(lambda self: self.model.values_of(self.lab.name))

@@ -50,7 +50,7 @@ class TrainingActions:
             panel.drawFailed.connect(lambda text, details: w.banner.show_message(text, details=details))
             panel.requestSettings.connect(self.c.apply_settings)
             panel.requestView.connect(self.c.set_view)
-            panel.requestQuery.connect(lambda n, kw, p=panel: asyncio.ensure_future(self._panel_query(p, n, kw)))
+            panel.requestQuery.connect(lambda n, kw, p=panel: self._request(p, n, kw))
             panel.requestStep.connect(self.c.step)
             form = SettingsForm(info.settings, run.values_of(name))
             form.changed.connect(lambda n, value, live: self.c.edit_setting(n, value, live))
@@ -94,6 +94,24 @@ class TrainingActions:
             return
         self.w.forms[name].set_values(values)
         self.reset()
+
+    def _request(self, panel, name: str, kwargs: dict) -> None:
+        """A panel's query, asked of the worker; none once the window closed or its event loop is gone (a view
+        drawn in a timer as the app shuts down)."""
+        if self.w.closed:
+            panel.on_query_failed(name)
+            return
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            try:
+                loop = asyncio.get_event_loop()
+            except RuntimeError:
+                loop = None
+            if loop is None or loop.is_closed():
+                panel.on_query_failed(name)
+                return
+        asyncio.ensure_future(self._panel_query(panel, name, kwargs))
 
     async def _panel_query(self, panel, name: str, kwargs: dict) -> None:
         try:
