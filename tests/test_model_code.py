@@ -456,3 +456,17 @@ def test_the_flow_lab_fits_a_users_flow_and_shows_every_layer(tmp_path):
         assert exp.static_info()["layers"] == 8 and "bins" in exp.static_info()["unused_settings"]
         assert exp.query("layer_density", k=3)["density"].shape == snap["density"].shape
     assert exp.final_metrics()["flow"] == "yours (coupling_flow.py:make)"
+
+
+def test_a_comparison_runs_a_users_model_only_from_the_confirmed_window(qtbot):
+    from genviz.core.session import Session
+    from genviz.core.settings import SettingError
+    from genviz.ui.compare_run import Run
+
+    code = named(get_lab("manifold"), f"{EXAMPLE}:make")
+    session = Session(lab="manifold", settings={"hidden": 16}, model_code=code, title="mine")
+    with pytest.raises(SettingError, match="mine is a model of your own code .*open it in the main window"):
+        Run.from_session(session)  # a folder's session: no code runs from here
+    run = Run.from_session(session, trusted=True)  # the main window's own run, its code confirmed there
+    assert run.model.config().model_code == code
+    run.close()
