@@ -106,7 +106,7 @@ def test_a_reference_is_parsed_and_its_file_hashed(models, tmp_path):
 
 
 def test_only_labs_that_take_a_model_accept_code(models):
-    with pytest.raises(ModelCodeError, match="the gibbs lab takes no model code.*manifold, posterior, flow, gan, arithmetic, diffusion"):
+    with pytest.raises(ModelCodeError, match="the gibbs lab takes no model code.*manifold, posterior, flow, gan, autoregressive, arithmetic, diffusion"):
         named(get_lab("gibbs"), f"{models}:good")
     with pytest.raises(ModelCodeError, match="needs latent_dim = 2, the model has 5"):
         _build(f"{models}:five", "posterior")
@@ -184,7 +184,7 @@ def test_the_lab_trains_a_user_vae_and_saves_which_code_it_needs(tmp_path):
     assert last["test_neg_elbo"] < first - 5 and last["steps"] == 150
     snap = exp.snapshot(heavy=True)
     assert snap["decoder"] is None and snap["manifold"].shape[0] > 0
-    assert exp.static_info()["model"].startswith("ConvVAE (")
+    assert exp.static_info()["your_model"].startswith("ConvVAE (")
     decoded = exp.query("decode", z=[[0.0, 0.0], [1.0, -1.0]], tag="walk")
     assert decoded["tag"] == "walk" and decoded["images"].shape == (2, 64)
     assert ((decoded["images"] >= 0) & (decoded["images"] <= 1)).all()
@@ -261,7 +261,7 @@ def test_the_window_trains_your_model_and_decodes_a_click_through_the_worker(qtb
 
     code = named(get_lab("manifold"), f"{EXAMPLE}:make")
     w = open_window(qtbot, "manifold", model_code=code)
-    assert w.run.static["model"].startswith("ConvVAE")
+    assert w.run.static["your_model"].startswith("ConvVAE")
     train_until(qtbot, w, frames=3, checkpoints=1)
     panel = w.panel()
     assert panel.heavy["decoder"] is None
@@ -281,7 +281,7 @@ def test_the_window_trains_your_model_and_decodes_a_click_through_the_worker(qtb
     assert w.run.model_code == code
     # the lab's own model again, through the controller's check
     assert complete(w.controller.use_model_code(None))
-    qtbot.waitUntil(lambda: w.run.static.get("model") == "", timeout=60000)
+    qtbot.waitUntil(lambda: w.run.static.get("your_model", "") == "", timeout=60000)
 
 
 GAN_BAD = textwrap.dedent('''
@@ -341,7 +341,7 @@ def test_the_gan_lab_trains_a_users_gan_with_its_own_losses_and_metrics():
     final = exp.final_metrics()
     assert final["n_modes"] == 8 and 0 <= final["modes"] <= 8
     info = exp.static_info()
-    assert info["model"].startswith("Sequential G (") and "g_hidden" in info["unused_settings"]
+    assert info["your_model"].startswith("Sequential G (") and "g_hidden" in info["unused_settings"]
     from genviz.core.runner import restore_state, state_bytes
 
     other = _build(spec, "gan")

@@ -77,7 +77,7 @@ def test_a_watched_run_is_a_session_that_export_draws(digits, tmp_path):
     session = load_session(w.path)
     metrics = session.history.metrics()
     assert session.step == 40 and list(metrics["step"]) == list(range(1, 41)) and len(metrics["kl"]) == 40
-    assert session.state is None and session.static["model"].startswith("ConvVAE")
+    assert session.state is None and session.static["your_model"].startswith("ConvVAE")
     frame = session.history.frames[-1].data
     assert frame["decoder"] is None and frame["preview"].shape == (8, 8) and frame["test_neg_elbo"] > 0
     out = tmp_path / "lab.png"

@@ -12,6 +12,7 @@ import torch
 from torch import nn
 
 from genviz.core.model_code import ModelCode, ModelCodeError, load_factory
+from genviz.models.autoregressive import Autoregressive, bernoulli_log_prob
 from genviz.models.diffusion import DiffusionModel, Process
 from genviz.models.flows import Flow
 from genviz.models.gan import Discriminator, Generator
@@ -94,7 +95,8 @@ def load_vae(code: ModelCode, shape: tuple[int, ...], likelihood: str, sigma: fl
              probe: torch.Tensor, device: str = "cpu") -> UserVAE:
     """The user's VAE, checked on ``probe`` (flat data [n, D] of the lab's own) on the CPU; the lab moves it to
     ``device`` (which the factory is told, as the lab's other data)."""
-    module = build_module(code, shape=tuple(shape), likelihood=likelihood, latent=int(latent), device=str(device))
+    module = build_module(code, shape=tuple(shape), data="unit", likelihood=likelihood, latent=int(latent),
+                          device=str(device))
     return check_vae(module, f"model code {code.spec}", shape, likelihood, sigma, probe)
 
 
@@ -182,7 +184,7 @@ def load_gan(code: ModelCode, noise: str, probe: torch.Tensor, device: str = "cp
     def fail(text: str) -> ModelCodeError:
         return ModelCodeError(f"{who}: {text}")
 
-    module = build_module(code, shape=(2,), device=str(device))
+    module = build_module(code, shape=(2,), data="points", device=str(device))
     parts = {}
     for name in ("generator", "discriminator"):
         part = getattr(module, name, None)
@@ -231,7 +233,7 @@ def load_denoiser(code: ModelCode, process: str, probe: torch.Tensor, device: st
     """The user's diffusion network (``genviz.models.protocols.DenoiserModel``), checked on ``probe`` (points of
     the lab's data) at a few times, and its training loss's gradient, wrapped for the lab."""
     who = f"model code {code.spec}"
-    module = build_module(code, shape=(2,), process=process, device=str(device))
+    module = build_module(code, shape=(2,), data="points", process=process, device=str(device))
     n = PROBE
     x = probe[:n].float()
     t = torch.linspace(0.1, 0.9, n)
@@ -272,7 +274,7 @@ def load_flow(code: ModelCode, probe: torch.Tensor, device: str = "cpu") -> User
     def fail(text: str) -> ModelCodeError:
         return ModelCodeError(f"{who}: {text}")
 
-    module = build_module(code, shape=(2,), device=str(device))
+    module = build_module(code, shape=(2,), data="points", device=str(device))
     layers = getattr(module, "transforms", None)
     if not isinstance(layers, (list, tuple, nn.ModuleList)) or not len(layers):
         raise fail("the model needs transforms: a list (or nn.ModuleList) of its layers, each with forward(z) -> "
@@ -314,3 +316,93 @@ def load_flow(code: ModelCode, probe: torch.Tensor, device: str = "cpu") -> User
         raise fail("the likelihood's gradient reaches none of the model's parameters")
     module.zero_grad(set_to_none=True)
     return flow
+
+
+class UserAutoregressive(Autoregressive):
+    """A user's autoregressive model (``logits(x)`` on binary images [n, *shape], an optional ``order``) as the
+    autoregressive lab's models are: on flat images [n, D], with the lab's log_prob (the chain rule over the
+    Bernoulli conditionals), per-pixel NLL, sampling and completion pixel by pixel in the order, and receptive
+    fields from its gradients."""
+
+    def __init__(self, net: nn.Module, shape: tuple[int, ...], order: torch.Tensor):
+        super().__init__()
+        self.net, self.shape = net, tuple(int(s) for s in shape)
+        self.D = math.prod(self.shape)
+        self.register_buffer("order", order.long().clone())
+
+    def logits(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net.logits(x.reshape(-1, *self.shape)).reshape(len(x), self.D)
+
+
+CAUSAL_PIXELS = 64  # pixels whose conditionals' inputs are checked at load when D is larger (all of them up to 256)
+
+
+def load_autoregressive(code: ModelCode, shape: tuple[int, ...], probe: torch.Tensor,
+                        device: str = "cpu") -> UserAutoregressive:
+    """The user's autoregressive model (``genviz.models.protocols.AutoregressiveModel``) on binary images of
+    ``shape`` (``probe``: flat binary images [n, D] of the lab's data), checked: shapes, a permutation for an order,
+    log_prob (if any) equal to the chain rule, and every conditional autoregressive in that order."""
+    module = build_module(code, shape=tuple(shape), data="binary", device=str(device))
+    return check_autoregressive(module, f"model code {code.spec}", shape, probe)
+
+
+def check_autoregressive(module: nn.Module, who: str, shape: tuple[int, ...],
+                         probe: torch.Tensor) -> UserAutoregressive:
+    def fail(text: str) -> ModelCodeError:
+        return ModelCodeError(f"{who}: {text}")
+
+    D = math.prod(shape)
+    if not callable(getattr(module, "logits", None)):
+        raise fail("the model has no method logits() (an autoregressive model needs logits(x): for every pixel, the "
+                   "logit of p(x_d = 1 | the pixels before d))")
+    order = getattr(module, "order", None)
+    try:
+        order = torch.arange(D) if order is None else torch.as_tensor(order).reshape(-1).long().cpu()
+    except (TypeError, ValueError, RuntimeError):
+        raise fail(f"its order must be a sequence of the {D} pixel indices, not {type(order).__name__}") from None
+    if len(order) != D or not torch.equal(order.sort().values, torch.arange(D)):
+        raise fail(f"its order must be a permutation of the {D} pixel indices 0..{D - 1} (row-major); it has "
+                   f"{len(order)} values{'' if len(order) != D else ', some repeated'}")
+    model = UserAutoregressive(module, shape, order)
+    params = list(module.parameters())
+    x = probe[:PROBE].detach().to(params[0].device).float().clone().requires_grad_(True)
+    n = len(x)
+    try:
+        out = module.logits(x.reshape(n, *shape))
+    except Exception as exc:  # noqa: BLE001
+        raise fail(f"logits(x) raised {type(exc).__name__}: {exc} (x: [{n}, {', '.join(map(str, shape))}])") from None
+    logits = _tensor(who, "logits(x)", out, (n, *shape)).reshape(n, D)
+    rank = torch.empty(D, dtype=torch.long)
+    rank[order] = torch.arange(D)
+    checked = order if D <= 4 * CAUSAL_PIXELS else order[torch.linspace(0, D - 1, CAUSAL_PIXELS).round().long()]
+    for d in checked.tolist():  # the pixels d's logit depends on must all come before d in the order
+        (grad,) = torch.autograd.grad(logits[:, d].sum(), x, retain_graph=True, allow_unused=True)
+        if grad is None:
+            continue
+        seen = grad.abs().sum(0).cpu()
+        leak = (seen > 1e-6 * max(float(seen.max()), 1e-30)) & (rank >= rank[d])
+        if leak.any():
+            e = int(leak.nonzero()[0])
+            at = (lambda i: f"{i} (row {i // shape[-1]}, column {i % shape[-1]})") if len(shape) >= 2 else str
+            which = "itself" if e == d else f"pixel {at(e)}, which comes {'after' if rank[e] > rank[d] else 'at'} it"
+            raise fail(f"pixel {at(d)}'s conditional depends on {which} in the order: not autoregressive "
+                       f"({int(leak.sum())} such input{'s' if int(leak.sum()) > 1 else ''}; a mask that lets a pixel "
+                       "see itself or later pixels)")
+    total = bernoulli_log_prob(logits, x.detach()).sum(-1)
+    if callable(getattr(module, "log_prob", None)):
+        try:
+            theirs = module.log_prob(x.detach().reshape(n, *shape))
+        except Exception as exc:  # noqa: BLE001
+            raise fail(f"log_prob(x) raised {type(exc).__name__}: {exc}") from None
+        theirs = _tensor(who, "log_prob(x)", theirs, (n,))
+        if not torch.allclose(theirs.detach().double(), total.detach().double(), atol=1e-3, rtol=1e-4):
+            raise fail(f"log_prob(x) is not the sum of its conditionals' Bernoulli log-likelihoods (off by up to "
+                       f"{float((theirs.detach() - total.detach()).abs().max()):.3g} nats)")
+    try:
+        (-total.mean()).backward()
+    except Exception as exc:  # noqa: BLE001
+        raise fail(f"the likelihood's backward pass failed: {type(exc).__name__}: {exc}") from None
+    if not any(p.grad is not None and bool(p.grad.abs().sum() > 0) for p in module.parameters()):
+        raise fail("the likelihood's gradient reaches none of the model's parameters")
+    module.zero_grad(set_to_none=True)
+    return model
