@@ -266,27 +266,126 @@ class UserFlow(Flow):
         self.register_buffer("_loc", torch.zeros(2))
 
 
-def load_flow(code: ModelCode, probe: torch.Tensor, device: str = "cpu") -> UserFlow:
-    """The user's flow (``genviz.models.protocols.FlowModel``), checked on ``probe`` (points of the lab's data):
-    each layer's shapes, its inverse undoing its forward, and its log|det J| against autograd's Jacobian."""
+class DistributionLayer:
+    """One transform of a torch ``Distribution`` flow as the flow lab's layer: ``layer(z) -> (x, log|det J|)`` from
+    the base towards the data and ``layer.inverse(x) -> (z, log|det J⁻¹|)``, each log-det [n]. ``towards_base``: the
+    transform maps data to base (zuko's ``NormalizingFlow.transform``), not base to data (torch's
+    ``TransformedDistribution.transforms``)."""
+
+    def __init__(self, transform, towards_base: bool):
+        self.t, self.towards_base = transform, towards_base
+
+    @staticmethod
+    def _ladj(t, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        ld = t.log_abs_det_jacobian(a, b)
+        return ld.reshape(len(a), -1).sum(1) if ld.dim() > 1 else ld.expand(len(a))
+
+    def __call__(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        if self.towards_base:
+            x = self.t.inv(z)
+            return x, -self._ladj(self.t, x, z)
+        x = self.t(z)
+        return x, self._ladj(self.t, z, x)
+
+    def inverse(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        if self.towards_base:
+            z = self.t(x)
+            return z, self._ladj(self.t, x, z)
+        z = self.t.inv(x)
+        return z, -self._ladj(self.t, z, x)
+
+
+def distribution_layers(dist) -> tuple[list, object] | None:
+    """The layers (base to data) and the base of a flow given as a torch ``Distribution``: zuko's
+    ``NormalizingFlow`` (``transform``, data to base, and ``base``) or torch's ``TransformedDistribution``
+    (``transforms``, base to data, and ``base_dist``); None for another distribution."""
+    from torch.distributions import ComposeTransform, TransformedDistribution
+
+    if isinstance(dist, TransformedDistribution):
+        ts = [p for t in dist.transforms for p in (t.parts if isinstance(t, ComposeTransform) else [t])]
+        return [DistributionLayer(t, towards_base=False) for t in ts], dist.base_dist
+    transform, base = getattr(dist, "transform", None), getattr(dist, "base", None)
+    if transform is not None and base is not None and hasattr(transform, "inv"):
+        ts = list(getattr(transform, "transforms", None) or [transform])  # zuko's ComposedTransform, or one
+        return [DistributionLayer(t, towards_base=True) for t in reversed(ts)], base
+    return None
+
+
+class DistributionFlow(Flow):
+    """A user's flow given as a module that returns a torch ``Distribution`` when called (zuko's flows:
+    ``zuko.flows.NSF(2)()``; or a ``TransformedDistribution`` built from its parameters) as the flow lab's Flow:
+    log_prob and samples are the distribution's own; its transforms are the layers the views walk."""
+
+    def __init__(self, net: nn.Module):
+        nn.Module.__init__(self)
+        self.net, self.dim = net, 2
+        self.register_buffer("_loc", torch.zeros(2))
+
+    @property
+    def transforms(self) -> list:  # rebuilt from a fresh distribution: a zuko flow builds one per call
+        return distribution_layers(self.net())[0]
+
+    def log_prob(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net().log_prob(x)
+
+    def rsample_and_log_prob(self, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+        dist = self.net()
+        if callable(getattr(dist, "rsample_and_log_prob", None)):
+            return dist.rsample_and_log_prob((n,))
+        x = dist.rsample((n,))
+        return x, dist.log_prob(x)
+
+
+def _as_flow(module: nn.Module, fail) -> Flow:
+    """The user's module as the lab's Flow: layers of its own (``transforms``), or a Distribution it returns."""
+    layers = getattr(module, "transforms", None)
+    if layers is not None:
+        if not isinstance(layers, (list, tuple, nn.ModuleList)) or not len(layers):
+            raise fail("its transforms must be a non-empty list (or nn.ModuleList) of layers, each with forward(z) -> "
+                       "(x, logdet) and inverse(x) -> (z, logdet)")
+        if any(id(m) not in {id(c) for c in module.modules()} for m in layers if isinstance(m, nn.Module)):
+            raise fail("its transforms must be submodules of the model (their parameters are trained)")
+        return UserFlow(module)
+    try:
+        dist = module()
+    except Exception:  # noqa: BLE001 - not a distribution's factory: said below
+        dist = None
+    if not isinstance(dist, torch.distributions.Distribution):
+        raise fail("the model needs transforms (a list of its layers, each with forward(z) -> (x, logdet) and "
+                   "inverse(x) -> (z, logdet)), or to return a torch Distribution when called, as zuko's flows do")
+    found = distribution_layers(dist)
+    if found is None or not found[0]:
+        raise fail(f"model() returned a {type(dist).__name__}; the flow lab draws every layer, so it needs a "
+                   "normalizing flow whose transforms it can reach (a zuko flow, or a torch TransformedDistribution)")
+    base, z = found[1], torch.randn(PROBE, 2, generator=torch.Generator().manual_seed(1))
+    try:
+        standard = torch.allclose(base.log_prob(z), Flow([]).base.log_prob(z), atol=1e-4)
+    except Exception:  # noqa: BLE001
+        standard = False
+    if not standard:
+        raise fail(f"its base distribution ({type(base).__name__}) is not the standard normal N(0, I) on 2-D that "
+                   "the lab's layer views start from")
+    return DistributionFlow(module)
+
+
+def load_flow(code: ModelCode, probe: torch.Tensor, device: str = "cpu") -> Flow:
+    """The user's flow (``genviz.models.protocols.FlowModel``: layers of its own, or a torch Distribution such as a
+    zuko flow), checked on ``probe`` (points of the lab's data): each layer's shapes, its inverse undoing its
+    forward, its log|det J| against autograd's Jacobian, and their sum against the flow's own log_prob."""
     who = f"model code {code.spec}"
 
     def fail(text: str) -> ModelCodeError:
         return ModelCodeError(f"{who}: {text}")
 
     module = build_module(code, shape=(2,), data="points", device=str(device))
-    layers = getattr(module, "transforms", None)
-    if not isinstance(layers, (list, tuple, nn.ModuleList)) or not len(layers):
-        raise fail("the model needs transforms: a list (or nn.ModuleList) of its layers, each with forward(z) -> "
-                   "(x, logdet) and inverse(x) -> (z, logdet)")
-    if any(id(m) not in {id(c) for c in module.modules()} for m in layers if isinstance(m, nn.Module)):
-        raise fail("its transforms must be submodules of the model (their parameters are trained)")
+    flow = _as_flow(module, fail)
     n = PROBE
-    z = probe[:n].detach().float().clone()
-    for k, layer in enumerate(layers, start=1):
-        for name in ("forward", "inverse"):
+    x0 = probe[:n].detach().float().clone()
+    z = x0
+    for k, layer in enumerate(flow.transforms, start=1):
+        for name in ("__call__", "inverse"):
             if not callable(getattr(layer, name, None)):
-                raise fail(f"layer {k} has no {name}()")
+                raise fail(f"layer {k} has no {'forward' if name == '__call__' else name}()")
         try:
             x, ld = layer(z)
             back, ld_inv = layer.inverse(x)
@@ -307,9 +406,14 @@ def load_flow(code: ModelCode, probe: torch.Tensor, device: str = "cpu") -> User
         if not torch.allclose(ld_inv.detach(), -ld.detach(), atol=1e-3, rtol=1e-3):
             raise fail(f"layer {k}'s inverse log|det| is not minus its forward one")
         z = x.detach()
-    flow = UserFlow(module)
+    with torch.no_grad():  # the layers' sum is the flow's own log_prob (for a Distribution: the adapter is right)
+        layered = Flow.log_prob(flow, x0)
+        own = flow.log_prob(x0)
+    if not torch.allclose(layered, own, atol=1e-3, rtol=1e-3):
+        raise fail(f"its log_prob is not the base's plus its layers' log-dets (off by up to "
+                   f"{float((layered - own).abs().max()):.3g} nats)")
     try:
-        (-flow.log_prob(probe[:n].float()).mean()).backward()
+        (-flow.log_prob(x0).mean()).backward()
     except Exception as exc:  # noqa: BLE001
         raise fail(f"the likelihood's backward pass failed: {type(exc).__name__}: {exc}") from None
     if not any(p.grad is not None and bool(p.grad.abs().sum() > 0) for p in module.parameters()):
