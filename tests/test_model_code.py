@@ -460,13 +460,16 @@ def test_the_flow_lab_fits_a_users_flow_and_shows_every_layer(tmp_path):
 
 def test_a_comparison_runs_a_users_model_only_from_the_confirmed_window(qtbot):
     from genviz.core.session import Session
-    from genviz.core.settings import SettingError
     from genviz.ui.compare_run import Run
 
     code = named(get_lab("manifold"), f"{EXAMPLE}:make")
     session = Session(lab="manifold", settings={"hidden": 16}, model_code=code, title="mine")
-    with pytest.raises(SettingError, match="mine is a model of your own code .*open it in the main window"):
-        Run.from_session(session)  # a folder's session: no code runs from here
+    recorded = Run.from_session(session)  # a folder's session: shown as recorded, no code runs from here
+    assert recorded.status == "recorded" and not recorded.trainable and recorded.model.model_code is None
+    assert recorded.error == "recorded only: conv_vae.py:make runs from the main window"
+    recorded.start()
+    assert recorded.bridge is None
+    recorded.close()
     run = Run.from_session(session, trusted=True)  # the main window's own run, its code confirmed there
     assert run.model.config().model_code == code
     run.close()
@@ -539,3 +542,36 @@ def test_a_zuko_flow_trains_in_the_flow_lab_with_every_layer_checked(tmp_path):
     assert abs(float(snap["density"].sum()) * cell - 1.0) < 0.1
     exp = _build(spec, "flow", steps=5, fit="energy", batch=64)
     assert exp.snapshot(heavy=True)["reverse_kl"] > 0
+
+
+def test_a_sweep_trains_a_users_model_and_its_folder_shows_what_it_recorded(qtbot, tmp_path):
+    """genviz sweep --model-code: every run trains the named code, the plan records its reference and hash, a
+    resume must name it again (a folder never runs code), and the compare view shows the runs as recorded."""
+    spec = f"{ROOT / 'docs' / 'examples' / 'pixelcnn.py'}:make"
+    out = tmp_path / "sweep"
+
+    def sweep(*args):
+        return subprocess.run([sys.executable, "-m", "genviz", "sweep", *args, "--quiet"], capture_output=True,
+                              text=True, timeout=600)
+
+    done = sweep("autoregressive", "--grid", "lr=0.001,0.003", "--steps", "8", "--workers", "2",
+                 "--model-code", spec, "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    assert json.loads((out / "sweep.json").read_text())["model_code"]["family"] == "autoregressive"
+    runs = [json.loads(line) for line in (out / "runs.jsonl").read_text().splitlines()]
+    assert [r["metrics"]["model"] for r in runs] == ["yours (pixelcnn.py:make)"] * 2
+    again = sweep("--resume", str(out))
+    assert again.returncode == 2 and "name it again with --model-code" in again.stderr
+    other = sweep("--resume", str(out), "--model-code", f"{EXAMPLE}:make")
+    assert other.returncode == 2 and "not " in other.stderr
+    assert sweep("--resume", str(out), "--model-code", spec).returncode == 0
+    from genviz.ui.compare import open_compare
+
+    w = open_compare(out)
+    qtbot.addWidget(w)
+    w.show()
+    assert [r.status for r in w.runs] == ["recorded", "recorded"] and all(r.model.model_code is None for r in w.runs)
+    assert all(len(r.history) > 0 for r in w.runs)
+    w.play(True)
+    assert all(r.bridge is None for r in w.runs)  # nothing trains: no worker, no code
+    w.close()
