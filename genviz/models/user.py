@@ -45,6 +45,21 @@ def _tensor(who: str, what: str, value, shape: tuple[int, ...]) -> torch.Tensor:
     return value
 
 
+def _trains(module: nn.Module, who: str, what: str, objective) -> None:
+    """``objective()`` (the lab's loss on the probe batch, a scalar) is finite and its gradient reaches the module's
+    parameters; the gradients are cleared after. ``what`` names it in the one line a fault gives ("the ELBO")."""
+    try:
+        loss = objective()
+        loss.backward()
+    except Exception as exc:  # noqa: BLE001 - the user's code: said in one line
+        raise ModelCodeError(f"{who}: {what}'s backward pass failed: {type(exc).__name__}: {exc}") from None
+    if not torch.isfinite(loss):
+        raise ModelCodeError(f"{who}: {what} is not finite on the probe batch")
+    if not any(p.grad is not None and bool(p.grad.abs().sum() > 0) for p in module.parameters()):
+        raise ModelCodeError(f"{who}: {what}'s gradient reaches none of the model's parameters")
+    module.zero_grad(set_to_none=True)
+
+
 def build_module(code: ModelCode, **kwargs) -> nn.Module:
     """Call the factory with the lab's data description; it must return a torch.nn.Module."""
     factory = load_factory(code)
@@ -139,16 +154,7 @@ def check_vae(module: nn.Module, who: str, shape: tuple[int, ...], likelihood: s
     vae = UserVAE(module, shape, likelihood, sigma)
     if not backward:
         return vae
-    try:
-        loss, _ = vae.loss(x)
-        loss.backward()
-    except Exception as exc:  # noqa: BLE001
-        raise fail(f"the ELBO's backward pass failed: {type(exc).__name__}: {exc}") from None
-    if not torch.isfinite(loss):
-        raise fail("the ELBO is not finite on the probe batch")
-    if not any(p.grad is not None and bool(p.grad.abs().sum() > 0) for p in module.parameters()):
-        raise fail("the ELBO's gradient reaches none of the model's parameters")
-    module.zero_grad(set_to_none=True)
+    _trains(module, who, "the ELBO", lambda: vae.loss(x)[0])
     return vae
 
 
@@ -243,14 +249,7 @@ def load_denoiser(code: ModelCode, process: str, probe: torch.Tensor, device: st
         raise ModelCodeError(f"{who}: model(x, t) raised {type(exc).__name__}: {exc} (x: [{n}, 2], t: [{n}])") from None
     _tensor(who, "model(x, t)", out, (n, 2))
     model = UserDenoiser(module, process)
-    try:
-        per, _ = model.loss(x, generator=torch.Generator().manual_seed(0))
-        per.mean().backward()
-    except Exception as exc:  # noqa: BLE001
-        raise ModelCodeError(f"{who}: the loss's backward pass failed: {type(exc).__name__}: {exc}") from None
-    if not any(p.grad is not None and bool(p.grad.abs().sum() > 0) for p in module.parameters()):
-        raise ModelCodeError(f"{who}: the loss's gradient reaches none of the model's parameters")
-    module.zero_grad(set_to_none=True)
+    _trains(module, who, "the loss", lambda: model.loss(x, generator=torch.Generator().manual_seed(0))[0].mean())
     return model
 
 
@@ -412,13 +411,7 @@ def load_flow(code: ModelCode, probe: torch.Tensor, device: str = "cpu") -> Flow
     if not torch.allclose(layered, own, atol=1e-3, rtol=1e-3):
         raise fail(f"its log_prob is not the base's plus its layers' log-dets (off by up to "
                    f"{float((layered - own).abs().max()):.3g} nats)")
-    try:
-        (-flow.log_prob(x0).mean()).backward()
-    except Exception as exc:  # noqa: BLE001
-        raise fail(f"the likelihood's backward pass failed: {type(exc).__name__}: {exc}") from None
-    if not any(p.grad is not None and bool(p.grad.abs().sum() > 0) for p in module.parameters()):
-        raise fail("the likelihood's gradient reaches none of the model's parameters")
-    module.zero_grad(set_to_none=True)
+    _trains(module, who, "the likelihood", lambda: -flow.log_prob(x0).mean())
     return flow
 
 
@@ -502,11 +495,5 @@ def check_autoregressive(module: nn.Module, who: str, shape: tuple[int, ...],
         if not torch.allclose(theirs.detach().double(), total.detach().double(), atol=1e-3, rtol=1e-4):
             raise fail(f"log_prob(x) is not the sum of its conditionals' Bernoulli log-likelihoods (off by up to "
                        f"{float((theirs.detach() - total.detach()).abs().max()):.3g} nats)")
-    try:
-        (-total.mean()).backward()
-    except Exception as exc:  # noqa: BLE001
-        raise fail(f"the likelihood's backward pass failed: {type(exc).__name__}: {exc}") from None
-    if not any(p.grad is not None and bool(p.grad.abs().sum() > 0) for p in module.parameters()):
-        raise fail("the likelihood's gradient reaches none of the model's parameters")
-    module.zero_grad(set_to_none=True)
+    _trains(module, who, "the likelihood", lambda: -total.mean())
     return model
