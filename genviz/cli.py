@@ -344,6 +344,8 @@ def cmd_sweep(argv: list[str]) -> int:
     p.add_argument("--workers", type=int, default=0, help="local: worker processes (default: one per core)")
     p.add_argument("--address", help="ray: the cluster's address (default: start a local Ray instance)")
     p.add_argument("--quiet", action="store_true", help="no progress line")
+    p.add_argument("--model-code", metavar="SPEC", help="your own model in every run: FILE.py:FACTORY or "
+                   "MODULE:FACTORY (runs that Python code; with --resume, name it again)")
     args = p.parse_args(argv)
     if hasattr(signal, "SIGUSR1"):  # `kill -USR1` prints where a long sweep is (every thread's stack)
         faulthandler.register(signal.SIGUSR1, all_threads=True)
@@ -352,6 +354,7 @@ def cmd_sweep(argv: list[str]) -> int:
     signal.signal(signal.SIGINT, signal.default_int_handler)
 
     from genviz.core.labs import get_lab
+    from genviz.core.model_code import ModelCodeError, checked, named
     from genviz.core.settings import SettingError, parse_assignments, resolve
     from genviz.core.sweep import parse_grid, parse_seeds, plan, read_plan, summary_table, sweep
 
@@ -369,6 +372,16 @@ def cmd_sweep(argv: list[str]) -> int:
             fixed = dict(saved.get("fixed") or {})
             seeds, steps, data, out = list(saved.get("seeds") or [0]), int(saved.get("steps", 0)), saved.get("data"), \
                 args.resume
+            code = saved.get("model_code")
+            if code and not args.model_code:  # a folder never runs code the user has not named
+                return refuse(f"this sweep trains your model code {code.get('spec')}: name it again with --model-code "
+                              "to run it")
+            if code:
+                if named(lab, args.model_code)["spec"] != code.get("spec"):
+                    return refuse(f"this sweep trains {code.get('spec')}, not {args.model_code}")
+                code = checked(code).to_dict()  # a file changed since the sweep began is refused, saying so
+            elif args.model_code:
+                return refuse("this sweep trains the lab's own model: --model-code starts a new sweep")
         else:
             if not args.lab or not args.out:
                 return refuse("give a lab and --out (or --resume DIR)")
@@ -376,8 +389,9 @@ def cmd_sweep(argv: list[str]) -> int:
             grid = parse_grid(lab, args.grid)
             fixed = parse_assignments(args.set)
             seeds, steps, data, out = parse_seeds(args.seeds), args.steps, args.data, args.out
+            code = named(lab, args.model_code) if args.model_code else None
         resolve(lab.settings, fixed)
-    except KeyError as exc:
+    except (KeyError, ModelCodeError) as exc:
         return refuse(exc.args[0] if exc.args else str(exc))
     overlap = sorted(set(grid) & set(fixed))
     if overlap:
@@ -386,7 +400,7 @@ def cmd_sweep(argv: list[str]) -> int:
     try:
         result = sweep(lab, grid, seeds, steps, out, backend=args.backend, workers=args.workers,
                        address=args.address, data=data, fixed=fixed, progress=None if args.quiet else sys.stderr,
-                       resume=bool(args.resume))
+                       resume=bool(args.resume), model_code=code)
     except SettingError as exc:
         return refuse(str(exc))
     print(summary_table(result["rows"]))

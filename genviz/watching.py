@@ -169,7 +169,7 @@ class Watch:
         from genviz.core.session import Session
 
         names = {s.name for s in self.info.settings}
-        model = self.static.get("model", "your model")
+        model = self.static.get("your_model", "your model")
         return Session(lab=self.info.name, settings={k: v for k, v in self.exp.settings.items() if k in names},
                        seed=self.seed, data=None, device="auto", step=self.steps, static=self.static, state=None,
                        history=self.history, title=f"Your training loop: {model}",

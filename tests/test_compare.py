@@ -191,6 +191,7 @@ def test_the_compare_window_opens_a_sweep_scrubs_saves_reopens_and_exports(qtbot
     assert any("±" in c for c in cells)
     # the shared timeline: the first recorded step in every trained column
     steps = w.all_steps()
+    assert w.timeline.steps == steps  # scrubbable as opened, before anything trains
     w.show_index(0)
     w.show_live()
     assert steps[0] == 0 and steps[-1] == 40
@@ -266,6 +267,25 @@ def test_the_compare_view_shows_one_chosen_view_per_run(qtbot, swept):
     assert all(c["view"] == "losses" for c in w.columns) and w.view_box.currentText() == "losses"
     w.choose_view(WHOLE_PANEL)
     assert all(not c["panel"].isHidden() for c in w.columns)
+
+
+def test_every_labs_main_view_is_shown_in_the_compare_view(qtbot):
+    """The view taken out of each lab's panel is on screen: a view on a QStackedWidget's page (the autoregressive
+    lab's samples) was hidden by the stack as it left it, and the comparison showed an empty column."""
+    from genviz.core.labs import all_labs
+    from genviz.core.settings import resolve
+    from genviz.ui.compare import CompareWindow
+    from genviz.ui.compare_run import Run
+
+    for lab in all_labs().values():
+        run = Run(lab, resolve(lab.settings, {}), 0)
+        w = CompareWindow(lab, [run])
+        qtbot.addWidget(w)
+        w.show()
+        column = w.columns[0]
+        shown = column["widget"].layout().itemAt(1).widget()
+        assert shown.isVisible() and shown.height() > 50, (lab.name, column["view"])
+        w.close()
 
 
 # -- interrupting a sweep ----------------------------------------------------------------------------------------

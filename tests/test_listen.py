@@ -135,7 +135,7 @@ def test_a_watched_loop_reaches_a_listening_window_and_outlives_it(engine, capsy
         if snap is not None:
             snaps.append(snap)
         time.sleep(0.05)
-    assert any(isinstance(e, Ready) and e.static["model"].startswith("ConvVAE") for e in events)
+    assert any(isinstance(e, Ready) and e.static["your_model"].startswith("ConvVAE") for e in events)
     assert any(s.heavy and "manifold" in s.data for s in snaps)
     engine.close()  # the window goes away: the loop goes on, said once
     _loop(vae, x, 20, w)

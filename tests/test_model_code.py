@@ -106,7 +106,7 @@ def test_a_reference_is_parsed_and_its_file_hashed(models, tmp_path):
 
 
 def test_only_labs_that_take_a_model_accept_code(models):
-    with pytest.raises(ModelCodeError, match="the gibbs lab takes no model code.*manifold, posterior, flow, gan, arithmetic, diffusion"):
+    with pytest.raises(ModelCodeError, match="the gibbs lab takes no model code.*manifold, posterior, flow, gan, autoregressive, arithmetic, diffusion"):
         named(get_lab("gibbs"), f"{models}:good")
     with pytest.raises(ModelCodeError, match="needs latent_dim = 2, the model has 5"):
         _build(f"{models}:five", "posterior")
@@ -184,7 +184,7 @@ def test_the_lab_trains_a_user_vae_and_saves_which_code_it_needs(tmp_path):
     assert last["test_neg_elbo"] < first - 5 and last["steps"] == 150
     snap = exp.snapshot(heavy=True)
     assert snap["decoder"] is None and snap["manifold"].shape[0] > 0
-    assert exp.static_info()["model"].startswith("ConvVAE (")
+    assert exp.static_info()["your_model"].startswith("ConvVAE (")
     decoded = exp.query("decode", z=[[0.0, 0.0], [1.0, -1.0]], tag="walk")
     assert decoded["tag"] == "walk" and decoded["images"].shape == (2, 64)
     assert ((decoded["images"] >= 0) & (decoded["images"] <= 1)).all()
@@ -261,7 +261,7 @@ def test_the_window_trains_your_model_and_decodes_a_click_through_the_worker(qtb
 
     code = named(get_lab("manifold"), f"{EXAMPLE}:make")
     w = open_window(qtbot, "manifold", model_code=code)
-    assert w.run.static["model"].startswith("ConvVAE")
+    assert w.run.static["your_model"].startswith("ConvVAE")
     train_until(qtbot, w, frames=3, checkpoints=1)
     panel = w.panel()
     assert panel.heavy["decoder"] is None
@@ -281,7 +281,7 @@ def test_the_window_trains_your_model_and_decodes_a_click_through_the_worker(qtb
     assert w.run.model_code == code
     # the lab's own model again, through the controller's check
     assert complete(w.controller.use_model_code(None))
-    qtbot.waitUntil(lambda: w.run.static.get("model") == "", timeout=60000)
+    qtbot.waitUntil(lambda: w.run.static.get("your_model", "") == "", timeout=60000)
 
 
 GAN_BAD = textwrap.dedent('''
@@ -312,16 +312,9 @@ GAN_BAD = textwrap.dedent('''
 ''')
 
 
-@pytest.mark.parametrize("factory, said", [
-    ("three_d", r"generator\(z\) returned shape \[4, 3\], expected \[4, 2\]"),
-    ("shared", "share parameters"),
-    ("methods", "generator must be a torch.nn.Module attribute"),
-])
-def test_a_users_gan_is_checked_at_load(tmp_path, factory, said):
+def test_a_users_gan_needs_the_lab_s_own_discriminator_for_packing(tmp_path):
     path = tmp_path / "gans.py"
     path.write_text(GAN_BAD)
-    with pytest.raises(ModelCodeError, match=said):
-        _build(f"{path}:{factory}", "gan")
     with pytest.raises(ModelCodeError, match="pack = 2 packs the lab's own"):
         _build(f"{path}:good", "gan", pack=2)
 
@@ -341,7 +334,7 @@ def test_the_gan_lab_trains_a_users_gan_with_its_own_losses_and_metrics():
     final = exp.final_metrics()
     assert final["n_modes"] == 8 and 0 <= final["modes"] <= 8
     info = exp.static_info()
-    assert info["model"].startswith("Sequential G (") and "g_hidden" in info["unused_settings"]
+    assert info["your_model"].startswith("Sequential G (") and "g_hidden" in info["unused_settings"]
     from genviz.core.runner import restore_state, state_bytes
 
     other = _build(spec, "gan")
@@ -424,16 +417,21 @@ FLOW_BAD = textwrap.dedent('''
 ''')
 
 
-@pytest.mark.parametrize("factory, said", [
-    ("wrong_logdet", r"layer 1's log\|det J\| is not its Jacobian's \(off by up to 1 nats"),
-    ("wrong_inverse", "layer 1's inverse does not undo its forward"),
-    ("no_layers", "the model needs transforms"),
+@pytest.mark.parametrize("lab, factory, said", [
+    ("gan", "three_d", r"generator\(z\) returned shape \[4, 3\], expected \[4, 2\]"),
+    ("gan", "shared", "share parameters"),
+    ("gan", "methods", "generator must be a torch.nn.Module attribute"),
+    ("flow", "wrong_logdet", r"layer 1's log\|det J\| is not its Jacobian's \(off by up to 1 nats"),
+    ("flow", "wrong_inverse", "layer 1's inverse does not undo its forward"),
+    ("flow", "no_layers", "the model needs transforms"),
 ])
-def test_a_users_flow_is_checked_against_autograd_at_load(tmp_path, factory, said):
-    path = tmp_path / "flows.py"
-    path.write_text(FLOW_BAD)
-    with pytest.raises(ModelCodeError, match=said):
-        _build(f"{path}:{factory}", "flow")
+def test_a_users_gan_or_flow_is_checked_at_load(tmp_path, lab, factory, said):
+    """The flow's layers against autograd's Jacobian; the GAN's two networks apart."""
+    path = tmp_path / "models.py"
+    path.write_text(GAN_BAD if lab == "gan" else FLOW_BAD)
+    with pytest.raises(ModelCodeError, match=said) as info:
+        _build(f"{path}:{factory}", lab)
+    assert "\n" not in str(info.value)
 
 
 def test_the_flow_lab_fits_a_users_flow_and_shows_every_layer(tmp_path):
@@ -460,13 +458,118 @@ def test_the_flow_lab_fits_a_users_flow_and_shows_every_layer(tmp_path):
 
 def test_a_comparison_runs_a_users_model_only_from_the_confirmed_window(qtbot):
     from genviz.core.session import Session
-    from genviz.core.settings import SettingError
     from genviz.ui.compare_run import Run
 
     code = named(get_lab("manifold"), f"{EXAMPLE}:make")
     session = Session(lab="manifold", settings={"hidden": 16}, model_code=code, title="mine")
-    with pytest.raises(SettingError, match="mine is a model of your own code .*open it in the main window"):
-        Run.from_session(session)  # a folder's session: no code runs from here
+    recorded = Run.from_session(session)  # a folder's session: shown as recorded, no code runs from here
+    assert recorded.status == "recorded" and not recorded.trainable and recorded.model.model_code is None
+    assert recorded.error == "recorded only: conv_vae.py:make runs from the main window"
+    recorded.start()
+    assert recorded.bridge is None
+    recorded.close()
     run = Run.from_session(session, trusted=True)  # the main window's own run, its code confirmed there
     assert run.model.config().model_code == code
     run.close()
+
+
+DIST_FLOWS = textwrap.dedent('''
+    import torch
+    from torch import nn
+    from torch.distributions import (AffineTransform, Independent, MultivariateNormal, Normal, TanhTransform,
+                                     TransformedDistribution)
+
+    class Affine(nn.Module):
+        """A Gaussian as a flow: N(0, I) through x = loc + e^s z (torch's TransformedDistribution)."""
+        def __init__(self, base_scale=1.0):
+            super().__init__()
+            self.loc = nn.Parameter(torch.tensor([0.3, -0.2]))
+            self.log_scale = nn.Parameter(torch.tensor([0.4, -0.5]))
+            self.base_scale = base_scale
+        def forward(self):
+            base = Independent(Normal(torch.zeros(2), self.base_scale * torch.ones(2)), 1)
+            return TransformedDistribution(base, [AffineTransform(self.loc, self.log_scale.exp())])
+
+    class Gauss(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.loc = nn.Parameter(torch.zeros(2))
+        def forward(self):
+            return MultivariateNormal(self.loc, torch.eye(2))
+
+    def affine(**_): return Affine()
+    def wide_base(**_): return Affine(base_scale=2.0)
+    def not_a_flow(**_): return Gauss()
+''')
+
+
+def test_a_flow_given_as_a_torch_distribution_has_its_exact_density_and_its_layers(tmp_path):
+    """torch's TransformedDistribution: the lab's log_prob is the closed-form Gaussian's; its transform is the
+    layer the views walk. A base other than N(0, I) and a distribution without transforms are refused."""
+    path = tmp_path / "dists.py"
+    path.write_text(DIST_FLOWS)
+    exp = _build(f"{path}:affine", "flow")
+    net = exp.flow.net
+    x = torch.randn(6, 2)
+    exact = torch.distributions.Normal(net.loc, net.log_scale.exp()).log_prob(x).sum(1)
+    assert torch.allclose(exp.flow.log_prob(x), exact, atol=1e-5)
+    assert len(exp.flow.transforms) == 1 and exp.static_info()["your_model"].startswith("Affine (1 layers, 4 ")
+    for _ in range(20):
+        exp.advance()
+    assert exp.snapshot(heavy=True)["lines"].shape[0] == 2  # the base and the one layer
+    with pytest.raises(ModelCodeError, match=r"base distribution \(Independent\) is not the standard normal"):
+        _build(f"{path}:wide_base", "flow")
+    with pytest.raises(ModelCodeError, match="returned a MultivariateNormal; the flow lab draws every layer"):
+        _build(f"{path}:not_a_flow", "flow")
+
+
+def test_a_zuko_flow_trains_in_the_flow_lab_with_every_layer_checked(tmp_path):
+    """A third-party library's flow (zuko's neural spline flow, docs/examples/zuko_flow.py) through the adapter:
+    its layers' log-dets pass the autograd check, their sum is zuko's own log_prob, both fits train it, and the
+    density after the last layer is the flow's density (it integrates to ~1 over the view)."""
+    spec = f"{ROOT / 'docs' / 'examples' / 'zuko_flow.py'}:make"
+    exp = _build(spec, "flow", steps=0)
+    nll0 = exp.final_metrics()["test_nll"]
+    for _ in range(60):
+        exp.advance()
+    assert exp.final_metrics()["test_nll"] < nll0 - 0.2
+    snap = exp.snapshot(heavy=True)
+    assert snap["lines"].shape[0] == 5 and exp.static_info()["layers"] == 4  # the base and zuko's 4 transforms
+    x0, x1, y0, y1 = exp.extent
+    cell = (x1 - x0) * (y1 - y0) / snap["density"].size
+    assert abs(float(snap["density"].sum()) * cell - 1.0) < 0.1
+    exp = _build(spec, "flow", steps=5, fit="energy", batch=64)
+    assert exp.snapshot(heavy=True)["reverse_kl"] > 0
+
+
+def test_a_sweep_trains_a_users_model_and_its_folder_shows_what_it_recorded(qtbot, tmp_path):
+    """genviz sweep --model-code: every run trains the named code, the plan records its reference and hash, a
+    resume must name it again (a folder never runs code), and the compare view shows the runs as recorded."""
+    spec = f"{ROOT / 'docs' / 'examples' / 'pixelcnn.py'}:make"
+    out = tmp_path / "sweep"
+
+    def sweep(*args):
+        return subprocess.run([sys.executable, "-m", "genviz", "sweep", *args, "--quiet"], capture_output=True,
+                              text=True, timeout=600)
+
+    done = sweep("autoregressive", "--grid", "lr=0.001,0.003", "--steps", "8", "--workers", "2",
+                 "--model-code", spec, "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    assert json.loads((out / "sweep.json").read_text())["model_code"]["family"] == "autoregressive"
+    runs = [json.loads(line) for line in (out / "runs.jsonl").read_text().splitlines()]
+    assert [r["metrics"]["model"] for r in runs] == ["yours (pixelcnn.py:make)"] * 2
+    again = sweep("--resume", str(out))
+    assert again.returncode == 2 and "name it again with --model-code" in again.stderr
+    other = sweep("--resume", str(out), "--model-code", f"{EXAMPLE}:make")
+    assert other.returncode == 2 and "not " in other.stderr
+    assert sweep("--resume", str(out), "--model-code", spec).returncode == 0
+    from genviz.ui.compare import open_compare
+
+    w = open_compare(out)
+    qtbot.addWidget(w)
+    w.show()
+    assert [r.status for r in w.runs] == ["recorded", "recorded"] and all(r.model.model_code is None for r in w.runs)
+    assert all(len(r.history) > 0 for r in w.runs)
+    w.play(True)
+    assert all(r.bridge is None for r in w.runs)  # nothing trains: no worker, no code
+    w.close()

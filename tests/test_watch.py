@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 import torch
-import torch.nn.functional as F
+
 
 import genviz
+from genviz.bench.watch import vae_step
 from genviz.data import load_dataset
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -32,15 +33,7 @@ def digits():
 def _loop(vae, x, steps, w=None):
     opt = torch.optim.Adam(vae.parameters(), 1e-3)
     for _ in range(steps):
-        xb = x[torch.randint(0, len(x), (64,))]
-        mu, logvar = vae.encode(xb)
-        z = mu + (0.5 * logvar).exp() * torch.randn_like(mu)
-        recon = F.binary_cross_entropy_with_logits(vae.decode(z), xb, reduction="none").flatten(1).sum(1)
-        kl = 0.5 * (mu.pow(2) + logvar.exp() - 1 - logvar).sum(1)
-        loss = (recon + kl).mean()
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
+        loss, recon, kl = vae_step(vae, opt, x[torch.randint(0, len(x), (64,))])  # the benchmark's plain loop
         if w is not None:
             w.step(neg_elbo=loss.item(), recon_nll=recon.mean().item(), kl=torch.as_tensor(kl.mean().item()))
     return vae
@@ -77,7 +70,7 @@ def test_a_watched_run_is_a_session_that_export_draws(digits, tmp_path):
     session = load_session(w.path)
     metrics = session.history.metrics()
     assert session.step == 40 and list(metrics["step"]) == list(range(1, 41)) and len(metrics["kl"]) == 40
-    assert session.state is None and session.static["model"].startswith("ConvVAE")
+    assert session.state is None and session.static["your_model"].startswith("ConvVAE")
     frame = session.history.frames[-1].data
     assert frame["decoder"] is None and frame["preview"].shape == (8, 8) and frame["test_neg_elbo"] > 0
     out = tmp_path / "lab.png"

@@ -48,6 +48,23 @@ def _model(kind: str):
     return MLP()
 
 
+def vae_step(vae, opt, xb):
+    """One step of a plain torch training loop of a VAE (Bernoulli likelihood, N(0, I) prior): what a user's own
+    loop does. Returns (loss, reconstruction NLL per image, KL per image)."""
+    import torch
+    import torch.nn.functional as F
+
+    mu, logvar = vae.encode(xb)
+    z = mu + (0.5 * logvar).exp() * torch.randn_like(mu)
+    recon = F.binary_cross_entropy_with_logits(vae.decode(z), xb, reduction="none").flatten(1).sum(1)
+    kl = 0.5 * (mu.pow(2) + logvar.exp() - 1 - logvar).sum(1)
+    loss = (recon + kl).mean()
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+    return loss, recon, kl
+
+
 def main(argv: list[str]) -> int:
     p = argparse.ArgumentParser(prog="genviz bench watch", description=__doc__.split("\n\n")[0])
     p.add_argument("--seconds", type=float, default=8.0, help="length of each phase")
@@ -56,7 +73,6 @@ def main(argv: list[str]) -> int:
     args = p.parse_args(argv)
 
     import torch
-    import torch.nn.functional as F
 
     import genviz
     from genviz.data import load_dataset
@@ -72,15 +88,7 @@ def main(argv: list[str]) -> int:
     def phase(w=None) -> float:
         n, t0 = 0, time.perf_counter()
         while time.perf_counter() - t0 < args.seconds:
-            xb = x[torch.randint(0, len(x), (128,), generator=gen)]
-            mu, logvar = vae.encode(xb)
-            z = mu + (0.5 * logvar).exp() * torch.randn_like(mu)
-            recon = F.binary_cross_entropy_with_logits(vae.decode(z), xb, reduction="none").flatten(1).sum(1)
-            kl = 0.5 * (mu.pow(2) + logvar.exp() - 1 - logvar).sum(1)
-            loss = (recon + kl).mean()
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
+            loss, recon, kl = vae_step(vae, opt, x[torch.randint(0, len(x), (128,), generator=gen)])
             n += 1
             if w is not None:
                 w.step(neg_elbo=loss.item(), recon_nll=recon.mean().item(), kl=kl.mean().item())

@@ -63,6 +63,13 @@ class Experiment:
     # change what ``state_dict`` holds (tests/test_conformance.py runs every one on every lab)
     QUERIES: dict[str, dict] = {}
 
+    # a user's own model (``--model-code``, for a lab with a ``LabInfo.user_model`` family): the lab sets it to the
+    # genviz.core.model_code.ModelCode it built its model from; ``save`` records its reference in the model file
+    # (reading the file back needs the same code) and ``user_model_info`` names it for the window
+    model_code = None
+    # the settings of the lab's own network that a user's model makes irrelevant (greyed out in the form)
+    NETWORK_SETTINGS: tuple[str, ...] = ()
+
     def __init__(self, settings: dict, seed: int = 0, device: str = "cpu", data: str | None = None):
         self.settings = self.parse_settings(settings)
         self.seed = int(seed)
@@ -142,6 +149,20 @@ class Experiment:
         """Sent once after (re)build: things that do not change while training (data samples)."""
         return {}
 
+    def user_model_info(self, described: str = "") -> dict:
+        """``static_info``'s reserved keys for a user's model: ``your_model`` (``described``, or its modules and
+        parameter count: the window's status line names it) and ``unused_settings`` (``NETWORK_SETTINGS``, each
+        with why: the settings form greys them out). Empty for the lab's own model."""
+        if self.model_code is None and not described:
+            return {}
+        return {"your_model": described or describe_modules(self.model_modules()),
+                "unused_settings": {name: "your own model's code decides its network"
+                                    for name in self.NETWORK_SETTINGS} if self.model_code is not None else {}}
+
+    def model_modules(self) -> dict[str, torch.nn.Module]:
+        """The modules a user's model gave the lab, by the name the status line uses (``user_model_info``)."""
+        return {name: value for name, value in vars(self).items() if isinstance(value, torch.nn.Module)}
+
     def snapshot(self, heavy: bool) -> dict:
         """Numpy copies of what the views show. ``heavy`` snapshots may run evaluation passes;
         the engine spaces them so they take a small share of the worker's time."""
@@ -177,9 +198,11 @@ class Experiment:
                     "settings": dict(self.settings), "seed": self.seed, "data": self.data_ref,
                     "step": self.step_count}
         state = self.model_state()
-        clash = set(state) & set(envelope)
+        clash = set(state) & (set(envelope) | {"model_code"})
         if clash:
             raise ValueError(f"model_state() must not use the envelope's keys: {sorted(clash)}")
+        if self.model_code is not None:  # reading the file back needs the same code: the file says which
+            state["model_code"] = self.model_code.to_dict()
         torch.save({**envelope, **state}, path)
 
     # -- checkpoints --------------------------------------------------------------------------------
@@ -343,6 +366,19 @@ def _from_storable(value: Any, device: torch.device) -> Any:
     if isinstance(value, (list, tuple)):
         return type(value)(_from_storable(v, device) for v in value)
     return value
+
+
+def describe_modules(modules: dict[str, torch.nn.Module]) -> str:
+    """"ConvVAE (12,345 parameters)"; several: "MLP G (1,234 parameters), MLP D (2,345)": the user's own classes
+    (a wrapper's ``net`` or ``user`` attribute where the lab wraps it)."""
+    parts = []
+    for i, (name, module) in enumerate(modules.items()):
+        inner = getattr(module, "net", None) or getattr(module, "user", None)
+        cls = type(inner if isinstance(inner, torch.nn.Module) else module).__name__
+        n = sum(p.numel() for p in module.parameters())
+        label = f"{cls} {name}" if len(modules) > 1 else cls
+        parts.append(f"{label} ({n:,} parameters)" if i == 0 else f"{label} ({n:,})")
+    return ", ".join(parts)
 
 
 def to_numpy(t: torch.Tensor, dtype=np.float32) -> np.ndarray:

@@ -103,8 +103,10 @@ def parse_seeds(text: str) -> list[int]:
 
 
 def plan(lab: LabInfo, grid: dict[str, list], seeds: list[int], steps: int, data: str | None = None,
-         fixed: dict | None = None, frame_every: int = 0) -> list[dict]:
-    """One job per (grid point, seed), in order; ``fixed``: settings every run shares."""
+         fixed: dict | None = None, frame_every: int = 0, model_code=None) -> list[dict]:
+    """One job per (grid point, seed), in order; ``fixed``: settings every run shares; ``model_code``: a user's
+    model every run trains (a ModelCode or its dict, named by the user on the command line)."""
+    code = model_code.to_dict() if hasattr(model_code, "to_dict") else model_code
     if steps < 1:
         raise SettingError(f"--steps must be at least 1, got {steps}")
     names = list(grid)
@@ -121,7 +123,7 @@ def plan(lab: LabInfo, grid: dict[str, list], seeds: list[int], steps: int, data
             varied = dict(zip(names, point))
             jobs.append({"id": f"run{len(jobs):03d}", "point": i, "lab": lab.name, "varied": varied,
                          "settings": {**(fixed or {}), **varied}, "seed": seed, "steps": steps, "data": data,
-                         "frame_every": every, "checkpoint_every": every * 10})
+                         "frame_every": every, "checkpoint_every": every * 10, "model_code": code})
     return jobs
 
 
@@ -153,7 +155,7 @@ def run_one(job: dict) -> dict:
     t0 = time.perf_counter()
     try:
         config = EngineConfig(lab=job["lab"], settings=dict(job["settings"]), seed=int(job["seed"]),
-                              data=job.get("data"), device="cpu", torch_threads=1)
+                              data=job.get("data"), device="cpu", torch_threads=1, model_code=job.get("model_code"))
         session, metrics = record_run(config, int(job["steps"]), int(job["frame_every"]), int(job["checkpoint_every"]),
                                       title=job["id"])
         with tempfile.TemporaryDirectory(prefix="genviz-sweep-") as tmp:
@@ -402,13 +404,14 @@ def read_plan(out: str | os.PathLike) -> dict:
 
 def sweep(lab: LabInfo, grid: dict[str, list], seeds: list[int], steps: int, out: str | os.PathLike,
           backend: str = "local", workers: int = 0, address: str | None = None, data: str | None = None,
-          fixed: dict | None = None, progress=sys.stderr, resume: bool = False) -> dict:
+          fixed: dict | None = None, progress=sys.stderr, resume: bool = False, model_code=None) -> dict:
     """Run the sweep into the folder ``out`` (created; refused when it already holds a sweep, unless ``resume``:
     then only the runs without a finished record run) and return ``{"rows": summary rows, "records": ...,
     "seconds": ..., "backend": ..., "interrupted": bool}``. Each finished run's session, row and the manifest are
     written as it completes; Ctrl-C stops the workers at once and keeps what finished."""
     out = Path(out).expanduser()
-    jobs = plan(lab, grid, seeds, steps, data=data, fixed=fixed)
+    jobs = plan(lab, grid, seeds, steps, data=data, fixed=fixed, model_code=model_code)
+    code = jobs[0]["model_code"] if jobs else None
     records: list[dict] = []
     if resume:
         kept = {}
@@ -428,7 +431,8 @@ def sweep(lab: LabInfo, grid: dict[str, list], seeds: list[int], steps: int, out
         raise SettingError(f"{out} already holds a sweep; give a new --out folder (or --resume {out})")
     (out / "runs").mkdir(parents=True, exist_ok=True)
     _write_atomic(out / PLAN_FILE, json.dumps(_json_safe({"lab": lab.name, "grid": grid, "seeds": seeds,
-                                                          "steps": steps, "data": data, "fixed": fixed or {}}),
+                                                          "steps": steps, "data": data, "fixed": fixed or {},
+                                                          "model_code": code}),
                                               indent=1).encode())
     total = len(records) + len(jobs)
     title = f"sweep of {lab.name}: {', '.join(grid) or 'seeds'}"

@@ -6,6 +6,8 @@ everything else (data, training loop, optimiser, views, metrics, timeline, sessi
 The keyword arguments (a factory takes what it needs and ``**kwargs`` for the rest):
 
 - ``shape``: the shape of one data item, e.g. ``(1, 28, 28)`` for images, ``(2,)`` for 2-D points;
+- ``data``: ``"binary"`` (the autoregressive lab's images, 0 or 1), ``"unit"`` (the VAE family's, in [0, 1]) or
+  ``"points"`` (2-D);
 - ``likelihood``: the lab's observation model, ``"bernoulli"`` or ``"gaussian"`` (VAE family);
 - ``latent``: the latent size the lab's settings ask for (VAE family; a model may choose its own);
 - ``device``: where the lab trains (the lab moves the module there itself).
@@ -80,3 +82,21 @@ class FlowModel(Protocol):
     """
 
     transforms: list
+
+
+@runtime_checkable
+class AutoregressiveModel(Protocol):
+    """The autoregressive lab (binary images): p(x) = Π_d p(x_d | the pixels before d), in a declared order.
+
+    - ``logits(x)``: binary images ``x`` [batch, *shape] (floats 0. and 1.) -> [batch, *shape]: for every pixel d at
+      once, the logit of p(x_d = 1 | the pixels before d), computed from the true x (teacher forcing);
+    - ``order`` (optional): the order pixels are sampled in, a sequence of the D = prod(shape) flat (row-major)
+      indices; raster order (0, 1, ..., D - 1) without it;
+    - ``log_prob(x)`` (optional) -> [batch]: if the model has one, it must equal Σ_d log Bernoulli(x_d; logits_d).
+    At load the lab checks that the conditionals are autoregressive in that order (the gradient of each pixel's
+    logit reaches no pixel at or after it in the order): a model that passes is normalised, Σ_x p(x) = 1 exactly,
+    and a mask that lets a pixel see itself (the classic PixelCNN bug) is refused, naming the pixel. The lab trains
+    it by exact maximum likelihood and samples, completes and draws receptive fields from ``logits`` alone.
+    """
+
+    def logits(self, x: torch.Tensor) -> torch.Tensor: ...

@@ -112,8 +112,15 @@ def check_description(lab: LabInfo, tmp: Path) -> str:
 def check_training(lab: LabInfo, tmp: Path) -> str:
     """It builds, trains four counted steps with finite metrics, and snapshots only protocol types."""
     runner = _runner(lab)
-    problems = allowed(runner.static_info(), "static_info")
+    static = runner.static_info()
+    problems = allowed(static, "static_info")
     require(not problems, f"static_info holds what cannot cross to the window: {problems[:3]}")
+    require(isinstance(static.get("your_model", ""), str), "static_info's reserved key your_model (a user's model, "
+            "named in the status line) must be a str")
+    unused = static.get("unused_settings", {})
+    names = {s.name for s in lab.settings}
+    require(isinstance(unused, dict) and all(k in names and isinstance(v, str) for k, v in unused.items()),
+            f"static_info's reserved key unused_settings must map the lab's setting names to why: {unused!r}")
     for _ in range(4):
         metrics = runner.step()
         require(metrics and all(np.isfinite(float(v)) for v in metrics.values()),

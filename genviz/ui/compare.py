@@ -189,8 +189,12 @@ class CompareWindow(QMainWindow):
             title.setTextFormat(Qt.RichText)
             title.setText(f"<span style='color:{color_of[id(run)]}; font-size:16pt'>■</span> "
                           f"<b style='font-size:12pt'>{html.escape(run.name)}</b>"
-                          + (f" &nbsp;<span style='color:{theme.colors()['warn_fg']}'>failed: "
-                             f"{html.escape(str(run.error))}</span>" if run.status == "failed" else ""))
+                          + (f" &nbsp;<span style='color:{theme.colors()['warn_fg']}'>"
+                             f"{'failed: ' if run.status == 'failed' else ''}{html.escape(str(run.error))}</span>"
+                             if run.status in ("failed", "recorded") else ""))
+            if run.status == "recorded":
+                title.setToolTip("This run trained a model of your own code: the comparison shows what it recorded "
+                                 "and never runs code from a folder. Open its session in the main window to train it.")
             panel = import_object(self.lab.panel)(self.lab)
             for plot in panel.curve_plots():  # the shared plots below overlay the curves; each panel's own redraw
                 plot.MIN_REDRAW_SECONDS = PANEL_CURVE_SECONDS  # less often (4 panels x 5 plots at 10/s: slow paints)
@@ -207,6 +211,7 @@ class CompareWindow(QMainWindow):
             if wanted in views:
                 # the one view, taken out of its panel (which stays, hidden, and keeps drawing into it)
                 lay.addWidget(views[wanted], 1)
+                views[wanted].show()  # a view taken out of a QStackedWidget's page was hidden by it (autoregressive)
                 panel.setParent(box)
                 panel.hide()
             else:
@@ -218,6 +223,8 @@ class CompareWindow(QMainWindow):
             if len(run.history):
                 panel.rebuild(run.static, run.history, run.step)
                 panel.set_view_state(run.view)  # the run's own view choices (a layer, an example)
+        if self.runs:  # the recorded frames are there to scrub before anything trains (a sweep's folder)
+            self.timeline.set_steps(self.all_steps(), max(r.step for r in self.runs))
         self.refresh()
 
     def _fill_view_box(self, names: list[str], current: str) -> None:
@@ -333,7 +340,8 @@ class CompareWindow(QMainWindow):
         self._redraws, self._redraw_t = 0, now
         self.curves.refresh()
         parts = [f"{r.name}: step {r.step:,}" + (f", {r.steps_per_sec:,.0f} steps/s" if r.bridge is not None
-                                                  else " (saved; Space trains on)") for r in self.shown_runs()]
+                                                  else " (saved; Space trains on)" if r.trainable
+                                                  else f" ({r.status})") for r in self.shown_runs()]
         self.status.setText("   ·   ".join(parts) + f"   ·   {self.redraws_per_sec:.0f} redraws/s")
 
     # -- dialogs ---------------------------------------------------------------------------------------

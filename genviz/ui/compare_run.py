@@ -2,6 +2,8 @@
 the dialog that adds a run with other settings or another seed."""
 from __future__ import annotations
 
+import os
+
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFormLayout, QLabel, QLineEdit, QSpinBox
 
@@ -52,10 +54,13 @@ class Run(QObject):
     @classmethod
     def from_session(cls, session: Session, name: str = "", parent=None, trusted: bool = False) -> "Run":
         """``trusted``: the session's model code (if any) was confirmed by the user (the main window's own run);
-        otherwise a run of a user's model is refused here, before any code could run."""
+        otherwise a run of a user's model (a sweep folder's, a saved comparison's) shows what it recorded (its
+        timeline and curves) and never trains: no code runs from a folder."""
         if session.model_code and not trusted:
-            raise SettingError(f"{name or session.title or 'a run'} is a model of your own code "
-                               f"({session.model_code.get('spec')}): open it in the main window (File ▸ Open session)")
+            return cls(all_labs()[session.lab], session.settings, session.seed, session.data, session.history,
+                       session.static, None, session.step, name or session.title, status="recorded",
+                       error=f"recorded only: {str(session.model_code.get('spec')).replace(os.sep, '/').rsplit('/', 1)[-1]}"
+                             " runs from the main window", view=session.view, parent=parent)
         return cls(all_labs()[session.lab], session.settings, session.seed, session.data, session.history,
                    session.static, session.state, session.step, name or session.title, view=session.view,
                    parent=parent, model_code=session.model_code if trusted else None)
@@ -87,7 +92,7 @@ class Run(QObject):
 
     @property
     def trainable(self) -> bool:
-        return self.status != "failed"
+        return self.status not in ("failed", "recorded")
 
     def config(self) -> EngineConfig:
         return self.controller.engine_config()

@@ -236,7 +236,7 @@ class MainWindow(QMainWindow):
         self.frames_drawn, self._fps_t = 0, now
         run, engine = self.run, self.controller.engine
         data = run.static.get("dataset") or run.static.get("name") or run.data or "digits"
-        model = f"   ·   your model {run.static['model']}" if run.static.get("model") else ""
+        model = f"   ·   your model {run.static['your_model']}" if run.static.get("your_model") else ""
         self.status_label.setText(
             f"step {run.step:,}   ·   {run.steps_per_sec:,.0f} steps/s   ·   device {run.device_name}   ·   "
             f"{self.fps:.0f} fps   ·   engine {engine.kind if engine else '-'}   ·   data {data}{model}")

@@ -32,7 +32,8 @@ class ModelCodeActions:
             takes = ", ".join(info.title for info in self.w.labs.values() if info.user_model)
             self.w.banner.show_message(f"This lab takes no model of your own; these do: {takes}")
             return
-        path, _ = QFileDialog.getOpenFileName(self.w, f"Your {lab.user_model.upper()} model's Python file", "",
+        family = lab.user_model.upper() if len(lab.user_model) <= 3 else lab.user_model  # VAE, GAN; flow
+        path, _ = QFileDialog.getOpenFileName(self.w, f"Your {family} model's Python file", "",
                                               "Python (*.py)")
         if not path:
             return

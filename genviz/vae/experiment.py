@@ -21,6 +21,7 @@ class VAEExperiment(Experiment):
     implements ``snapshot``; ``FIXED_SETTINGS`` fixes family settings the lab does not offer."""
 
     STATE_ATTRS = ("last_kl",)
+    NETWORK_SETTINGS = ("hidden", "layers", "activation")  # what a user's own VAE (--model-code) decides itself
 
     def __init__(self, settings: dict, seed: int = 0, device: str = "cpu", data: str | None = None,
                  model_code=None, model=None):
@@ -110,9 +111,7 @@ class VAEExperiment(Experiment):
             "class_names": self.dataset.class_names() or ["data"],
             "latent": self.model.latent, "activation": self.model.activation,
             "likelihood": self.model.likelihood,
-            "model": self.model.describe() if self.model_code is not None or self.watched else "",
-            "unused_settings": {name: "your own model's code decides its network" for name in
-                                ("hidden", "layers", "activation")} if self.model_code is not None else {},
+            **self.user_model_info(self.model.describe() if self.model_code is not None or self.watched else ""),
         }
 
     @torch.no_grad()
@@ -145,7 +144,4 @@ class VAEExperiment(Experiment):
 
     # -- persistence --------------------------------------------------------------------------
     def model_state(self) -> dict:
-        state = {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict()}
-        if self.model_code is not None:  # reading the file back needs the same code: it says which
-            state["model_code"] = self.model_code.to_dict()
-        return state
+        return {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict()}

@@ -12,6 +12,7 @@ LAB = LabInfo(
     panel="genviz.labs.autoregressive.panel:AutoregressivePanel",
     order=55,
     data_kind="images",
+    user_model="autoregressive",  # a user's model (--model-code): genviz.models.protocols.AutoregressiveModel
     data_applies=(("points", ("",)),),  # with 2-D points set, the images are not read
     bench="genviz.labs.autoregressive.bench:run",
     settings=(

@@ -64,13 +64,22 @@ def build_model(settings: dict, height: int, width: int, seed: int):
 
 class AutoregressiveExperiment(Experiment):
     LAB = LAB
+    # what a user's own model (--model-code) decides itself
+    NETWORK_SETTINGS = ("model", "hidden", "channels", "layers", "order", "masks")
 
-    def __init__(self, settings: dict, seed: int = 0, device: str = "cpu", data: str | None = None):
+    def __init__(self, settings: dict, seed: int = 0, device: str = "cpu", data: str | None = None,
+                 model_code=None):
         super().__init__(settings, seed, device, data)
         torch.manual_seed(self.seed)
         self.gen = torch.Generator().manual_seed(self.seed)
         self.toy = None
+        self.model_code = model_code  # a user's own model of binary images (--model-code), or None: the lab's
         if self.settings["points"]:
+            if model_code is not None:
+                from genviz.core.model_code import ModelCodeError
+
+                raise ModelCodeError(f"model code {model_code.spec}: your model learns images here; the 2-D points "
+                                     "setting is for the lab's own binned model (clear points)")
             self._build_toy()
             return
         self.dataset = load_dataset(data, seed=self.seed)
@@ -99,6 +108,14 @@ class AutoregressiveExperiment(Experiment):
         self.gray_train = gray_train.clamp(0, 1)
         self.x_train = (self.gray_train > 0.5).float()
         s = self.settings
+        if model_code is not None:  # its size is the user's: it is checked on a probe batch, not estimated
+            from genviz.models.user import load_autoregressive
+
+            self.model = load_autoregressive(model_code, (1, *self.shape), self.x_train[:8],
+                                             str(self.device)).to(self.device)
+            self.opt = adam(self.model.parameters(), lr=self.settings["lr"])
+            self.params = list(self.model.parameters())
+            return
         size = {"nade": f"{s['hidden']} hidden units", "made": f"2 x {s['hidden']} hidden units"}.get(
             s["model"], f"{s['layers']} layers of {s['channels']} channels")
         check_model_memory(training_bytes(s, *self.shape), f"a training step of {s['model']} with {size} and "
@@ -198,7 +215,7 @@ class AutoregressiveExperiment(Experiment):
     def test_nlls(self, x: torch.Tensor, chunk: int = 250) -> dict[str, torch.Tensor]:
         """Per-image test NLL ("nll"); for MADE with several orderings, the ensemble's, and ("one") the
         mean over the K orderings of each one alone."""
-        hidden = self.settings["hidden"] if self.settings["model"] == "nade" else 256
+        hidden = self.settings["hidden"] if self.settings["model"] == "nade" and self.model_code is None else 256
         chunk = max(1, min(chunk, 8_000_000 // (self.D * max(256, hidden))))  # NADE's [batch, D, hidden] stays small
         ensemble = isinstance(self.model, MADE) and self.model.n_masks > 1
         nll, one = [], []
@@ -237,12 +254,14 @@ class AutoregressiveExperiment(Experiment):
             return self._toy_static()
         with self.first_ordering():
             order = self.model.order.cpu().numpy().copy()
-        info = {"dataset": self.dataset.name, "image_shape": self.shape, "model": self.settings["model"],
+        info = {"dataset": self.dataset.name, "image_shape": self.shape,
+                "model": self.settings["model"] if self.model_code is None else "yours",
                 "order": order, "n_test": len(self.x_test), "D": self.D, "test_split": self.test_source,
                 "grey_levels": self.grey_levels, "binarize": self.settings["binarize"],
                 "test_strip": to_compact(self.x_test[:24])}
         if self.dataset.name == "mnist" and self.shape == (28, 28):
             info["published"] = dict(PUBLISHED_MNIST)
+        info.update(self.user_model_info())
         if isinstance(self.model, MADE):  # each ordering's masks (input -> hidden -> ... -> output)
             info["n_masks"] = self.model.n_masks
             info["made_masks"] = [[m.astype(np.uint8) for m in self.model.masks_of(k)]
@@ -365,7 +384,9 @@ class AutoregressiveExperiment(Experiment):
                     "outside_extent": self.outside}
         nlls = self.test_nlls(self.x_test, chunk=500)
         nll = nlls["nll"]
-        out = {"lab": "autoregressive", "model": self.settings["model"], "steps": self.step_count,
+        out = {"lab": "autoregressive",
+               "model": self.settings["model"] if self.model_code is None else f"yours ({self.model_code.shown})",
+               "steps": self.step_count,
                "dataset": self.dataset.name, "test_images": len(self.x_test), "test_split": self.test_source,
                "test_nll_nats": float(nll.mean()), "test_nll_se": mean_se(nll),
                "bits_per_dim": float(nll.mean()) / (self.D * LOG2)}

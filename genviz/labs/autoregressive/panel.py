@@ -23,7 +23,8 @@ from genviz.ui.plots import (ClickableImage, CurvePlot, ImagePlot, add_colorbar,
                               make_plot)
 
 ANIMATION_MS = 15  # one step of the animated sampling per tick
-MODEL_NAMES = {"nade": "NADE", "made": "MADE", "pixelcnn": "PixelCNN", "gated": "Gated PixelCNN", "binned": "p(x1) p(x2 | x1)"}
+MODEL_NAMES = {"nade": "NADE", "made": "MADE", "pixelcnn": "PixelCNN", "gated": "Gated PixelCNN", "binned": "p(x1) p(x2 | x1)",
+               "yours": "Your model"}
 
 
 def heat_view(title: str, cmap: str, label: str, levels) -> tuple[ClickableImage, pg.ImageItem]:

@@ -27,6 +27,7 @@ class DiffusionExperiment(Experiment):
     LAB = LAB
     VIEW = {"t": 0.3}  # the time the score field and the forward noising show (the panel's slider)
     STATE_ATTRS = ("loss_bins", "nll")
+    NETWORK_SETTINGS = ("hidden", "layers")  # what a user's own network (--model-code) decides itself
 
     def __init__(self, settings: dict, seed: int = 0, device: str = "cpu", data: str | None = None,
                  model_code=None):
@@ -100,10 +101,10 @@ class DiffusionExperiment(Experiment):
                 "modes": None if self.toy.modes is None else np.asarray(self.toy.modes, np.float32),
                 "std": self.toy.std, "exact": self.exact is not None, "process": self.settings["process"],
                 "dataset": self.toy.name, "t_bins": T_BINS,
-                "model": (f"{type(self.model.user).__name__} ({sum(p.numel() for p in self.model.parameters()):,} "
-                          "parameters)") if self.model_code is not None else "",
-                "unused_settings": {name: "your own model's code decides its network" for name in ("hidden", "layers")}
-                if self.model_code is not None else {}}
+                **self.user_model_info()}
+
+    def model_modules(self) -> dict:
+        return {"model": self.model}
 
     def sampler_for(self, sampler: str) -> str:
         """The sampler to use: ancestral DDPM and noisy DDIM exist for the variance-preserving processes only;
@@ -231,7 +232,4 @@ class DiffusionExperiment(Experiment):
         return out
 
     def model_state(self) -> dict:
-        state = {"model": self.model.state_dict(), "optimizer": self.opt.state_dict()}
-        if self.model_code is not None:  # reading the file back needs the same code: it says which
-            state["model_code"] = self.model_code.to_dict()
-        return state
+        return {"model": self.model.state_dict(), "optimizer": self.opt.state_dict()}

@@ -46,6 +46,7 @@ def grid(extent, n: int) -> torch.Tensor:
 
 class FlowExperiment(Experiment):
     LAB = LAB
+    NETWORK_SETTINGS = ("flow", "layers", "hidden", "bins")  # what a user's own flow (--model-code) decides itself
     VIEW = {"layer": -1}  # the layer the density views show (-1: the last); the panel's slider
 
     def __init__(self, settings: dict, seed: int = 0, device: str = "cpu", data: str | None = None,
@@ -135,9 +136,8 @@ class FlowExperiment(Experiment):
                 "line_points": LINE_POINTS, "heat": HEAT}
         if self.model_code is not None:
             n = sum(p.numel() for p in self.flow.parameters())
-            info["model"] = f"{type(self.flow.net).__name__} ({len(self.flow.transforms)} layers, {n:,} parameters)"
-            info["unused_settings"] = {name: "your own model's code decides its layers"
-                                       for name in ("flow", "layers", "hidden", "bins")}
+            info.update(self.user_model_info(f"{type(self.flow.net).__name__} ({len(self.flow.transforms)} layers, "
+                                             f"{n:,} parameters)"))
         g = grid(self.extent, HEAT)
         if self.energy is None:
             pts = self.toy.sample(50000, np.random.default_rng(self.seed + 11))
@@ -228,7 +228,4 @@ class FlowExperiment(Experiment):
         return out
 
     def model_state(self) -> dict:
-        state = {"flow": self.flow.state_dict(), "optimizer": self.opt.state_dict()}
-        if self.model_code is not None:  # reading the file back needs the same code: it says which
-            state["model_code"] = self.model_code.to_dict()
-        return state
+        return {"flow": self.flow.state_dict(), "optimizer": self.opt.state_dict()}

@@ -24,6 +24,8 @@ class GanExperiment(Experiment):
     PARTS = {"d": "one discriminator update alone", "g": "one generator update alone"}
 
     STATE_ATTRS = ("last",)
+    # what a user's own GAN (--model-code) decides itself
+    NETWORK_SETTINGS = ("noise_dim", "g_hidden", "g_layers", "d_hidden", "d_layers", "activation", "pack")
 
     def __init__(self, settings: dict, seed: int = 0, device: str = "cpu", data: str | None = None,
                  model_code=None):
@@ -125,16 +127,10 @@ class GanExperiment(Experiment):
                 "modes": None if self.toy.modes is None else self.toy.modes.astype(np.float32),
                 "std": self.toy.std, "loss": self.settings["loss"],
                 "critic": self.settings["loss"] in CRITIC_LOSSES, "noise_dim": self.G.noise_dim,
-                "model": self._describe(), "unused_settings": {
-                    name: "your own model's code decides its networks" for name in
-                    ("noise_dim", "g_hidden", "g_layers", "d_hidden", "d_layers", "activation", "pack")
-                } if self.model_code is not None else {}}
+                **self.user_model_info()}
 
-    def _describe(self) -> str:
-        if self.model_code is None:
-            return ""
-        n_g, n_d = (sum(p.numel() for p in m.parameters()) for m in (self.G, self.D))
-        return f"{type(self.G.net).__name__} G ({n_g:,} parameters), {type(self.D.net).__name__} D ({n_d:,})"
+    def model_modules(self) -> dict:
+        return {"G": self.G, "D": self.D}
 
     def heat_extent(self) -> tuple[float, float, float, float]:
         x0, x1, y0, y1 = self.toy.extent
@@ -197,6 +193,4 @@ class GanExperiment(Experiment):
     def model_state(self) -> dict:
         state = {"generator": self.G.state_dict(), "discriminator": self.D.state_dict(),
                  "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict()}
-        if self.model_code is not None:  # reading the file back needs the same code: it says which
-            state["model_code"] = self.model_code.to_dict()
         return state
