@@ -35,10 +35,11 @@ import numpy as np
 from genviz.core.settings import SettingError
 
 NOTEBOOK_HZ = 5.0  # the live figure in a notebook: at most this many updates a second
-NOTEBOOK_SHARE = 0.1  # ... and at most this share of the training time spent drawing it
 FRAMES_PER_TRAIN = 50  # recorded frames (the views' snapshots) per ``train`` call at most, by default: the timeline
-FRAME_SHARE = 0.1  # ... and at most this share of the training time spent recording them (a heavy snapshot of some
-                   # labs costs more than a hundred steps)
+# the share of the training time spent recording frames (a heavy snapshot of some labs costs more than a hundred
+# steps), and in a notebook drawing the live figure: together at most 10 % (`genviz bench api` measures it)
+FRAME_SHARE = 0.05
+NOTEBOOK_SHARE = 0.03  # (each update draws the last recorded frame: drawing, not recording, is its cost)
 CHECKPOINT_EVERY = 10  # frames between checkpoints (what the window's "Resume from here" restores)
 
 
@@ -288,7 +289,8 @@ class Run:
         start, t0 = self.step, time.perf_counter()
         if not len(self.history) or self.history.frames[-1].step != self.step:
             self._record_frame(checkpoint=True)
-        next_frame, not_before, frames = self.step + spacing, 0.0, 0
+        # frames within their share of the time so far, counting the first (a cumulative budget)
+        next_frame, spent, frames = self.step + spacing, time.perf_counter() - t0, 0
         stopped = None
         try:
             for _ in range(steps):
@@ -297,12 +299,12 @@ class Run:
                 except NonFiniteLoss as exc:
                     stopped = str(exc)
                     break
-                if self.step >= next_frame and (frame_every or time.perf_counter() >= not_before):
+                if self.step >= next_frame and (frame_every or time.perf_counter() >= t0 + spent / FRAME_SHARE):
                     began = time.perf_counter()
                     frames += 1
                     self._record_frame(checkpoint=frames % CHECKPOINT_EVERY == 0)
-                    took = time.perf_counter() - began
-                    next_frame, not_before = self.step + spacing, began + took / FRAME_SHARE
+                    spent += time.perf_counter() - began
+                    next_frame = self.step + spacing
                 if report is not None:
                     report.update(self.step - start, time.perf_counter() - t0, metrics)
         finally:
@@ -334,16 +336,16 @@ class Run:
 
     @_own_random
     def image(self, view: str | None = None, step: int | None = None, width: int | None = None,
-              stamp: bool = False):
+              stamp: bool = False, now: bool = True):
         """A PIL image of a view (``views()``; the lab's main view by default; ``"lab"``: the whole panel) at this
         step, or at the recorded frame at or before ``step``. ``width`` in pixels (default: the view at 2x);
-        ``stamp``: "step N" in its corner."""
+        ``stamp``: "step N" in its corner. ``now=False``: the last recorded frame, not a new snapshot of this
+        step (what the notebook's live figure shows: recording is paid for once)."""
         from PIL import Image
 
-        if step is None and (not len(self.history) or self.history.frames[-1].step != self.step):
+        if not len(self.history) or (step is None and now and self.history.frames[-1].step != self.step):
             self._record_frame()
-        shown = self.step if step is None else self.history.frames[self.history.index_at(int(step))].step \
-            if len(self.history) else 0
+        shown = self.history.frames[-1 if step is None else self.history.index_at(int(step))].step
         return Image.fromarray(self._render().draw(view, step, width, shown if stamp else None))
 
     @_own_random
@@ -499,14 +501,16 @@ class _NotebookFigure:
     def __init__(self, run: Run):
         from IPython.display import display
 
-        self.run, self.next_at, self.spent = run, 0.0, 0.0
-        self.handle = display(self._picture(), display_id=True)
+        self.run = run
+        self.handle = display(self._picture(), display_id=True)  # at once (building the panel: once per Run)
+        self.start, self.spent = time.perf_counter(), 0.0  # the updates' budget, cumulative from here
+        self.next_at = self.start + 1.0 / NOTEBOOK_HZ
 
     def _picture(self):
         from IPython.display import Image
 
         buf = io.BytesIO()
-        self.run.image(width=720, stamp=True).save(buf, format="PNG")
+        self.run.image(width=720, stamp=True, now=False).save(buf, format="PNG", compress_level=1)
         return Image(data=buf.getvalue(), format="png")
 
     def update(self, step: int, seconds: float, metrics: dict) -> None:
@@ -514,9 +518,8 @@ class _NotebookFigure:
         if now < self.next_at:
             return
         self.handle.update(self._picture())
-        took = time.perf_counter() - now
-        self.spent += took
-        self.next_at = now + max(1.0 / NOTEBOOK_HZ, took / NOTEBOOK_SHARE)
+        self.spent += time.perf_counter() - now
+        self.next_at = max(now + 1.0 / NOTEBOOK_HZ, self.start + self.spent / NOTEBOOK_SHARE)
 
     def close(self) -> None:
         self.handle.update(self._picture())

@@ -47,16 +47,37 @@ class Renderer:
         self.panel.resize(*size)
         self.panel.show()
         self.history, self.settings = None, {}
+        self.fed: tuple | None = None  # (history, its first frame, the last row's step, the last frame's step) drawn
 
     def follow(self, static: dict, history, step: int, settings: dict) -> None:
-        """The panel as the window would show the run at ``step``: rebuilt from its history (the curves, the last
-        recorded frame)."""
+        """The panel as the window would show the run at ``step``: the rows and frames recorded since the last call
+        added, as the window adds a live snapshot's, or (another history, an earlier step) rebuilt from it."""
         from genviz.ui.export import ExportError, flush_views
+        from genviz.ui.plots import deferred_redraws
 
-        self.history, self.settings = history, dict(settings)
-        self.panel.rebuild(static, history, step)
+        self.settings = dict(settings)
+        frames = history.frames
+        first = frames[0] if frames else None
+        if self.fed is not None and self.fed[0] is history and self.fed[1] is first and step >= self.fed[3]:
+            rows = history.metrics()
+            new = rows.get("step", np.zeros(0)) > self.fed[2]
+            fresh = [f for f in frames if f.step > self.fed[3]]
+            with deferred_redraws():
+                self.panel.extend_curves({k: v[new] for k, v in rows.items()} if new.any() else {}, None)
+                for frame in fresh:
+                    self.panel.extend_curves({}, frame)
+                self.panel.redraw_curves()
+            if fresh:
+                self.panel.show_frame(fresh[-1], live=True)
+        else:
+            self.panel.rebuild(static, history, step)
+        rows_step = history.metrics().get("step")
+        self.history = history
+        self.fed = (history, first, int(rows_step[-1]) if rows_step is not None and len(rows_step) else -1,
+                    frames[-1].step if frames else -1)
         flush_views(self.panel)
         if self.panel.failures:
+            self.fed = None
             raise ExportError(f"the run's frames cannot be drawn: {self.panel.failures[0]}")
 
     def view_names(self) -> list[str]:
