@@ -8,11 +8,23 @@ lab's ``panel`` module) that only renders snapshots and sends commands.
 __version__ = "0.1.0"
 
 
+API = ("Run", "labs", "presets", "open_session", "describe", "Animation")  # genviz.api: the labs from Python
+
+
 def __getattr__(name: str):
-    """``genviz.watch`` (your own training loop, watched: ``genviz.watching``), imported when first used, so that
-    ``import genviz`` stays cheap."""
+    """``genviz.Run``, ``genviz.labs()``, ``genviz.presets()``, ``genviz.open_session()``, ``genviz.describe()``
+    (``genviz.api``) and ``genviz.watch`` (your own training loop, watched: ``genviz.watching``), imported when
+    first used, so that ``import genviz`` stays cheap."""
+    if name in API:
+        from genviz import api
+
+        return getattr(api, name)
     if name in ("watch", "Watch"):
         from genviz import watching
 
         return getattr(watching, name)
     raise AttributeError(f"module 'genviz' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *API, "watch", "Watch"])

@@ -270,7 +270,7 @@ def cmd_bench(argv: list[str]) -> int:
     from genviz.core.labs import all_labs, import_object
 
     labs = all_labs()
-    across = ("live", "presets", "history", "faults", "compare", "watch")
+    across = ("live", "presets", "history", "faults", "compare", "watch", "api")
     if not argv or argv[0] in ("-h", "--help") or (argv[0] not in labs and argv[0] not in across):
         known = ", ".join([*labs, *across])
         if argv and argv[0] not in ("-h", "--help"):
@@ -294,6 +294,10 @@ def cmd_bench(argv: list[str]) -> int:
         from genviz.bench.watch import main as watch_main
 
         return watch_main(rest)
+    if name == "api":
+        from genviz.bench.api import main as api_main
+
+        return api_main(rest)
     if name == "live":
         if not rest or rest[0] not in labs:
             print(f"genviz bench live: name a lab ({', '.join(labs)})", file=sys.stderr)

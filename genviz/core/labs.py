@@ -51,8 +51,9 @@ class LabInfo:
     # is passed to the experiment's ``final_metrics(NAME=value)`` (the VAE labs' --iwae K, the RBM's --ais)
     train_options: tuple[Setting, ...] = ()
     # the family protocol a user's own model implements to take the place of the lab's (``--model-code``; one of
-    # genviz.models.protocols' families: "vae"), or "" when the lab takes none. The experiment's constructor then
-    # takes ``model_code`` (a genviz.core.model_code.ModelCode, or None)
+    # genviz.models.protocols' families: "vae", "gan", "flow", "diffusion", "autoregressive"), or "" when the lab takes
+    # none. The experiment's constructor then takes ``model_code`` (a genviz.core.model_code.ModelCode, or None), sets
+    # ``self.model_code`` and names the settings the user's model makes irrelevant in ``NETWORK_SETTINGS``
     user_model: str = ""
     # the contract version the lab is written for (CONTRACT_VERSION)
     contract: int = 1
