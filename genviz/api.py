@@ -153,7 +153,9 @@ class Run:
     command line); a bad one raises ``SettingError`` with the same message the command line prints. ``dataset`` is
     what ``--data`` takes (a data set's name or a file: ``dataset="mnist"``); in a lab without a setting named
     ``data`` (the image labs), ``data=`` means the same. ``model_code`` is your own model (``"file.py:make"``, see
-    docs/your-own-model.md): naming it here runs that Python code.
+    docs/your-own-model.md): naming it here runs that Python code. ``threads``: torch's CPU threads while it
+    trains (1 by default: the labs' models are small, and a second thread contending with
+    other work on a laptop's cores slowed a notebook several times over).
 
     The run trains on the runner the window's worker and ``genviz train`` use, so its metrics, snapshots and
     checkpoints are the same, step for step, for the same seed and settings."""
@@ -161,7 +163,7 @@ class Run:
     _inside = False  # within one of its own methods (``_own_random``)
 
     def __init__(self, lab: str, seed: int = 0, *, device: str = "cpu", dataset: str | None = None,
-                 model_code: str | None = None, threads: int = 0, **settings):
+                 model_code: str | None = None, threads: int = 1, **settings):
         from genviz.core.history import History
         from genviz.core.protocol import EngineConfig
         from genviz.core.settings import resolve
@@ -180,7 +182,7 @@ class Run:
             code = named(info, model_code)
         self.info = info
         self.config = EngineConfig(lab=info.name, settings=dict(settings), seed=int(seed), device=device, data=data,
-                                   torch_threads=int(threads) or os.cpu_count() or 1, model_code=code)
+                                   torch_threads=max(1, int(threads)), model_code=code)
         self.history = History()
         self.title, self.caption = "", ""
         self._view: dict = {}
@@ -446,7 +448,7 @@ class Run:
             code = checked(code).to_dict()
         run.config = EngineConfig(lab=session.lab, settings=dict(session.settings), seed=int(session.seed),
                                   device="cpu" if session.device == "auto" else session.device, data=session.data,
-                                  torch_threads=os.cpu_count() or 1, model_code=code)
+                                  torch_threads=1, model_code=code)
         run.history = session.history if session.history is not None else History()
         run.title, run.caption = session.title, session.caption
         run._view = dict(session.view or {})
