@@ -169,6 +169,9 @@ def test_the_example_notebooks_run(path, tmp_path, monkeypatch):
 
     monkeypatch.chdir(tmp_path)
     notebook = nbformat.read(path, as_version=4)
+    # IPython's shell puts its own module in sys.modules["__main__"] (one without __spec__, which multiprocessing's
+    # spawn then cannot start a worker from): the test's own is put back after
+    monkeypatch.setitem(sys.modules, "__main__", sys.modules["__main__"])
     shell = InteractiveShell.instance()
     shell.reset()
     pictures = 0
@@ -181,4 +184,5 @@ def test_the_example_notebooks_run(path, tmp_path, monkeypatch):
             pictures += hasattr(result.result, "_repr_html_") or type(result.result).__name__ == "Image"
     finally:
         shell.reset()
+        InteractiveShell.clear_instance()
     assert pictures >= 1
