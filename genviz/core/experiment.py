@@ -77,6 +77,9 @@ class Experiment:
         self.data_ref = data
         self.step_count = 0
         self.view = dict(self.VIEW)
+        # live setting changes, in order: {"step": steps done when it was made, "name", "value", "was"}; kept in
+        # checkpoints, so a session's script (genviz export --format py) replays them as a schedule
+        self.setting_changes: list[dict] = []
 
     @classmethod
     def parse_settings(cls, settings: dict) -> dict:
@@ -125,7 +128,11 @@ class Experiment:
         lab's own spec, stored, then :meth:`on_setting` lets the lab react."""
         if self.LAB is not None:
             value = self.LAB.setting(name).parse(value)
+        was = self.settings.get(name)
         self.settings[name] = value
+        if was != value:
+            self.setting_changes.append({"step": int(self.step_count), "name": str(name),
+                                         "value": _to_storable(value), "was": _to_storable(was)})
         self.on_setting(name, value)
 
     def on_setting(self, name: str, value: Any) -> None:
@@ -231,7 +238,8 @@ class Experiment:
         if self.device.type == "cuda":
             rng["cuda"] = torch.cuda.get_rng_state(self.device)
         return {"format": "genviz-state", "version": 1, "lab": getattr(getattr(self, "LAB", None), "name", None),
-                "step": int(self.step_count), "settings": _to_storable(dict(self.settings)), "rng": rng, "attrs": attrs}
+                "step": int(self.step_count), "settings": _to_storable(dict(self.settings)), "rng": rng, "attrs": attrs,
+                "setting_changes": [dict(c) for c in self.setting_changes], "threads": int(torch.get_num_threads())}
 
     def load_state_dict(self, state: dict) -> None:
         """Put back what :meth:`state_dict` returned (the experiment was built with the same settings).
@@ -264,6 +272,8 @@ class Experiment:
         for name, value in saved.items():
             if self.settings.get(name) != value:
                 self.set_setting(name, value)
+        self.setting_changes = [dict(c) for c in state.get("setting_changes", [])
+                                if isinstance(c, dict) and {"step", "name", "value", "was"} <= set(c)]
         torch.set_rng_state(state["rng"]["torch"])
         if "cuda" in state["rng"] and self.device.type == "cuda":
             torch.cuda.set_rng_state(state["rng"]["cuda"], self.device)
