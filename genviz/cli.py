@@ -82,10 +82,13 @@ def cmd_presets(argv: list[str]) -> int:
 
 def cmd_export(argv: list[str]) -> int:
     p = argparse.ArgumentParser(prog="genviz export", description="Export a view of a saved session without a "
-                                "window: an image of a step, the timeline as a GIF/MP4, or the curves as CSV.")
+                                "window: an image of a step, the timeline as a GIF/MP4, the curves as CSV; or the "
+                                "run as a plain PyTorch script (py) or notebook (ipynb) that reproduces its metrics.")
     p.add_argument("session", help="a .genviz session file (File > Save session, or genviz train --session)")
     p.add_argument("--view", default="lab", help="a view's name, or 'lab' for the whole lab (--list shows them)")
-    p.add_argument("--format", default="png", choices=("png", "svg", "gif", "mp4", "csv"))
+    p.add_argument("--format", default="png", choices=("png", "svg", "gif", "mp4", "csv", "py", "ipynb"),
+                   help="py/ipynb: the run as a standalone torch + numpy script or notebook (its output: the "
+                        "session's metric rows, one JSON line per step)")
     p.add_argument("--out", help="output file (default: SESSION-VIEW.FORMAT)")
     p.add_argument("--fps", type=int, default=10, help="gif/mp4 frame rate")
     p.add_argument("--width", type=int, help="output width in pixels (height keeps the aspect); png default: 2x")
@@ -93,6 +96,8 @@ def cmd_export(argv: list[str]) -> int:
     p.add_argument("--step", type=int, help="png/svg: the recorded snapshot at or before this step (default: last)")
     p.add_argument("--list", action="store_true", help="list the session's views and exit")
     args = p.parse_args(argv)
+    if args.format in ("py", "ipynb"):
+        return _export_script(args)
     os.environ.setdefault("QT_API", "pyside6")
     if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -131,6 +136,33 @@ def cmd_export(argv: list[str]) -> int:
         return 2
     print(json.dumps(result))
     del app
+    return 0
+
+
+def _export_script(args) -> int:
+    """``genviz export SESSION --format py|ipynb``: no Qt, no training; the session's lab writes the script."""
+    from pathlib import Path
+
+    from genviz.core.labs import all_labs
+    from genviz.core.script import ScriptError, export_script
+    from genviz.core.session import SessionError, load_session
+
+    try:
+        session = load_session(args.session, tuple(all_labs()))
+        text = export_script(session, args.format)
+    except SessionError as exc:  # it names the file
+        print(f"genviz export: {exc}", file=sys.stderr)
+        return 2
+    except ScriptError as exc:
+        print(f"genviz export: {args.session}: {exc}", file=sys.stderr)
+        return 2
+    out = Path(args.out or Path(args.session).with_suffix(f".{args.format}"))
+    try:
+        out.write_text(text)
+    except OSError as exc:
+        print(f"genviz export: {out}: cannot be written ({exc.strerror or exc})", file=sys.stderr)
+        return 2
+    print(json.dumps({"script": str(out), "lab": session.lab, "steps": session.step, "format": args.format}))
     return 0
 
 

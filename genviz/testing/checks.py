@@ -243,7 +243,7 @@ def _live_change(lab: LabInfo, values: dict) -> tuple[str, Any] | None:
         if spec.live and spec.kind == "float" and spec.inapplicable(values) is None:
             now = float(values[spec.name])
             for value in (now / 2, now * 2):
-                if (spec.minimum is None or value >= spec.minimum) and (spec.maximum is None or value <= spec.maximum):
+                if value != now and (spec.minimum is None or value >= spec.minimum) and (spec.maximum is None or value <= spec.maximum):
                     return spec.name, value
     return None
 

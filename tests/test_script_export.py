@@ -1,0 +1,144 @@
+"""A run exported as a plain PyTorch script (genviz export SESSION --format py|ipynb, File ▸ Export as script…):
+the script imports no genviz and prints the session's metric rows bit for bit, live setting changes included."""
+from __future__ import annotations
+
+import ast
+import json
+
+import nbformat
+import pytest
+
+import genviz
+from genviz.cli import main
+from genviz.core.labs import get_lab
+from genviz.core.session import load_session
+from genviz.testing.checks import rows_differ, script_rows
+
+QUICK = {"manifold": {"hidden": 32}, "posterior": {"hidden": 32}, "arithmetic": {"hidden": 32},
+         "gan": {"g_hidden": 32, "d_hidden": 32, "batch": 64},
+         "flow": {"layers": 4, "hidden": 16, "batch": 128}, "diffusion": {"hidden": 32, "batch": 128}}
+CHANGE = {"manifold": {"lr": 3e-4, "beta": 0.5}, "posterior": {"lr": 3e-4}, "arithmetic": {"lr": 3e-4},
+          "gan": {"lr_g": 2e-4, "d_steps": 2}, "flow": {"lr": 2e-4, "batch": 64}, "diffusion": {"lr": 2e-4}}
+
+
+def exported(tmp_path, run, fmt="py"):
+    path = run.save(tmp_path / f"{run.lab}.genviz")
+    out = tmp_path / f"{run.lab}.{fmt}"
+    assert main(["export", str(path), "--format", fmt, "--out", str(out)]) == 0
+    return path, out.read_text()
+
+
+def imports_of(text: str) -> set[str]:
+    roots = set()
+    for node in ast.walk(ast.parse(text)):
+        if isinstance(node, ast.Import):
+            roots |= {a.name.split(".")[0] for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module != "__future__":
+            roots.add(node.module.split(".")[0])
+    return roots
+
+
+@pytest.mark.parametrize("lab", sorted(QUICK))
+def test_a_session_runs_again_as_a_standalone_script(tmp_path, lab):
+    run = genviz.Run(lab, seed=2, **QUICK[lab])
+    run.train(12)
+    run.set(**CHANGE[lab])  # a live change at step 12: the script has it as a schedule
+    run.train(10)
+    path, text = exported(tmp_path, run)
+    assert imports_of(text) <= {"torch", "numpy", "json", "math", "gzip", "struct"}, imports_of(text)
+    assert "SCHEDULE = {12: " in text and all(repr(name) in text for name in CHANGE[lab])
+    compile(text, "script.py", "exec")
+    rows = script_rows(text, tmp_path)  # run where `import genviz` fails
+    session = load_session(path)
+    assert len(rows) == 22 and rows_differ(session.history.metrics(), rows) is None
+
+
+def test_a_gan_run_of_the_real_length_with_lone_d_and_g_steps(tmp_path):
+    from genviz.core.protocol import EngineConfig
+    from genviz.core.runner import Runner
+    from genviz.core.script import export_script, script_run
+    from genviz.core.history import History
+    from genviz.core.session import Session
+
+    runner = Runner(EngineConfig(lab="gan", seed=5, settings={"loss": "wgan-gp", "lr_halflife": 200}))
+    history = History()
+    runner.train(150, history=history)
+    runner.step("d")
+    runner.step("d")
+    runner.step("g")
+    runner.exp.set_setting("lr_d", 3e-4)
+    runner.train(150, history=history)
+    session = Session(lab="gan", settings=dict(runner.exp.settings), seed=5, data=None, device="cpu",
+                      step=runner.exp.step_count, static={}, state=runner.state(), history=history)
+    assert script_run(session).parts == {151: "d", 152: "d", 153: "g"}
+    rows = script_rows(export_script(session, "py"), tmp_path)
+    assert len(rows) == 303 and rows[151]["part_d"] == 1.0 and "g_loss" not in rows[151]
+    assert rows_differ(history.metrics(), rows) is None
+
+
+def test_the_notebook_holds_the_same_code_one_cell_per_part(tmp_path):
+    run = genviz.Run("flow", seed=1, **QUICK["flow"])
+    run.train(5)
+    _, text = exported(tmp_path, run, "py")
+    _, nb_text = exported(tmp_path, run, "ipynb")
+    nb = nbformat.reads(nb_text, as_version=4)
+    nbformat.validate(nb)
+    code = [c.source for c in nb.cells if c.cell_type == "code"]
+    titles = [c.source.splitlines()[0] for c in nb.cells if c.cell_type == "markdown"]
+    assert titles[1:] == ["## genviz's own code, copied", "## The run", "## Settings", "## Model and optimiser",
+                          "## The data", "## One training step", "## Training"]
+    rows = script_rows("\n\n".join(code), tmp_path)
+    assert rows == script_rows(text, tmp_path) and len(rows) == 5
+
+
+def test_what_a_script_cannot_reproduce_is_refused_in_one_line(tmp_path, capsys):
+    run = genviz.Run("flow", fit="energy", energy="0.5*(z1**2+z2**2)", **QUICK["flow"])
+    run.train(2)
+    path = run.save(tmp_path / "typed.genviz")
+    assert main(["export", str(path), "--format", "py"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "is an expression" in err
+    labs_without = [name for name in ("gibbs", "inference", "estimators", "autoregressive") if not get_lab(name).script]
+    for name in labs_without:
+        r = genviz.Run(name)
+        r.train(1)
+        p = r.save(tmp_path / f"{name}.genviz")
+        assert main(["export", str(p), "--format", "py"]) == 2
+        assert "does not write its runs as scripts" in capsys.readouterr().err
+    assert main(["export", str(tmp_path / "missing.genviz"), "--format", "py"]) == 2
+    assert "no such session file" in capsys.readouterr().err
+
+
+def test_a_user_model_session_is_refused(tmp_path, capsys):
+    from genviz.core.model_code import ModelCode  # noqa: F401 (the reference a session keeps)
+
+    example = __import__("pathlib").Path(genviz.__file__).parents[1] / "docs" / "examples" / "zuko_flow.py"
+    if not example.exists():
+        pytest.skip("the docs' examples are not beside this genviz")
+    run = genviz.Run("flow", model_code=f"{example}:make", layers=2, hidden=8, batch=64)
+    run.train(2)
+    path = run.save(tmp_path / "mine.genviz")
+    assert main(["export", str(path), "--format", "py"]) == 2
+    assert "your own model" in capsys.readouterr().err
+
+
+def test_the_window_exports_the_run_it_trained_with_its_live_change(qtbot, tmp_path):
+    from tests.helpers import complete, open_window
+
+    w = open_window(qtbot, "gan", overrides=QUICK["gan"])
+    try:
+        w.training.do_step(6)
+        qtbot.waitUntil(lambda: w.run.step == 6, timeout=60000)
+        w.forms["gan"].editors["lr_d"].setValue(4e-4)
+        qtbot.waitUntil(lambda: w.controller.bridge.engine.config.settings.get("lr_d") == 4e-4, timeout=5000)
+        w.training.do_step(6)
+        qtbot.waitUntil(lambda: w.run.step == 12, timeout=60000)
+        out = tmp_path / "window.py"
+        assert complete(w.sessions.export_script(out))
+        text = out.read_text()
+        assert "SCHEDULE = {6: {'lr_d': 0.0004}}" in text
+        metrics = w.run.history.metrics()
+        rows = script_rows(text, tmp_path)
+        assert len(rows) == 12 and rows_differ(metrics, rows) is None
+    finally:
+        w.close()
