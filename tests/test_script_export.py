@@ -3,7 +3,6 @@ the script imports no genviz and prints the session's metric rows bit for bit, l
 from __future__ import annotations
 
 import ast
-import json
 
 import nbformat
 import pytest

@@ -416,9 +416,9 @@ def loop_part(script: Script, run: ScriptRun, step_call: str, on_setting: str = 
               part_call: str = "") -> None:
     """The training loop every lab's script ends with: live changes from ``SCHEDULE`` between steps, partial steps
     from ``PARTS``, one printed JSON row per step; a non-finite loss stops it (the lab refuses that step too)."""
-    body = [f"    if step in PARTS:",
+    body = ["    if step in PARTS:",
             f"        row = {{**{part_call}(PARTS[step], step - 1), 'part_' + PARTS[step]: 1.0}}",
-            f"    else:",
+            "    else:",
             f"        row = {step_call}"] if part_call else [f"    row = {step_call}"]
     lines = ["", "", "for step in range(1, STEPS + 1):",
              "    for name, value in SCHEDULE.get(step - 1, {}).items():",
@@ -430,7 +430,6 @@ def loop_part(script: Script, run: ScriptRun, step_call: str, on_setting: str = 
              "        break",
              f"    {PRINT_ROW}"]
     script.part("Training", schedule_code(run) + "\n".join(lines))
-
 
 
 def images_data_part(script: Script, ref: str | None) -> None:
