@@ -69,7 +69,7 @@ def test_a_gan_run_of_the_real_length_with_lone_d_and_g_steps(tmp_path):
     runner.train(150, history=history)
     session = Session(lab="gan", settings=dict(runner.exp.settings), seed=5, data=None, device="cpu",
                       step=runner.exp.step_count, static={}, state=runner.state(), history=history)
-    assert script_run(session).parts == {151: "d", 152: "d", 153: "g"}
+    assert script_run(session).parts == {151: ("d", {}), 152: ("d", {}), 153: ("g", {})}
     rows = script_rows(export_script(session, "py"), tmp_path)
     assert len(rows) == 303 and rows[151]["part_d"] == 1.0 and "g_loss" not in rows[151]
     assert rows_differ(history.metrics(), rows) is None
@@ -141,3 +141,33 @@ def test_the_window_exports_the_run_it_trained_with_its_live_change(qtbot, tmp_p
         assert len(rows) == 12 and rows_differ(metrics, rows) is None
     finally:
         w.close()
+
+
+def test_gibbs_chains_restarted_painted_and_half_stepped_come_back_in_the_script(tmp_path):
+    import numpy as np
+
+    from genviz.core.history import History
+    from genviz.core.protocol import EngineConfig
+    from genviz.core.runner import Runner
+    from genviz.core.script import export_script
+    from genviz.core.session import Session
+
+    runner = Runner(EngineConfig(lab="gibbs", seed=4, settings={"hidden": 24, "chains": 10}))
+    history = History()
+    runner.train(5, history=history)
+    runner.step("half")
+    runner.step("restart", {"start": "data"})
+    mask = np.zeros(64, bool)
+    mask[10:30] = True
+    runner.exp.set_setting("clamp", "painted")
+    runner.step("paint", {"mask": mask})
+    runner.exp.set_setting("lr", 0.02)
+    runner.train(5, history=history)
+    history.add_rows(runner.take_rows())
+    session = Session(lab="gibbs", settings=dict(runner.exp.settings), seed=4, data=None, device="cpu",
+                      step=runner.exp.step_count, static={}, state=runner.state(), history=history)
+    text = export_script(session, "py")
+    assert "'paint', {'mask': [False" in text and "(7, 'restart', " not in text
+    rows = script_rows(text, tmp_path)
+    assert len(rows) == 13 and rows[7]["part_paint"] == 1.0 and rows[7]["painted"] == 20.0
+    assert rows_differ(history.metrics(), rows) is None

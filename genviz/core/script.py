@@ -42,7 +42,8 @@ class ScriptRun:
     data: str | None
     steps: int  # training steps, partial ones included
     changes: list[tuple[int, str, Any]] = field(default_factory=list)  # (after step, name, value): live changes
-    parts: dict[int, str] = field(default_factory=dict)  # step -> a partial step's name (the GAN's lone D update)
+    # step -> (a partial step's name, its arguments): the GAN's lone D update, the Gibbs lab's restarted chains
+    parts: dict[int, tuple[str, dict]] = field(default_factory=dict)
     threads: int = 1
     device: str = "cpu"
 
@@ -293,13 +294,14 @@ def script_run(session) -> ScriptRun:
     cls = import_object(lab.experiment)
     settings = cls.parse_settings(initial)
     changes = [(int(e["step"]), str(e["name"]), e["value"]) for e in log]
-    parts: dict[int, str] = {}
+    parts = {int(p["step"]): (str(p["part"]), dict(p["args"])) for p in state.get("parts_taken", [])}
     cols = session.history.metrics() if session.history is not None else {}
-    for key, values in cols.items():
-        if key.startswith("part_"):
-            for step, flag in zip(cols["step"], values):
-                if flag == 1.0:
-                    parts[int(step)] = key[len("part_"):]
+    if "parts_taken" not in state:  # a session of an older genviz: its rows say which steps were partial
+        for key, values in cols.items():
+            if key.startswith("part_"):
+                for step, flag in zip(cols["step"], values):
+                    if flag == 1.0:
+                        parts[int(step)] = (key[len("part_"):], {})
     steps = int(state["step"])
     if "step" in cols and len(cols["step"]) and int(cols["step"][0]) > 1:
         raise ScriptError(f"this session's recorded steps begin at {int(cols['step'][0])}: it continued a model "
@@ -338,8 +340,8 @@ def schedule_code(run: ScriptRun) -> str:
     sched = run.schedule()
     lines = ["# live setting changes made during the run, by the step after which each was made (applied before the "
              "next step)", f"SCHEDULE = {pretty(sched)}" if sched else "SCHEDULE = {}"]
-    lines.append(f"PARTS = {pretty(run.parts)}  # steps that were a partial step, by the part's name"
-                 if run.parts else "PARTS = {}  # steps that were a partial step (none in this run)")
+    lines.append(f"PARTS = {pretty(run.parts)}  # the steps that were a partial step: (its name, its arguments)"
+                 if run.parts else "PARTS = {}  # the steps that were a partial step (none in this run)")
     return "\n".join(lines)
 
 
@@ -417,7 +419,8 @@ def loop_part(script: Script, run: ScriptRun, step_call: str, on_setting: str = 
     """The training loop every lab's script ends with: live changes from ``SCHEDULE`` between steps, partial steps
     from ``PARTS``, one printed JSON row per step; a non-finite loss stops it (the lab refuses that step too)."""
     body = ["    if step in PARTS:",
-            f"        row = {{**{part_call}(PARTS[step], step - 1), 'part_' + PARTS[step]: 1.0}}",
+            "        part, args = PARTS[step]",
+            f"        row = {{**{part_call}(part, step - 1, **args), 'part_' + part: 1.0}}",
             "    else:",
             f"        row = {step_call}"] if part_call else [f"    row = {step_call}"]
     lines = ["", "", "for step in range(1, STEPS + 1):",

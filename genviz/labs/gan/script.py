@@ -103,7 +103,7 @@ def script(run: ScriptRun) -> Script:
             return {**last, "loss": last["d_loss"], "lr_factor": lr_factor(step_count)}
 
 
-        def train_part(part, step_count):
+        def train_part(part, step_count, **args):
             # the window's "D step" and "G step" buttons: one update alone
             if s["lr_halflife"] > 0:
                 apply_lr(step_count)
