@@ -132,7 +132,22 @@ def check_training(lab: LabInfo, tmp: Path) -> str:
         problems = allowed(runner.snapshot(heavy), "snapshot")
         require(not problems, f"a {'heavy' if heavy else 'light'} snapshot holds what cannot cross to the "
                 f"window: {problems[:3]}")
-    return f"4 steps, metrics {', '.join(sorted(metrics))}"
+    # snapshots take no random numbers from training: the window snapshots as often as the machine allows, so a run
+    # watched on a fast laptop and one trained headless must take the same steps (a numpy stream shared with a
+    # view's sweep once made the estimators lab's curves depend on the machine's speed)
+    watched = _runner(lab)  # one after the other: a runner's experiment seeds torch's global generator
+    for _ in range(3):
+        watched.snapshot(True)
+        watched.step()
+    a = watched.take_rows()
+    plain = _runner(lab)
+    for _ in range(3):
+        plain.step()
+    b = plain.take_rows()
+    require(a.keys() == b.keys() and all(np.array_equal(a[k], b[k], equal_nan=True) for k in a),
+            "a snapshot between steps changed the steps that follow: views must draw their random numbers from "
+            "streams of their own, never training's (numpy generators included)")
+    return f"4 steps, metrics {', '.join(sorted(metrics))}; snapshots leave training's random streams alone"
 
 
 def check_checkpoint(lab: LabInfo, tmp: Path) -> str:
