@@ -24,7 +24,8 @@ from typing import Any, Iterable
 
 from genviz.safeio import InputError
 
-STDLIB = {"math", "json", "sys", "os", "pathlib", "csv", "time", "dataclasses", "typing", "functools", "itertools"}
+STDLIB = {"math", "json", "sys", "os", "pathlib", "csv", "time", "dataclasses", "typing", "functools", "itertools",
+          "copy", "contextlib"}
 ALLOWED_ROOTS = {"torch", "numpy", *STDLIB}
 
 
