@@ -198,3 +198,22 @@ def test_every_lab_and_experiment_runs_again_as_a_script(lab, settings, tmp_path
 
     info = get_lab(lab)
     assert "bit for bit" in check_script(replace(info, quick=tuple({**dict(info.quick), **settings}.items())), tmp_path)
+
+
+def test_every_paper_a_script_cites_is_in_the_references():
+    """The scripts' comments cite the paper of each formula: every author-year named in a lab's script module (or the
+    shared parts) is in docs/references.md."""
+    import re
+    from pathlib import Path
+
+    root = Path(genviz.__file__).parent
+    references = (root.parent / "docs" / "references.md").read_text()
+    sources = [root / "core" / "script.py", root / "vae" / "script.py", *sorted((root / "labs").glob("*/script.py"))]
+    cited = set()
+    for path in sources:
+        for name, year in re.findall(r"(?:van den )?([A-Z][a-z]+)(?: et al\.| & [A-Z][a-z]+)?,? \(?(19\d\d|20\d\d)", 
+                                     path.read_text()):
+            cited.add((name, year))
+    assert len(cited) > 30
+    missing = sorted(f"{n} {y}" for n, y in cited if not re.search(rf"{n}[^\n]*{y}|{y}[^\n]*{n}", references))
+    assert not missing, missing
