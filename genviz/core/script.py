@@ -46,7 +46,7 @@ class ScriptRun:
     # step -> (a partial step's name, its arguments): the GAN's lone D update, the Gibbs lab's restarted chains
     parts: dict[int, tuple[str, dict]] = field(default_factory=dict)
     threads: int = 1
-    device: str = "cpu"
+    device: str = "cpu"  # where the session trained ("cuda" or "cpu"); the script trains on the CPU
 
     def schedule(self) -> dict[int, dict]:
         """The live setting changes as {after step: {name: value}}: what the script applies between steps."""
@@ -307,9 +307,9 @@ def script_run(session) -> ScriptRun:
     if "step" in cols and len(cols["step"]) and int(cols["step"][0]) > 1:
         raise ScriptError(f"this session's recorded steps begin at {int(cols['step'][0])}: it continued a model "
                           "trained elsewhere, which a script from step 0 would not reproduce")
+    trained_on = "cuda" if "cuda" in state.get("rng", {}) else "cpu"
     return ScriptRun(lab=session.lab, settings=settings, seed=int(session.seed), data=session.data, steps=steps,
-                     changes=changes, parts=parts, threads=int(state.get("threads", 1) or 1),
-                     device=str(getattr(session, "device", "cpu")))
+                     changes=changes, parts=parts, threads=int(state.get("threads", 1) or 1), device=trained_on)
 
 
 def export_script(session, fmt: str = "py") -> str:
@@ -328,11 +328,14 @@ def export_script(session, fmt: str = "py") -> str:
 # -- shared pieces of every lab's script ---------------------------------------------------------------------------
 def header_part(script: Script, run: ScriptRun) -> None:
     """Seed, thread count and the run's length: the script's first part."""
+    where = ('device = torch.device("cpu")' if run.device == "cpu" else
+             'device = torch.device("cpu")  # the session trained on CUDA: on the CPU the rows agree to float rounding '
+             'at first, and chaotic training (a GAN) drifts apart')
     script.part("The run", f"""
         SEED = {run.seed}
         STEPS = {run.steps}  # training steps (the session's)
         torch.set_num_threads({run.threads})  # the thread count the session trained with: other counts may change the last bits
-        device = torch.device("cpu")
+        {where}
         """)
 
 
