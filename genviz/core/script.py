@@ -366,6 +366,17 @@ def settings_code(settings: dict, names: Iterable[str]) -> str:
     return "\n".join(lines)
 
 
+def lr_setting_code(optimizer: str = "opt") -> str:
+    """``on_setting`` of a lab whose only live setting that reaches training state is the learning rate (the others
+    are read from ``s`` at every step)."""
+    return f"""
+def on_setting(name, value, step_count):
+    if name == "lr":
+        for group in {optimizer}.param_groups:
+            group["lr"] = value
+"""
+
+
 PRINT_ROW = 'print(json.dumps({"step": step, **row}), flush=True)'
 
 

@@ -3,8 +3,11 @@ VAE, its ELBO and Adam, trained as :class:`genviz.vae.experiment.VAEExperiment` 
 posterior and arithmetic labs)."""
 from __future__ import annotations
 
+import textwrap
+
 from genviz.core import experiment as core_experiment
-from genviz.core.script import Script, ScriptRun, header_part, images_data_part, loop_part, settings_code
+from genviz.core.script import (Script, ScriptRun, header_part, images_data_part, loop_part, lr_setting_code,
+                                settings_code)
 from genviz.models import vae
 
 
@@ -32,7 +35,7 @@ def script(run: ScriptRun) -> Script:
         optimizer = adam(model.parameters(), lr=s["lr"])
         params = list(model.parameters())
         """, uses=(vae, core_experiment))
-    out.part("One training step", """
+    out.part("One training step", textwrap.dedent("""
         def beta_now(step_count):
             warm = s["warmup"]  # KL warm-up: beta rises linearly over this many steps
             ramp = 1.0 if warm <= 0 else min(1.0, (step_count + 1) / warm)
@@ -56,12 +59,7 @@ def script(run: ScriptRun) -> Script:
             kl = float(terms["kl"].detach().mean())
             return {"loss": float(loss.detach()), "neg_elbo": kl - recon, "recon_nll": -recon, "kl": kl, "beta": beta}
 
-
-        def on_setting(name, value, step_count):
-            if name == "lr":
-                for group in optimizer.param_groups:
-                    group["lr"] = value
-        """, uses=(vae, core_experiment))
+        """) + lr_setting_code("optimizer"), uses=(vae, core_experiment))
     if run.lab == "posterior":
         out.part("The posterior lab's objective", _posterior_step(), uses=(vae, core_experiment))
         loop_part(out, run, "train_posterior_step(step - 1)")

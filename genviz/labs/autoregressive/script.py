@@ -3,9 +3,11 @@
 :class:`genviz.labs.autoregressive.experiment.AutoregressiveExperiment` trains them."""
 from __future__ import annotations
 
+import textwrap
+
 from genviz.core import experiment as core_experiment
-from genviz.core.script import (Script, ScriptRun, header_part, images_data_part, loop_part, points_data_part,
-                                pretty, settings_code)
+from genviz.core.script import (Script, ScriptRun, header_part, images_data_part, loop_part, lr_setting_code,
+                                points_data_part, pretty, settings_code)
 from genviz.labs.autoregressive import LAB
 from genviz.labs.autoregressive import experiment as ar_experiment
 from genviz.models import autoregressive
@@ -90,7 +92,7 @@ def script(run: ScriptRun) -> Script:
                     return torch.bernoulli(gray_train[idx], generator=gen).to(device)
                 return x_train[idx].to(device)
             """, uses=(autoregressive, core_experiment))
-    out.part("One training step", """
+    out.part("One training step", textwrap.dedent("""
         def train_step(step_count):
             if isinstance(model, MADE) and model.n_masks > 1:
                 model.use_mask(step_count % model.n_masks)  # order-agnostic training: the orderings in turn
@@ -100,11 +102,6 @@ def script(run: ScriptRun) -> Script:
             value = float(nll.detach())
             return {"loss": value if ok else float("nan"), "train_nll": value}
 
-
-        def on_setting(name, value, step_count):
-            if name == "lr":
-                for group in opt.param_groups:
-                    group["lr"] = value
-        """, uses=(autoregressive, core_experiment))
+        """) + lr_setting_code("opt"), uses=(autoregressive, core_experiment))
     loop_part(out, run, "train_step(step - 1)")
     return out

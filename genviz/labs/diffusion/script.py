@@ -3,8 +3,11 @@ network, the process and its loss, trained as :class:`genviz.labs.diffusion.expe
 trains them."""
 from __future__ import annotations
 
+import textwrap
+
 from genviz.core import experiment as core_experiment
-from genviz.core.script import Script, ScriptRun, header_part, loop_part, points_data_part, settings_code
+from genviz.core.script import (Script, ScriptRun, header_part, loop_part, lr_setting_code, points_data_part,
+                                settings_code)
 from genviz.data.toy2d import make_toy
 from genviz.labs.diffusion import LAB
 from genviz.labs.diffusion import experiment as diffusion_experiment
@@ -50,7 +53,7 @@ def script(run: ScriptRun) -> Script:
         opt = adam(model.parameters(), lr=s["lr"])
         params = list(model.parameters())
         """, uses=(diffusion_experiment, diffusion, core_experiment))
-    out.part("One training step", """
+    out.part("One training step", textwrap.dedent("""
         def train_step(step_count):
             idx = torch.randint(0, len(x_train), (s["batch"],), generator=gen)
             y = y_train[idx].to(device) if classes else None
@@ -60,11 +63,6 @@ def script(run: ScriptRun) -> Script:
             ok = guarded_update(loss, opt, params)
             return {"loss": float(loss.detach()) if ok else float("nan")}
 
-
-        def on_setting(name, value, step_count):
-            if name == "lr":
-                for group in opt.param_groups:
-                    group["lr"] = value
-        """, uses=(diffusion, core_experiment))
+        """) + lr_setting_code("opt"), uses=(diffusion, core_experiment))
     loop_part(out, run, "train_step(step - 1)")
     return out

@@ -6,7 +6,8 @@ from __future__ import annotations
 import textwrap
 
 from genviz.core import experiment as core_experiment
-from genviz.core.script import Script, ScriptError, ScriptRun, header_part, loop_part, points_data_part, settings_code
+from genviz.core.script import (Script, ScriptError, ScriptRun, header_part, loop_part, lr_setting_code,
+                                points_data_part, settings_code)
 from genviz.labs.flow import LAB
 from genviz.labs.flow import experiment as flow_experiment
 from genviz.models import energies, flows
@@ -92,12 +93,6 @@ def script(run: ScriptRun) -> Script:
             if s["lr_halflife"] > 0:  # the learning rate halves every lr_halflife steps, down to 2 %
                 for group in opt.param_groups:
                     group["lr"] = s["lr"] * max(0.02, 0.5 ** (step_count / s["lr_halflife"]))
-
-
-        def on_setting(name, value, step_count):
-            if name == "lr":
-                for group in opt.param_groups:
-                    group["lr"] = value
-        """) + "\n\n" + textwrap.dedent(step), uses=(flows, core_experiment))
+        """) + lr_setting_code("opt") + "\n\n" + textwrap.dedent(step), uses=(flows, core_experiment))
     loop_part(out, run, "train_step(step - 1)")
     return out

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from genviz.core.script import Script, ScriptRun, header_part, images_data_part, loop_part, settings_code
 from genviz.labs.gibbs import LAB
+from genviz.labs.gibbs import experiment as gibbs_experiment
 from genviz.models import rbm
 
 
@@ -46,33 +47,15 @@ def script(run: ScriptRun) -> Script:
         painted = None  # the pixels painted on the reference image (the window's paint brush)
 
 
-        def clamp_mask():
-            m = np.zeros((H, W), bool)
-            name = s["clamp"]
-            if name == "none" or name == "painted" and (painted is None or not painted.any()):
-                return None
-            if name == "top half":
-                m[: H // 2] = True
-            elif name == "bottom half":
-                m[H // 2:] = True
-            elif name == "left half":
-                m[:, : W // 2] = True
-            elif name == "right half":
-                m[:, W // 2:] = True
-            elif name == "painted":
-                m = painted.reshape(H, W).astype(bool)
-            return torch.from_numpy(m.reshape(-1))
-
-
         def reference():
             return x_test[s["image"] % len(x_test)]
 
 
         def apply_clamp():
             global chains
-            m = clamp_mask()
+            m = clamp_mask(s["clamp"], (H, W), painted)  # the clamped pixels, or None
             if m is not None:
-                chains = torch.where(m, reference(), chains)
+                chains = torch.where(torch.from_numpy(m), reference(), chains)
 
 
         def restart_chains(start=None):
@@ -107,7 +90,7 @@ def script(run: ScriptRun) -> Script:
 
 
         restart_chains()
-        """)
+        """, uses=(gibbs_experiment,))
     out.part("One training step", """
         @torch.no_grad()
         def train_step(step_count):
@@ -155,6 +138,6 @@ def script(run: ScriptRun) -> Script:
         def on_setting(name, value, step_count):
             if name in ("clamp", "image"):
                 apply_clamp()
-        """)
+        """, uses=(gibbs_experiment,))
     loop_part(out, run, "train_step(step - 1)", part_call="train_part")
     return out
