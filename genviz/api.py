@@ -161,6 +161,7 @@ class Run:
     checkpoints are the same, step for step, for the same seed and settings."""
 
     _inside = False  # within one of its own methods (``_own_random``)
+    stopped: str | None = None  # why the last train() stopped early (a non-finite loss), else None
 
     def __init__(self, lab: str, seed: int = 0, *, device: str = "cpu", dataset: str | None = None,
                  model_code: str | None = None, threads: int = 1, **settings):
@@ -246,10 +247,27 @@ class Run:
         return self.history.metrics()
 
     @_own_random
-    def final_metrics(self, **options) -> dict:
+    def final_metrics(self, report=None, **options) -> dict:
         """The lab's end-of-run figures (test NLL, mode coverage... with their standard errors), as ``genviz train``
-        prints them; ``options`` are the lab's (e.g. the manifold lab's ``iwae=1000``)."""
-        return self._runner.exp.final_metrics(**options)
+        prints them; ``options`` are the lab's (e.g. the manifold lab's ``iwae=1000``). ``report``: a text stream
+        (``sys.stderr``) for the progress of long evaluations (an AIS run)."""
+        exp = self._runner.exp
+        if report is None:
+            return exp.final_metrics(**options)
+
+        def line(text: str) -> None:
+            report.write(f"\rfinal metrics: {text}   ")
+            report.flush()
+
+        report.write("final metrics…")
+        report.flush()
+        exp.report = line
+        try:
+            return exp.final_metrics(**options)
+        finally:
+            del exp.report  # back to the class's (silent) one
+            report.write("\n")
+            report.flush()
 
     @_own_random
     def snapshot(self) -> dict:
@@ -272,7 +290,8 @@ class Run:
         return self
 
     @_own_random
-    def train(self, steps: int, *, progress: bool | None = None, frame_every: int | None = None) -> "Run":
+    def train(self, steps: int, *, progress: bool | None = None, frame_every: int | None = None,
+              record: bool = True) -> "Run":
         """Train ``steps`` more steps and return the run. Frames of the views (for :meth:`animate`, :meth:`image`
         at a past step and the window's timeline) are recorded at the start, the end and between: every
         ``frame_every`` steps if given, else up to 50 a call within 10 % of the time. ``progress``: a line on
@@ -289,7 +308,8 @@ class Run:
         line = (not notebook) and (sys.stderr.isatty() if progress is None else bool(progress))
         report = _NotebookFigure(self) if notebook else _ProgressLine(self.lab, steps, sys.stderr) if line else None
         start, t0 = self.step, time.perf_counter()
-        if not len(self.history) or self.history.frames[-1].step != self.step:
+        self.stopped = None
+        if record and (not len(self.history) or self.history.frames[-1].step != self.step):
             self._record_frame(checkpoint=True)
         # frames within their share of the time so far, counting the first (a cumulative budget)
         next_frame, spent, frames = self.step + spacing, time.perf_counter() - t0, 0
@@ -301,7 +321,7 @@ class Run:
                 except NonFiniteLoss as exc:
                     stopped = str(exc)
                     break
-                if self.step >= next_frame and (frame_every or time.perf_counter() >= t0 + spent / FRAME_SHARE):
+                if record and self.step >= next_frame and (frame_every or time.perf_counter() >= t0 + spent / FRAME_SHARE):
                     began = time.perf_counter()
                     frames += 1
                     self._record_frame(checkpoint=frames % CHECKPOINT_EVERY == 0)
@@ -312,9 +332,11 @@ class Run:
         finally:
             if report is not None:
                 report.close()
-            if self.history.frames[-1].step != self.step:
+            if record and self.history.frames[-1].step != self.step:
                 self._record_frame()
+            self._take_rows()
         if stopped:
+            self.stopped = stopped
             raise FloatingPointError(f"{self.lab}: {stopped}; the run is at step {self.step:,} "
                                      f"({self.step - start:,} of {steps:,} steps taken)")
         return self

@@ -82,10 +82,13 @@ def cmd_presets(argv: list[str]) -> int:
 
 def cmd_export(argv: list[str]) -> int:
     p = argparse.ArgumentParser(prog="genviz export", description="Export a view of a saved session without a "
-                                "window: an image of a step, the timeline as a GIF/MP4, or the curves as CSV.")
+                                "window: an image of a step, the timeline as a GIF/MP4, the curves as CSV; or the "
+                                "run as a plain PyTorch script (py) or notebook (ipynb) that reproduces its metrics.")
     p.add_argument("session", help="a .genviz session file (File > Save session, or genviz train --session)")
     p.add_argument("--view", default="lab", help="a view's name, or 'lab' for the whole lab (--list shows them)")
-    p.add_argument("--format", default="png", choices=("png", "svg", "gif", "mp4", "csv"))
+    p.add_argument("--format", default="png", choices=("png", "svg", "gif", "mp4", "csv", "py", "ipynb"),
+                   help="py/ipynb: the run as a standalone torch + numpy script or notebook (its output: the "
+                        "session's metric rows, one JSON line per step)")
     p.add_argument("--out", help="output file (default: SESSION-VIEW.FORMAT)")
     p.add_argument("--fps", type=int, default=10, help="gif/mp4 frame rate")
     p.add_argument("--width", type=int, help="output width in pixels (height keeps the aspect); png default: 2x")
@@ -93,6 +96,8 @@ def cmd_export(argv: list[str]) -> int:
     p.add_argument("--step", type=int, help="png/svg: the recorded snapshot at or before this step (default: last)")
     p.add_argument("--list", action="store_true", help="list the session's views and exit")
     args = p.parse_args(argv)
+    if args.format in ("py", "ipynb"):
+        return _export_script(args)
     os.environ.setdefault("QT_API", "pyside6")
     if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -131,6 +136,33 @@ def cmd_export(argv: list[str]) -> int:
         return 2
     print(json.dumps(result))
     del app
+    return 0
+
+
+def _export_script(args) -> int:
+    """``genviz export SESSION --format py|ipynb``: no Qt, no training; the session's lab writes the script."""
+    from pathlib import Path
+
+    from genviz.core.labs import all_labs
+    from genviz.core.script import ScriptError, export_script
+    from genviz.core.session import SessionError, load_session
+
+    try:
+        session = load_session(args.session, tuple(all_labs()))
+        text = export_script(session, args.format)
+    except SessionError as exc:  # it names the file
+        print(f"genviz export: {exc}", file=sys.stderr)
+        return 2
+    except ScriptError as exc:
+        print(f"genviz export: {args.session}: {exc}", file=sys.stderr)
+        return 2
+    out = Path(args.out or Path(args.session).with_suffix(f".{args.format}"))
+    try:
+        out.write_text(text)
+    except OSError as exc:
+        print(f"genviz export: {out}: cannot be written ({exc.strerror or exc})", file=sys.stderr)
+        return 2
+    print(json.dumps({"script": str(out), "lab": session.lab, "steps": session.step, "format": args.format}))
     return 0
 
 
@@ -218,10 +250,7 @@ def cmd_train(argv: list[str]) -> int:
     lab = _lab_with_options(p, argv)  # the lab's own options (LabInfo.train_options), for its final figures
     args = p.parse_args(argv)
 
-    from genviz.core.engine import EngineConfig
-    from genviz.core.headless import train
     from genviz.core.labs import get_lab
-    from genviz.core.model_code import named
     from genviz.core.settings import parse_assignments, resolve
     from genviz.data import DataError
 
@@ -233,32 +262,56 @@ def cmd_train(argv: list[str]) -> int:
         print(f"genviz train: {exc.args[0] if exc.args else exc}", file=sys.stderr)
         return 2
     import os
+    import time
+    from pathlib import Path
 
-    config = EngineConfig(lab=args.lab, settings=overrides, seed=args.seed, device=args.device,
-                          data=args.data, torch_threads=args.threads or os.cpu_count() or 1,
-                          model_code=named(lab, args.model_code) if args.model_code else None)
+    from genviz.api import Run
+    from genviz.safeio import InputError
+
+    try:  # the Python API's run: the same engine, settings and files as genviz.Run in a notebook
+        run = Run(args.lab, seed=args.seed, device=args.device, dataset=args.data, model_code=args.model_code,
+                  threads=args.threads or os.cpu_count() or 1, **overrides)
+    except (DataError, RuntimeError, InputError) as exc:
+        print(f"genviz train: {exc}", file=sys.stderr)
+        return 2
+    t0 = time.perf_counter()
+    try:
+        if args.session:  # a frame every --frame-every steps, a checkpoint every ten frames
+            run.train(args.steps, progress=not args.quiet, frame_every=max(1, args.frame_every))
+        else:
+            run.train(args.steps, progress=not args.quiet, record=False)
+    except FloatingPointError:
+        pass  # run.stopped says why; the last good state is what is saved
+    except (DataError, RuntimeError) as exc:
+        print(f"genviz train: {exc}", file=sys.stderr)
+        return 2
+    elapsed = time.perf_counter() - t0
     if args.session:
-        from genviz.core.headless import record_session
-        from genviz.core.session import save_session
-
         try:
-            session = record_session(config, args.steps, frame_every=max(1, args.frame_every),
-                                     checkpoint_every=max(1, args.frame_every) * 10)
-            path = save_session(session, args.session)
-        except (DataError, RuntimeError, OSError) as exc:
+            path = run.save(args.session)
+        except (InputError, OSError) as exc:
             print(f"genviz train: {exc}", file=sys.stderr)
             return 2
-        print(json.dumps({"session": str(path), "step": session.step, "frames": len(session.history),
-                          "checkpoints": len(session.history.checkpoints)}))
-        return 0
+        print(json.dumps({"session": str(path), "step": run.step, "frames": len(run.history),
+                          "checkpoints": len(run.history.checkpoints)}))
+        return 3 if run.stopped else 0
     out = args.out or f"runs/{args.lab}-seed{args.seed}"
     extra = {o.name: getattr(args, o.name) for o in lab.train_options
              if getattr(args, o.name) != o.default} or None
     try:
-        result = train(config, args.steps, out, progress=None if args.quiet else sys.stderr, extra_metrics=extra)
+        result = run.final_metrics(**(extra or {}), report=None if args.quiet else sys.stderr)
     except (DataError, RuntimeError) as exc:
         print(f"genviz train: {exc}", file=sys.stderr)
         return 2
+    result.update({"seconds": round(elapsed, 3), "steps_per_sec": round(run.step / max(elapsed, 1e-9), 2),
+                   "seed": args.seed, "settings": run.experiment.settings})
+    if run.stopped:
+        result["stopped"] = run.stopped
+    folder = Path(out)
+    folder.mkdir(parents=True, exist_ok=True)
+    run.save_model(folder / "model.pt")
+    (folder / "metrics.json").write_text(json.dumps(result, indent=2, default=str))
+    result["model_path"] = str(folder / "model.pt")
     print(json.dumps(result, default=str))
     return 3 if "stopped" in result else 0
 

@@ -125,3 +125,16 @@ def test_the_estimates_table_keeps_names_and_prints_a_true_minus(qtbot):
     row = {"mean": -0.052, "se": 0.0006, "var": 0.0028, "snr": 0.99, "n": 8192}
     text = panel._table({"gumbel": row}, -0.07957)
     assert "Gumbel-softmax" in text and "(exact −0.07957)" in text and "-0.0" not in text
+
+
+@pytest.mark.parametrize("experiment", ["variance", "discrete", "vae", "wake-sleep"])
+def test_snapshots_take_no_random_numbers_from_training(experiment, tmp_path):
+    """The discrete experiment's temperature sweep once drew from training's numpy stream: a run watched in the
+    window (snapshots as often as the machine allows) took other steps than the same run headless."""
+    from dataclasses import replace
+
+    from genviz.core.labs import get_lab
+    from genviz.testing.checks import check_training
+
+    lab = get_lab("estimators")
+    assert "snapshots leave" in check_training(replace(lab, quick=(*lab.quick, ("experiment", experiment))), tmp_path)

@@ -223,3 +223,14 @@ def test_the_question_hides_every_answer_until_the_class_has_guessed(qtbot):
     # without the question (the reverse-KL preset) the fits show from the start
     panel.set_view_state({})
     assert all(c.isVisible() for c in panel.kl_curves.curves.values())
+
+
+@pytest.mark.parametrize("experiment", ["kl", "em", "cavi", "meanfield"])
+def test_snapshots_take_no_random_numbers_from_training(experiment, tmp_path):
+    from dataclasses import replace
+
+    from genviz.core.labs import get_lab
+    from genviz.testing.checks import check_training
+
+    lab = get_lab("inference")
+    assert "snapshots leave" in check_training(replace(lab, quick=(*lab.quick, ("experiment", experiment))), tmp_path)

@@ -77,6 +77,12 @@ class Experiment:
         self.data_ref = data
         self.step_count = 0
         self.view = dict(self.VIEW)
+        # live setting changes, in order: {"step": steps done when it was made, "name", "value", "was"}; kept in
+        # checkpoints, so a session's script (genviz export --format py) replays them as a schedule
+        self.setting_changes: list[dict] = []
+        # the partial steps taken, in order: {"step": the step it was, "part", "args"} (plain values), in checkpoints
+        # too: a script of the run repeats them with their arguments (the Gibbs lab's painted clamp)
+        self.parts_taken: list[dict] = []
 
     @classmethod
     def parse_settings(cls, settings: dict) -> dict:
@@ -115,6 +121,8 @@ class Experiment:
         if not all(_is_finite(v) for v in metrics.values()):
             raise NonFiniteLoss(self.step_count + 1, metrics)
         self.step_count += 1
+        if part is not None:
+            self.parts_taken.append({"step": self.step_count, "part": str(part), "args": _plain(kwargs)})
         return metrics
 
     def report(self, text: str) -> None:
@@ -125,7 +133,11 @@ class Experiment:
         lab's own spec, stored, then :meth:`on_setting` lets the lab react."""
         if self.LAB is not None:
             value = self.LAB.setting(name).parse(value)
+        was = self.settings.get(name)
         self.settings[name] = value
+        if was != value:
+            self.setting_changes.append({"step": int(self.step_count), "name": str(name),
+                                         "value": _to_storable(value), "was": _to_storable(was)})
         self.on_setting(name, value)
 
     def on_setting(self, name: str, value: Any) -> None:
@@ -231,7 +243,9 @@ class Experiment:
         if self.device.type == "cuda":
             rng["cuda"] = torch.cuda.get_rng_state(self.device)
         return {"format": "genviz-state", "version": 1, "lab": getattr(getattr(self, "LAB", None), "name", None),
-                "step": int(self.step_count), "settings": _to_storable(dict(self.settings)), "rng": rng, "attrs": attrs}
+                "step": int(self.step_count), "settings": _to_storable(dict(self.settings)), "rng": rng, "attrs": attrs,
+                "setting_changes": [dict(c) for c in self.setting_changes],
+                "parts_taken": [dict(p) for p in self.parts_taken], "threads": int(torch.get_num_threads())}
 
     def load_state_dict(self, state: dict) -> None:
         """Put back what :meth:`state_dict` returned (the experiment was built with the same settings).
@@ -264,6 +278,10 @@ class Experiment:
         for name, value in saved.items():
             if self.settings.get(name) != value:
                 self.set_setting(name, value)
+        self.setting_changes = [dict(c) for c in state.get("setting_changes", [])
+                                if isinstance(c, dict) and {"step", "name", "value", "was"} <= set(c)]
+        self.parts_taken = [dict(p) for p in state.get("parts_taken", [])
+                            if isinstance(p, dict) and {"step", "part", "args"} <= set(p)]
         torch.set_rng_state(state["rng"]["torch"])
         if "cuda" in state["rng"] and self.device.type == "cuda":
             torch.cuda.set_rng_state(state["rng"]["cuda"], self.device)
@@ -339,6 +357,19 @@ def _tensors(value: Any, where: str, depth: int = 0):
     elif depth < 3 and isinstance(value, dict):
         for key, item in value.items():
             yield from _tensors(item, f"{where}[{key!r}]", depth + 1)
+
+
+def _plain(value: Any) -> Any:
+    """Plain Python values (lists, dicts, numbers, strings) of arguments that may hold numpy arrays or tensors."""
+    if isinstance(value, (np.ndarray, torch.Tensor)):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
 
 
 def _to_storable(value: Any) -> Any:

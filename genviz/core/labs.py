@@ -55,6 +55,10 @@ class LabInfo:
     # none. The experiment's constructor then takes ``model_code`` (a genviz.core.model_code.ModelCode, or None), sets
     # ``self.model_code`` and names the settings the user's model makes irrelevant in ``NETWORK_SETTINGS``
     user_model: str = ""
+    # "module:function" writing a run as a plain PyTorch script (``genviz export SESSION --format py``): it takes a
+    # genviz.core.script.ScriptRun and returns a genviz.core.script.Script whose output equals the run's metric rows
+    # (``genviz labs --check`` runs it); "" when the lab writes none
+    script: str = ""
     # the contract version the lab is written for (CONTRACT_VERSION)
     contract: int = 1
 

@@ -132,7 +132,22 @@ def check_training(lab: LabInfo, tmp: Path) -> str:
         problems = allowed(runner.snapshot(heavy), "snapshot")
         require(not problems, f"a {'heavy' if heavy else 'light'} snapshot holds what cannot cross to the "
                 f"window: {problems[:3]}")
-    return f"4 steps, metrics {', '.join(sorted(metrics))}"
+    # snapshots take no random numbers from training: the window snapshots as often as the machine allows, so a run
+    # watched on a fast laptop and one trained headless must take the same steps (a numpy stream shared with a
+    # view's sweep once made the estimators lab's curves depend on the machine's speed)
+    watched = _runner(lab)  # one after the other: a runner's experiment seeds torch's global generator
+    for _ in range(3):
+        watched.snapshot(True)
+        watched.step()
+    a = watched.take_rows()
+    plain = _runner(lab)
+    for _ in range(3):
+        plain.step()
+    b = plain.take_rows()
+    require(a.keys() == b.keys() and all(np.array_equal(a[k], b[k], equal_nan=True) for k in a),
+            "a snapshot between steps changed the steps that follow: views must draw their random numbers from "
+            "streams of their own, never training's (numpy generators included)")
+    return f"4 steps, metrics {', '.join(sorted(metrics))}; snapshots leave training's random streams alone"
 
 
 def check_checkpoint(lab: LabInfo, tmp: Path) -> str:
@@ -235,6 +250,84 @@ def check_session(lab: LabInfo, tmp: Path) -> str:
             "the session's recorded frames changed on the way through the file")
     require(same(back.history.metrics(), session.history.metrics()), "the session's metric rows changed")
     return f"{len(back.history.frames)} frames, {len(back.history.checkpoints)} checkpoints bit-exact"
+
+
+def _live_change(lab: LabInfo, values: dict) -> tuple[str, Any] | None:
+    """A live float setting that applies under ``values``, and another valid value of it (half, or twice)."""
+    for spec in lab.settings:
+        if spec.live and spec.kind == "float" and spec.inapplicable(values) is None:
+            now = float(values[spec.name])
+            for value in (now / 2, now * 2):
+                if value != now and (spec.minimum is None or value >= spec.minimum) and (spec.maximum is None or value <= spec.maximum):
+                    return spec.name, value
+    return None
+
+
+def script_rows(text: str, tmp: Path, timeout: float = 600) -> list[dict]:
+    """Run a script written by ``genviz export --format py`` in a fresh Python where ``import genviz`` fails
+    (it must stand alone): its printed JSON rows."""
+    import json
+    import subprocess
+    import sys
+
+    path = tmp / "script.py"
+    path.write_text(text)
+    runner = ("import sys, runpy; sys.modules['genviz'] = None; "
+              f"runpy.run_path({str(path)!r}, run_name='__main__')")
+    done = subprocess.run([sys.executable, "-c", runner], capture_output=True, text=True, timeout=timeout,
+                          cwd=str(tmp))
+    require(done.returncode == 0, f"the exported script failed (exit {done.returncode}): "
+            f"{done.stderr.strip().splitlines()[-1:] or '(no message)'}")
+    return [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+
+
+def rows_differ(metrics: dict, rows: list[dict]) -> str | None:
+    """Where a script's printed rows differ from a session's metric columns (None: bit-exact, NaN equal to NaN)."""
+    import math
+
+    steps = [int(s) for s in metrics.get("step", [])]
+    if [r.get("step") for r in rows] != steps:
+        return f"the script printed steps {[r.get('step') for r in rows][:8]}..., the session has {steps[:8]}..."
+    for i, row in enumerate(rows):
+        for name, column in metrics.items():
+            if name == "step":
+                continue
+            want = float(column[i])
+            got = row.get(name, float("nan"))
+            if got is None or not (got == want or (math.isnan(want) and math.isnan(float(got)))):
+                return f"step {steps[i]}: {name} = {got!r} from the script, {want!r} in the session"
+        extra = set(row) - set(metrics)
+        if extra:
+            return f"step {steps[i]}: the script printed {sorted(extra)}, which the session does not record"
+    return None
+
+
+def check_script(lab: LabInfo, tmp: Path) -> str:
+    """A run written as a script (LabInfo.script) stands alone and prints the run's metric rows bit-exact."""
+    if not lab.script:
+        return "writes no script (genviz export --format py says so in one line)"
+    require(callable(import_object(lab.script)), f"script {lab.script} is not callable")
+    from genviz.core.history import History
+    from genviz.core.script import export_script
+    from genviz.core.session import Session
+
+    runner = _runner(lab, seed=1)
+    history = History()
+    runner.train(4, history=history)
+    change = _live_change(lab, runner.exp.settings)
+    if change is not None:
+        runner.exp.set_setting(*change)
+    runner.train(4, history=history)
+    exp = runner.exp
+    names = {spec.name for spec in lab.settings}
+    session = Session(lab=lab.name, settings={k: v for k, v in exp.settings.items() if k in names}, seed=1,
+                      data=None, device="cpu", step=exp.step_count, static={}, state=runner.state(), history=history)
+    text = export_script(session, "py")
+    require("import genviz" not in text and "from genviz" not in text, "the script imports genviz")
+    why = rows_differ(history.metrics(), script_rows(text, tmp))
+    require(why is None, f"the exported script does not reproduce the run: {why}")
+    changed = f", {change[0]} changed after step 4" if change else ""
+    return f"8 steps{changed}: the standalone script's rows equal the run's bit for bit"
 
 
 def _app():
@@ -342,6 +435,7 @@ CHECKS: tuple[Check, ...] = (
     Check("queries", check_queries),
     Check("data", check_data),
     Check("session", check_session),
+    Check("script", check_script),
     Check("views", check_views, qt=True),
     Check("panel", check_panel, qt=True),
 )

@@ -161,6 +161,7 @@ class MainWindow(QMainWindow):
             None, ("Download MNIST", None, lambda: d.download("mnist")),
             ("Download Fashion-MNIST", None, lambda: d.download("fashion-mnist")),
             None, ("Open session…", "Ctrl+Shift+O", s.open_dialog), ("Save session…", "Ctrl+Shift+S", s.save_dialog),
+            ("Export as script…", None, s.script_dialog),
             None, ("Compare runs…", "Ctrl+Shift+K", lambda: asyncio.ensure_future(self.comparisons.compare_runs())),
             ("Open comparison folder…", None, self.comparisons.open_dialog)])
         self.recent_menu = file_menu.addMenu("Recent sessions")

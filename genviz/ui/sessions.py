@@ -173,6 +173,32 @@ class SessionActions:
                 path += SUFFIX
             asyncio.ensure_future(self.save(path))
 
+    def script_dialog(self) -> None:
+        """File ▸ Export as script…: the run as a plain PyTorch script (.py) or notebook (.ipynb)."""
+        path, chosen = QFileDialog.getSaveFileName(self.w, "Export as script", f"{self.run.lab}.py",
+                                                   "Python script (*.py);;Jupyter notebook (*.ipynb)")
+        if path:
+            if not path.endswith((".py", ".ipynb")):
+                path += ".ipynb" if "ipynb" in chosen else ".py"
+            asyncio.ensure_future(self.export_script(path))
+
+    async def export_script(self, path: str | Path) -> bool:
+        """Write the running session as a script: its output reproduces the run's metric rows (genviz.core.script)."""
+        from genviz.core.script import ScriptError, export_script
+
+        w = self.w
+        fmt = "ipynb" if str(path).endswith(".ipynb") else "py"
+        try:
+            session = w.controller.lost_session() or self.run.to_session(await w.controller.state())
+            text = await asyncio.get_event_loop().run_in_executor(None, export_script, session, fmt)
+            await asyncio.get_event_loop().run_in_executor(None, Path(path).write_text, text)
+        except (QueryFailed, ScriptError, OSError) as exc:
+            w.banner.show_message(f"Could not export the run as a script: {exc}")
+            return False
+        w.statusBar().showMessage(f"Wrote the run (step {session.step:,}) as a script: {path} "
+                                  f"(python {Path(path).name} prints its metric rows)", 8000)
+        return True
+
     # -- saving and opening ------------------------------------------------------------------------------
     async def save(self, path: str | Path) -> bool:
         w = self.w

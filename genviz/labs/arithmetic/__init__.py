@@ -13,6 +13,7 @@ LAB = LabInfo(
     summary="Sliders per latent dimension, attribute vectors, analogies a − b + c, and linear vs spherical walks.",
     bench="genviz.labs.arithmetic.bench:run",
     user_model="vae",  # a user's VAE (--model-code): genviz.models.protocols.VAEModel
+    script="genviz.vae.script:script",  # genviz export SESSION --format py
     experiment="genviz.labs.arithmetic.experiment:ArithmeticExperiment",
     panel="genviz.labs.arithmetic.panel:ArithmeticPanel",
     order=60,

@@ -8,6 +8,7 @@ LAB = LabInfo(
     title="Autoregressive models",
     summary="p(x) = Π p(x_i | x_<i): NADE, MADE and PixelCNN learn binary images with exact likelihoods, "
             "and sample them pixel by pixel.",
+    script="genviz.labs.autoregressive.script:script",  # genviz export SESSION --format py
     experiment="genviz.labs.autoregressive.experiment:AutoregressiveExperiment",
     panel="genviz.labs.autoregressive.panel:AutoregressivePanel",
     order=55,

@@ -62,6 +62,22 @@ def build_model(settings: dict, height: int, width: int, seed: int):
     return GatedPixelCNN(height, width, settings["channels"], settings["layers"] + 1)
 
 
+def official_test_split(dataset) -> torch.Tensor | None:
+    """The test split of a downloaded MNIST-like set (the papers test on it), when it is cached: [n, D] grey
+    levels; None for any other data (a split is held out at random)."""
+    if dataset.name not in ("mnist", "fashion-mnist"):
+        return None
+    try:
+        from genviz.data.download import cached_dataset
+
+        test = cached_dataset(dataset.name, "test")
+    except (DataError, OSError):
+        return None
+    if tuple(test.shape) != tuple(dataset.shape):
+        return None
+    return torch.from_numpy(test.images.reshape(len(test), -1).astype(np.float32))
+
+
 class AutoregressiveExperiment(Experiment):
     LAB = LAB
     # what a user's own model (--model-code) decides itself
@@ -176,18 +192,7 @@ class AutoregressiveExperiment(Experiment):
                 "conditional": to_numpy(self.model.conditional_table())}
 
     def _official_test_split(self) -> torch.Tensor | None:
-        """The test split of a downloaded MNIST-like set (the papers test on it), when it is cached."""
-        if self.dataset.name not in ("mnist", "fashion-mnist"):
-            return None
-        try:
-            from genviz.data.download import cached_dataset
-
-            test = cached_dataset(self.dataset.name, "test")
-        except (DataError, OSError):
-            return None
-        if tuple(test.shape) != self.shape:
-            return None
-        return torch.from_numpy(test.images.reshape(len(test), -1).astype(np.float32))
+        return official_test_split(self.dataset)
 
     def _batch(self, n: int) -> torch.Tensor:
         if self.toy is not None:

@@ -11,6 +11,7 @@ LAB = LabInfo(
     summary="DDPM, score matching and flow matching on 2-D data: samplers side by side, the learned score "
             "against the exact one, likelihoods through the probability-flow ODE.",
     user_model="diffusion",  # a user's network (--model-code): genviz.models.protocols.DenoiserModel
+    script="genviz.labs.diffusion.script:script",  # genviz export SESSION --format py
     experiment="genviz.labs.diffusion.experiment:DiffusionExperiment",
     panel="genviz.labs.diffusion.panel:DiffusionPanel",
     bench="genviz.labs.diffusion.bench:run",

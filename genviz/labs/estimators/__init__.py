@@ -13,6 +13,7 @@ LAB = LabInfo(
     title="Gradient estimators",
     summary="Score function vs reparameterization against the exact gradient, baselines, Gumbel-softmax, "
             "a VAE trained with each, and wake-sleep with exact log p(x).",
+    script="genviz.labs.estimators.script:script",  # genviz export SESSION --format py
     experiment="genviz.labs.estimators.experiment:EstimatorsExperiment",
     panel="genviz.labs.estimators.panel:EstimatorsPanel",
     bench="genviz.labs.estimators.bench:run",

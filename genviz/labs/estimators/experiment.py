@@ -264,8 +264,11 @@ class EstimatorsExperiment(Experiment):
                                                                   if e in self.kept}, float(exact[0]))}
             # the relaxation's bias and variance against the temperature (component 0 of the gradient)
             bias, var, se = [], [], []
+            # a stream of its own for the sweep (by seed and step): drawing it from training's would make the curves
+            # depend on how often the window takes a snapshot, that is on the machine's speed
+            rng = np.random.default_rng([self.seed, self.step_count, 7])
             for tau in TEMPERATURES:
-                est = categorical_estimates(self.logits, self.values, "gumbel", 20000, self.rng, float(tau))[:, 0]
+                est = categorical_estimates(self.logits, self.values, "gumbel", 20000, rng, float(tau))[:, 0]
                 bias.append(float(est.mean() - exact[0]))
                 se.append(float(est.std(ddof=1) / math.sqrt(len(est))))
                 var.append(float(est.var(ddof=1)))

@@ -11,6 +11,7 @@ LAB = LabInfo(
     summary="A normalizing flow bends a Gaussian into two moons or an energy landscape; step through its layers.",
     bench="genviz.labs.flow.bench:run",
     user_model="flow",  # a user's flow (--model-code): genviz.models.protocols.FlowModel
+    script="genviz.labs.flow.script:script",  # genviz export SESSION --format py
     experiment="genviz.labs.flow.experiment:FlowExperiment",
     panel="genviz.labs.flow.panel:FlowPanel",
     order=30,

@@ -13,6 +13,7 @@ LAB = LabInfo(
     summary="A GAN on a ring or grid of Gaussians: see modes drop, D's landscape and G's gradient field.",
     bench="genviz.labs.gan.bench:run",
     user_model="gan",  # a user's GAN (--model-code): genviz.models.protocols.GANModel
+    script="genviz.labs.gan.script:script",  # genviz export SESSION --format py
     experiment="genviz.labs.gan.experiment:GanExperiment",
     panel="genviz.labs.gan.panel:GanPanel",
     order=40,

@@ -8,6 +8,7 @@ LAB = LabInfo(
     title="Gibbs chains (RBM)",
     summary="A restricted Boltzmann machine learns digits by contrastive divergence; watch Gibbs chains turn noise into digits.",
     bench="genviz.labs.gibbs.bench:run",
+    script="genviz.labs.gibbs.script:script",  # genviz export SESSION --format py
     experiment="genviz.labs.gibbs.experiment:GibbsExperiment",
     panel="genviz.labs.gibbs.panel:GibbsPanel",
     order=50,

@@ -13,6 +13,7 @@ LAB = LabInfo(
     title="Variational inference",
     summary="Reverse vs forward KL, EM's family of lower bounds, CAVI on a mixture of Gaussians beside Gibbs "
             "and EM, and mean-field's too-small variances: every KL and bound computed exactly.",
+    script="genviz.labs.inference.script:script",  # genviz export SESSION --format py
     experiment="genviz.labs.inference.experiment:InferenceExperiment",
     panel="genviz.labs.inference.panel:InferencePanel",
     bench="genviz.labs.inference.bench:run",

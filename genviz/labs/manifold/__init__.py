@@ -10,6 +10,7 @@ LAB = LabInfo(
     summary="A VAE learns a 2-D latent space: watch the decoded manifold unfold and the classes separate.",
     bench="genviz.labs.manifold.bench:run",
     user_model="vae",  # a user's VAE (--model-code): genviz.models.protocols.VAEModel
+    script="genviz.vae.script:script",  # genviz export SESSION --format py
     experiment="genviz.labs.manifold.experiment:ManifoldExperiment",
     panel="genviz.labs.manifold.panel:ManifoldPanel",
     order=10,

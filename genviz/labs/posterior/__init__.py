@@ -12,6 +12,7 @@ LAB = LabInfo(
     summary="The true posterior of a 2-D VAE by quadrature, against the encoder's q, the optimal q*, "
             "importance weighting and HMC: the inference gaps as shapes and numbers.",
     user_model="vae",  # a user's VAE (--model-code): genviz.models.protocols.VAEModel
+    script="genviz.vae.script:script",  # genviz export SESSION --format py
     experiment="genviz.labs.posterior.experiment:PosteriorExperiment",
     panel="genviz.labs.posterior.panel:PosteriorPanel",
     order=20,
