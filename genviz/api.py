@@ -414,6 +414,23 @@ class Run:
 
         return save_session(self.to_session(), path)
 
+    def script(self, path: str | os.PathLike | None = None, format: str | None = None) -> str:
+        """The run so far as a plain PyTorch script (``genviz export SESSION --format py``): torch and numpy only,
+        the data, model, loss, optimiser, seed and steps, live changes as a schedule; run with ``python``, it prints
+        this run's metric rows again, bit for bit. ``format``: "py" or "ipynb" (a notebook, one cell per part; by
+        ``path``'s suffix when not given). Written to ``path`` when given; returns the text. A lab or a run the
+        script cannot reproduce raises ``genviz.core.script.ScriptError`` saying why."""
+        from genviz.core.script import export_script
+
+        fmt = format or ("ipynb" if path is not None and str(path).endswith(".ipynb") else "py")
+        if fmt not in ("py", "ipynb"):
+            raise SettingError(f"format is py or ipynb, not {fmt!r}")
+        self._take_rows()
+        text = export_script(self.to_session(), fmt)
+        if path is not None:
+            Path(path).write_text(text)
+        return text
+
     @_own_random
     def save_model(self, path: str | os.PathLike) -> Path:
         """The lab's model file (weights and optimiser, read back with ``torch.load(weights_only=True)``)."""

@@ -5,12 +5,14 @@ from __future__ import annotations
 import ast
 
 import nbformat
+import numpy as np
 import pytest
 
 import genviz
 from genviz.cli import main
 from genviz.core.labs import get_lab
 from genviz.core.session import load_session
+from genviz.core.settings import SettingError
 from genviz.testing.checks import rows_differ, script_rows
 
 QUICK = {"manifold": {"hidden": 32}, "posterior": {"hidden": 32}, "arithmetic": {"hidden": 32},
@@ -52,6 +54,27 @@ def test_a_session_runs_again_as_a_standalone_script(tmp_path, lab):
     rows = script_rows(text, tmp_path)  # run where `import genviz` fails
     session = load_session(path)
     assert len(rows) == 22 and rows_differ(session.history.metrics(), rows) is None
+
+
+def test_a_run_writes_its_own_script_from_python(tmp_path):
+    run = genviz.Run("gan", seed=7, **QUICK["gan"])
+    run.train(5)
+    run.set(lr_d=5e-4)
+    run.train(5)
+    text = run.script(tmp_path / "gan.py")
+    assert (tmp_path / "gan.py").read_text() == text and "SCHEDULE = {5: {'lr_d': 0.0005}}" in text
+    assert rows_differ(run.metrics, script_rows(text, tmp_path)) is None
+    nb = nbformat.reads(run.script(format="ipynb"), as_version=4)
+    nbformat.validate(nb)
+    run.train(3)  # writing the script changed nothing: the run goes on as if it had not been written
+    again = genviz.Run("gan", seed=7, **QUICK["gan"])
+    again.train(5)
+    again.set(lr_d=5e-4)
+    again.train(8)
+    a, b = run.metrics, again.metrics
+    assert a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
+    with pytest.raises(SettingError):
+        run.script(format="pdf")
 
 
 def test_a_gan_run_of_the_real_length_with_lone_d_and_g_steps(tmp_path):

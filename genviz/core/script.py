@@ -245,7 +245,8 @@ class Script:
         chunks = []
         for i, (md, code) in enumerate(self.cells()):
             if i == 0:
-                text = md.lstrip("# ").replace('"' * 3, "'" * 3)
+                text = "\n\n".join(textwrap.fill(para, 100) for para in md.lstrip("# ").split("\n\n"))
+                text = text.replace('"' * 3, "'" * 3)
                 chunks.append('"' * 3 + text + "\n" + '"' * 3 + "\n" + code)
                 continue
             title, _, note = md.lstrip("# ").partition("\n\n")
