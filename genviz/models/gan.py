@@ -78,6 +78,20 @@ def d_loss(kind: str, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
     raise ValueError(f"unknown loss {kind!r} ({', '.join(LOSSES)})")
 
 
+def d_loss_parts(kind: str, real: torch.Tensor, fake: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`d_loss` term by term, per sample: (the real points' part, the fakes' part), so that
+    ``d_loss(kind, real, fake) == parts[0].mean() + parts[1].mean()`` (the card's L_D = real part + fake part)."""
+    if kind in ("minimax", "nonsat"):
+        return F.softplus(-real), F.softplus(fake)  # -log D(x), -log(1 - D(G(z)))
+    if kind == "lsgan":
+        return 0.5 * (real - 1) ** 2, 0.5 * fake ** 2
+    if kind in ("wgan", "wgan-gp"):
+        return -real, fake
+    if kind == "hinge":
+        return F.relu(1 - real), F.relu(1 + fake)
+    raise ValueError(f"unknown loss {kind!r} ({', '.join(LOSSES)})")
+
+
 def g_loss(kind: str, fake: torch.Tensor) -> torch.Tensor:
     """The generator's loss from D's raw outputs on generated inputs."""
     if kind == "minimax":
@@ -89,6 +103,19 @@ def g_loss(kind: str, fake: torch.Tensor) -> torch.Tensor:
         return 0.5 * ((fake - 1) ** 2).mean()
     if kind in ("wgan", "wgan-gp", "hinge"):
         return -fake.mean()
+    raise ValueError(f"unknown loss {kind!r} ({', '.join(LOSSES)})")
+
+
+def g_loss_parts(kind: str, fake: torch.Tensor) -> torch.Tensor:
+    """:func:`g_loss` per sample (its mean is ``g_loss(kind, fake)``)."""
+    if kind == "minimax":
+        return -F.softplus(fake)
+    if kind == "nonsat":
+        return F.softplus(-fake)
+    if kind == "lsgan":
+        return 0.5 * (fake - 1) ** 2
+    if kind in ("wgan", "wgan-gp", "hinge"):
+        return -fake
     raise ValueError(f"unknown loss {kind!r} ({', '.join(LOSSES)})")
 
 

@@ -416,6 +416,71 @@ def check_panel(lab: LabInfo, tmp: Path) -> str:
         panel.deleteLater()
 
 
+def check_cards(lab: LabInfo, tmp: Path) -> str:
+    """Cards with live numbers: at the live step and at a scrubbed one, each formula's terms add up to its total,
+    every term names a view of the panel, and the open card shows that step's numbers (every experiment page)."""
+    from genviz.core.cards import Term, live_equations, value_text
+    from genviz.core.numbers import decimals_for
+    from genviz.core.headless import record_session
+    from genviz.ui import export
+    from genviz.ui.cards import CardDialog, lab_cards
+
+    _app()
+    cards = {v: c for v, c in lab_cards(lab).items() if c.live is not None}
+    require(cards, "no card has live numbers (Card.live: the formula with the shown step's values, term by term)")
+    pages = import_object(lab.panel).PAGES or (None,)
+    checked = 0
+    for page in pages:
+        where = f" (experiment {page})" if page else ""
+        session = record_session(config(lab, settings={"experiment": page} if page else {}), 8, frame_every=4,
+                                 checkpoint_every=8)
+        frames = session.history.frames
+        require(len(frames) >= 2, f"a session of 8 steps recorded {len(frames)} frames{where}")
+        panel = export.session_panel(session, size=(1300, 850))
+        try:
+            views = panel.views()
+            require(panel.shown is not None and panel.shown[1] == frames[-1].step and panel.shown[2],
+                    f"after a rebuild the panel's shown frame is {panel.shown and panel.shown[1:]}, not the live step "
+                    f"{frames[-1].step}{where}")
+            found = 0
+            for frame, live in ((frames[-1], True), (frames[0], False)):
+                panel.show_recorded(None if live else frame)
+                require(panel.shown[1] == frame.step and panel.shown[2] == live,
+                        f"the panel reports step {panel.shown[1]} as shown, not {frame.step}{where}")
+                for view, card in cards.items():
+                    equations = live_equations(card, frame.data)
+                    for e in equations:
+                        for t in (e.total, *e.terms):
+                            require(isinstance(t, Term) and isinstance(t.value, float | int), f"card '{view}': a term "
+                                    f"that is not a Term with a number: {t!r}")
+                            require(not t.target or t.target.partition("#")[0] in views, f"card '{view}': term "
+                                    f"'{t.name}' targets '{t.target}', which is no view of the panel ({sorted(views)})")
+                            require(t.se is None or t.se >= 0, f"card '{view}': term '{t.name}' has SE {t.se}")
+                        require(abs(e.residual()) <= e.tolerance(), f"card '{view}' at step {frame.step}: the terms of "
+                                f"'{e.total.name}' add up to {e.total.value - e.residual()!r}, not {e.total.value!r}")
+                    found += len(equations)
+                    if view in views and equations:
+                        dlg = CardDialog(card, None, panel)
+                        try:
+                            dlg.live._apply()
+                            require(f"{frame.step:,}" in dlg.live.header.text(), f"card '{view}' shows "
+                                    f"'{dlg.live.header.text()}', not the numbers of step {frame.step}")
+                            want = [value_text(t, decimals_for(t.se) if t.se else e.decimals())
+                                    for e in equations for t in (e.total, *e.terms)]
+                            shown = [c.value.text() for c in dlg.live.cells]
+                            require(shown == want, f"card '{view}' at step {frame.step} shows {shown}, not {want}")
+                        finally:
+                            dlg.done(0)
+                            dlg.deleteLater()
+            require(found, f"no card shows live numbers for this run{where}")
+            checked += found
+        finally:
+            panel.close()
+            panel.deleteLater()
+    return f"{len(cards)} card{'s' if len(cards) > 1 else ''} with live numbers; {checked} formulas add up at a live " \
+        "and a scrubbed step"
+
+
 @dataclass(frozen=True)
 class Check:
     name: str
@@ -438,4 +503,5 @@ CHECKS: tuple[Check, ...] = (
     Check("script", check_script),
     Check("views", check_views, qt=True),
     Check("panel", check_panel, qt=True),
+    Check("cards", check_cards, qt=True),
 )

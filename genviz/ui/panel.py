@@ -74,6 +74,9 @@ class LabPanel(QWidget):
     # drawing failed (data a view cannot show, e.g. a session's frames of another version): message,
     # traceback; said once per kind of failure, not for every snapshot
     drawFailed = Signal(str, str)
+    # a frame was drawn: its data, its step, and whether it is the live one (False: the timeline's step). Cards with
+    # live numbers (genviz.ui.cards.LiveNumbers) take their values from it
+    frameShown = Signal(object, int, bool)
 
     # the view that shows the lab's lesson at a glance (a name of ``views()``): the compare view shows it for
     # each run side by side
@@ -86,6 +89,8 @@ class LabPanel(QWidget):
         self._pending_views: list = []
         self._failures: set = set()
         self.failures: list[str] = []  # what drawing could not do, said once each (drawFailed)
+        self.shown: tuple | None = None  # (data, step, live) of the frame on show (frameShown)
+        self._live_shown: tuple | None = None
         # a banner for what the lecturer must notice (posterior collapse, lost modes), hidden until used
         self.warning = QLabel()
         self.warning.setWordWrap(True)
@@ -234,6 +239,10 @@ class LabPanel(QWidget):
         self.extend_curves(snap.metrics or {}, frame)
         if follow and frame is not None:
             self.show_frame(frame, live=True)
+        if frame is not None and frame.heavy and frame.data:
+            self._live_shown = (frame.data, frame.step, True)
+            if follow:
+                self._note_shown(*self._live_shown)
         # the first changed curve plot now, the others one per event-loop turn after the views, so
         # no single turn pays for every plot (GUI timer lateness); a plot whose turn a newer
         # snapshot replaced is still marked changed and redrawn then
@@ -253,6 +262,9 @@ class LabPanel(QWidget):
     def _show_recorded(self, frame) -> None:
         if frame is not None:
             self.show_frame(frame, live=False)
+            self._note_shown(frame.data, frame.step, False)
+        elif self._live_shown is not None:
+            self._note_shown(*self._live_shown)
         for plot in self.curve_plots():
             plot.set_marker(None if frame is None else frame.step)
 
@@ -275,7 +287,44 @@ class LabPanel(QWidget):
             self.redraw_curves()
         if frames:
             self.show_frame(frames[-1], live=True)
+            self._live_shown = (frames[-1].data, frames[-1].step, True)
         self.show_recorded(None)
+
+    def _note_shown(self, data, step: int, live: bool) -> None:
+        self.shown = (data, int(step), bool(live))
+        self.frameShown.emit(data, int(step), bool(live))
+
+    # -- highlights: a card's term shows what it draws ----------------------------------------------------
+    def highlight(self, target: str, on: bool) -> None:
+        """Highlight what ``target`` ("view" or "view#element", a card term's target) names, or take the highlight
+        off. An element the lab knows (``highlight_element``) is drawn its way; a curve plot's series is drawn
+        thicker; anything else outlines its view."""
+        name, _, element = target.partition("#")
+        view = self.views().get(name)
+        if view is None:
+            return
+        if element and self.guarded_bool(self.highlight_element, name, element, on):
+            return
+        from genviz.ui.plots import BarPlot, CurvePlot
+
+        if element and isinstance(view, CurvePlot) and element in view.curves:
+            view.emphasize(element, on)
+            return
+        if element.isdigit() and isinstance(view, BarPlot):
+            view.emphasize(int(element), on)
+            return
+        outline(view, on)
+
+    def highlight_element(self, view: str, element: str, on: bool) -> bool:
+        """Highlight ``element`` of the panel's ``view`` (a lab's own: a bar, a layer, a row); False when the lab
+        has no such element (the view is outlined instead)."""
+        return False
+
+    def guarded_bool(self, fn, *args) -> bool:
+        try:
+            return bool(fn(*args))
+        except Exception:
+            return False
 
     def redraw_curves(self) -> None:
         for plot in self.curve_plots():
@@ -305,6 +354,24 @@ class LabPanel(QWidget):
 
     def on_query_failed(self, name: str) -> None:
         """A ``requestQuery`` got no answer (the window has shown why, or the model was replaced)."""
+
+
+def outline(view: QWidget, on: bool) -> None:
+    """A frame in the theme's accent colour around ``view`` (mouse events pass through it), or none."""
+    from PySide6.QtWidgets import QFrame
+
+    frame = view.findChild(QFrame, "genviz-highlight")
+    if frame is None:
+        if not on:
+            return
+        frame = QFrame(view)
+        frame.setObjectName("genviz-highlight")
+        frame.setAttribute(Qt.WA_TransparentForMouseEvents)
+    frame.setStyleSheet(f"QFrame#genviz-highlight {{ border: 4px solid {theme.colors()['accent']}; "
+                        "background: transparent; border-radius: 4px; }")
+    frame.setGeometry(view.rect())
+    frame.setVisible(on)
+    frame.raise_()
 
 
 class PagedPanel(LabPanel):

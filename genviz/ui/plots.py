@@ -393,6 +393,21 @@ class CurvePlot(pg.PlotWidget):
             if key in keys and legend is not None:
                 legend.addItem(curve, self.labels[key])
 
+    def emphasize(self, key: str, on: bool) -> None:
+        """Draw the series ``key`` thick (a card term that it plots is hovered), or back to normal."""
+        curve = self.curves[key]
+        kept = getattr(self, "_plain_pens", {})
+        self._plain_pens = kept
+        if on and key not in kept:
+            pen = pg.mkPen(curve.opts["pen"])
+            kept[key] = pg.mkPen(pen)
+            pen.setWidthF(max(2.0, pen.widthF()) * 3)
+            curve.setPen(pen)
+            curve.setZValue(10)
+        elif not on and key in kept:
+            curve.setPen(kept.pop(key))
+            curve.setZValue(0)
+
     def append(self, key: str, x, y) -> None:
         if key in self.buffers and len(x):
             self.buffers[key].extend(x, y)
@@ -501,15 +516,30 @@ class BarPlot(pg.PlotWidget):
         self.getPlotItem().getViewBox().setMenuEnabled(False)
         self.bars = pg.BarGraphItem(x=[], height=[], width=0.7, brush=theme.CURVE_COLORS[0])
         self.addItem(self.bars)
+        self.lit: int | None = None  # the bar a card's term highlights (emphasize)
+        self._last: tuple | None = None
         span_title(self)
         theme.register_plot(self)
 
+    def emphasize(self, index: int, on: bool) -> None:
+        """Draw bar ``index`` in the highlight colour with a thick outline (a card's term is hovered), or not."""
+        self.lit = int(index) if on else None
+        if self._last is not None:
+            self.set_values(*self._last)
+
     def set_values(self, values: np.ndarray, brushes=None) -> None:
+        self._last = (values, brushes)
+        brushes = list(brushes or [theme.CURVE_COLORS[0]] * len(values))
+        pens = None
+        if self.lit is not None and 0 <= self.lit < len(values):
+            brushes[self.lit] = "#ff7f0e"  # the bars' own colours are blues and class colours
+            pens = [pg.mkPen(None)] * len(values)
+            pens[self.lit] = pg.mkPen(theme.colors()["text"], width=3)
         x = np.arange(len(values))
         step = max(1, -(-len(values) // 13))  # at most ~13 labels, so they never run together
         self.getPlotItem().getAxis("bottom").setTicks([[(i, str(i)) for i in range(0, len(values), step)]])
         heights = np.asarray(values, float)
-        self.bars.setOpts(x=x, height=heights, width=0.7, brushes=brushes or [theme.CURVE_COLORS[0]] * len(values))
+        self.bars.setOpts(x=x, height=heights, width=0.7, brushes=brushes, pens=pens)
         # counts start at 0; all-zero bars keep a 0..floor axis rather than pyqtgraph's -10..10 default
         finite = heights[np.isfinite(heights)]
         top = float(finite.max()) if finite.size else 0.0

@@ -1,5 +1,11 @@
 """Info cards of the latent-arithmetic lab's views (genviz.core.cards)."""
 from genviz.core.cards import Card
+from genviz.vae import live
+
+
+def _curves(data: dict) -> list:
+    return [live.neg_elbo(data)]
+
 
 WHITE = "White, Sampling Generative Networks (2016): spherical interpolation, attribute vectors, analogies"
 KINGMA = "Kingma &amp; Welling, Auto-Encoding Variational Bayes (2014)"
@@ -17,7 +23,8 @@ CARDS = {
     "curves": Card(
         "Training curve", "The negative ELBO of the VAE trained here, per step.",
         "&minus;ELBO = E<sub>q</sub>[&minus;log p(x|z)] + KL(q(z|x) &Vert; p(z))", KINGMA,
-        "Train until it flattens before reading the latent space: an untrained decoder gives meaningless arithmetic."),
+        "Train until it flattens before reading the latent space: an untrained decoder gives meaningless arithmetic.",
+        live=_curves),
     "examples": Card(
         "Pick from data", "Data images: click one to start from its latent mean, shift-click to add it to the picked set.",
         "z = &mu;<sub>&phi;</sub>(x)", KINGMA,

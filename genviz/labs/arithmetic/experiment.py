@@ -12,7 +12,7 @@ from genviz.core.experiment import to_numpy
 from genviz.core.settings import SettingError
 from genviz.labs.arithmetic import LAB
 from genviz.labs.arithmetic.latent_ops import factor_directions, slider_basis
-from genviz.vae.experiment import VAEExperiment
+from genviz.vae.experiment import VAEExperiment, elbo_numbers
 
 ARCHITECTURE = ("latent", "hidden", "layers", "activation", "likelihood", "sigma")
 GROUND_TRUTH_FACTORS = ("pos_x", "pos_y", "scale", "rotation")  # the shapes dataset's continuous factors
@@ -74,7 +74,7 @@ class ArithmeticExperiment(VAEExperiment):
         center, basis, scale, names = slider_basis(mu_np)  # the SVD runs here, not on the GUI thread
         out = {"mu": mu_np, "decoder": model.decoder_layers(),
                "slider_center": center, "slider_basis": basis, "slider_scale": scale, "slider_names": names,
-               "test_neg_elbo": float(-model.elbo_terms(self.x_test[:1000])["elbo"].mean())}
+               **elbo_numbers(model.elbo_terms(self.x_test[:1000]))}
         factors = self.dataset.factors or {}
         present = {k: np.asarray(factors[k])[self.eval_idx] for k in GROUND_TRUTH_FACTORS if k in factors}
         if present:

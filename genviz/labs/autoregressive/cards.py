@@ -1,8 +1,49 @@
 """Info cards of the autoregressive lab's views (genviz.core.cards)."""
-from genviz.core.cards import Card
+from genviz.core.cards import Card, Equation, Term, grouped
 
 AR = ("Larochelle &amp; Murray, NADE (2011); Germain et al., MADE (2015); van den Oord et al., Pixel Recurrent "
       "Neural Networks (2016) and Conditional Image Generation with PixelCNN Decoders (2016, gated)")
+
+
+def _pixels(data: dict) -> list:
+    """−log p(x) of the chosen image = the sum of its pixels' surprises, row by row."""
+    if "pixel_nll" not in data:
+        return []
+    import math
+
+    import numpy as np
+
+    nll = np.asarray(data["pixel_nll"], dtype=np.float64)
+    side = int(round(math.sqrt(len(nll))))
+    rows = nll.reshape(side, -1).sum(1) if side * side == len(nll) else nll[None]
+    r = len(rows)
+    terms = grouped(rows, [f"row {i}: its pixels' surprise" for i in range(r)],
+                    [rf"\sum_{{i\in\mathrm{{row}}\,{j}}} -\log p(x_i|x_{{<i}})" for j in range(r)], 4, "pixel-nll",
+                    (r"\sum_{\mathrm{rest}}", "the other {n} rows"), how="exact (chain rule)")
+    return [Equation(Term(r"-\log p(x)", f"test image {data.get('image_index', 0)}", float(nll.sum()), None,
+                          "chosen-image", how="exact (chain rule)"), terms,
+                     title="The chain rule: the image's NLL is the sum of every pixel's surprise")]
+
+
+def _curves(data: dict) -> list:
+    if "test_nll" not in data:
+        return []
+    out = [Equation(Term(r"-\overline{\log p(x)}", "test NLL per image (nats)", data["test_nll"], data.get("test_nll_se"),
+                         "curves#test_nll"), title="Exact per image; ± SE over the test images")]
+    if "density_nll" in data:
+        import math
+
+        area = data["density_nll"] - data["test_nll"]
+        out.append(Equation(Term(r"-\overline{\log p(x)}_{\mathrm{density}}", "NLL as a density (nats)", data["density_nll"],
+                                 data.get("test_nll_se"), "density"),
+                            (Term(r"-\overline{\log P(\mathrm{bin})}", "NLL of the bins", data["test_nll"],
+                                  data.get("test_nll_se"), "curves#test_nll"),
+                             Term(r"\log \Delta", f"log of the bin area ({math.exp(area):.3g})", area, None, "histogram",
+                                  how="the grid's geometry")),
+                            title="Binned points: a piecewise-constant density, comparable with the flow lab's NLL"))
+    return out
+
+
 CARDS = {
     "samples": Card(
         "Samples",
@@ -18,13 +59,13 @@ CARDS = {
         "&minus;log p(x) = &minus;&sum;<sub>i</sub> log p(x<sub>i</sub> | x<sub>&lt;i</sub>); "
         "bits/dim = nats / (D ln 2)",
         AR,
-        "No bound, no sampling: the likelihood is exact, so models compare directly; test above train is overfitting."),
+        "No bound, no sampling: the likelihood is exact, so models compare directly; test above train is overfitting.", live=_curves),
     "pixel-nll": Card(
         "Surprise",
         "How surprised the model is by each pixel of the test image.",
         "&minus;log p(x<sub>i</sub> | x<sub>&lt;i</sub>) in nats, per pixel",
         AR,
-        "Edges of strokes are the surprising pixels; the background costs almost nothing."),
+        "Edges of strokes are the surprising pixels; the background costs almost nothing.", live=_pixels),
     "next-pixel": Card(
         "p(x<sub>i</sub> = 1 | &hellip;)",
         "For each pixel, the model's probability that it is on, given the test image's pixels before it.",
@@ -63,7 +104,7 @@ CARDS = {
         "The model's exact density of 2-D points on a grid of bins.",
         "p(x<sub>1</sub>, x<sub>2</sub>) = p(x<sub>1</sub> bin) p(x<sub>2</sub> bin | x<sub>1</sub> bin) / bin area",
         AR,
-        "It should match the data's histogram beside it; an autoregressive model has no trouble with several modes."),
+        "It should match the data's histogram beside it; an autoregressive model has no trouble with several modes.", live=_curves),
     "histogram": Card(
         "Data histogram",
         "The training points counted per bin.",

@@ -156,6 +156,32 @@ class DiffusionExperiment(Experiment):
             out.append(float(((b.double()[:, None] * diff) ** 2).sum(-1).mean()))
         return np.array(out)
 
+    def score_terms(self, t_view: float, n: int = 512) -> dict | None:
+        """At the slider's t, the denoising loss in the noise the learned score implies, ε_θ = −b(t) s_θ, split
+        exactly per sample with ε* = −b(t) ∇log p_t (the best possible prediction, E[ε | x_t]):
+        |ε_θ − ε|² = |ε_θ − ε*|² (the score error) + |ε* − ε|² (irreducible) + 2 (ε_θ − ε*)·(ε* − ε) (mean 0).
+        Means over n draws of x_0 and ε (a fixed generator), each with its standard error; None without the exact
+        score (a data set that is not a mixture)."""
+        if self.exact is None:
+            return None
+        g = torch.Generator().manual_seed(17)
+        t = torch.full((n,), float(min(max(t_view, 1e-3), 1.0)))
+        x0 = self.x_train[torch.randint(0, len(self.x_train), (n,), generator=g)]
+        eps = torch.randn(x0.shape, generator=g)
+        xt = self.model.process.noise(x0, t, eps)
+        _, b = self.model.process.ab(t)
+        b = b.double()[:, None]
+        with torch.no_grad():
+            e_model = -b * self.model.score(xt.to(self.device), t.to(self.device)).cpu().double()
+        e_best = -b * self.exact.score(xt.double(), t.double())
+        e = eps.double()
+        parts = {"loss": ((e_model - e) ** 2).sum(-1), "score_error": ((e_model - e_best) ** 2).sum(-1),
+                 "irreducible": ((e_best - e) ** 2).sum(-1), "cross": 2 * ((e_model - e_best) * (e_best - e)).sum(-1)}
+        out = {"t": float(t[0]), "n": n}
+        for key, v in parts.items():
+            out[key], out[key + "_se"] = float(v.mean()), float(v.std() / math.sqrt(n))
+        return out
+
     def test_nll(self, points: int = 64, steps: int = NLL_STEPS) -> tuple[float, float]:
         lp = ode_log_prob(self.model, self.x_test[:points].to(self.device), steps=steps).double()
         return -float(lp.mean()), float(lp.std() / math.sqrt(len(lp)))
@@ -187,6 +213,9 @@ class DiffusionExperiment(Experiment):
                "sampler_used": self.sampler_for(s["sampler"]),
                "noised": noised.numpy().astype(np.float32), "loss_bins": self.loss_bins.astype(np.float32),
                "score_error": self.score_error_by_t(), **self._score_field(t_view)}
+        terms = self.score_terms(t_view)
+        if terms is not None:
+            out["score_terms"] = terms
         if self.toy.modes is not None:
             cov = mode_coverage(x.numpy(), self.toy.modes, self.toy.std)
             spread, spread_se = self.spread_ratio(x.numpy())

@@ -1,5 +1,92 @@
 """Info cards of the gradient-estimator lab's views (genviz.core.cards)."""
-from genviz.core.cards import Card
+from genviz.core.cards import Card, Equation, Term
+
+NAMES = {"sf": "score function", "sf-baseline": "score function + baseline", "reparam": "reparameterization",
+         "gumbel": "Gumbel-softmax", "wake-sleep": "wake-sleep", "rws": "reweighted wake-sleep",
+         "sf-elbo": "score-function ELBO + baseline"}
+SYMBOL = {"sf": r"\hat g_{\mathrm{SF}}", "sf-baseline": r"\hat g_{\mathrm{SF}-b}", "reparam": r"\hat g_{\mathrm{R}}",
+          "gumbel": r"\hat g_{\mathrm{GS}}"}
+
+
+def _means(view: str, curves: str):
+    """Each estimator's mean = the exact gradient + its bias (0 within its SE when unbiased)."""
+    def equations(data: dict) -> list:
+        est = data.get("estimators")
+        if not est or "exact" not in data:
+            return []
+        import numpy as np
+
+        exact = float(np.ravel(data["exact"])[0])
+        discrete = np.ndim(data["exact"]) > 0
+        how = "by enumerating the categories" if discrete else "closed form"
+        symbol = r"\partial\mathbb{E}[f]/\partial\ell_1" if discrete else r"\nabla_\mu\mathbb{E}_q[f]"
+        out = []
+        for name, e in est.items():
+            out.append(Equation(
+                Term(rf"\overline{{{SYMBOL.get(name, 'g')}}}", f"{NAMES.get(name, name)}: mean of {e['n']:,}",
+                     e["mean"], e["se"], f"{curves}#mean_{name}"),
+                (Term(symbol, "the exact gradient", exact, None, view, how=how),
+                 Term(r"\mathrm{bias}", "mean minus exact", e["mean"] - exact, e["se"], view)),
+                title=NAMES.get(name, name)))
+        return out
+    return equations
+
+
+def _variances(data: dict) -> list:
+    est = data.get("estimators")
+    if not est or "closed_var" not in data:
+        return []
+
+    out = []
+    for name, e in est.items():
+        se = e.get("var_se")
+        closed = data["closed_var"].get(name)
+        if closed is None or se is None:
+            continue
+        out.append(Equation(Term(rf"\mathrm{{Var}}[{SYMBOL.get(name, 'g')}]", f"{NAMES.get(name, name)}: measured",
+                                 e["var"], se, "variance-vs-samples"),
+                            (Term(r"\mathrm{Var}_{\mathrm{closed}}", "closed form", closed, None, "variance-vs-samples",
+                                  how="closed form"),
+                             Term(r"\Delta", "measured minus closed form", e["var"] - closed, se, "variance-vs-samples")),
+                            title=f"{NAMES.get(name, name)} (the measured variance's SE from the fourth moment)"))
+    return out
+
+
+def _test_elbo(data: dict) -> list:
+    t, se = data.get("test_elbo"), data.get("test_elbo_se") or {}
+    if not t:
+        return []
+    out = [Equation(Term(rf"\mathcal{{L}}_{{\mathrm{{{m}}}}}", f"test ELBO, {NAMES.get(m, m)}", v, se.get(m),
+                         f"test-elbo#{m}"), title="Held-out images, 10 draws each" if i == 0 else "")
+           for i, (m, v) in enumerate(t.items())]
+    if "lead_reparam_over_sf" in data:
+        out.append(Equation(Term(r"\mathcal{L}_{\mathrm{reparam}} - \mathcal{L}_{\mathrm{sf}}", "the reparameterized VAE's lead",
+                                 data["lead_reparam_over_sf"], data.get("lead_reparam_over_sf_se"), "test-elbo"),
+                            title="Paired over the same images"))
+    return out
+
+
+def _log_px(data: dict) -> list:
+    lp, se = data.get("log_px"), data.get("log_px_se") or {}
+    if not isinstance(lp, dict):
+        return []
+    out = [Equation(Term(rf"\overline{{\log p(x)}}_{{\mathrm{{{m}}}}}", NAMES.get(m, m), v, se.get(m), f"ws-curves#{m}",),
+                    title="Exact per image (every latent state summed); ± SE over the test images" if i == 0 else "")
+           for i, (m, v) in enumerate(lp.items())]
+    if "rws_lead" in data:
+        out.append(Equation(Term(r"\log p_{\mathrm{RWS}} - \log p_{\mathrm{WS}}", "reweighted wake-sleep's lead",
+                                 data["rws_lead"], data.get("rws_lead_se"), "ws-curves"), title="Paired over the same images"))
+    return out
+
+
+def _posterior(data: dict) -> list:
+    kl = data.get("kl")
+    if not isinstance(kl, dict):
+        return []
+    return [Equation(Term(rf"\mathrm{{KL}}(q\,\|\,p(h|x))_{{\mathrm{{{m}}}}}", NAMES.get(m, m), v, None, "",
+                          how="exact, every latent state, mean over 100 test images"))
+            for m, v in kl.items()]
+
 
 MOHAMED = "Mohamed et al., Monte Carlo Gradient Estimation in Machine Learning (JMLR 2020)"
 GUMBEL = "Jang, Gu &amp; Poole (2017) and Maddison, Mnih &amp; Teh (2017): Gumbel-softmax / Concrete"
@@ -12,7 +99,8 @@ POSTERIOR = Card(
     "For a test image, each latent unit's exact posterior probability (grey, by enumerating every latent state) and "
     "the recognition model's q (colour), for one training method.",
     "p(h<sub>j</sub> = 1 | x) = &sum;<sub>h: h<sub>j</sub>=1</sub> p(x, h) / &sum;<sub>h</sub> p(x, h)", WS,
-    "Wake-sleep trains q on fantasies from the model, not on data: its q can sit farther from the posterior.")
+    "Wake-sleep trains q on fantasies from the model, not on data: its q can sit farther from the posterior.",
+    live=_posterior)
 FANTASIES = Card(
     "Fantasies", "Images sampled from the generative model of one method: h ~ p(h), x ~ p(x|h).",
     "x ~ p(x | h), h ~ p(h)", WS,
@@ -22,25 +110,25 @@ CARDS = {
         "Estimates of d/d&mu; E<sub>q</sub>[f]",
         "Histograms of single-sample gradient estimates of each estimator, around the exact gradient (black).",
         f"q = N(&mu;, &sigma;<sup>2</sup>); {SF}", MOHAMED,
-        "All are unbiased (centred on the black line); the score function's spread is far wider."),
+        "All are unbiased (centred on the black line); the score function's spread is far wider.", live=_means("estimates", "variance-means")),
     "variance-vs-samples": Card(
         "Variance of n-sample averages",
         "The variance of the average of n estimates, measured, against the closed form divided by n (dashed).",
         "Var[(1/n) &sum; g<sub>i</sub>] = Var[g] / n", MOHAMED,
         "The lines are parallel: each estimator needs n times more samples to cut its error &radic;n-fold; the gap "
-        "between them is the price of the score function."),
+        "between them is the price of the score function.", live=_variances),
     "variance-means": Card(
         "Mean of the last 8,192 estimates",
         "The running mean of each estimator over its last 8,192 estimates, against the exact gradient.",
         f"(1/8192) &sum; g<sub>i</sub>; {SF}", MOHAMED,
-        "Every mean converges to the same exact value: unbiasedness, seen."),
+        "Every mean converges to the same exact value: unbiasedness, seen.", live=_means("estimates", "variance-means")),
     "discrete-estimates": Card(
         "Estimates of &part;E[f]/&part;logit<sub>1</sub>",
         "Single-sample estimates for a categorical q: the score function, with a baseline, and Gumbel-softmax; "
         "exact value (black, by enumeration).",
         "score function f(c) &nabla;log q(c); Gumbel-softmax: c&#771; = softmax((logits + g)/&tau;), "
         "g ~ Gumbel, gradient through c&#771;", GUMBEL,
-        "Gumbel-softmax is not centred on the exact value: it is biased, with low variance."),
+        "Gumbel-softmax is not centred on the exact value: it is biased, with low variance.", live=_means("discrete-estimates", "discrete-means")),
     "temperature": Card(
         "Gumbel-softmax temperature",
         "The bias (with its standard error; hollow where within 2 SE of 0) and the variance of the Gumbel-softmax "
@@ -51,12 +139,12 @@ CARDS = {
         "Mean of the last 8,192 estimates",
         "The running mean of each discrete estimator over its last 8,192 estimates.",
         "(1/8192) &sum; g<sub>i</sub>", GUMBEL,
-        "The score-function means converge to the exact gradient; Gumbel-softmax's settles beside it (its bias)."),
+        "The score-function means converge to the exact gradient; Gumbel-softmax's settles beside it (its bias).", live=_means("discrete-estimates", "discrete-means")),
     "test-elbo": Card(
         "Test ELBO",
         "The ELBO of held-out images (10 draws each, with its standard error) for one VAE trained three ways.",
         "ELBO = E<sub>q(z|x)</sub>[log p(x|z)] &minus; KL(q &Vert; p); gradients by " + SF, MOHAMED,
-        "Same start, same minibatches: the reparameterized VAE leads; the score function without a baseline lags."),
+        "Same start, same minibatches: the reparameterized VAE leads; the score function without a baseline lags.", live=_test_elbo),
     "vae-curves": Card(
         "Train ELBO", "The training ELBO of the three estimators' VAEs per step.",
         "as in the test ELBO view", MOHAMED,
@@ -66,7 +154,7 @@ CARDS = {
         "The exact log-likelihood of held-out images for wake-sleep, reweighted wake-sleep and the score-function "
         "ELBO, summed over every latent state.",
         "log p(x) = log &sum;<sub>h</sub> p(x | h) p(h) over all 2<sup>10</sup> states", WS,
-        "RWS, whose q is trained on data with importance weights, usually ends above wake-sleep."),
+        "RWS, whose q is trained on data with importance weights, usually ends above wake-sleep.", live=_log_px),
     "posterior-sf-elbo": POSTERIOR, "posterior-rws": POSTERIOR, "posterior-wake-sleep": POSTERIOR,
     "fantasies-sf-elbo": FANTASIES, "fantasies-rws": FANTASIES, "fantasies-wake-sleep": FANTASIES,
 }

@@ -236,7 +236,10 @@ class EstimatorsExperiment(Experiment):
             sd = float(values.std(ddof=1)) if n > 1 else float("nan")
             mean = float(values.mean())
             counts = np.histogram(np.clip(recent[name], lo, hi), bins=edges)[0]
-            out[name] = {"mean": mean, "se": sd / math.sqrt(n) if n > 1 else None, "var": sd ** 2, "n": n,
+            # the sample variance's standard error from the fourth central moment (iid estimates)
+            m4 = float(((values - mean) ** 4).mean()) if n > 1 else float("nan")
+            var_se = math.sqrt(max(m4 - sd ** 4 * (n - 3) / (n - 1), 0.0) / n) if n > 3 else None
+            out[name] = {"mean": mean, "se": sd / math.sqrt(n) if n > 1 else None, "var": sd ** 2, "var_se": var_se, "n": n,
                          "snr": abs(mean) / sd if sd > 0 else None, "block_var": block_variances(values),
                          "hist": (counts / (len(recent[name]) * (edges[1] - edges[0]))).astype(np.float32),
                          "edges": edges.astype(np.float32)}

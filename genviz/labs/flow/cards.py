@@ -1,5 +1,42 @@
 """Info cards of the flow lab's views (genviz.core.cards)."""
-from genviz.core.cards import Card
+from genviz.core.cards import Card, Equation, Term, grouped
+
+
+def _change_of_variables(data: dict) -> list:
+    """log p(x) = log N(z) + Σ_k log|det J_k⁻¹| on the test points (density mode)."""
+    if "test_layer_logdet" not in data:
+        return []
+    import numpy as np
+
+    lds = np.asarray(data["test_layer_logdet"], dtype=np.float64)
+    K, n = len(lds), data.get("test_points", 0)
+    how = f"per point, mean over the {n:,} test points"
+    # the inverse runs layer K first: lds[i] belongs to layer K - i; the terms go layer 1 to K
+    by_layer = lds[::-1]
+    layers = grouped(by_layer, [f"layer {k + 1}: log|det| of its inverse" for k in range(K)],
+                     [rf"\log|\det J_{{{k + 1}}}^{{-1}}|" for k in range(K)], 4, "log-det-jacobian",
+                     (r"\sum_{\mathrm{rest}}\log|\det J_k^{-1}|", "the other {n} layers"), how=how)
+    return [Equation(Term(r"\log\, q(x)", "mean log-density of the test points", data["test_logp"], None,
+                          "training#test_nll", how=how),
+                     (Term(r"\log\,\mathcal{N}(z;0,I)", "base density at z = f⁻¹(x)", data["test_base_logp"], None,
+                           "warp", how=how), *layers),
+                     title=f"The change of variables on the {n:,} test points (its negative is the test NLL)")]
+
+
+def _reverse_kl(data: dict) -> list:
+    if "reverse_kl" not in data or "log_z" not in data:
+        return []
+    kl, se, log_z = data["reverse_kl"], data.get("reverse_kl_se"), data["log_z"]
+    return [Equation(Term(r"\mathrm{KL}(q\,\|\,p)", "reverse KL to the target", kl, se, "training"),
+                     (Term(r"\mathbb{E}_q[\log q(x) + U(x)]", f"Monte Carlo over {data.get('reverse_kl_draws', 0):,} "
+                           "draws of the flow", kl - log_z, se, "model-density"),
+                      Term(r"\log Z", "the target's normaliser", log_z, None, "target", how="quadrature")),
+                     title="Energy mode: the reverse KL with log Z by quadrature")]
+
+
+def _training(data: dict) -> list:
+    return _change_of_variables(data) + _reverse_kl(data)
+
 
 FLOWS = ("Rezende &amp; Mohamed, Variational Inference with Normalizing Flows (2015: planar flows, U1&ndash;U4); "
          "Durkan et al., Neural Spline Flows (2019); Papamakarios et al., Normalizing Flows for Probabilistic "
@@ -19,7 +56,7 @@ CARDS = {
         "z = f<sup>-1</sup>(x) (or, for planar layers, the density carried forward from the base grid)",
         FLOWS,
         "Compare with the target: with too few layers the model cannot split the mass into separate modes and "
-        "leaves a bridge between them."),
+        "leaves a bridge between them.", live=_change_of_variables),
     "target": Card(
         "Target",
         "What the flow learns: the data's density (density mode, a histogram of the points) or the unnormalised "
@@ -28,14 +65,15 @@ CARDS = {
         "= E<sub>q</sub>[log q(x) + U(x)] + log Z",
         FLOWS,
         "In energy mode the reverse KL is mode-seeking: a flow too weak for U3 or U4 covers one part well and "
-        "misses another."),
+        "misses another.", live=_reverse_kl),
     "log-det-jacobian": Card(
         "log |det J| of layer k",
         "How much layer k expands (red) or contracts (blue) space at each point.",
         "log |det &part;f<sub>k</sub>(z)/&part;z|; a planar layer f(z) = z + u h(w&middot;z + b) has "
         "det = 1 + h'(w&middot;z + b) u&middot;w",
         FLOWS,
-        "Density is divided by the expansion: red regions of a layer thin the density it passes on."),
+        "Density is divided by the expansion: red regions of a layer thin the density it passes on.",
+        live=_change_of_variables),
     "change-of-variables-1d": Card(
         "Change of variables in 1-D",
         "A one-dimensional map x = f(z) and what it does to a density: the base p<sub>z</sub> on one axis, the "
@@ -49,5 +87,6 @@ CARDS = {
         "(energy mode), in nats.",
         "NLL = &minus;(1/N) &sum; log q(x<sub>n</sub>); the data's entropy H(p) bounds the NLL from below",
         FLOWS,
-        "The test NLL cannot fall below the data's entropy limit; a gap between train and test curves is overfitting."),
+        "The test NLL cannot fall below the data's entropy limit; a gap between train and test curves is overfitting.",
+        live=_training),
 }

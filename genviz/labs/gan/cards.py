@@ -1,5 +1,82 @@
 """Info cards of the GAN lab's views (genviz.core.cards)."""
-from genviz.core.cards import Card
+from genviz.core.cards import Card, Equation, Term, grouped
+
+# L_D's two parts per loss: (symbol of the real part, its words, symbol of the fakes' part, its words)
+D_PARTS = {
+    "minimax": (r"-\mathbb{E}\,\log D(x)", "real points", r"-\mathbb{E}\,\log(1-D(G(z)))", "generated points"),
+    "lsgan": (r"\frac{1}{2}\mathbb{E}\,(D(x)-1)^2", "real points", r"\frac{1}{2}\mathbb{E}\,D(G(z))^2", "generated points"),
+    "wgan": (r"-\mathbb{E}\,f(x)", "real points (critic)", r"\mathbb{E}\,f(G(z))", "generated points (critic)"),
+    "hinge": (r"\mathbb{E}\max(0, 1-f(x))", "real points", r"\mathbb{E}\max(0, 1+f(G(z)))", "generated points"),
+}
+D_PARTS["nonsat"] = D_PARTS["minimax"]
+D_PARTS["wgan-gp"] = D_PARTS["wgan"]
+G_LOSS = {"minimax": r"\mathbb{E}\,\log(1-D(G(z)))", "nonsat": r"-\mathbb{E}\,\log D(G(z))",
+          "lsgan": r"\frac{1}{2}\mathbb{E}\,(D(G(z))-1)^2"}
+
+
+def _losses(data: dict) -> list:
+    o = data.get("objective")
+    if not o or o.get("loss") not in D_PARTS:
+        return []
+    real, real_name, fake, fake_name = D_PARTS[o["loss"]]
+    n = o["n"]
+    how = f"over {n:,} held-out real and {n:,} generated{' packs' if o.get('pack', 1) > 1 else ' points'}"
+    d = Equation(Term(r"\mathcal{L}_D", "D's loss", o["d_loss"], o["d_loss_se"], "losses#d_loss"),
+                 (Term(real, real_name, o["d_real_part"], o["d_real_part_se"], "samples"),
+                  Term(fake, fake_name, o["d_fake_part"], o["d_fake_part_se"], "samples")),
+                 title=f"D's loss {how} (without a gradient penalty or R1)")
+    g = Equation(Term(r"\mathcal{L}_G = " + G_LOSS.get(o["loss"], r"-\mathbb{E}\,f(G(z))"), "G's loss", o["g_loss"],
+                      o["g_loss_se"], "losses#g_loss"), title="G's loss on the same generated points")
+    return [d, g]
+
+
+def _outputs(data: dict) -> list:
+    o = data.get("objective")
+    if not o:
+        return []
+    critic = o["loss"] in ("wgan", "wgan-gp")
+    f = "f" if critic else "D"
+    return [Equation(Term(rf"\mathbb{{E}}_{{x\sim\mathrm{{data}}}}\,{f}(x)", "on real points", o["d_real"], o["d_real_se"],
+                          "d-output#d_real"), title="D's mean output on held-out real points"),
+            Equation(Term(rf"\mathbb{{E}}_z\,{f}(G(z))", "on generated points", o["d_fake"], o["d_fake_se"],
+                          "d-output#d_fake"), title="and on generated points (0.5 each at the game's equilibrium)")]
+
+
+def _per_mode(data: dict) -> list:
+    cov = data.get("coverage")
+    if not cov or "per_mode" not in cov:
+        return []
+    import numpy as np
+
+    counts = np.asarray(cov["per_mode"], dtype=np.float64)
+    k = len(counts)
+    terms = grouped(counts, [f"mode {i}" for i in range(k)], [rf"n_{{{i}}}" for i in range(k)], 5, "per-mode",
+                    (r"\sum_{\mathrm{rest}} n_k", "the other {n} modes"), how="a count")
+    return [Equation(Term(r"n_{\mathrm{HQ}}", "high-quality samples", float(counts.sum()), None, "quality",
+                          how="a count"), terms, title="High-quality samples of the 2,500, by nearest mode")]
+
+
+def _quality(data: dict) -> list:
+    cov = data.get("coverage")
+    if not cov:
+        return []
+    return [Equation(Term(r"\mathrm{HQ}", "high-quality samples, %", cov["hq_percent"], cov.get("hq_percent_se"),
+                          "quality#hq"), title="PacGAN protocol: the share within 3σ of a mode")]
+
+
+def _modes(data: dict) -> list:
+    cov = data.get("coverage")
+    if not cov or "per_mode" not in cov:
+        return []
+    import numpy as np
+
+    hit = (np.asarray(cov["per_mode"]) > 0).astype(np.float64)
+    k = len(hit)
+    terms = tuple(Term(rf"\mathbb{{1}}[n_{{{i}}}>0]", f"mode {i}", float(hit[i]), None, f"per-mode#{i}") for i in range(k)) \
+        if k <= 8 else ()
+    return [Equation(Term(r"\#\mathrm{modes}", "modes captured", float(cov["modes"]), None, "modes#modes",
+                          how="a count"), terms, title=f"Modes with at least one high-quality sample, of {k}")]
+
 
 GAN = "Goodfellow et al., Generative Adversarial Nets (2014)"
 PROTOCOL = ("Srivastava et al., VEEGAN (2017) and Lin et al., PacGAN (2018): the mode-coverage protocol on the "
@@ -21,12 +98,12 @@ CARDS = {
         "counted per nearest mode",
         PROTOCOL,
         "Empty bars are modes the generator dropped; bars that come and go are a generator chasing the "
-        "discriminator."),
+        "discriminator.", live=_per_mode),
     "modes": Card(
         "Modes captured",
         "The number of modes with at least one high-quality sample, over training.",
         "#{k : count<sub>k</sub> &gt; 0}", PROTOCOL,
-        "A well-trained GAN reaches all 8 (ring) or 25 (grid) modes and stays there."),
+        "A well-trained GAN reaches all 8 (ring) or 25 (grid) modes and stays there.", live=_modes),
     "quality": Card(
         "High-quality samples",
         "The share of high-quality samples over training. The readout above gives the reverse KL of the mode "
@@ -35,7 +112,7 @@ CARDS = {
         "&sum;<sub>k</sub> p<sub>k</sub> log(p<sub>k</sub> K), p<sub>k</sub> = the share of high-quality samples at "
         "mode k; its standard error by the delta method",
         PROTOCOL,
-        "A perfect generator scores about 98.9 % high quality and reverse KL near 0."),
+        "A perfect generator scores about 98.9 % high quality and reverse KL near 0.", live=_quality),
     "losses": Card(
         "Losses",
         "The discriminator's and the generator's losses per step.",
@@ -43,12 +120,12 @@ CARDS = {
         "D(G(z))); non-saturating L<sub>G</sub> = &minus;E log D(G(z)); WGAN: E f(G(z)) &minus; E f(x)",
         f"{GAN}; Arjovsky et al., Wasserstein GAN (2017); Gulrajani et al., WGAN-GP (2017)",
         "GAN losses do not fall steadily: oscillation is normal; a discriminator loss at 0 means D wins and G's "
-        "gradients vanish."),
+        "gradients vanish.", live=_losses),
     "d-output": Card(
         "D's mean output",
         "The discriminator's average probability on real and on generated points.",
         "E<sub>x~data</sub>[D(x)] and E<sub>z</sub>[D(G(z))]", GAN,
-        "At the game's equilibrium both are 0.5: D cannot tell real from generated."),
+        "At the game's equilibrium both are 0.5: D cannot tell real from generated.", live=_outputs),
     "g-loss-vs-d": Card(
         "G's loss against D(G(z))",
         "The generator's loss as a function of the discriminator's output on fakes, with the current fakes marked.",

@@ -9,8 +9,8 @@ from torch.func import functional_call
 from genviz.core.experiment import Experiment, adam, guarded_update, to_numpy
 from genviz.data.toy2d import make_toy, mode_coverage
 from genviz.labs.gan import LAB
-from genviz.models.gan import (CRITIC_LOSSES, Discriminator, Generator, d_objective, d_probability, g_loss,
-                               grid_points, noise_grid, packed_eval, unrolled_params)
+from genviz.models.gan import (CRITIC_LOSSES, Discriminator, Generator, d_loss_parts, d_objective, d_probability,
+                               g_loss, g_loss_parts, grid_points, noise_grid, packed_eval, unrolled_params)
 
 D_OF_FAKE = 400  # generated samples whose D(G(z)) the loss-curve view marks
 EVAL_SAMPLES = 2500  # the PacGAN protocol's sample count (docs/references.md)
@@ -165,10 +165,37 @@ class GanExperiment(Experiment):
             with torch.no_grad():
                 out["d_of_fake"] = to_numpy(torch.sigmoid(packed_eval(self.D, torch.from_numpy(fake[:D_OF_FAKE])
                                                                       .to(self.device))))
+        out["objective"] = self.objective_parts(fake)
         cov = self.coverage(fake)
         if cov is not None:
             out["coverage"] = cov
         return out
+
+    @torch.no_grad()
+    def objective_parts(self, fake: np.ndarray) -> dict:
+        """The GAN objective on held-out points, term by term with standard errors: D's loss = the real points'
+        part + the fakes' part (without the gradient penalty or R1, which only the training batch sees), G's
+        loss, and D's mean output on real and generated points (the 'losses' and 'D's output' cards). D sees
+        the fixed view sample of real points and the protocol's generated sample, packed as in training."""
+        kind, pack = self.settings["loss"], int(getattr(self.D, "pack", 1))
+        n = (min(len(self.real_view), len(fake)) // pack) * pack
+        real = torch.from_numpy(self.real_view[:n]).float().to(self.device)
+        gen = torch.from_numpy(fake[:n]).float().to(self.device)
+        out_r, out_f = self.D(real), self.D(gen)
+        part_r, part_f = d_loss_parts(kind, out_r, out_f)
+        g = g_loss_parts(kind, out_f)
+
+        def mean_se(v: torch.Tensor) -> tuple[float, float]:
+            v = v.double().reshape(-1).cpu()
+            return float(v.mean()), float(v.std() / len(v) ** 0.5)
+
+        res = {"loss": kind, "n": int(len(out_r)), "pack": int(pack)}
+        for key, v in (("d_real_part", part_r), ("d_fake_part", part_f), ("g_loss", g),
+                       ("d_real", d_probability(kind, out_r)), ("d_fake", d_probability(kind, out_f))):
+            res[key], res[key + "_se"] = mean_se(v)
+        res["d_loss"] = res["d_real_part"] + res["d_fake_part"]
+        res["d_loss_se"] = (res["d_real_part_se"] ** 2 + res["d_fake_part_se"] ** 2) ** 0.5  # independent samples
+        return res
 
     def train_part(self, part: str, **kwargs) -> dict[str, float]:
         """One discriminator ("d") or generator ("g") update alone: the panel's D step and G step buttons."""

@@ -1,5 +1,46 @@
 """Info cards of the Gibbs-chain lab's views (genviz.core.cards)."""
-from genviz.core.cards import Card
+from genviz.core.cards import Card, Equation, Term
+
+
+def _free_energy(data: dict) -> list:
+    parts = data.get("free_energy_parts")
+    if not parts or "free_energy_data" not in data:
+        return []
+    n = parts["images"]
+    how = f"mean over the {n:,} test images"
+    out = [Equation(Term(r"\bar F(v)", "mean free energy of the test images", data["free_energy_data"],
+                         data.get("free_energy_data_se"), "free-energy#free_energy_data"),
+                    (Term(r"-\overline{b^\top v}", "visible biases", parts["visible"], None, "filters", how=how),
+                     Term(r"-\overline{\sum_j \log(1+e^{c_j + W_{:,j}^\top v})}", "hidden units", parts["hidden"], None,
+                          "hidden-probabilities", how=how)),
+                    title=f"F(v) term by term, {how} (± SE: the images are a sample of the test set)")]
+    if "free_energy_chains" in data:
+        gap = data["free_energy_chains"] - data["free_energy_data"]
+        se = (data.get("free_energy_chains_se") or 0.0) ** 2 + (data.get("free_energy_data_se") or 0.0) ** 2
+        out.append(Equation(Term(r"\bar F(v_{\mathrm{chains}}) - \bar F(v_{\mathrm{data}})", "the chains above the data",
+                                 gap, se ** 0.5, "free-energy#free_energy_chains"),
+                            title="Chains with higher free energy than the data are where the model puts too little mass"))
+    return out
+
+
+def _log_likelihood(data: dict) -> list:
+    out = []
+    if data.get("pseudo_ll") is not None:
+        out.append(Equation(Term(r"\log \mathrm{PL}(v)", "pseudo-log-likelihood (one random bit per image)",
+                                 data["pseudo_ll"], data.get("pseudo_ll_se"), "log-likelihood#pseudo_ll"),
+                            title="Besag's pseudo-likelihood on the test images"))
+    ais = data.get("ais") or {}
+    if "test_ll" in ais and "neg_free_energy" in ais:
+        out.append(Equation(
+            Term(r"\overline{\log P(v)}", "test log-likelihood (AIS)", ais["test_ll"], ais.get("log_z_se"),
+                 "log-likelihood#ais_ll"),
+            (Term(r"-\bar F(v)", "minus the mean free energy", ais["neg_free_energy"], None, "free-energy",
+                  how=f"mean over {ais.get('test_images', 0):,} test images"),
+             Term(r"\log Z", f"AIS over {ais.get('runs', 0)} runs", ais["log_z"], ais.get("log_z_se"),
+                  "log-likelihood#ais_ll", sign=-1)),
+            title=f"The AIS run of step {ais.get('step', 0):,} (log Z's standard error by the delta method)"))
+    return out
+
 
 RBM = ("Hinton, Training Products of Experts by Minimizing Contrastive Divergence (2002); Tieleman, Training "
        "RBMs using Approximations to the Likelihood Gradient (2008, PCD); Hinton, A Practical Guide to Training "
@@ -41,7 +82,7 @@ CARDS = {
         "F(v) = &minus;b<sup>T</sup>v &minus; &sum;<sub>j</sub> log(1 + e<sup>c<sub>j</sub> + W<sub>:,j</sub><sup>T</sup>v</sup>), "
         "P(v) = e<sup>&minus;F(v)</sup>/Z",
         RBM,
-        "A widening gap between training and held-out free energies is overfitting (Hinton's guide, &sect;6)."),
+        "A widening gap between training and held-out free energies is overfitting (Hinton's guide, &sect;6).", live=_free_energy),
     "training": Card(
         "Training",
         "The reconstruction error per step: not the objective, but a cheap signal.",
@@ -55,7 +96,7 @@ CARDS = {
         "log P(v) = &minus;F(v) &minus; log Z, log Z estimated by AIS from a base RBM through tempered "
         "intermediate distributions",
         AIS,
-        "CD-1 can report good reconstructions with a poor likelihood; PCD usually scores higher."),
+        "CD-1 can report good reconstructions with a poor likelihood; PCD usually scores higher.", live=_log_likelihood),
     "autocorrelation": Card(
         "Autocorrelation of F(v)",
         "How quickly the chains forget their state: the autocorrelation of the free energy along a chain.",

@@ -230,7 +230,9 @@ class GibbsExperiment(Experiment):
                 # spread: log Z from each half of the runs, and the per-run estimates' standard deviation
                 w = per_run - per_run.max()
                 sem = float(w.exp().std() / math.sqrt(len(w)) / w.exp().mean())
+                # log_z_se: the delta method's standard error of log Z (the relative SE of the mean weight)
                 state.update(running=False, progress=1.0, log_z=log_z, test_ll=mean_neg_f - log_z,
+                             neg_free_energy=mean_neg_f, log_z_se=sem, test_images=len(x_test),
                              per_run_std=float(per_run.std()),
                              ll_low=mean_neg_f - log_z - math.log1p(3 * sem) if 3 * sem < 1 else float("-inf"),
                              ll_high=mean_neg_f - log_z - math.log(max(1e-12, 1 - 3 * sem)),
@@ -268,6 +270,10 @@ class GibbsExperiment(Experiment):
             # means over the test images and over the free chains (independent): each with its standard error
             free_energy_data=f_data, free_energy_chains=f_chain, free_energy_data_se=_se(fe_data),
             free_energy_chains_se=_se(fe_chain),
+            # F(v) = -b.v - sum_j softplus(c_j + W_j.v), its two parts averaged over the same test images
+            free_energy_parts={"visible": float((-x @ self.rbm.b).double().mean()),
+                               "hidden": float((-F.softplus(x @ self.rbm.W + self.rbm.c).sum(-1)).double().mean()),
+                               "images": int(len(x))},
             reference=to_numpy(self.reference()), clamp=self.settings["clamp"],
             mask=None if (mask := self._mask()) is None else mask.cpu().numpy())
         if len(self.stat_trace) >= 3:

@@ -1,5 +1,32 @@
 """Info cards of the latent-manifold lab's views (genviz.core.cards)."""
-from genviz.core.cards import Card
+from genviz.core.cards import Card, Equation, Term
+from genviz.vae import live
+
+
+def _curves(data: dict) -> list:
+    return [live.neg_elbo(data)]
+
+
+def _kl(data: dict) -> list:
+    if "kl_dims" not in data:
+        return []
+    return [live.kl_split(data["kl_dims"], "kl-per-dimension", f"the {len(data.get('points', ())):,} points shown")]
+
+
+def _latent(data: dict) -> list:
+    if "au_var" not in data:
+        return []
+    import numpy as np
+
+    var = np.asarray(data["au_var"], dtype=np.float64)
+    return [Equation(Term(r"A_u", "active units", float(data["active_units"]), None, "kl-per-dimension",
+                          how="a count over the dimensions"),
+                     tuple(Term(rf"\mathbb{{1}}[\mathrm{{Var}}_x\,\mu_{{{j}}} > 0.01]",
+                                f"dimension {j}: Var = {var[j]:.3g}", float(var[j] > 0.01), None,
+                                f"kl-per-dimension#{j}") for j in range(len(var)))[:8]
+                     if len(var) <= 8 else (),
+                     title="Burda et al. (2016): a dimension is active when its encoder mean varies with x")]
+
 
 KINGMA = "Kingma &amp; Welling, Auto-Encoding Variational Bayes (2014), fig. 4 for the manifold"
 CARDS = {
@@ -20,21 +47,24 @@ CARDS = {
         "diag &sigma;<sub>&phi;</sub><sup>2</sup>(x))",
         KINGMA,
         "Classes separate into regions although no label is used in training. The KL term pulls the cloud "
-        "toward the prior; with a larger &beta; it fills the circle and the classes overlap more."),
+        "toward the prior; with a larger &beta; it fills the circle and the classes overlap more.",
+        live=_latent),
     "kl-per-dimension": Card(
         "KL per latent dimension",
         "How many nats each latent dimension carries about x, averaged over the data.",
         "KL<sub>j</sub> = E<sub>x</sub>[&frac12;(&mu;<sub>j</sub><sup>2</sup> + &sigma;<sub>j</sub><sup>2</sup> "
         "&minus; log &sigma;<sub>j</sub><sup>2</sup> &minus; 1)], the closed-form KL(q(z<sub>j</sub>|x) &Vert; N(0, 1))",
         "Burda et al., Importance Weighted Autoencoders (2016), on active units; Higgins et al., &beta;-VAE (2017)",
-        "A dimension near 0 nats is inactive (posterior collapse for that unit): the decoder ignores it."),
+        "A dimension near 0 nats is inactive (posterior collapse for that unit): the decoder ignores it.",
+        live=_kl),
     "curves": Card(
         "Training curves",
         "The training objective over steps: the negative ELBO and its two parts.",
         "&minus;ELBO = E<sub>q(z|x)</sub>[&minus;log p(x|z)] + &beta;&middot;KL(q(z|x) &Vert; p(z)), "
         "reconstruction estimated with one sample z = &mu; + &sigma;&epsilon;",
         KINGMA,
-        "The reconstruction term falls while the KL term first rises: the encoder starts to use the latent space."),
+        "The reconstruction term falls while the KL term first rises: the encoder starts to use the latent space.",
+        live=_curves),
     "decoded-at-click": Card(
         "Decoded at the clicked z",
         "The decoder's mean image at the latent point you clicked in the latent space.",

@@ -9,7 +9,7 @@ from genviz.core.experiment import to_numpy
 from genviz.core.mosaic import tile
 from genviz.labs.manifold import LAB
 from genviz.vae.decode import manifold_coords
-from genviz.vae.experiment import ACTIVE_UNIT_POINTS, VAEExperiment
+from genviz.vae.experiment import ACTIVE_UNIT_POINTS, VAEExperiment, elbo_numbers
 from genviz.models.vae import active_units
 
 COLLAPSE_KL = 0.05  # nats: below this the posterior carries (almost) no information about x
@@ -73,6 +73,7 @@ class ManifoldExperiment(VAEExperiment):
             "center": to_numpy(center), "basis": to_numpy(basis), "scale": to_numpy(scale),
             "kl_dims": to_numpy(kl_dims), "au_var": to_numpy(au_var), "active_units": au,
             "test_neg_elbo": float(-test_terms["elbo"].mean()),
+            **elbo_numbers(test_terms),
             "collapsed": bool(float(kl_dims.sum()) < COLLAPSE_KL and self.step_count > 200
                               and self.beta_now() > 0),
             "decoder": model.decoder_layers(),

@@ -1,5 +1,53 @@
 """Info cards of the posterior lab's views (genviz.core.cards)."""
-from genviz.core.cards import Card
+from genviz.core.cards import Card, Equation, Term
+from genviz.vae import live
+
+LOG_P = r"\log\, p(x)"
+QUADRATURE = "2-D quadrature on the grid"
+
+
+def _numbers(data: dict) -> tuple[dict, dict]:
+    n = data.get("numbers") or {}
+    return n, n.get("se") or {}
+
+
+def _bounds(data: dict) -> list:
+    n, se = _numbers(data)
+    if "log_px" not in n or "elbo_q" not in n:
+        return []
+    log_p = Term(LOG_P, "log-evidence of x", n["log_px"], None, "bounds", how=QUADRATURE)
+    out = [Equation(log_p, (Term(r"\mathcal{L}[q]", "the encoder's ELBO", n["elbo_q"], se.get("elbo_q"), "bounds"),
+                            Term(r"\mathrm{KL}(q(z|x)\,\|\,p(z|x))", "KL to the true posterior", n["kl_q"], se.get("kl_q"),
+                                 "posterior")),
+                    title="The evidence splits into the ELBO and the KL from q to the true posterior")]
+    if "elbo_qstar" in n:
+        out.append(Equation(log_p, (
+            Term(r"\mathcal{L}[q]", "the encoder's ELBO", n["elbo_q"], se.get("elbo_q"), "bounds"),
+            Term(r"\mathcal{L}[q^*]-\mathcal{L}[q]", "amortization gap", n["amortization_gap"],
+                 se.get("amortization_gap"), "posterior"),
+            Term(r"\log p(x)-\mathcal{L}[q^*]", "approximation gap", n["approximation_gap"],
+                 se.get("approximation_gap"), "posterior")),
+            title="Cremer et al. (2018): the gap to log p(x) is the amortization gap plus the approximation gap"))
+    return out
+
+
+def _iw(k: int):
+    def equations(data: dict) -> list:
+        n, se = _numbers(data)
+        key = f"iwae_{k}" if k > 1 else "iwae_1"
+        if "log_px" not in n or key not in n:
+            return []
+        return [Equation(Term(LOG_P, "log-evidence of x", n["log_px"], None, "bounds", how=QUADRATURE),
+                         (Term(rf"\mathcal{{L}}_{{{k}}}", f"IWAE bound, k = {k}", n[key], se.get(key), "bounds"),
+                          Term(rf"\log p(x)-\mathcal{{L}}_{{{k}}}", "what the bound misses", n["log_px"] - n[key],
+                               se.get(key), f"q-iw-k{k}")),
+                         title=f"The bound of q_IW with k = {k} (Burda et al. 2016), below the exact log p(x)")]
+    return equations
+
+
+def _curves(data: dict) -> list:
+    return [live.neg_elbo(data)]
+
 
 CREMER = "Cremer, Li &amp; Duvenaud, Inference Suboptimality in Variational Autoencoders (2018)"
 IWAE = "Burda, Grosse &amp; Salakhutdinov, Importance Weighted Autoencoders (2016); Cremer et al. (2017) for q<sub>IW</sub>"
@@ -21,23 +69,24 @@ CARDS = {
         "L[q*] (best Gaussian) and L[q* full] (full covariance)",
         f"{IWAE}; {CREMER}",
         "log p(x) &minus; L[q*] is the approximation gap, L[q*] &minus; L[q] the amortization gap. The IWAE bounds "
-        "climb toward log p(x) as k grows."),
+        "climb toward log p(x) as k grows.", live=_bounds),
     "q-iw-k1": Card(
         "q<sub>IW</sub>, k = 1",
         "Samples of the importance-weighted distribution with one sample: q itself.",
         "z ~ q(z|x)", IWAE,
-        "Compare its shape with the true posterior: this is what the ELBO optimises."),
+        "Compare its shape with the true posterior: this is what the ELBO optimises.", live=_iw(1)),
     "q-iw-k10": Card(
         "q<sub>IW</sub>, k = 10",
         "Draw 10 samples from q, keep one with probability proportional to its importance weight.",
         "z<sub>1..k</sub> ~ q, pick z<sub>i</sub> with probability w<sub>i</sub> / &sum;w<sub>j</sub>, "
         "w = p(x, z) / q(z|x)", IWAE,
-        "Already closer to the true posterior than q: IWAE's bound is the ELBO of this richer distribution."),
+        "Already closer to the true posterior than q: IWAE's bound is the ELBO of this richer distribution.",
+        live=_iw(10)),
     "q-iw-k100": Card(
         "q<sub>IW</sub>, k = 100",
         "The importance-weighted distribution with 100 samples.",
         "as for k = 10, with k = 100", IWAE,
-        "As k grows q<sub>IW</sub> tends to the true posterior and L<sub>k</sub> to log p(x)."),
+        "As k grows q<sub>IW</sub> tends to the true posterior and L<sub>k</sub> to log p(x).", live=_iw(100)),
     "picker": Card(
         "Pick x",
         "The encoder means of the data in the latent space; click one to choose the x whose posterior is shown.",
@@ -53,5 +102,6 @@ CARDS = {
         "The negative training objective (ELBO, or IWAE's bound) per step.",
         "&minus;L[q] = E<sub>q</sub>[&minus;log p(x|z)] + KL(q(z|x) &Vert; p(z)), or &minus;L<sub>k</sub> for IWAE",
         IWAE,
-        "Training with IWAE's bound gives a decoder whose posterior is harder for a Gaussian q to match."),
+        "Training with IWAE's bound gives a decoder whose posterior is harder for a Gaussian q to match.",
+        live=_curves),
 }

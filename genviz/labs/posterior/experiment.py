@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from genviz.core.experiment import guarded_update, to_numpy
-from genviz.vae.experiment import VAEExperiment
+from genviz.vae.experiment import VAEExperiment, elbo_numbers
 from genviz.labs.posterior import LAB
 from genviz.labs.posterior import inference as inf
 
@@ -138,7 +138,7 @@ class PosteriorExperiment(VAEExperiment):
             "post_mean_cov": [a.astype(np.float64) for a in grid.mean_cov()],
             "q": q.numpy(), **fits, "numbers": numbers,
             "iw": {k: inf.iw_resample(model, x, k, IW_VIEW_DRAWS, self.gen).astype(np.float32) for k in IW_VIEW_KS},
-            "points": to_numpy(mu_eval), "test_neg_elbo": float(-model.elbo_terms(self.x_test[:1000])["elbo"].mean()),
+            "points": to_numpy(mu_eval), **elbo_numbers(model.elbo_terms(self.x_test[:1000])),
         }
 
     @staticmethod
