@@ -85,6 +85,7 @@ class Worker:
         self.runner = None
         self.running = False
         self.pending = 0  # steps asked for by Step while paused
+        self.until = 0  # Play(until): pause on reaching this step (0: play on)
         self.parts: list[tuple[str, dict]] = []  # partial steps asked for (Step with a part), in order
         self.step_times: list[float] = []
         self.last_send = self.last_heavy = self.heavy_cost = 0.0
@@ -125,7 +126,7 @@ class Worker:
         self.emit(Error(where, f"{type(exc).__name__}: {exc}", traceback.format_exc()))
 
     def pause(self) -> None:
-        self.running, self.pending, self.want_heavy = False, 0, True
+        self.running, self.pending, self.want_heavy, self.until = False, 0, True, 0
         self.parts = []
         self.emit(State(False, self.exp.step_count if self.exp else 0))
 
@@ -194,6 +195,11 @@ class Worker:
         elif exp is None:
             return  # nothing to play, step, restore or set until a build succeeds
         elif isinstance(cmd, Play):
+            self.until = int(cmd.until)
+            if self.until and exp.step_count >= self.until:
+                self.until = 0
+                self.pause()
+                return
             self.running = True
             self.emit(State(True, exp.step_count))
         elif isinstance(cmd, Step):
@@ -300,6 +306,9 @@ class Worker:
             self.pending -= 1
             if self.pending == 0 and not self.running:
                 self.want_heavy = True
+        if self.running and self.until and exp.step_count >= self.until:
+            self.until = 0
+            self.pause()  # Play(until): the step the window asks at, exactly
 
     def _due(self) -> bool:
         """Whether the speed cap allows a step now (short naps keep commands and snapshots responsive)."""
@@ -386,8 +395,9 @@ class Engine:
     def send(self, cmd) -> None:
         self._commands.put(cmd)
 
-    def play(self) -> None:
-        self.send(Play())
+    def play(self, until: int = 0) -> None:
+        """Train; with ``until``, pause on reaching that step."""
+        self.send(Play(int(until)))
 
     def pause(self) -> None:
         self.send(Pause())

@@ -13,6 +13,11 @@ A preset file looks like::
                         # the lab's own speed), for experiments whose every step is a lesson (EM, CAVI)
     [settings]
     loss = "nonsat"
+    [[predict]]         # optional, repeatable: a question to the class before the lesson shows (genviz.core.predict)
+    question = "How many of the 8 modes will the generator cover at step 6,000?"
+    kind = "number"
+    reveal = 6000
+    key = "coverage.modes"
     [lesson]            # optional: the figure that shows the lesson, measured by `genviz bench presets`
     what = "modes captured fall below 8"
     source = "snapshot" # "snapshot": a value of the lab's heavy snapshot (dotted path), "rows": a metric
@@ -63,6 +68,8 @@ class Preset:
     trained: Path | None = None  # a shipped session to open at (see the module's docstring)
     speed: float | None = None  # steps/s when the preset opens (0: unlimited; None: the lab's own speed)
     view: dict = field(default_factory=dict)  # the lab's view choices (its experiment's VIEW) the preset opens with
+    # questions to the class before the lesson shows ([[predict]], genviz.core.predict)
+    predictions: tuple = ()
 
     def missing(self) -> str | None:
         """Why the preset cannot run here (its data set is not downloaded), or None."""
@@ -131,9 +138,15 @@ def read_preset(path: str | os.PathLike) -> Preset:
                               "not a link")
         if not trained.is_file():
             raise PresetError(f"preset {path.name}: its trained state {trained.name} is missing")
+    from genviz.core.predict import PredictionError, read_predictions
+
+    try:
+        predictions = read_predictions(raw.get("predict"), path.name)
+    except PredictionError as exc:
+        raise PresetError(str(exc)) from None
     preset = Preset(name=path.stem, title=raw["title"], lab=raw["lab"], caption=" ".join(raw["caption"].split()),
                     settings=settings, seed=seed, data=data, order=order, lesson=lesson, trained=trained,
-                    speed=None if speed is None else float(speed), view=dict(view))
+                    speed=None if speed is None else float(speed), view=dict(view), predictions=predictions)
     try:
         preset.resolved_settings()
     except KeyError:

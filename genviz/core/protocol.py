@@ -57,7 +57,9 @@ class EngineConfig:
 # -- commands: client -> worker -----------------------------------------------------------------------
 @dataclass(frozen=True)
 class Play:
-    pass
+    """Train; with ``until`` > 0, pause on reaching that step (a preset's prediction asks its question there)."""
+
+    until: int = 0
 
 
 @dataclass(frozen=True)

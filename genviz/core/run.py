@@ -46,6 +46,10 @@ class RunModel:
     steps_per_sec: float = 0.0
     device_name: str = "starting…"
     cuda: str = ""  # the CUDA device the worker found ("": none)
+    # the class's answers to presets' predictions (genviz.core.predict.answer_record), this lecture's in order; the
+    # current preset's round begins at ``answers_from`` (opening a preset asks its questions again)
+    answers: list = field(default_factory=list)
+    answers_from: int = 0
     _observers: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def observe(self, name: str, callback: Callable[[Any], None]) -> None:
@@ -160,7 +164,9 @@ class RunModel:
                        history=History.from_payload(self.history.to_payload()), view=dict(self.view_of(self.lab)),
                        model_code=self.model_code_of(self.lab),
                        title=self.preset.title if self.preset else "",
-                       caption=self.preset.caption if self.preset else "")
+                       caption=self.preset.caption if self.preset else "",
+                       preset=self.preset.name if self.preset else "",
+                       predictions=[dict(a) for a in self.answers if not self.preset or a["preset"] == self.preset.name])
 
     def open_session(self, session: Session) -> dict:
         """Take an opened session: its settings (parsed: SettingError changes nothing), seed, data
@@ -174,6 +180,9 @@ class RunModel:
         # (the caller had the user confirm a session's model code: it runs Python code)
         self.model_code = dict(session.model_code) if session.model_code else None
         self.data, self.seed, self.preset, self.session = session.data, session.seed, None, session
+        if session.predictions:  # the class's answers go on in this run (and into its next save)
+            self.answers_from = len(self.answers)
+            self.answers = [*self.answers, *(dict(a) for a in session.predictions)]
         return values
 
     def open_preset(self, preset: Preset) -> dict:
@@ -183,9 +192,15 @@ class RunModel:
         if self.labs[preset.lab].data_kind == "images":
             self.data = preset.data
         self.seed, self.preset, self.session = preset.seed, preset, None
+        self.answers_from = len(self.answers)  # its questions are asked afresh
         self.model_code = None  # a preset's lesson is measured on the lab's own model
         self.views[preset.lab] = {**self.views.get(preset.lab, {}), **preset.view}
         return values
+
+    def round_answers(self) -> list[dict]:
+        """The answers of the current preset's round (what its questions' progress is read from)."""
+        name = self.preset.name if self.preset else None
+        return [a for a in self.answers[self.answers_from:] if a.get("preset") == name]
 
     def take_newest_kept_model(self, lab: str) -> tuple[str, str, int] | None:
         """Opening a lab that explores a trained model: (source lab, file, step) of the newest kept

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from genviz.core.history import History
+from genviz.core.predict import ANSWER_SCHEMA
 from genviz.safeio import InputError, check_size, check_zip, npz_from_bytes, regular_file
 
 FORMAT = "genviz-session"
@@ -57,6 +58,9 @@ MANIFEST_SCHEMA = {
         "step": _STEP,
         "title": {"type": "string", "maxLength": 1000},
         "caption": {"type": "string", "maxLength": 10000},
+        "preset": {"type": "string", "maxLength": 200},
+        # the class's answers to the preset's predictions (genviz.core.predict.ANSWER_SCHEMA)
+        "predictions": ANSWER_SCHEMA,
         "static": {"type": "object"},
         "view": {"type": "object", "maxProperties": 100, "additionalProperties": {"anyOf": [_SCALAR, _TAGGED]}},
         # a user's own model: a reference, never code; opening the session imports nothing without the user
@@ -125,6 +129,8 @@ class Session:
     title: str = ""  # the lecture preset it started from, if any
     caption: str = ""
     saved_at: float = 0.0
+    preset: str = ""  # the preset's name (its predictions go on after the session is opened)
+    predictions: list = field(default_factory=list)  # the class's answers (genviz.core.predict.answer_record)
 
 
 # -- tagged JSON: arrays, tuples and non-string keys survive the round trip bit-exact ----------------
@@ -208,7 +214,8 @@ def save_session(session: Session, path: str | os.PathLike) -> Path:
         "format": FORMAT, "version": VERSION, "saved_at": time.time(),
         "lab": session.lab, "settings": enc.encode(session.settings), "seed": int(session.seed),
         "data": session.data, "device": session.device, "step": int(session.step),
-        "title": session.title, "caption": session.caption,
+        "title": session.title, "caption": session.caption, "preset": session.preset,
+        "predictions": [dict(a) for a in session.predictions],
         "static": enc.encode(session.static), "view": enc.encode(session.view),
         "model_code": dict(session.model_code) if session.model_code else None,
         "state": "state/current.pt" if session.state is not None else None,
@@ -296,7 +303,8 @@ def load_session(path: str | os.PathLike, labs: tuple[str, ...] | None = None) -
                 view=_view(_decode(manifest.get("view") or {}, arrays), name),
                 history=History.from_payload(payload), title=manifest.get("title", ""),
                 model_code=manifest.get("model_code"),
-                caption=manifest.get("caption", ""), saved_at=float(manifest.get("saved_at", 0.0)))
+                caption=manifest.get("caption", ""), saved_at=float(manifest.get("saved_at", 0.0)),
+                preset=manifest.get("preset", ""), predictions=list(manifest.get("predictions") or []))
     except SessionError:
         raise
     except InputError as exc:

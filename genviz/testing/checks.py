@@ -469,6 +469,8 @@ def check_cards(lab: LabInfo, tmp: Path) -> str:
                                     for e in equations for t in (e.total, *e.terms)]
                             shown = [c.value.text() for c in dlg.live.cells]
                             require(shown == want, f"card '{view}' at step {frame.step} shows {shown}, not {want}")
+                            bad = [c.term.symbol for c in dlg.live.cells if c.symbol.pixmap().isNull()]
+                            require(not bad, f"card '{view}': mathtext cannot render the symbols {bad}")
                         finally:
                             dlg.done(0)
                             dlg.deleteLater()

@@ -113,7 +113,10 @@ class Controller(QObject):
         return self.run.open_preset(preset)
 
     def set_preset(self, preset) -> None:
-        """The preset the run came from (its shipped state opened as a session), or None: the user left it."""
+        """The preset the run came from (its shipped state opened as a session), or None: the user left it. Its
+        predictions are asked afresh."""
+        if preset is not None:
+            self.run.answers_from = len(self.run.answers)
         self.run.preset = preset
 
     async def open_session(self, session, name: str = "the session") -> bool:
@@ -172,10 +175,11 @@ class Controller(QObject):
     def is_lost(self) -> bool:
         return self.bridge.lost_reason is not None
 
-    def play(self) -> None:
-        """Train (the run shows it at once; the worker's word follows)."""
+    def play(self, until: int = 0) -> None:
+        """Train (the run shows it at once; the worker's word follows); with ``until``, pause on reaching that
+        step (a preset's prediction is asked or revealed there)."""
         if self.engine and self.bridge.healthy:
-            self.engine.play()
+            self.engine.play(until)
             self.run.running = True
 
     def pause(self) -> None:

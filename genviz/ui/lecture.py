@@ -57,6 +57,14 @@ class LectureActions:
                 act.triggered.connect(lambda _=False, p=preset: self.apply(p, scratch=True))
                 menu.addAction(act)
         menu.addSeparator()
+        act = QAction("Predictions of this lecture…", self.w)
+        act.setToolTip("The class's answers to the presets' questions, beside what happened (the presenter's notes)")
+        act.triggered.connect(lambda: self.w.predictions.notes())
+        menu.addAction(act)
+        act = QAction("Export predictions as CSV…", self.w)
+        act.triggered.connect(lambda: self.w.predictions.export_csv())
+        menu.addAction(act)
+        menu.addSeparator()
         for text, key, delta in (("Next preset", "PgDown", 1), ("Previous preset", "PgUp", -1)):
             act = QAction(f"{text}\t{key}", self.w)
             act.triggered.connect(lambda _=False, d=delta: self.step(d))
@@ -118,10 +126,23 @@ class LectureActions:
         return True
 
     def caption_of(self, preset: Preset) -> str:
-        if self.trained_step is None:
-            return preset.caption
-        return (f"{preset.caption} [Opened trained to step {self.trained_step:,}, a shipped state; "
-                f"Lecture ▸ “{preset.title}: from scratch” trains it live from step 0.]")
+        text = preset.caption
+        if self.trained_step is not None:
+            text = (f"{text} [Opened trained to step {self.trained_step:,}, a shipped state; "
+                    f"Lecture ▸ “{preset.title}: from scratch” trains it live from step 0.]")
+        if preset.predictions:
+            answers = [a for a in self.run.round_answers() if a.get("correct") is not None]
+            right = sum(1 for a in answers if a["correct"])
+            text += (f" [Predictions: {len(answers)} of {len(preset.predictions)} revealed, {right} right.]" if answers
+                     else f" [{len(preset.predictions)} question{'s' if len(preset.predictions) > 1 else ''} to the "
+                          "class: Play stops to ask.]")
+        return text
+
+    def show_progress(self) -> None:
+        """The caption again, with the predictions' progress."""
+        preset = self.run.preset
+        if preset is not None and self.w.caption.isVisible():
+            self.show_caption(preset.title, self.caption_of(preset))
 
     def step(self, delta: int) -> None:
         if not self.presets:

@@ -25,6 +25,7 @@ from genviz.ui.export_actions import ExportActions
 from genviz.ui.help import HelpActions
 from genviz.ui.lecture import LectureActions
 from genviz.ui.model_code_actions import ModelCodeActions
+from genviz.ui.predict import PredictionFlow
 from genviz.ui.prefs import Prefs
 from genviz.ui.sessions import AUTOSAVE_SECONDS, SessionActions
 from genviz.ui.timeline import Timeline, TimelineActions
@@ -55,6 +56,7 @@ class MainWindow(QMainWindow):
         self.sessions, self.lecture = SessionActions(self), LectureActions(self)
         self.data_actions, self.exports = DataActions(self), ExportActions(self)
         self.comparisons, self.model_code = CompareActions(self), ModelCodeActions(self)
+        self.predictions = PredictionFlow(self)
 
         c.problem.connect(lambda text, details: self.banner.show_message(text, details=details, run=True))
         c.offer.connect(lambda text, label, act: self.banner.show_message(text, action=(label, act), run=True))

@@ -159,6 +159,9 @@ class TrainingActions:
             self.autoplay = True
             self.reset()
             return
+        flow = getattr(self.w, "predictions", None)
+        if flow is not None and flow.before_play():  # a preset's question first, or train up to it
+            return
         self.c.play()
 
     def pause(self) -> None:
