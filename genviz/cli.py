@@ -9,7 +9,7 @@ import os
 import signal
 import sys
 
-COMMANDS = ("labs", "presets", "train", "export", "bench", "download", "sweep", "install-desktop")
+COMMANDS = ("labs", "presets", "train", "export", "bench", "download", "sweep", "install-desktop", "check")
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -56,8 +56,26 @@ def cmd_presets(argv: list[str]) -> int:
                    "write its shipped trained state, NAME.genviz, beside its TOML file")
     p.add_argument("--steps", type=int, default=10000, help="with --ship: training steps")
     p.add_argument("--frames", type=int, default=12, help="with --ship: snapshots kept (evenly spread)")
+    p.add_argument("--answers", metavar="NAME", help="train preset NAME headless to each of its questions' reveal "
+                   "steps and print what happens there: the answer key to rehearse a lecture with")
     args = p.parse_args(argv)
     from genviz.core.presets import all_presets
+    if args.answers:
+        from genviz.core.predict import rehearse
+        from genviz.core.presets import PresetError, get_preset
+
+        try:
+            preset = get_preset(args.answers)
+            if not preset.predictions:
+                print(f"genviz presets: preset {preset.name} asks no questions", file=sys.stderr)
+                return 2
+            for key in rehearse(preset, report=lambda text: print(text, file=sys.stderr)):
+                print(json.dumps({"question": key["question"], "at step": key["reveal"], "what happens": key["truth"]},
+                                 ensure_ascii=False))
+        except PresetError as exc:
+            print(f"genviz presets: {exc}", file=sys.stderr)
+            return 2
+        return 0
     if args.ship:
         from genviz.core.presets import PresetError, get_preset, ship_trained_state
 
@@ -164,6 +182,51 @@ def _export_script(args) -> int:
         return 2
     print(json.dumps({"script": str(out), "lab": session.lab, "steps": session.step, "format": args.format}))
     return 0
+
+
+def cmd_check(argv: list[str]) -> int:
+    p = argparse.ArgumentParser(prog="genviz check", description="Check this run: re-run the exact checks of the "
+                                "numbers a saved session's views show (normalisation, quadrature against Monte Carlo, "
+                                "closed-form KLs, the bounds' order, standard errors by repetition) on its model, on "
+                                "this machine: one line per number, exit status 1 if one fails.")
+    p.add_argument("session", help="a .genviz session file (File > Save session, or genviz train --session)")
+    p.add_argument("--json", action="store_true", help="one JSON object per verdict")
+    p.add_argument("--threads", type=int, default=0, help="torch threads (default: torch's)")
+    args = p.parse_args(argv)
+    from genviz.core.checkrun import run_lab_checks
+    from genviz.core.labs import all_labs, get_lab
+    from genviz.core.protocol import EngineConfig
+    from genviz.core.runner import Runner, session_problem
+    from genviz.core.session import SessionError, load_session
+
+    try:
+        session = load_session(args.session, tuple(all_labs()))
+    except SessionError as exc:
+        print(f"genviz check: {exc}", file=sys.stderr)
+        return 2
+    why = session_problem(session) or (None if session.state is not None else "it holds no model state to check")
+    if why is None and session.model_code:
+        why = "it trained your own model code, which genviz check does not import (open it in the window to check it)"
+    if why is not None:
+        print(f"genviz check: {args.session}: {why}", file=sys.stderr)
+        return 2
+    lab = get_lab(session.lab)
+    if not lab.exact_checks:
+        print(f"genviz check: the {lab.name} lab names no exact checks (LabInfo.exact_checks)", file=sys.stderr)
+        return 2
+    import time
+
+    t0 = time.perf_counter()
+    runner = Runner(EngineConfig(lab=session.lab, settings=dict(session.settings), seed=session.seed,
+                                 data=session.data, device="cpu", state=session.state,
+                                 torch_threads=max(0, args.threads)))
+    verdicts = run_lab_checks(lab, runner.exp)
+    for v in verdicts:
+        print(json.dumps(v.as_dict(), ensure_ascii=False) if args.json else v.line())
+    failed = sum(1 for v in verdicts if not v.passed)
+    print(f"{session.lab} at step {session.step:,}: {len(verdicts) - failed} of {len(verdicts)} checks passed "
+          f"in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
+    return 1 if failed or not verdicts else 0
 
 
 def cmd_labs(argv: list[str]) -> int:
@@ -532,7 +595,7 @@ def main(argv: list[str] | None = None) -> int:
         if argv and argv[0] in COMMANDS:
             return {"labs": cmd_labs, "presets": cmd_presets, "train": cmd_train, "export": cmd_export,
                     "bench": cmd_bench, "download": cmd_download, "sweep": cmd_sweep,
-                    "install-desktop": cmd_install_desktop}[argv[0]](argv[1:])
+                    "install-desktop": cmd_install_desktop, "check": cmd_check}[argv[0]](argv[1:])
         args = _app_parser().parse_args(argv)
         _gui_blas_threads()
         from genviz.ui.app import run_app

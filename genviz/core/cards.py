@@ -42,7 +42,8 @@ class Term:
     error of a Monte Carlo estimate (None: the value is exact, ``how`` may say how: "closed form", "quadrature",
     "mean over the 1,000 test images"). ``target`` names what the term draws: a view of the lab's panel
     (``LabPanel.views()``), and after a ``#`` an element of it (a curve's series key, a layer, a bar); hovering
-    the term highlights it. ``sign`` is its sign in the sum of an :class:`Equation`."""
+    the term highlights it. ``sign`` is its sign in the sum of an :class:`Equation`; ``key`` the snapshot key the
+    lab's exact checks (genviz.core.checkrun.Verdict.key) name it by."""
 
     symbol: str
     name: str
@@ -51,6 +52,7 @@ class Term:
     target: str = ""
     sign: int = 1
     how: str = ""
+    key: str = ""  # the snapshot key of the number: Check this run's verdict on that key marks it checked
 
     @property
     def kind(self) -> str:

@@ -188,6 +188,10 @@ class Experiment:
             return kwargs["path"]
         if name == "metrics":
             return self.final_metrics(**kwargs)
+        if name == "check":  # Check this run: the lab's exact checks (genviz.core.checkrun), as plain dicts
+            from genviz.core.checkrun import run_lab_checks
+
+            return [v.as_dict() for v in run_lab_checks(self.LAB, self)]
         raise KeyError(f"unknown query '{name}'")
 
     def wait_for_background(self, timeout: float) -> None:

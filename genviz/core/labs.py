@@ -59,6 +59,9 @@ class LabInfo:
     # genviz.core.script.ScriptRun and returns a genviz.core.script.Script whose output equals the run's metric rows
     # (``genviz labs --check`` runs it); "" when the lab writes none
     script: str = ""
+    # "module:function" of the lab's exact checks of the numbers its views show ("Check this run", ``genviz check
+    # SESSION``): ``function(experiment, checks)`` adds genviz.core.checkrun verdicts to ``checks``
+    exact_checks: str = ""
     # the contract version the lab is written for (CONTRACT_VERSION)
     contract: int = 1
 

@@ -50,6 +50,9 @@ class RunModel:
     # current preset's round begins at ``answers_from`` (opening a preset asks its questions again)
     answers: list = field(default_factory=list)
     answers_from: int = 0
+    # Check this run (genviz.core.checkrun): the verdicts of the last check, and the step they checked
+    checked: list = field(default_factory=list)
+    checked_step: int = -1
     _observers: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def observe(self, name: str, callback: Callable[[Any], None]) -> None:

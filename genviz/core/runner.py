@@ -120,8 +120,8 @@ class Runner:
 
     def query(self, name: str, **kwargs):
         """The experiment's answer, drawing any random numbers from the views' stream, never training's. Only
-        the base's queries (save, metrics) and those the lab declares (``Experiment.QUERIES``) are asked."""
-        if name not in ("save", "metrics") and name not in self.exp.QUERIES:
+        the base's queries (save, metrics, check) and those the lab declares (``Experiment.QUERIES``) are asked."""
+        if name not in ("save", "metrics", "check") and name not in self.exp.QUERIES:
             raise KeyError(f"the {self.exp.LAB.name if self.exp.LAB else type(self.exp).__name__} lab declares no "
                            f"query '{name}' (Experiment.QUERIES)")
         with self.view_random:

@@ -330,6 +330,47 @@ def check_script(lab: LabInfo, tmp: Path) -> str:
     return f"8 steps{changed}: the standalone script's rows equal the run's bit for bit"
 
 
+def check_exact(lab: LabInfo, tmp: Path) -> str:
+    """Check this run: the lab's exact checks (``LabInfo.exact_checks``) pass on a fresh short run of every
+    experiment it pages through, each verdict naming an on-screen number, within 30 s."""
+    import time
+
+    from genviz.core.checkrun import Verdict, run_lab_checks
+
+    if not lab.exact_checks:
+        return "names no exact checks (Check this run says so in one line)"
+    pages = [s.choices for s in lab.settings if s.name == "experiment"]
+    total = 0
+    for page in (pages[0] if pages else (None,)):
+        runner = _runner(lab, settings={"experiment": page} if page else {})
+        for _ in range(20):
+            runner.step()
+        t0 = time.perf_counter()
+        verdicts = run_lab_checks(lab, runner.exp)
+        took = time.perf_counter() - t0
+        where = f" (experiment {page})" if page else ""
+        require(verdicts, f"the exact checks gave no verdict{where}")
+        require(all(isinstance(v, Verdict) and v.number and v.key and v.check for v in verdicts),
+                f"a verdict without its number, key or check{where}")
+        bad = [v.line() for v in verdicts if not v.passed]
+        require(not bad, f"an exact check failed on a fresh run{where}: {bad[0] if bad else ''}")
+        require(took < 30, f"the exact checks took {took:.0f} s{where} (at most 30)")
+        total += len(verdicts)
+    # checking a run leaves its training alone: the steps after a check are those it would have taken
+    rows = []
+    for check in (True, False):  # one after the other: a runner's experiment seeds torch's global generator
+        runner = _runner(lab)
+        for i in range(4):
+            if check and i == 2:
+                runner.query("check")
+            runner.step()
+        rows.append(runner.take_rows())
+    a, b = rows
+    require(a.keys() == b.keys() and all(np.array_equal(a[k], b[k], equal_nan=True) for k in a),
+            "checking the run changed the training steps that follow: checks must draw random numbers of their own")
+    return f"{total} verdicts passed on fresh runs; a check leaves training alone"
+
+
 def _app():
     import os
 
@@ -503,6 +544,7 @@ CHECKS: tuple[Check, ...] = (
     Check("data", check_data),
     Check("session", check_session),
     Check("script", check_script),
+    Check("exact checks", check_exact),
     Check("views", check_views, qt=True),
     Check("panel", check_panel, qt=True),
     Check("cards", check_cards, qt=True),

@@ -29,6 +29,7 @@ class TermCell(QFrame):
         from genviz.ui import mathtext, theme
 
         self.term, self.hover = term, hover
+        self.checked: dict = {}  # snapshot key -> passed (Check this run), for the number's mark
         c = theme.colors()
         self.symbol = QLabel()
         pm = mathtext.pixmap(term.symbol, c["text"], 15.0, self.devicePixelRatioF())
@@ -62,6 +63,9 @@ class TermCell(QFrame):
         decimals = decimals_for(term.se) if term.se is not None and term.se > 0 else decimals
         self.value.setText(value_text(term, decimals))
         mark = "estimate ± SE" if term.se is not None else ("exact: " + term.how if term.how else "exact")
+        verdict = self.checked.get(term.key) if term.key else None
+        if verdict is not None:  # Check this run named this number
+            mark += " · checked ✓" if verdict else " · check failed ✗"
         self.name.setText(f"{term.name}<br><i>{mark}</i>")
         self.setToolTip(f"{term.name}: {value_text(term, decimals)} ({mark})"
                         + ("\nHover to see it in the view" if term.target else ""))
@@ -156,12 +160,25 @@ class LiveNumbers(QWidget):
             self._build(equations)
             self._shape = shape
             QTimer.singleShot(0, self._fit)
+        checked = self.checked_keys(step)
         cells = iter(self.cells)
+        for cell in self.cells:
+            cell.checked = checked
         for e in equations:
             d = e.decimals()
             for term in (e.total, *e.terms):
                 next(cells).set_term(term, d)
         self.shown_equations = equations
+
+    def checked_keys(self, step: int) -> dict:
+        """Snapshot keys that Check this run checked on the model of the step on show: key -> passed."""
+        run = getattr(self.panel, "run_model", None) if self.panel is not None else None
+        if run is None or not run.checked or run.checked_step != step:
+            return {}
+        out: dict = {}
+        for v in run.checked:
+            out[v["key"]] = out.get(v["key"], True) and bool(v["passed"])
+        return out
 
     def _fit(self) -> None:
         """The dialog grows to hold new term cells (it was sized before the first numbers came)."""

@@ -116,12 +116,15 @@ class LectureActions:
             w.banner.show_message(f"The preset's trained state could not be opened ({exc}); it trains from scratch")
             self.apply(preset, play, scratch=True)
             return False
-        w.training.autoplay = play
+        # played once the preset is the run's (its questions stop the run), not by the session's opening
+        w.training.autoplay = False
         if not await w.sessions.start(session, preset.trained.name):
             return False
         self.trained_step = session.step
         w.controller.set_preset(preset)
         self.show_caption(preset.title, self.caption_of(preset))
+        if play:
+            w.training.play()
         w.statusBar().showMessage(f"Preset: {preset.title} (trained to step {session.step:,})", 5000)
         return True
 

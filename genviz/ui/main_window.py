@@ -194,7 +194,8 @@ class MainWindow(QMainWindow):
         t = self.training
         self._menu(self.menuBar().addMenu("&Training"), [
             ("Play / Pause\tSpace", None, t.toggle_play), ("Step\tRight", None, lambda: t.do_step(1)),
-            ("Step ×10\tShift+Right", None, lambda: t.do_step(10)), ("Reset\tCtrl+R", None, t.request_reset)])
+            ("Step ×10\tShift+Right", None, lambda: t.do_step(10)), ("Reset\tCtrl+R", None, t.request_reset), None,
+            ("Check this run…", None, lambda: asyncio.ensure_future(self.predictions.check_run()))])
         self.help.fill_menu(self.menuBar().addMenu("&Help"))
 
     def _build_shortcuts(self) -> None:
@@ -224,6 +225,7 @@ class MainWindow(QMainWindow):
 
     # -- the open lab's widgets (TrainingActions.open_lab builds them) ---------------------------------------
     def add_lab_widgets(self, name: str, panel: QWidget, form: SettingsForm) -> None:
+        panel.run_model = self.run  # what its cards read Check this run's verdicts from
         self.panels[name], self.forms[name] = panel, form
         self.stack.addWidget(panel)
 

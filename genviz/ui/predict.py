@@ -35,6 +35,7 @@ class QuestionDialog(QDialog):
         self.pred, self.flow = pred, flow
         self.setWindowTitle("Predict, then watch")
         self.setModal(False)
+        self.setMinimumWidth(560)
         lay = QVBoxLayout(self)
         lay.addWidget(_big("Predict before you watch", 1.0, bold=True))
         lay.addWidget(_big(html.escape(pred.question), 1.5, bold=True))
@@ -109,6 +110,7 @@ class RevealDialog(QDialog):
     def __init__(self, pred, record: dict, parent=None, on_continue=None):
         super().__init__(parent)
         self.setWindowTitle("What happened")
+        self.setMinimumWidth(560)
         lay = QVBoxLayout(self)
         lay.addWidget(_big(html.escape(pred.question), 1.2, bold=True))
         right = record.get("correct")
@@ -220,6 +222,8 @@ class PredictionFlow:
     def ask(self, pred) -> None:
         if self.dialog is not None:
             return
+        if self.run.running:  # (a question is asked at a pause; never over a running run)
+            self.w.controller.pause()
         self.asking, self.asked_at = pred, self.run.step
         self.dialog = QuestionDialog(pred, self, self.w)
         if pred.kind == "click":
@@ -233,7 +237,11 @@ class PredictionFlow:
                 return
             self.collector = ClickCollector(view, self.dialog.clicks_changed)
         self.dialog.show()
-        self.dialog.move(self.w.geometry().center() - self.dialog.rect().center())
+        if pred.kind == "click":  # beside the views, not over the one clicked on
+            top_right = self.w.geometry().topRight()
+            self.dialog.move(top_right.x() - self.dialog.width() - 40, top_right.y() + 80)
+        else:
+            self.dialog.move(self.w.geometry().center() - self.dialog.rect().center())
         self.dialog.raise_()
         self.dialog.activateWindow()
         self.w.statusBar().showMessage(f"Question at step {self.run.step:,}: answer to train on", 8000)
@@ -335,6 +343,33 @@ class PredictionFlow:
         self.reveal_dialog.show()
         self.reveal_dialog.move(self.w.geometry().center() - self.reveal_dialog.rect().center())
 
+    # -- Check this run ------------------------------------------------------------------------------------
+    async def check_run(self) -> list[dict] | None:
+        """The lab's exact checks on the running model, in the worker (training pauses): a verdict per on-screen
+        number, kept in the run (the cards mark the numbers checked)."""
+        from genviz.ui.engine_bridge import QueryFailed
+
+        w, run = self.w, self.run
+        lab = run.labs.get(run.lab) if run.lab else None
+        if lab is None or not lab.exact_checks:
+            w.banner.show_message(f"The {lab.title if lab else ''} lab names no exact checks")
+            return None
+        w.controller.pause()
+        w.statusBar().showMessage("Checking this run: the lab's exact checks run on the model…")
+        t0 = time.perf_counter()
+        try:
+            verdicts = await w.controller.ask("check")
+        except QueryFailed as exc:
+            w.banner.show_message(f"The run could not be checked: {exc}")
+            return None
+        run.checked_step = run.step
+        run.checked = list(verdicts)
+        self.check_dialog = CheckDialog(verdicts, run.step, time.perf_counter() - t0, w)
+        self.check_dialog.show()
+        failed = sum(1 for v in verdicts if not v["passed"])
+        w.statusBar().showMessage(f"Check this run: {len(verdicts) - failed} of {len(verdicts)} passed", 8000)
+        return verdicts
+
     # -- the lecture's record ----------------------------------------------------------------------------
     def notes(self) -> "AnswersDialog":
         dlg = AnswersDialog(self.run.answers, self.w)
@@ -387,3 +422,33 @@ class AnswersDialog(QDialog):
         lay.addWidget(buttons)
         self.resize(900, 400)
 
+
+class CheckDialog(QDialog):
+    """Check this run's verdicts: one row per on-screen number, what was checked, and the numbers that decided."""
+
+    def __init__(self, verdicts: list[dict], step: int, seconds: float, parent=None):
+        super().__init__(parent)
+        self.setWindowTitle(f"Check this run: step {step:,}")
+        lay = QVBoxLayout(self)
+        failed = sum(1 for v in verdicts if not v["passed"])
+        c = theme.colors()
+        head = (f"<b>{len(verdicts) - failed} of {len(verdicts)} checks passed</b> on the model at step {step:,}, "
+                f"on this machine, in {seconds:.1f} s." + (f" <span style='color:{c['warn_fg']}'><b>{failed} failed."
+                                                          "</b></span>" if failed else ""))
+        lay.addWidget(_big(head, 1.1))
+        table = QTableWidget(len(verdicts), 5)
+        table.setHorizontalHeaderLabels(["", "number on screen", "what it is", "check", "result"])
+        for r, v in enumerate(verdicts):
+            for col, text in enumerate(("✓" if v["passed"] else "✗", v["number"], v["kind"], v["check"], v["detail"])):
+                item = QTableWidgetItem(text)
+                item.setToolTip(text)
+                table.setItem(r, col, item)
+        table.resizeColumnsToContents()
+        table.setWordWrap(True)
+        lay.addWidget(table)
+        self.table = table
+        lay.addWidget(QLabel("Numbers these checks cover show “checked ✓” on their view's ℹ card at this step."))
+        buttons = QDialogButtonBox(QDialogButtonBox.Close)
+        buttons.rejected.connect(self.reject)
+        lay.addWidget(buttons)
+        self.resize(1100, 420)

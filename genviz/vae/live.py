@@ -16,9 +16,9 @@ def neg_elbo(data: dict, view: str = "curves", recon_key: str = "recon_nll", kl_
     how = f"closed form, mean over the {n:,} test images"
     return Equation(
         Term(r"-\mathrm{ELBO}", "negative ELBO (test)", data["test_neg_elbo"], data.get("test_neg_elbo_se"),
-             f"{view}#test_neg_elbo"),
+             f"{view}#test_neg_elbo", key="test_neg_elbo"),
         (Term(RECON, "reconstruction", data["test_recon"], data.get("test_recon_se"), f"{view}#{recon_key}"),
-         Term(KL, "KL to the prior", data["test_kl"], None, f"{view}#{kl_key}", how=how)),
+         Term(KL, "KL to the prior", data["test_kl"], None, f"{view}#{kl_key}", how=how, key="test_kl")),
         title=f"On the {n:,} test images (β = 1: the bound itself); the curves' test point at this step")
 
 

@@ -8,7 +8,7 @@ _SHARED = vae.settings(exclude=("latent",))
 
 LAB = LabInfo(
     name="arithmetic",
-    cards="genviz.labs.arithmetic.cards:CARDS",
+    cards="genviz.labs.arithmetic.cards:CARDS", exact_checks="genviz.vae.checks:vae_checks",
     title="Latent arithmetic",
     summary="Sliders per latent dimension, attribute vectors, analogies a − b + c, and linear vs spherical walks.",
     bench="genviz.labs.arithmetic.bench:run",

@@ -4,7 +4,7 @@ from genviz.core.settings import Setting
 
 LAB = LabInfo(
     name="autoregressive",
-    cards="genviz.labs.autoregressive.cards:CARDS",
+    cards="genviz.labs.autoregressive.cards:CARDS", exact_checks="genviz.labs.autoregressive.checks:autoregressive_checks",
     title="Autoregressive models",
     summary="p(x) = Π p(x_i | x_<i): NADE, MADE and PixelCNN learn binary images with exact likelihoods, "
             "and sample them pixel by pixel.",

@@ -21,7 +21,7 @@ def _pixels(data: dict) -> list:
                     [rf"\sum_{{i\in\mathrm{{row}}\,{j}}} -\log p(x_i|x_{{<i}})" for j in range(r)], 4, "pixel-nll",
                     (r"\sum_{\mathrm{rest}}", "the other {n} rows"), how="exact (chain rule)")
     return [Equation(Term(r"-\log p(x)", f"test image {data.get('image_index', 0)}", float(nll.sum()), None,
-                          "chosen-image", how="exact (chain rule)"), terms,
+                          "chosen-image", how="exact (chain rule)", key="pixel_nll"), terms,
                      title="The chain rule: the image's NLL is the sum of every pixel's surprise")]
 
 
@@ -29,7 +29,7 @@ def _curves(data: dict) -> list:
     if "test_nll" not in data:
         return []
     out = [Equation(Term(r"-\overline{\log p(x)}", "test NLL per image (nats)", data["test_nll"], data.get("test_nll_se"),
-                         "curves#test_nll"), title="Exact per image; ± SE over the test images")]
+                         "curves#test_nll", key="test_nll"), title="Exact per image; ± SE over the test images")]
     if "density_nll" in data:
         import math
 

@@ -6,7 +6,7 @@ DATASETS = ("ring8", "grid25", "moons", "checkerboard", "spiral", "gaussian")
 
 LAB = LabInfo(
     name="diffusion",
-    cards="genviz.labs.diffusion.cards:CARDS",
+    cards="genviz.labs.diffusion.cards:CARDS", exact_checks="genviz.labs.diffusion.checks:diffusion_checks",
     title="Diffusion and score models",
     summary="DDPM, score matching and flow matching on 2-D data: samplers side by side, the learned score "
             "against the exact one, likelihoods through the probability-flow ODE.",

@@ -13,7 +13,7 @@ def _score(data: dict) -> list:
     return [Equation(
         Term(rf"\mathbb{{E}}\,|{eps}_\theta - {eps}|^2", "denoising loss at this t", st["loss"], st["loss_se"], "per-t"),
         (Term(rf"\mathbb{{E}}\,|{eps}_\theta - {eps}^*|^2", "score error b(t)²|s<sub>θ</sub> − ∇log p<sub>t</sub>|²", st["score_error"],
-              st["score_error_se"], "score-field"),
+              st["score_error_se"], "score-field", key="score_terms.score_error"),
          Term(rf"\mathbb{{E}}\,|{eps}^* - {eps}|^2", "irreducible: ε cannot be known from x<sub>t</sub>", st["irreducible"],
               st["irreducible_se"], "per-t"),
          Term(rf"2\,\mathbb{{E}}\,({eps}_\theta - {eps}^*)\cdot({eps}^* - {eps})", "cross term (its mean is 0)",
@@ -26,7 +26,7 @@ def _curves(data: dict) -> list:
     if data.get("test_nll") is None or data.get("test_nll_step", 0) <= 0:
         return []
     return [Equation(Term(r"-\overline{\log p_\theta(x)}", "test NLL by the probability-flow ODE", data["test_nll"],
-                          data.get("test_nll_se"), "curves"),
+                          data.get("test_nll_se"), "curves", key="test_nll"),
                      title=f"Measured at step {data['test_nll_step']:,} (the ODE's exact change of variables, "
                            "the exact trace of the 2×2 Jacobian)")]
 

@@ -8,7 +8,7 @@ EXPERIMENTS = ("variance", "discrete", "vae", "wake-sleep")
 
 LAB = LabInfo(
     name="estimators",
-    cards="genviz.labs.estimators.cards:CARDS",
+    cards="genviz.labs.estimators.cards:CARDS", exact_checks="genviz.labs.estimators.checks:estimator_checks",
     data_applies=(("experiment", ("vae", "wake-sleep")),),  # the images only these two read
     title="Gradient estimators",
     summary="Score function vs reparameterization against the exact gradient, baselines, Gumbel-softmax, "

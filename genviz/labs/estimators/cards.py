@@ -24,7 +24,7 @@ def _means(view: str, curves: str):
         for name, e in est.items():
             out.append(Equation(
                 Term(rf"\overline{{{SYMBOL.get(name, 'g')}}}", f"{NAMES.get(name, name)}: mean of {e['n']:,}",
-                     e["mean"], e["se"], f"{curves}#mean_{name}"),
+                     e["mean"], e["se"], f"{curves}#mean_{name}", key=f"estimators.{name}.mean"),
                 (Term(symbol, "the exact gradient", exact, None, view, how=how),
                  Term(r"\mathrm{bias}", "mean minus exact", e["mean"] - exact, e["se"], view)),
                 title=NAMES.get(name, name)))
@@ -46,7 +46,7 @@ def _variances(data: dict) -> list:
         out.append(Equation(Term(rf"\mathrm{{Var}}[{SYMBOL.get(name, 'g')}]", f"{NAMES.get(name, name)}: measured",
                                  e["var"], se, "variance-vs-samples"),
                             (Term(r"\mathrm{Var}_{\mathrm{closed}}", "closed form", closed, None, "variance-vs-samples",
-                                  how="closed form"),
+                                  how="closed form", key=f"closed_var.{name}"),
                              Term(r"\Delta", "measured minus closed form", e["var"] - closed, se, "variance-vs-samples")),
                             title=f"{NAMES.get(name, name)} (the measured variance's SE from the fourth moment)"))
     return out
@@ -57,7 +57,7 @@ def _test_elbo(data: dict) -> list:
     if not t:
         return []
     out = [Equation(Term(rf"\mathcal{{L}}_{{\mathrm{{{m}}}}}", f"test ELBO, {NAMES.get(m, m)}", v, se.get(m),
-                         f"test-elbo#{m}"), title="Held-out images, 10 draws each" if i == 0 else "")
+                         f"test-elbo#{m}", key=f"test_elbo.{m}"), title="Held-out images, 10 draws each" if i == 0 else "")
            for i, (m, v) in enumerate(t.items())]
     if "lead_reparam_over_sf" in data:
         out.append(Equation(Term(r"\mathcal{L}_{\mathrm{reparam}} - \mathcal{L}_{\mathrm{sf}}", "the reparameterized VAE's lead",
@@ -70,7 +70,8 @@ def _log_px(data: dict) -> list:
     lp, se = data.get("log_px"), data.get("log_px_se") or {}
     if not isinstance(lp, dict):
         return []
-    out = [Equation(Term(rf"\overline{{\log p(x)}}_{{\mathrm{{{m}}}}}", NAMES.get(m, m), v, se.get(m), f"ws-curves#{m}",),
+    out = [Equation(Term(rf"\overline{{\log p(x)}}_{{\mathrm{{{m}}}}}", NAMES.get(m, m), v, se.get(m), f"ws-curves#{m}",
+                    key=f"log_px.{m}"),
                     title="Exact per image (every latent state summed); ± SE over the test images" if i == 0 else "")
            for i, (m, v) in enumerate(lp.items())]
     if "rws_lead" in data:
@@ -84,7 +85,7 @@ def _posterior(data: dict) -> list:
     if not isinstance(kl, dict):
         return []
     return [Equation(Term(rf"\mathrm{{KL}}(q\,\|\,p(h|x))_{{\mathrm{{{m}}}}}", NAMES.get(m, m), v, None, "",
-                          how="exact, every latent state, mean over 100 test images"))
+                          how="exact, every latent state, mean over 100 test images", key=f"kl.{m}"))
             for m, v in kl.items()]
 
 

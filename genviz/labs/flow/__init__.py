@@ -6,7 +6,7 @@ from genviz.models.choices import FLOW_TYPES as FLOWS
 
 LAB = LabInfo(
     name="flow",
-    cards="genviz.labs.flow.cards:CARDS",
+    cards="genviz.labs.flow.cards:CARDS", exact_checks="genviz.labs.flow.checks:flow_checks",
     title="Flow density warping",
     summary="A normalizing flow bends a Gaussian into two moons or an energy landscape; step through its layers.",
     bench="genviz.labs.flow.bench:run",

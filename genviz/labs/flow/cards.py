@@ -17,7 +17,7 @@ def _change_of_variables(data: dict) -> list:
                      [rf"\log|\det J_{{{k + 1}}}^{{-1}}|" for k in range(K)], 4, "log-det-jacobian",
                      (r"\sum_{\mathrm{rest}}\log|\det J_k^{-1}|", "the other {n} layers"), how=how)
     return [Equation(Term(r"\log\, q(x)", "mean log-density of the test points", data["test_logp"], None,
-                          "training#test_nll", how=how),
+                          "training#test_nll", how=how, key="test_nll"),
                      (Term(r"\log\,\mathcal{N}(z;0,I)", "base density at z = f⁻¹(x)", data["test_base_logp"], None,
                            "warp", how=how), *layers),
                      title=f"The change of variables on the {n:,} test points (its negative is the test NLL)")]
@@ -27,7 +27,7 @@ def _reverse_kl(data: dict) -> list:
     if "reverse_kl" not in data or "log_z" not in data:
         return []
     kl, se, log_z = data["reverse_kl"], data.get("reverse_kl_se"), data["log_z"]
-    return [Equation(Term(r"\mathrm{KL}(q\,\|\,p)", "reverse KL to the target", kl, se, "training"),
+    return [Equation(Term(r"\mathrm{KL}(q\,\|\,p)", "reverse KL to the target", kl, se, "training", key="reverse_kl"),
                      (Term(r"\mathbb{E}_q[\log q(x) + U(x)]", f"Monte Carlo over {data.get('reverse_kl_draws', 0):,} "
                            "draws of the flow", kl - log_z, se, "model-density"),
                       Term(r"\log Z", "the target's normaliser", log_z, None, "target", how="quadrature")),

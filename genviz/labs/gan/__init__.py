@@ -8,7 +8,7 @@ ACTS = ("relu", "leakyrelu", "tanh", "elu")
 
 LAB = LabInfo(
     name="gan",
-    cards="genviz.labs.gan.cards:CARDS",
+    cards="genviz.labs.gan.cards:CARDS", exact_checks="genviz.labs.gan.checks:gan_checks",
     title="GAN mode coverage",
     summary="A GAN on a ring or grid of Gaussians: see modes drop, D's landscape and G's gradient field.",
     bench="genviz.labs.gan.bench:run",

@@ -21,7 +21,7 @@ def _losses(data: dict) -> list:
     real, real_name, fake, fake_name = D_PARTS[o["loss"]]
     n = o["n"]
     how = f"over {n:,} held-out real and {n:,} generated{' packs' if o.get('pack', 1) > 1 else ' points'}"
-    d = Equation(Term(r"\mathcal{L}_D", "D's loss", o["d_loss"], o["d_loss_se"], "losses#d_loss"),
+    d = Equation(Term(r"\mathcal{L}_D", "D's loss", o["d_loss"], o["d_loss_se"], "losses#d_loss", key="objective.d_loss"),
                  (Term(real, real_name, o["d_real_part"], o["d_real_part_se"], "samples"),
                   Term(fake, fake_name, o["d_fake_part"], o["d_fake_part_se"], "samples")),
                  title=f"D's loss {how} (without a gradient penalty or R1)")
@@ -53,7 +53,7 @@ def _per_mode(data: dict) -> list:
     terms = grouped(counts, [f"mode {i}" for i in range(k)], [rf"n_{{{i}}}" for i in range(k)], 5, "per-mode",
                     (r"\sum_{\mathrm{rest}} n_k", "the other {n} modes"), how="a count")
     return [Equation(Term(r"n_{\mathrm{HQ}}", "high-quality samples", float(counts.sum()), None, "quality",
-                          how="a count"), terms, title="High-quality samples of the 2,500, by nearest mode")]
+                          how="a count", key="coverage.modes"), terms, title="High-quality samples of the 2,500, by nearest mode")]
 
 
 def _quality(data: dict) -> list:
@@ -61,7 +61,7 @@ def _quality(data: dict) -> list:
     if not cov:
         return []
     return [Equation(Term(r"\mathrm{HQ}", "high-quality samples, %", cov["hq_percent"], cov.get("hq_percent_se"),
-                          "quality#hq"), title="PacGAN protocol: the share within 3σ of a mode")]
+                          "quality#hq", key="coverage.hq_percent"), title="PacGAN protocol: the share within 3σ of a mode")]
 
 
 def _modes(data: dict) -> list:
@@ -75,7 +75,7 @@ def _modes(data: dict) -> list:
     terms = tuple(Term(rf"\mathbb{{1}}[n_{{{i}}}>0]", f"mode {i}", float(hit[i]), None, f"per-mode#{i}") for i in range(k)) \
         if k <= 8 else ()
     return [Equation(Term(r"\#\mathrm{modes}", "modes captured", float(cov["modes"]), None, "modes#modes",
-                          how="a count"), terms, title=f"Modes with at least one high-quality sample, of {k}")]
+                          how="a count", key="coverage.modes"), terms, title=f"Modes with at least one high-quality sample, of {k}")]
 
 
 GAN = "Goodfellow et al., Generative Adversarial Nets (2014)"

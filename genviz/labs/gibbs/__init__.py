@@ -4,7 +4,7 @@ from genviz.core.settings import Setting
 
 LAB = LabInfo(
     name="gibbs",
-    cards="genviz.labs.gibbs.cards:CARDS",
+    cards="genviz.labs.gibbs.cards:CARDS", exact_checks="genviz.labs.gibbs.checks:gibbs_checks",
     title="Gibbs chains (RBM)",
     summary="A restricted Boltzmann machine learns digits by contrastive divergence; watch Gibbs chains turn noise into digits.",
     bench="genviz.labs.gibbs.bench:run",

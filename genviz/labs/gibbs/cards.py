@@ -9,7 +9,7 @@ def _free_energy(data: dict) -> list:
     n = parts["images"]
     how = f"mean over the {n:,} test images"
     out = [Equation(Term(r"\bar F(v)", "mean free energy of the test images", data["free_energy_data"],
-                         data.get("free_energy_data_se"), "free-energy#free_energy_data"),
+                         data.get("free_energy_data_se"), "free-energy#free_energy_data", key="free_energy_data"),
                     (Term(r"-\overline{b^\top v}", "visible biases", parts["visible"], None, "filters", how=how),
                      Term(r"-\overline{\sum_j \log(1+e^{c_j + W_{:,j}^\top v})}", "hidden units", parts["hidden"], None,
                           "hidden-probabilities", how=how)),
@@ -27,13 +27,14 @@ def _log_likelihood(data: dict) -> list:
     out = []
     if data.get("pseudo_ll") is not None:
         out.append(Equation(Term(r"\log \mathrm{PL}(v)", "pseudo-log-likelihood (one random bit per image)",
-                                 data["pseudo_ll"], data.get("pseudo_ll_se"), "log-likelihood#pseudo_ll"),
+                                 data["pseudo_ll"], data.get("pseudo_ll_se"), "log-likelihood#pseudo_ll",
+                                 key="pseudo_ll"),
                             title="Besag's pseudo-likelihood on the test images"))
     ais = data.get("ais") or {}
     if "test_ll" in ais and "neg_free_energy" in ais:
         out.append(Equation(
             Term(r"\overline{\log P(v)}", "test log-likelihood (AIS)", ais["test_ll"], ais.get("log_z_se"),
-                 "log-likelihood#ais_ll"),
+                 "log-likelihood#ais_ll", key="ais.test_ll"),
             (Term(r"-\bar F(v)", "minus the mean free energy", ais["neg_free_energy"], None, "free-energy",
                   how=f"mean over {ais.get('test_images', 0):,} test images"),
              Term(r"\log Z", f"AIS over {ais.get('runs', 0)} runs", ais["log_z"], ais.get("log_z_se"),

@@ -9,7 +9,7 @@ TARGETS = ("two-modes", "three-modes", "banana")
 
 LAB = LabInfo(
     name="inference",
-    cards="genviz.labs.inference.cards:CARDS",
+    cards="genviz.labs.inference.cards:CARDS", exact_checks="genviz.labs.inference.checks:inference_checks",
     title="Variational inference",
     summary="Reverse vs forward KL, EM's family of lower bounds, CAVI on a mixture of Gaussians beside Gibbs "
             "and EM, and mean-field's too-small variances: every KL and bound computed exactly.",

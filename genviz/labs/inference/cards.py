@@ -13,15 +13,15 @@ def _kl(data: dict) -> list:
     if not rev or not fwd:
         return []
     return [Equation(Term(r"\mathrm{KL}(q_{\mathrm{rev}}\,\|\,p)", "the reverse fit's own objective", rev["kl_qp"], None,
-                          "kl-curves#kl_reverse_fit", how=QUAD),
+                          "kl-curves#kl_reverse_fit", how=QUAD, key="rev_fit.kl_qp"),
                      title="Reverse fit (mode-seeking)"),
             Equation(Term(r"\mathrm{KL}(p\,\|\,q_{\mathrm{rev}})", "the reverse fit in the other direction", rev["kl_pq"],
-                          None, "kl-fits", how=QUAD)),
+                          None, "kl-fits", how=QUAD, key="rev_fit.kl_pq")),
             Equation(Term(r"\mathrm{KL}(p\,\|\,q_{\mathrm{fwd}})", "the forward fit's own objective", fwd["kl_pq"], None,
-                          "kl-curves#kl_forward_fit", how=QUAD),
+                          "kl-curves#kl_forward_fit", how=QUAD, key="fwd_fit.kl_pq"),
                      title="Forward fit (mass-covering)"),
             Equation(Term(r"\mathrm{KL}(q_{\mathrm{fwd}}\,\|\,p)", "the forward fit in the other direction", fwd["kl_qp"],
-                          None, "kl-fits", how=QUAD))]
+                          None, "kl-fits", how=QUAD, key="fwd_fit.kl_qp"))]
 
 
 def _em(data: dict) -> list:
@@ -31,7 +31,7 @@ def _em(data: dict) -> list:
                           how="exact (enumerating z)"),
                      (Term(r"\mathcal{L}(q;\theta_t)", "the bound", data["bound"], None, "em-curves#bound", how="exact"),
                       Term(r"\mathrm{KL}(q\,\|\,p(z|x;\theta_t))", "the gap", data.get("gap", data["log_px"] - data["bound"]),
-                           None, "em-bound", how="exact")),
+                           None, "em-bound", how="exact", key="gap")),
                      title=f"θ = {data['theta']:.4f}; the E step sets the gap to 0, the M step raises the bound")]
 
 
@@ -39,14 +39,14 @@ def _cavi(data: dict) -> list:
     if "elbo" not in data or "m" not in data:
         return []
     return [Equation(Term(r"\mathcal{L}(q)", "CAVI's ELBO", data["elbo"], None, "cavi-curves#elbo",
-                          how="closed form (Blei et al. 2017)"), title="It must never fall from one update to the next")]
+                          how="closed form (Blei et al. 2017)", key="elbo"), title="It must never fall from one update to the next")]
 
 
 def _meanfield(data: dict) -> list:
     if "kl_reverse" not in data or "rev_fit_kl_pq" not in data:
         return []
     return [Equation(Term(r"\mathrm{KL}(q\,\|\,p)", "the factorised q's reverse KL", data["kl_reverse"], None,
-                          "meanfield-curves#kl_reverse", how="closed form (Gaussians)"),
+                          "meanfield-curves#kl_reverse", how="closed form (Gaussians)", key="kl_reverse"),
                      title="Coordinate ascent lowers it with every factor's update"),
             Equation(Term(r"\mathrm{KL}(p\,\|\,q)", "the same q in the forward direction", data["rev_fit_kl_pq"], None,
                           "meanfield", how="closed form")),

@@ -5,7 +5,7 @@ from genviz.core.settings import Setting
 
 LAB = LabInfo(
     name="manifold",
-    cards="genviz.labs.manifold.cards:CARDS",
+    cards="genviz.labs.manifold.cards:CARDS", exact_checks="genviz.vae.checks:vae_checks",
     title="Latent manifold (VAE)",
     summary="A VAE learns a 2-D latent space: watch the decoded manifold unfold and the classes separate.",
     bench="genviz.labs.manifold.bench:run",

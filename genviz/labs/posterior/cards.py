@@ -15,8 +15,9 @@ def _bounds(data: dict) -> list:
     n, se = _numbers(data)
     if "log_px" not in n or "elbo_q" not in n:
         return []
-    log_p = Term(LOG_P, "log-evidence of x", n["log_px"], None, "bounds", how=QUADRATURE)
-    out = [Equation(log_p, (Term(r"\mathcal{L}[q]", "the encoder's ELBO", n["elbo_q"], se.get("elbo_q"), "bounds"),
+    log_p = Term(LOG_P, "log-evidence of x", n["log_px"], None, "bounds", how=QUADRATURE, key="numbers.log_px")
+    out = [Equation(log_p, (Term(r"\mathcal{L}[q]", "the encoder's ELBO", n["elbo_q"], se.get("elbo_q"), "bounds",
+                                 key="numbers.elbo_q"),
                             Term(r"\mathrm{KL}(q(z|x)\,\|\,p(z|x))", "KL to the true posterior", n["kl_q"], se.get("kl_q"),
                                  "posterior")),
                     title="The evidence splits into the ELBO and the KL from q to the true posterior")]
@@ -37,7 +38,8 @@ def _iw(k: int):
         key = f"iwae_{k}" if k > 1 else "iwae_1"
         if "log_px" not in n or key not in n:
             return []
-        return [Equation(Term(LOG_P, "log-evidence of x", n["log_px"], None, "bounds", how=QUADRATURE),
+        return [Equation(Term(LOG_P, "log-evidence of x", n["log_px"], None, "bounds", how=QUADRATURE,
+                              key="numbers.log_px"),
                          (Term(rf"\mathcal{{L}}_{{{k}}}", f"IWAE bound, k = {k}", n[key], se.get(key), "bounds"),
                           Term(rf"\log p(x)-\mathcal{{L}}_{{{k}}}", "what the bound misses", n["log_px"] - n[key],
                                se.get(key), f"q-iw-k{k}")),

@@ -1,0 +1,118 @@
+"""Check this run, for the gradient-estimator lab (genviz.core.checkrun): the unbiased estimators' means against the
+exact gradient (closed form, quadrature, enumeration), the closed-form variances, every standard error by
+repetition, and for the Helmholtz machines the bounds' order L_1 ≤ L_10 ≤ L_100 ≤ log p(x) (exact by
+enumeration)."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+from genviz.core.checkrun import Checks, agree, coverage, ordered
+from genviz.labs.estimators.experiment import DISCRETE, EVAL, GAUSSIAN
+from genviz.models.estimators import (categorical_estimates, categorical_exact_gradient, exact_gradient,
+                                      gaussian_estimates, square_sf_variance)
+
+N = 200_000  # fresh estimates for a mean
+
+
+@torch.no_grad()
+def estimator_checks(exp, checks: Checks) -> None:
+    rng = np.random.default_rng(4242)
+    s = exp.settings
+    if exp.kind == "variance":
+        exact = exact_gradient(s["f"], s["mu"], s["sigma"], exp.decoder)
+        how = "quadrature" if s["f"] == "decoder" else "closed form"
+        for est in GAUSSIAN:
+            def draws(n, est=est):
+                return gaussian_estimates(s["f"], est, s["mu"], s["sigma"], n, rng, exp.decoder, baseline=exp.baseline)
+
+            def unbiased(draws=draws) -> tuple[bool, str]:
+                g = draws(N)
+                return agree(float(g.mean()), exact, float(g.std() / math.sqrt(N)), what=f"mean of {N:,} ")
+
+            checks.add(f"{est}: mean estimate (histogram, running mean)", f"estimators.{est}.mean",
+                       f"unbiased: the mean of fresh estimates against the exact gradient ({how})", unbiased)
+
+            def se(draws=draws) -> tuple[bool, str]:
+                reps = [draws(2000) for _ in range(20)]
+                return coverage(np.array([r.mean() for r in reps]), np.array([r.std() / math.sqrt(2000) for r in reps]))
+
+            checks.add(f"{est}: mean ± SE", f"estimators.{est}.se", "its standard error by repetition (20 × 2,000)", se,
+                       kind="estimate")
+            if s["f"] == "square":
+                closed = {"sf": square_sf_variance(s["mu"], s["sigma"]),
+                          "sf-baseline": square_sf_variance(s["mu"], s["sigma"], exp.baseline),
+                          "reparam": 4 * s["sigma"] ** 2}[est]
+
+                def variance(draws=draws, closed=closed) -> tuple[bool, str]:
+                    g = draws(N)
+                    v = float(g.var(ddof=1))
+                    m4 = float(((g - g.mean()) ** 4).mean())
+                    return agree(v, closed, math.sqrt(max(m4 - v * v, 0.0) / N), what=f"variance of {N:,} ")
+
+                checks.add(f"{est}: variance (closed form, dashed)", f"closed_var.{est}", "the closed form against "
+                           "the variance of fresh estimates", variance)
+        if s["f"] == "decoder":
+            def quadrature() -> tuple[bool, str]:
+                g = gaussian_estimates(s["f"], "reparam", s["mu"], s["sigma"], N, rng, exp.decoder)
+                return agree(exact, float(g.mean()), float(g.std() / math.sqrt(N)), what="Gauss–Hermite quadrature ")
+
+            checks.add("the exact gradient (black line)", "exact", "quadrature against Monte Carlo", quadrature)
+    elif exp.kind == "discrete":
+        exact = float(categorical_exact_gradient(exp.logits, exp.values)[0])
+        for est in DISCRETE:
+            def check(est=est) -> tuple[bool, str]:
+                g = categorical_estimates(exp.logits, exp.values, est, N, rng)[:, 0]
+                ok, text = agree(float(g.mean()), exact, float(g.std() / math.sqrt(N)), what=f"mean of {N:,} ")
+                if est == "gumbel":  # biased by design: its bias is reported, not required to vanish
+                    return True, f"biased by design (τ = {exp.settings.get('temperature', '?')}): {text}"
+                return ok, text
+
+            checks.add(f"{est}: mean estimate", f"estimators.{est}.mean", "unbiased: fresh estimates against the "
+                       "exact gradient (enumerating the categories)" if est != "gumbel" else
+                       "its bias against the exact gradient", check)
+    elif exp.kind == "vae":
+        x = exp.x_test[:EVAL]
+        for method, model in zip(exp.methods, exp.models):
+            def se(model=model) -> tuple[bool, str]:
+                reps = [model.elbo(x, draws=10).double() for _ in range(20)]
+                spread = float(np.std([float(r.mean()) for r in reps], ddof=1))
+                shown = float(np.mean([float(r.std() / math.sqrt(len(r))) for r in reps]))
+                return spread <= shown, (f"20 repeats with fresh draws spread {spread:.3g}; the SE shown {shown:.3g} "
+                                         "(over the images) covers them")
+
+            checks.add(f"test ELBO ± SE ({method})", f"test_elbo.{method}", "its standard error covers the Monte "
+                       "Carlo noise (repetition)", se, kind="estimate")
+    else:
+        x = exp.x_test[:50]
+        for method, model in zip(exp.methods, exp.models):
+            def bounds(model=model) -> tuple[bool, str]:
+                log_p = model.log_px(x).double()
+                vals, ses = [], []
+                for k in (1, 10, 100):
+                    h = torch.bernoulli(torch.sigmoid(model.q_logits(x)).expand(k, *x.shape[:1], -1))
+                    log_w = (model.log_joint(x, h) - model.log_q(h, x)).double()  # [k, n]
+                    lk = torch.logsumexp(log_w, 0) - math.log(k)
+                    vals.append(float(lk.mean()))
+                    ses.append(float(lk.std() / math.sqrt(len(lk))))
+                return ordered(vals + [float(log_p.mean())], ses + [0.0], ["L₁", "L₁₀", "L₁₀₀", "log p(x)"])
+
+            checks.add(f"exact test log p(x) ({method})", f"log_px.{method}", "the recognition model's bounds lie "
+                       "below it, in order: L₁ ≤ L₁₀ ≤ L₁₀₀ ≤ log p(x) (exact, every latent state)", bounds,
+                       kind="estimate")
+
+            def kl(model=model) -> tuple[bool, str]:
+                xk = exp.x_test[:100]
+                log_post = torch.log_softmax(model.log_px_table(xk), -1).double()  # [n, S]
+                log_q = model.log_q(model.states.unsqueeze(0), xk.unsqueeze(1)).double()  # [n, S]
+                exact = float((log_q.exp() * (log_q - log_post)).sum(-1).mean())
+                h = torch.bernoulli(torch.sigmoid(model.q_logits(xk)).expand(2000, *xk.shape[:1], -1))
+                lq = model.log_q(h, xk).double()
+                lp = (model.log_joint(xk, h).double() - model.log_px(xk).double())
+                d = (lq - lp).mean(1)  # per draw, averaged over the images
+                return agree(exact, float(d.mean()), float(d.std() / math.sqrt(len(d))), what="enumeration ")
+
+            checks.add(f"KL(q ‖ p(h|x)) ({method})", f"kl.{method}", "the exact KL (every latent state) against a "
+                       "Monte Carlo estimate from 2,000 draws of q", kl)
