@@ -61,7 +61,7 @@ def cmd_presets(argv: list[str]) -> int:
     args = p.parse_args(argv)
     from genviz.core.presets import all_presets
     if args.answers:
-        from genviz.core.predict import rehearse
+        from genviz.core.presets import rehearse
         from genviz.core.presets import PresetError, get_preset
 
         try:

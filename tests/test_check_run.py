@@ -95,7 +95,7 @@ def test_the_window_checks_the_run_and_marks_the_checked_numbers(qtbot, tmp_path
     qtbot.waitUntil(task.done, timeout=60000)
     verdicts = task.result()
     assert verdicts and all(v["passed"] for v in verdicts) and w.run.checked_step == 30
-    assert w.predictions.check_dialog.table.rowCount() == len(verdicts)
+    assert w.predictions.check_dialog.rows == len(verdicts) and "✓" in w.predictions.check_dialog.text.text()
     panel = w.panel()
     dlg = CardDialog(lab_cards(panel.lab)["model-density"], None, panel)
     qtbot.addWidget(dlg)

@@ -107,8 +107,7 @@ def test_eight_presets_of_five_labs_ask():
 
 @pytest.mark.parametrize("name", sorted(SHIPPED))
 def test_each_shipped_question_scores_against_its_presets_run(name):
-    from genviz.core.predict import rehearse
-    from genviz.core.presets import get_preset
+    from genviz.core.presets import get_preset, rehearse
 
     preset = get_preset(name)
     (key,) = rehearse(preset)

@@ -257,3 +257,41 @@ def load_trained(preset: Preset, labs: tuple[str, ...] | None = None):
         raise SessionError(f"{preset.trained.name} is a session of the {session.lab} lab; the preset {preset.name} is of the "
                            f"{preset.lab} lab")
     return session
+
+
+def rehearse(preset, threads: int = 1, report=None) -> list[dict]:
+    """Train ``preset`` headless as the window would (from its shipped state when it has one) to each prediction's
+    reveal step and say what happened there: the answer key a lecturer reads before class (``genviz presets
+    --answers NAME``), and what the tests check each shipped question against."""
+    from genviz.core.protocol import EngineConfig
+    from genviz.core.runner import Runner
+
+    import numpy as np
+
+    from genviz.core.predict import _centres, _fmt, truth_of
+
+    state = load_trained(preset).state if preset.trained is not None else None
+    runner = Runner(EngineConfig(lab=preset.lab, settings=preset.resolved_settings(), seed=preset.seed,
+                                 data=preset.data, torch_threads=threads, state=state))
+    rows: dict[str, list] = {}
+    out = []
+    for pred in sorted(preset.predictions, key=lambda p: p.reveal):
+        while runner.step_count < pred.reveal:
+            runner.step()
+            if runner.step_count % 1000 == 0 and report is not None:
+                report(f"{preset.name}: step {runner.step_count:,} of {pred.reveal:,}")
+        for k, v in runner.take_rows().items():
+            rows.setdefault(k, []).extend(np.asarray(v).tolist())
+        data = runner.snapshot(True)
+        truth, value = truth_of(pred, data, {k: np.asarray(v, dtype=np.float64) for k, v in rows.items()})
+        if pred.kind in ("choice", "lower"):
+            text = pred.options()[truth]
+        elif pred.kind == "click":
+            text = f"{len(truth):,} samples, centred near " + ", ".join(
+                f"({x:.2f}, {y:.2f})" for x, y in _centres(truth))
+        else:
+            text = _fmt(truth) + (f" {pred.unit}" if pred.unit else "")
+        out.append({"index": pred.index, "question": pred.question, "reveal": pred.reveal, "truth": text,
+                    "value": value if pred.kind != "click" else None, "answer": truth if pred.kind != "click" else None,
+                    "points": truth if pred.kind == "click" else None})
+    return out

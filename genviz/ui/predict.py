@@ -13,7 +13,7 @@ import time
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFileDialog, QHBoxLayout, QLabel, QLineEdit, QPushButton,
-                               QTableWidget, QTableWidgetItem, QVBoxLayout)
+                               QScrollArea, QTableWidget, QTableWidgetItem, QVBoxLayout)
 
 from genviz.core.predict import PredictionError, answer_record, answers_csv, progress, score
 from genviz.ui import theme
@@ -436,19 +436,25 @@ class CheckDialog(QDialog):
                 f"on this machine, in {seconds:.1f} s." + (f" <span style='color:{c['warn_fg']}'><b>{failed} failed."
                                                           "</b></span>" if failed else ""))
         lay.addWidget(_big(head, 1.1))
-        table = QTableWidget(len(verdicts), 5)
-        table.setHorizontalHeaderLabels(["", "number on screen", "what it is", "check", "result"])
-        for r, v in enumerate(verdicts):
-            for col, text in enumerate(("✓" if v["passed"] else "✗", v["number"], v["kind"], v["check"], v["detail"])):
-                item = QTableWidgetItem(text)
-                item.setToolTip(text)
-                table.setItem(r, col, item)
-        table.resizeColumnsToContents()
-        table.setWordWrap(True)
-        lay.addWidget(table)
-        self.table = table
+        rows = []
+        for v in verdicts:
+            mark = ("<span style='color:#2ca02c'>✓</span>" if v["passed"]
+                    else f"<span style='color:{c['warn_fg']}'>✗</span>")
+            rows.append(f"<p style='margin-bottom:8px'><b>{mark} {html.escape(v['number'])}</b> "
+                        f"<span style='color:{c['muted']}'>({html.escape(v['kind'])})</span><br>"
+                        f"{html.escape(v['check'])}<br><span style='color:{c['muted']}'>{html.escape(v['detail'])}"
+                        "</span></p>")
+        self.text = QLabel("".join(rows))
+        self.text.setTextFormat(Qt.RichText)
+        self.text.setWordWrap(True)
+        self.text.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(self.text)
+        lay.addWidget(scroll, 1)
+        self.rows = len(verdicts)
         lay.addWidget(QLabel("Numbers these checks cover show “checked ✓” on their view's ℹ card at this step."))
         buttons = QDialogButtonBox(QDialogButtonBox.Close)
         buttons.rejected.connect(self.reject)
         lay.addWidget(buttons)
-        self.resize(1100, 420)
+        self.resize(900, 560)

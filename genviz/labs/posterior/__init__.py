@@ -7,7 +7,7 @@ _SHARED = vae.settings("hidden", "layers", "activation", "likelihood", "sigma", 
 
 LAB = LabInfo(
     name="posterior",
-    cards="genviz.labs.posterior.cards:CARDS", exact_checks="genviz.vae.checks:posterior_checks",
+    cards="genviz.labs.posterior.cards:CARDS", exact_checks="genviz.labs.posterior.checks:posterior_checks",
     title="Posterior vs q(z|x)",
     summary="The true posterior of a 2-D VAE by quadrature, against the encoder's q, the optimal q*, "
             "importance weighting and HMC: the inference gaps as shapes and numbers.",

@@ -23,7 +23,7 @@ def _bounds(data: dict) -> list:
                     title="The evidence splits into the ELBO and the KL from q to the true posterior")]
     if "elbo_qstar" in n:
         out.append(Equation(log_p, (
-            Term(r"\mathcal{L}[q]", "the encoder's ELBO", n["elbo_q"], se.get("elbo_q"), "bounds"),
+            Term(r"\mathcal{L}[q]", "the encoder's ELBO", n["elbo_q"], se.get("elbo_q"), "bounds", key="numbers.elbo_q"),
             Term(r"\mathcal{L}[q^*]-\mathcal{L}[q]", "amortization gap", n["amortization_gap"],
                  se.get("amortization_gap"), "posterior"),
             Term(r"\log p(x)-\mathcal{L}[q^*]", "approximation gap", n["approximation_gap"],
