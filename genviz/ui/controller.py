@@ -112,6 +112,22 @@ class Controller(QObject):
         """A lecture preset's settings, seed and data (its lab opens next); returns its settings."""
         return self.run.open_preset(preset)
 
+    # -- the class's answers and Check this run (the run model keeps them) -------------------------------------
+    def add_answer(self, record: dict) -> None:
+        """A prediction answered (genviz.core.predict.answer_record), its reveal still to come."""
+        self.run.answers = [*self.run.answers, dict(record)]
+
+    def replace_answer(self, index: int, record: dict) -> None:
+        """An answer revealed (or left unscored): ``run.answers[index]`` becomes ``record``."""
+        answers = list(self.run.answers)
+        answers[index] = dict(record)
+        self.run.answers = answers
+
+    def set_checked(self, step: int, verdicts: list[dict]) -> None:
+        """Check this run's verdicts on the model at ``step`` (the cards mark the numbers they checked)."""
+        self.run.checked_step = int(step)
+        self.run.checked = list(verdicts)
+
     def set_preset(self, preset) -> None:
         """The preset the run came from (its shipped state opened as a session), or None: the user left it. Its
         predictions are asked afresh."""

@@ -260,7 +260,7 @@ class PredictionFlow:
         if pred is None:
             return
         record = answer_record(self.run.preset.name, pred, value, self.asked_at, None, 0, time.time())
-        self.run.answers = [*self.run.answers, record]
+        self.w.controller.add_answer(record)
         self._close_question()
         self.w.lecture.show_progress()
         self.w.statusBar().showMessage(f"Answer kept: {record['answer']}. Watch: the answer comes at step "
@@ -277,7 +277,7 @@ class PredictionFlow:
                   "truth": None, "correct": None, "score": None, "detail": "skipped", "time": time.time()}
         # a skipped question is done: no reveal is waited for
         record["revealed_at"] = int(self.asked_at)
-        self.run.answers = [*self.run.answers, record]
+        self.w.controller.add_answer(record)
         self._close_question()
 
     def _close_question(self) -> None:
@@ -332,12 +332,11 @@ class PredictionFlow:
             outcome = score(pred, rec["raw"], data, self.run.history.metrics(step))
         except (KeyError, ValueError, IndexError) as exc:
             self.w.banner.show_message(f"The prediction could not be scored: this run's snapshot lacks {exc}")
-            rec = {**rec, "revealed_at": step, "detail": f"not scored: the snapshot lacks {exc}"}
-            self.run.answers = [*answers[:i], rec, *answers[i + 1:]]
+            self.w.controller.replace_answer(i, {**rec, "revealed_at": step, "detail": f"not scored: the snapshot lacks {exc}"})
             return
         rec = {**rec, "revealed_at": step, "truth": outcome.truth_text, "correct": bool(outcome.correct),
                "score": round(float(outcome.score), 4), "detail": outcome.detail}
-        self.run.answers = [*answers[:i], rec, *answers[i + 1:]]
+        self.w.controller.replace_answer(i, rec)
         self.w.lecture.show_progress()
         self.reveal_dialog = RevealDialog(pred, rec, self.w, on_continue=self.w.training.play)
         self.reveal_dialog.show()
@@ -362,8 +361,7 @@ class PredictionFlow:
         except QueryFailed as exc:
             w.banner.show_message(f"The run could not be checked: {exc}")
             return None
-        run.checked_step = run.step
-        run.checked = list(verdicts)
+        w.controller.set_checked(run.step, verdicts)
         self.check_dialog = CheckDialog(verdicts, run.step, time.perf_counter() - t0, w)
         self.check_dialog.show()
         failed = sum(1 for v in verdicts if not v["passed"])
