@@ -270,6 +270,14 @@ class Run:
             report.flush()
 
     @_own_random
+    def check(self) -> list[dict]:
+        """Check this run: the lab's exact checks of the numbers its views show, on this run's model at this step
+        (normalisation, quadrature against Monte Carlo, closed-form KLs, the bounds' order, standard errors by
+        repetition), one dict per verdict: ``number``, ``check``, ``passed``, ``detail``, ``kind``, ``key``. Its
+        random numbers are its own: the run trains on exactly as it would have."""
+        return self._runner.query("check")
+
+    @_own_random
     def snapshot(self) -> dict:
         """What the views show at this step (numpy arrays by name), computed now."""
         return self._runner.snapshot(heavy=True)

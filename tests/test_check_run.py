@@ -31,6 +31,19 @@ def test_genviz_check_passes_on_a_fresh_run(lab, tmp_path, capsys):
     assert {"number", "key", "check", "passed", "detail", "kind"} <= set(verdicts[0])
 
 
+def test_run_check_from_python_leaves_training_alone():
+    import genviz
+
+    a, b = genviz.Run("flow", layers=2), genviz.Run("flow", layers=2)
+    a.train(10, progress=False)
+    b.train(10, progress=False)
+    verdicts = a.check()
+    assert verdicts and all(v["passed"] for v in verdicts)
+    a.train(5, progress=False)
+    b.train(5, progress=False)
+    assert (a.metrics["loss"] == b.metrics["loss"]).all()
+
+
 def test_a_flow_whose_density_does_not_integrate_to_one_fails(tmp_path, capsys, monkeypatch):
     from genviz.models.flows import Flow
 

@@ -203,3 +203,26 @@ def test_hovering_a_term_draws_its_curve_thick_and_the_view_lights_its_terms(qtb
     panel.highlight("kl-per-dimension#1", False)
     assert panel.kl_bars.lit is None
     dlg.done(0)
+
+
+def test_a_labs_own_element_is_highlighted_its_way(qtbot):
+    """The posterior lab draws a term's fit thick (its q ellipse); an element it does not know outlines the view."""
+    from PySide6.QtWidgets import QFrame
+
+    from genviz.core.headless import record_session
+    from genviz.core.labs import get_lab
+    from genviz.testing.checks import config
+    from genviz.ui import export
+
+    panel = export.session_panel(record_session(config(get_lab("posterior")), 4, frame_every=4, checkpoint_every=4))
+    qtbot.addWidget(panel)
+    q = panel.ellipses["q"]
+    panel.highlight("posterior#q", True)
+    assert q.opts["pen"].widthF() == 9
+    panel.highlight("posterior#q", False)
+    assert q.opts["pen"].widthF() == 3
+    panel.highlight("bounds#nothing", True)
+    frame = panel.views()["bounds"].findChild(QFrame, "genviz-highlight")
+    assert frame is not None and frame.isVisibleTo(panel.views()["bounds"])
+    panel.highlight("bounds#nothing", False)
+    assert not frame.isVisibleTo(panel.views()["bounds"])

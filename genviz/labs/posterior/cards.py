@@ -19,15 +19,15 @@ def _bounds(data: dict) -> list:
     out = [Equation(log_p, (Term(r"\mathcal{L}[q]", "the encoder's ELBO", n["elbo_q"], se.get("elbo_q"), "bounds",
                                  key="numbers.elbo_q"),
                             Term(r"\mathrm{KL}(q(z|x)\,\|\,p(z|x))", "KL to the true posterior", n["kl_q"], se.get("kl_q"),
-                                 "posterior")),
+                                 "posterior#q")),
                     title="The evidence splits into the ELBO and the KL from q to the true posterior")]
     if "elbo_qstar" in n:
         out.append(Equation(log_p, (
             Term(r"\mathcal{L}[q]", "the encoder's ELBO", n["elbo_q"], se.get("elbo_q"), "bounds", key="numbers.elbo_q"),
             Term(r"\mathcal{L}[q^*]-\mathcal{L}[q]", "amortization gap", n["amortization_gap"],
-                 se.get("amortization_gap"), "posterior"),
+                 se.get("amortization_gap"), "posterior#q"),
             Term(r"\log p(x)-\mathcal{L}[q^*]", "approximation gap", n["approximation_gap"],
-                 se.get("approximation_gap"), "posterior")),
+                 se.get("approximation_gap"), "posterior#qstar")),
             title="Cremer et al. (2018): the gap to log p(x) is the amortization gap plus the approximation gap"))
     return out
 

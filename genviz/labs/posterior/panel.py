@@ -144,6 +144,17 @@ class PosteriorPanel(LabPanel):
         self.arrange(top, bottom, (600, 300))
         self.restyle()
 
+    def highlight_element(self, view: str, element: str, on: bool) -> bool:
+        """A card term's fit: its 2σ ellipse drawn thick ("posterior#q", "#qstar", "#qfull")."""
+        curve = self.ellipses.get(element) if view == "posterior" else None
+        if curve is None:
+            return False
+        pen = pg.mkPen(curve.opts["pen"])
+        pen.setWidthF(9 if on else 3)
+        curve.setPen(pen)
+        curve.setZValue(20 if on else 15)
+        return True
+
     def restyle(self) -> None:
         self.style_warning()
         # smaller than the app's text, so the table fits; it grows with it (presenter view, Ctrl+=)
