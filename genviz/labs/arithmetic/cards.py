@@ -14,6 +14,22 @@ ANALOGY = Card(
     "z = &mu;(a) &minus; &mu;(b) + &mu;(c), shown as E[x | z]", WHITE,
     "If a and b differ in one attribute (size, say), the result is c with that attribute changed. It works only "
     "where the latent space is roughly linear in the attribute.")
+
+
+def _factors(data: dict) -> list:
+    """The best R² of a latent direction for each known factor (exact least squares on the shown points)."""
+    if "factor_r2" not in data:
+        return []
+    import numpy as np
+
+    from genviz.core.cards import Equation, Term
+
+    r2 = np.asarray(data["factor_r2"], dtype=np.float64).reshape(-1)
+    names = list(data.get("factor_names", [])) or [f"factor {i}" for i in range(len(r2))]
+    return [Equation(Term(rf"R^2_{{\mathrm{{{str(n).replace('_', ' ')}}}}}", f"{n}: the best slider's R²", float(v),
+                          None, "factors", how="least squares on the shown points")) for n, v in zip(names, r2)]
+
+
 CARDS = {
     "decoded": Card(
         "Decoded",
@@ -35,7 +51,7 @@ CARDS = {
         "lines up with each factor's direction in latent space.",
         "|cos(d<sub>factor</sub>, e<sub>slider</sub>)|, d<sub>factor</sub> = the mean latent change per unit of the factor",
         "Higgins et al., &beta;-VAE (2017), on disentanglement",
-        "A slider that lines up with one factor only is disentangled; a plain VAE usually mixes them."),
+        "A slider that lines up with one factor only is disentangled; a plain VAE usually mixes them.", live=_factors),
     "walk-linear": Card(
         "Linear walk", "Images decoded along the straight line from a to b in latent space.",
         "z(t) = (1 &minus; t) a + t b, t from 0 to 1", WHITE,

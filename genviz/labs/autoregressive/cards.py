@@ -44,6 +44,26 @@ def _curves(data: dict) -> list:
     return out
 
 
+def _blind(data: dict) -> list:
+    if "blind_spot" not in data:
+        return []
+    return [Equation(Term(r"\#\mathrm{blind}", f"pixels before the probe ({data.get('probe', 0)}) its prediction never sees",
+                          float(data["blind_spot"]), None, "receptive-field", how="a count of exact zero gradients",
+                          key="blind_spot"), title="The receptive field by autograd: ∂ logit(probe) / ∂ x_j for every j")]
+
+
+def _completions(data: dict) -> list:
+    if "completion_gain" not in data:
+        return []
+    return [Equation(Term(r"\Delta_{\mathrm{match}}", "completions' match minus samples' match",
+                          data["completion_gain"], data.get("completion_gain_se"), "completions"),
+                     (Term(r"m_{\mathrm{completion}}", "completions matching the image", data["completion_match"],
+                           None, "completions", how="the share of pixels over these completions"),
+                      Term(r"m_{\mathrm{sample}}", "free samples matching it", data["sample_match"], None, "samples",
+                           how="the share of pixels over these samples", sign=-1)),
+                     title="How much the given top half helps: pixels of the bottom half that match the true image")]
+
+
 CARDS = {
     "samples": Card(
         "Samples",
@@ -79,7 +99,7 @@ CARDS = {
         "|&part; logit<sub>i</sub> / &part; x<sub>j</sub>|, relative to its maximum",
         AR,
         "PixelCNN's masked convolutions leave a blind spot above and to the right; the gated vertical and "
-        "horizontal stacks fill it."),
+        "horizontal stacks fill it.", live=_blind),
     "chosen-image": Card(
         "Test image",
         "The test image the per-pixel views describe; drag on it to hide a region for completion (Shift erases).",
@@ -91,7 +111,7 @@ CARDS = {
         "x<sub>i</sub> ~ p(x<sub>i</sub> | x<sub>&lt;i</sub>) for hidden pixels, observed pixels kept",
         AR,
         "Only pixels before the hidden ones in the ordering inform it: hide the top half and the model must "
-        "guess it unconditionally."),
+        "guess it unconditionally.", live=_completions),
     "made-masks": Card(
         "MADE's masks",
         "The connectivity of MADE's layers: a blue cell is a weight that is allowed; units sorted by degree.",

@@ -38,6 +38,14 @@ def _samples(data: dict) -> list:
                           "samples"), title=f"Modes covered: {data.get('modes', 0)} of {data.get('n_modes', 0)}")]
 
 
+def _paths(data: dict) -> list:
+    if data.get("path_ratio") is None:
+        return []
+    return [Equation(Term(r"\overline{L/|x_0 - x_1|}", "ODE path length over displacement (1 = straight)",
+                          data["path_ratio"], data.get("path_ratio_se"), "paths"),
+                     title="How straight the probability-flow ODE's paths are, over the drawn paths")]
+
+
 CARDS = {
     "samples": Card(
         "Samples",
@@ -63,7 +71,7 @@ CARDS = {
         "&frac12; g<sup>2</sup> s<sub>&theta;</sub>",
         SONG,
         "Both end on the data; the ODE's paths are smooth and deterministic, the SDE's wander. Flow matching's "
-        "ODE paths are the straightest (the readout's path ratio)."),
+        "ODE paths are the straightest (the readout's path ratio).", live=_paths),
     "per-t": Card(
         "Loss and score error per t",
         "The training loss and the error of the learned score against the exact one, in bins of t.",

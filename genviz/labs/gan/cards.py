@@ -81,6 +81,18 @@ def _modes(data: dict) -> list:
 GAN = "Goodfellow et al., Generative Adversarial Nets (2014)"
 PROTOCOL = ("Srivastava et al., VEEGAN (2017) and Lin et al., PacGAN (2018): the mode-coverage protocol on the "
             "ring and grid")
+
+
+def _g_curve(data: dict) -> list:
+    o = data.get("objective")
+    if not o or o.get("loss") not in ("minimax", "nonsat"):
+        return []
+    return [Equation(Term(r"\mathbb{E}_z\,D(G(z))", "where the fakes sit on the curve", o["d_fake"], o["d_fake_se"],
+                          "g-loss-vs-d"), title="The marked fakes' mean D(G(z)): near 0, minimax's loss is flat"),
+            Equation(Term(r"\mathcal{L}_G = " + G_LOSS[o["loss"]], "G's loss there", o["g_loss"], o["g_loss_se"],
+                          "g-loss-vs-d"))]
+
+
 CARDS = {
     "samples": Card(
         "Real and generated samples over D(x)",
@@ -131,5 +143,5 @@ CARDS = {
         "The generator's loss as a function of the discriminator's output on fakes, with the current fakes marked.",
         "minimax log(1 &minus; D) against non-saturating &minus;log D", GAN,
         "Where fakes are easy to spot (D near 0), the minimax loss is flat: no gradient. The non-saturating loss "
-        "is steep there, which is why it trains."),
+        "is steep there, which is why it trains.", live=_g_curve),
 }

@@ -47,6 +47,21 @@ RBM = ("Hinton, Training Products of Experts by Minimizing Contrastive Divergenc
        "RBMs using Approximations to the Likelihood Gradient (2008, PCD); Hinton, A Practical Guide to Training "
        "RBMs (2010)")
 AIS = "Salakhutdinov &amp; Murray, On the Quantitative Analysis of Deep Belief Networks (2008)"
+
+
+def _mixing(data: dict) -> list:
+    out = []
+    if data.get("decorrelation_steps") is not None:
+        out.append(Equation(Term(r"\tau_{0.1}", "Gibbs steps until F(v)'s autocorrelation falls below 0.1",
+                                 float(data["decorrelation_steps"]), None, "autocorrelation",
+                                 how="read off the chains' own trace")))
+    if data.get("class_switch_rate") is not None:
+        out.append(Equation(Term(r"r_{\mathrm{switch}}", "share of Gibbs steps where a chain changes class",
+                                 data["class_switch_rate"], data.get("class_switch_rate_se"), "chains"),
+                            title="± SE over the chains (independent; a chain's steps are not)"))
+    return out
+
+
 CARDS = {
     "chains": Card(
         "Gibbs chains",
@@ -103,5 +118,5 @@ CARDS = {
         "How quickly the chains forget their state: the autocorrelation of the free energy along a chain.",
         "ACF(&tau;) = Cov(F(v<sub>t</sub>), F(v<sub>t+&tau;</sub>)) / Var F(v<sub>t</sub>)",
         RBM,
-        "A slow decay means slow mixing: the chains' samples are far from independent."),
+        "A slow decay means slow mixing: the chains' samples are far from independent.", live=_mixing),
 }

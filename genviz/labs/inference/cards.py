@@ -55,6 +55,22 @@ def _meanfield(data: dict) -> list:
                      title="Mean-field under-estimates the variance of a correlated p")]
 
 
+def _em_data(data: dict) -> list:
+    if "theta" not in data or "log_px" not in data:
+        return []
+    return [Equation(Term(r"\theta_t", "the estimated cluster position", float(data["theta"]), None, "em-data",
+                          how="the M step's closed form"))]
+
+
+def _purity(key: str, name: str, view: str):
+    def equations(data: dict) -> list:
+        if data.get(key) is None:
+            return []
+        return [Equation(Term(r"\mathrm{purity}", f"{name}: points in a cluster of their own true class",
+                              float(data[key]), None, view, how="a count over the points"))]
+    return equations
+
+
 CARDS = {
     "kl-fits": Card(
         "Reverse and forward KL fits",
@@ -72,7 +88,7 @@ CARDS = {
     "em-data": Card(
         "Data and the model", "The data and the current mixture p(x; &theta;) = &frac12;N(&theta;, 1) + &frac12;N(&minus;&theta;, 1).",
         "p(x; &theta;) = &frac12;N(x; &theta;, 1) + &frac12;N(x; &minus;&theta;, 1)", BISHOP,
-        "&theta; moves out to the two clusters step by step."),
+        "&theta; moves out to the two clusters step by step.", live=_em_data),
     "em-bound": Card(
         "log p(x; &theta;) and the bound",
         "The log-likelihood as a function of &theta; (black) and the lower bound for the current q (blue); the gap "
@@ -100,12 +116,12 @@ CARDS = {
     "gibbs": Card(
         "Gibbs sampling", "The same model sampled by Gibbs: sampled assignments c and means &mu;.",
         "c<sub>i</sub> ~ p(c<sub>i</sub> | x, &mu;), &mu;<sub>k</sub> ~ p(&mu;<sub>k</sub> | x, c)", BLEI,
-        "Gibbs samples jump around the answer CAVI converges to."),
+        "Gibbs samples jump around the answer CAVI converges to.", live=_purity("gibbs_purity", "Gibbs", "gibbs")),
     "map-em": Card(
         "MAP-EM", "The same model fitted by EM for the MAP means: hard colours by responsibility.",
         "E: responsibilities r<sub>ik</sub>; M: &mu;<sub>k</sub> = &sum;<sub>i</sub> r<sub>ik</sub>x<sub>i</sub> / "
         "(1/&sigma;<sup>2</sup> + &sum;<sub>i</sub> r<sub>ik</sub>)", BISHOP,
-        "It finds the same centres as CAVI but keeps no uncertainty about them."),
+        "It finds the same centres as CAVI but keeps no uncertainty about them.", live=_purity("em_purity", "MAP-EM", "map-em")),
     "meanfield": Card(
         "Mean field on a correlated Gaussian",
         "p, a correlated 2-D Gaussian (1&sigma; and 2&sigma;), and the factorised q = q<sub>1</sub>q<sub>2</sub> fitted "
