@@ -182,6 +182,10 @@ class LiveNumbers(QWidget):
 
     def _fit(self) -> None:
         """The dialog grows to hold new term cells (it was sized before the first numbers came)."""
+        import shiboken6
+
+        if not shiboken6.isValid(self):  # closed before this turn came
+            return
         top = self.window()
         if top is not self and top.isVisible():
             top.resize(top.width(), max(top.height(), top.sizeHint().height()))
