@@ -257,7 +257,8 @@ class PredictionFlow:
     def answer(self, value) -> None:
         """The class's answer: kept in the run (a reveal to come), then training goes on to the reveal step."""
         pred = self.asking
-        if pred is None:
+        if pred is None or self.run.preset is None:  # (the preset was left while its question was open)
+            self._close_question()
             return
         record = answer_record(self.run.preset.name, pred, value, self.asked_at, None, 0, time.time())
         self.w.controller.add_answer(record)
@@ -270,7 +271,8 @@ class PredictionFlow:
     def skip(self) -> None:
         """The lecturer skips the question: kept as unanswered (no score), and training goes on."""
         pred = self.asking
-        if pred is None:
+        if pred is None or self.run.preset is None:
+            self._close_question()
             return
         record = {"preset": self.run.preset.name, "index": int(pred.index), "question": pred.question,
                   "kind": pred.kind, "asked_at": int(self.asked_at), "answer": "(skipped)", "revealed_at": None,
