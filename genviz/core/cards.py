@@ -110,17 +110,6 @@ def value_text(term: Term, decimals: int) -> str:
     return f"{term.value:.{decimals}f} ± {term.se:.{decimals}f}".replace("-", "−")
 
 
-def mean_se(values) -> tuple[float, float]:
-    """A sample mean and its standard error (values: a 1-D array of independent draws)."""
-    import numpy as np
-
-    v = np.asarray(values, dtype=np.float64).ravel()
-    v = v[np.isfinite(v)]
-    if len(v) == 0:
-        return float("nan"), float("nan")
-    return float(v.mean()), float(v.std(ddof=1) / math.sqrt(len(v))) if len(v) > 1 else float("nan")
-
-
 def grouped(values, names: list[str], symbols: list[str], keep: int, target: str, rest: tuple[str, str],
             how: str = "") -> tuple[Term, ...]:
     """Exact terms for ``values``: the ``keep`` largest each as a term, the others summed as one (``rest``: its
