@@ -44,6 +44,9 @@ LAB = LabInfo(
         Setting("clip", 0.01, "float", "WGAN weight clipping", 0.0001, 1.0, live=True, log_scale=True, applies=(("loss", ('wgan',)),)),
         Setting("r1", 0.0, "float", "R1 penalty gamma on real data (0 = off)", 0.0, 100.0, live=True),
         Setting("batch", 256, "int", "minibatch size", 8, 4096, live=True),
+        Setting("optimal_d", False, "bool", "compute the optimal discriminator D* = p_data / (p_data + p_g) and "
+                "the JS divergence (p_g by a kernel density estimate of G's samples; data of known density)",
+                live=True),
     ),
 )
 

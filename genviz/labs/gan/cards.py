@@ -42,6 +42,28 @@ def _outputs(data: dict) -> list:
                           "d-output#d_fake"), title="and on generated points (0.5 each at the game's equilibrium)")]
 
 
+def _optimal(data: dict) -> list:
+    o = data.get("optimal")
+    if not o:
+        return []
+    js = Term(r"\mathrm{JS}(p_\mathrm{data}\,\|\,p_g)", "the JS divergence (p_g by KDE)", o["js"], o["js_se"], "js#js",
+              key="optimal.js")
+    out = [Equation(js, (Term(r"\frac{1}{2}\mathbb{E}_\mathrm{data}\log\frac{2p_\mathrm{data}}{p_\mathrm{data}+p_g}",
+                              f"over {o['n_real']:,} held-out real points", o["js_real_part"], o["js_real_part_se"],
+                              "optimal-d"),
+                         Term(r"\frac{1}{2}\mathbb{E}_{g}\log\frac{2p_g}{p_\mathrm{data}+p_g}",
+                              f"over {o['n_kde']:,} generated points the KDE was not built on", o["js_fake_part"],
+                              o["js_fake_part_se"], "optimal-d")),
+                    title="JS = the two halves, each an expectation of log 2 D* or log 2 (1 − D*)")]
+    if "js_bound" in o:
+        out.append(Equation(js, (Term(r"\log 2-\mathcal{L}_D/2", "what the learned D proves", o["js_bound"],
+                                      o["js_bound_se"], "js#js_bound", key="optimal.js_bound"),
+                                 Term(r"\Delta", "what it misses (0 when D = D*)", o["gap"], o["gap_se"], "optimal-d",
+                                      key="optimal.gap")),
+                            title="JS = the learned D's bound + its shortfall (Goodfellow et al. 2014, Thm. 1)"))
+    return out
+
+
 def _per_mode(data: dict) -> list:
     cov = data.get("coverage")
     if not cov or "per_mode" not in cov:
@@ -138,6 +160,29 @@ CARDS = {
         "The discriminator's average probability on real and on generated points.",
         "E<sub>x~data</sub>[D(x)] and E<sub>z</sub>[D(G(z))]", GAN,
         "At the game's equilibrium both are 0.5: D cannot tell real from generated.", live=_outputs),
+    "optimal-d": Card(
+        "The optimal discriminator D*",
+        "For a fixed generator the best discriminator is D*(x) = p_data(x) / (p_data(x) + p_g(x)): blue where the data "
+        "are denser than the generator, red where the generator puts mass the data lack, white (½) where they agree. "
+        "Compare it with the learned D(x) under the samples on the left.",
+        "D*(x) = p<sub>data</sub>(x) / (p<sub>data</sub>(x) + p<sub>g</sub>(x)); with it the GAN objective is "
+        "2 JS(p<sub>data</sub> &Vert; p<sub>g</sub>) &minus; log 4. p<sub>data</sub> is exact (a Gaussian mixture); "
+        "p<sub>g</sub> a Gaussian kernel density estimate of G's samples, its bandwidth chosen by held-out "
+        "likelihood",
+        f"{GAN} (Prop. 1, Thm. 1, Fig. 1)",
+        "At the equilibrium p_g = p_data, D* = ½ everywhere. A learned D that is far from D* gives G a gradient "
+        "toward whatever D currently gets wrong, not toward p_data.", live=_optimal),
+    "js": Card(
+        "Jensen–Shannon divergence and the learned D's bound",
+        "Blue: JS(p_data ‖ p_g) from D* (the KDE plug-in). Red: the divergence the trained D proves, "
+        "log 2 − L_D / 2 with L_D its cross-entropy loss on held-out points. The red curve can only lie below "
+        "the blue one (up to noise); the distance between them is how far D is from optimal.",
+        "JS = &frac12; E<sub>data</sub> log 2D* + &frac12; E<sub>g</sub> log 2(1 &minus; D*); for every D: "
+        "E<sub>data</sub> log D + E<sub>g</sub> log(1 &minus; D) &le; 2 JS &minus; log 4, so JS &ge; log 2 &minus; "
+        "L<sub>D</sub>/2",
+        f"{GAN} (Thm. 1)",
+        "A minimax GAN minimises JS only if D is optimal at every G step; in practice D is far from D*, and its "
+        "bound says little about how close p_g is to p_data.", live=_optimal),
     "g-loss-vs-d": Card(
         "G's loss against D(G(z))",
         "The generator's loss as a function of the discriminator's output on fakes, with the current fakes marked.",

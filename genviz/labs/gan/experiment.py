@@ -9,6 +9,7 @@ from torch.func import functional_call
 from genviz.core.experiment import Experiment, adam, guarded_update, to_numpy
 from genviz.data.toy2d import make_toy, mode_coverage
 from genviz.labs.gan import LAB
+from genviz.labs.gan.optimal import js_lower_bound, optimal_discriminator
 from genviz.models.gan import (CRITIC_LOSSES, Discriminator, Generator, d_loss_parts, d_objective, d_probability,
                                g_loss, g_loss_parts, grid_points, noise_grid, packed_eval, unrolled_params)
 
@@ -17,6 +18,8 @@ EVAL_SAMPLES = 2500  # the PacGAN protocol's sample count (docs/references.md)
 HEATMAP = 192
 HEAT_MARGIN = 1.8  # D(x) is drawn over the data's extent times this, so it fills a wide or tall view
 FIELD = 21
+DSTAR_GRID = 64  # D* is drawn at this resolution (its KDE costs ~n_kde per pixel)
+OPTIMAL_SAMPLES = 2000  # G's samples for D*: half build p_g's KDE, half take E_g
 
 
 class GanExperiment(Experiment):
@@ -56,6 +59,7 @@ class GanExperiment(Experiment):
         self.g_params, self.d_params = list(self.G.parameters()), list(self.D.parameters())
         self.real_view = self.toy.sample(2000, np.random.default_rng(self.seed + 1))
         self.eval_noise = self.G.sample_noise(EVAL_SAMPLES, torch.Generator().manual_seed(self.seed + 2))
+        self._bandwidth = None  # the KDE bandwidth D* chose last (a warm start for the next snapshot)
         self.last = {"d_loss": float("nan"), "g_loss": float("nan"), "d_real": float("nan"), "d_fake": float("nan")}
 
     # -- training ---------------------------------------------------------------------------
@@ -169,7 +173,22 @@ class GanExperiment(Experiment):
         cov = self.coverage(fake)
         if cov is not None:
             out["coverage"] = cov
+        if s["optimal_d"] and self.toy.modes is not None:
+            out["optimal"] = self.optimal(fake, out["objective"])
         return out
+
+    def optimal(self, fake: np.ndarray, objective: dict) -> dict:
+        """D* on the data's extent and JS(p_data ‖ p_g) (genviz.labs.gan.optimal), with the learned D's lower
+        bound log 2 − L_D / 2 on the same held-out points where D's loss is a cross-entropy."""
+        res = optimal_discriminator(fake[:OPTIMAL_SAMPLES], self.real_view, self.toy.modes, self.toy.std,
+                                    grid_points(self.toy.extent, DSTAR_GRID), self._bandwidth)
+        self._bandwidth = res["bandwidth"]
+        res["d_star"] = res["d_star"].reshape(DSTAR_GRID, DSTAR_GRID).astype(np.float16)
+        if objective["loss"] in ("minimax", "nonsat") and objective.get("pack", 1) == 1:
+            res["js_bound"], res["js_bound_se"] = js_lower_bound(objective["d_loss"], objective["d_loss_se"])
+            # JS's shortfall of D's bound; the two use different points, so their errors add
+            res["gap"], res["gap_se"] = res["js"] - res["js_bound"], float(np.hypot(res["js_se"], res["js_bound_se"]))
+        return res
 
     @torch.no_grad()
     def objective_parts(self, fake: np.ndarray) -> dict:

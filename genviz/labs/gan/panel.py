@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QCheckBox, QHBoxLayout, QLabel, QPushButton, QSplitter,
+from PySide6.QtWidgets import (QCheckBox, QHBoxLayout, QLabel, QPushButton, QSplitter, QTabWidget,
                                QVBoxLayout, QWidget)
 
 from genviz.core.numbers import estimate, reverse_kl_text
@@ -130,13 +130,42 @@ class GanPanel(LabPanel):
         for plot in (self.per_mode, self.modes_curve, self.quality_curve):
             plot.setMinimumHeight(110)  # readable when a caption and a banner take the window's height
 
+        # -- the optimal discriminator (setting optimal_d) ----------------------------------------
+        self.dstar_text = QLabel("Turn on the setting optimal_d (data of known density: the ring, the grid, a "
+                                 "mixture) to see D* = p_data / (p_data + p_g) and the JS divergence.")
+        self.dstar_text.setWordWrap(True)
+        self.dstar_text.setTextFormat(Qt.RichText)
+        self.dstar_view = make_plot("Optimal D*(x) = p_data / (p_data + p_g)", "x₁", "x₂")
+        lock_aspect(self.dstar_view)
+        self.dstar = pg.ImageItem()
+        self.dstar.setZValue(-20)
+        self.dstar.setColorMap(self._heat_colormap())
+        self.dstar_view.addItem(self.dstar)
+        add_colorbar(self.dstar_view, self.dstar, "D*(x)")
+        # the data's modes; G's samples are left out: D*'s red already says where they are, and dots hid it
+        self.dstar_modes = pg.ScatterPlotItem(size=12, pen=pg.mkPen("#1f77b4", width=1.5), brush=None, symbol="o")
+        self.dstar_view.addItem(self.dstar_modes)
+        self.js_curve = CurvePlot("Jensen–Shannon divergence", {"js": "JS (D*, KDE)", "js_bound": "learned D's bound"},
+                                  y_label="nats")
+        self.js_curve.reference_y = float(np.log(2.0))  # JS's maximum, disjoint supports
+        dstar_box = QWidget()
+        dstar_lay = QVBoxLayout(dstar_box)
+        dstar_lay.setContentsMargins(0, 0, 0, 0)
+        dstar_lay.addWidget(self.dstar_text)
+        dstar_lay.addWidget(self.dstar_view, 3)
+        dstar_lay.addWidget(self.js_curve, 2)
+        self.right_tabs = QTabWidget()
+        self.right_tabs.addTab(cov_box, "Mode coverage")
+        self.right_tabs.addTab(dstar_box, "Optimal D* and JS")
+        self._shown_optimal = False
+
         self.losses = CurvePlot("Losses", {"d_loss": "D loss", "g_loss": "G loss"}, y_label="loss")
         self.outputs = CurvePlot("D's mean output", {"d_real": "on real", "d_fake": "on generated"}, y_label="D(x)")
         # Goodfellow et al.'s figure: G's two losses against D(G(z)), the current fakes marked on the one in use
         self.g_curve = make_plot("G's loss against D(G(z))", "D(G(z))", "G's loss")
         self.name_views({"samples": self.view, "per-mode": self.per_mode, "modes": self.modes_curve,
                          "quality": self.quality_curve, "losses": self.losses, "d-output": self.outputs,
-                         "g-loss-vs-d": self.g_curve})
+                         "g-loss-vs-d": self.g_curve, "optimal-d": self.dstar_view, "js": self.js_curve})
         d = np.linspace(1e-3, 1 - 1e-3, 400)
         # labelled on the curves themselves (a legend box covered them in a short plot)
         self.g_curve.plot(d, np.log1p(-d), pen=pg.mkPen("#d62728", width=2))
@@ -162,7 +191,7 @@ class GanPanel(LabPanel):
         left_lay.addLayout(controls)
         left_lay.addWidget(self.view, 1)
         top.addWidget(left)
-        top.addWidget(cov_box)
+        top.addWidget(self.right_tabs)
         top.setSizes([760, 460])
         bottom = QSplitter(Qt.Horizontal)
         bottom.addWidget(self.losses)
@@ -182,8 +211,10 @@ class GanPanel(LabPanel):
         return pg.ColorMap([0.0, 0.5, 1.0], colors)
 
     def restyle(self) -> None:
-        self.heat.setColorMap(self._heat_colormap())
-        self.view.colorbar.setColorMap(self._heat_colormap())
+        for item, plot in ((self.heat, self.view), (self.dstar, self.dstar_view)):
+            item.setColorMap(self._heat_colormap())
+            plot.colorbar.setColorMap(self._heat_colormap())
+        self.dstar_text.setStyleSheet("font-size: 12pt;")
         self.style_warning()
         self.coverage_text.setStyleSheet("font-size: 13pt;")
         dark = theme.current() == "dark"
@@ -201,10 +232,13 @@ class GanPanel(LabPanel):
         self.real.setData(real[:, 0], real[:, 1])
         modes = info.get("modes")
         self.modes.setData(*(modes.T if modes is not None else ([], [])))
+        self.dstar_modes.setData(*(modes.T if modes is not None else ([], [])))
         x0, x1, y0, y1 = info.get("heat_extent", info["extent"])
         self.heat.setRect(x0, y0, x1 - x0, y1 - y0)
+        self._shown_optimal = False
         x0, x1, y0, y1 = info["extent"]
         self.view.setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0)
+        self.dstar_view.setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0)
         critic = info.get("critic")
         self.view.setTitle("Samples over " + ("the critic's score" if critic else "D(x)"), size=theme.title_size())
         self.outputs.setTitle("Critic's mean score" if critic else "D's mean output (probability real)", size=theme.title_size())
@@ -232,12 +266,42 @@ class GanPanel(LabPanel):
                         plot.append(key, rows["step"], rows[key])
         if frame is not None:
             self._record_coverage(frame.data, frame.step)
+            opt = frame.data.get("optimal")
+            if opt is not None:
+                self.js_curve.append("js", [frame.step], [opt["js"]])
+                if "js_bound" in opt:
+                    self.js_curve.append("js_bound", [frame.step], [opt["js_bound"]])
 
     def show_frame(self, frame, live: bool) -> None:
         data, step = frame.data, frame.step
         self.heavy = data
         self.draw_in_turns([lambda: self._draw_samples(data), lambda: self._draw_landscape(data),
-                            lambda: self._draw_coverage(data, step, live=live), lambda: self._draw_g_curve(data)])
+                            lambda: self._draw_coverage(data, step, live=live), lambda: self._draw_g_curve(data),
+                            lambda: self._draw_optimal(data)])
+
+    def _draw_optimal(self, data: dict) -> None:
+        opt = data.get("optimal")
+        if opt is None:
+            self.dstar.clear()
+            return
+        if not self._shown_optimal:  # the first D* of a run brings its tab forward
+            self._shown_optimal = True
+            self.right_tabs.setCurrentIndex(1)
+        # blank (NaN) where neither density is appreciable: drawn as ½, the colour of "either answer is optimal"
+        self.dstar.setImage(np.nan_to_num(np.asarray(opt["d_star"], np.float32), nan=0.5), levels=(0.0, 1.0))
+        x0, x1, y0, y1 = self.static["extent"]  # D* covers the data's extent (the experiment's grid)
+        self.dstar.setRect(x0, y0, x1 - x0, y1 - y0)
+        js = estimate(opt["js"], opt["js_se"])
+        if "js_bound" in opt:
+            bound = (f"the learned D proves JS ≥ log 2 − L_D/2 = <b>{estimate(opt['js_bound'], opt['js_bound_se'])}"
+                     "</b> (equal when D = D*)")
+        else:
+            bound = "no bound from this D (its loss is not the cross-entropy, or it is packed)"
+        self.dstar_text.setText(
+            f"JS(p_data ‖ p_g) ≈ <b>{js} nats</b> (at most log 2 = 0.693)<br>{bound}<br>"
+            f"<span style='font-size:10pt'>p_data exact; p_g a kernel density estimate of {opt['n_kde']:,} of G's "
+            f"samples (bandwidth {opt['bandwidth']:.3g}, chosen on held-out samples); ± is the Monte Carlo SE, the "
+            f"KDE's smoothing bias is not in it. At equilibrium p_g = p_data: D* = ½ everywhere, JS = 0.</span>")
 
     def _draw_g_curve(self, data: dict) -> None:
         d = data.get("d_of_fake")
@@ -336,8 +400,9 @@ class GanPanel(LabPanel):
         self.heavy = {}
         self.best_modes, self.lost_modes = set(), []
         self.zero_streak = np.zeros(0, dtype=int)
-        for plot in (self.losses, self.outputs, self.modes_curve, self.quality_curve):
+        for plot in (self.losses, self.outputs, self.modes_curve, self.quality_curve, self.js_curve):
             plot.clear_data()
+        self.dstar.clear()
         self.fake.setData([], [])
         self.fake_hist.clear()
         self.heat.clear()
