@@ -57,9 +57,14 @@ CARDS = {
     "posterior": Card(
         "True posterior and its approximations",
         "The exact posterior p(z|x) of the chosen x (its 50/90/99 % highest-density contours), computed by "
-        "quadrature on a grid, with the encoder's q(z|x), the best Gaussian q* for this x, and HMC samples.",
-        "p(z|x) = p(x|z) p(z) / p(x), with p(x) = &sum;<sub>grid</sub> p(x|z) p(z) &Delta;z (2-D quadrature)",
-        CREMER,
+        "quadrature on a grid, with the encoder's q(z|x), the best Gaussian q* for this x, and HMC samples. In "
+        "purple, the last leapfrog trajectories of two HMC chains: from the chain's point (dot) along the simulated "
+        "dynamics to the proposal, accepted (solid) or rejected (dashed).",
+        "p(z|x) = p(x|z) p(z) / p(x), with p(x) = &sum;<sub>grid</sub> p(x|z) p(z) &Delta;z (2-D quadrature). HMC: "
+        "momentum r ~ N(0, I), H(z, r) = &minus;log p(x, z) + &frac12;|r|&sup2;; leapfrog r &larr; r + &frac12;&epsilon;"
+        "&nabla;log p, z &larr; z + &epsilon;r, r &larr; r + &frac12;&epsilon;&nabla;log p (10 steps); accepted with "
+        "probability min(1, exp(H<sub>0</sub> &minus; H<sub>1</sub>))",
+        f"{CREMER}; Neal, MCMC using Hamiltonian dynamics (2011)",
         "The true posterior is often skewed or banana-shaped; a Gaussian q cannot follow it (the approximation "
         "gap) and the amortized encoder misses even the best Gaussian (the amortization gap)."),
     "bounds": Card(

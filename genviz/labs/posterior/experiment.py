@@ -102,7 +102,13 @@ class PosteriorExperiment(VAEExperiment):
             draws = h.draws()
             ess = [inf.effective_sample_size(draws[..., d]) for d in range(2)] if len(draws) else [float("nan")] * 2
             rhat = max(inf.split_rhat(draws[..., d]) for d in range(2)) if len(draws) else float("nan")
+            # how far a chain moves per iteration, in the cloud's own standard deviations (HMC's long jumps)
+            travel = float("nan")
+            if len(draws) >= 3:
+                sd = float(np.sqrt(draws.reshape(-1, 2).var(0).mean()))
+                travel = float(np.linalg.norm(np.diff(draws, axis=0), axis=-1).mean() / sd) if sd > 0 else float("nan")
             out["hmc"] = {"samples": draws.reshape(-1, 2).astype(np.float32), "ess": ess, "rhat": rhat,
+                          **h.trajectories(), "leapfrog": h.leapfrog, "travel": travel,
                           "acceptance": h.acceptance, "step_size": h.eps, "iterations": h.iterations}
         return out
 

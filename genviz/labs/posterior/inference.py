@@ -261,6 +261,10 @@ def iw_resample(model, x: torch.Tensor, k: int, n: int, generator: torch.Generat
 
 
 # -- Hamiltonian Monte Carlo --------------------------------------------------------------------
+TRAJECTORY_CHAINS = 2  # chains whose leapfrog paths are kept for the view
+TRAJECTORIES_KEPT = 3  # iterations of them
+
+
 class HMC:
     """Parallel HMC chains on log p(x, z) (Neal 2011): leapfrog with an identity mass matrix; the
     step size adapts towards 65 % acceptance (a simple Robbins-Monro rule) for the first
@@ -276,6 +280,9 @@ class HMC:
         self.accepted = 0.0
         self.gen = torch.Generator().manual_seed(seed)
         self.samples: list[np.ndarray] = []  # per iteration after warm-up: [chains, 2]
+        # the leapfrog paths of the first TRAJECTORY_CHAINS chains over the last TRAJECTORIES_KEPT iterations:
+        # ([chains, leapfrog + 1, 2] positions, [chains] accepted), newest last — the walk drawn as a trajectory
+        self.paths: list[tuple[np.ndarray, np.ndarray]] = []
 
     def _grad(self, model, x, z):
         with torch.enable_grad():
@@ -299,8 +306,10 @@ class HMC:
         lj0, g = self._grad(model, x, z0)
         p0 = torch.randn(z0.shape, generator=self.gen)
         z, p = z0.clone(), p0 + 0.5 * self.eps * g
+        path = [z0[:TRAJECTORY_CHAINS]]
         for i in range(self.leapfrog):
             z = z + self.eps * p
+            path.append(z[:TRAJECTORY_CHAINS])
             lj, g = self._grad(model, x, z)
             if i < self.leapfrog - 1:
                 p = p + self.eps * g
@@ -309,6 +318,9 @@ class HMC:
         log_accept = torch.nan_to_num(log_accept, nan=-math.inf)
         accept = torch.rand(len(z0), generator=self.gen).log() < log_accept
         self.z = torch.where(accept[:, None], z, z0)
+        self.paths.append((torch.stack(path, 1).cpu().numpy().astype(np.float32),
+                           accept[:TRAJECTORY_CHAINS].cpu().numpy()))
+        del self.paths[:-TRAJECTORIES_KEPT]
         rate = float(accept.float().mean())
         self.iterations += 1
         if self.iterations <= self.adapt:
@@ -321,6 +333,14 @@ class HMC:
     def acceptance(self) -> float:
         kept = self.iterations - self.adapt
         return self.accepted / kept if kept > 0 else float("nan")
+
+    def trajectories(self) -> dict:
+        """The kept leapfrog paths: ``paths`` [n, leapfrog + 1, 2] (oldest first, TRAJECTORY_CHAINS per iteration),
+        ``accepted`` [n] (a rejected proposal's chain stays at the path's start)."""
+        if not self.paths:
+            return {"paths": np.zeros((0, self.leapfrog + 1, 2), np.float32), "accepted": np.zeros(0, bool)}
+        return {"paths": np.concatenate([p for p, _ in self.paths]),
+                "accepted": np.concatenate([a for _, a in self.paths])}
 
     def draws(self) -> np.ndarray:
         """[iterations, chains, 2] after warm-up."""

@@ -17,6 +17,7 @@ from genviz.ui.plots import (ClassScatter, ClickableImage, CurvePlot, add_colorb
 STRIP_ROWS, STRIP_COLS = 2, 6
 FIT_COLORS = {"q": "#d62728", "qstar": "#ff7f0e", "qfull": "#2ca02c"}
 FIT_NAMES = {"q": "encoder q(z|x)", "qstar": "optimal diagonal q*", "qfull": "optimal full-cov q*"}
+PATH_COLOR = "#7b2fbe"  # the HMC paths: a purple no fit's ellipse uses
 HMC_SHOWN = 3000  # newest HMC draws drawn as points
 SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 BARS = [("log_px", "log p(x)"), ("iwae_1000", "L₁₀₀₀"), ("iwae_100", "L₁₀₀"), ("iwae_10", "L₁₀"),
@@ -83,6 +84,16 @@ class PosteriorPanel(LabPanel):
         outside_legend(self.post_plot, "below", columns=2)  # inside, it covered part of the 99 % contour
         self.hmc_points = pg.ScatterPlotItem(size=3, pen=None, brush=pg.mkBrush(30, 90, 200, 110), name="HMC samples")
         self.post_plot.addItem(self.hmc_points)
+        # the walk itself: the last few HMC iterations' leapfrog paths of three chains, each from where its chain
+        # stood (a dot) along the simulated Hamiltonian dynamics to the proposal (accepted: solid; rejected: dashed)
+        self.hmc_paths = pg.PlotCurveItem(pen=pg.mkPen(PATH_COLOR, width=2), connect="finite",
+                                          name="HMC leapfrog paths (accepted)")
+        self.hmc_rejected = pg.PlotCurveItem(pen=pg.mkPen((120, 120, 120), width=2, style=Qt.DashLine),
+                                             connect="finite", name="… (rejected)")
+        self.hmc_starts = pg.ScatterPlotItem(size=8, pen=pg.mkPen("w"), brush=pg.mkBrush(PATH_COLOR))
+        for z, item in enumerate((self.hmc_rejected, self.hmc_paths, self.hmc_starts)):
+            item.setZValue(12 + z)
+            self.post_plot.addItem(item)
         self.ellipses = {}
         for key in ("q", "qstar", "qfull"):
             style = Qt.DashLine if key == "qfull" else Qt.SolidLine
@@ -197,6 +208,7 @@ class PosteriorPanel(LabPanel):
         for curve in self.ellipses.values():
             curve.setData([], [])
         self.hmc_points.setData([], [])
+        self._draw_paths(None)
         self.bars.setOpts(x=[], height=[])
         self.readout.setText("")
         self.chosen_marker.setData([], [])
@@ -234,6 +246,23 @@ class PosteriorPanel(LabPanel):
             self.hmc_points.setData(pts[:, 0], pts[:, 1])
         else:
             self.hmc_points.setData([], [])
+        self._draw_paths(hmc)
+
+    def _draw_paths(self, hmc: dict | None) -> None:
+        paths = None if hmc is None else hmc.get("paths")
+        if paths is None or not len(paths):
+            for item in (self.hmc_paths, self.hmc_rejected, self.hmc_starts):
+                item.setData([], [])
+            return
+        accepted = np.asarray(hmc["accepted"], bool)
+        for item, keep in ((self.hmc_paths, accepted), (self.hmc_rejected, ~accepted)):
+            sel = paths[keep]
+            if len(sel):  # NaN rows separate the paths (connect="finite")
+                pts = np.concatenate([sel, np.full((len(sel), 1, 2), np.nan, np.float32)], 1).reshape(-1, 2)
+                item.setData(pts[:, 0], pts[:, 1])
+            else:
+                item.setData([], [])
+        self.hmc_starts.setData(paths[:, 0, 0], paths[:, 0, 1])
 
     def _draw_iw(self, data: dict) -> None:
         x0, x1, y0, y1 = self._view_box(data)
@@ -291,6 +320,9 @@ class PosteriorPanel(LabPanel):
             html.append(f"HMC: {len(hmc['samples']):,} draws from 16 chains, bulk ESS (z₁, z₂) {ess}, "
                         f"R̂ {'–' if not np.isfinite(rhat) else f'{rhat:.2f}'}, acceptance {accept}, "
                         f"step {hmc['step_size']:.3f}")
+            if np.isfinite(hmc.get("travel", float("nan"))):
+                html.append(f"<br>a chain moves <b>{hmc['travel']:.2f}</b> of the cloud's standard deviations per "
+                            "iteration (independent draws: 1.77; a random walk's short steps: far less)")
             if np.isfinite(rhat) and rhat > 1.01:
                 html.append(f"<br><b style='color:#b2182b'>⚠ the chains disagree (R̂ = {rhat:.2f} &gt; 1.01): the HMC "
                             "cloud does not represent p(z|x) yet</b>")
