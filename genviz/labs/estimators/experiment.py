@@ -8,6 +8,9 @@
   against the temperature are measured in every snapshot.
 - ``vae``: three copies of one small VAE on the binarized digits, trained from the same start with the same
   minibatches by the reparameterized ELBO, the score-function ELBO, and the score-function ELBO with a baseline.
+- ``iwae``: three copies of one small VAE trained from the same start with the same minibatches on the IWAE
+  bound with k = 1 (the ELBO), 5 and 50 importance samples (Burda et al. 2016): test log-likelihood by
+  importance sampling and active latent units side by side.
 - ``wake-sleep``: three Helmholtz machines (binary latents) trained by wake-sleep, reweighted wake-sleep and
   a score-function ELBO with a baseline; test log p(x) exact by enumerating the latent states.
 """
@@ -36,7 +39,11 @@ DISCRETE = ("sf", "sf-baseline", "gumbel")
 TEMPERATURES = np.geomspace(0.05, 5.0, 9)
 VAE_METHODS = ("reparam", "sf", "sf-baseline")
 WS_METHODS = ("wake-sleep", "rws", "sf-elbo")
+IWAE_KS = (1, 5, 50)
+IWAE_METHODS = tuple(f"k{k}" for k in IWAE_KS)
 EVAL = 500
+NLL_IMAGES, NLL_SAMPLES = 200, 500  # the iwae experiment's test log p(x): L_500 on 200 held-out images
+ACTIVE = 0.01  # a latent unit is active when Cov_x(E_q[z_j | x]) > 0.01 (Burda et al. 2016, sec. 5.2)
 
 
 def block_variances(values: np.ndarray) -> list[float | None]:
@@ -67,6 +74,13 @@ class SmallVAE(nn.Module):
         q = self.q(x)
         z = q.sample((draws,))
         return (self.log_joint(x, z) - q.log_prob(z).sum(-1)).mean(0)
+
+    def iwae_bound(self, x: torch.Tensor, k: int, reparam: bool = True) -> torch.Tensor:
+        """L_k per image: log (1/k) Σ_i p(x, z_i) / q(z_i|x), z_i ~ q(z|x) (reparameterized) -> [batch]."""
+        q = self.q(x)
+        z = q.rsample((k,)) if reparam else q.sample((k,))
+        log_w = self.log_joint(x, z) - q.log_prob(z).sum(-1)
+        return torch.logsumexp(log_w, 0) - math.log(k)
 
 
 class EstimatorsExperiment(Experiment):
@@ -101,16 +115,17 @@ class EstimatorsExperiment(Experiment):
         self.x_test, self.x_train = x[perm[:n_test]], x[perm[n_test:]]
         self.dataset = ds.name
         d, s = x.shape[1], self.settings
-        if self.kind == "vae":
+        if self.kind in ("vae", "iwae"):
             first = SmallVAE(d, s["latent"], s["hidden"])
-            self.models = nn.ModuleList([copy.deepcopy(first) for _ in VAE_METHODS])  # one start for all
+            methods = VAE_METHODS if self.kind == "vae" else IWAE_METHODS
+            self.models = nn.ModuleList([copy.deepcopy(first) for _ in methods])  # one start for all
         else:
             first = HelmholtzMachine(d, s["latents"], seed=self.seed)
             self.models = nn.ModuleList([copy.deepcopy(first) for _ in WS_METHODS])
         self.opts = [torch.optim.Adam(m.parameters(), lr=s["lr"]) for m in self.models]
         for i, opt in enumerate(self.opts):  # attributes of their own: checkpoints hold every optimizer's state
             setattr(self, f"opt_{i}", opt)
-        self.methods = VAE_METHODS if self.kind == "vae" else WS_METHODS
+        self.methods = {"vae": VAE_METHODS, "iwae": IWAE_METHODS}.get(self.kind, WS_METHODS)
         self.baselines = {m: 0.0 for m in self.methods}
 
     def _batch(self) -> torch.Tensor:
@@ -172,6 +187,16 @@ class EstimatorsExperiment(Experiment):
         out["loss"] = -out["elbo_reparam"]
         return out
 
+    def _step_iwae(self) -> dict:
+        x = self._batch()  # the same minibatch for all three
+        out = {}
+        for k, method, model, opt in zip(IWAE_KS, self.methods, self.models, self.opts):
+            bound = model.iwae_bound(x, k)
+            ok = guarded_update(-bound.mean(), opt, list(model.parameters()))
+            out[f"bound_{method}"] = float(bound.detach().mean()) if ok else float("nan")
+        out["loss"] = -out["bound_k1"]
+        return out
+
     def _step_wake_sleep(self) -> dict:
         x = self._batch()
         out = {}
@@ -189,7 +214,7 @@ class EstimatorsExperiment(Experiment):
         if name in ("f", "mu", "sigma", "temperature"):  # a new question: the old estimates do not answer it
             self.kept = {}
             self.baseline = 0.0
-        if name == "lr" and self.kind in ("vae", "wake-sleep"):
+        if name == "lr" and self.kind in ("vae", "wake-sleep", "iwae"):
             for opt in self.opts:
                 for group in opt.param_groups:
                     group["lr"] = value
@@ -213,9 +238,12 @@ class EstimatorsExperiment(Experiment):
             info.update(logits=self.logits.copy(), values=self.values.copy(),
                         exact=categorical_exact_gradient(self.logits, self.values),
                         temperatures=TEMPERATURES.copy())
-        elif self.kind in ("vae", "wake-sleep"):
+        elif self.kind in ("vae", "wake-sleep", "iwae"):
             info.update(methods=list(self.methods), image_shape=self.shape, dataset=self.dataset,
                         n_test=min(EVAL, len(self.x_test)), test_image=to_compact(self.x_test[0]))
+            if self.kind == "iwae":
+                info.update(ks=list(IWAE_KS), nll_images=min(NLL_IMAGES, len(self.x_test)), nll_samples=NLL_SAMPLES,
+                            latent=int(self.settings["latent"]))
         return info
 
     def _summaries(self, kept: dict[str, np.ndarray], exact: float) -> dict:
@@ -283,7 +311,37 @@ class EstimatorsExperiment(Experiment):
             return out
         if self.kind == "vae":
             return self._vae_snapshot()
+        if self.kind == "iwae":
+            return self._iwae_snapshot()
         return self._ws_snapshot()
+
+    @torch.no_grad()
+    def _iwae_snapshot(self) -> dict:
+        """Per model: test log p(x) estimated by L_500 on held-out images (a lower bound, tight to within its
+        shortfall; Burda et al. report L_5000), the test ELBO on the same images, both ± SE over images, the active
+        latent units (Cov_x E_q[z_j|x] > 0.01 over 500 images) and each unit's activity; the k = 50 model's lead
+        over k = 1, paired over the same images. A stream of its own per step, so what the snapshot draws does
+        not change training."""
+        with torch.random.fork_rng(devices=[]):  # training's stream is left as it was
+            torch.manual_seed(1_000_003 * self.seed + self.step_count)
+            return self._iwae_numbers()
+
+    def _iwae_numbers(self) -> dict:
+        x, xa = self.x_test[:NLL_IMAGES], self.x_test[:EVAL]
+        out = {"nll": {}, "nll_se": {}, "elbo": {}, "elbo_se": {}, "active": {}, "activity": {}}
+        per = {}
+        for method, model in zip(self.methods, self.models):
+            ll = per[method] = torch.cat([model.iwae_bound(part, NLL_SAMPLES, reparam=False) for part in x.split(50)]).double()
+            out["nll"][method], out["nll_se"][method] = -float(ll.mean()), float(ll.std() / math.sqrt(len(ll)))
+            e = model.elbo(x, draws=1).double()
+            out["elbo"][method], out["elbo_se"][method] = float(e.mean()), float(e.std() / math.sqrt(len(e)))
+            act = model.q(xa).mean.double().var(0)
+            out["activity"][method] = act.numpy().astype(np.float32)
+            out["active"][method] = int((act > ACTIVE).sum())
+        d = per["k50"] - per["k1"]
+        out.update(nll_lead=float(d.mean()), nll_lead_se=float(d.std() / math.sqrt(len(d))),
+                   active_gain=out["active"]["k50"] - out["active"]["k1"])
+        return out
 
     @torch.no_grad()
     def _vae_snapshot(self) -> dict:
@@ -335,6 +393,10 @@ class EstimatorsExperiment(Experiment):
             out["exact"] = snap["exact"] if self.kind == "variance" else snap["exact"].tolist()
             out["estimators"] = {e: {k: v for k, v in d.items() if k in ("mean", "se", "var", "snr", "n")}
                                  for e, d in snap["estimators"].items()}
+        elif self.kind == "iwae":
+            out.update(nll=snap["nll"], nll_se=snap["nll_se"], elbo=snap["elbo"], elbo_se=snap["elbo_se"],
+                       active=snap["active"], nll_lead=snap["nll_lead"], nll_lead_se=snap["nll_lead_se"],
+                       methods=list(self.methods), dataset=self.dataset, latent=self.settings["latent"])
         elif self.kind == "vae":
             out.update(test_elbo=snap["test_elbo"], test_elbo_se=snap["test_elbo_se"], methods=list(self.methods),
                        dataset=self.dataset, **{k: v for k, v in snap.items() if k.startswith("lead_")})
@@ -347,6 +409,6 @@ class EstimatorsExperiment(Experiment):
 
     def model_state(self) -> dict:
         state = {"experiment": self.kind}
-        if self.kind in ("vae", "wake-sleep"):
+        if self.kind in ("vae", "wake-sleep", "iwae"):
             state["models"] = self.models.state_dict()
         return state

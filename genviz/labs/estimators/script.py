@@ -14,6 +14,7 @@ TITLES = {
     "discrete": "Score-function and Gumbel-softmax gradient estimates for a categorical q",
     "vae": "One VAE trained three ways: reparameterised, score-function, score-function with a baseline",
     "wake-sleep": "Helmholtz machines trained by wake-sleep, reweighted wake-sleep and a score-function ELBO",
+    "iwae": "One VAE trained three ways: on the IWAE bound with k = 1 (the ELBO), 5 and 50 importance samples",
 }
 PAPERS = {
     "variance": "The score function (REINFORCE, Williams 1992) against the reparameterisation trick (Kingma & "
@@ -23,6 +24,7 @@ PAPERS = {
     "vae": "Kingma & Welling (2014); the score-function ELBO gradient as in NVIL (Mnih & Gregor 2014).",
     "wake-sleep": "Wake-sleep (Hinton et al. 1995), reweighted wake-sleep (Bornschein & Bengio 2015), the "
                   "score-function ELBO with a baseline (Mnih & Gregor 2014).",
+    "iwae": "Importance weighted autoencoders (Burda et al. 2016).",
 }
 
 STEPS = {
@@ -88,6 +90,22 @@ STEPS = {
             out["loss"] = -out["elbo_reparam"]
             return out
         """,
+    "iwae": """
+        first = SmallVAE(x_train.shape[1], s["latent"], s["hidden"])
+        models = [copy.deepcopy(first) for _ in IWAE_METHODS]  # one start for all three
+        opts = [torch.optim.Adam(m.parameters(), lr=s["lr"]) for m in models]
+
+
+        def train_step(step_count):
+            x = batch()  # the same minibatch for all three
+            out = {}
+            for k, method, model, opt in zip(IWAE_KS, IWAE_METHODS, models, opts):
+                bound = model.iwae_bound(x, k)  # log (1/k) sum_i p(x, z_i) / q(z_i|x), z_i ~ q reparameterized
+                ok = guarded_update(-bound.mean(), opt, list(model.parameters()))
+                out[f"bound_{method}"] = float(bound.detach().mean()) if ok else float("nan")
+            out["loss"] = -out["bound_k1"]
+            return out
+        """,
     "wake-sleep": """
         first = HelmholtzMachine(x_train.shape[1], s["latents"], seed=SEED)
         models = [copy.deepcopy(first) for _ in WS_METHODS]  # one start for all three
@@ -132,7 +150,7 @@ def script(run: ScriptRun) -> Script:
             old = kept.get(name)
             kept[name] = values if old is None else np.concatenate([old, values], 0)[-KEEP:]
         """, uses=(est_experiment,))
-    if kind in ("vae", "wake-sleep"):
+    if kind in ("vae", "wake-sleep", "iwae"):
         images_data_part(out, run.data)
         out.part("Binary images", """
             x = torch.from_numpy((IMAGES.reshape(len(IMAGES), -1) > 0.5).astype(np.float32))
