@@ -202,7 +202,7 @@ def test_gibbs_chains_restarted_painted_and_half_stepped_come_back_in_the_script
 # every lab's other experiments and models: the contract's own check (8 steps, a live change after step 4)
 VARIANTS = [("gan", {"loss": "wgan-gp", "unroll": 1, "pack": 2}), ("gan", {"loss": "wgan", "r1": 1.0}),
             ("flow", {"fit": "energy", "energy": "U2", "flow": "planar"}), ("flow", {"flow": "realnvp"}),
-            ("flow", {"flow": "maf", "data": "checkerboard"}), ("diffusion", {"process": "flow", "guidance": 2.0}),
+            ("flow", {"flow": "maf", "data": "checkerboard"}), ("flow", {"flow": "maf", "beside": 1}), ("diffusion", {"process": "flow", "guidance": 2.0}),
             ("diffusion", {"process": "ve", "data": "moons"}), ("autoregressive", {"model": "pixelcnn"}),
             ("autoregressive", {"model": "made", "masks": 2, "order": "random"}),
             ("autoregressive", {"points": "moons"}), ("gibbs", {"method": "cd", "k": 2}), ("gibbs", {"mode": "sample"}),

@@ -28,6 +28,9 @@ LAB = LabInfo(
         Setting("layers", 8, "int", "number of transforms K", 1, 64),
         Setting("hidden", 64, "int", "units in each conditioner network", 4, 512),
         Setting("bins", 8, "int", "spline bins", 2, 32, applies=(("flow", ('spline',)),)),
+        Setting("beside", 0, "int", "density mode: also train a flow of the same type with this many layers on the "
+                "same batches, drawn beside the main one (0 = none; e.g. 1 MADE beside 5 MAF layers)", 0, 64,
+                applies=(("fit", ('density',)),)),
         Setting("lr", 1e-3, "float", "Adam learning rate", 1e-6, 1.0, live=True, log_scale=True),
         Setting("lr_halflife", 0, "int", "learning-rate half-life in steps (0 = constant)", 0, 1000000, live=True),
         Setting("batch", 512, "int", "samples per step", 16, 8192, live=True),

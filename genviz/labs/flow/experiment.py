@@ -65,6 +65,15 @@ class FlowExperiment(Experiment):
             self.flow = build_flow(s["flow"], s["layers"], s["hidden"], s["bins"]).to(self.device)
         self.opt = adam(self.flow.parameters(), lr=s["lr"])
         self.params = list(self.flow.parameters())
+        # a second flow of the same type with ``beside`` layers, trained on the same batches (density mode): the
+        # MAF paper's figure, one MADE against a stack of them (Papamakarios et al. 2017, fig. 1)
+        self.beside = None
+        if s["beside"] > 0 and s["fit"] == "density":
+            if model_code is not None:
+                raise SettingError("beside: a second flow is the lab's own type; with your model keep beside = 0")
+            self.beside = build_flow(s["flow"], s["beside"], s["hidden"], s["bins"]).to(self.device)
+            self.opt_beside = adam(self.beside.parameters(), lr=s["lr"])
+            self.params_beside = list(self.beside.parameters())
         if s["fit"] == "density":
             self.toy = make_toy(data if data else s["data"])
             self.name = self.toy.name
@@ -98,16 +107,25 @@ class FlowExperiment(Experiment):
         a = self.settings["anneal"]
         return 1.0 if a <= 0 else min(1.0, 0.01 + self.step_count / a)
 
+    def optimizers(self) -> list:
+        return [self.opt] + ([self.opt_beside] if self.beside is not None else [])
+
     def train_step(self) -> dict[str, float]:
         s = self.settings
         if s["lr_halflife"] > 0:
-            for group in self.opt.param_groups:
-                group["lr"] = s["lr"] * max(0.02, 0.5 ** (self.step_count / s["lr_halflife"]))
+            for opt in self.optimizers():
+                for group in opt.param_groups:
+                    group["lr"] = s["lr"] * max(0.02, 0.5 ** (self.step_count / s["lr_halflife"]))
         if self.energy is None:
             x = torch.from_numpy(self.toy.sample(s["batch"], self.np_rng)).to(self.device)
             loss = -self.flow.log_prob(x).mean()
             ok = guarded_update(loss, self.opt, self.params, clip=100.0)
-            return {"loss": float(loss.detach()) if ok else float("nan"), "train_nll": float(loss.detach())}
+            out = {"loss": float(loss.detach()) if ok else float("nan"), "train_nll": float(loss.detach())}
+            if self.beside is not None:  # the same batch for the flow beside it
+                loss_b = -self.beside.log_prob(x).mean()
+                ok_b = guarded_update(loss_b, self.opt_beside, self.params_beside, clip=100.0)
+                out["beside_train_nll"] = float(loss_b.detach()) if ok_b else float("nan")
+            return out
         z, logq = self.flow.rsample_and_log_prob(s["batch"])
         beta = self.beta()
         free = (logq + beta * self.energy(z)).mean()  # E_q[log q + beta U] = KL(q || p_beta) - log Z_beta
@@ -118,8 +136,9 @@ class FlowExperiment(Experiment):
 
     def on_setting(self, name: str, value) -> None:
         if name == "lr":
-            for group in self.opt.param_groups:
-                group["lr"] = value
+            for opt in self.optimizers():
+                for group in opt.param_groups:
+                    group["lr"] = value
 
     # -- views ------------------------------------------------------------------------------
     def _base_lines(self) -> torch.Tensor:
@@ -133,7 +152,8 @@ class FlowExperiment(Experiment):
     def static_info(self) -> dict:
         info = {"name": self.name, "fit": self.settings["fit"], "extent": self.extent, "layers": len(self.flow.transforms),
                 "flow": self.settings["flow"] if self.model_code is None else "yours", "limit": self.limit, "lines": LINES,
-                "line_points": LINE_POINTS, "heat": HEAT}
+                "line_points": LINE_POINTS, "heat": HEAT,
+                "beside": len(self.beside.transforms) if self.beside is not None else 0}
         if self.model_code is not None:
             n = sum(p.numel() for p in self.flow.parameters())
             info.update(self.user_model_info(f"{type(self.flow.net).__name__} ({len(self.flow.transforms)} layers, "
@@ -189,11 +209,27 @@ class FlowExperiment(Experiment):
             terms = self.test_terms(self.test[:5000])  # one pass: the NLL is minus their sum
             out["test_nll"] = -terms["test_logp"] if terms else float(-self.flow.log_prob(self.test[:5000]).mean())
             out.update(terms)
+            if self.beside is not None:
+                out.update(self.beside_numbers())
         else:
             out["reverse_kl"], out["reverse_kl_se"] = self.reverse_kl(KL_SAMPLES)
             out["reverse_kl_draws"] = KL_SAMPLES
             out["log_z"] = float(self.log_z)
         return out
+
+    @torch.no_grad()
+    def beside_numbers(self) -> dict:
+        """The flow beside the main one: its density on the view's grid and both test NLLs on the same 5,000 held-out
+        points, with the main flow's lead paired over them (± SE)."""
+        if self._heat_grid is None:
+            self._heat_grid = grid(self.extent, HEAT).to(self.device)
+        x = self.test[:5000]
+        own, other = self.flow.log_prob(x).double(), self.beside.log_prob(x).double()
+        d = own - other
+        return {"beside_density": to_numpy(self.beside.log_prob(self._heat_grid).exp()).reshape(HEAT, HEAT),
+                "beside_test_nll": float(-other.mean()), "beside_test_nll_se": float(other.std() / math.sqrt(len(x))),
+                "test_nll_se": float(own.std() / math.sqrt(len(x))),
+                "beside_lead": float(d.mean()), "beside_lead_se": float(d.std() / math.sqrt(len(x)))}
 
     @torch.no_grad()
     def test_terms(self, x: torch.Tensor) -> dict:
@@ -237,6 +273,9 @@ class FlowExperiment(Experiment):
                "layers": len(self.flow.transforms), "target": self.name, "steps": self.step_count}
         if self.energy is None:
             out["test_nll"] = float(-torch.cat([self.flow.log_prob(c) for c in self.test.split(5000)]).mean())
+            if self.beside is not None:
+                out["beside_layers"] = len(self.beside.transforms)
+                out["beside_test_nll"] = float(-torch.cat([self.beside.log_prob(c) for c in self.test.split(5000)]).mean())
             if self.limit is not None:
                 out["entropy_limit"] = self.limit
                 out["gap_to_limit"] = out["test_nll"] - self.limit
@@ -247,4 +286,7 @@ class FlowExperiment(Experiment):
         return out
 
     def model_state(self) -> dict:
-        return {"flow": self.flow.state_dict(), "optimizer": self.opt.state_dict()}
+        state = {"flow": self.flow.state_dict(), "optimizer": self.opt.state_dict()}
+        if self.beside is not None:
+            state.update(beside=self.beside.state_dict(), beside_optimizer=self.opt_beside.state_dict())
+        return state

@@ -76,8 +76,12 @@ class FlowPanel(LabPanel):
 
         self.model_plot, self.model_img = heat_plot("Model density q_k(x)", label="density")
         self.target_plot, self.target_img = heat_plot("Target", label="density")
+        # the flow trained beside the main one (setting beside): the MAF paper's 1 MADE against a stack
+        self.beside_plot, self.beside_img = heat_plot("Flow beside it", label="density")
+        self.beside_plot.hide()
         self.logdet_plot, self.logdet_img = heat_plot("log|det J| of layer k", "CET-D1", label="nats")
         self.name_views({"warp": self.warp, "model-density": self.model_plot, "target": self.target_plot,
+                         "beside-density": self.beside_plot,
                          "log-det-jacobian": self.logdet_plot})
         self.limit_line = pg.InfiniteLine(angle=0, pen=pg.mkPen("#2ca02c", width=2, style=Qt.DashLine),
                                           label="entropy limit {value:.3f}", labelOpts={"position": 0.75, "color": "#2ca02c"})
@@ -101,9 +105,10 @@ class FlowPanel(LabPanel):
         left_lay.addLayout(slider_row)
         left_lay.addLayout(button_row)
         # the two densities stacked beside the warp; log|det J| beside the curves below
-        pair = QSplitter(Qt.Vertical)
-        pair.addWidget(self.model_plot)
+        self.pair = pair = QSplitter(Qt.Vertical)
         pair.addWidget(self.target_plot)
+        pair.addWidget(self.beside_plot)
+        pair.addWidget(self.model_plot)
         top = QSplitter(Qt.Horizontal)
         top.addWidget(left)
         top.addWidget(pair)
@@ -190,8 +195,15 @@ class FlowPanel(LabPanel):
         self.slider.blockSignals(False)
         self.slider_label.setText(f"layer {K} of {K}")
         x0, x1, y0, y1 = info["extent"]
-        for plot in (self.model_plot, self.target_plot, self.logdet_plot):
+        for plot in (self.model_plot, self.target_plot, self.logdet_plot, self.beside_plot):
             plot.setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0)
+        beside = int(info.get("beside", 0))
+        self.beside_plot.setVisible(beside > 0)
+        self.pair.setSizes([300, 300 if beside else 0, 300])  # equal heights: the three densities compared
+        self.beside_img.clear()
+        if beside:
+            self.beside_plot.setTitle(f"{beside} {info['flow'].upper()} layer{'s' if beside > 1 else ''} "
+                                      "(same batches)", size=theme.title_size())
         target = info["target"]
         # model and target share one colour scale, computed once per model rather than per redraw
         self.density_top = float(np.percentile(target, 99.5)) or 1.0
@@ -224,7 +236,7 @@ class FlowPanel(LabPanel):
         self._cache(step, data["density_layer"], data["density"], data["layer_logdet"])
         rows = getattr(self, "last_rows", {}) if live else {}
         self.draw_in_turns([lambda: self.show_layer(self.slider.value(), from_user=False),
-                            lambda: self._draw_readout(data, rows)])
+                            lambda: self._draw_readout(data, rows), lambda: self._draw_beside(data)])
         if not self.running and live:  # other layers come from the live model only
             self._fetch_next()
 
@@ -298,11 +310,24 @@ class FlowPanel(LabPanel):
         self._place(self.logdet_img)
         self.logdet_plot.setTitle(f"log|det J|, layer {k} (red expands)", size=theme.title_size())
 
+    def _draw_beside(self, data: dict) -> None:
+        if "beside_density" in data:
+            self.beside_img.setImage(np.asarray(data["beside_density"], np.float32), levels=(0, self.density_top))
+            self._place(self.beside_img)
+            x0, x1, y0, y1 = self.static["extent"]
+            self.beside_plot.setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0)
+
     def _draw_readout(self, data: dict, m: dict) -> None:
         if "test_nll" in data:
             limit = self.static.get("limit")
             gap = f" &nbsp;·&nbsp; entropy limit {limit:.3f} (gap {data['test_nll'] - limit:.3f})" if limit is not None else ""
-            self.readout.setText(f"test NLL <b>{data['test_nll']:.3f}</b> nats{gap}")
+            text = f"test NLL <b>{data['test_nll']:.3f}</b> nats{gap}"
+            if "beside_test_nll" in data:
+                K, b = self.static["layers"], self.static.get("beside", 0)
+                text += (f"<br>{b} layer{'s' if b > 1 else ''} beside it: test NLL <b>"
+                         f"{estimate(data['beside_test_nll'], data['beside_test_nll_se'])}</b>; {K} layers lead by "
+                         f"<b>{estimate(data['beside_lead'], data['beside_lead_se'])} nats</b> (paired, 5,000 test points)")
+            self.readout.setText(text)
         elif "reverse_kl" in data:
             kl, se = data["reverse_kl"], data.get("reverse_kl_se")
             zero = " (0 within its error)" if se is not None and kl < 2 * se else ""
@@ -366,4 +391,5 @@ class FlowPanel(LabPanel):
         self.cloud.setData([], [])
         self.model_img.clear()
         self.logdet_img.clear()
+        self.beside_img.clear()
         self.readout.setText("")

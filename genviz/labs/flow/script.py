@@ -6,8 +6,8 @@ from __future__ import annotations
 import textwrap
 
 from genviz.core import experiment as core_experiment
-from genviz.core.script import (Script, ScriptError, ScriptRun, header_part, loop_part, lr_setting_code,
-                                points_data_part, settings_code)
+from genviz.core.script import (Script, ScriptError, ScriptRun, header_part, loop_part, points_data_part,
+                                settings_code)
 from genviz.labs.flow import LAB
 from genviz.labs.flow import experiment as flow_experiment
 from genviz.models import energies, flows
@@ -41,13 +41,22 @@ def script(run: ScriptRun) -> Script:
                    "metric rows.")
     header_part(out, run)
     out.part("Settings", settings_code(s, [spec.name for spec in LAB.settings]))
-    out.part("Model and optimiser", f"""
+    beside = density and s["beside"] > 0
+    beside_code = ""
+    if beside:  # the second flow, built right after the first (the same torch stream as the lab's)
+        beside_code = "\n" + textwrap.dedent(f"""
+            # a flow of the same type with s["beside"] layers, trained on the same batches (drawn beside the main one)
+            beside = Flow({layers.replace("s['layers']", "s['beside']")}).to(device)
+            opt_beside = adam(beside.parameters(), lr=s["lr"])
+            params_beside = list(beside.parameters())
+            """)
+    out.part("Model and optimiser", textwrap.dedent(f"""
         torch.manual_seed(SEED)
         np_rng = np.random.default_rng(SEED)  # the data batches
         flow = Flow({layers}).to(device)
         opt = adam(flow.parameters(), lr=s["lr"])
         params = list(flow.parameters())
-        """, note="A base N(0, I) pushed through the layers: log p(x) = log N(f⁻¹(x)) + Σ log|det ∂f_k⁻¹/∂x|.",
+        """) + beside_code, note="A base N(0, I) pushed through the layers: log p(x) = log N(f⁻¹(x)) + Σ log|det ∂f_k⁻¹/∂x|.",
              uses=(flows, core_experiment))
     if density:
         points_data_part(out, target)
@@ -57,7 +66,13 @@ def script(run: ScriptRun) -> Script:
                 x = torch.from_numpy(sample_data(s["batch"], np_rng)).to(device)
                 loss = -flow.log_prob(x).mean()  # the negative log-likelihood of the batch, nats
                 ok = guarded_update(loss, opt, params, clip=100.0)
-                return {"loss": float(loss.detach()) if ok else float("nan"), "train_nll": float(loss.detach())}
+                out = {"loss": float(loss.detach()) if ok else float("nan"), "train_nll": float(loss.detach())}
+            """ + ("""
+                loss_b = -beside.log_prob(x).mean()  # the same batch for the flow beside it
+                ok_b = guarded_update(loss_b, opt_beside, params_beside, clip=100.0)
+                out["beside_train_nll"] = float(loss_b.detach()) if ok_b else float("nan")
+            """ if beside else "") + """
+                return out
             """
     else:
         if s["energy"] not in ENERGY_FUNCTIONS:
@@ -88,11 +103,20 @@ def script(run: ScriptRun) -> Script:
                     kl = float((logq + energy(z)).mean()) + log_z
                 return {"loss": float(free.detach()) if ok else float("nan"), "reverse_kl": kl, "beta": beta}
             """
-    out.part("One training step", textwrap.dedent("""
+    opts = "[opt, opt_beside]" if beside else "[opt]"
+    out.part("One training step", textwrap.dedent(f"""
         def set_lr(step_count):
             if s["lr_halflife"] > 0:  # the learning rate halves every lr_halflife steps, down to 2 %
-                for group in opt.param_groups:
-                    group["lr"] = s["lr"] * max(0.02, 0.5 ** (step_count / s["lr_halflife"]))
-        """) + lr_setting_code("opt") + "\n\n" + textwrap.dedent(step), uses=(flows, core_experiment))
+                for o in {opts}:
+                    for group in o.param_groups:
+                        group["lr"] = s["lr"] * max(0.02, 0.5 ** (step_count / s["lr_halflife"]))
+
+
+        def on_setting(name, value, step_count):
+            if name == "lr":
+                for o in {opts}:
+                    for group in o.param_groups:
+                        group["lr"] = value
+        """) + "\n\n" + textwrap.dedent(step), uses=(flows, core_experiment))
     loop_part(out, run, "train_step(step - 1)")
     return out
