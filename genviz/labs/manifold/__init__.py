@@ -20,5 +20,7 @@ LAB = LabInfo(
     settings=(
         *vae.SETTINGS,
         Setting("grid", 20, "int", "decoded manifold grid size (n x n)", 4, 40, live=True),
+        Setting("aggregate", False, "bool", "draw the aggregate posterior q(z) = mean of q(z|x) as a density under the "
+                "encoder means, and split the KL term: mutual information + KL(q(z) ‖ p(z))", live=True),
     ),
 )

@@ -28,6 +28,22 @@ def _latent(data: dict) -> list:
                      title="Burda et al. (2016): a dimension is active when its encoder mean varies with x")]
 
 
+def _with_aggregate(data: dict) -> list:
+    agg = data.get("aggregate")
+    if not agg:
+        return _latent(data)
+    return _latent(data) + [Equation(
+        Term(r"\mathbb{E}_x\,\mathrm{KL}(q(z|x)\,\|\,p(z))", "the ELBO's KL term, mean over the points",
+             agg["mean_kl"], agg.get("mean_kl_se"), "kl-per-dimension"),
+        (Term(r"I_q[x;z]", f"mutual information (at most log {agg['points']})", agg["mutual_info"], agg["mutual_info_se"],
+              "latent-means", key="aggregate.mutual_info"),
+         Term(r"\mathrm{KL}(q(z)\,\|\,p(z))", "the aggregate posterior's distance from the prior",
+              agg["marginal_kl"], agg["marginal_kl_se"], "latent-means", key="aggregate.marginal_kl")),
+        title="ELBO surgery (Hoffman and Johnson 2016): the KL term = information about x + the prior's misfit; "
+              f"{agg['draws']:,} draws of q(z) over {agg['points']} points (closed form of the KL term: "
+              f"{agg.get('mean_kl_exact', float('nan')):.3f})")]
+
+
 KINGMA = "Kingma &amp; Welling, Auto-Encoding Variational Bayes (2014), fig. 4 for the manifold"
 CARDS = {
     "manifold": Card(
@@ -47,8 +63,10 @@ CARDS = {
         "diag &sigma;<sub>&phi;</sub><sup>2</sup>(x))",
         KINGMA,
         "Classes separate into regions although no label is used in training. The KL term pulls the cloud "
-        "toward the prior; with a larger &beta; it fills the circle and the classes overlap more.",
-        live=_latent),
+        "toward the prior; with a larger &beta; it fills the circle and the classes overlap more. With the setting "
+        "aggregate, the shading is the aggregate posterior q(z) = (1/N) &sum;<sub>n</sub> q(z|x<sub>n</sub>): where "
+        "the prior has mass and q(z) has none, samples from the prior decode to images no x encodes to.",
+        live=_with_aggregate),
     "kl-per-dimension": Card(
         "KL per latent dimension",
         "How many nats each latent dimension carries about x, averaged over the data.",

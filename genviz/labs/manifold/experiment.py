@@ -8,11 +8,14 @@ import torch
 from genviz.core.experiment import to_numpy
 from genviz.core.mosaic import tile
 from genviz.labs.manifold import LAB
+from genviz.vae.aggregate import density_grid, marginal_kl
 from genviz.vae.decode import manifold_coords
 from genviz.vae.experiment import ACTIVE_UNIT_POINTS, VAEExperiment, elbo_numbers
 from genviz.models.vae import active_units
 
 COLLAPSE_KL = 0.05  # nats: below this the posterior carries (almost) no information about x
+AGGREGATE_GRID = 80  # the aggregate posterior's density image
+AGGREGATE_DRAWS = 2000  # draws of q(z) for KL(q(z) ‖ p(z))
 
 
 class ManifoldExperiment(VAEExperiment):
@@ -77,5 +80,18 @@ class ManifoldExperiment(VAEExperiment):
             "collapsed": bool(float(kl_dims.sum()) < COLLAPSE_KL and self.step_count > 200
                               and self.beta_now() > 0),
             "decoder": model.decoder_layers(),
+            **(self.aggregate(mu_c[:n_au], logvar_c[:n_au], to_numpy(points[:n_au]), to_numpy(cov2[:n_au]),
+                              to_numpy(center @ basis)) if self.settings["aggregate"] else {}),
         }
+
+    def aggregate(self, mu, logvar, points, cov2, prior_at) -> dict:
+        """The aggregate posterior of the first 500 evaluation points: its density in the view's plane and the KL
+        term split into mutual information and KL(q(z) ‖ p(z)) (genviz.vae.aggregate), from a stream of its own."""
+        lim = float(max(3.5, 1.1 * np.abs(points).max(initial=0.0), 1.1 * np.abs(prior_at).max() + 3.0))
+        extent = (-lim, lim, -lim, lim)
+        g = torch.Generator().manual_seed(1_000_003 * self.seed + self.step_count)
+        return {"aggregate": {"density": density_grid(points, cov2, extent, AGGREGATE_GRID), "extent": extent,
+                              # the prior's centre in the plane (it is N(0, I) in z; the plane is centred on the means)
+                              "prior_at": -np.asarray(prior_at, np.float64),
+                              **marginal_kl(mu, logvar, AGGREGATE_DRAWS, g)}}
 

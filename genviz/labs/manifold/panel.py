@@ -12,7 +12,9 @@ from PySide6.QtWidgets import QLabel, QSplitter
 from genviz.vae.decode import decode_numpy
 from genviz.ui import theme
 from genviz.ui.panel import LabPanel, column
-from genviz.ui.plots import BarPlot, ClassScatter, CurvePlot, ImagePlot, ellipse_points, keyed, lock_aspect, make_plot
+from genviz.core.numbers import estimate
+from genviz.ui.plots import (BarPlot, ClassScatter, CurvePlot, ImagePlot, add_colorbar, ellipse_points, keyed, lock_aspect,
+                             make_plot)
 
 
 class ManifoldPanel(LabPanel):
@@ -45,6 +47,12 @@ class ManifoldPanel(LabPanel):
                                              pen=pg.mkPen(theme.colors()["muted"], width=1.5, style=Qt.DashLine))
         self.prior_circle.setZValue(-5)
         self.latent_plot.addItem(self.prior_circle)
+        # the aggregate posterior q(z) = mean of q(z|x) as a density under the means (setting aggregate)
+        self.agg_img = pg.ImageItem()
+        self.agg_img.setZValue(-20)
+        self.agg_img.setColorMap(pg.ColorMap([0.0, 1.0], ["#ffffff", "#6a51a3"]))
+        self.latent_plot.addItem(self.agg_img)
+        self.agg_bar = None
         self.latent_plot.scene().sigMouseClicked.connect(self._on_latent_click)
         self.latent_plot.scene().sigMouseMoved.connect(self._on_latent_hover)
 
@@ -63,6 +71,7 @@ class ManifoldPanel(LabPanel):
                          "curves": self.curves, "kl-per-dimension": self.kl_bars})
         self.au_label = QLabel()
         self.au_label.setAlignment(Qt.AlignCenter)
+        self.au_label.setWordWrap(True)  # the aggregate's line must not widen its column
 
         side = column((self.preview_view, 3), (self.nearest_view, 2), self.preview_text)
         kl_box = column((self.kl_bars, 1), self.au_label)
@@ -116,7 +125,29 @@ class ManifoldPanel(LabPanel):
         # for the sum of all of them (timer lateness stays low); each view draws the frame it was
         # queued with, even if a newer one arrives meanwhile
         self.draw_in_turns([lambda: self._draw_manifold(data), lambda: self._draw_scatter(data),
-                            lambda: self._draw_side(data, step)])
+                            lambda: self._draw_side(data, step), lambda: self._draw_aggregate(data)])
+
+    def _draw_aggregate(self, data: dict) -> None:
+        agg = data.get("aggregate")
+        if agg is None:
+            self.agg_img.clear()
+            if self.agg_bar is not None:
+                self.agg_bar.hide()
+            return
+        # three decades of log density: the holes between clusters show white, however peaked the clusters are
+        dens = np.log10(np.maximum(np.asarray(agg["density"], np.float32), 1e-12))
+        top = float(dens.max())
+        self.agg_img.setImage(dens, levels=(top - 3.0, top))
+        x0, x1, y0, y1 = agg["extent"]
+        self.agg_img.setRect(x0, y0, x1 - x0, y1 - y0)
+        if self.agg_bar is None:
+            self.agg_bar = add_colorbar(self.latent_plot, self.agg_img, "log₁₀ q(z), aggregate posterior")
+        self.agg_bar.show()
+        se = agg["mutual_info_se"]
+        self.au_label.setText(self.au_label.text() + "<br>" +
+                              f"KL term {estimate(agg['mean_kl'], agg['mean_kl_se'])} = I[x; z] <b>{estimate(agg['mutual_info'], se)}</b> "
+                              f"(≤ log {agg['points']} = {agg['mutual_info_max']:.2f}) + KL(q(z) ‖ p(z)) <b>"
+                              f"{estimate(agg['marginal_kl'], agg['marginal_kl_se'])}</b> nats")
 
     def _draw_manifold(self, data: dict) -> None:
         self.manifold_view.set_image(data["manifold"])
