@@ -398,7 +398,7 @@ def check_views(lab: LabInfo, tmp: Path) -> str:
 
     panel = _panel(lab)
     try:
-        views = panel.views()
+        views = panel.views(every=True)
         require(views, "the panel names no views (views(), name_views)")
         for experiment in panel.PAGES or (None,):
             settings = resolve(lab.settings, {} if experiment is None else {"experiment": experiment})
@@ -479,7 +479,7 @@ def check_cards(lab: LabInfo, tmp: Path) -> str:
         require(len(frames) >= 2, f"a session of 8 steps recorded {len(frames)} frames{where}")
         panel = export.session_panel(session, size=(1300, 850))
         try:
-            views = panel.views()
+            views = panel.views(every=True)
             require(panel.shown is not None and panel.shown[1] == frames[-1].step and panel.shown[2],
                     f"after a rebuild the panel's shown frame is {panel.shown and panel.shown[1:]}, not the live step "
                     f"{frames[-1].step}{where}")

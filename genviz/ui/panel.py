@@ -200,18 +200,29 @@ class LabPanel(QWidget):
         for name, widget in views.items():
             widget.setObjectName(name)
 
-    def views(self) -> dict:
-        """The panel's plots by title (what View ▸ Export and ``genviz export --view`` name)."""
+    def views(self, every: bool = False) -> dict:
+        """The panel's plots by title (what View ▸ Export and ``genviz export --view`` name); a view the lab marked
+        as not applying to the run's settings (:meth:`set_view_applies`: the flow beside the main one when there is
+        none) is left out, unless ``every`` (the contract's check that every view has a card)."""
         import pyqtgraph as pg
 
         out = {}
         for w in self.findChildren(pg.PlotWidget):
+            if not every and w.property("genviz_applies") is False:
+                continue
             # a stable name set by the lab (``name_views``); else one made from the title
             name = w.objectName() or view_name(w.getPlotItem().titleLabel.text or type(w).__name__)
             while name in out:
                 name += "-2"
             out[name] = w
         return out
+
+    @staticmethod
+    def set_view_applies(view, applies: bool) -> None:
+        """Show a view only where it applies to the run's settings; one that does not is hidden and is no view to
+        export (:meth:`views`)."""
+        view.setProperty("genviz_applies", bool(applies))
+        view.setVisible(bool(applies))
 
     # the experiments a paged panel shows one page each for (the ``experiment`` setting's values)
     PAGES: tuple[str, ...] = ()

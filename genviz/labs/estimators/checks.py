@@ -85,6 +85,31 @@ def estimator_checks(exp, checks: Checks) -> None:
 
             checks.add(f"test ELBO ± SE ({method})", f"test_elbo.{method}", "its standard error covers the Monte "
                        "Carlo noise (repetition)", se, kind="estimate")
+    elif exp.kind == "iwae":
+        x = exp.x_test[:50]
+        for method, model in zip(exp.methods, exp.models):
+            def iw_order(model=model) -> tuple[bool, str]:
+                torch.manual_seed(77)
+                bounds = {k: torch.stack([model.iwae_bound(x, k, reparam=False).double() for _ in range(4)]).mean(0)
+                          for k in (1, 10, 100, 1000)}
+                means = [float(b.mean()) for b in bounds.values()]
+                ses = [float(b.std() / math.sqrt(len(b))) for b in bounds.values()]
+                return ordered(means, ses, [f"L_{k}" for k in bounds])
+
+            checks.add(f"test −log p(x) ({method})", f"nll.{method}", "IWAE bounds climb with k toward log p(x): "
+                       "L₁ ≤ L₁₀ ≤ L₁₀₀ ≤ L₁₀₀₀ (Burda et al. 2016, Thm. 1), so L₅₀₀ shown is a lower bound",
+                       iw_order, kind="estimate")
+
+            def nll_se(model=model) -> tuple[bool, str]:
+                reps = [torch.cat([model.iwae_bound(p, 500, reparam=False) for p in x.split(25)]).double()
+                        for _ in range(8)]
+                spread = float(np.std([float(r.mean()) for r in reps], ddof=1))
+                shown = float(np.mean([float(r.std() / math.sqrt(len(r))) for r in reps]))
+                return spread <= shown, (f"8 repeats with fresh draws spread {spread:.3g}; the SE shown {shown:.3g} "
+                                         "(over the images) covers them")
+
+            checks.add(f"test −log p(x) ± SE ({method})", f"nll_se.{method}", "its standard error covers the Monte "
+                       "Carlo noise (repetition)", nll_se, kind="estimate")
     else:
         x = exp.x_test[:50]
         for method, model in zip(exp.methods, exp.models):

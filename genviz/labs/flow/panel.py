@@ -78,7 +78,7 @@ class FlowPanel(LabPanel):
         self.target_plot, self.target_img = heat_plot("Target", label="density")
         # the flow trained beside the main one (setting beside): the MAF paper's 1 MADE against a stack
         self.beside_plot, self.beside_img = heat_plot("Flow beside it", label="density")
-        self.beside_plot.hide()
+        self.set_view_applies(self.beside_plot, False)
         self.logdet_plot, self.logdet_img = heat_plot("log|det J| of layer k", "CET-D1", label="nats")
         self.name_views({"warp": self.warp, "model-density": self.model_plot, "target": self.target_plot,
                          "beside-density": self.beside_plot,
@@ -198,7 +198,7 @@ class FlowPanel(LabPanel):
         for plot in (self.model_plot, self.target_plot, self.logdet_plot, self.beside_plot):
             plot.setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0)
         beside = int(info.get("beside", 0))
-        self.beside_plot.setVisible(beside > 0)
+        self.set_view_applies(self.beside_plot, beside > 0)
         self.pair.setSizes([300, 300 if beside else 0, 300])  # equal heights: the three densities compared
         self.beside_img.clear()
         if beside:
