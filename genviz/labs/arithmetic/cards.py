@@ -1,5 +1,5 @@
 """Info cards of the latent-arithmetic lab's views (genviz.core.cards)."""
-from genviz.core.cards import Card
+from genviz.core.cards import Card, Equation, Term
 from genviz.vae import live
 
 
@@ -8,6 +8,20 @@ def _curves(data: dict) -> list:
 
 
 WHITE = "White, Sampling Generative Networks (2016): spherical interpolation, attribute vectors, analogies"
+
+
+def _classes(data: dict) -> list:
+    ct = data.get("class_transfer")
+    if not ct:
+        return []
+    return [Equation(Term(r"\hat{P}(\mathrm{reads\ as\ } t)", "moved examples classified as their target",
+                          ct["accuracy"], ct["accuracy_se"], "class-analogies", key="class_transfer.accuracy"),
+                     title=f"{ct['n']:,} moves (20 examples per class to each other class); chance {ct['chance']:.2f}"),
+            Equation(Term(r"P(\mathrm{right\ on\ real})", "the classifier on real held-out digits",
+                          ct["classifier_accuracy"], None, "class-analogies", how="a count over the test split"),
+                     title="the yardstick")]
+
+
 KINGMA = "Kingma &amp; Welling, Auto-Encoding Variational Bayes (2014)"
 ANALOGY = Card(
     "Analogy", "The four images of the analogy a &minus; b + c: three chosen images and the decoded result.",
@@ -52,6 +66,16 @@ CARDS = {
         "|cos(d<sub>factor</sub>, e<sub>slider</sub>)|, d<sub>factor</sub> = the mean latent change per unit of the factor",
         "Higgins et al., &beta;-VAE (2017), on disentanglement",
         "A slider that lines up with one factor only is disentangled; a plain VAE usually mixes them.", live=_factors),
+    "class-analogies": Card(
+        "Class analogies",
+        "Labelled data (the digits): each row starts from a data image (left column), encodes it, and moves it by a "
+        "class vector to every class: z(x) &minus; z&#772;(its class) + z&#772;(t), decoded. Below, how often the "
+        "result reads as class t to a nearest-class-mean classifier on pixels.",
+        "z&#772;(c) = mean of &mu;<sub>&phi;</sub>(x) over the shown points of class c; image = E[x | z(x) &minus; "
+        "z&#772;(s) + z&#772;(t)]",
+        f"{WHITE}; Kingma et al., Semi-supervised learning with deep generative models (2014), fig. 1 (analogies)",
+        "Along a row the digit changes, the handwriting (slant, thickness) stays: class and style sit in different "
+        "directions of the latent space, although no label was used in training.", live=_classes),
     "walk-linear": Card(
         "Linear walk", "Images decoded along the straight line from a to b in latent space.",
         "z(t) = (1 &minus; t) a + t b, t from 0 to 1", WHITE,

@@ -106,3 +106,28 @@ def factor_directions(mu: np.ndarray, factors: dict[str, np.ndarray]):
     norms = np.maximum(np.linalg.norm(directions, axis=1, keepdims=True), 1e-12)
     cosines = np.abs(directions) / norms
     return names, directions, r2, cosines
+
+
+def nearest_centroid(images: np.ndarray, centroids: np.ndarray) -> np.ndarray:
+    """The class whose mean image is nearest (Euclidean, pixels) to each image: [n, p], [k, p] -> [n]."""
+    x, c = np.asarray(images, np.float64), np.asarray(centroids, np.float64)
+    d2 = (x ** 2).sum(1)[:, None] - 2 * x @ c.T + (c ** 2).sum(1)[None]
+    return d2.argmin(1)
+
+
+def class_transfer_pairs(labels: np.ndarray, per_class: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """For every ordered pair of classes (s, t ≠ s), up to ``per_class`` examples of s: (example indices [m],
+    target classes [m]) for the class-vector analogy z(x) − z̄_s + z̄_t."""
+    labels = np.asarray(labels)
+    classes = np.unique(labels)
+    idx, target = [], []
+    for s in classes:
+        members = np.flatnonzero(labels == s)
+        pick = rng.choice(members, size=min(per_class, len(members)), replace=False)
+        for t in classes:
+            if t != s:
+                idx.append(pick)
+                target.append(np.full(len(pick), t))
+    if not idx:
+        return np.zeros(0, int), np.zeros(0, int)
+    return np.concatenate(idx), np.concatenate(target)

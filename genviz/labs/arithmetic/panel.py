@@ -13,10 +13,11 @@ from PySide6.QtWidgets import (QComboBox, QFileDialog, QGridLayout, QLabel, QPus
 
 from genviz.labs.arithmetic import latent_ops as ops
 from genviz.core.mosaic import tile
+from genviz.core.numbers import estimate
 from genviz.vae.decode import decode_numpy
 from genviz.ui import theme
 from genviz.ui.panel import LabPanel, column, row
-from genviz.ui.plots import ClickableImage, add_colorbar, CurvePlot, ImagePlot, make_plot
+from genviz.ui.plots import ClickableImage, add_colorbar, CurvePlot, ImagePlot, keyed, make_plot
 
 SLIDER_RANGE = 3.0  # sliders span +-3 prior (or data) standard deviations, in steps of 0.01
 STRIP_COLUMNS, STRIP_ROWS = 16, 2
@@ -160,6 +161,7 @@ class ArithmeticPanel(LabPanel):
         self.tabs.addTab(self._build_analogy(), "Analogy")
         self.tabs.addTab(self._build_walks(), "Walks")
         self.tabs.addTab(self._build_factors(), "Factors")
+        self.tabs.addTab(self._build_classes(), "Classes")
 
         top = QSplitter(Qt.Horizontal)
         for w in (sliders_box, center, self.tabs):
@@ -288,6 +290,35 @@ class ArithmeticPanel(LabPanel):
         lay.addLayout(row(QLabel("animate"), self.walk_kind, self.play_walk_button))
         return box
 
+    def _build_classes(self) -> QWidget:
+        """Labelled data (digits): each row an example (left), moved by the class vector z − z̄_own + z̄_t to every
+        class t (columns), and how often the result reads as t."""
+        box = QWidget()
+        lay = QVBoxLayout(box)
+        self.class_view = ImagePlot(keyed("Class analogies", "x, then z(x) − z̄(its class) + z̄(t) for t = 0 … 9"),
+                                    levels=(0, 255))
+        self.class_view.setObjectName("class-analogies")
+        lay.addWidget(self.class_view, 1)
+        self.class_text = QLabel("Class analogies appear for labelled data (the digits).")
+        self.class_text.setWordWrap(True)
+        self.class_text.setTextFormat(Qt.RichText)
+        lay.addWidget(self.class_text)
+        return box
+
+    def _draw_classes(self) -> None:
+        ct = self.heavy.get("class_transfer")
+        if ct is None:
+            self.class_view.clear_image()
+            self.class_text.setText("Class analogies appear for labelled data (the digits).")
+            return
+        self.class_view.set_image(np.asarray(ct["grid"]))
+        self.class_text.setText(
+            f"Moved to class t, the decoded image reads as t (nearest class-mean classifier on pixels) "
+            f"<b>{estimate(100 * ct['accuracy'], 100 * ct['accuracy_se'])} %</b> of {ct['n']:,} times "
+            f"(chance {100 * ct['chance']:.0f} %; the classifier is right on {100 * ct['classifier_accuracy']:.0f} % "
+            "of real held-out digits). Each example's offset from its class mean in latent space, its style, is carried "
+            "over.")
+
     def _build_factors(self) -> QWidget:
         box = QWidget()
         lay = QVBoxLayout(box)
@@ -395,7 +426,7 @@ class ArithmeticPanel(LabPanel):
             self._start_views()
         else:
             self._follow_training()
-        self.draw_in_turns([self.render, self._draw_factors])  # render() schedules the smaller views
+        self.draw_in_turns([self.render, self._draw_factors, self._draw_classes])  # render() schedules the smaller views
 
     def clear(self) -> None:
         self.cancel_drawing()
@@ -404,7 +435,7 @@ class ArithmeticPanel(LabPanel):
         self.decode_next, self.decode_in_flight = {}, {}
         self.curves.clear_data()
         for view in (self.image_view, self.attr_strip, self.lerp_view, self.slerp_view, self.strip,
-                     *self.analogy_views.values()):
+                     *self.analogy_views.values(), self.class_view):
             view.clear_image()
         self.factor_image.clear()
         self.norm_lerp.setData([], [])
