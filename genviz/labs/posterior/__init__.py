@@ -27,5 +27,7 @@ LAB = LabInfo(
                 50, 600, live=True),
         Setting("hmc", True, "bool", "stream Hamiltonian Monte Carlo samples of p(z|x)", live=True),
         Setting("full_cov", True, "bool", "also fit a full-covariance Gaussian per example", live=True),
+        Setting("gap_table", False, "bool", "the inference gaps averaged over 16 test images, live (log p(x) by "
+                "quadrature, q* fitted per image as training goes)", live=True),
     ),
 )

@@ -29,6 +29,16 @@ def _bounds(data: dict) -> list:
             Term(r"\log p(x)-\mathcal{L}[q^*]", "approximation gap", n["approximation_gap"],
                  se.get("approximation_gap"), "posterior#qstar")),
             title="Cremer et al. (2018): the gap to log p(x) is the amortization gap plus the approximation gap"))
+    t = data.get("gap_table")
+    if t:
+        out.append(Equation(
+            Term(r"\overline{\log p(x)-\mathcal{L}[q]}", f"inference gap, mean over {t['points']} test images",
+                 t["inference_gap"], t["inference_gap_se"], "bounds", key="gap_table.inference_gap"),
+            (Term(r"\overline{\mathcal{L}[q^*]-\mathcal{L}[q]}", "amortization gap", t["amortization_gap"],
+                  t["amortization_gap_se"], "bounds", key="gap_table.amortization_gap"),
+             Term(r"\overline{\log p(x)-\mathcal{L}[q^*]}", "approximation gap", t["approximation_gap"],
+                  t["approximation_gap_se"], "bounds", key="gap_table.approximation_gap")),
+            title="Cremer et al.'s table, live: averaged over test images (± SE over the images)"))
     return out
 
 

@@ -19,6 +19,10 @@ HMC_CHAINS = 16
 HMC_WARMUP = 15  # step-size adaptation iterations, discarded
 HMC_MAX_ITERATIONS = 1500  # per example and model state, after which the cloud stops growing
 QSTAR_MAX_STEPS = 1500
+TABLE_POINTS = 16  # test images of the live gap table (setting gap_table)
+TABLE_GRID = 64  # their quadrature grid
+TABLE_QSTAR_STEPS = 25  # q* steps per image and snapshot (warm-started from the last snapshot's fit)
+TABLE_SAMPLES = 400  # ELBO draws per image (common random numbers for L[q] and L[q*])
 ELBO_SAMPLES = 2000
 
 
@@ -137,7 +141,8 @@ class PosteriorExperiment(VAEExperiment):
                    "se": {"elbo_q": se_q, "kl_q": se_q, **{f"iwae_{k}": s for k, (_, s) in iwae.items()}}}
         self._gaps(numbers, fits, st)
         st["numbers"] = numbers  # live refinements update the q* entries of these
-        return {
+        table = {"gap_table": self.gap_table(model)} if self.settings["gap_table"] else {}
+        return {**table,
             "example": int(self.view["example"]) % len(self.x_eval),
             "posterior": grid.log_density.astype(np.float32), "extent": grid.extent,
             "levels": grid.mass_levels((0.5, 0.9, 0.99)), "grid_ms": grid_ms,
@@ -146,6 +151,41 @@ class PosteriorExperiment(VAEExperiment):
             "iw": {k: inf.iw_resample(model, x, k, IW_VIEW_DRAWS, self.gen).astype(np.float32) for k in IW_VIEW_KS},
             "points": to_numpy(mu_eval), **elbo_numbers(model.elbo_terms(self.x_test[:1000])),
         }
+
+    def gap_table(self, model) -> dict:
+        """Cremer et al.'s table live: over TABLE_POINTS test images, log p(x) by quadrature, L[q*] (a diagonal
+        Gaussian fitted to each image, warm-started from its fit at the last snapshot, so it converges as training
+        goes) and L[q] (common random numbers), their means and the gaps' means ± SE over the images."""
+        fits = getattr(self, "_table_fits", None)
+        if fits is None:
+            fits = self._table_fits = {}
+        rows = []
+        for i, x in enumerate(self.x_test[:TABLE_POINTS]):
+            q = inf.encoder_q(model, x)
+            log_px = inf.grid_posterior(model, x, TABLE_GRID, hint=(q.mu.numpy(), q.scale_tril.diagonal().numpy())).log_px
+            lq = inf.elbo_samples(model, x, q, TABLE_SAMPLES)
+            opt = fits.get(i)
+            # the last snapshot's fit is a warm start only while it is still better than the encoder's q (the model
+            # moves under it as training goes): else q* starts again from q, so it never reads below L[q]
+            if opt is None or inf.elbo_samples(model, x, opt.q(), TABLE_SAMPLES).mean() < lq.mean():
+                opt = fits[i] = inf.OptimalGaussian(q, full=False)
+            opt.fit(model, x, TABLE_QSTAR_STEPS)
+            lstar = inf.elbo_samples(model, x, opt.q(), TABLE_SAMPLES)
+            rows.append((log_px, float(lq.mean()), float(lstar.mean())))
+        r = np.asarray(rows, np.float64)
+        n = len(r)
+
+        def mean_se(v: np.ndarray) -> tuple[float, float]:
+            return float(v.mean()), float(v.std(ddof=1) / np.sqrt(n)) if n > 1 else float("nan")
+
+        out = {"points": n, "qstar_steps": int(np.median([o.steps for o in fits.values()])), "grid": TABLE_GRID}
+        for key, v in (("log_px", r[:, 0]), ("elbo_q", r[:, 1]), ("elbo_qstar", r[:, 2]),
+                       ("approximation_gap", r[:, 0] - r[:, 2]), ("amortization_gap", r[:, 2] - r[:, 1]),
+                       ("inference_gap", r[:, 0] - r[:, 1]),
+                       # Cremer et al.'s finding, paired over the images: amortization costs more than the Gaussian
+                       ("amortization_lead", (r[:, 2] - r[:, 1]) - (r[:, 0] - r[:, 2]))):
+            out[key], out[key + "_se"] = mean_se(v)
+        return out
 
     @staticmethod
     def _gaps(numbers: dict, fits: dict, st: dict) -> None:

@@ -309,7 +309,19 @@ class PosteriorPanel(LabPanel):
             ("elbo_q", "ELBO of q(z|x)"), ("elbo_qstar", "ELBO of q* (diagonal)"), ("elbo_qfull", "ELBO of q* (full)"),
             ("kl_q", "KL(q ‖ p(z|x))"), ("approximation_gap", "approximation gap"),
             ("amortization_gap", "amortization gap")) if key in n]
-        html = ["<table cellspacing='2'><tr><td colspan='2'><i>nats, ± one standard error</i></td></tr>"]
+        head: list[str] = []  # the test-set table first (setting gap_table): the view's lesson, above the fold
+        table = data.get("gap_table")
+        if table is not None:
+            head.append(f"<table cellspacing='2'><tr><td colspan='2'><i>averaged over {table['points']} test images "
+                        f"(± SE over the images; q* {table['qstar_steps']} Adam steps per image)</i></td></tr>")
+            for key, label in (("log_px", "log p(x) by quadrature"), ("elbo_qstar", "L[q*], best diagonal Gaussian"),
+                               ("elbo_q", "L[q], the encoder"), ("approximation_gap", "approximation gap"),
+                               ("amortization_gap", "amortization gap"), ("inference_gap", "inference gap")):
+                head.append(f"<tr><td>{label}</td><td align='right'><b>{estimate(table[key], table[key + '_se'])}"
+                            "</b></td></tr>")
+            head.append("</table>")
+        html = head + ["<table cellspacing='2'><tr><td colspan='2'><i>the chosen x: nats, ± one standard error</i>"
+                       "</td></tr>"]
         html += [f"<tr><td>{label}</td><td align='right'><b>{value}</b></td></tr>" for label, value in rows]
         html.append("</table>")
         hmc = data.get("hmc")

@@ -1,0 +1,112 @@
+"""The figures issue 34 added to existing labs: what each computes holds its identities and exact values (the HMC
+paths are the leapfrog integrator's, the live gap table adds up, the flow beside the main one trains on the same
+batches, the arithmetic lab's class transfer, the aggregate posterior's numbers in the manifold snapshot)."""
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from genviz.core.labs import get_lab
+from genviz.core.settings import resolve
+
+
+def experiment(lab: str, data: str | None = None, **settings):
+    from genviz.core.labs import import_object
+
+    info = get_lab(lab)
+    cls = import_object(info.experiment)
+    return cls(resolve(info.settings, {**dict(info.quick), **settings}), seed=0, data=data)
+
+
+def test_hmc_paths_are_leapfrog_trajectories_that_start_at_the_chain():
+    from genviz.labs.posterior import inference as inf
+
+    exp = experiment("posterior", hmc=True)
+    for _ in range(30):
+        exp.train_step()
+    model, x = exp.model.eval(), exp.chosen_x()
+    q = inf.encoder_q(model, x)
+    h = inf.HMC(q.rsample(16), step_size=0.1, adapt=0, seed=1)
+    start = h.z.clone()
+    h.run(model, x, 1)
+    t = h.trajectories()
+    assert t["paths"].shape == (inf.TRAJECTORY_CHAINS, h.leapfrog + 1, 2)
+    assert np.allclose(t["paths"][:, 0], start[:inf.TRAJECTORY_CHAINS].numpy(), atol=1e-6)
+    # an accepted chain stands at its path's end, a rejected one at its start
+    for i, ok in enumerate(t["accepted"]):
+        assert np.allclose(h.z[i].numpy(), t["paths"][i, -1 if ok else 0], atol=1e-5)
+    h.run(model, x, 5)
+    assert len(h.trajectories()["paths"]) == inf.TRAJECTORIES_KEPT * inf.TRAJECTORY_CHAINS
+
+
+def test_live_gap_table_adds_up_and_q_star_never_reads_below_q():
+    exp = experiment("posterior", hmc=False, gap_table=True)
+    for _ in range(50):
+        exp.train_step()
+    for _ in range(2):
+        t = exp.snapshot(True)["gap_table"]
+        assert t["points"] == 16
+        assert t["inference_gap"] == pytest.approx(t["approximation_gap"] + t["amortization_gap"], abs=1e-9)
+        assert t["inference_gap"] == pytest.approx(t["log_px"] - t["elbo_q"], abs=1e-9)
+        assert t["amortization_gap"] > -3 * t["amortization_gap_se"] - 1e-3
+        assert t["amortization_lead"] == pytest.approx(t["amortization_gap"] - t["approximation_gap"], abs=1e-9)
+
+
+def test_flow_beside_trains_on_the_same_batches_as_a_flow_of_its_own():
+    exp = experiment("flow", flow="maf", layers=2, beside=1)
+    alone = experiment("flow", flow="maf", layers=1)
+    # the second flow's start differs (it is built after the first), but its batches are the main flow's: the
+    # same loss on the same batch as a lone 1-layer flow started from its weights
+    alone.flow.load_state_dict(exp.beside.state_dict())
+    alone.opt.load_state_dict(exp.opt_beside.state_dict())
+    alone.np_rng = np.random.default_rng(exp.seed)
+    exp.np_rng = np.random.default_rng(exp.seed)
+    for _ in range(5):
+        a, b = exp.train_step(), alone.train_step()
+        assert a["beside_train_nll"] == pytest.approx(b["train_nll"], rel=1e-6)
+    snap = exp.snapshot(True)
+    assert snap["beside_lead"] == pytest.approx(snap["beside_test_nll"] - snap["test_nll"], abs=1e-6)
+    assert snap["beside_density"].shape == snap["density"].shape
+    assert "beside" in exp.model_state() and "beside_optimizer" in exp.model_state()
+
+
+def test_class_transfer_on_digits():
+    from genviz.labs.arithmetic.latent_ops import class_transfer_pairs, nearest_centroid
+
+    c = np.eye(3) * 10
+    assert list(nearest_centroid(c + 0.1, c)) == [0, 1, 2]
+    idx, target = class_transfer_pairs(np.array([0, 0, 1, 1, 2]), 5, np.random.default_rng(0))
+    assert len(idx) == 2 * 2 + 2 * 2 + 1 * 2  # every example of s moved to the two other classes
+    assert all(np.array([0, 0, 1, 1, 2])[idx] != target)
+    exp = experiment("arithmetic", data="digits")
+    ct = exp.snapshot(True)["class_transfer"]
+    assert ct["n"] == 10 * 9 * 20 and ct["chance"] == pytest.approx(0.1)
+    assert 0.8 < ct["classifier_accuracy"] <= 1.0  # nearest class mean on the 8x8 digits: about 0.9
+    assert ct["grid"].dtype == np.uint8 and ct["grid"].shape[1] > ct["grid"].shape[0]  # 8 rows, 11 columns
+
+
+def test_manifold_aggregate_numbers_add_up():
+    exp = experiment("manifold", aggregate=True)
+    for _ in range(100):
+        exp.train_step()
+    a = exp.snapshot(True)["aggregate"]
+    assert a["mean_kl"] == pytest.approx(a["mutual_info"] + a["marginal_kl"], abs=1e-9)
+    assert abs(a["mean_kl"] - a["mean_kl_exact"]) < 4 * a["mean_kl_se"] + 1e-6
+    assert a["mutual_info"] <= a["mutual_info_max"] + 4 * a["mutual_info_se"]
+    assert a["density"].shape == (80, 80) and math.isfinite(float(a["density"].sum()))
+    assert "aggregate" not in experiment("manifold").snapshot(True)
+
+
+def test_iwae_experiment_trains_three_models_on_their_bounds():
+    exp = experiment("estimators", experiment="iwae", latent=3)
+    x = exp.x_test[:20]
+    torch.manual_seed(0)
+    with torch.no_grad():
+        b = [float(exp.models[0].iwae_bound(x, k).mean()) for k in (1, 10, 100)]
+    assert b[0] <= b[1] + 0.5 and b[1] <= b[2] + 0.3  # the bounds climb with k (small noise allowed)
+    row = exp.train_step()
+    assert set(row) >= {"bound_k1", "bound_k5", "bound_k50"}
+    snap = exp.snapshot(True)
+    assert snap["nll_lead"] == pytest.approx(snap["nll"]["k1"] - snap["nll"]["k50"], abs=1e-9)
+    assert set(snap["active"]) == {"k1", "k5", "k50"}
