@@ -110,3 +110,18 @@ def test_iwae_experiment_trains_three_models_on_their_bounds():
     snap = exp.snapshot(True)
     assert snap["nll_lead"] == pytest.approx(snap["nll"]["k1"] - snap["nll"]["k50"], abs=1e-9)
     assert set(snap["active"]) == {"k1", "k5", "k50"}
+
+
+def test_good_likelihood_bad_samples_mixture_is_exact():
+    exp = experiment("autoregressive", noise_mix=0.99)
+    for _ in range(20):
+        exp.train_step()
+    m = exp.snapshot(True)["mixture"]
+    x = exp.x_test[:500]
+    with torch.no_grad():
+        log_p = exp.model.log_prob(x).double()
+    # by enumeration of the two components: p_mix(x) = 0.01 p(x) + 0.99 2^-64
+    want = -torch.log(0.01 * log_p.exp() + 0.99 * 2.0 ** -exp.D).mean()
+    assert m["nll"] == pytest.approx(float(want), rel=1e-9)
+    assert 0 <= m["cost"] <= m["bound"] + 1e-12 and m["bound"] == pytest.approx(math.log(100))
+    assert m["n_samples"] == 16 and 10 <= m["noise_samples"] <= 16

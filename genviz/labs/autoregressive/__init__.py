@@ -34,6 +34,9 @@ LAB = LabInfo(
                 "modelled on a grid of bins as p(x1 bin) p(x2 bin | x1 bin) (the image settings then do not apply)",
                 suggestions=("", "ring8", "grid25", "moons", "spiral", "checkerboard")),
         Setting("bins", 48, "int", "2-D points: bins per axis", 4, 256),
+        Setting("noise_mix", 0.0, "float", "Theis et al.'s counter-example: show the mixture (1 − w) p_model + w "
+                "uniform noise (its exact test NLL and its samples) beside the trained model; w = 0: off", 0.0, 0.9999,
+                live=True),
         Setting("image", 0, "int", "the test image whose per-pixel NLL, completions and receptive field are shown",
                 0, 100000, live=True),
     ),

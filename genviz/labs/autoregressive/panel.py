@@ -213,7 +213,8 @@ class AutoregressivePanel(LabPanel):
             self._set_density(self.hist_img, hist, float(hist.max()) or 1.0)
             return
         h, w = info["image_shape"]
-        self.samples_view.setTitle(f"{model} samples ({h}×{w}, {info['dataset']})", size=theme.title_size())
+        self.samples_title = f"{model} samples ({h}×{w}, {info['dataset']})"
+        self.samples_view.setTitle(self.samples_title, size=theme.title_size())
         masks = info.get("made_masks") or []
         self.tabs.setTabEnabled(1, bool(masks))
         self.mask_choice.blockSignals(True)
@@ -299,8 +300,16 @@ class AutoregressivePanel(LabPanel):
         self.image_view.setTitle(f"Test image {data['image_index']}", size=theme.title_size())
 
     def _draw_samples(self, data: dict) -> None:
-        if "samples" in data and not self.timer.isActive():
+        mix = data.get("mixture")
+        if mix is not None and "samples" in mix and not self.timer.isActive():  # the counter-example's samples
+            self.samples_view.set_image(self._mosaic(mix["samples"]))
+            self.samples_view.setTitle(keyed(f"Samples of the mixture {1 - mix['w']:.3g} p + {mix['w']:.3g} noise",
+                                             f"{mix['noise_samples']} of {mix['n_samples']} are noise"),
+                                       size=theme.title_size())
+        elif "samples" in data and not self.timer.isActive():
             self.samples_view.set_image(self._mosaic(data["samples"]))
+            if getattr(self, "samples_title", None):
+                self.samples_view.setTitle(self.samples_title, size=theme.title_size())
 
     def _draw_live_completions(self, data: dict) -> None:
         """Each snapshot completes the chosen image's bottom half (unless a painted region is shown)."""
@@ -343,6 +352,13 @@ class AutoregressivePanel(LabPanel):
                          f" (mean over the {s.get('n_masks', 'K')} orderings); the test NLL is their ensemble, which "
                          f"averages their p(x): <b>{estimate(data['ensemble_gain'], data.get('ensemble_gain_se'))}</b> "
                          "nats lower")
+        mix = data.get("mixture")
+        if mix is not None:
+            parts.append(f"<b>the mixture with {100 * mix['w']:.4g} % noise: test NLL {estimate(mix['nll'], mix['nll_se'])}"
+                         f"</b>, only {estimate(mix['cost'], mix['cost_se'])} nats ({mix['cost_bits_per_dim']:.3f} bits/dim) "
+                         f"above the model's (at most log 1/(1 − w) = {mix['bound']:.2f}), yet {mix['noise_samples']} of its "
+                         f"{mix['n_samples']} samples are noise: a good likelihood does not mean good samples "
+                         "(Theis et al. 2016)")
         parts.append(f"chosen image: {float(np.sum(data['pixel_nll'])):.2f} nats")
         if "completion_match" in data:
             gain = estimate(100 * data["completion_gain"], 100 * (data.get("completion_gain_se") or 0) or None)
