@@ -125,3 +125,20 @@ def test_good_likelihood_bad_samples_mixture_is_exact():
     assert m["nll"] == pytest.approx(float(want), rel=1e-9)
     assert 0 <= m["cost"] <= m["bound"] + 1e-12 and m["bound"] == pytest.approx(math.log(100))
     assert m["n_samples"] == 16 and 10 <= m["noise_samples"] <= 16
+
+
+@pytest.mark.parametrize("layers", [3, 5, 6])
+def test_wavenet_is_causal_and_sees_exactly_the_previous_two_to_the_layers_pixels(layers):
+    from genviz.models.autoregressive import WaveNet, receptive_field
+
+    torch.manual_seed(layers)
+    m = WaveNet(64, 8, layers)
+    x = torch.bernoulli(torch.full((6, 64), 0.5))
+    for d in range(64):
+        seen = np.flatnonzero(receptive_field(m, x, d) != 0)
+        assert list(seen) == list(range(max(0, d - 2 ** layers), d)), (d, seen)
+    # a normalised distribution over all 2^D images: a proper autoregressive model (enumerated on D = 6)
+    small = WaveNet(6, 4, 2)
+    grid = torch.tensor([[(i >> k) & 1 for k in range(6)] for i in range(64)], dtype=torch.float32)
+    with torch.no_grad():
+        assert float(torch.logsumexp(small.log_prob(grid), 0)) == pytest.approx(0.0, abs=1e-5)

@@ -205,7 +205,7 @@ VARIANTS = [("gan", {"loss": "wgan-gp", "unroll": 1, "pack": 2}), ("gan", {"loss
             ("flow", {"flow": "maf", "data": "checkerboard"}), ("flow", {"flow": "maf", "beside": 1}), ("diffusion", {"process": "flow", "guidance": 2.0}),
             ("diffusion", {"process": "ve", "data": "moons"}), ("autoregressive", {"model": "pixelcnn"}),
             ("autoregressive", {"model": "made", "masks": 2, "order": "random"}),
-            ("autoregressive", {"points": "moons"}), ("gibbs", {"method": "cd", "k": 2}), ("gibbs", {"mode": "sample"}),
+            ("autoregressive", {"points": "moons"}), ("autoregressive", {"model": "wavenet", "layers": 3}), ("gibbs", {"method": "cd", "k": 2}), ("gibbs", {"mode": "sample"}),
             ("estimators", {"experiment": "discrete"}), ("estimators", {"experiment": "vae"}),
             ("estimators", {"experiment": "wake-sleep"}), ("estimators", {"f": "decoder"}),
             ("estimators", {"experiment": "iwae", "latent": 3}),

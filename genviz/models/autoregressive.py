@@ -388,6 +388,41 @@ class GatedPixelCNN(_ImageModel):
         return torch.sigmoid(self.out2(F.relu(self.out1(h)))[:, 0, 0, -1])
 
 
+class WaveNet(Autoregressive):
+    """WaveNet's stack of dilated causal convolutions (van den Oord et al. 2016, "WaveNet", fig. 3 and sec. 2.3)
+    on the image read as one sequence in raster order: the input is shifted one step (position t holds x_{t-1}),
+    then ``layers`` gated residual blocks with kernel 2 and dilations 1, 2, 4, ..., each output t seeing its own
+    position and the one ``dilation`` back; skip connections sum into a 1x1 head. The receptive field therefore
+    doubles with each layer: output t depends on exactly the previous 2^layers pixels (fewer near the start)."""
+
+    def __init__(self, D: int, channels: int = 32, layers: int = 5):
+        super().__init__()
+        self.D = D
+        self.register_buffer("order", torch.arange(D))
+        self.dilations = [2 ** i for i in range(layers)]
+        self.inp = nn.Conv1d(1, channels, 1)
+        self.filters = nn.ModuleList(nn.Conv1d(channels, channels, 2, dilation=d) for d in self.dilations)
+        self.gates = nn.ModuleList(nn.Conv1d(channels, channels, 2, dilation=d) for d in self.dilations)
+        self.res = nn.ModuleList(nn.Conv1d(channels, channels, 1) for _ in self.dilations)
+        self.skip = nn.ModuleList(nn.Conv1d(channels, channels, 1) for _ in self.dilations)
+        self.out1, self.out2 = nn.Conv1d(channels, channels, 1), nn.Conv1d(channels, 1, 1)
+
+    @property
+    def receptive(self) -> int:
+        """How many previous pixels an output sees: 2^layers."""
+        return 1 + sum(self.dilations)
+
+    def logits(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.inp(F.pad(x.reshape(-1, 1, self.D)[:, :, :-1], (1, 0)))  # shifted: t sees x_{<t} only
+        skips = 0
+        for d, f, g, res, skip in zip(self.dilations, self.filters, self.gates, self.res, self.skip):
+            padded = F.pad(h, (d, 0))  # causal: output t from positions t - d and t
+            z = torch.tanh(f(padded)) * torch.sigmoid(g(padded))
+            h = h + res(z)
+            skips = skips + skip(z)
+        return self.out2(F.relu(self.out1(F.relu(skips))))[:, 0, :]
+
+
 def receptive_field(model: Autoregressive, x: torch.Tensor, d: int) -> np.ndarray:
     """sum over the inputs x ([n, D] or [D]) of |d logit_d / d x|: which inputs output d depends on,
     computed from the model (not from theory; several inputs, so a unit that happens to be off for

@@ -19,10 +19,13 @@ LAB = LabInfo(
     settings=(
         Setting("model", "nade", "choice", "nade = shared weights (Larochelle & Murray 2011); made = masked MLP "
                 "(Germain et al. 2015); pixelcnn = masked convolutions (van den Oord et al. 2016); gated = "
-                "vertical and horizontal stacks, no blind spot", choices=("nade", "made", "pixelcnn", "gated")),
+                "vertical and horizontal stacks, no blind spot; wavenet = dilated causal 1-D convolutions over the pixels "
+                "in raster order (van den Oord et al. 2016)", choices=("nade", "made", "pixelcnn", "gated", "wavenet")),
         Setting("hidden", 256, "int", "NADE / MADE hidden units", 4, 4000, applies=(("model", ('nade', 'made')),)),
-        Setting("channels", 32, "int", "PixelCNN channels", 2, 256, applies=(("model", ('pixelcnn', 'gated')),)),
-        Setting("layers", 5, "int", "PixelCNN layers after the first", 1, 15, applies=(("model", ('pixelcnn', 'gated')),)),
+        Setting("channels", 32, "int", "PixelCNN / WaveNet channels", 2, 256,
+                applies=(("model", ('pixelcnn', 'gated', 'wavenet')),)),
+        Setting("layers", 5, "int", "PixelCNN layers after the first; WaveNet: dilated layers (dilations 1, 2, 4, ...: "
+                "it sees the previous 2^layers pixels)", 1, 15, applies=(("model", ('pixelcnn', 'gated', 'wavenet')),)),
         Setting("order", "raster", "choice", "NADE / MADE ordering of the pixels", choices=("raster", "random"), applies=(("model", ('nade', 'made')),)),
         Setting("masks", 1, "int", "MADE: orderings / connectivities trained in turn (order-agnostic training); "
                 "the test NLL averages them (an ensemble)", 1, 32, applies=(("model", ('made',)),)),

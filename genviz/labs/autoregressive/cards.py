@@ -99,7 +99,9 @@ CARDS = {
         "|&part; logit<sub>i</sub> / &part; x<sub>j</sub>|, relative to its maximum",
         AR,
         "PixelCNN's masked convolutions leave a blind spot above and to the right; the gated vertical and "
-        "horizontal stacks fill it.", live=_blind),
+        "horizontal stacks fill it. WaveNet's dilated causal convolutions (dilation 2<sup>l</sup> in layer l) read "
+        "the image as one sequence: its field is the previous 2<sup>layers</sup> pixels in raster order, doubling "
+        "with each layer (van den Oord et al. 2016, WaveNet, fig. 3).", live=_blind),
     "chosen-image": Card(
         "Test image",
         "The test image the per-pixel views describe; drag on it to hide a region for completion (Shift erases).",

@@ -14,7 +14,7 @@ from genviz.data.images import DataError
 from genviz.safeio import check_model_memory
 from genviz.labs.autoregressive import LAB
 from genviz.data.toy2d import make_toy
-from genviz.models.autoregressive import (MADE, NADE, BinnedAR2D, GatedPixelCNN, PixelCNN, blind_spot, make_order,
+from genviz.models.autoregressive import (MADE, NADE, BinnedAR2D, GatedPixelCNN, PixelCNN, WaveNet, blind_spot, make_order,
                                           receptive_field)
 
 EVAL = 500  # test images for the NLL of each snapshot
@@ -46,7 +46,8 @@ def training_bytes(settings: dict, height: int, width: int) -> float:
         return f * (weights * (6 + settings["masks"]) + 4 * B * (2 * H + D))
     c, layers = settings["channels"], settings["layers"] + 1
     per_map = B * c * D * layers
-    return f * (per_map * (2.5 if kind == "pixelcnn" else 14.0) + 4 * 10 * c * c * layers)
+    # WaveNet: filter, gate, their product, residual and skip maps per layer (1-D, kernel 2): an estimate, 8x
+    return f * (per_map * {"pixelcnn": 2.5, "wavenet": 8.0}.get(kind, 14.0) + 4 * 10 * c * c * layers)
 
 
 def build_model(settings: dict, height: int, width: int, seed: int):
@@ -59,6 +60,8 @@ def build_model(settings: dict, height: int, width: int, seed: int):
                     seed=seed)
     if kind == "pixelcnn":
         return PixelCNN(height, width, settings["channels"], settings["layers"])
+    if kind == "wavenet":
+        return WaveNet(D, settings["channels"], settings["layers"])
     return GatedPixelCNN(height, width, settings["channels"], settings["layers"] + 1)
 
 
@@ -302,7 +305,10 @@ class AutoregressiveExperiment(Experiment):
             with torch.enable_grad():
                 field = receptive_field(self.model, self.x_test[:8], d)
             # pixels above the probe within its field's reach that its prediction never sees: PixelCNN's blind spot
-            out.update(probe=d, probe_field=field.astype(np.float32), blind_spot=blind_spot(field, self.shape, d))
+            out.update(probe=d, probe_field=field.astype(np.float32), blind_spot=blind_spot(field, self.shape, d),
+                       # how many inputs the probe's prediction depends on, and the farthest back (pixels in raster order)
+                       field_size=int((field != 0).sum()),
+                       field_reach=int(d - np.flatnonzero(field != 0).min()) if (field != 0).any() else 0)
         return out
 
     def noise_mixture(self, nll: torch.Tensor) -> dict:

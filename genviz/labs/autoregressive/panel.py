@@ -484,7 +484,12 @@ class AutoregressivePanel(LabPanel):
                 self.field_view.addItem(self._field_mark)
             self._field_mark.setData([c + 0.5], [r + 0.5])
             order = np.asarray(self.static["order"])
-            if np.array_equal(order, np.arange(h * w)):  # raster order: the rows above should all be seen
+            if self.static.get("model") == "wavenet":  # a 1-D receptive field: the previous 2^layers pixels
+                seen = np.flatnonzero(field > 0)
+                back = int(r * w + c - seen.min()) if len(seen) else 0
+                self.field_view.setTitle(keyed("Receptive field", f"({r}, {c}) sees the {len(seen)} pixels before it, "
+                                               f"{back} back in raster order"), size=theme.title_size())
+            elif np.array_equal(order, np.arange(h * w)):  # raster order: the rows above should all be seen
                 blind = value.get("blind_spot")
                 if blind is None:
                     blind = blind_spot(field, (h, w), int(value["d"]))

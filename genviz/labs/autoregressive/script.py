@@ -17,6 +17,8 @@ MODELS = {
     "made": ("MADE(D, (s['hidden'], s['hidden']), masks=s['masks'], order=s['order'], seed=SEED)",
              "MADE (Germain et al. 2015)"),
     "pixelcnn": ("PixelCNN(H, W, s['channels'], s['layers'])", "PixelCNN (van den Oord et al. 2016)"),
+    "wavenet": ("WaveNet(D, s['channels'], s['layers'])", "WaveNet's dilated causal convolutions (van den Oord et al. "
+                "2016)"),
     "gated": ("GatedPixelCNN(H, W, s['channels'], s['layers'] + 1)",
               "Gated PixelCNN (van den Oord et al. 2016, 'Conditional image generation')"),
 }
