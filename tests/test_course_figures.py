@@ -142,3 +142,31 @@ def test_wavenet_is_causal_and_sees_exactly_the_previous_two_to_the_layers_pixel
     grid = torch.tensor([[(i >> k) & 1 for k in range(6)] for i in range(64)], dtype=torch.float32)
     with torch.no_grad():
         assert float(torch.logsumexp(small.log_prob(grid), 0)) == pytest.approx(0.0, abs=1e-5)
+
+
+def test_row_lstm_context_is_the_triangle():
+    """The Row LSTM's context, by autograd, is exactly the recursion of its two convolutions: the pixel to the left
+    (mask A) and the row above's states at c − 1 … c + 1."""
+    from genviz.models.autoregressive import RowLSTM, receptive_field
+
+    h = w = 8
+    torch.manual_seed(0)
+    m = RowLSTM(h, w, 8)
+    x = torch.bernoulli(torch.full((6, h * w), 0.5))
+
+    def context(r: int, c: int) -> set:
+        if r < 0 or c < 0 or c >= w:
+            return set()
+        out = {(r, c - 1)} if c >= 1 else set()
+        for cc in (c - 1, c, c + 1):
+            out |= context(r - 1, cc)
+        return out
+
+    for d in range(h * w):
+        r, c = divmod(d, w)
+        seen = {divmod(int(i), w) for i in np.flatnonzero(receptive_field(m, x, d) != 0)}
+        assert seen == context(r, c), d
+    with torch.no_grad():  # a normalised model: probabilities over all images of a 2 x 3 grid sum to 1
+        small = RowLSTM(2, 3, 4)
+        grid = torch.tensor([[(i >> k) & 1 for k in range(6)] for i in range(64)], dtype=torch.float32)
+        assert float(torch.logsumexp(small.log_prob(grid), 0)) == pytest.approx(0.0, abs=1e-5)

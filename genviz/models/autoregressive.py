@@ -423,6 +423,39 @@ class WaveNet(Autoregressive):
         return self.out2(F.relu(self.out1(F.relu(skips))))[:, 0, :]
 
 
+class RowLSTM(_ImageModel):
+    """PixelRNN's Row LSTM (van den Oord, Kalchbrenner & Kavukcuoglu 2016, sec. 3.1), one layer: the image is
+    processed row by row; the LSTM state of row r at column c comes from the row above's states at columns
+    c − 1, c, c + 1 (a width-3 state-to-state convolution) and from the current row's input just left of it (a
+    width-3 input-to-state convolution masked so column c sees column c − 1 only: mask A). Unrolled over the
+    rows, the context is a triangle: the pixel to the left, the row above's c − 2 … c, two rows up c − 3 … c + 1,
+    and so on; the rest of the row to the left and the pixels beyond the triangle's edges are never seen (the
+    paper's fig. 2 and 4: why the Diagonal BiLSTM was introduced)."""
+
+    def __init__(self, height: int, width: int, channels: int = 32):
+        super().__init__(height, width)
+        self.channels = channels
+        self.input_to_state = nn.Conv1d(1, 4 * channels, 3, padding=1)
+        self.register_buffer("in_mask", torch.tensor([1.0, 0.0, 0.0]).view(1, 1, 3))  # mask A: columns < c only
+        self.state_to_state = nn.Conv1d(channels, 4 * channels, 3, padding=1)
+        self.out1, self.out2 = nn.Conv1d(channels, channels, 1), nn.Conv1d(channels, 1, 1)
+        self.reach = height  # a row can see every row above it (within the triangle)
+
+    def image_logits(self, img: torch.Tensor) -> torch.Tensor:
+        b, c = img.shape[0], self.channels
+        h = img.new_zeros(b, c, self.width)
+        cell = img.new_zeros(b, c, self.width)
+        w_in = self.input_to_state.weight * self.in_mask
+        rows = []
+        for r in range(self.height):
+            gates = F.conv1d(img[:, :, r, :], w_in, self.input_to_state.bias, padding=1) + self.state_to_state(h)
+            i, f, o, g = gates.chunk(4, 1)
+            cell = torch.sigmoid(f) * cell + torch.sigmoid(i) * torch.tanh(g)
+            h = torch.sigmoid(o) * torch.tanh(cell)
+            rows.append(self.out2(F.relu(self.out1(h))))  # [b, 1, W]
+        return torch.stack(rows, 2)  # [b, 1, H, W]
+
+
 def receptive_field(model: Autoregressive, x: torch.Tensor, d: int) -> np.ndarray:
     """sum over the inputs x ([n, D] or [D]) of |d logit_d / d x|: which inputs output d depends on,
     computed from the model (not from theory; several inputs, so a unit that happens to be off for

@@ -14,7 +14,7 @@ from genviz.data.images import DataError
 from genviz.safeio import check_model_memory
 from genviz.labs.autoregressive import LAB
 from genviz.data.toy2d import make_toy
-from genviz.models.autoregressive import (MADE, NADE, BinnedAR2D, GatedPixelCNN, PixelCNN, WaveNet, blind_spot, make_order,
+from genviz.models.autoregressive import (MADE, NADE, BinnedAR2D, GatedPixelCNN, PixelCNN, RowLSTM, WaveNet, blind_spot, make_order,
                                           receptive_field)
 
 EVAL = 500  # test images for the NLL of each snapshot
@@ -44,6 +44,9 @@ def training_bytes(settings: dict, height: int, width: int) -> float:
         H = settings["hidden"]
         weights = D * H + H * H + H * D
         return f * (weights * (6 + settings["masks"]) + 4 * B * (2 * H + D))
+    if kind == "rowlstm":  # per row: 4 gate maps, cell and state, kept for the backward pass (an estimate)
+        c = settings["channels"]
+        return f * (4 * 2 * 4 * c * (c + 1) * 3 + 10 * B * 4 * c * D)
     c, layers = settings["channels"], settings["layers"] + 1
     per_map = B * c * D * layers
     # WaveNet: filter, gate, their product, residual and skip maps per layer (1-D, kernel 2): an estimate, 8x
@@ -62,6 +65,8 @@ def build_model(settings: dict, height: int, width: int, seed: int):
         return PixelCNN(height, width, settings["channels"], settings["layers"])
     if kind == "wavenet":
         return WaveNet(D, settings["channels"], settings["layers"])
+    if kind == "rowlstm":
+        return RowLSTM(height, width, settings["channels"])
     return GatedPixelCNN(height, width, settings["channels"], settings["layers"] + 1)
 
 
@@ -308,7 +313,8 @@ class AutoregressiveExperiment(Experiment):
             out.update(probe=d, probe_field=field.astype(np.float32), blind_spot=blind_spot(field, self.shape, d),
                        # how many inputs the probe's prediction depends on, and the farthest back (pixels in raster order)
                        field_size=int((field != 0).sum()),
-                       field_reach=int(d - np.flatnonzero(field != 0).min()) if (field != 0).any() else 0)
+                       field_reach=int(d - np.flatnonzero(field != 0).min()) if (field != 0).any() else 0,
+                       field_unseen=int(d - (field[:d] != 0).sum()))  # raster order: pixels before it never seen
         return out
 
     def noise_mixture(self, nll: torch.Tensor) -> dict:

@@ -484,7 +484,12 @@ class AutoregressivePanel(LabPanel):
                 self.field_view.addItem(self._field_mark)
             self._field_mark.setData([c + 0.5], [r + 0.5])
             order = np.asarray(self.static["order"])
-            if self.static.get("model") == "wavenet":  # a 1-D receptive field: the previous 2^layers pixels
+            if self.static.get("model") == "rowlstm":  # a triangle: count what it misses before the pixel
+                before = r * w + c
+                seen = int((field[:before] > 0).sum())
+                self.field_view.setTitle(keyed("Receptive field", f"({r}, {c}) sees {seen} of the {before} pixels "
+                                               f"before it: {before - seen} unseen"), size=theme.title_size())
+            elif self.static.get("model") == "wavenet":  # a 1-D receptive field: the previous 2^layers pixels
                 seen = np.flatnonzero(field > 0)
                 back = int(r * w + c - seen.min()) if len(seen) else 0
                 self.field_view.setTitle(keyed("Receptive field", f"({r}, {c}) sees the {len(seen)} pixels before it, "

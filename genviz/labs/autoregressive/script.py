@@ -19,6 +19,7 @@ MODELS = {
     "pixelcnn": ("PixelCNN(H, W, s['channels'], s['layers'])", "PixelCNN (van den Oord et al. 2016)"),
     "wavenet": ("WaveNet(D, s['channels'], s['layers'])", "WaveNet's dilated causal convolutions (van den Oord et al. "
                 "2016)"),
+    "rowlstm": ("RowLSTM(H, W, s['channels'])", "PixelRNN's Row LSTM (van den Oord et al. 2016)"),
     "gated": ("GatedPixelCNN(H, W, s['channels'], s['layers'] + 1)",
               "Gated PixelCNN (van den Oord et al. 2016, 'Conditional image generation')"),
 }
