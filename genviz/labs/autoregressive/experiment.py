@@ -326,14 +326,16 @@ class AutoregressiveExperiment(Experiment):
         log_p = -nll
         log_mix = torch.logaddexp(log_p + math.log1p(-w), torch.full_like(log_p, math.log(w) - self.D * LOG2))
         cost = (-log_mix) - nll  # per image, in [0, log 1/(1 − w)]
-        g = torch.Generator().manual_seed(1_000_003 * self.seed + self.step_count)
-        n = SAMPLES_IN_SNAPSHOT
-        noise = torch.rand(n, generator=g) < w
-        samples = self.model.sample(n).float().cpu()
-        samples[noise] = torch.bernoulli(torch.full((int(noise.sum()), self.D), 0.5), generator=g)
-        return {"w": w, "nll": float(-log_mix.mean()), "nll_se": mean_se(-log_mix), "cost": float(cost.mean()),
-                "cost_se": mean_se(cost), "bound": -math.log1p(-w), "cost_bits_per_dim": float(cost.mean()) / (self.D * LOG2),
-                "samples": to_compact(samples), "noise_samples": int(noise.sum()), "n_samples": n}
+        out = {"w": w, "nll": float(-log_mix.mean()), "nll_se": mean_se(-log_mix), "cost": float(cost.mean()),
+               "cost_se": mean_se(cost), "bound": -math.log1p(-w), "cost_bits_per_dim": float(cost.mean()) / (self.D * LOG2)}
+        if self.D <= 256:  # samples with every snapshot only for small images, as the model's own
+            g = torch.Generator().manual_seed(1_000_003 * self.seed + self.step_count)
+            n = SAMPLES_IN_SNAPSHOT
+            noise = torch.rand(n, generator=g) < w
+            samples = self.model.sample(n).float().cpu()
+            samples[noise] = torch.bernoulli(torch.full((int(noise.sum()), self.D), 0.5), generator=g)
+            out.update(samples=to_compact(samples), noise_samples=int(noise.sum()), n_samples=n)
+        return out
 
     def sampling_generator(self, seed) -> torch.Generator:
         """A generator on the model's device (a CUDA model draws its Bernoulli samples there)."""

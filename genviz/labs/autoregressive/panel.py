@@ -356,9 +356,10 @@ class AutoregressivePanel(LabPanel):
         if mix is not None:
             parts.append(f"<b>the mixture with {100 * mix['w']:.4g} % noise: test NLL {estimate(mix['nll'], mix['nll_se'])}"
                          f"</b>, only {estimate(mix['cost'], mix['cost_se'])} nats ({mix['cost_bits_per_dim']:.3f} bits/dim) "
-                         f"above the model's (at most log 1/(1 − w) = {mix['bound']:.2f}), yet {mix['noise_samples']} of its "
-                         f"{mix['n_samples']} samples are noise: a good likelihood does not mean good samples "
-                         "(Theis et al. 2016)")
+                         f"above the model's (at most log 1/(1 − w) = {mix['bound']:.2f}), yet "
+                         + (f"{mix['noise_samples']} of its {mix['n_samples']} samples" if "n_samples" in mix else
+                            f"{100 * mix['w']:.4g} % of its samples")
+                         + " are noise: a good likelihood does not mean good samples (Theis et al. 2016)")
         parts.append(f"chosen image: {float(np.sum(data['pixel_nll'])):.2f} nats")
         if "completion_match" in data:
             gain = estimate(100 * data["completion_gain"], 100 * (data.get("completion_gain_se") or 0) or None)
