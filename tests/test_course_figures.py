@@ -170,3 +170,26 @@ def test_row_lstm_context_is_the_triangle():
         small = RowLSTM(2, 3, 4)
         grid = torch.tensor([[(i >> k) & 1 for k in range(6)] for i in range(64)], dtype=torch.float32)
         assert float(torch.logsumexp(small.log_prob(grid), 0)) == pytest.approx(0.0, abs=1e-5)
+
+
+def test_vampprior_is_a_normalised_mixture_of_the_encoders_posteriors():
+    from genviz.labs.estimators.experiment import VampVAE
+
+    exp = experiment("estimators", experiment="vamp", latent=2, pseudo=5)
+    vamp = next(m for m in exp.models if isinstance(m, VampVAE))
+    assert torch.equal(vamp.enc[0].weight, exp.models[0].enc[0].weight)  # the same start
+    t = torch.linspace(-10, 10, 801)
+    gy, gx = torch.meshgrid(t, t, indexing="ij")
+    with torch.no_grad():
+        mass = float(vamp.log_prior(torch.stack([gx.reshape(-1), gy.reshape(-1)], 1)).exp().sum()) * (20 / 800) ** 2
+        # by hand: the mean of the 5 pseudo-inputs' posterior densities at a point
+        z = torch.tensor([[0.3, -0.2]])
+        q = vamp.q(torch.sigmoid(vamp.pseudo))
+        want = torch.logsumexp(q.log_prob(z[:, None, :]).sum(-1), -1) - math.log(5)
+        assert float(vamp.log_prior(z)) == pytest.approx(float(want), abs=1e-6)
+    assert mass == pytest.approx(1.0, abs=1e-3)
+    exp.train_step()
+    snap = exp.snapshot(True)
+    for m in ("standard", "vamp"):
+        assert snap["mean_kl"][m] == pytest.approx(snap["mutual_info"][m] + snap["marginal_kl"][m], abs=1e-9)
+    assert snap["prior_gain"] == pytest.approx(snap["marginal_kl"]["standard"] - snap["marginal_kl"]["vamp"])

@@ -85,6 +85,33 @@ def estimator_checks(exp, checks: Checks) -> None:
 
             checks.add(f"test ELBO ± SE ({method})", f"test_elbo.{method}", "its standard error covers the Monte "
                        "Carlo noise (repetition)", se, kind="estimate")
+    elif exp.kind == "vamp":
+        from genviz.labs.estimators.experiment import VampVAE
+        from genviz.vae.aggregate import marginal_kl
+
+        vamp = next(m for m in exp.models if isinstance(m, VampVAE))
+        if vamp.q(exp.x_test[:1]).mean.shape[1] == 2:
+            def normalised() -> tuple[bool, str]:
+                t = torch.linspace(-12, 12, 1201)
+                gy, gx = torch.meshgrid(t, t, indexing="ij")
+                mass = float(vamp.log_prior(torch.stack([gx.reshape(-1), gy.reshape(-1)], 1)).exp().sum()) * (24 / 1200) ** 2
+                return abs(mass - 1.0) < 1e-3, f"∫ p(z) dz = {mass:.5f} by quadrature on [−12, 12]² (1,201² points)"
+
+            checks.add("VampPrior p(z) (prior view)", "prior_density.vamp", "a mixture of the encoder's posteriors at "
+                       "the pseudo-inputs: a density (integrates to 1)", normalised)
+        xa = exp.x_train[:EVAL]
+        for method, model in zip(exp.methods, exp.models):
+            def kl_se(model=model) -> tuple[bool, str]:
+                from genviz.labs.estimators.experiment import standard_log_prior
+
+                q = model.q(xa)
+                prior = model.log_prior if isinstance(model, VampVAE) else standard_log_prior
+                reps = [marginal_kl(q.mean, 2 * q.stddev.log(), 2000, torch.Generator().manual_seed(900 + i),
+                                    log_prior=prior) for i in range(20)]
+                return coverage(np.array([r["marginal_kl"] for r in reps]), np.array([r["marginal_kl_se"] for r in reps]))
+
+            checks.add(f"KL(q(z) ‖ p(z)) ± SE ({method})", f"marginal_kl.{method}", "its standard error by repetition "
+                       "(20 × 2,000 draws of q(z))", kl_se, kind="estimate")
     elif exp.kind == "iwae":
         x = exp.x_test[:50]
         for method, model in zip(exp.methods, exp.models):

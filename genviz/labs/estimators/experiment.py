@@ -11,6 +11,10 @@
 - ``iwae``: three copies of one small VAE trained from the same start with the same minibatches on the IWAE
   bound with k = 1 (the ELBO), 5 and 50 importance samples (Burda et al. 2016): test log-likelihood by
   importance sampling and active latent units side by side.
+- ``vamp``: one small VAE with the standard normal prior and a copy with a VampPrior (Tomczak & Welling 2018), the
+  mixture of the encoder's own posteriors at K learned pseudo-inputs, from the same start on the same minibatches:
+  how far each prior is from the aggregate posterior of the training images (KL(q(z) ‖ p(z)) by Monte Carlo ± SE)
+  and test log p(x).
 - ``wake-sleep``: three Helmholtz machines (binary latents) trained by wake-sleep, reweighted wake-sleep and
   a score-function ELBO with a baseline; test log p(x) exact by enumerating the latent states.
 """
@@ -41,6 +45,8 @@ VAE_METHODS = ("reparam", "sf", "sf-baseline")
 WS_METHODS = ("wake-sleep", "rws", "sf-elbo")
 IWAE_KS = (1, 5, 50)
 IWAE_METHODS = tuple(f"k{k}" for k in IWAE_KS)
+VAMP_METHODS = ("standard", "vamp")
+PRIOR_GRID = 80  # the priors' density images (2-D latent)
 EVAL = 500
 NLL_IMAGES, NLL_SAMPLES = 200, 500  # the iwae experiment's test log p(x): L_500 on 200 held-out images
 ACTIVE = 0.01  # a latent unit is active when Cov_x(E_q[z_j | x]) > 0.01 (Burda et al. 2016, sec. 5.2)
@@ -83,6 +89,31 @@ class SmallVAE(nn.Module):
         return torch.logsumexp(log_w, 0) - math.log(k)
 
 
+class VampVAE(SmallVAE):
+    """SmallVAE with a VampPrior (Tomczak & Welling 2018): p(z) = (1/K) Σ_k q(z | u_k), the encoder's posteriors at K
+    pseudo-inputs u_k (learned; sigmoid keeps them in (0, 1), started at K training images), so the prior can take the
+    shape of the aggregate posterior. Its KL to q(z|x) has no closed form: the ELBO uses log p(z) − log q(z|x) at the
+    posterior's draw."""
+
+    def __init__(self, d: int, latent: int, hidden: int, start: torch.Tensor):
+        super().__init__(d, latent, hidden)
+        self.pseudo = nn.Parameter(start.clone())
+
+    def log_prior(self, z: torch.Tensor) -> torch.Tensor:
+        q = self.q(torch.sigmoid(self.pseudo))
+        lp = q.log_prob(z.unsqueeze(-2)).sum(-1)  # [..., K]
+        return torch.logsumexp(lp, -1) - math.log(self.pseudo.shape[0])
+
+    def log_joint(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        logits = self.dec(z)
+        lik = -F.binary_cross_entropy_with_logits(logits, x.expand_as(logits), reduction="none").sum(-1)
+        return lik + self.log_prior(z)
+
+
+def standard_log_prior(z: torch.Tensor) -> torch.Tensor:
+    return torch.distributions.Normal(0.0, 1.0).log_prob(z).sum(-1)
+
+
 class EstimatorsExperiment(Experiment):
     LAB = LAB
     STATE_ATTRS = ("est_state",)
@@ -119,13 +150,20 @@ class EstimatorsExperiment(Experiment):
             first = SmallVAE(d, s["latent"], s["hidden"])
             methods = VAE_METHODS if self.kind == "vae" else IWAE_METHODS
             self.models = nn.ModuleList([copy.deepcopy(first) for _ in methods])  # one start for all
+        elif self.kind == "vamp":
+            first = SmallVAE(d, s["latent"], s["hidden"])
+            pick = torch.randint(0, len(self.x_train), (s["pseudo"],), generator=self.gen)
+            start = torch.logit(self.x_train[pick].clamp(0.05, 0.95))  # pseudo-inputs start at training images
+            vamp = VampVAE(d, s["latent"], s["hidden"], start)
+            vamp.load_state_dict({**first.state_dict(), "pseudo": start})  # the same encoder and decoder start
+            self.models = nn.ModuleList([first, vamp])
         else:
             first = HelmholtzMachine(d, s["latents"], seed=self.seed)
             self.models = nn.ModuleList([copy.deepcopy(first) for _ in WS_METHODS])
         self.opts = [torch.optim.Adam(m.parameters(), lr=s["lr"]) for m in self.models]
         for i, opt in enumerate(self.opts):  # attributes of their own: checkpoints hold every optimizer's state
             setattr(self, f"opt_{i}", opt)
-        self.methods = {"vae": VAE_METHODS, "iwae": IWAE_METHODS}.get(self.kind, WS_METHODS)
+        self.methods = {"vae": VAE_METHODS, "iwae": IWAE_METHODS, "vamp": VAMP_METHODS}.get(self.kind, WS_METHODS)
         self.baselines = {m: 0.0 for m in self.methods}
 
     def _batch(self) -> torch.Tensor:
@@ -197,6 +235,18 @@ class EstimatorsExperiment(Experiment):
         out["loss"] = -out["bound_k1"]
         return out
 
+    def _step_vamp(self) -> dict:
+        x = self._batch()  # the same minibatch for both
+        out = {}
+        for method, model, opt in zip(self.methods, self.models, self.opts):
+            q = model.q(x)
+            z = q.rsample()
+            elbo = model.log_joint(x, z) - q.log_prob(z).sum(-1)  # one draw, the KL by Monte Carlo for both
+            ok = guarded_update(-elbo.mean(), opt, list(model.parameters()))
+            out[f"elbo_{method}"] = float(elbo.detach().mean()) if ok else float("nan")
+        out["loss"] = -out["elbo_standard"]
+        return out
+
     def _step_wake_sleep(self) -> dict:
         x = self._batch()
         out = {}
@@ -214,7 +264,7 @@ class EstimatorsExperiment(Experiment):
         if name in ("f", "mu", "sigma", "temperature"):  # a new question: the old estimates do not answer it
             self.kept = {}
             self.baseline = 0.0
-        if name == "lr" and self.kind in ("vae", "wake-sleep", "iwae"):
+        if name == "lr" and self.kind in ("vae", "wake-sleep", "iwae", "vamp"):
             for opt in self.opts:
                 for group in opt.param_groups:
                     group["lr"] = value
@@ -238,7 +288,7 @@ class EstimatorsExperiment(Experiment):
             info.update(logits=self.logits.copy(), values=self.values.copy(),
                         exact=categorical_exact_gradient(self.logits, self.values),
                         temperatures=TEMPERATURES.copy())
-        elif self.kind in ("vae", "wake-sleep", "iwae"):
+        elif self.kind in ("vae", "wake-sleep", "iwae", "vamp"):
             info.update(methods=list(self.methods), image_shape=self.shape, dataset=self.dataset,
                         n_test=min(EVAL, len(self.x_test)), test_image=to_compact(self.x_test[0]))
             if self.kind == "iwae":
@@ -313,7 +363,45 @@ class EstimatorsExperiment(Experiment):
             return self._vae_snapshot()
         if self.kind == "iwae":
             return self._iwae_snapshot()
+        if self.kind == "vamp":
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(1_000_003 * self.seed + self.step_count)
+                return self._vamp_numbers()
         return self._ws_snapshot()
+
+    @torch.no_grad()
+    def _vamp_numbers(self) -> dict:
+        """Per model: test −log p(x) by L_500 ± SE; over 500 training images (what the prior is trained to match), the
+        KL term split into mutual information and KL(q(z) ‖ p(z)) (genviz.vae.aggregate: Monte Carlo ± SE, each
+        model's own prior); with a 2-D latent, the prior's density and those images' encoder means for the view."""
+        from genviz.vae.aggregate import marginal_kl
+
+        x, xa = self.x_test[:NLL_IMAGES], self.x_train[:EVAL]
+        out = {"nll": {}, "nll_se": {}, "marginal_kl": {}, "marginal_kl_se": {}, "mutual_info": {},
+               "mutual_info_se": {}, "mean_kl": {}, "mean_kl_se": {}, "means": {}, "prior_density": {}, "extent": {}}
+        per = {}
+        for method, model in zip(self.methods, self.models):
+            ll = per[method] = torch.cat([model.iwae_bound(p, NLL_SAMPLES, reparam=False) for p in x.split(50)]).double()
+            out["nll"][method], out["nll_se"][method] = -float(ll.mean()), float(ll.std() / math.sqrt(len(ll)))
+            q = model.q(xa)
+            mu, logvar = q.mean, 2 * q.stddev.log()
+            log_prior = model.log_prior if isinstance(model, VampVAE) else standard_log_prior
+            m = marginal_kl(mu, logvar, 2000, torch.Generator().manual_seed(self.seed + 5), log_prior=log_prior)
+            for key in ("marginal_kl", "mutual_info", "mean_kl"):
+                out[key][method], out[key + "_se"][method] = m[key], m[key + "_se"]
+            if mu.shape[1] == 2:
+                out["means"][method] = mu.numpy().astype(np.float32)
+                lim = float(max(3.0, 1.1 * mu.abs().max()))
+                t = torch.linspace(-lim, lim, PRIOR_GRID)
+                gy, gx = torch.meshgrid(t, t, indexing="ij")
+                grid = torch.stack([gx.reshape(-1), gy.reshape(-1)], 1)
+                out["prior_density"][method] = log_prior(grid).exp().reshape(PRIOR_GRID, PRIOR_GRID).numpy().astype(np.float32)
+                out["extent"][method] = (-lim, lim, -lim, lim)
+        d = per["vamp"] - per["standard"]
+        out.update(nll_lead=float(d.mean()), nll_lead_se=float(d.std() / math.sqrt(len(d))),
+                   prior_gain=out["marginal_kl"]["standard"] - out["marginal_kl"]["vamp"],
+                   prior_gain_se=math.hypot(out["marginal_kl_se"]["standard"], out["marginal_kl_se"]["vamp"]))
+        return out
 
     @torch.no_grad()
     def _iwae_snapshot(self) -> dict:
@@ -393,6 +481,11 @@ class EstimatorsExperiment(Experiment):
             out["exact"] = snap["exact"] if self.kind == "variance" else snap["exact"].tolist()
             out["estimators"] = {e: {k: v for k, v in d.items() if k in ("mean", "se", "var", "snr", "n")}
                                  for e, d in snap["estimators"].items()}
+        elif self.kind == "vamp":
+            out.update(nll=snap["nll"], nll_se=snap["nll_se"], marginal_kl=snap["marginal_kl"],
+                       marginal_kl_se=snap["marginal_kl_se"], mutual_info=snap["mutual_info"], nll_lead=snap["nll_lead"],
+                       nll_lead_se=snap["nll_lead_se"], methods=list(self.methods), dataset=self.dataset,
+                       pseudo_inputs=self.settings["pseudo"])
         elif self.kind == "iwae":
             out.update(nll=snap["nll"], nll_se=snap["nll_se"], elbo=snap["elbo"], elbo_se=snap["elbo_se"],
                        active=snap["active"], nll_lead=snap["nll_lead"], nll_lead_se=snap["nll_lead_se"],
@@ -409,6 +502,6 @@ class EstimatorsExperiment(Experiment):
 
     def model_state(self) -> dict:
         state = {"experiment": self.kind}
-        if self.kind in ("vae", "wake-sleep", "iwae"):
+        if self.kind in ("vae", "wake-sleep", "iwae", "vamp"):
             state["models"] = self.models.state_dict()
         return state

@@ -13,16 +13,17 @@ from genviz.core.mosaic import grid_shape, tile
 from genviz.core.numbers import estimate
 from genviz.ui import theme
 from genviz.ui.panel import PagedPanel
-from genviz.ui.plots import CurvePlot, ImagePlot, keyed, make_plot
+from genviz.ui.plots import CurvePlot, ImagePlot, add_colorbar, keyed, make_plot
 
-PAGES = ("variance", "discrete", "vae", "wake-sleep", "iwae")
+PAGES = ("variance", "discrete", "vae", "wake-sleep", "iwae", "vamp")
 COLORS = {"sf": "#d62728", "sf-baseline": "#ff7f0e", "reparam": "#1f77b4", "gumbel": "#2ca02c",
           "wake-sleep": "#d62728", "rws": "#1f77b4", "sf-elbo": "#ff7f0e",
-          "k1": "#d62728", "k5": "#ff7f0e", "k50": "#1f77b4"}
+          "k1": "#d62728", "k5": "#ff7f0e", "k50": "#1f77b4", "standard": "#d62728", "vamp": "#1f77b4"}
 IWAE = ("k1", "k5", "k50")
 NAMES = {"sf": "score function", "sf-baseline": "score function + baseline", "reparam": "reparameterization",
          "gumbel": "Gumbel-softmax", "wake-sleep": "wake-sleep", "rws": "reweighted wake-sleep",
-         "sf-elbo": "score-function ELBO + baseline", "k1": "VAE (k = 1)", "k5": "IWAE k = 5", "k50": "IWAE k = 50"}
+         "sf-elbo": "score-function ELBO + baseline", "k1": "VAE (k = 1)", "k5": "IWAE k = 5", "k50": "IWAE k = 50",
+         "standard": "standard normal prior", "vamp": "VampPrior"}
 
 
 def pm(mean: float, se) -> str:
@@ -32,7 +33,7 @@ def pm(mean: float, se) -> str:
 class EstimatorsPanel(PagedPanel):
     # per experiment, what the compare view shows of each run
     MAIN_VIEWS = {"variance": "estimates", "discrete": "discrete-estimates", "vae": "test-elbo",
-                  "wake-sleep": "posterior-wake-sleep", "iwae": "iwae-nll"}
+                  "wake-sleep": "posterior-wake-sleep", "iwae": "iwae-nll", "vamp": "prior-vamp"}
     PAGES = PAGES
 
     def build_pages(self) -> None:
@@ -41,6 +42,7 @@ class EstimatorsPanel(PagedPanel):
         self._build_vae()
         self._build_ws()
         self._build_iwae()
+        self._build_vamp()
 
     def __init__(self, lab, parent=None):
         super().__init__(lab, parent)
@@ -48,7 +50,8 @@ class EstimatorsPanel(PagedPanel):
                          "discrete-estimates": self.dhist_view, "temperature": self.tau_view,
                          "vae-curves": self.vae_curves, "ws-curves": self.ws_curves,
                          "iwae-nll": self.iwae_nll, "iwae-active": self.iwae_active, "iwae-units": self.iwae_units,
-                         "iwae-curves": self.iwae_curves,
+                         "iwae-curves": self.iwae_curves, "prior-standard": self.prior_views["standard"],
+                         "prior-vamp": self.prior_views["vamp"], "vamp-kl": self.vamp_kl, "vamp-curves": self.vamp_curves,
                          **{f"fantasies-{m}": v for m, v in self.fantasy_views.items()},
                          **{f"posterior-{m}": v for m, v in self.post_views.items()}})
 
@@ -176,6 +179,57 @@ class EstimatorsPanel(PagedPanel):
         views.addWidget(self.iwae_units)
         self.add_page(views, self.iwae_curves)
 
+    def _build_vamp(self) -> None:
+        self.prior_views, self.prior_imgs, self.prior_points = {}, {}, {}
+        row = QSplitter(Qt.Horizontal)
+        for m in ("standard", "vamp"):
+            plot = make_plot(keyed(f"{NAMES[m][0].upper()}{NAMES[m][1:]} p(z)", "shading; dots: encoder means of training images"),
+                             "z₁", "z₂")
+            plot.setAspectLocked(True)
+            img = pg.ImageItem()
+            img.setZValue(-20)
+            img.setColorMap(pg.ColorMap([0.0, 1.0], ["#ffffff", "#6a51a3"]))
+            plot.addItem(img)
+            add_colorbar(plot, img, "p(z)")
+            pts = pg.ScatterPlotItem(size=4, pen=None, brush=pg.mkBrush(COLORS[m]))
+            plot.addItem(pts)
+            row.addWidget(plot)
+            self.prior_views[m], self.prior_imgs[m], self.prior_points[m] = plot, img, pts
+        self.vamp_kl = CurvePlot("KL(q(z) ‖ p(z)): the prior against the aggregate posterior (500 training images)",
+                                 {m: NAMES[m] for m in ("standard", "vamp")}, y_label="nats")
+        for m in ("standard", "vamp"):
+            self.vamp_kl.curves[m].setPen(pg.mkPen(COLORS[m], width=3))
+        views = QSplitter(Qt.Vertical)
+        views.addWidget(row)
+        views.addWidget(self.vamp_kl)
+        self.vamp_curves = CurvePlot("Two copies of one VAE, same start and minibatches: train ELBO",
+                                     {f"elbo_{m}": NAMES[m] for m in ("standard", "vamp")}, y_label="nats per image")
+        for m in ("standard", "vamp"):
+            self.vamp_curves.curves[f"elbo_{m}"].setPen(pg.mkPen(COLORS[m], width=2))
+        self.add_page(views, self.vamp_curves)
+
+    def _draw_vamp(self, data: dict) -> None:
+        for m in ("standard", "vamp"):
+            dens = data.get("prior_density", {}).get(m)
+            if dens is None:
+                self.prior_imgs[m].clear()
+                self.prior_points[m].setData([], [])
+                continue
+            dens = np.asarray(dens, np.float32)
+            self.prior_imgs[m].setImage(dens, levels=(0.0, float(np.percentile(dens, 99.5)) or 1.0))
+            x0, x1, y0, y1 = data["extent"][m]
+            self.prior_imgs[m].setRect(x0, y0, x1 - x0, y1 - y0)
+            pts = np.asarray(data["means"][m])
+            self.prior_points[m].setData(pts[:, 0], pts[:, 1])
+        mk, se = data["marginal_kl"], data["marginal_kl_se"]
+        parts = [f"<b style='color:{COLORS[m]}'>{NAMES[m]}</b>: KL(q(z) ‖ p(z)) {pm(mk[m], se[m])}, I[x; z] "
+                 f"{pm(data['mutual_info'][m], data['mutual_info_se'][m])}, test −log p(x) "
+                 f"{pm(data['nll'][m], data['nll_se'][m])}" for m in ("standard", "vamp")]
+        self.readout.setText(" · ".join(parts) + f"<br>The VampPrior is <b>{pm(data['prior_gain'], data['prior_gain_se'])} "
+                             "nats</b> closer to the aggregate posterior (it is a mixture of the encoder's own posteriors); "
+                             f"its test −log p(x) leads by {pm(data['nll_lead'], data['nll_lead_se'])} nats (paired). "
+                             "Tomczak &amp; Welling 2018; ELBO surgery: Hoffman &amp; Johnson 2016.")
+
     def restyle(self) -> None:
         pass
 
@@ -195,10 +249,13 @@ class EstimatorsPanel(PagedPanel):
             if "log_px" in frame.data:
                 for m, v in frame.data["log_px"].items():
                     self.ws_curves.append(m, [frame.step], [v])
-            if "nll" in frame.data:
+            if "nll" in frame.data and "active" in frame.data:
                 for m, v in frame.data["nll"].items():
                     self.iwae_nll.append(m, [frame.step], [v])
                     self.iwae_active.append(m, [frame.step], [frame.data["active"][m]])
+            if "marginal_kl" in frame.data:
+                for m, v in frame.data["marginal_kl"].items():
+                    self.vamp_kl.append(m, [frame.step], [v])
 
     def show_frame(self, frame, live: bool) -> None:
         if not frame.heavy or not frame.data or not self.static:
@@ -213,16 +270,19 @@ class EstimatorsPanel(PagedPanel):
                                 lambda: (self._draw_variance if kind == "variance" else self._draw_discrete)(data)])
             return
         draw = {"variance": self._draw_variance, "discrete": self._draw_discrete, "vae": self._draw_vae,
-                "wake-sleep": self._draw_ws, "iwae": self._draw_iwae}[kind]
+                "wake-sleep": self._draw_ws, "iwae": self._draw_iwae, "vamp": self._draw_vamp}[kind]
         self.draw_in_turns([lambda: draw(data)])
 
     def clear(self) -> None:
         self.cancel_drawing()
         for plot in (self.var_curves, self.disc_curves, self.vae_curves, self.vae_test, self.ws_curves, self.iwae_nll,
-                     self.iwae_active, self.iwae_curves):
+                     self.iwae_active, self.iwae_curves, self.vamp_kl, self.vamp_curves):
             plot.clear_data()
         for bar in getattr(self, "iwae_bars", {}).values():
             bar.setOpts(x=[], height=[])
+        for m in getattr(self, "prior_imgs", {}):
+            self.prior_imgs[m].clear()
+            self.prior_points[m].setData([], [])
         self.readout.setText("")
 
     # -- drawing -------------------------------------------------------------------------------------------

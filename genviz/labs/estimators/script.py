@@ -15,6 +15,7 @@ TITLES = {
     "vae": "One VAE trained three ways: reparameterised, score-function, score-function with a baseline",
     "wake-sleep": "Helmholtz machines trained by wake-sleep, reweighted wake-sleep and a score-function ELBO",
     "iwae": "One VAE trained three ways: on the IWAE bound with k = 1 (the ELBO), 5 and 50 importance samples",
+    "vamp": "One VAE with the standard normal prior and a copy with a VampPrior",
 }
 PAPERS = {
     "variance": "The score function (REINFORCE, Williams 1992) against the reparameterisation trick (Kingma & "
@@ -25,6 +26,7 @@ PAPERS = {
     "wake-sleep": "Wake-sleep (Hinton et al. 1995), reweighted wake-sleep (Bornschein & Bengio 2015), the "
                   "score-function ELBO with a baseline (Mnih & Gregor 2014).",
     "iwae": "Importance weighted autoencoders (Burda et al. 2016).",
+    "vamp": "The VampPrior (Tomczak & Welling 2018): a mixture of the encoder's posteriors at learned pseudo-inputs.",
 }
 
 STEPS = {
@@ -106,6 +108,28 @@ STEPS = {
             out["loss"] = -out["bound_k1"]
             return out
         """,
+    "vamp": """
+        first = SmallVAE(x_train.shape[1], s["latent"], s["hidden"])
+        pick = torch.randint(0, len(x_train), (s["pseudo"],), generator=gen)
+        start = torch.logit(x_train[pick].clamp(0.05, 0.95))  # pseudo-inputs start at training images
+        vamp = VampVAE(x_train.shape[1], s["latent"], s["hidden"], start)
+        vamp.load_state_dict({**first.state_dict(), "pseudo": start})  # the same encoder and decoder start
+        models = [first, vamp]
+        opts = [torch.optim.Adam(m.parameters(), lr=s["lr"]) for m in models]
+
+
+        def train_step(step_count):
+            x = batch()  # the same minibatch for both
+            out = {}
+            for method, model, opt in zip(VAMP_METHODS, models, opts):
+                q = model.q(x)
+                z = q.rsample()
+                elbo = model.log_joint(x, z) - q.log_prob(z).sum(-1)  # one draw, the KL by Monte Carlo for both
+                ok = guarded_update(-elbo.mean(), opt, list(model.parameters()))
+                out[f"elbo_{method}"] = float(elbo.detach().mean()) if ok else float("nan")
+            out["loss"] = -out["elbo_standard"]
+            return out
+        """,
     "wake-sleep": """
         first = HelmholtzMachine(x_train.shape[1], s["latents"], seed=SEED)
         models = [copy.deepcopy(first) for _ in WS_METHODS]  # one start for all three
@@ -150,7 +174,7 @@ def script(run: ScriptRun) -> Script:
             old = kept.get(name)
             kept[name] = values if old is None else np.concatenate([old, values], 0)[-KEEP:]
         """, uses=(est_experiment,))
-    if kind in ("vae", "wake-sleep", "iwae"):
+    if kind in ("vae", "wake-sleep", "iwae", "vamp"):
         images_data_part(out, run.data)
         out.part("Binary images", """
             x = torch.from_numpy((IMAGES.reshape(len(IMAGES), -1) > 0.5).astype(np.float32))
