@@ -193,3 +193,24 @@ def test_vampprior_is_a_normalised_mixture_of_the_encoders_posteriors():
     for m in ("standard", "vamp"):
         assert snap["mean_kl"][m] == pytest.approx(snap["mutual_info"][m] + snap["marginal_kl"][m], abs=1e-9)
     assert snap["prior_gain"] == pytest.approx(snap["marginal_kl"]["standard"] - snap["marginal_kl"]["vamp"])
+
+
+def test_autoregressive_decoder_is_causal_and_starts_as_its_twin():
+    from genviz.labs.estimators.experiment import ARDecoderVAE
+
+    exp = experiment("estimators", experiment="ardecoder", latent=3, ar_hidden=16)
+    first, ar = exp.models
+    assert isinstance(ar, ARDecoderVAE)
+    x, z = exp.x_test[:5], torch.randn(5, 3)
+    with torch.no_grad():  # w_out starts at zero: the same decoder as the factorized twin
+        assert torch.allclose(ar.logits(x, z), first.dec(z))
+    ar.w_out.data.normal_()
+    x = x.clone().requires_grad_(True)
+    logits = ar.logits(x, z)
+    for i in range(x.shape[1]):
+        (g,) = torch.autograd.grad(logits[:, i].sum(), x, retain_graph=True)
+        assert not g[:, i:].any(), i
+    exp.train_step()
+    snap = exp.snapshot(True)
+    assert snap["kl_drop"] == pytest.approx(snap["kl"]["factorized"] - snap["kl"]["autoregressive"], abs=1e-9)
+    assert snap["kl_ratio"] == pytest.approx(snap["kl"]["autoregressive"] / snap["kl"]["factorized"])

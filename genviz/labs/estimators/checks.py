@@ -85,6 +85,26 @@ def estimator_checks(exp, checks: Checks) -> None:
 
             checks.add(f"test ELBO ± SE ({method})", f"test_elbo.{method}", "its standard error covers the Monte "
                        "Carlo noise (repetition)", se, kind="estimate")
+    elif exp.kind == "ardecoder":
+        from genviz.labs.estimators.experiment import ARDecoderVAE
+
+        ar = next(m for m in exp.models if isinstance(m, ARDecoderVAE))
+
+        def causal() -> tuple[bool, str]:
+            x = exp.x_test[:4].clone().requires_grad_(True)
+            z = torch.randn(4, ar.w_z.shape[1], generator=torch.Generator().manual_seed(3))
+            with torch.enable_grad():
+                logits = ar.logits(x, z)
+                leaks = 0
+                for i in range(logits.shape[1]):
+                    (g,) = torch.autograd.grad(logits[:, i].sum(), x, retain_graph=True)
+                    leaks += int((g[:, i:].abs() > 0).sum())
+            return leaks == 0, (f"∂ logit_i / ∂ x_j over {logits.shape[1]} pixels and 4 images: {leaks} nonzero for "
+                                "j ≥ i (0: each pixel is predicted from the pixels before it and z only, so p(x|z) is a "
+                                "normalised autoregressive model)")
+
+        checks.add("autoregressive decoder (samples, −log p(x))", "nll.autoregressive", "causal by autograd: "
+                   "p(x|z) = Π p(x_i | x_<i, z) is exact", causal)
     elif exp.kind == "vamp":
         from genviz.labs.estimators.experiment import VampVAE
         from genviz.vae.aggregate import marginal_kl

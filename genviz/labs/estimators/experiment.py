@@ -15,6 +15,9 @@
   mixture of the encoder's own posteriors at K learned pseudo-inputs, from the same start on the same minibatches:
   how far each prior is from the aggregate posterior of the training images (KL(q(z) ‖ p(z)) by Monte Carlo ± SE)
   and test log p(x).
+- ``ardecoder``: one small VAE with a factorized decoder and a copy whose decoder is autoregressive (a MADE on x,
+  its hidden layer also fed z), same start and minibatches: the expressive decoder models x without z, so the KL
+  term (the information z carries) falls (Bowman et al. 2016; Chen et al. 2017, "Variational lossy autoencoder").
 - ``wake-sleep``: three Helmholtz machines (binary latents) trained by wake-sleep, reweighted wake-sleep and
   a score-function ELBO with a baseline; test log p(x) exact by enumerating the latent states.
 """
@@ -46,6 +49,7 @@ WS_METHODS = ("wake-sleep", "rws", "sf-elbo")
 IWAE_KS = (1, 5, 50)
 IWAE_METHODS = tuple(f"k{k}" for k in IWAE_KS)
 VAMP_METHODS = ("standard", "vamp")
+AR_METHODS = ("factorized", "autoregressive")
 PRIOR_GRID = 80  # the priors' density images (2-D latent)
 EVAL = 500
 NLL_IMAGES, NLL_SAMPLES = 200, 500  # the iwae experiment's test log p(x): L_500 on 200 held-out images
@@ -110,6 +114,33 @@ class VampVAE(SmallVAE):
         return lik + self.log_prior(z)
 
 
+class ARDecoderVAE(SmallVAE):
+    """SmallVAE whose decoder is autoregressive: logits_i = dec(z)_i + MADE(x_<i, z)_i, a one-hidden-layer MADE
+    (Germain et al. 2015; raster order, hidden degrees 1 … D − 1) whose hidden units also see z. p(x|z) stays exact
+    (each pixel given the ones before it and z), so the ELBO and L_k are computed as for SmallVAE; what changes is
+    that the decoder can model x without z (Chen et al. 2017)."""
+
+    def __init__(self, d: int, latent: int, hidden: int, ar_hidden: int):
+        super().__init__(d, latent, hidden)
+        degree = torch.arange(ar_hidden) % max(1, d - 1) + 1
+        i = torch.arange(1, d + 1)
+        self.register_buffer("mask_in", (degree[:, None] >= i[None, :]).float())  # hidden h sees x_j, j <= m(h)
+        self.register_buffer("mask_out", (i[:, None] > degree[None, :]).float())  # output i sees h with m(h) < i
+        self.w_in = nn.Parameter(torch.randn(ar_hidden, d) / math.sqrt(d))
+        self.b_in = nn.Parameter(torch.zeros(ar_hidden))
+        self.w_z = nn.Parameter(torch.randn(ar_hidden, latent) / math.sqrt(latent))
+        self.w_out = nn.Parameter(torch.zeros(d, ar_hidden))  # zero at the start: the same decoder as its twin
+
+    def logits(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        h = torch.relu(x @ (self.w_in * self.mask_in).T + self.b_in + z @ self.w_z.T)
+        return self.dec(z) + h @ (self.w_out * self.mask_out).T
+
+    def log_joint(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        logits = self.logits(x.expand(*z.shape[:-1], x.shape[-1]), z)
+        lik = -F.binary_cross_entropy_with_logits(logits, x.expand_as(logits), reduction="none").sum(-1)
+        return lik + torch.distributions.Normal(0.0, 1.0).log_prob(z).sum(-1)
+
+
 def standard_log_prior(z: torch.Tensor) -> torch.Tensor:
     return torch.distributions.Normal(0.0, 1.0).log_prob(z).sum(-1)
 
@@ -157,13 +188,19 @@ class EstimatorsExperiment(Experiment):
             vamp = VampVAE(d, s["latent"], s["hidden"], start)
             vamp.load_state_dict({**first.state_dict(), "pseudo": start})  # the same encoder and decoder start
             self.models = nn.ModuleList([first, vamp])
+        elif self.kind == "ardecoder":
+            first = SmallVAE(d, s["latent"], s["hidden"])
+            ar = ARDecoderVAE(d, s["latent"], s["hidden"], s["ar_hidden"])
+            ar.load_state_dict({**ar.state_dict(), **first.state_dict()})  # the same encoder and decoder start
+            self.models = nn.ModuleList([first, ar])
         else:
             first = HelmholtzMachine(d, s["latents"], seed=self.seed)
             self.models = nn.ModuleList([copy.deepcopy(first) for _ in WS_METHODS])
         self.opts = [torch.optim.Adam(m.parameters(), lr=s["lr"]) for m in self.models]
         for i, opt in enumerate(self.opts):  # attributes of their own: checkpoints hold every optimizer's state
             setattr(self, f"opt_{i}", opt)
-        self.methods = {"vae": VAE_METHODS, "iwae": IWAE_METHODS, "vamp": VAMP_METHODS}.get(self.kind, WS_METHODS)
+        self.methods = {"vae": VAE_METHODS, "iwae": IWAE_METHODS, "vamp": VAMP_METHODS,
+                        "ardecoder": AR_METHODS}.get(self.kind, WS_METHODS)
         self.baselines = {m: 0.0 for m in self.methods}
 
     def _batch(self) -> torch.Tensor:
@@ -235,6 +272,9 @@ class EstimatorsExperiment(Experiment):
         out["loss"] = -out["bound_k1"]
         return out
 
+    def _step_ardecoder(self) -> dict:
+        return self._step_vamp()
+
     def _step_vamp(self) -> dict:
         x = self._batch()  # the same minibatch for both
         out = {}
@@ -244,7 +284,7 @@ class EstimatorsExperiment(Experiment):
             elbo = model.log_joint(x, z) - q.log_prob(z).sum(-1)  # one draw, the KL by Monte Carlo for both
             ok = guarded_update(-elbo.mean(), opt, list(model.parameters()))
             out[f"elbo_{method}"] = float(elbo.detach().mean()) if ok else float("nan")
-        out["loss"] = -out["elbo_standard"]
+        out["loss"] = -out[f"elbo_{self.methods[0]}"]
         return out
 
     def _step_wake_sleep(self) -> dict:
@@ -264,7 +304,7 @@ class EstimatorsExperiment(Experiment):
         if name in ("f", "mu", "sigma", "temperature"):  # a new question: the old estimates do not answer it
             self.kept = {}
             self.baseline = 0.0
-        if name == "lr" and self.kind in ("vae", "wake-sleep", "iwae", "vamp"):
+        if name == "lr" and self.kind in ("vae", "wake-sleep", "iwae", "vamp", "ardecoder"):
             for opt in self.opts:
                 for group in opt.param_groups:
                     group["lr"] = value
@@ -288,7 +328,7 @@ class EstimatorsExperiment(Experiment):
             info.update(logits=self.logits.copy(), values=self.values.copy(),
                         exact=categorical_exact_gradient(self.logits, self.values),
                         temperatures=TEMPERATURES.copy())
-        elif self.kind in ("vae", "wake-sleep", "iwae", "vamp"):
+        elif self.kind in ("vae", "wake-sleep", "iwae", "vamp", "ardecoder"):
             info.update(methods=list(self.methods), image_shape=self.shape, dataset=self.dataset,
                         n_test=min(EVAL, len(self.x_test)), test_image=to_compact(self.x_test[0]))
             if self.kind == "iwae":
@@ -363,11 +403,45 @@ class EstimatorsExperiment(Experiment):
             return self._vae_snapshot()
         if self.kind == "iwae":
             return self._iwae_snapshot()
+        if self.kind == "ardecoder":
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(1_000_003 * self.seed + self.step_count)
+                return self._ar_numbers()
         if self.kind == "vamp":
             with torch.random.fork_rng(devices=[]):
                 torch.manual_seed(1_000_003 * self.seed + self.step_count)
                 return self._vamp_numbers()
         return self._ws_snapshot()
+
+    @torch.no_grad()
+    def _ar_numbers(self) -> dict:
+        """Per model on held-out images: the KL term (closed form, ± SE over images; the information z carries), the
+        reconstruction term, test −log p(x) by L_500 ± SE, active units; the factorized decoder's KL over the
+        autoregressive one's (how much less z is used), and samples decoded from the prior."""
+        x = self.x_test[:NLL_IMAGES]
+        out = {"kl": {}, "kl_se": {}, "nll": {}, "nll_se": {}, "active": {}, "samples": {}}
+        z = torch.randn(16, self.settings["latent"])
+        per = {}
+        for method, model in zip(self.methods, self.models):
+            q = model.q(x)
+            kl = per[method] = (0.5 * (q.mean ** 2 + q.variance - 1 - q.variance.log())).sum(-1).double()
+            out["kl"][method], out["kl_se"][method] = float(kl.mean()), float(kl.std() / math.sqrt(len(kl)))
+            ll = torch.cat([model.iwae_bound(p, NLL_SAMPLES, reparam=False) for p in x.split(50)]).double()
+            out["nll"][method], out["nll_se"][method] = -float(ll.mean()), float(ll.std() / math.sqrt(len(ll)))
+            act = model.q(self.x_test[:EVAL]).mean.double().var(0)
+            out["active"][method] = int((act > ACTIVE).sum())
+            if isinstance(model, ARDecoderVAE):  # ancestral sampling, pixel by pixel given z
+                xs = torch.zeros(len(z), model.dec[-1].out_features)
+                for i in range(xs.shape[1]):
+                    xs[:, i] = torch.bernoulli(torch.sigmoid(model.logits(xs, z)[:, i]))
+            else:
+                xs = torch.bernoulli(torch.sigmoid(model.dec(z)))
+            out["samples"][method] = to_compact(xs)
+        a, b = self.methods
+        out["kl_ratio"] = out["kl"][b] / max(out["kl"][a], 1e-9)
+        d = per[a] - per[b]  # paired over the same images
+        out["kl_drop"], out["kl_drop_se"] = float(d.mean()), float(d.std() / math.sqrt(len(d)))
+        return out
 
     @torch.no_grad()
     def _vamp_numbers(self) -> dict:
@@ -481,6 +555,9 @@ class EstimatorsExperiment(Experiment):
             out["exact"] = snap["exact"] if self.kind == "variance" else snap["exact"].tolist()
             out["estimators"] = {e: {k: v for k, v in d.items() if k in ("mean", "se", "var", "snr", "n")}
                                  for e, d in snap["estimators"].items()}
+        elif self.kind == "ardecoder":
+            out.update(kl=snap["kl"], kl_se=snap["kl_se"], nll=snap["nll"], nll_se=snap["nll_se"], active=snap["active"],
+                       kl_ratio=snap["kl_ratio"], methods=list(self.methods), dataset=self.dataset)
         elif self.kind == "vamp":
             out.update(nll=snap["nll"], nll_se=snap["nll_se"], marginal_kl=snap["marginal_kl"],
                        marginal_kl_se=snap["marginal_kl_se"], mutual_info=snap["mutual_info"], nll_lead=snap["nll_lead"],
@@ -502,6 +579,6 @@ class EstimatorsExperiment(Experiment):
 
     def model_state(self) -> dict:
         state = {"experiment": self.kind}
-        if self.kind in ("vae", "wake-sleep", "iwae", "vamp"):
+        if self.kind in ("vae", "wake-sleep", "iwae", "vamp", "ardecoder"):
             state["models"] = self.models.state_dict()
         return state

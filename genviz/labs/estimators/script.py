@@ -16,6 +16,7 @@ TITLES = {
     "wake-sleep": "Helmholtz machines trained by wake-sleep, reweighted wake-sleep and a score-function ELBO",
     "iwae": "One VAE trained three ways: on the IWAE bound with k = 1 (the ELBO), 5 and 50 importance samples",
     "vamp": "One VAE with the standard normal prior and a copy with a VampPrior",
+    "ardecoder": "One VAE with a factorized decoder and a copy with an autoregressive (MADE) decoder",
 }
 PAPERS = {
     "variance": "The score function (REINFORCE, Williams 1992) against the reparameterisation trick (Kingma & "
@@ -27,6 +28,7 @@ PAPERS = {
                   "score-function ELBO with a baseline (Mnih & Gregor 2014).",
     "iwae": "Importance weighted autoencoders (Burda et al. 2016).",
     "vamp": "The VampPrior (Tomczak & Welling 2018): a mixture of the encoder's posteriors at learned pseudo-inputs.",
+    "ardecoder": "An autoregressive decoder lets the VAE ignore z (Bowman et al. 2016; Chen et al. 2017).",
 }
 
 STEPS = {
@@ -130,6 +132,26 @@ STEPS = {
             out["loss"] = -out["elbo_standard"]
             return out
         """,
+    "ardecoder": """
+        first = SmallVAE(x_train.shape[1], s["latent"], s["hidden"])
+        ar = ARDecoderVAE(x_train.shape[1], s["latent"], s["hidden"], s["ar_hidden"])
+        ar.load_state_dict({**ar.state_dict(), **first.state_dict()})  # the same encoder and decoder start
+        models = [first, ar]
+        opts = [torch.optim.Adam(m.parameters(), lr=s["lr"]) for m in models]
+
+
+        def train_step(step_count):
+            x = batch()  # the same minibatch for both
+            out = {}
+            for method, model, opt in zip(AR_METHODS, models, opts):
+                q = model.q(x)
+                z = q.rsample()
+                elbo = model.log_joint(x, z) - q.log_prob(z).sum(-1)  # one draw
+                ok = guarded_update(-elbo.mean(), opt, list(model.parameters()))
+                out[f"elbo_{method}"] = float(elbo.detach().mean()) if ok else float("nan")
+            out["loss"] = -out["elbo_factorized"]
+            return out
+        """,
     "wake-sleep": """
         first = HelmholtzMachine(x_train.shape[1], s["latents"], seed=SEED)
         models = [copy.deepcopy(first) for _ in WS_METHODS]  # one start for all three
@@ -174,7 +196,7 @@ def script(run: ScriptRun) -> Script:
             old = kept.get(name)
             kept[name] = values if old is None else np.concatenate([old, values], 0)[-KEEP:]
         """, uses=(est_experiment,))
-    if kind in ("vae", "wake-sleep", "iwae", "vamp"):
+    if kind in ("vae", "wake-sleep", "iwae", "vamp", "ardecoder"):
         images_data_part(out, run.data)
         out.part("Binary images", """
             x = torch.from_numpy((IMAGES.reshape(len(IMAGES), -1) > 0.5).astype(np.float32))
