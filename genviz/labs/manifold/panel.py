@@ -75,6 +75,7 @@ class ManifoldPanel(LabPanel):
 
         side = column((self.preview_view, 3), (self.nearest_view, 2), self.preview_text)
         kl_box = column((self.kl_bars, 1), self.au_label)
+        kl_box.setMinimumWidth(340)  # the wrapped readout no longer holds the column open: the bar plot's title needs it
 
         top = QSplitter(Qt.Horizontal)
         for w in (self.manifold_view, self.latent_plot, side):
