@@ -214,3 +214,17 @@ def test_autoregressive_decoder_is_causal_and_starts_as_its_twin():
     snap = exp.snapshot(True)
     assert snap["kl_drop"] == pytest.approx(snap["kl"]["factorized"] - snap["kl"]["autoregressive"], abs=1e-9)
     assert snap["kl_ratio"] == pytest.approx(snap["kl"]["autoregressive"] / snap["kl"]["factorized"])
+
+
+def test_diagonal_bilstm_sees_exactly_every_pixel_before_it():
+    from genviz.models.autoregressive import DiagonalBiLSTM, receptive_field
+
+    torch.manual_seed(1)
+    m = DiagonalBiLSTM(5, 6, 4)
+    x = torch.bernoulli(torch.full((4, 30), 0.5))
+    for d in range(30):
+        assert list(np.flatnonzero(receptive_field(m, x, d) != 0)) == list(range(d)), d
+    with torch.no_grad():
+        small = DiagonalBiLSTM(2, 3, 3)
+        grid = torch.tensor([[(i >> k) & 1 for k in range(6)] for i in range(64)], dtype=torch.float32)
+        assert float(torch.logsumexp(small.log_prob(grid), 0)) == pytest.approx(0.0, abs=1e-5)

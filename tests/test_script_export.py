@@ -206,7 +206,7 @@ VARIANTS = [("gan", {"loss": "wgan-gp", "unroll": 1, "pack": 2}), ("gan", {"loss
             ("diffusion", {"process": "ve", "data": "moons"}), ("autoregressive", {"model": "pixelcnn"}),
             ("autoregressive", {"model": "made", "masks": 2, "order": "random"}),
             ("autoregressive", {"points": "moons"}), ("autoregressive", {"model": "wavenet", "layers": 3}),
-            ("autoregressive", {"model": "rowlstm", "channels": 4}), ("gibbs", {"method": "cd", "k": 2}), ("gibbs", {"mode": "sample"}),
+            ("autoregressive", {"model": "rowlstm", "channels": 4}), ("autoregressive", {"model": "diagonal", "channels": 3}), ("gibbs", {"method": "cd", "k": 2}), ("gibbs", {"mode": "sample"}),
             ("estimators", {"experiment": "discrete"}), ("estimators", {"experiment": "vae"}),
             ("estimators", {"experiment": "wake-sleep"}), ("estimators", {"f": "decoder"}),
             ("estimators", {"experiment": "iwae", "latent": 3}), ("estimators", {"experiment": "vamp", "pseudo": 7}),

@@ -456,6 +456,60 @@ class RowLSTM(_ImageModel):
         return torch.stack(rows, 2)  # [b, 1, H, W]
 
 
+class DiagonalBiLSTM(_ImageModel):
+    """PixelRNN's Diagonal BiLSTM (van den Oord, Kalchbrenner & Kavukcuoglu 2016, sec. 3.2), one layer, written as
+    the recurrence its skewed 2x1 state-to-state convolution computes: a left-to-right LSTM whose state at (r, c)
+    comes from the states at (r − 1, c) and (r, c − 1) and the input x(r, c), so it has seen every pixel up and to
+    the left; a right-to-left one (from (r − 1, c) and (r, c + 1)) that has seen every pixel up and to the right.
+    Pixel (r, c) is predicted from the left-to-right state at (r, c − 1) and both states at (r − 1, c), the right-to-
+    left one taken a row up as in the paper: together, exactly every pixel before it in raster order (the tests
+    check it by autograd) — the full context the Row LSTM's triangle misses. The anti-diagonals run one at a time
+    (the skewing trick), each position with two forget gates (one per neighbour's cell)."""
+
+    def __init__(self, height: int, width: int, channels: int = 32):
+        super().__init__(height, width)
+        self.channels = channels
+        self.ltr = nn.Linear(1 + 2 * channels, 5 * channels)  # input, up state, left state -> i, f_up, f_side, o, g
+        self.rtl = nn.Linear(1 + 2 * channels, 5 * channels)
+        self.out1 = nn.Linear(3 * channels, channels)
+        self.out2 = nn.Linear(channels, 1)
+        self.reach = height
+
+    def _scan(self, img: torch.Tensor, cell: nn.Linear, step: int) -> dict:
+        """States h[(r, c)] over the image, from the neighbour above and the one at column c − step."""
+        b, c = img.shape[0], self.channels
+        zero = img.new_zeros(b, c)
+        h: dict = {}
+        s: dict = {}
+        cols = range(self.width) if step == 1 else range(self.width - 1, -1, -1)
+        for k in range(self.height + self.width - 1):  # anti-diagonals in scan order
+            for col_index, col in enumerate(cols):
+                r = k - col_index
+                if not 0 <= r < self.height:
+                    continue
+                up, side = (r - 1, col), (r, col - step)
+                hu, su = h.get(up, zero), s.get(up, zero)
+                hs, ss = h.get(side, zero), s.get(side, zero)
+                gates = cell(torch.cat([img[:, :, r, col], hu, hs], 1))
+                i, fu, fs, o, g = gates.chunk(5, 1)
+                s[(r, col)] = torch.sigmoid(fu) * su + torch.sigmoid(fs) * ss + torch.sigmoid(i) * torch.tanh(g)
+                h[(r, col)] = torch.sigmoid(o) * torch.tanh(s[(r, col)])
+        return h
+
+    def image_logits(self, img: torch.Tensor) -> torch.Tensor:
+        b = img.shape[0]
+        zero = img.new_zeros(b, self.channels)
+        right, left = self._scan(img, self.ltr, 1), self._scan(img, self.rtl, -1)
+        rows = []
+        for r in range(self.height):
+            cols = []
+            for c in range(self.width):
+                feats = torch.cat([right.get((r, c - 1), zero), right.get((r - 1, c), zero), left.get((r - 1, c), zero)], 1)
+                cols.append(self.out2(F.relu(self.out1(feats))))
+            rows.append(torch.cat(cols, 1))
+        return torch.stack(rows, 1).unsqueeze(1)  # [b, 1, H, W]
+
+
 def receptive_field(model: Autoregressive, x: torch.Tensor, d: int) -> np.ndarray:
     """sum over the inputs x ([n, D] or [D]) of |d logit_d / d x|: which inputs output d depends on,
     computed from the model (not from theory; several inputs, so a unit that happens to be off for

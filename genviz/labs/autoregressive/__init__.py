@@ -21,10 +21,11 @@ LAB = LabInfo(
                 "(Germain et al. 2015); pixelcnn = masked convolutions (van den Oord et al. 2016); gated = "
                 "vertical and horizontal stacks, no blind spot; wavenet = dilated causal 1-D convolutions over the pixels "
                 "in raster order (van den Oord et al. 2016); rowlstm = PixelRNN's Row LSTM (van den Oord et al. 2016), "
-                "a triangular context", choices=("nade", "made", "pixelcnn", "gated", "wavenet", "rowlstm")),
+                "a triangular context; diagonal = PixelRNN's Diagonal BiLSTM, the full context (slow: a few seconds per "
+                "snapshot on a CPU)", choices=("nade", "made", "pixelcnn", "gated", "wavenet", "rowlstm", "diagonal")),
         Setting("hidden", 256, "int", "NADE / MADE hidden units", 4, 4000, applies=(("model", ('nade', 'made')),)),
-        Setting("channels", 32, "int", "PixelCNN / WaveNet channels, Row LSTM state units", 2, 256,
-                applies=(("model", ('pixelcnn', 'gated', 'wavenet', 'rowlstm')),)),
+        Setting("channels", 32, "int", "PixelCNN / WaveNet channels, Row LSTM / Diagonal BiLSTM state units", 2, 256,
+                applies=(("model", ('pixelcnn', 'gated', 'wavenet', 'rowlstm', 'diagonal')),)),
         Setting("layers", 5, "int", "PixelCNN layers after the first; WaveNet: dilated layers (dilations 1, 2, 4, ...: "
                 "it sees the previous 2^layers pixels)", 1, 15, applies=(("model", ('pixelcnn', 'gated', 'wavenet')),)),
         Setting("order", "raster", "choice", "NADE / MADE ordering of the pixels", choices=("raster", "random"), applies=(("model", ('nade', 'made')),)),

@@ -103,7 +103,7 @@ CARDS = {
         "the image as one sequence: its field is the previous 2<sup>layers</sup> pixels in raster order, doubling "
         "with each layer (van den Oord et al. 2016, WaveNet, fig. 3). PixelRNN's Row LSTM sees a triangle: the pixel "
         "to its left and a cone of rows above, missing the rest of its own row (van den Oord, Kalchbrenner &amp; "
-        "Kavukcuoglu 2016, fig. 4).", live=_blind),
+        "Kavukcuoglu 2016, fig. 4); the Diagonal BiLSTM sees every pixel before it.", live=_blind),
     "chosen-image": Card(
         "Test image",
         "The test image the per-pixel views describe; drag on it to hide a region for completion (Shift erases).",

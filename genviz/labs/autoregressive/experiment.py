@@ -14,7 +14,7 @@ from genviz.data.images import DataError
 from genviz.safeio import check_model_memory
 from genviz.labs.autoregressive import LAB
 from genviz.data.toy2d import make_toy
-from genviz.models.autoregressive import (MADE, NADE, BinnedAR2D, GatedPixelCNN, PixelCNN, RowLSTM, WaveNet, blind_spot, make_order,
+from genviz.models.autoregressive import (MADE, NADE, BinnedAR2D, DiagonalBiLSTM, GatedPixelCNN, PixelCNN, RowLSTM, WaveNet, blind_spot, make_order,
                                           receptive_field)
 
 EVAL = 500  # test images for the NLL of each snapshot
@@ -44,7 +44,7 @@ def training_bytes(settings: dict, height: int, width: int) -> float:
         H = settings["hidden"]
         weights = D * H + H * H + H * D
         return f * (weights * (6 + settings["masks"]) + 4 * B * (2 * H + D))
-    if kind == "rowlstm":  # per row: 4 gate maps, cell and state, kept for the backward pass (an estimate)
+    if kind in ("rowlstm", "diagonal"):  # per position: the gates, cell and state, kept for the backward pass (an estimate)
         c = settings["channels"]
         return f * (4 * 2 * 4 * c * (c + 1) * 3 + 10 * B * 4 * c * D)
     c, layers = settings["channels"], settings["layers"] + 1
@@ -67,6 +67,8 @@ def build_model(settings: dict, height: int, width: int, seed: int):
         return WaveNet(D, settings["channels"], settings["layers"])
     if kind == "rowlstm":
         return RowLSTM(height, width, settings["channels"])
+    if kind == "diagonal":
+        return DiagonalBiLSTM(height, width, settings["channels"])
     return GatedPixelCNN(height, width, settings["channels"], settings["layers"] + 1)
 
 

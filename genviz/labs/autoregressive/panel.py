@@ -485,7 +485,7 @@ class AutoregressivePanel(LabPanel):
                 self.field_view.addItem(self._field_mark)
             self._field_mark.setData([c + 0.5], [r + 0.5])
             order = np.asarray(self.static["order"])
-            if self.static.get("model") == "rowlstm":  # a triangle: count what it misses before the pixel
+            if self.static.get("model") in ("rowlstm", "diagonal"):  # count what it misses before the pixel
                 before = r * w + c
                 seen = int((field[:before] > 0).sum())
                 self.field_view.setTitle(keyed("Receptive field", f"({r}, {c}) sees {seen} of the {before} pixels "

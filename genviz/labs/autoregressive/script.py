@@ -20,6 +20,7 @@ MODELS = {
     "wavenet": ("WaveNet(D, s['channels'], s['layers'])", "WaveNet's dilated causal convolutions (van den Oord et al. "
                 "2016)"),
     "rowlstm": ("RowLSTM(H, W, s['channels'])", "PixelRNN's Row LSTM (van den Oord et al. 2016)"),
+    "diagonal": ("DiagonalBiLSTM(H, W, s['channels'])", "PixelRNN's Diagonal BiLSTM (van den Oord et al. 2016)"),
     "gated": ("GatedPixelCNN(H, W, s['channels'], s['layers'] + 1)",
               "Gated PixelCNN (van den Oord et al. 2016, 'Conditional image generation')"),
 }
