@@ -213,8 +213,7 @@ def _dbn_terms(rbm1: RBM, top: RBM, v: torch.Tensor) -> tuple[torch.Tensor, torc
 def dbn_log_prob(rbm1: RBM, top: RBM, v: torch.Tensor) -> torch.Tensor:
     """A two-layer DBN's exact log p(v) = log Σ_h1 p(v | h1) p_top(h1), p(v | h1) the first RBM's
     factorial conditional and p_top the top RBM's marginal over h1 (per row, float64)."""
-    _, log_top, log_cond = _dbn_terms(rbm1, top, v)
-    return torch.logsumexp(log_cond + log_top[None], 1)
+    return dbn_log_prob_and_bound(rbm1, top, v)[0]
 
 
 @torch.no_grad()
@@ -222,10 +221,17 @@ def dbn_bound(rbm1: RBM, top: RBM, v: torch.Tensor) -> torch.Tensor:
     """The variational bound greedy training raises (Hinton, Osindero & Teh 2006, eq. 10):
     log p(v) ≥ Σ_h1 q(h1|v) [log p_top(h1) + log p(v | h1) − log q(h1|v)], q the first RBM's posterior
     (factorial), summed exactly over all 2^H1 states (per row, float64)."""
+    return dbn_log_prob_and_bound(rbm1, top, v)[1]
+
+
+@torch.no_grad()
+def dbn_log_prob_and_bound(rbm1: RBM, top: RBM, v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Both of the above from one pass over the 2^H1 states."""
     H, log_top, log_cond = _dbn_terms(rbm1, top, v)
+    joint = log_cond + log_top[None]  # log p(v, h1)
     a = v.double() @ rbm1.W.double() + rbm1.c.double()  # q(h1_j = 1 | v) = σ(a_j), factorial
     log_q = F.logsigmoid(a) @ H.T + F.logsigmoid(-a) @ (1 - H).T  # [batch, S]
-    return (log_q.exp() * (log_cond + log_top[None] - log_q)).sum(1)
+    return torch.logsumexp(joint, 1), (log_q.exp() * (joint - log_q)).sum(1)
 
 
 @torch.no_grad()

@@ -11,7 +11,7 @@ import torch
 from genviz.core.experiment import Experiment, to_compact, to_numpy
 from genviz.core.settings import SettingError
 from genviz.labs.boltzmann import LAB
-from genviz.models.boltzmann import (MAX_UNITS, BoltzmannMachine, bars_and_stripes, dbn_bound, dbn_log_prob,
+from genviz.models.boltzmann import (MAX_UNITS, BoltzmannMachine, bars_and_stripes, dbn_log_prob_and_bound,
                                      kl_from_uniform, pattern_index, pcd_step, rbm_log_prob)
 from genviz.models.rbm import RBM
 
@@ -47,8 +47,9 @@ def dbn_metrics(rbm1: RBM, top: RBM, x: torch.Tensor, second: bool) -> dict:
     kl_rbm = kl_from_uniform(float(rbm_log_prob(rbm1, x).mean()), len(x))
     if not second:
         return {"loss": kl_rbm, "kl_rbm": kl_rbm}
-    kl_dbn = kl_from_uniform(float(dbn_log_prob(rbm1, top, x).mean()), len(x))
-    kl_bound = kl_from_uniform(float(dbn_bound(rbm1, top, x).mean()), len(x))
+    log_p, bound = dbn_log_prob_and_bound(rbm1, top, x)
+    kl_dbn = kl_from_uniform(float(log_p.mean()), len(x))
+    kl_bound = kl_from_uniform(float(bound.mean()), len(x))
     return {"loss": kl_dbn, "kl_rbm": kl_rbm, "kl_dbn": kl_dbn, "kl_bound": kl_bound}
 
 
@@ -129,7 +130,20 @@ class BoltzmannExperiment(Experiment):
 
     @torch.no_grad()
     def snapshot(self, heavy: bool) -> dict:
+        if not heavy:  # the moving chains only; the exact sums ride on heavy snapshots
+            n = self.settings["size"]
+            if self.kind == "bm":
+                v = self.negative[:SHOWN_CHAINS, : self.bm.n_visible]
+                return {"chains": to_compact(v.reshape(-1, n, n))}
+            return {"stage": 2 if self.second_layer else 1, "fantasy": self._fantasy()}
         return self._bm_snapshot() if self.kind == "bm" else self._dbn_snapshot()
+
+    def _fantasy(self) -> np.ndarray:
+        """The DBN's samples (the top RBM's chains, then p(v | h1)) or, in layer 1, the first RBM's chains."""
+        n = self.settings["size"]
+        if self.second_layer:
+            return to_compact(self.rbm1.p_v(self.persistent2[:SHOWN_CHAINS]).reshape(-1, n, n))
+        return to_compact(self.persistent1[:SHOWN_CHAINS].reshape(-1, n, n))
 
     def _bm_snapshot(self) -> dict:
         bm, x = self.bm, self.x
@@ -158,15 +172,13 @@ class BoltzmannExperiment(Experiment):
                "p_rbm": log_rbm.exp().cpu().numpy(), "entropy": math.log(len(x)),
                "kl_rbm": kl_from_uniform(float(log_rbm.mean()), len(x))}
         if second:
-            log_dbn, bound = dbn_log_prob(rbm1, top, x), dbn_bound(rbm1, top, x)
+            log_dbn, bound = dbn_log_prob_and_bound(rbm1, top, x)
             out.update(p_dbn=log_dbn.exp().cpu().numpy(), kl_dbn=kl_from_uniform(float(log_dbn.mean()), len(x)),
                        kl_bound=kl_from_uniform(float(bound.mean()), len(x)),
                        # log p(v) − bound = E_data KL(q(h1|v) ‖ p(h1|v)): the bound's gap, exact
                        gap=float((log_dbn - bound).mean()),
-                       dbn_gain=out["kl_rbm"] - kl_from_uniform(float(log_dbn.mean()), len(x)),
-                       fantasy=to_compact(rbm1.p_v(self.persistent2[:SHOWN_CHAINS]).reshape(-1, n, n)))
-        else:
-            out["fantasy"] = to_compact(self.persistent1[:SHOWN_CHAINS].reshape(-1, n, n))
+                       dbn_gain=out["kl_rbm"] - kl_from_uniform(float(log_dbn.mean()), len(x)))
+        out["fantasy"] = self._fantasy()
         return out
 
     @torch.no_grad()

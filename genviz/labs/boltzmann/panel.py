@@ -31,9 +31,10 @@ class PatternBars:
         plot.addItem(self.line)
         self.pictures = pg.ImageItem()
         plot.addItem(self.pictures)
-        self.others = pg.TextItem("other\nimages", color=theme.colors()["text"], anchor=(0.5, 0.5))
+        self.others = pg.TextItem("others", color=theme.colors()["text"], anchor=(0.5, 0.5))
         plot.addItem(self.others)
         self.picture_shape: tuple | None = None
+        self.top: float | None = None  # the bars' axis reaches this high
         plot.getPlotItem().getAxis("bottom").setTicks([[]])  # the pictures name the bars
         plot.getPlotItem().getViewBox().setMouseEnabled(False, False)
 
@@ -42,6 +43,7 @@ class PatternBars:
         # a frame of grey round each pattern, then the row of them
         self.pictures.setImage(np.pad(pics, 1, constant_values=0.5), levels=(0, 1))
         self.picture_shape = (len(patterns), patterns.shape[1])
+        self.top = None
 
     def set_values(self, values: list[np.ndarray], other: list[float], colors: list[str]) -> None:
         n = len(values[0])
@@ -55,10 +57,13 @@ class PatternBars:
             top = max(top, float(np.nanmax(heights)))
         self.line.setValue(1.0 / n)
         top = max(top, 1.5 / n)
+        if self.top is not None and self.top / 1.25 <= top <= self.top:
+            return  # the axes stay while the bars fit (a range set every frame re-lays the axes)
+        top = self.top = top * 1.1
         if self.picture_shape is not None:
             # the pictures below the axis, one under each bar: a band 18 % of the bars' height
             self.pictures.setRect(-0.5, -0.2 * top, float(n), 0.18 * top)
-        self.plot.setYRange(-0.21 * top, top * 1.05, padding=0)
+        self.plot.setYRange(-0.21 * top, top, padding=0)
         self.plot.setXRange(-0.6, n + 0.9, padding=0)
         self.others.setPos(n, -0.11 * top)  # under the last bar, beside the pictures
 
@@ -142,16 +147,22 @@ class BoltzmannPanel(PagedPanel):
         if not self.static or not frame.data:
             return
         data = frame.data
+        # light frames carry the moving chains; the exact sums come with heavy ones
         if self.static["experiment"] == "bm":
-            self.draw_in_turns([lambda: self._draw_weights(data), lambda: self._draw_bm_bars(data),
-                                lambda: self.bm_chains.set_image(_mosaic(np.asarray(data["chains"]))),
-                                lambda: self._bm_readout(data)])
+            views = [lambda: self.bm_chains.set_image(_mosaic(np.asarray(data["chains"])))]
+            if "kl" in data:
+                views += [lambda: self._draw_weights(data), lambda: self._draw_bm_bars(data),
+                          lambda: self._bm_readout(data)]
         else:
-            self.draw_in_turns([lambda: self._draw_filters(data), lambda: self._draw_dbn_bars(data),
-                                lambda: self._draw_samples(data), lambda: self._dbn_readout(data)])
+            views = [lambda: self._draw_samples(data)]
+            if "kl_rbm" in data:
+                views += [lambda: self._draw_filters(data), lambda: self._draw_dbn_bars(data),
+                          lambda: self._dbn_readout(data)]
+        self.draw_in_turns(views)
 
     def clear(self) -> None:
         self.cancel_drawing()
+        self._w_size = None
         for plot in (self.bm_curves, self.dbn_curves):
             plot.clear_data()
         self.readout.setText("")
@@ -162,8 +173,10 @@ class BoltzmannPanel(PagedPanel):
         m = float(np.abs(w).max()) or 1.0
         self.w_img.setImage(w, levels=(-m, m))
         n = len(w)
-        self.w_img.setRect(0, 0, n, n)
-        self.w_view.setRange(xRange=(0, n), yRange=(0, n), padding=0.02)
+        if getattr(self, "_w_size", None) != n:  # placed once per model: a range set every frame re-lays the axes
+            self._w_size = n
+            self.w_img.setRect(0, 0, n, n)
+            self.w_view.setRange(xRange=(0, n), yRange=(0, n), padding=0.02)
 
     def _draw_bm_bars(self, data: dict) -> None:
         self.bm_bars.set_values([data["p_patterns"]], [data["p_other"]], [RBM_COLOR])
