@@ -9,7 +9,8 @@ import os
 import signal
 import sys
 
-COMMANDS = ("labs", "presets", "train", "export", "bench", "download", "sweep", "install-desktop", "check")
+COMMANDS = ("labs", "presets", "train", "export", "bench", "download", "sweep", "install-desktop", "check",
+            "compare-families")
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -227,6 +228,38 @@ def cmd_check(argv: list[str]) -> int:
     print(f"{session.lab} at step {session.step:,}: {len(verdicts) - failed} of {len(verdicts)} checks passed "
           f"in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
     return 1 if failed or not verdicts else 0
+
+
+def cmd_compare_families(argv: list[str]) -> int:
+    p = argparse.ArgumentParser(prog="genviz compare-families", description="One data set, every family: train a "
+                                "GAN, a flow, a 2-D autoregressive model and a diffusion model (every installed lab that "
+                                "declares a family) on the same 2-D data with the same seed and an equal budget, then "
+                                "score them by the same metrics: test NLL (± SE; none for a GAN), mode coverage, "
+                                "high-quality % and the modes' reverse KL (mixtures), sampling cost, steps/s. Prints "
+                                "the table as JSON (one object) and as Markdown.")
+    p.add_argument("data", help="ring8, grid25, moons, spiral, checkerboard, gaussian, mixture:x,y;x,y or a .csv/.npy")
+    budget = p.add_mutually_exclusive_group()
+    budget.add_argument("--seconds", type=float, help="wall-clock seconds of training for each family (default 60)")
+    budget.add_argument("--steps", type=int, help="training steps for each family instead")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--families", default="", help="comma-separated subset (default: every installed family)")
+    p.add_argument("--test-points", type=int, default=500, help="test points every NLL is averaged over")
+    p.add_argument("--quiet", action="store_true", help="no progress lines")
+    args = p.parse_args(argv)
+    from genviz.core.families import compare
+
+    fams = tuple(f for f in args.families.split(",") if f) or None
+    seconds = args.seconds if args.seconds is not None or args.steps is not None else 60.0
+    say = None if args.quiet else (lambda text: print(text, file=sys.stderr, flush=True))
+    try:
+        out = compare(args.data, seconds=seconds, steps=args.steps, seed=args.seed, families=fams,
+                      test_points=max(2, args.test_points), report=say)
+    except ValueError as exc:
+        print(f"genviz compare-families: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps({k: v for k, v in out.items() if k != "markdown"}, default=float))
+    print(out["markdown"])
+    return 0
 
 
 def cmd_labs(argv: list[str]) -> int:
@@ -595,7 +628,8 @@ def main(argv: list[str] | None = None) -> int:
         if argv and argv[0] in COMMANDS:
             return {"labs": cmd_labs, "presets": cmd_presets, "train": cmd_train, "export": cmd_export,
                     "bench": cmd_bench, "download": cmd_download, "sweep": cmd_sweep,
-                    "install-desktop": cmd_install_desktop, "check": cmd_check}[argv[0]](argv[1:])
+                    "install-desktop": cmd_install_desktop, "check": cmd_check,
+                    "compare-families": cmd_compare_families}[argv[0]](argv[1:])
         args = _app_parser().parse_args(argv)
         _gui_blas_threads()
         from genviz.ui.app import run_app

@@ -201,6 +201,12 @@ class Experiment:
     def final_metrics(self, **kwargs) -> dict:
         return {"lab": getattr(self.LAB, "name", None), "steps": self.step_count, "device": str(self.device)}
 
+    def family_view(self):
+        """The trained model as one column of "one data set, every family" (genviz.core.families.FamilyView: a
+        sampler of 2-D points and its log_prob where the family has one), or None where this run is not a model
+        of 2-D points. The shared metrics score every family's view by one implementation."""
+        return None
+
     # -- model files ------------------------------------------------------------------------------
     def model_state(self) -> dict:
         """What a model file holds besides the envelope: state dicts and plain values (read back

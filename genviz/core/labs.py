@@ -62,6 +62,11 @@ class LabInfo:
     # "module:function" of the lab's exact checks of the numbers its views show ("Check this run", ``genviz check
     # SESSION``): ``function(experiment, checks)`` adds genviz.core.checkrun verdicts to ``checks``
     exact_checks: str = ""
+    # "one data set, every family" (genviz compare-families): the model family this lab trains on 2-D points
+    # ("gan", "flow", "autoregressive", "diffusion", "vae") and the setting that names the 2-D data set; its
+    # experiment answers ``family_view()``. "" for a lab that takes no part
+    family: str = ""
+    family_data: str = ""
     # the contract version the lab is written for (CONTRACT_VERSION)
     contract: int = 1
 

@@ -3,6 +3,7 @@ from genviz.core.labs import LabInfo
 from genviz.core.settings import Setting
 
 LAB = LabInfo(
+    family="autoregressive", family_data="points",  # genviz compare-families: this family on a 2-D data set
     name="autoregressive",
     cards="genviz.labs.autoregressive.cards:CARDS", exact_checks="genviz.labs.autoregressive.checks:autoregressive_checks",
     title="Autoregressive models",

@@ -5,6 +5,7 @@ from genviz.core.settings import Setting
 DATASETS = ("ring8", "grid25", "moons", "checkerboard", "spiral", "gaussian")
 
 LAB = LabInfo(
+    family="diffusion", family_data="data",  # genviz compare-families: this family on a 2-D data set
     name="diffusion",
     cards="genviz.labs.diffusion.cards:CARDS", exact_checks="genviz.labs.diffusion.checks:diffusion_checks",
     title="Diffusion and score models",

@@ -240,6 +240,22 @@ class DiffusionExperiment(Experiment):
             return {"samples": x.numpy().astype(np.float32)}
         return super().query(name, **kwargs)
 
+    def family_view(self):
+        """The diffusion model as a column of "one data set, every family": samples by the lab's sampler, log p(x)
+        by the probability-flow ODE (the density of the data blurred by the process's smallest noise)."""
+        from genviz.core.families import FamilyView
+
+        s = self.settings
+
+        def draw(n: int, g: torch.Generator) -> torch.Tensor:
+            return self._samples(n, s["sampler"], s["sample_steps"], generator=g).detach().cpu()
+
+        def log_prob(x: torch.Tensor) -> torch.Tensor:
+            return ode_log_prob(self.model, x.to(self.device), steps=NLL_STEPS).double()
+
+        return FamilyView("diffusion", draw, "ode", log_prob,
+                          note=f"by the probability-flow ODE ({NLL_STEPS} Heun steps), as the lab's own test NLL")
+
     def final_metrics(self) -> dict:
         with torch.no_grad():
             x = self._samples(2000, self.settings["sampler"], self.settings["sample_steps"],

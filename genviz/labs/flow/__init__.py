@@ -5,6 +5,7 @@ from genviz.core.settings import Setting
 from genviz.models.choices import FLOW_TYPES as FLOWS
 
 LAB = LabInfo(
+    family="flow", family_data="data",  # genviz compare-families: this family on a 2-D data set
     name="flow",
     cards="genviz.labs.flow.cards:CARDS", exact_checks="genviz.labs.flow.checks:flow_checks",
     title="Flow density warping",

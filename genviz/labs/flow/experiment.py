@@ -267,6 +267,22 @@ class FlowExperiment(Experiment):
         return super().query(name, **kwargs)
 
     @torch.no_grad()
+    def family_view(self):
+        """The flow as a column of "one data set, every family": exact log p(x) by the change of variables (None
+        when it was fitted to an energy: then it models no data points)."""
+        if self.energy is not None:
+            return None
+        from genviz.core.families import FamilyView, seeded
+
+        flow, device = self.flow, self.device
+
+        def draw(n: int, g: torch.Generator) -> torch.Tensor:
+            with seeded(g), torch.no_grad():
+                return flow.sample((n,)).cpu()
+
+        return FamilyView("flow", draw, "exact", lambda x: flow.log_prob(x.to(device, torch.float32)).double(),
+                          note="exact, by the change of variables")
+
     def final_metrics(self) -> dict:
         out = {"lab": "flow", "fit": self.settings["fit"],
                "flow": self.settings["flow"] if self.model_code is None else f"yours ({self.model_code.shown})",

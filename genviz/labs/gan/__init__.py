@@ -7,6 +7,7 @@ DATASETS = ("ring8", "grid25", "moons", "spiral", "checkerboard", "gaussian")
 ACTS = ("relu", "leakyrelu", "tanh", "elu")
 
 LAB = LabInfo(
+    family="gan", family_data="data",  # genviz compare-families: this family on a 2-D data set
     name="gan",
     cards="genviz.labs.gan.cards:CARDS", exact_checks="genviz.labs.gan.checks:gan_checks",
     title="GAN mode coverage",

@@ -226,6 +226,18 @@ class GanExperiment(Experiment):
         keys = ("d_loss", "d_real", "d_fake") if part == "d" else ("g_loss",)
         return {k: self.last[k] for k in keys}
 
+    def family_view(self):
+        """The generator as a column of "one data set, every family": samples only (a GAN has no likelihood)."""
+        from genviz.core.families import FamilyView
+
+        g_net = self.G
+
+        def draw(n: int, g: torch.Generator) -> torch.Tensor:
+            with torch.no_grad():
+                return g_net.sample((n,), generator=g).cpu()
+
+        return FamilyView("gan", draw, "none", note="no likelihood: a GAN has none")
+
     def final_metrics(self) -> dict:
         out = {"lab": "gan", "dataset": self.toy.name, "steps": self.step_count, "loss": self.settings["loss"],
                **{k: v for k, v in self.last.items()}}
