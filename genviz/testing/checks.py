@@ -535,6 +535,42 @@ class Check:
         return (self.run.__doc__ or "").strip().splitlines()[0]
 
 
+def check_family(lab: LabInfo, tmp: Path) -> str:
+    """One data set, every family: a lab that declares a family (LabInfo.family) answers family_view() on a named
+    2-D set with finite [n, 2] samples and, exactly when it has a likelihood, a finite [n] log_prob; drawing and
+    scoring leave training alone."""
+    import torch
+
+    from genviz.core.families import FamilyView, shared_nll
+
+    if not lab.family:
+        return "declares no family (genviz compare-families leaves it out)"
+    require(lab.family_data in {s.name for s in lab.settings},
+            f"LabInfo.family_data {lab.family_data!r} names none of the lab's settings")
+    rows = []
+    for look in (True, False):
+        runner = _runner(lab, settings={lab.family_data: "ring8"})
+        for i in range(4):
+            if look and i == 2:
+                view = runner.exp.family_view()
+                require(isinstance(view, FamilyView) and view.family == lab.family,
+                        f"family_view() gave {type(view).__name__}, not a FamilyView of the {lab.family} family")
+                pts = view.sample(64, torch.Generator().manual_seed(0))
+                require(tuple(pts.shape) == (64, 2) and bool(torch.isfinite(pts).all()),
+                        f"family_view().sample(64) gave {tuple(pts.shape)} (or non-finite points), not 64 finite points")
+                if view.log_prob is not None:
+                    lp = view.log_prob(pts.float())
+                    require(tuple(lp.shape) == (64,) and bool(torch.isfinite(lp).all()),
+                            f"family_view().log_prob gave {tuple(lp.shape)} (or non-finite values) for 64 points")
+                    shared_nll(view, pts.float())
+            runner.step()
+        rows.append(runner.take_rows())
+    a, b = rows
+    require(a.keys() == b.keys() and all(np.array_equal(a[k], b[k], equal_nan=True) for k in a),
+            "drawing from family_view() changed the training steps that follow: it must use random numbers of its own")
+    return f"family {lab.family} on ring8: samples and {view.likelihood} likelihood; training left alone"
+
+
 CHECKS: tuple[Check, ...] = (
     Check("description", check_description),
     Check("training", check_training),
@@ -545,6 +581,7 @@ CHECKS: tuple[Check, ...] = (
     Check("session", check_session),
     Check("script", check_script),
     Check("exact checks", check_exact),
+    Check("family", check_family),
     Check("views", check_views, qt=True),
     Check("panel", check_panel, qt=True),
     Check("cards", check_cards, qt=True),
