@@ -64,7 +64,7 @@ def test_the_shared_nll_is_the_cross_entropy_with_a_standard_error_that_covers()
 
 def test_every_family_lab_declares_its_data_setting_and_answers_a_view():
     labs = family_labs()
-    assert {"gan", "flow", "autoregressive", "diffusion"} <= set(labs)
+    assert {"gan", "flow", "autoregressive", "diffusion", "vae"} <= set(labs)
     for family, lab in labs.items():
         assert lab.family_data in {s.name for s in lab.settings}
         view = build(lab.name, **{lab.family_data: "ring8"}).family_view()
@@ -95,6 +95,15 @@ def test_each_familys_shared_nll_agrees_with_its_labs_own_figure():
     shared = shared_nll(dif.family_view(), dif.x_test[:32])
     assert shared["nll"] == pytest.approx(own_nll, abs=1e-6) and shared["nll_se"] == pytest.approx(own_se, rel=1e-6)
 
+    vae = build("vae2d", data="ring8", hidden=16)
+    for _ in range(30):
+        vae.advance()
+    own = vae.test_bounds(1000)
+    shared = shared_nll(vae.family_view(), vae.test)
+    assert shared["likelihood"] == "bound"
+    assert shared["nll"] == pytest.approx(-own["test_iwae"], abs=1e-9) and shared["nll_se"] == pytest.approx(
+        own["test_iwae_se"], rel=1e-9)
+
 
 def test_the_binned_sampler_draws_from_the_models_table():
     ar = build("autoregressive", points="ring8", bins=8, hidden=16)
@@ -117,15 +126,16 @@ def test_the_binned_sampler_draws_from_the_models_table():
 def test_compare_scores_every_family_on_the_same_points():
     out = compare("ring8", steps=15, seed=0, test_points=64)
     rows = {r["family"]: r for r in out["rows"]}
-    assert {"gan", "flow", "autoregressive", "diffusion"} <= set(rows)
+    assert {"gan", "flow", "autoregressive", "diffusion", "vae"} <= set(rows)
     assert rows["gan"]["nll"] is None and rows["gan"]["likelihood"] == "none"
-    for fam in ("flow", "autoregressive", "diffusion"):
+    assert rows["vae"]["likelihood"] == "bound"
+    for fam in ("flow", "autoregressive", "diffusion", "vae"):
         assert math.isfinite(rows[fam]["nll"]) and rows[fam]["nll_se"] > 0
     for r in rows.values():
         assert r["steps"] == 15 and r["n_modes"] == 8 and 0 <= r["hq_percent"] <= 100 and r["sample_ms_per_1000"] > 0
     assert out["entropy"]["se"] > 0
     text = out["markdown"]
-    assert "none (no likelihood)" in text and "Ranking" in text and all(f in text for f in rows)
+    assert "none (no likelihood)" in text and "≤ " in text and "Ranking" in text and all(f in text for f in rows)
     assert markdown(out["rows"]).count("\n|") == len(rows) + 1
 
 

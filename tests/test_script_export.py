@@ -211,7 +211,7 @@ VARIANTS = [("gan", {"loss": "wgan-gp", "unroll": 1, "pack": 2}), ("gan", {"loss
             ("estimators", {"experiment": "wake-sleep"}), ("estimators", {"f": "decoder"}),
             ("estimators", {"experiment": "iwae", "latent": 3}), ("estimators", {"experiment": "vamp", "pseudo": 7}),
             ("estimators", {"experiment": "ardecoder", "ar_hidden": 16}), ("boltzmann", {"experiment": "dbn", "layer_steps": 3}),
-            ("boltzmann", {"connect": "restricted", "gradient": "exact"}), ("dcgan", {"latent": 4, "interpolation": "linear"}),
+            ("boltzmann", {"connect": "restricted", "gradient": "exact"}), ("dcgan", {"latent": 4, "interpolation": "linear"}), ("vae2d", {"k": 4, "warmup": 3}),
             ("inference", {"experiment": "em", "em_q": "restricted"}), ("inference", {"experiment": "cavi"}),
             ("inference", {"experiment": "meanfield"}), ("inference", {"target": "banana"}),
             ("posterior", {"objective": "iwae", "k": 3}), ("manifold", {"likelihood": "gaussian", "binarize": "none"})]

@@ -45,6 +45,17 @@ def run(lab: str, argv: list[str]) -> int:
     return 0
 
 
+def median_ms(job, repeats: int = 100) -> float:
+    """The median time of ``repeats`` calls of ``job()``, in ms (rounded to the µs): a lab's step and snapshot
+    figures."""
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        job()
+        times.append(time.perf_counter() - t0)
+    return round(1000 * float(np.median(times)), 3)
+
+
 def emit(record: dict) -> None:
     print(json.dumps(record), flush=True)
 

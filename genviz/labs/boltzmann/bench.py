@@ -7,10 +7,6 @@
 """
 from __future__ import annotations
 
-import time
-
-import numpy as np
-
 from genviz.labs.boltzmann import EXPERIMENTS
 
 
@@ -25,15 +21,9 @@ def exact_ms(repeats: int = 200) -> dict:
     rbm1, top = RBM(16, 10, init_std=0.1).double(), RBM(10, 16, init_std=0.1).double()
     jobs = {"bm_log_z_ms": lambda: bm.exact(), "bm_gradient_ms": lambda: bm.exact(x3),
             "dbn_log_p_ms": lambda: dbn_log_prob(rbm1, top, x4), "dbn_bound_ms": lambda: dbn_bound(rbm1, top, x4)}
-    out = {"bench": "boltzmann-exact"}
-    for name, job in jobs.items():
-        times = []
-        for _ in range(repeats):
-            t0 = time.perf_counter()
-            job()
-            times.append(time.perf_counter() - t0)
-        out[name] = round(1000 * float(np.median(times)), 3)
-    return out
+    from genviz.bench.live import median_ms
+
+    return {"bench": "boltzmann-exact", **{name: median_ms(job, repeats) for name, job in jobs.items()}}
 
 
 def run(argv: list[str]) -> int:

@@ -6,10 +6,6 @@
 """
 from __future__ import annotations
 
-import time
-
-import numpy as np
-
 
 def step_ms(repeats: int = 100) -> dict:
     from genviz.core.labs import get_lab
@@ -17,15 +13,10 @@ def step_ms(repeats: int = 100) -> dict:
     from genviz.labs.dcgan.experiment import DCGANExperiment
 
     exp = DCGANExperiment(resolve(get_lab("dcgan").settings, {}))
-    out = {"bench": "dcgan-step"}
-    for name, job in (("step_ms", exp.advance), ("heavy_snapshot_ms", lambda: exp.snapshot(True))):
-        times = []
-        for _ in range(repeats):
-            t0 = time.perf_counter()
-            job()
-            times.append(time.perf_counter() - t0)
-        out[name] = round(1000 * float(np.median(times)), 3)
-    return out
+    from genviz.bench.live import median_ms
+
+    return {"bench": "dcgan-step", "step_ms": median_ms(exp.advance, repeats),
+            "heavy_snapshot_ms": median_ms(lambda: exp.snapshot(True), repeats)}
 
 
 def run(argv: list[str]) -> int:
