@@ -29,8 +29,9 @@ CARDS = {
         KW, "Before the warm-up ends the samples are one blob; then the decoder maps regions of z onto the modes. "
         "Samples left on bridges between modes are where the decoder's map folds across them.", live=_bounds),
     "density": Card(
-        "The model's density, by the IWAE bound",
-        "exp of the IWAE bound with k = 16 at each grid point: the VAE's density p(x) = &int; p(x|z) p(z) dz has no "
+        "The model's log density, by the IWAE bound",
+        "The IWAE bound with k = 16 at each grid point, on a log scale (the colours span the 12 nats below the "
+        "peak): the VAE's density p(x) = &int; p(x|z) p(z) dz has no "
         "closed form, and this is a lower bound on it in expectation (the checks compare it with the exact "
         "integral by quadrature over the 2-D latent).",
         "log p(x) &ge; E log (1/k) &Sigma;<sub>i</sub> p(x, z<sub>i</sub>) / q(z<sub>i</sub>|x), z<sub>i</sub> ~ "
