@@ -135,7 +135,14 @@ MEASURES = (  # (key, heading, better: "low" or "high")
     ("reverse_kl", "reverse KL of modes", "low"),
     ("sample_ms_per_1000", "ms / 1,000 samples", "low"),
     ("steps_per_sec", "training steps/s", "high"),
+    ("lesson", "to the lesson", "low"),  # the training time (or steps) when every mode was covered at >= 80 % HQ
 )
+LESSON_HQ = 80.0  # the lesson of a mixture: every mode covered and at least this % of samples within 3 σ of one
+
+
+def lesson_reached(coverage: dict) -> bool:
+    """Whether samples scored by genviz.data.toy2d.mode_coverage show the lesson."""
+    return coverage["modes"] == coverage["n_modes"] and coverage["hq_percent"] >= LESSON_HQ
 
 
 def ranks(rows: list[dict], z: float = 2.0) -> dict[str, list[list[str]]]:
@@ -159,10 +166,15 @@ def ranks(rows: list[dict], z: float = 2.0) -> dict[str, list[list[str]]]:
     return out
 
 
-def _cell(row: dict, key: str) -> str:
+def cell(row: dict, key: str) -> str:
     from genviz.core.numbers import estimate
 
     v = row.get(key)
+    if key == "lesson":
+        unit = row.get("lesson_unit", "s")
+        if v is None:
+            return "not reached" if row.get("modes") is not None else "–"
+        return f"{v:.1f} s" if unit == "s" else f"{int(v):,} steps"
     if v is None:
         return "none (no likelihood)" if key == "nll" else "–"
     if not math.isfinite(v):
@@ -180,7 +192,7 @@ def markdown(rows: list[dict], entropy: tuple[float, float] | None = None, title
              "| family | " + " | ".join(h for _k, h, _b in MEASURES) + " |",
              "|---|" + "---|" * len(MEASURES)]
     for r in rows:
-        lines.append(f"| {r['family']} | " + " | ".join(_cell(r, k) for k, _h, _b in MEASURES) + " |")
+        lines.append(f"| {r['family']} | " + " | ".join(cell(r, k) for k, _h, _b in MEASURES) + " |")
     if entropy is not None:
         from genviz.core.numbers import estimate
 
@@ -195,8 +207,33 @@ def markdown(rows: list[dict], entropy: tuple[float, float] | None = None, title
         if order[key]:  # families within 2 SE of each other share a tier
             lines.append(f"- {heading}: {' > '.join(' ≈ '.join(tier) for tier in order[key])}")
     lines.append("")
-    lines.append("≈: within two standard errors (or equal counts); NLLs in nats per point, lower is better.")
+    lines.append("≈: within two standard errors (or equal counts); NLLs in nats per point, lower is better. The lesson: "
+                 f"every mode covered with ≥ {LESSON_HQ:.0f} % of samples within 3 σ of one (first reached, scored at "
+                 "fixed points of each family's training).")
     return "\n".join(lines).strip() + "\n"
+
+
+def csv_text(rows: list[dict]) -> str:
+    """The families' table as CSV: one row per family, every measure and its SE as numbers (empty where a family has
+    none), then the likelihood kind and the note."""
+    import csv
+    import io
+
+    keys = []
+    for key, _h, _b in MEASURES:
+        keys += [key, f"{key}_se"]
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["family", "lab", "steps", *keys, "likelihood", "lesson_unit", "note"])
+    for r in rows:
+        cells = []
+        for k in keys:
+            v = r.get(k)
+            cells.append("" if v is None or (isinstance(v, float) and not math.isfinite(v)) else repr(float(v))
+                         if isinstance(v, float) else str(v))
+        w.writerow([r["family"], r.get("lab", ""), r.get("steps", ""), *cells, r.get("likelihood", ""),
+                    r.get("lesson_unit", ""), r.get("note", "")])
+    return buf.getvalue()
 
 
 # -- one data set, every family ---------------------------------------------------------------------------------
@@ -208,13 +245,17 @@ def family_labs() -> dict[str, object]:
 
 
 def compare(data: str, seconds: float | None = None, steps: int | None = None, seed: int = 0,
-            families: tuple[str, ...] | None = None, test_points: int = 500, report=None) -> dict:
+            families: tuple[str, ...] | None = None, test_points: int = 500, report=None,
+            check_every: float | None = None) -> dict:
     """Train every family on ``data`` (a named 2-D set, a placed mixture or a points file) for an equal wall-clock
     budget (``seconds``) or an equal number of steps, one after the other on one torch thread, the same seed; then
-    score each by the shared metrics on the same test points. Returns {"rows", "entropy", "ranks", "markdown"}."""
+    score each by the shared metrics on the same test points. For a mixture, each family's samples are scored every
+    ``check_every`` seconds of its training (or steps; default: a twentieth of the budget), the scoring's time left out
+    of the budget, and the first time it shows the lesson is its "to the lesson". Returns {"rows", "entropy", "ranks",
+    "markdown"}."""
     from genviz.core.protocol import EngineConfig
     from genviz.core.runner import Runner
-    from genviz.data.toy2d import make_toy
+    from genviz.data.toy2d import make_toy, mode_coverage
 
     if (seconds is None) == (steps is None):
         raise ValueError("give a wall-clock budget (seconds) or a number of steps, not both")
@@ -236,13 +277,27 @@ def compare(data: str, seconds: float | None = None, steps: int | None = None, s
         view = exp.family_view()
         if view is None:
             raise ValueError(f"the {lab.name} lab gave no model of 2-D points for {data!r}")
-        t0 = time.perf_counter()
-        while (time.perf_counter() - t0 < seconds) if seconds is not None else exp.step_count < steps:
+        every = check_every if check_every is not None else (seconds if seconds is not None else steps) / 20
+        took, lesson, next_check = 0.0, None, every
+
+        def spent() -> float:
+            return took if seconds is not None else exp.step_count
+
+        while spent() < (seconds if seconds is not None else steps):
+            t0 = time.perf_counter()
             runner.step()
-        took = time.perf_counter() - t0
+            took += time.perf_counter() - t0
+            if toy.modes is not None and lesson is None and spent() >= next_check:
+                next_check += every
+                with torch.random.fork_rng(devices=[]):
+                    g = torch.Generator().manual_seed(seed * 1009 + int(spent() * 1000))
+                    drawn = exp.family_view().sample(COVERAGE_SAMPLES, g).double().cpu().numpy()
+                if lesson_reached(mode_coverage(drawn, toy.modes, toy.std)):
+                    lesson = spent()
         if report is not None:
             report(f"{family}: {exp.step_count:,} steps in {took:.1f} s; scoring")
-        row = {"lab": lab.name, "steps": exp.step_count, "train_seconds": took,
+        row = {"lab": lab.name, "steps": exp.step_count, "train_seconds": took, "lesson": lesson,
+               "lesson_unit": "s" if seconds is not None else "steps",
                "steps_per_sec": exp.step_count / took if took > 0 else None,
                **score(exp.family_view(), x_test, toy.modes, toy.std, seed)}
         rows.append(row)
