@@ -48,6 +48,9 @@ def _app_parser() -> argparse.ArgumentParser:
                    "print the lab, its step and steps/s as one JSON line (a smoke test of an installed or built app)")
     p.add_argument("--compare", metavar="DIR", help="open runs side by side: a folder written by `genviz sweep` "
                    "or saved by the compare view")
+    p.add_argument("--parallel", metavar="DIR", help="open a comparison folder (a `genviz sweep` --out, or one the "
+                   "compare view saved) as parallel coordinates: an axis per varied setting and per final metric, "
+                   "brushing to filter runs")
     return p
 
 

@@ -601,3 +601,18 @@ def test_a_saved_comparison_restores_each_runs_settings_seed_and_view_choices(qt
     qtbot.addWidget(again)
     assert [(r.seed, r.settings["layers"], r.view) for r in again.runs] == [(1, 3, {"layer": 1}), (2, 4, {})]
     assert again.columns[0]["panel"].slider.value() == 1 and again.columns[1]["panel"].slider.value() == 4
+
+
+def test_the_compare_view_opens_its_folder_as_parallel_coordinates(qtbot, swept, tmp_path):
+    from genviz.ui.compare import open_compare
+
+    out, _ = swept
+    w = open_compare(out)
+    qtbot.addWidget(w)
+    p = w.show_parallel()
+    names = [a.name for a in p.axes]
+    assert names[:3] == ["data", "lr_g", "seed"] and any(a.kind == "metric" for a in p.axes)
+    assert len(p.ids) == 8  # every run of the folder, the failed ones too (no metrics: no line on those axes)
+    p.plot.set_brush("lr_g", (0.9, 1.0))  # the larger learning rate
+    assert 0 < len(p.kept_ids()) < len(p.ids)
+    assert "selected" in p.export(tmp_path / "sweep.csv").read_text()

@@ -67,6 +67,9 @@ class LabInfo:
     # experiment answers ``family_view()``. "" for a lab that takes no part
     family: str = ""
     family_data: str = ""
+    # a File-menu entry that opens this lab (e.g. "Compare families…"); a points lab opened from it takes over the
+    # open lab's 2-D data set. "" for none
+    menu: str = ""
     # the contract version the lab is written for (CONTRACT_VERSION)
     contract: int = 1
 

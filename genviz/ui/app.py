@@ -64,6 +64,17 @@ def run_app(args) -> int:
         except PresetError as exc:
             print(f"genviz: {exc}", file=sys.stderr)
             return 2
+    if getattr(args, "parallel", None):
+        from genviz.safeio import InputError
+        from genviz.ui.parallel import open_parallel
+
+        try:
+            window = open_parallel(args.parallel)
+        except InputError as exc:
+            print(f"genviz: {exc}", file=sys.stderr)
+            return 2
+        window.show()
+        return _run_loop(app)
     if getattr(args, "compare", None):
         from genviz.safeio import InputError
         from genviz.core.compare import read_compare_folder

@@ -60,6 +60,7 @@ class CompareWindow(QMainWindow):
     def __init__(self, lab: LabInfo, runs: list[Run], title: str = "", parent=None):
         super().__init__(parent)
         self.lab = lab
+        self.folder: Path | None = None  # the comparison folder it was opened from (parallel coordinates read it)
         self.setWindowTitle(f"genviz — compare: {title or lab.title}")
         self.runs: list[Run] = []
         self.columns: list[dict] = []
@@ -129,6 +130,7 @@ class CompareWindow(QMainWindow):
                       ("Save comparison…", QKeySequence.Save, self.save_dialog)],
             "&Export": [("Runs side by side as PNG…", None, lambda: self.export_dialog("png")),
                         ("Runs side by side as GIF…", None, lambda: self.export_dialog("gif"))],
+            "&View": [("Parallel coordinates…", "Ctrl+Shift+P", self.show_parallel)],
         }
         for title, items in entries.items():
             add_actions(self, bar.addMenu(title), items)
@@ -395,6 +397,31 @@ class CompareWindow(QMainWindow):
         if other is not None:
             other.show()
 
+    def parallel_manifest(self) -> dict:
+        """The runs as a comparison manifest for parallel coordinates: a folder's own (all its runs, also those not
+        shown here) when this view was opened from one, else these runs with their final metrics."""
+        if self.folder is not None:
+            from genviz.core.compare import load_manifest
+
+            return load_manifest(self.folder, tuple(all_labs()))
+        runs = [{"id": f"run{i:03d}", "varied": dict(r.settings), "seed": r.seed, "status": r.status,
+                 "metrics": last_values(r.history.metrics())} for i, r in enumerate(self.runs)]
+        return {"lab": self.lab.name, "title": self.windowTitle(), "runs": runs}
+
+    def show_parallel(self):
+        from genviz.safeio import InputError
+        from genviz.ui.parallel import ParallelWindow
+
+        try:
+            window = ParallelWindow(self.parallel_manifest(), title=self.windowTitle().split(": ", 1)[-1], parent=self)
+        except InputError as exc:
+            self.statusBar().showMessage(f"Could not read the comparison: {exc}", 8000)
+            return None
+        window.setWindowFlag(Qt.Window)
+        window.show()
+        self.parallel_window = window
+        return window
+
     def save_dialog(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Save the comparison into a folder")
         if folder:
@@ -489,4 +516,6 @@ def open_compare(folder: str | Path, parent=None, loaded: tuple | None = None) -
             runs.append(Run(lab, settings, entry["seed"], status="failed", error=entry.get("error") or "failed"))
             continue
         runs.append(Run.from_session(session))
-    return CompareWindow(lab, runs, title=manifest["title"] or Path(manifest["folder"]).name, parent=parent)
+    window = CompareWindow(lab, runs, title=manifest["title"] or Path(manifest["folder"]).name, parent=parent)
+    window.folder = Path(folder)
+    return window

@@ -166,6 +166,9 @@ class MainWindow(QMainWindow):
             ("Export as script…", None, s.script_dialog),
             None, ("Compare runs…", "Ctrl+Shift+K", lambda: asyncio.ensure_future(self.comparisons.compare_runs())),
             ("Open comparison folder…", None, self.comparisons.open_dialog)])
+        # labs that offer a File-menu entry of their own (LabInfo.menu), e.g. Compare families…
+        self._menu(file_menu, [(info.menu, None, lambda _=False, n=name: self.training.open_from_menu(n))
+                               for name, info in self.run.labs.items() if info.menu])
         self.recent_menu = file_menu.addMenu("Recent sessions")
         self.recent_menu.aboutToShow.connect(lambda: s.fill_recent_menu(self.recent_menu))
         self._menu(file_menu, [None, ("Save model…", QKeySequence.Save, d.save_model_dialog),

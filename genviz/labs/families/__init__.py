@@ -13,6 +13,7 @@ LAB = LabInfo(
     experiment="genviz.labs.families.experiment:FamiliesExperiment",
     panel="genviz.labs.families.panel:FamiliesPanel",
     order=90,
+    menu="Compare families…",  # File ▸ Compare families…: opens this lab on the open lab's 2-D data
     quick=(("every", 2.0),),
     data_kind="points",
     settings=(

@@ -155,6 +155,7 @@ class FamiliesExperiment(Experiment):
                                                                              self.members.items()},
                "measured": dict(self.measured), "lesson_at": dict(self.lesson_at),
                "scores": {f: dict(v) for f, v in self.scores.items()}}
+        out.update(self.verdicts())
         if self.entropy is not None:  # the cards' NLL = H + KL
             out.update(entropy=self.entropy[0], entropy_se=self.entropy[1])
         if heavy:
@@ -166,6 +167,27 @@ class FamiliesExperiment(Experiment):
                     samples[f] = to_numpy(m.family_view().sample(SHOWN, g))
             out["samples"] = samples
         return out
+
+    def verdicts(self) -> dict:
+        """What the last scorings say, as numbers a preset's lesson and prediction can name: ``best_nll`` the index
+        (in ``families``) of the family with the lowest test NLL (-1: none scored yet); ``no_overall_winner`` 1 when
+        no family is in the best tier (within 2 SE) of every live measure — test NLL, high-quality % and modes
+        (a family without a likelihood cannot win the NLL) — else 0."""
+        from genviz.core.families import ranks
+
+        rows = [{"family": f, **{k: v for k, v in self.scores[f].items() if k in (
+            "nll", "nll_se", "hq_percent", "hq_percent_se", "modes")}} for f in self.families]
+        scored = [r for r in rows if len(r) > 1]
+        if len(scored) < len(rows):
+            return {"best_nll": -1.0, "no_overall_winner": 0.0}
+        with_nll = [r for r in rows if r.get("nll") is not None]
+        best = min(with_nll, key=lambda r: r["nll"])["family"] if with_nll else None
+        measures = ("nll", "hq_percent", "modes") if self.toy.modes is not None else ("nll",)
+        order = ranks(rows)
+        firsts = [set(order[m][0]) if order.get(m) else set() for m in measures]
+        everywhere = set(self.families).intersection(*firsts)
+        return {"best_nll": float(self.families.index(best)) if best else -1.0,
+                "no_overall_winner": 0.0 if everywhere else 1.0}
 
     def table(self, cost_repeats: int = 3) -> dict:
         """Every family scored now by genviz.core.families.score (the same test points), with its steps, training

@@ -67,10 +67,17 @@ class FamiliesPanel(LabPanel):
                 plot.addItem(item)
             self.columns_layout.addWidget(plot, 1)
             self.plots[f] = plot
-        self.hq = CurvePlot("High-quality % (dotted: the lesson's 80 %)", {}, y_label="% of samples within 3 σ")
-        self.nll = CurvePlot("Test NLL (dashed: the data's entropy)", {}, y_label="nats per point")
+        self.hq = CurvePlot(keyed("High-quality %", "dotted: the lesson's 80 %"), {}, y_label="% of samples within 3 σ")
+        self.nll = CurvePlot(keyed("Test NLL", "dashed: the data's entropy, the lowest an NLL can be"), {},
+                             y_label="nats per point")
+        self.legends = {}
+        for plot in (self.hq, self.nll):
+            legend = plot.getPlotItem().addLegend(offset=(-10, 2), colCount=3)
+            legend.setBrush(pg.mkBrush(theme.colors()["plot_bg"]))
+            self.legends[id(plot)] = legend
         for plot in (self.hq, self.nll):
             plot.setLabel("bottom", "training seconds of each family")
+        self.hq.reference_y = 100.0  # the whole scale: the lesson's line and every family's rise
         self.hq.addItem(pg.InfiniteLine(pos=LESSON_HQ, angle=0, pen=pg.mkPen("#888888", width=1, style=Qt.DotLine)))
         self.entropy_line = pg.InfiniteLine(angle=0, pen=pg.mkPen(theme.colors()["text"], width=2, style=Qt.DashLine))
         self.entropy_line.hide()
@@ -112,7 +119,9 @@ class FamiliesPanel(LabPanel):
         for curves in (self.hq, self.nll):
             curves.clear_data()
             for key in list(curves.curves):
-                curves.removeItem(curves.curves.pop(key))
+                item = curves.curves.pop(key)
+                self.legends[id(curves)].removeItem(item)
+                curves.removeItem(item)
                 curves.buffers.pop(key)
             for i, f in enumerate(info["families"]):
                 if curves is self.nll and info["likelihood"].get(f) == "none":
@@ -121,9 +130,9 @@ class FamiliesPanel(LabPanel):
                 self.add_curve(curves, f, label, family_color(f, i))
         self.hq.setVisible(info.get("modes") is not None)
         if "entropy" in info:
-            self.entropy_line.setValue(-info["entropy"])
+            self.entropy_line.setValue(info["entropy"])  # NLL >= H(p_data) on average
             self.entropy_line.show()
-            self.nll.reference_y = -info["entropy"] - 0.2
+            self.nll.reference_y = info["entropy"] - 0.3
         unit = "training seconds of each family" if info["budget"] == "time" else "training steps of each family"
         for plot in (self.hq, self.nll):
             plot.setLabel("bottom", unit)
