@@ -8,6 +8,7 @@ import json
 import os
 import signal
 import sys
+from pathlib import Path
 
 COMMANDS = ("labs", "presets", "train", "export", "bench", "download", "sweep", "install-desktop", "check",
             "compare-families")
@@ -235,11 +236,14 @@ def cmd_check(argv: list[str]) -> int:
 
 def cmd_compare_families(argv: list[str]) -> int:
     p = argparse.ArgumentParser(prog="genviz compare-families", description="One data set, every family: train a "
-                                "GAN, a flow, a 2-D autoregressive model and a diffusion model (every installed lab that "
+                                "GAN, a flow, a 2-D autoregressive model, a VAE and a diffusion model (every installed "
+                                "lab that "
                                 "declares a family) on the same 2-D data with the same seed and an equal budget, then "
                                 "score them by the same metrics: test NLL (± SE; none for a GAN), mode coverage, "
-                                "high-quality % and the modes' reverse KL (mixtures), sampling cost, steps/s. Prints "
-                                "the table as JSON (one object) and as Markdown.")
+                                "high-quality % and the modes' reverse KL (mixtures), sampling cost, steps/s, and the "
+                                "time each took to cover every mode with >= 80 % of its samples. Prints the table as "
+                                "JSON (one object) and as Markdown; the window's version is the families lab (File ▸ "
+                                "Compare families…).")
     p.add_argument("data", help="ring8, grid25, moons, spiral, checkerboard, gaussian, mixture:x,y;x,y or a .csv/.npy")
     budget = p.add_mutually_exclusive_group()
     budget.add_argument("--seconds", type=float, help="wall-clock seconds of training for each family (default 60)")
@@ -247,17 +251,22 @@ def cmd_compare_families(argv: list[str]) -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--families", default="", help="comma-separated subset (default: every installed family)")
     p.add_argument("--test-points", type=int, default=500, help="test points every NLL is averaged over")
+    p.add_argument("--check-every", type=float, help="seconds (or steps) of each family's training between the "
+                   "lesson's checks (default: a twentieth of the budget; their time is not counted)")
+    p.add_argument("--csv", metavar="PATH", help="also write the table as CSV (every measure and its SE)")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
     args = p.parse_args(argv)
-    from genviz.core.families import compare
+    from genviz.core.families import compare, csv_text
 
     fams = tuple(f for f in args.families.split(",") if f) or None
     seconds = args.seconds if args.seconds is not None or args.steps is not None else 60.0
     say = None if args.quiet else (lambda text: print(text, file=sys.stderr, flush=True))
     try:
         out = compare(args.data, seconds=seconds, steps=args.steps, seed=args.seed, families=fams,
-                      test_points=max(2, args.test_points), report=say)
-    except ValueError as exc:
+                      test_points=max(2, args.test_points), report=say, check_every=args.check_every)
+        if args.csv:
+            Path(args.csv).write_text(csv_text(out["rows"]), encoding="utf-8")
+    except (ValueError, OSError) as exc:
         print(f"genviz compare-families: {exc}", file=sys.stderr)
         return 2
     print(json.dumps({k: v for k, v in out.items() if k != "markdown"}, default=float))

@@ -123,6 +123,13 @@ def test_the_binned_sampler_draws_from_the_models_table():
     assert float((view.log_prob(x[:1000]).exp() * area).max()) <= 1.0 + 1e-9
 
 
+def test_the_lesson_time_is_the_first_check_that_shows_it():
+    out = compare("gaussian", steps=40, seed=0, families=("vae", "gan"), test_points=64, check_every=10)
+    rows = {r["family"]: r for r in out["rows"]}
+    assert rows["vae"]["lesson"] in (10, 20, 30, 40) and rows["vae"]["lesson_unit"] == "steps"
+    assert "to the lesson" in out["markdown"]
+
+
 def test_compare_scores_every_family_on_the_same_points():
     out = compare("ring8", steps=15, seed=0, test_points=64)
     rows = {r["family"]: r for r in out["rows"]}
@@ -139,14 +146,16 @@ def test_compare_scores_every_family_on_the_same_points():
     assert markdown(out["rows"]).count("\n|") == len(rows) + 1
 
 
-def test_the_command_prints_json_then_markdown_and_refuses_bad_data_in_one_line():
+def test_the_command_prints_json_then_markdown_and_refuses_bad_data_in_one_line(tmp_path):
     r = subprocess.run([sys.executable, "-m", "genviz", "compare-families", "ring8", "--steps", "5", "--families",
-                        "gan,flow", "--test-points", "32", "--quiet"], capture_output=True, text=True, timeout=600)
+                        "gan,flow", "--test-points", "32", "--quiet", "--csv", str(tmp_path / "t.csv")],
+                       capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr
     first, rest = r.stdout.split("\n", 1)
     table = json.loads(first)
     assert [row["family"] for row in table["rows"]] == ["gan", "flow"]
     assert "| gan |" in rest and "| flow |" in rest
+    assert (tmp_path / "t.csv").read_text().splitlines()[0].startswith("family,lab,steps,nll,nll_se")
     bad = subprocess.run([sys.executable, "-m", "genviz", "compare-families", "nosuchset", "--steps", "2"],
                          capture_output=True, text=True, timeout=300)
     assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1 and "nosuchset" in bad.stderr

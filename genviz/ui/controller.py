@@ -91,6 +91,18 @@ class Controller(QObject):
         change(self.run)
         return True
 
+    def carry_data(self, name: str) -> str:
+        """Give points lab ``name`` the open points lab's 2-D data set (its ``data`` setting) before it opens (File ▸
+        Compare families…). Returns why not ("" when carried or when there is nothing to carry)."""
+        run = self.run
+        if not run.lab or name == run.lab or not (run._points(run.lab) and run._points(name)):
+            return ""
+        try:
+            run.update(name, {"data": run.values_of(run.lab)["data"]})
+        except SettingError as exc:  # data this lab cannot take: it opens with its own
+            return f"{run.labs[name].title}: {exc}"
+        return ""
+
     def open_lab(self, name: str, overrides: dict | None = None) -> tuple[str, tuple | None]:
         """Leave the current lab (its model kept, for labs that explore it) for lab ``name``: its settings (the
         command line's ``overrides`` the first time), the newest model kept for it, its own speed. Returns a

@@ -9,7 +9,6 @@ import traceback
 from PySide6.QtCore import Qt, QTimer
 
 from genviz.core.labs import import_object
-from genviz.core.settings import SettingError
 from genviz.ui.controls import SettingsForm
 from genviz.ui.engine_bridge import QueryFailed
 
@@ -91,14 +90,10 @@ class TrainingActions:
     def open_from_menu(self, name: str) -> None:
         """Open lab ``name`` from its File-menu entry (LabInfo.menu): a points lab takes over the open lab's 2-D data
         set (its ``data`` setting) when the open lab has one."""
-        run = self.run
-        data = run.values_of(run.lab).get("data") if run.lab and run._points(run.lab) else None
-        if data is not None and run._points(name) and name != run.lab:
-            try:
-                run.update(name, {"data": data})
-            except SettingError as exc:  # data this lab cannot take: it opens with its own
-                self.w.banner.show_message(f"{run.labs[name].title}: {exc}")
-        self.open_lab_with(name, run.values_of(name))
+        problem = self.c.carry_data(name)
+        if problem:
+            self.w.banner.show_message(problem)
+        self.open_lab_with(name, self.run.values_of(name))
 
     def open_lab_with(self, name: str, values: dict) -> None:
         """Switch to lab ``name`` (the run holds its settings) and reset it once."""

@@ -94,18 +94,26 @@ class FamiliesExperiment(Experiment):
         t0 = time.perf_counter()
         metrics = self.members[f].advance()
         self.measured[f] += time.perf_counter() - t0
-        i = self.families.index(f)
-        out = {"family": float(i), f"loss_{f}": float(metrics.get("loss", 0.0))}
+        out = {"family": float(self.families.index(f)), f"loss_{f}": float(metrics.get("loss", 0.0))}
         due = self.scored[f] + 1
         if self.spent(f) >= due * self.interval():
-            out.update(self.score_member(f, due))
+            self.score_member(f, due)
             self.scored[f] = due
+        # every row carries each family's last scoring (t_FAMILY: the training time it was made at), so the curves
+        # survive a history thinned to a few thousand rows (a shipped session) and a scrub finds the table
+        for g, sc in self.scores.items():
+            if sc:
+                out[f"t_{g}"] = sc["at"]
+                for key, name in (("nll", "nll"), ("nll_se", "nll_se"), ("modes", "modes"), ("hq", "hq_percent"),
+                                  ("hq_se", "hq_percent_se")):
+                    if name in sc:
+                        out[f"{key}_{g}"] = float(sc[name])
         return out
 
     @torch.no_grad()
-    def score_member(self, f: str, n: int) -> dict[str, float]:
-        """Family f's scoring number n (at n × every of its training): its own random draws (seeded by n), so the
-        scores are part of the run and the same in every replay; the row gets them with the family's suffix."""
+    def score_member(self, f: str, n: int) -> None:
+        """Family f's scoring number n (at n × every of its training) into ``scores`` and ``lesson_at``: its own
+        random draws (seeded by n), so the scores are part of the run and the same in every replay."""
         from genviz.core.families import COVERAGE_SAMPLES, shared_nll
         from genviz.data.toy2d import mode_coverage
 
@@ -120,7 +128,6 @@ class FamiliesExperiment(Experiment):
                             f"hq_se_{f}": float(cov["hq_percent_se"])})
                 if self.lesson_at[f] < 0 and lesson_reached(cov):
                     self.lesson_at[f] = float(self.spent(f))
-                    out[f"lesson_{f}"] = float(self.spent(f))
             nll = shared_nll(view, self.x_test)
         if nll["nll"] is not None and math.isfinite(nll["nll"]):
             out[f"nll_{f}"] = float(nll["nll"])
@@ -131,7 +138,6 @@ class FamiliesExperiment(Experiment):
             if f"{key}_{f}" in out:
                 last[name] = int(out[f"{key}_{f}"]) if key == "modes" else out[f"{key}_{f}"]
         self.scores[f] = last
-        return out
 
     # -- views ------------------------------------------------------------------------------
     def static_info(self) -> dict:

@@ -9,7 +9,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QPushButton, QSplitter, QWidget
 
-from genviz.core.families import LESSON_HQ, MEASURES, csv_text, markdown, ranks
+from genviz.core.family_table import LESSON_HQ, MEASURES, cell, csv_text, markdown, ranks
 from genviz.core.numbers import estimate
 from genviz.ui import theme
 from genviz.ui.panel import LabPanel, column, row
@@ -45,6 +45,7 @@ class FamiliesPanel(LabPanel):
         super().__init__(lab, parent)
         self.static: dict = {}
         self.full_table: dict | None = None  # the last "Score now" answer
+        self.last_t: dict = {}
         self.columns = QWidget()
         self.columns_layout = QHBoxLayout(self.columns)
         self.columns_layout.setContentsMargins(0, 0, 0, 0)
@@ -53,7 +54,7 @@ class FamiliesPanel(LabPanel):
         self.items: dict = {}
         self.data_items: dict = {}
         self.mode_items: dict = {}
-        from genviz.core.families import family_labs
+        from genviz.core.family_table import family_labs
 
         for i, f in enumerate(family_labs()):
             plot = make_plot(f, "x1", "x2")
@@ -67,8 +68,8 @@ class FamiliesPanel(LabPanel):
                 plot.addItem(item)
             self.columns_layout.addWidget(plot, 1)
             self.plots[f] = plot
-        self.hq = CurvePlot(keyed("High-quality %", "dotted: the lesson's 80 %"), {}, y_label="% of samples within 3 σ")
-        self.nll = CurvePlot(keyed("Test NLL", "dashed: the data's entropy, the lowest an NLL can be"), {},
+        self.hq = CurvePlot(keyed("High-quality %", "dotted: 80 %"), {}, y_label="% of samples within 3 σ")
+        self.nll = CurvePlot(keyed("Test NLL", "dashed: the data's entropy"), {},
                              y_label="nats per point")
         self.legends = {}
         for plot in (self.hq, self.nll):
@@ -148,17 +149,21 @@ class FamiliesPanel(LabPanel):
 
     # -- live and recorded ------------------------------------------------------------------------------------
     def extend_curves(self, rows: dict, frame) -> None:
+        """A scoring's point once: rows repeat each family's last scoring (with its time t_FAMILY) until the next."""
         if not self.static or "step" not in rows:
             return
         for f in self.static["families"]:
             t = rows.get(f"t_{f}")
             if t is None:
                 continue
-            done = ~np.isnan(t)
+            prev = np.concatenate([[self.last_t.get(f, np.nan)], t[:-1]])
+            new = ~np.isnan(t) & ~(t == prev)
+            if new.any():
+                self.last_t[f] = float(t[~np.isnan(t)][-1])
             for key, curves in (("hq", self.hq), ("nll", self.nll)):
                 values = rows.get(f"{key}_{f}")
                 if values is not None and f in curves.curves:
-                    ok = done & ~np.isnan(values)
+                    ok = new & ~np.isnan(values)
                     if ok.any():
                         curves.append(f, t[ok], values[ok])
 
@@ -175,6 +180,7 @@ class FamiliesPanel(LabPanel):
     def clear(self) -> None:
         self.cancel_drawing()
         self.full_table = None
+        self.last_t = {}  # each family's last scoring time appended to the curves
         for curves in (self.hq, self.nll):
             curves.clear_data()
         for item in self.items.values():
@@ -188,15 +194,12 @@ class FamiliesPanel(LabPanel):
 
     # -- drawing ----------------------------------------------------------------------------------------------
     def _draw_titles(self, data: dict) -> None:
-        unit = self.static["budget"]
+        """Each column's family with its steps (and training seconds): short, for columns a fifth of the window wide
+        (how its likelihood is computed is in the NLL legend and the table)."""
         for f, plot in self.plots.items():
             steps = data["steps"].get(f, 0)
-            spent = data["spent"].get(f, 0.0)
-            kind = {"exact": "exact NLL", "ode": "NLL by ODE", "bound": "NLL bound", "none": "no NLL"}[
-                self.static["likelihood"][f]]
-            when = f"{spent:.1f} s" if unit == "time" else f"{steps:,} steps"
-            plot.setTitle(keyed(f, f"{kind} · {steps:,} steps" + (f" · {when}" if unit == "time" else "")),
-                          size=theme.title_size())
+            when = f" · {data['spent'].get(f, 0.0):.0f} s" if self.static["budget"] == "time" else ""
+            plot.setTitle(keyed(f, f"{steps:,} steps{when}"), size=theme.title_size())
 
     def _draw_samples(self, data: dict) -> None:
         for f, pts in data["samples"].items():
@@ -221,8 +224,6 @@ class FamiliesPanel(LabPanel):
             measures = [m for m in measures if m[0] not in ("hq_percent", "modes", "reverse_kl", "lesson")]
         order = ranks(rows)
         best = {key: set(order[key][0]) if order.get(key) else set() for key, _h, _b in measures}
-        from genviz.core.families import cell
-
         head = "".join(f"<th>{html.escape(h)}</th>" for _k, h, _b in measures)
         body = []
         for r in rows:
