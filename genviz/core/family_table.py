@@ -56,7 +56,7 @@ def cell(row: dict, key: str) -> str:
             return "not reached" if row.get("modes") is not None else "–"
         return f"{v:.1f} s" if unit == "s" else f"{int(v):,} steps"
     if v is None:
-        return "none (no likelihood)" if key == "nll" else "–"
+        return "none (no likelihood)" if key == "nll" and row.get("likelihood") == "none" else "–"
     if not math.isfinite(v):
         return "∞ (zero density at a test point)" if key == "nll" else "–"
     if isinstance(v, (int, np.integer)):

@@ -17,14 +17,14 @@ from genviz.ui.plots import CurvePlot, keyed, lock_aspect, make_plot
 
 COLORS = {"gan": "#D55E00", "flow": "#0072B2", "autoregressive": "#009E73", "vae": "#CC79A7",
           "diffusion": "#E69F00"}
-SHOWN_MEASURES = ("nll", "hq_percent", "modes", "lesson", "steps_per_sec")  # the live table's (from the scorings)
+SHOWN_MEASURES = ("nll", "hq_percent", "modes", "lesson")  # the live table's (from the scorings); Score now: all
 
 
 def family_color(f: str, i: int) -> str:
     return COLORS.get(f, theme.CURVE_COLORS[i % len(theme.CURVE_COLORS)])
 
 
-def live_rows(families: list, snap: dict, unit: str) -> list[dict]:
+def live_rows(families: list, snap: dict, unit: str, likelihood: dict | None = None) -> list[dict]:
     """The table's rows from a snapshot: each family's last scoring, its steps, training time and lesson time."""
     rows = []
     for f in families:
@@ -32,7 +32,7 @@ def live_rows(families: list, snap: dict, unit: str) -> list[dict]:
         took = snap.get("measured", {}).get(f, 0.0)
         steps = snap.get("steps", {}).get(f, 0)
         lesson = snap.get("lesson_at", {}).get(f, -1.0)
-        r = {"family": f, "steps": steps, "steps_per_sec": steps / took if took > 0 else None,
+        r = {"family": f, "likelihood": (likelihood or {}).get(f, ""), "steps": steps, "steps_per_sec": steps / took if took > 0 else None,
              "lesson": lesson if lesson >= 0 else None, "lesson_unit": unit, **last}
         rows.append(r)
     return rows
@@ -71,14 +71,17 @@ class FamiliesPanel(LabPanel):
         self.hq = CurvePlot(keyed("High-quality %", "dotted: 80 %"), {}, y_label="% of samples within 3 σ")
         self.nll = CurvePlot(keyed("Test NLL", "dashed: the data's entropy"), {},
                              y_label="nats per point")
+        self.hq.setYRange(0, 100, padding=0.02)
+        self.hq.getPlotItem().getViewBox().enableAutoRange(y=False)
+        from genviz.ui.plots import outside_legend
+
         self.legends = {}
-        for plot in (self.hq, self.nll):
-            legend = plot.getPlotItem().addLegend(offset=(-10, 2), colCount=3)
-            legend.setBrush(pg.mkBrush(theme.colors()["plot_bg"]))
-            self.legends[id(plot)] = legend
+        for plot, columns in ((self.hq, 3), (self.nll, 2)):  # the NLL's names are longer ("vae (bound)")
+            self.legends[id(plot)] = outside_legend(plot, "below", columns=columns)
+            plot.getPlotItem().legend = None  # entered by add_curve; off the view, so no headroom is kept for it
+        self.hq._robust_y_range = lambda drawn: None  # a share: always 0–100 %
         for plot in (self.hq, self.nll):
             plot.setLabel("bottom", "training seconds of each family")
-        self.hq.reference_y = 100.0  # the whole scale: the lesson's line and every family's rise
         self.hq.addItem(pg.InfiniteLine(pos=LESSON_HQ, angle=0, pen=pg.mkPen("#888888", width=1, style=Qt.DotLine)))
         self.entropy_line = pg.InfiniteLine(angle=0, pen=pg.mkPen(theme.colors()["text"], width=2, style=Qt.DashLine))
         self.entropy_line.hide()
@@ -98,7 +101,7 @@ class FamiliesPanel(LabPanel):
         bottom = QSplitter(Qt.Horizontal)
         for w in (self.hq, self.nll, table_box):
             bottom.addWidget(w)
-        bottom.setSizes([500, 500, 700])
+        bottom.setSizes([560, 560, 480])
         self.arrange(self.columns, bottom, (470, 430))
         self.name_views({"hq": self.hq, "nll": self.nll})  # and each column "samples-FAMILY" (on_ready)
 
@@ -129,12 +132,13 @@ class FamiliesPanel(LabPanel):
                     continue
                 label = f + (" (bound)" if curves is self.nll and info["likelihood"].get(f) == "bound" else "")
                 self.add_curve(curves, f, label, family_color(f, i))
+                self.legends[id(curves)].addItem(curves.curves[f], label)
         self.hq.setVisible(info.get("modes") is not None)
         if "entropy" in info:
             self.entropy_line.setValue(info["entropy"])  # NLL >= H(p_data) on average
             self.entropy_line.show()
             self.nll.reference_y = info["entropy"] - 0.3
-        unit = "training seconds of each family" if info["budget"] == "time" else "training steps of each family"
+        unit = "training seconds (each family)" if info["budget"] == "time" else "training steps (each family)"
         for plot in (self.hq, self.nll):
             plot.setLabel("bottom", unit)
 
@@ -142,7 +146,7 @@ class FamiliesPanel(LabPanel):
     def add_curve(curves: CurvePlot, key: str, label: str, color: str) -> None:
         from genviz.ui.plots import CurveBuffer
 
-        curves.curves[key] = curves.plot([], [], name=label, pen=pg.mkPen(color, width=2), symbol="o", symbolSize=5,
+        curves.curves[key] = curves.plot([], [], pen=pg.mkPen(color, width=2), symbol="o", symbolSize=5,
                                          symbolBrush=color, symbolPen=None)
         curves.buffers[key] = CurveBuffer()
         curves.labels[key] = label
@@ -212,7 +216,8 @@ class FamiliesPanel(LabPanel):
             return self.full_table["rows"]
         if data is None:
             data = self.shown[0] if self.shown else {}
-        return live_rows(self.static["families"], data or {}, "s" if self.static["budget"] == "time" else "steps")
+        return live_rows(self.static["families"], data or {}, "s" if self.static["budget"] == "time" else "steps",
+                         self.static["likelihood"])
 
     def _draw_table(self, data: dict | None) -> None:
         rows = self.current_rows(data)
