@@ -5,7 +5,7 @@ The package is split into a pure core (``genviz.core``, ``genviz.data``, ``genvi
 lab's ``panel`` module) that only renders snapshots and sends commands.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 
 API = ("Run", "labs", "presets", "open_session", "describe", "Animation")  # genviz.api: the labs from Python

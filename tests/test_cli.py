@@ -63,12 +63,13 @@ def test_gan_bench_runs_and_prints_the_table():
 
 
 def readme_train_commands() -> list[list[str]]:
-    """Every ``genviz train`` line of the README's command block, its optional [parts] left out."""
+    """Every ``genviz train`` line of the command-line page's example block (docs/cli.md), its optional [parts]
+    left out."""
     import re
     import shlex
     from pathlib import Path
 
-    text = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    text = (Path(__file__).resolve().parents[1] / "docs" / "cli.md").read_text()
     out = []
     for line in text.splitlines():
         line = line.split("#")[0].strip()
@@ -78,11 +79,11 @@ def readme_train_commands() -> list[list[str]]:
 
 
 def test_every_readme_train_command_runs_for_every_lab(tmp_path):
-    """The README's own headless examples (fewer steps) run without --quiet, for every lab."""
+    """The documentation's own headless examples (fewer steps) run without --quiet, for every lab."""
     from tests.helpers import own_labs
 
     commands = readme_train_commands()
-    assert {cmd[1] for cmd in commands} >= set(own_labs()), "a lab without a README example"
+    assert {cmd[1] for cmd in commands} >= set(own_labs()), "a lab without an example in docs/cli.md"
     for i, cmd in enumerate(commands):
         if "--steps" in cmd:
             cmd[cmd.index("--steps") + 1] = "4"

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+import genviz
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -29,6 +31,7 @@ def test_wheel_installs_and_runs_outside_the_source_tree(tmp_path):
     for name in ("io.github.genviz.Genviz.desktop", "io.github.genviz.Genviz.metainfo.xml", "io.github.genviz.Genviz.svg",
                  "icons/256x256/io.github.genviz.Genviz.png"):
         assert f"genviz/resources/desktop/{name}" in names
+    assert any(n.endswith(".dist-info/licenses/LICENSE") or n.endswith(".dist-info/LICENSE") for n in names), names[-8:]
     entry_points = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith("entry_points.txt"))).decode()
     assert "[genviz.labs]" in entry_points and "manifold = genviz.labs.manifold:LAB" in entry_points
 
@@ -82,4 +85,6 @@ def test_the_sdist_carries_the_app_and_its_build_scripts(tmp_path):
                  "genviz/labs/gan/cards.py", "genviz/resources/data/digits_8x8.npz",
                  "genviz/resources/presets/gan-wgan-gp-ring.genviz", "packaging/pyinstaller/genviz.spec",
                  "packaging/pyinstaller/build.sh", "packaging/linux/make-icons.py", "docs/adding-a-lab.md"):
-        assert f"genviz-0.1.0/{path}" in names, path
+        assert f"genviz-{genviz.__version__}/{path}" in names, path
+    for path in ("LICENSE", "CHANGELOG.md"):  # what a distributor needs beside the code
+        assert f"genviz-{genviz.__version__}/{path}" in names, path

@@ -37,9 +37,13 @@ step 0 with the same settings.
 from __future__ import annotations
 
 import os
-import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10: the same parser as the tomli package (a dependency there)
+    import tomli as tomllib
 
 from genviz.core.settings import SettingError, resolve
 from genviz.safeio import InputError, read_bytes
