@@ -2,6 +2,7 @@
 come with it. Built from this tree, installed into a fresh virtual environment (genviz's own
 dependencies, torch among them, are borrowed from this interpreter: not reinstalled), and run from
 a folder outside the source tree."""
+import re
 import subprocess
 import sys
 import sysconfig
@@ -10,9 +11,8 @@ from pathlib import Path
 
 import pytest
 
-import genviz
-
 ROOT = Path(__file__).resolve().parents[1]
+VERSION = re.search(r'^version = "([^"]+)"', (ROOT / "pyproject.toml").read_text(), re.M).group(1)
 
 
 @pytest.mark.slow
@@ -85,6 +85,6 @@ def test_the_sdist_carries_the_app_and_its_build_scripts(tmp_path):
                  "genviz/labs/gan/cards.py", "genviz/resources/data/digits_8x8.npz",
                  "genviz/resources/presets/gan-wgan-gp-ring.genviz", "packaging/pyinstaller/genviz.spec",
                  "packaging/pyinstaller/build.sh", "packaging/linux/make-icons.py", "docs/adding-a-lab.md"):
-        assert f"genviz-{genviz.__version__}/{path}" in names, path
+        assert f"genviz-{VERSION}/{path}" in names, path
     for path in ("LICENSE", "CHANGELOG.md"):  # what a distributor needs beside the code
-        assert f"genviz-{genviz.__version__}/{path}" in names, path
+        assert f"genviz-{VERSION}/{path}" in names, path
