@@ -36,6 +36,7 @@ def test_the_site_builds_strictly_with_a_page_per_lab(site):
         if name != "families":
             assert "Views and their cards" in page and "Settings" in page and "Presets" in page, name
     assert "usage: genviz train" in (site / "cli" / "index.html").read_text()
+    assert "Run.train(" in (site / "python-api" / "index.html").read_text()  # the API reference from docstrings
     import html
 
     gallery = html.unescape(re.sub(r"<[^>]+>", "", (site / "presets" / "index.html").read_text()))

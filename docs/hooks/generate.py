@@ -133,6 +133,44 @@ def cli_reference() -> str:
     return "\n".join(out)
 
 
+def api_reference() -> str:
+    """The public functions and the ``Run`` class of ``genviz.api``, each with its signature and docstring."""
+    import inspect
+
+    from genviz import api
+
+    def entry(name: str, obj, prefix: str = "") -> list[str]:
+        try:
+            sig = str(inspect.signature(obj))
+        except (TypeError, ValueError):
+            sig = ""
+        doc = inspect.getdoc(obj) or ""
+        return [f"### `{prefix}{name}{sig}`", "", doc, ""]
+
+    out = ["", "## Reference", "", "Generated from the docstrings of `genviz.api` (what `import genviz` offers).", ""]
+    for name, obj in vars(api).items():
+        if inspect.isfunction(obj) and not name.startswith("_") and obj.__module__ == api.__name__:
+            out += entry(f"genviz.{name}", obj)
+    out += entry("genviz.Run", api.Run)
+    for name, member in vars(api.Run).items():
+        if name.startswith("_"):
+            continue
+        target = member.fget if isinstance(member, property) else getattr(member, "__func__", member)
+        if callable(target) or isinstance(member, property):
+            heading = f"Run.{name}" + ("" if isinstance(member, property) else _signature(target))
+            out += [f"### `{heading}`", "", inspect.getdoc(target) or "", ""]
+    return "\n".join(out)
+
+
+def _signature(obj) -> str:
+    import inspect
+
+    try:
+        return str(inspect.signature(obj))
+    except (TypeError, ValueError):
+        return ""
+
+
 def on_files(files, config):
     docs = Path(config["docs_dir"])
     generated = {
@@ -162,4 +200,6 @@ def on_page_markdown(markdown, page, config, files):
         return markdown.rstrip() + "\n" + lab_sections(m.group(1))
     if uri == "cli.md":
         return markdown.rstrip() + "\n" + cli_reference()
+    if uri == "python-api.md":
+        return markdown.rstrip() + "\n" + api_reference()
     return markdown
