@@ -427,11 +427,11 @@ def cmd_train(argv: list[str]) -> int:
 def cmd_bench(argv: list[str]) -> int:
     """``genviz bench LAB [ARGS]``: the lab's own benchmark (``LabInfo.bench``) or, for a lab without one,
     the live benchmark; ``live LAB`` the live one for any lab; ``presets``, ``history`` and ``faults``
-    measure across labs."""
+    measure across labs; ``all`` every lab's live benchmark in one table."""
     from genviz.core.labs import all_labs, import_object
 
     labs = all_labs()
-    across = ("live", "presets", "history", "faults", "compare", "watch", "api")
+    across = ("live", "presets", "history", "faults", "compare", "watch", "api", "all")
     if not argv or argv[0] in ("-h", "--help") or (argv[0] not in labs and argv[0] not in across):
         known = ", ".join([*labs, *across])
         if argv and argv[0] not in ("-h", "--help"):
@@ -459,6 +459,10 @@ def cmd_bench(argv: list[str]) -> int:
         from genviz.bench.api import main as api_main
 
         return api_main(rest)
+    if name == "all":
+        from genviz.bench.all import main as all_main
+
+        return all_main(rest)
     if name == "live":
         if not rest or rest[0] not in labs:
             print(f"genviz bench live: name a lab ({', '.join(labs)})", file=sys.stderr)

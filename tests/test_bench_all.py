@@ -1,0 +1,53 @@
+"""`genviz bench all`: one table of every lab's live benchmark (each experiment of the paged labs), dated with the
+commit and the machine, goals marked; a lab that fails is a row of the table, not the end of the run."""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from genviz.bench.all import cases, commit, machine, markdown
+from genviz.core.labs import all_labs
+
+
+def test_every_lab_and_each_paged_experiment_is_a_case():
+    labs = all_labs()
+    got = cases(labs, None)
+    assert {lab for lab, _ in got} == set(labs)
+    inference = [s["experiment"] for lab, s in got if lab == "inference"]
+    assert inference == list(next(s for s in labs["inference"].settings if s.name == "experiment").choices)
+    assert cases(labs, ["gan"]) == [("gan", {})]
+
+
+def test_the_table_marks_the_goals_and_failures():
+    header = {"date": "2026-12-06", "commit": "abc1234", "machine": "a CPU, 2 cores", "seconds": 8.0, "hog": True}
+    base = {"settings": {}, "headless_steps_per_sec": 100.0, "redraws_per_sec": 30.0, "timer_lateness_ms_p50": 0.1,
+            "gui_peak_mb": 150.0, "worker_peak_mb": 300.0}
+    rows = [{**base, "lab": "gan", "steps_per_sec": 90.0, "ratio_to_headless": 0.9, "timer_lateness_ms_p99": 5.0},
+            {**base, "lab": "inference", "settings": {"experiment": "em"}, "steps_per_sec": 60.0,
+             "ratio_to_headless": 0.6, "timer_lateness_ms_p99": 5.0},
+            {"lab": "flow", "settings": {}, "error": "RuntimeError: boom"}]
+    text = markdown(rows, header)
+    assert "commit abc1234" in text and "with one CPU-heavy process beside it" in text
+    assert "| gan | 100.0 | 90.0 | 0.90 |" in text and text.count("**missed**") == 1
+    assert "| inference (em) |" in text and "failed: RuntimeError: boom" in text and "1 of 3 met both goals" in text
+
+
+def test_commit_and_machine_name_what_measured():
+    assert commit() and "cores" in machine() and "torch" in machine()
+
+
+@pytest.mark.slow
+def test_the_command_measures_a_lab_and_refuses_an_unknown_one(tmp_path):
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    r = subprocess.run([sys.executable, "-m", "genviz", "bench", "all", "--labs", "gibbs", "--seconds", "0.5",
+                        "--out", str(tmp_path / "t.md")], capture_output=True, text=True, timeout=600, env=env)
+    assert r.returncode in (0, 1), r.stderr[-2000:]
+    rows = [json.loads(line) for line in r.stdout.splitlines() if line.startswith("{")]
+    assert rows[0]["bench"] == "all" and rows[0]["machine"]
+    assert rows[1]["lab"] == "gibbs" and rows[1]["headless_steps_per_sec"] > 0 and rows[1]["steps_per_sec"] > 0
+    assert "| gibbs |" in (tmp_path / "t.md").read_text()
+    bad = subprocess.run([sys.executable, "-m", "genviz", "bench", "all", "--labs", "nosuch"], capture_output=True,
+                         text=True, timeout=300, env=env)
+    assert bad.returncode == 2 and "no lab nosuch" in bad.stderr and "Traceback" not in bad.stderr
