@@ -315,6 +315,6 @@ def test_mutated_presets_are_refused_cleanly_or_load(originals, tmp_path_factory
 
 
 def test_inputs_tried():
-    """Runs last in this module: the count the README's reliability section reports."""
+    """Runs last in this module: the count the reliability page (docs/reliability.md) reports."""
     assert sum(INPUTS.values()) >= 4 * 100, INPUTS
     print(f"\nfuzzed inputs: {dict(INPUTS)}, total {sum(INPUTS.values())}")
