@@ -17,6 +17,7 @@ from genviz.ui.plots import CurvePlot, keyed, lock_aspect, make_plot
 
 COLORS = {"gan": "#D55E00", "flow": "#0072B2", "autoregressive": "#009E73", "vae": "#CC79A7",
           "diffusion": "#E69F00"}
+LEGEND_NAMES = {"gan": "GAN", "vae": "VAE", "autoregressive": "AR"}  # short: legends under narrow plots
 SHOWN_MEASURES = ("nll", "hq_percent", "modes", "lesson")  # the live table's (from the scorings); Score now: all
 
 
@@ -130,7 +131,8 @@ class FamiliesPanel(LabPanel):
             for i, f in enumerate(info["families"]):
                 if curves is self.nll and info["likelihood"].get(f) == "none":
                     continue
-                label = f + (" (bound)" if curves is self.nll and info["likelihood"].get(f) == "bound" else "")
+                label = LEGEND_NAMES.get(f, f) + (" (bound)" if curves is self.nll and
+                                                   info["likelihood"].get(f) == "bound" else "")
                 self.add_curve(curves, f, label, family_color(f, i))
                 self.legends[id(curves)].addItem(curves.curves[f], label)
         self.hq.setVisible(info.get("modes") is not None)
