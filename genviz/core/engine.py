@@ -29,6 +29,7 @@ import multiprocessing as mp
 import os
 import queue
 import signal
+import sys
 import threading
 import time
 import traceback
@@ -57,7 +58,9 @@ HEARTBEAT_TIMEOUT = 0.8  # silence after which the worker's process is looked at
 # It hangs when it has used no CPU for HANG_TIMEOUT seconds, or stayed silent for BUSY_LIMIT whatever it does.
 HANG_TIMEOUT = 30.0
 BUSY_LIMIT = 300.0
-START_TIMEOUT = 120.0  # a spawned worker imports torch first: minutes on a loaded laptop is not a hang
+START_TIMEOUT = 120.0
+SWITCH_INTERVAL = 0.0005  # seconds: the worker process's GIL switch interval (see _process_entry)
+BURST_MIN, BURST_MAX = 0.002, 0.005  # seconds: the bounds of a burst of steps (Worker.burst_seconds)  # a spawned worker imports torch first: minutes on a loaded laptop is not a hang
 
 
 def _config_key(config: EngineConfig) -> EngineConfig:
@@ -75,8 +78,9 @@ def _device_info() -> dict:
 
 class Worker:
     """The training loop behind every engine, in three phases per turn: take the pending commands
-    (:meth:`handle`), train one step if due (:meth:`train`), send a snapshot if the consumer took
-    the last one and the rate allows (:meth:`send_snapshot`). Never raises: every failure is an
+    (:meth:`handle`), train a burst of steps if due (:meth:`train`: as many as fit in a few ms, one
+    under the speed cap), send a snapshot if the consumer took the last one and the rate allows
+    (:meth:`send_snapshot`). Never raises: every failure is an
     :class:`~genviz.core.protocol.Error` event, and the worker waits for the next command."""
 
     def __init__(self, config: EngineConfig, commands, events, snapshots, credit, stop):
@@ -88,7 +92,7 @@ class Worker:
         self.until = 0  # Play(until): pause on reaching this step (0: play on)
         self.parts: list[tuple[str, dict]] = []  # partial steps asked for (Step with a part), in order
         self.step_times: list[float] = []
-        self.last_send = self.last_heavy = self.heavy_cost = 0.0
+        self.last_send = self.last_heavy = self.heavy_cost = self.light_cost = 0.0
         self.want_heavy = True
         self.max_rate = 0.0  # steps/s cap set by the speed control (0 = as fast as possible)
         self.next_step_at = 0.0
@@ -265,13 +269,37 @@ class Worker:
             message = str(exc) if _is_input_error(exc) else f"{type(exc).__name__}: {exc}"
             self.emit(Reply(cmd.id, False, error=message))
 
-    # -- phase 2: one training step ------------------------------------------------------------------
+    # -- phase 2: a burst of training steps ----------------------------------------------------------
+    def burst_seconds(self) -> float:
+        """How long a burst of steps may run before the worker looks at its commands and the snapshot
+        again: a tenth of the snapshot period, within 2-5 ms (30 Hz: 3.3 ms). A step that takes longer
+        is a burst of one. Pause, a setting or a query waits at most this long (plus the step it comes in)."""
+        return min(BURST_MAX, max(BURST_MIN, 0.1 / max(1e-3, float(self.config.snapshot_hz))))
+
+    def _bursting(self) -> bool:
+        """Whether the next step may follow in the same burst: playing uncapped or stepping what Step
+        asked for, with no partial step queued (those go one per turn, each checkpointed)."""
+        return self.runner is not None and not self.parts and (
+            self.pending > 0 or (self.running and self.max_rate <= 0))
+
     def train(self) -> None:
+        """Train while the burst lasts: steps one after another without the per-turn work (the command
+        queue, the snapshot's credit) between them, so the cheapest labs run at their headless speed.
+        Play(until), Step(n) and the speed cap stay exact: each step is counted and checked on its own."""
+        part = self.parts.pop(0) if self.parts and self.runner is not None else None
+        if part is not None:
+            self.train_one(part)
+            return
+        if not self.busy or not self._due():
+            return
+        end = time.perf_counter() + self.burst_seconds()
+        while self.train_one(None) and self._bursting() and time.perf_counter() < end:
+            pass
+
+    def train_one(self, part: tuple[str, dict] | None) -> bool:
+        """One step (or the partial step ``part``) with its bookkeeping; False: training stopped."""
         from genviz.core.experiment import NonFiniteLoss
 
-        part = self.parts.pop(0) if self.parts and self.runner is not None else None
-        if part is None and (not self.busy or not self._due()):
-            return
         exp = self.exp
         t_step = time.perf_counter()
         try:
@@ -281,16 +309,16 @@ class Worker:
             self.running, self.pending, self.parts, self.want_heavy = False, 0, [], True
             self.emit(NonFinite(exc.step, exc.metrics))
             self.emit(State(False, exp.step_count))
-            return
+            return False
         except Exception as exc:
             self.running, self.pending, self.parts, self.want_heavy = False, 0, [], True
             self.report_error(f"training step {exp.step_count + 1}" + (f" ({part[0]})" if part else ""), exc)
             self.emit(State(False, exp.step_count))
-            return
+            return False
         if part is not None:  # a partial step: a checkpoint after it, so "Resume from here" restores it exactly
             self.checkpoint()
             self.want_heavy = True
-            return
+            return True
         now = time.perf_counter()
         self.train_time += now - t_step
         every = self.config.checkpoint_steps
@@ -309,6 +337,8 @@ class Worker:
         if self.running and self.until and exp.step_count >= self.until:
             self.until = 0
             self.pause()  # Play(until): the step the window asks at, exactly
+            return False
+        return True
 
     def _due(self) -> bool:
         """Whether the speed cap allows a step now (short naps keep commands and snapshots responsive)."""
@@ -325,7 +355,9 @@ class Worker:
     # -- phase 3: the snapshot -------------------------------------------------------------------------
     def send_snapshot(self) -> None:
         """Built only when the consumer took the previous one (credit) and the rate allows, so what
-        arrives is the latest state and at most one snapshot is ever in flight."""
+        arrives is the latest state and at most one snapshot is ever in flight. Building snapshots takes
+        at most ``heavy_share`` of the worker's time: heavy ones by their own budget, light ones too when
+        a lab's light snapshot is costly (each waits ``cost / heavy_share`` after the last snapshot)."""
         now = time.perf_counter()
         cfg = self.config
         if self.runner is None or not self.credit.is_set():
@@ -334,6 +366,8 @@ class Worker:
             return
         since = now - self.last_heavy
         heavy = self.want_heavy or (since * cfg.heavy_share >= self.heavy_cost and since >= 1.0 / cfg.heavy_hz)
+        if not heavy and (now - self.last_send) * cfg.heavy_share < self.light_cost:
+            return  # a costly light snapshot (a lab whose every frame computes) keeps to the same share of time
         t0 = time.perf_counter()
         try:
             data = self.runner.snapshot(heavy)
@@ -344,6 +378,8 @@ class Worker:
         t1 = time.perf_counter()
         if heavy:
             self.heavy_cost, self.last_heavy, self.want_heavy = t1 - t0, t1, False
+        else:
+            self.light_cost = t1 - t0
         times, sps = self.step_times, 0.0
         if len(times) >= 2 and times[-1] - times[0] > 0 and self.busy:
             sps = (len(times) - 1) / (times[-1] - times[0])
@@ -619,6 +655,11 @@ def _process_entry(config, commands, events, snapshots, credit, stop, beat=None)
             os.nice(int(config.nice))
         except OSError:  # pragma: no cover - a platform that refuses: the run goes on at normal priority
             pass
+    # the queues' feeder thread writes a snapshot into the pipe in pieces, and needs the GIL between them
+    # while the GUI waits in its read for the rest: with Python's 5 ms switch interval a training burst
+    # (cheap steps that never release the GIL) held it that long at each piece, stalling the GUI up to
+    # 90 ms (inference's mean-field experiment); a shorter interval hands it over within 0.5 ms
+    sys.setswitchinterval(SWITCH_INTERVAL)
     # the worker must never block on exit waiting for the GUI to read what it left in the pipes
     for q in (events, snapshots):
         q.cancel_join_thread()

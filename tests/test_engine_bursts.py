@@ -1,0 +1,124 @@
+"""The worker trains in bursts: as many steps as fit in a few ms between looks at its commands and the
+snapshot, so the cheapest labs run at their headless speed; Step(n), Play(until), partial steps and the
+speed cap stay exact, and a command waits at most one burst."""
+import queue
+import threading
+import time
+
+from genviz.core.engine import BURST_MAX, BURST_MIN, Worker, make_engine
+from genviz.core.protocol import EngineConfig, Play, Speed, State, Step
+
+CONFIG = EngineConfig(lab="manifold", experiment_ref="tests.helpers:QuadraticExperiment", checkpoint_steps=10**9)
+
+
+def worker(**config):
+    from dataclasses import replace
+
+    credit = threading.Event()
+    w = Worker(replace(CONFIG, **config), queue.Queue(), queue.Queue(), queue.Queue(), credit, threading.Event())
+    w.build(w.config)
+    assert w.runner is not None
+    return w
+
+
+def turn(w):
+    """One turn of the worker's loop, as ``Worker.run`` takes it."""
+    assert w.handle()
+    w.train()
+    w.send_snapshot()
+
+
+def test_a_burst_takes_many_cheap_steps_and_lasts_about_its_slice():
+    w = worker()
+    assert BURST_MIN <= w.burst_seconds() <= BURST_MAX
+    w.commands.put(Play())
+    assert w.handle()
+    took = []
+    for _ in range(20):  # twenty bursts: a machine that preempts one of them does not decide the test
+        t0 = time.perf_counter()
+        w.train()
+        took.append(time.perf_counter() - t0)
+    # a step of this model costs well under 1 ms: twenty turns are many more than twenty steps
+    assert w.exp.step_count > 60
+    assert min(took) >= w.burst_seconds() and sorted(took)[10] < w.burst_seconds() + 0.05
+
+
+def test_step_n_and_play_until_stop_at_the_exact_step_inside_a_burst():
+    w = worker()
+    w.commands.put(Step(n=7))
+    for _ in range(20):
+        turn(w)
+    assert w.exp.step_count == 7 and not w.busy
+    w.commands.put(Play(until=23))
+    for _ in range(50):
+        turn(w)
+    assert w.exp.step_count == 23 and not w.running
+    states = [e for e in list(w.events.queue) if isinstance(e, State)]
+    assert states[-1].running is False and states[-1].step == 23
+
+
+def test_partial_steps_go_one_per_turn_and_the_speed_cap_one_step_per_turn():
+    w = worker(lab="gan", experiment_ref=None, settings={"g_hidden": 8, "d_hidden": 8, "batch": 16})
+    w.commands.put(Step(n=2, part="d"))
+    turn(w)
+    assert w.exp.step_count == 1 and len(w.parts) == 1
+    turn(w)
+    assert w.exp.step_count == 2 and not w.parts
+    w = worker()
+    w.commands.put(Speed(steps_per_sec=5.0))
+    w.commands.put(Play())
+    turn(w)
+    assert w.exp.step_count == 1  # capped: never a burst
+
+
+def test_pause_is_answered_within_a_burst_on_a_live_engine():
+    """On the thread engine the Pause's State arrives within a burst (plus a step and the polling), and no
+    step is taken after it."""
+    engine = make_engine("thread")
+    engine.start(CONFIG)
+    try:
+        engine.wait_for(lambda evts, snap: any(isinstance(e, State) for e in evts), 30)
+        engine.play()
+        time.sleep(0.5)
+        t0 = time.perf_counter()
+        engine.pause()
+        got = []
+        engine.wait_for(lambda evts, snap: got.extend(e for e in evts if isinstance(e, State) and not e.running)
+                        or bool(got), 10, interval=0.001)
+        waited = time.perf_counter() - t0
+        assert got and got[-1].step > 100
+        engine.query("steps")
+        replies = []
+        engine.wait_for(lambda evts, snap: replies.extend(e for e in evts if hasattr(e, "value")) or bool(replies),
+                        10)
+        assert replies[-1].value == got[-1].step  # nothing trained after the pause
+        assert waited < 0.5  # generous for a loaded CI machine; typically ~5 ms
+    finally:
+        engine.close()
+
+
+class SlowFrames:
+    """Mixed into the quadratic experiment: every snapshot, light or heavy, costs 8 ms (as the inference lab's
+    KL page, whose every frame integrates both KLs on a grid)."""
+
+    def snapshot(self, heavy):
+        time.sleep(0.008)
+        return {"w": self.w.detach().numpy().copy()}
+
+
+def test_snapshots_keep_to_their_share_of_the_worker_even_when_light_ones_are_costly(monkeypatch):
+    from tests.helpers import QuadraticExperiment
+
+    monkeypatch.setattr(QuadraticExperiment, "snapshot", SlowFrames.snapshot)
+    w = worker(snapshot_hz=30.0, heavy_share=0.1)
+    w.commands.put(Play())
+    spent, sent, t0 = 0.0, 0, time.perf_counter()
+    while time.perf_counter() - t0 < 2.0:
+        w.credit.set()  # a consumer that takes every snapshot at once
+        turn(w)
+        if not w.credit.is_set():  # a snapshot was built and sent this turn
+            sent += 1
+            spent += w.light_cost if w.snapshots.get_nowait().heavy is False else w.heavy_cost
+    wall = time.perf_counter() - t0
+    assert sent >= 5  # the views still update (here every ~80 ms)
+    assert spent / wall < 0.16, (spent, wall, sent)  # not 30 x 8 ms = 24 % of the time
