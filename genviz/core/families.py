@@ -112,16 +112,23 @@ def sampling_cost_ms(view: FamilyView, repeats: int = 5, seed: int = 0) -> float
 
 
 @torch.no_grad()
+def coverage_of(view: FamilyView, modes: np.ndarray, std: float, seed: int) -> dict:
+    """Mode coverage (:func:`genviz.data.toy2d.mode_coverage`) of ``COVERAGE_SAMPLES`` of the model's samples, drawn
+    with their own generator seeded ``seed``: the one scoring behind the table, the families lab's curves and every
+    time to the lesson."""
+    from genviz.data.toy2d import mode_coverage
+
+    g = torch.Generator().manual_seed(seed)
+    return mode_coverage(view.sample(COVERAGE_SAMPLES, g).double().cpu().numpy(), np.asarray(modes), float(std))
+
+
+@torch.no_grad()
 def score(view: FamilyView, x_test: torch.Tensor, modes: np.ndarray | None = None, std: float | None = None,
           seed: int = 0, cost_repeats: int = 5) -> dict:
     """Every shared metric of one family's model: NLL, coverage (for mixtures) and sampling cost."""
-    from genviz.data.toy2d import mode_coverage
-
     out = {"family": view.family, **shared_nll(view, x_test)}
-    g = torch.Generator().manual_seed(seed + 1)
-    samples = view.sample(COVERAGE_SAMPLES, g).double().cpu().numpy()
     if modes is not None and std is not None:
-        cov = mode_coverage(samples, np.asarray(modes), float(std))
+        cov = coverage_of(view, modes, std, seed + 1)
         out.update(modes=cov["modes"], n_modes=cov["n_modes"], hq_percent=cov["hq_percent"],
                    hq_percent_se=cov["hq_percent_se"], reverse_kl=cov["reverse_kl"], reverse_kl_se=cov["reverse_kl_se"])
     out["sample_ms_per_1000"] = sampling_cost_ms(view, cost_repeats, seed)
@@ -142,7 +149,7 @@ def compare(data: str, seconds: float | None = None, steps: int | None = None, s
     "markdown"}."""
     from genviz.core.protocol import EngineConfig
     from genviz.core.runner import Runner
-    from genviz.data.toy2d import make_toy, mode_coverage
+    from genviz.data.toy2d import make_toy
 
     if (seconds is None) == (steps is None):
         raise ValueError("give a wall-clock budget (seconds) or a number of steps, not both")
@@ -177,9 +184,8 @@ def compare(data: str, seconds: float | None = None, steps: int | None = None, s
             if toy.modes is not None and lesson is None and spent() >= next_check:
                 next_check += every
                 with torch.random.fork_rng(devices=[]):
-                    g = torch.Generator().manual_seed(seed * 1009 + int(spent() * 1000))
-                    drawn = exp.family_view().sample(COVERAGE_SAMPLES, g).double().cpu().numpy()
-                if lesson_reached(mode_coverage(drawn, toy.modes, toy.std)):
+                    cov = coverage_of(exp.family_view(), toy.modes, toy.std, seed * 1009 + int(spent() * 1000))
+                if lesson_reached(cov):
                     lesson = spent()
         if report is not None:
             report(f"{family}: {exp.step_count:,} steps in {took:.1f} s; scoring")

@@ -114,16 +114,14 @@ class FamiliesExperiment(Experiment):
     def score_member(self, f: str, n: int) -> None:
         """Family f's scoring number n (at n × every of its training) into ``scores`` and ``lesson_at``: its own
         random draws (seeded by n), so the scores are part of the run and the same in every replay."""
-        from genviz.core.families import COVERAGE_SAMPLES, shared_nll
-        from genviz.data.toy2d import mode_coverage
+        from genviz.core.families import coverage_of, shared_nll
 
         view = self.members[f].family_view()
         out = {f"t_{f}": float(self.spent(f))}
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(self.seed * 7919 + n)
             if self.toy.modes is not None:
-                g = torch.Generator().manual_seed(self.seed * 1009 + n)
-                cov = mode_coverage(view.sample(COVERAGE_SAMPLES, g).double().numpy(), self.toy.modes, self.toy.std)
+                cov = coverage_of(view, self.toy.modes, self.toy.std, self.seed * 1009 + n)
                 out.update({f"modes_{f}": float(cov["modes"]), f"hq_{f}": float(cov["hq_percent"]),
                             f"hq_se_{f}": float(cov["hq_percent_se"])})
                 if self.lesson_at[f] < 0 and lesson_reached(cov):
