@@ -67,6 +67,21 @@ def test_checkpoints_restore_across_the_layer_switch():
         assert run(again, 8) == ahead, settings
 
 
+def test_the_frozen_first_rbms_kl_is_kept_and_recomputed_when_its_parameters_change():
+    """Stage two reuses the first RBM's exact KL (it is frozen), bit for bit what dbn_metrics computes; a restored
+    state with other parameters gets its own."""
+    from genviz.labs.boltzmann.experiment import dbn_metrics
+
+    exp = make(experiment="dbn", layer_steps=20)
+    rows = run(exp, 40)
+    fresh = dbn_metrics(exp.rbm1, exp.top, exp.x, True)
+    assert rows[-1]["kl_rbm"] == fresh["kl_rbm"] == exp.frozen_kl() and len({r["kl_rbm"] for r in rows[20:]}) == 1
+    early = make(experiment="dbn", layer_steps=20)
+    run(early, 5)  # the first RBM after 5 steps: other parameters
+    exp.load_state_dict(copy.deepcopy(early.state_dict()))
+    assert exp.frozen_kl() == dbn_metrics(exp.rbm1, exp.top, exp.x, False)["kl_rbm"] != fresh["kl_rbm"]
+
+
 def test_a_bm_too_large_to_enumerate_is_refused_in_one_line():
     with pytest.raises(SettingError, match="at most 20 units"):
         make(size=4, hidden=5)
