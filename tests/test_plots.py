@@ -165,3 +165,103 @@ def test_log_axis_labels_only_the_ticks_there_is_room_for(qtbot):
     metrics = QFontMetricsF(axis.style["tickFont"] or plot.font())
     px = sorted((axis.width() * (v - lo) / (hi - lo), metrics.horizontalAdvance(t)) for v, t in labels)
     assert all(b[0] - a[0] > (a[1] + b[1]) / 2 + 2 for a, b in zip(px, px[1:])), px
+
+
+def _count_paints(view):
+    """Count ``view``'s paints (its viewport's Paint events)."""
+    from PySide6.QtCore import QEvent, QObject
+
+    class Counter(QObject):
+        n = 0
+
+        def eventFilter(self, obj, event):
+            if event.type() == QEvent.Paint:
+                self.n += 1
+            return False
+
+    counter = Counter(view)
+    view.viewport().installEventFilter(counter)
+    return counter
+
+
+def test_a_curve_plot_paints_once_per_update(qtbot):
+    """Issue 37: pyqtgraph fits an auto-ranged view inside the paint, and the transform it changes there
+    scheduled a second, identical paint of the whole plot (two paints per update, 6 ms each on a
+    curve plot: the GUI's largest cost). ``settle`` fits the view before the paint."""
+    from genviz.ui.plots import CurvePlot
+
+    theme.apply_theme("light")
+    plot = CurvePlot("curves", {"a": "a", "b": "b"})
+    qtbot.addWidget(plot)
+    plot.resize(800, 300)
+    plot.show()
+    qtbot.waitExposed(plot)
+    counter = _count_paints(plot)
+    rng = np.random.default_rng(0)
+    paints = []
+    for i in range(5):
+        x = np.arange(50 * i, 50 * (i + 1))  # the x range grows each time, as in training
+        plot.append("a", x, rng.normal(size=50))
+        plot.append("b", x, 2 + rng.normal(size=50))
+        before = counter.n
+        plot.redraw()
+        qtbot.wait(60)
+        paints.append(counter.n - before)
+    assert paints[1:] == [1, 1, 1, 1], paints
+    lo, hi = plot.getPlotItem().getViewBox().viewRange()[0]
+    assert lo <= 0 and hi >= 249  # and the view did follow the data
+
+
+def test_a_lab_view_paints_once_per_frame(qtbot):
+    """Issue 37: the manifold lab cleared its (empty) aggregate-density image on every frame, which
+    repainted the latent plot a second time; with ``settle`` in the panel's draws each view of a frame
+    paints once."""
+    from genviz.core.labs import get_lab
+    from genviz.labs.manifold.panel import ManifoldPanel
+
+    theme.apply_theme("light")
+    panel = ManifoldPanel(get_lab("manifold"))
+    qtbot.addWidget(panel)
+    panel.resize(1400, 900)
+    panel.show()
+    qtbot.waitExposed(panel)
+    counter = _count_paints(panel.latent_plot)
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 10, 500)
+    panel.static = {"eval_labels": labels}
+    from genviz.ui.plots import ClassScatter
+    panel.scatter = ClassScatter(panel.latent_plot, [str(i) for i in range(10)])
+    paints = []
+    for i in range(4):
+        before = counter.n
+        data = {"points": rng.normal(size=(500, 2)) * (1 + i)}
+        panel.guarded("the scatter", panel._draw_scatter, data)
+        qtbot.wait(30)  # the panel draws its views in turns: each may repaint on its own
+        panel.guarded("the aggregate", panel._draw_aggregate, data)
+        qtbot.wait(60)
+        paints.append(counter.n - before)
+    assert paints[1:] == [1, 1, 1], paints
+
+
+def test_an_envelope_joins_groups_only_where_their_strokes_do_not_touch():
+    """Issue 37: the join from one group's max to the next group's min is as long as a stroke and
+    doubled what a noisy curve cost to paint; it is kept only where the two strokes do not touch,
+    so a flat or a steep curve is still one unbroken line."""
+    from genviz.ui.plots import CurveBuffer
+
+    rng = np.random.default_rng(0)
+    noisy, flat, steep = CurveBuffer(), CurveBuffer(), CurveBuffer()
+    x = np.arange(40_000)
+    noisy.extend(x, rng.normal(size=len(x)))
+    flat.extend(x, np.full(len(x), 3.0))
+    steep.extend(x, x ** 2.0)
+    _, y, joins = noisy.drawn_joined(800)
+    assert joins[::2].all()  # every group's own stroke, min to max
+    assert joins[1:-1:2].mean() < 0.01  # overlapping noise: (almost) no joins
+    assert np.array_equal(noisy.drawn(800)[1], y)
+    for buf in (flat, steep):  # strokes of no height, or groups that do not overlap: joined throughout
+        x_, y_, joins = buf.drawn_joined(800)
+        assert joins.all() and len(joins) == len(x_) == len(y_)
+    short = CurveBuffer()
+    short.extend(np.arange(10), np.arange(10.0))
+    assert short.drawn_joined(800)[2] == "all"

@@ -51,6 +51,6 @@ def pump(app, seconds: float, until=None) -> None:
     async def wait():
         t_end = time.perf_counter() + seconds
         while time.perf_counter() < t_end and not (until and until()):
-            await asyncio.sleep(0.001)
+            await asyncio.sleep(0.01)
 
     event_loop(app).run_until_complete(wait())

@@ -5,6 +5,7 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSplitter, QVBoxLayout, QWidget
 
 from genviz.ui import theme
+from genviz.ui.plots import settle
 
 
 def column(*items) -> QWidget:
@@ -150,6 +151,7 @@ class LabPanel(QWidget):
         """Run ``draw(*args)``; a failure is reported once (``drawFailed``) and drawing goes on."""
         try:
             draw(*args)
+            settle(self)
         except Exception as exc:
             import traceback
 

@@ -257,11 +257,20 @@ class CurveBuffer:
         bins of one raw point each, else each group's min and max in turn (pyqtgraph's "peak"
         downsampling), the envelope a plot of every raw point would fill. ``keep(y)``: which y
         count (finite; positive on a log axis) - a group of none is left out."""
+        return self.drawn_joined(points, keep)[:2]
+
+    def drawn_joined(self, points: int, keep=None) -> tuple[np.ndarray, np.ndarray, object]:
+        """:meth:`drawn` and which consecutive points a line joins (pyqtgraph's ``connect``): "all"
+        for the series itself; for the envelope, each group's min to its max, and a group's max to
+        the next group's min only where the two groups' spans do not overlap (or one has none).
+        Where they overlap the two vertical strokes already touch, and the join (as long as a
+        stroke) only doubled the pixels a noisy curve costs to paint (measured: 2.8 → 1.3 ms for
+        800 groups of a 200-pixel band)."""
         x, y, lo, hi = self.x, self.y, self.lo, self.hi
         ok = keep(y) & keep(lo) & keep(hi) if keep is not None else np.ones(len(x), bool)
         x, y, lo, hi = x[ok], y[ok], lo[ok], hi[ok]
         if self.stride == 1 and len(x) <= points:
-            return x, y
+            return x, y, "all"
         groups = max(1, min(points, len(x)))
         edges = np.linspace(0, len(x), groups + 1).astype(int)
         counts = np.diff(edges)
@@ -269,7 +278,11 @@ class CurveBuffer:
         counts = counts[counts > 0]
         gx = np.add.reduceat(x, starts) / counts
         glo, ghi = np.minimum.reduceat(lo, starts), np.maximum.reduceat(hi, starts)
-        return np.repeat(gx, 2), np.column_stack([glo, ghi]).ravel()
+        spans = ghi > glo
+        touching = spans[:-1] & spans[1:] & (glo[1:] <= ghi[:-1]) & (glo[:-1] <= ghi[1:])
+        joins = np.ones(2 * len(gx), bool)  # [2i]: min to max of group i; [2i + 1]: on to group i + 1
+        joins[1:-1:2] = ~touching
+        return np.repeat(gx, 2), np.column_stack([glo, ghi]).ravel(), joins
 
 
 def lock_aspect(plot: pg.PlotWidget) -> None:
@@ -331,6 +344,19 @@ def add_second_unit(plot: pg.PlotWidget, label: str, scale: float) -> ScaledAxis
     item.showAxis("right")
     item.setLabel("right", label)
     return axis
+
+
+def settle(widget) -> None:
+    """Let every plot in ``widget`` fit its view to new data now, not while it paints. pyqtgraph fits
+    ranges and transforms in ``prepareForPaint``, from inside the paint; what that changes marks the
+    scene dirty again and schedules a second, identical paint of the whole plot (measured: two
+    paints per update of a curve or scatter plot). Done between paints, the next paint is the only
+    one. Cheap when nothing changed: each view box checks two flags."""
+    views = [widget] if isinstance(widget, pg.GraphicsView) else widget.findChildren(pg.GraphicsView)
+    for view in views:
+        scene = view.scene()
+        if scene is not None:
+            scene.prepareForPaint()
 
 
 class CurvePlot(pg.PlotWidget):
@@ -456,11 +482,12 @@ class CurvePlot(pg.PlotWidget):
         drawn = []
         for key, buf in self.buffers.items():
             keep = (lambda v: np.isfinite(v) & (v > 0)) if self.log_y else np.isfinite
-            x, y = buf.drawn(CURVE_POINTS, keep)  # a min/max envelope once there are more points than pixels
-            self.curves[key].setData(x, y)
+            x, y, joins = buf.drawn_joined(CURVE_POINTS, keep)  # a min/max envelope once there are more points than pixels
+            self.curves[key].setData(x, y, connect=joins)
             if len(x) and self.curves[key].isVisible():
                 drawn.append((x, np.log10(y) if self.log_y else y))
         self._robust_y_range(drawn)
+        settle(self)
 
     def _robust_y_range(self, drawn: list) -> None:
         """Fit y to the later 90 % of training, so the first steps' huge losses do not flatten

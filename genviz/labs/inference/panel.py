@@ -249,10 +249,12 @@ class InferencePanel(PagedPanel):
         legend = self.kl_curves.getPlotItem().legend
         if legend is not None:
             legend.setVisible(not hide)
-        self.kl_curves.setTitle("KL of each fit: shown once the class has guessed" if hide else
-                                "KL of each fit (quadrature)", size=theme.title_size())
-        self.kl_view.setTitle("p (heat): the fits show once the class has guessed" if hide else
-                              "p (heat); reverse-KL fit (red), forward-KL fit (blue): 2σ", size=theme.title_size())
+        if getattr(self, "_titles_hide", None) != (hide, theme.title_size()):  # a title set again re-lays out
+            self._titles_hide = (hide, theme.title_size())                      # and repaints its plot
+            self.kl_curves.setTitle("KL of each fit: shown once the class has guessed" if hide else
+                                    "KL of each fit (quadrature)", size=theme.title_size())
+            self.kl_view.setTitle("p (heat): the fits show once the class has guessed" if hide else
+                                  "p (heat); reverse-KL fit (red), forward-KL fit (blue): 2σ", size=theme.title_size())
         if hide:
             self.readout.setText("Which Gaussian is closer to p, A or B? Guess first: the fits, their KLs and the "
                                  "exact KLs of A and B show once the class has chosen.")

@@ -131,7 +131,8 @@ class ManifoldPanel(LabPanel):
     def _draw_aggregate(self, data: dict) -> None:
         agg = data.get("aggregate")
         if agg is None:
-            self.agg_img.clear()
+            if self.agg_img.image is not None:  # clearing an empty image still repaints the latent plot
+                self.agg_img.clear()
             if self.agg_bar is not None:
                 self.agg_bar.hide()
             return
