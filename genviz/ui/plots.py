@@ -5,6 +5,7 @@ import time
 
 import numpy as np
 import pyqtgraph as pg
+from shiboken6 import isValid
 from PySide6.QtCore import QSizeF, Qt, QTimer, Signal
 from PySide6.QtWidgets import QSizePolicy, QToolButton
 
@@ -352,8 +353,17 @@ def settle(widget) -> None:
     scene dirty again and schedules a second, identical paint of the whole plot (measured: two
     paints per update of a curve or scatter plot). Done between paints, the next paint is the only
     one. Cheap when nothing changed: each view box checks two flags."""
-    views = [widget] if isinstance(widget, pg.GraphicsView) else widget.findChildren(pg.GraphicsView)
+    if isinstance(widget, pg.GraphicsView):
+        views = [widget]
+    else:  # looked up at most once a second (a view added since waits that long for this shortcut)
+        now = time.perf_counter()
+        found = getattr(widget, "_settle_views", None)
+        if found is None or now - found[0] > 1.0:
+            found = widget._settle_views = (now, widget.findChildren(pg.GraphicsView))
+        views = found[1]
     for view in views:
+        if not isValid(view) or not view.isVisible():  # deleted since it was looked up; a hidden page
+            continue
         scene = view.scene()
         if scene is not None:
             scene.prepareForPaint()
