@@ -122,3 +122,60 @@ def test_snapshots_keep_to_their_share_of_the_worker_even_when_light_ones_are_co
     wall = time.perf_counter() - t0
     assert sent >= 5  # the views still update (here every ~80 ms)
     assert spent / wall < 0.16, (spent, wall, sent)  # not 30 x 8 ms = 24 % of the time
+
+
+def test_the_consumer_paces_snapshots_by_holding_back_their_credit(monkeypatch):
+    """Issue 37: a window on an oversubscribed machine takes a snapshot at most every ``frame_interval``
+    seconds; the credit the worker needs for the next one goes back only then (0: at once, as before)."""
+    import genviz.core.engine as engine_module
+    from genviz.core.engine import Engine
+
+    class Snap:
+        generation = None
+
+    engine = Engine()
+    engine._events, engine._snapshots, engine._credit = queue.Queue(), queue.Queue(), threading.Event()
+    clock = [100.0]
+    monkeypatch.setattr(engine_module.time, "monotonic", lambda: clock[0])
+    engine._snapshots.put(Snap())
+    assert engine.poll()[1] is not None and engine._credit.is_set()  # no pacing: credit at once
+    engine._credit.clear()
+    engine.frame_interval = 0.05
+    engine._snapshots.put(Snap())
+    assert engine.poll()[1] is not None and not engine._credit.is_set()  # taken, credit held back
+    clock[0] += 0.03
+    engine.poll()
+    assert not engine._credit.is_set()
+    clock[0] += 0.021
+    assert engine.poll() == ([], None) and engine._credit.is_set()  # 50 ms after it was taken
+    engine._credit.clear()  # the worker sent the next one: it is in flight, not yet readable
+    clock[0] += 1.0
+    engine.poll()
+    assert not engine._credit.is_set()  # no credit is owed for a snapshot not yet taken
+
+
+def test_the_load_pacer_halves_frames_only_while_the_gui_waits_for_a_core():
+    """Issue 37: waiting for a core about as long as it runs (a CPU hog beside the app: 0.8–1.0 s per s of
+    CPU, alone 0.02–0.05) turns pacing on; below 0.2 it goes off; a near-idle second decides nothing."""
+    from genviz.ui.engine_bridge import LoadPacer
+
+    stat = [0, 0]
+    pacer = LoadPacer(read=lambda: tuple(stat))
+    t = 0.0
+
+    def second(cpu: float, wait: float) -> bool:
+        nonlocal t
+        t += 1.0
+        stat[0] += int(cpu * 1e9)
+        stat[1] += int(wait * 1e9)
+        return pacer.update(t)
+
+    assert not pacer.update(t)  # the first reading only starts the window
+    assert not second(0.35, 0.01) and not pacer.slow  # quiet
+    assert not pacer.update(t + 0.5)  # inside the window: nothing read or decided
+    assert second(0.30, 0.28) and pacer.slow  # a hog: 0.93 s waited per s of CPU
+    assert not second(0.2, 0.1) and pacer.slow  # 0.5: still slow (hysteresis)
+    assert not second(0.01, 0.0) and pacer.slow  # paused: too little CPU to judge
+    assert second(0.3, 0.03) and not pacer.slow  # 0.1: quiet again
+    none = LoadPacer(read=lambda: None)  # not Linux: never paces
+    assert not none.update(0.0) and not none.update(5.0) and not none.slow

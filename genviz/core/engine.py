@@ -416,6 +416,10 @@ class Engine:
         self.config: EngineConfig | None = None
         self.heard = False  # whether the worker has sent anything yet (it is past its start-up)
         self.slow_for = 0.0  # seconds a working worker has been silent (a busy machine), 0 when it answers
+        # the consumer takes a snapshot at most this often (seconds; 0: as often as the worker sends):
+        # the snapshot's credit goes back this long after the last one was taken
+        self.frame_interval = 0.0
+        self._taken_at, self._credit_owed = 0.0, False
 
     # -- lifecycle (subclasses) ---------------------------------------------------------------
     def start(self, config: EngineConfig) -> None:
@@ -503,10 +507,14 @@ class Engine:
         generation = self.config.generation if self.config is not None else None
         if evts or snap is not None:
             self.heard = True
+        now = time.monotonic()
         if snap is not None:
-            self._credit.set()
+            self._taken_at, self._credit_owed = now, True
             if generation is not None and snap.generation != generation:
                 snap = None  # from the experiment a reset replaced: never draw it
+        if self._credit_owed and now - self._taken_at >= self.frame_interval:
+            self._credit_owed = False
+            self._credit.set()
         evts = [e for e in evts if not isinstance(e, GENERATION_EVENTS) or e.generation == generation]
         return evts, snap
 

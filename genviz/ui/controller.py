@@ -47,6 +47,7 @@ class Controller(QObject):
         self.bridge.restored.connect(self._on_restored)
         self.bridge.lost.connect(self._on_lost)
         self.bridge.slow.connect(self._on_slow)
+        self.bridge.paced.connect(self._on_paced)
         self.lost_config = None  # the config of a lost worker's run, continued by recover()
         self.keep_live = None  # live settings to keep over a restored checkpoint's (a NaN recovery)
         self.nan_floor: int | None = None  # a NaN recovery went back to this step; the next goes further
@@ -378,6 +379,10 @@ class Controller(QObject):
                            "(it is working, not hung)", 2500)
         else:
             self.note.emit("The training worker answers again", 1500)
+
+    def _on_paced(self, slow: bool) -> None:
+        self.note.emit("The machine is busy: the views take half their frames, so training keeps its speed" if slow
+                       else "The views take every frame again", 2500)
 
     def _on_nonfinite(self, info) -> None:
         self.run.running = False

@@ -19,6 +19,52 @@ class QueryFailed(RuntimeError):
     pass
 
 
+def thread_schedstat() -> tuple[int, int] | None:
+    """(ns on a CPU, ns waiting for one while runnable) of the calling thread, from Linux's
+    ``/proc/thread-self/schedstat``; None where there is none."""
+    try:
+        with open("/proc/thread-self/schedstat") as f:
+            cpu, wait = f.read().split()[:2]
+        return int(cpu), int(wait)
+    except (OSError, ValueError):
+        return None
+
+
+class LoadPacer:
+    """Whether the GUI thread should take fewer frames: the machine is oversubscribed when the thread
+    waits for a core about as long as it runs. Measured on the 2-core machine (manifold lab): 0.02–0.05 s of
+    waiting per second of CPU alone, 0.8–1.0 with one CPU-heavy process beside the app. The ratio is
+    judged over ``WINDOW`` seconds, only once the thread used ``MIN_CPU`` of a core (a paused window
+    proves nothing), with hysteresis; it does not depend on the frame rate, so pacing does not undo itself."""
+
+    WINDOW = 1.0
+    SLOW_ABOVE, FAST_BELOW = 0.4, 0.2  # seconds waited per second of CPU
+    MIN_CPU = 0.05
+
+    def __init__(self, read=thread_schedstat):
+        self.read = read
+        self.slow = False
+        self._last: tuple[float, int, int] | None = None
+
+    def update(self, now: float) -> bool:
+        """Called often (on the thread measured); True when ``slow`` changed."""
+        if self._last is not None and now - self._last[0] < self.WINDOW:
+            return False
+        stat = self.read()
+        if stat is None:
+            return False
+        last, self._last = self._last, (now, *stat)
+        if last is None:
+            return False
+        cpu, wait = (stat[0] - last[1]) / 1e9, (stat[1] - last[2]) / 1e9
+        if cpu < self.MIN_CPU * (now - last[0]):
+            return False
+        ratio = wait / cpu
+        slow = ratio > self.SLOW_ABOVE if not self.slow else ratio > self.FAST_BELOW
+        changed, self.slow = slow != self.slow, slow
+        return changed
+
+
 class EngineBridge(QObject):
     """Each event type of ``genviz.core.protocol`` has its signal; each carries the event object."""
 
@@ -32,10 +78,15 @@ class EngineBridge(QObject):
     restored = Signal(object)  # protocol.Restored
     lost = Signal(str)  # the worker died or hangs: how (the end of "The training worker ...")
     slow = Signal(float)  # the worker is working but silent this many seconds (a busy machine); 0: it answers again
+    paced = Signal(bool)  # True: the machine is oversubscribed and the window takes half its frames; False: all again
 
     SLOW_NOTE_SECONDS = 2.0  # silence of a working worker worth a word in the status bar
 
     HEALTH_CHECK_SECONDS = 0.1
+    # On an oversubscribed machine the window takes half the frames (LoadPacer): each frame costs the GUI
+    # thread CPU that the worker then lacks, and a frame's paint stretched by waiting for a core is what
+    # makes its timers late (issue 37's measurements with a CPU-heavy process beside the app).
+    PACE_ON_LOAD = True
     ASK_TIMEOUT = 120.0  # a query waits at most this long (a prepare may load a data set)
 
     def __init__(self, kind: str = "process", poll_ms: int = 8, parent=None):
@@ -51,6 +102,7 @@ class EngineBridge(QObject):
         self.lost_reason: str | None = None  # set once the worker is found dead or hung
         self._checked_at = 0.0
         self._slow_said = 0  # whole seconds of silence last reported by ``slow``
+        self.pacer = LoadPacer() if self.PACE_ON_LOAD else None
 
     @property
     def started(self) -> bool:
@@ -110,6 +162,12 @@ class EngineBridge(QObject):
         self.check_health()
         if self.lost_reason is not None:
             return  # a dead worker's pipes may hold a cut-off message: nothing more is read from them
+        if self.pacer is not None:
+            changed = self.pacer.update(time.perf_counter())
+            hz = self.engine.config.snapshot_hz if self.engine.config is not None else 0
+            self.engine.frame_interval = 2.0 / hz if self.pacer.slow and hz > 0 else 0.0  # a new engine too
+            if changed:
+                self.paced.emit(self.pacer.slow)
         events, snap = self.engine.poll()
         signals = {Ready: self.ready, State: self.state, NonFinite: self.nonFinite, Error: self.error,
                    SettingApplied: self.settingApplied, Checkpoint: self.checkpoint, Restored: self.restored}

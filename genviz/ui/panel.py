@@ -7,6 +7,11 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSplitter, QVBoxLa
 from genviz.ui import theme
 from genviz.ui.plots import settle
 
+# views are drawn this far apart: more than the 5 ms by which Qt's platform window delays a repaint
+# (QPlatformWindow::requestUpdate), so each view paints on its own instead of two or three views
+# painting in one turn (measured under load: the late GUI timer ticks were such merged paints)
+VIEW_GAP_MS = 7
+
 
 def column(*items) -> QWidget:
     """A widget stacking ``items`` top to bottom without margins: widgets, layouts, or
@@ -142,10 +147,10 @@ class LabPanel(QWidget):
         return box
 
     def draw_in_turns(self, draws: list) -> None:
-        """Run view updates one per event-loop turn (2 ms apart), so each view repaints on its own
+        """Run view updates one per event-loop turn (``VIEW_GAP_MS`` apart), so each view repaints on its own
         and no single frame blocks the GUI for the sum of them all; a newer list replaces an older."""
         self._pending_views = list(draws)
-        QTimer.singleShot(2, self._draw_next_view)
+        QTimer.singleShot(VIEW_GAP_MS, self._draw_next_view)
 
     def guarded(self, what: str, draw, *args) -> None:
         """Run ``draw(*args)``; a failure is reported once (``drawFailed``) and drawing goes on."""
@@ -166,13 +171,13 @@ class LabPanel(QWidget):
         if self._pending_views:
             self.guarded("a view", self._pending_views.pop(0))
         if self._pending_views:
-            QTimer.singleShot(2, self._draw_next_view)
+            QTimer.singleShot(VIEW_GAP_MS, self._draw_next_view)
 
     def queue_view(self, draw) -> None:
         """One more view update after those queued (its own event-loop turn)."""
         self._pending_views.append(draw)
         if len(self._pending_views) == 1:
-            QTimer.singleShot(2, self._draw_next_view)
+            QTimer.singleShot(VIEW_GAP_MS, self._draw_next_view)
 
     @property
     def drawing(self) -> bool:
