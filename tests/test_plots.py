@@ -272,3 +272,136 @@ def test_an_envelope_joins_groups_only_where_their_strokes_do_not_touch():
     short = CurveBuffer()
     short.extend(np.arange(10), np.arange(10.0))
     assert short.drawn_joined(800)[2] == "all"
+
+
+def _axis_layouts(plot) -> list[int]:
+    """How many times each of ``plot``'s axes has laid out its ticks and labels so far."""
+    counts = []
+    for name in ("bottom", "left"):
+        axis = plot.getPlotItem().getAxis(name)
+        if not hasattr(axis, "_layouts"):
+            axis._layouts = 0
+            original = axis.generateDrawSpecs
+
+            def counted(painter, axis=axis, original=original):
+                axis._layouts += 1
+                return original(painter)
+
+            axis.generateDrawSpecs = counted
+        counts.append(axis._layouts)
+    return counts
+
+
+def test_an_auto_ranged_plot_holds_its_axes_while_the_data_fit_them(qtbot):
+    """Issue 37: a histogram refitted to every snapshot re-laid both axes 28 times a second (2-3 ms each)
+    and jittered on a projector. The range now holds while the data stay inside and fill most of it,
+    grows with room to spare when they leave it, shrinks when they fill little of it, and the "A"
+    button (or a lab's enableAutoRange) fits it tightly again."""
+    from genviz.ui.plots import SteadyViewBox
+
+    theme.apply_theme("light")
+    plot = make_plot("estimates", "value", "density")
+    qtbot.addWidget(plot)
+    plot.resize(500, 350)
+    plot.show()
+    qtbot.waitExposed(plot)
+    vb = plot.getPlotItem().getViewBox()
+    assert isinstance(vb, SteadyViewBox)
+    plot.addItem(pg.InfiniteLine(0.3))  # an item that follows the view: it once made two ranges alternate forever
+    curve = plot.plot([], [])
+    rng = np.random.default_rng(0)
+    base = rng.normal(size=200)
+
+    def show(x, y):
+        curve.setData(x, y)
+        plot.getPlotItem().scene().prepareForPaint()
+        return vb.viewRange()
+
+    show(np.arange(200) / 100, base)  # the first fit is pyqtgraph's (tight)
+    first = show(np.arange(200) / 100 * 1.01, base * 1.01)  # they grow past it: room to spare
+    assert first[1][1] - first[1][0] > 1.15 * 1.01 * (base.max() - base.min())
+    for i in range(20):  # the data wobble by a few per cent: the range holds
+        assert show(np.arange(200) / 100 * (1 - 0.002 * i), base * (1 - 0.004 * i)) == first
+    grown = show(np.arange(200) / 100, base * 3)  # they leave it: a new range with room to spare
+    span = base.max() * 3 - base.min() * 3
+    assert grown[1][1] - grown[1][0] > 1.15 * span and grown[1][0] < 3 * base.min() < 3 * base.max() < grown[1][1]
+    assert show(np.arange(200) / 100, base * 3.1) == grown
+    shrunk = show(np.arange(200) / 100, base * 0.5)  # they fill a small part of it: it shrinks
+    assert shrunk[1][1] - shrunk[1][0] < 0.5 * (grown[1][1] - grown[1][0])
+    show(np.arange(200) / 100, base * 0.5 * 1.01)  # grown past the shrunk fit: room to spare
+    plot.viewport().repaint()
+    layouts = _axis_layouts(plot)
+    for i in range(10):
+        show(np.arange(200) / 100, base * 0.5 * (1 - 0.002 * i))
+        plot.viewport().repaint()
+    assert _axis_layouts(plot) == layouts  # ten repaints, no new layout of the axes
+    # a zoom by hand turns auto range off; "A" fits the data tightly again (pyqtgraph's own fit)
+    vb.setRange(xRange=(-10, 10), yRange=(-10, 10), padding=0)
+    assert not any(vb.autoRangeEnabled())
+    assert show(np.arange(200) / 100, base)[1] == [-10.0, 10.0]
+    vb.enableAutoRange()
+    fitted = show(np.arange(200) / 100, base)
+    assert fitted[1][1] - fitted[1][0] < 1.15 * (base.max() - base.min())  # padding only, no room to spare
+
+
+def test_a_curve_plot_holds_its_step_axis_until_the_curves_reach_its_edge(qtbot):
+    """Issue 37: the step axis followed every redraw, so its labels slid under the class's eyes and it was
+    laid out again each time (2.5 of 6 ms a paint). It now reaches a quarter past the newest step and
+    moves again only when the curves get there; a zoom by hand holds until "A"."""
+    from genviz.ui.plots import CurvePlot
+
+    theme.apply_theme("light")
+    plot = CurvePlot("curves", {"a": "a"})
+    qtbot.addWidget(plot)
+    plot.resize(600, 300)
+    plot.show()
+    qtbot.waitExposed(plot)
+    vb = plot.getPlotItem().getViewBox()
+    rng = np.random.default_rng(0)
+    plot.append("a", np.arange(1000), rng.normal(size=1000))
+    plot.redraw()
+    x0, x1 = vb.viewRange()[0]
+    assert x0 <= 0 and 1240 <= x1 <= 1260
+    ranges = set()
+    for i in range(1000, 1240, 20):  # training goes on inside the headroom: the axis holds
+        plot.append("a", np.arange(i, i + 20), rng.normal(size=20))
+        plot.redraw()
+        ranges.add(tuple(vb.viewRange()[0]))
+    assert ranges == {(x0, x1)}
+    plot.append("a", np.arange(1240, 1300), rng.normal(size=60))  # past the edge: a quarter again
+    plot.redraw()
+    assert vb.viewRange()[0][1] >= 1.25 * 1299 - 5
+    plot.clear_data()  # a new run starts at step 0: the axis fits it, not the old run's steps
+    plot.append("a", np.arange(100), rng.normal(size=100))
+    plot.redraw()
+    assert vb.viewRange()[0][1] < 200
+    vb.sigRangeChangedManually.emit([True, False])  # a zoom by hand holds
+    vb.setXRange(10, 20, padding=0)
+    plot.append("a", np.arange(100, 400), rng.normal(size=300))
+    plot.redraw()
+    assert vb.viewRange()[0] == [10.0, 20.0]
+    vb.enableAutoRange()  # "A"
+    plot.redraw()
+    assert vb.viewRange()[0][1] >= 399
+
+
+def test_a_curve_envelope_has_one_group_per_pixel_column(qtbot):
+    """Issue 37: 800 groups drawn into a 300-pixel view painted each column 2.7 times over; the
+    envelope now has as many groups as the view has device pixels across (its 2-pixel pen covers the
+    columns between them), and still the whole run from first step to last."""
+    from genviz.ui.plots import CURVE_POINTS, CurvePlot
+
+    theme.apply_theme("light")
+    plot = CurvePlot("curves", {"a": "a"})
+    qtbot.addWidget(plot)
+    plot.resize(400, 300)
+    plot.show()
+    qtbot.waitExposed(plot)
+    plot.append("a", np.arange(50_000), np.random.default_rng(0).normal(size=50_000))
+    plot.redraw()
+    width = plot.getPlotItem().getViewBox().width() * plot.devicePixelRatioF()
+    x = plot.curves["a"].xData
+    assert 200 < width < 400 and abs(len(x) / 2 - width) <= 1 and len(x) < CURVE_POINTS
+    per_pixel = 50_000 / width  # steps per pixel column, roughly (the axis has some room at its ends)
+    assert x[0] < per_pixel and x[-1] > 50_000 - per_pixel
+    assert np.diff(x[::2]).max() / per_pixel < 1.5  # no column left between two groups
