@@ -1,7 +1,10 @@
 """Shared plot widgets: a class legend beside the view (off the data), count bars
 start at 0 even when every count is 0, SVG text runs are joined."""
+import time
+
 import numpy as np
 import pyqtgraph as pg
+import pytest
 
 from genviz.ui import theme
 from genviz.ui.export import join_text_runs
@@ -180,6 +183,7 @@ def _count_paints(view):
             return False
 
     counter = Counter(view)
+    counter.view = view
     view.viewport().installEventFilter(counter)
     return counter
 
@@ -405,3 +409,71 @@ def test_a_curve_envelope_has_one_group_per_pixel_column(qtbot):
     per_pixel = 50_000 / width  # steps per pixel column, roughly (the axis has some room at its ends)
     assert x[0] < per_pixel and x[-1] > 50_000 - per_pixel
     assert np.diff(x[::2]).max() / per_pixel < 1.5  # no column left between two groups
+
+
+def test_an_aspect_locked_plot_of_a_narrow_cloud_paints_once_and_rests(qtbot):
+    """Issue 37: in an aspect-locked plane, a cloud far taller than wide filled too little of the widened
+    x axis, so each fit asked for another and the plot repainted without end (the VampPrior page hung
+    the window). Such a view keeps pyqtgraph's own fit, and the same data never get two ranges in turn."""
+    theme.apply_theme("light")
+    plot = make_plot("p(z)", "z₁", "z₂")
+    plot.setAspectLocked(True)
+    qtbot.addWidget(plot)
+    plot.resize(500, 400)
+    plot.show()
+    qtbot.waitExposed(plot)
+    img = pg.ImageItem(np.random.default_rng(0).random((32, 32)))
+    img.setRect(-3, -3, 6, 6)
+    plot.addItem(img)
+    dots = pg.ScatterPlotItem(size=4, pen=None)
+    plot.addItem(dots)
+    counter = _count_paints(plot)
+    rng = np.random.default_rng(1)
+    paints = []
+    for i in range(4):
+        pts = rng.normal(size=(300, 2)) * [0.05, 2.0 + 0.1 * i]  # a narrow, tall cloud
+        paints.append(_paints_of(qtbot, counter, lambda: dots.setData(pts[:, 0], pts[:, 1])))
+    assert max(paints[1:]) <= 2, paints
+    before = counter.n
+    qtbot.wait(500)
+    assert counter.n - before == 0  # nothing changed: nothing painted
+
+
+def _cases():
+    from genviz.bench.all import cases
+    from genviz.core.labs import all_labs
+
+    return [(lab, overrides) for lab, overrides in cases(all_labs(), None)]
+
+
+@pytest.mark.parametrize("lab, overrides", _cases(), ids=lambda v: v if isinstance(v, str) else v.get("experiment", ""))
+def test_no_view_repaints_without_end_once_paused(qtbot, lab, overrides):
+    """Issue 37: a view whose fit asked for another range at every paint repainted without end and hung
+    the window (the VampPrior page: 43-50 paints in 200 ms, found by ``genviz bench all``). Every lab and
+    experiment trains a few frames and pauses; then no view paints faster than the 40 frames a second
+    nothing in the app asks for. (Some panels still refresh a view a few times a second while paused:
+    the arithmetic lab's attribute strip, the Gibbs chains; that is not a loop.)"""
+    import faulthandler
+
+    from tests.helpers import open_window
+
+    # a repaint loop starves Qt's timers, so qtbot's own timeouts never fire: end the run with its stack instead
+    faulthandler.dump_traceback_later(240, exit=True)
+    try:
+        w = open_window(qtbot, lab, overrides=overrides)
+        panel = w.panel()
+        w.training.play()
+        qtbot.waitUntil(lambda: panel.redraws >= 3, timeout=90_000)
+        w.training.pause()
+        qtbot.waitUntil(lambda: not w.bar.play_button.isChecked(), timeout=10_000)
+        qtbot.waitUntil(lambda: not panel.drawing, timeout=10_000)
+        qtbot.wait(500)  # the last frame's views and their paints
+        counters = [_count_paints(view) for view in w.findChildren(pg.GraphicsView) if view.isVisible()]
+        t0 = time.perf_counter()
+        qtbot.wait(600)
+        seconds = time.perf_counter() - t0
+        rates = {c.view.getPlotItem().titleLabel.text if hasattr(c.view, "getPlotItem") else type(c.view).__name__:
+                 round(c.n / seconds) for c in counters}
+    finally:
+        faulthandler.cancel_dump_traceback_later()
+    assert max(rates.values(), default=0) <= 40, rates

@@ -101,13 +101,15 @@ class SteadyViewBox(pg.ViewBox):
 
     FILL, MARGIN = 0.6, 0.1
     _refit = True
+    _last_fit: dict | None = None
 
     def enableAutoRange(self, *args, **kwargs) -> None:
         super().enableAutoRange(*args, **kwargs)
         self._refit = True  # the view's "A" button, or a lab asking for a fit: the next one is pyqtgraph's own
 
     def updateAutoRange(self) -> None:
-        if self._updatingRange or not any(self.state["autoRange"]) or self._refit:
+        if (self._updatingRange or not any(self.state["autoRange"]) or self._refit
+                or self.state["aspectLocked"]):  # an aspect-locked view widens one axis: pyqtgraph's own fit
             self._refit = False
             return super().updateAutoRange()
         fit = {}
@@ -116,6 +118,9 @@ class SteadyViewBox(pg.ViewBox):
             super().updateAutoRange()
         finally:
             del self.setRange
+        if fit == self._last_fit:
+            return  # the same data as the last decision (a range change re-asked): never two ranges in turn
+        self._last_fit = dict(fit)
         current = self.viewRange()
         steady = {}
         for ax, key in ((0, "xRange"), (1, "yRange")):
