@@ -179,3 +179,39 @@ def test_the_load_pacer_halves_frames_only_while_the_gui_waits_for_a_core():
     assert second(0.3, 0.03) and not pacer.slow  # 0.1: quiet again
     none = LoadPacer(read=lambda: None)  # not Linux: never paces
     assert not none.update(0.0) and not none.update(5.0) and not none.slow
+
+
+def test_a_paused_worker_sends_one_snapshot_per_change_and_while_background_work_runs():
+    """Issue 37: paused, the worker sent the same frame 10-20 times a second and the window redrew it
+    (the Gibbs lab repainted its chains 19 times a second, every panel ran its views). Now: one
+    snapshot after each change (the pause, a step, a setting), more only while work a query started
+    in the background runs (the RBM's AIS), and one when it ends."""
+    from genviz.core.protocol import Pause, SetSetting
+
+    w = worker(snapshot_hz=1000.0)
+    w.credit.set()
+
+    def sent(turns=20) -> int:
+        n = 0
+        for _ in range(turns):
+            w.credit.set()  # the consumer takes each at once
+            turn(w)
+            while not w.snapshots.empty():
+                w.snapshots.get_nowait()
+                n += 1
+            time.sleep(0.002)
+        return n
+
+    w.commands.put(Play())
+    assert sent() >= 5  # training: snapshots at the rate
+    w.commands.put(Pause())
+    assert sent(1) == 1 and sent() == 0  # the paused state once, then nothing
+    w.commands.put(Step(n=1))
+    assert sent() == 1
+    w.commands.put(SetSetting("lr", 0.01))
+    assert sent() == 1
+    running = {"on": True}
+    w.exp.background_busy = lambda: running["on"]
+    assert sent() >= 5  # background work: its progress shows
+    running["on"] = False
+    assert sent() == 1 and sent() == 0  # its end once

@@ -108,6 +108,48 @@ def test_a_class_scatter_keeps_its_range_until_points_leave_it_or_shrink_inside_
     assert vb.viewRange()[0] == [0.0, 1.0]
 
 
+def test_a_class_scatter_moves_its_points_in_place_and_keeps_their_classes(qtbot):
+    """Issue 37: ten items, one per class, set again at every frame cost a 2,000-point latent plane 9 ms
+    a frame; one item whose points keep their class's brush is moved in place. What it draws is what
+    setting it afresh draws; a click on a legend entry hides that class; a theme switch recolours."""
+    theme.apply_theme("light")
+    plot = make_plot("latent")
+    qtbot.addWidget(plot)
+    plot.resize(400, 400)
+    plot.show()
+    qtbot.waitExposed(plot)
+    scatter = ClassScatter(plot, list("abcdefghij"))
+    rng = np.random.default_rng(2)
+    labels = rng.integers(0, 11, 500)  # class 10 is not listed: not drawn
+    pts = rng.normal(size=(500, 2))
+    scatter.set_points(pts, labels)
+    records = scatter.points.data
+    moved = pts * 2 + 1
+    scatter.set_points(moved, labels)
+    assert scatter.points.data is records  # moved, not rebuilt
+    fresh = pg.ScatterPlotItem(size=6, pen=None)
+    fresh.setData(moved[labels < 10, 0], moved[labels < 10, 1])
+    assert np.array_equal(scatter.points.getData()[0], fresh.getData()[0])
+    assert np.array_equal(scatter.points.getData()[1], fresh.getData()[1])
+    for ax in (0, 1):
+        assert scatter.points.dataBounds(ax) == fresh.dataBounds(ax)  # the view's auto range sees the move
+    color = lambda b: b.color().name()  # noqa: E731
+    assert [color(b) for b in scatter.points.data["brush"]] == [theme.class_color(i).lower() for i in labels[labels < 10]]
+    scatter.items[1].setVisible(False)  # what a click on legend entry "b" does
+    assert np.array_equal(scatter.points.data["visible"], labels[labels < 10] != 1)
+    scatter.items[1].setVisible(True)
+    assert scatter.points.data["visible"].all()
+    scatter.set_points(pts[:100], labels[:100])  # other points: built afresh
+    assert len(scatter.points.data) == (labels[:100] < 10).sum()
+    theme.apply_theme("dark")
+    try:
+        assert theme.class_color(9) != "#000000"  # black points on a dark background: class 9 changes
+        kept = labels[:100][labels[:100] < 10]
+        assert [color(b) for b in scatter.points.data["brush"]] == [theme.class_color(i).lower() for i in kept]
+    finally:
+        theme.apply_theme("light")
+
+
 def test_a_long_noisy_curve_keeps_one_noise_level_from_first_step_to_last():
     """Issue 39: a constant noise (an estimator's samples) looked as if it grew over training, old
     points averaged in pairs and new ones raw. Drawn as an envelope of equal bins it stays level."""
@@ -254,30 +296,6 @@ def test_a_lab_view_paints_once_per_frame(qtbot):
     assert paints[1:] == [1, 1, 1], paints
 
 
-def test_an_envelope_joins_groups_only_where_their_strokes_do_not_touch():
-    """Issue 37: the join from one group's max to the next group's min is as long as a stroke and
-    doubled what a noisy curve cost to paint; it is kept only where the two strokes do not touch,
-    so a flat or a steep curve is still one unbroken line."""
-    from genviz.ui.plots import CurveBuffer
-
-    rng = np.random.default_rng(0)
-    noisy, flat, steep = CurveBuffer(), CurveBuffer(), CurveBuffer()
-    x = np.arange(40_000)
-    noisy.extend(x, rng.normal(size=len(x)))
-    flat.extend(x, np.full(len(x), 3.0))
-    steep.extend(x, x ** 2.0)
-    _, y, joins = noisy.drawn_joined(800)
-    assert joins[::2].all()  # every group's own stroke, min to max
-    assert joins[1:-1:2].mean() < 0.01  # overlapping noise: (almost) no joins
-    assert np.array_equal(noisy.drawn(800)[1], y)
-    for buf in (flat, steep):  # strokes of no height, or groups that do not overlap: joined throughout
-        x_, y_, joins = buf.drawn_joined(800)
-        assert joins.all() and len(joins) == len(x_) == len(y_)
-    short = CurveBuffer()
-    short.extend(np.arange(10), np.arange(10.0))
-    assert short.drawn_joined(800)[2] == "all"
-
-
 def _axis_layouts(plot) -> list[int]:
     """How many times each of ``plot``'s axes has laid out its ticks and labels so far."""
     counts = []
@@ -389,26 +407,135 @@ def test_a_curve_plot_holds_its_step_axis_until_the_curves_reach_its_edge(qtbot)
     assert vb.viewRange()[0][1] >= 399
 
 
-def test_a_curve_envelope_has_one_group_per_pixel_column(qtbot):
-    """Issue 37: 800 groups drawn into a 300-pixel view painted each column 2.7 times over; the
-    envelope now has as many groups as the view has device pixels across (its 2-pixel pen covers the
-    columns between them), and still the whole run from first step to last."""
-    from genviz.ui.plots import CURVE_POINTS, CurvePlot
+def _curve_plot(qtbot, series, width=600, height=300):
+    from genviz.ui.plots import CurvePlot
 
     theme.apply_theme("light")
-    plot = CurvePlot("curves", {"a": "a"})
+    plot = CurvePlot("curves", series)
     qtbot.addWidget(plot)
-    plot.resize(400, 300)
+    plot.resize(width, height)
     plot.show()
     qtbot.waitExposed(plot)
-    plot.append("a", np.arange(50_000), np.random.default_rng(0).normal(size=50_000))
+    return plot
+
+
+def _ink_rows(plot, key) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per pixel column of the view: the first and last row painted in ``key``'s colour, and
+    whether any was (the plot grabbed as an image)."""
+    vb = plot.getPlotItem().getViewBox()
+    image = plot.grab().toImage().convertToFormat(pg.QtGui.QImage.Format.Format_RGB32)
+    w, h = image.width(), image.height()
+    rgb = np.frombuffer(image.constBits(), np.uint8).reshape(h, image.bytesPerLine() // 4, 4)[:, :w, :3]
+    color = plot.curves[key].opts["pen"].color()
+    ink = np.all(rgb == [color.blue(), color.green(), color.red()], axis=2)  # BGRA in memory
+    rect = vb.mapRectToScene(vb.boundingRect()).toRect()
+    dpr = plot.devicePixelRatioF()
+    ink = ink[int(rect.top() * dpr):int(rect.bottom() * dpr), int(rect.left() * dpr):int(rect.right() * dpr)]
+    any_ = ink.any(0)
+    return np.argmax(ink, 0), ink.shape[0] - 1 - np.argmax(ink[::-1], 0), any_
+
+
+def test_a_dense_curve_is_painted_as_a_band_of_columns_that_looks_like_its_polyline(qtbot):
+    """Issue 37: a noisy curve across a wide plot took 7-9 ms to paint as a 2-pixel polyline (the
+    raster engine strokes each segment of a wide pen into a polygon). Once it has about as many
+    points as the view has pixel columns it is painted as filled columns: every column of the run
+    inked from the smallest to the largest value drawn there, a flat curve as thick as the pen, a
+    steep one unbroken; a short curve stays a polyline."""
+    from genviz.ui.plots import EnvelopeCurve
+
+    plot = _curve_plot(qtbot, {"noise": "noise", "flat": "flat", "steep": "steep"})
+    rng = np.random.default_rng(0)
+    n = 50_000
+    steps = np.arange(n)
+    noise = rng.normal(size=n)
+    plot.append("noise", steps, noise)
+    plot.append("flat", steps, np.full(n, 2.0))
+    plot.append("steep", steps, 8 - 16 * (steps / n) ** 3)
     plot.redraw()
-    width = plot.getPlotItem().getViewBox().width() * plot.devicePixelRatioF()
-    x = plot.curves["a"].xData
-    assert 200 < width < 400 and abs(len(x) / 2 - width) <= 1 and len(x) < CURVE_POINTS
-    per_pixel = 50_000 / width  # steps per pixel column, roughly (the axis has some room at its ends)
-    assert x[0] < per_pixel and x[-1] > 50_000 - per_pixel
-    assert np.diff(x[::2]).max() / per_pixel < 1.5  # no column left between two groups
+    vb = plot.getPlotItem().getViewBox()
+    columns = vb.width() * plot.devicePixelRatioF()
+    for key in ("noise", "flat", "steep"):
+        curve = plot.curves[key]
+        assert isinstance(curve, EnvelopeCurve) and curve.band.isVisible() and not curve.curve.isVisible()
+        x0, x1 = curve.band.opts["x0"], curve.band.opts["x1"]
+        assert np.array_equal(x0[1:], x1[:-1])  # edge to edge: no column left out
+        assert x0[0] <= 0 and x1[-1] >= n - n / columns and 0.75 * columns <= len(x0) <= columns + 1
+        x, y = curve.getData()  # the envelope's min and max stay the curve's data (auto range, export)
+        assert len(x) == 2 * len(x0) and y.min() <= curve.band.opts["y0"].min() + 1
+    # in each pixel column the noise is inked from the smallest to the largest of its raw points
+    top, bottom, inked = _ink_rows(plot, "noise")
+    (xr0, xr1), (yr0, yr1) = vb.viewRange()
+    rows = int(vb.height() * plot.devicePixelRatioF())
+    cols = np.floor((steps - xr0) / (xr1 - xr0) * len(inked)).astype(int)
+    to_row = lambda v: (yr1 - v) / (yr1 - yr0) * rows  # noqa: E731
+    hi = np.full(len(inked), -np.inf)
+    lo = np.full(len(inked), np.inf)
+    np.maximum.at(hi, cols, noise)
+    np.minimum.at(lo, cols, noise)
+    full = np.isfinite(hi) & (to_row(hi) > 2) & (to_row(lo) < rows - 2)  # the column's points all in view
+    full[cols.min():cols.min() + 3] = full[cols.max() - 2:] = False  # the ends: a column partly covered
+    assert full.sum() > 0.6 * len(inked) and inked[full].all()
+    # as far as the column's own points at least, and no further than its neighbours' (a 2-pixel pen
+    # reaches into the next column too); the other curves paint over the noise in places
+    hi3 = np.maximum(hi, np.maximum(np.r_[hi[1:], -np.inf], np.r_[-np.inf, hi[:-1]]))
+    lo3 = np.minimum(lo, np.minimum(np.r_[lo[1:], np.inf], np.r_[np.inf, lo[:-1]]))
+    reach_top = (top[full] <= to_row(hi[full]) + 1.5) & (top[full] >= to_row(hi3[full]) - 1.5)
+    reach_bottom = (bottom[full] >= to_row(lo[full]) - 1.5) & (bottom[full] <= to_row(lo3[full]) + 1.5)
+    assert reach_top.mean() > 0.9 and reach_bottom.mean() > 0.9, (reach_top.mean(), reach_bottom.mean())
+    # the flat curve: as thick as its 2-pixel pen
+    plot.show_series(["flat"])
+    plot.redraw()
+    top, bottom, inked = _ink_rows(plot, "flat")
+    thick = (bottom - top + 1)[inked]
+    assert inked[cols.min() + 2:cols.max() - 2].all() and np.median(thick) in (2, 3)
+    # the steep curve: one unbroken line, no column missing, each touching the next
+    plot.show_series(["steep"])
+    plot.redraw()
+    top, bottom, inked = _ink_rows(plot, "steep")
+    span = slice(cols.min() + 1, cols.max() - 1)
+    assert inked[span].all()
+    assert (top[span][1:] <= bottom[span][:-1] + 1).all()  # falling: each column reaches the next one's top
+    # hidden with its curve; a short curve is a polyline of its own points
+    plot.curves["steep"].setVisible(False)
+    assert not plot.curves["steep"].band.isVisible()
+    plot.clear_data()  # a new run: no band of the old one stays
+    assert not any(c.band.isVisible() for c in plot.curves.values())
+    plot.show_series(["noise"])
+    plot.append("noise", np.arange(50), rng.normal(size=50))
+    plot.redraw()
+    curve = plot.curves["noise"]
+    assert not curve.band.isVisible() and curve.curve.isVisible() and len(curve.getData()[0]) == 50
+
+
+def test_an_emphasized_band_is_as_thick_as_its_pen_and_a_zoom_by_hand_regroups_it(qtbot):
+    """A card hovered draws its curve three times as thick, band or polyline; zoomed in by hand, the
+    band is grouped again for the steps in view (not wide blocks of the whole run's columns), and
+    the y axis holds as well until "A"."""
+    plot = _curve_plot(qtbot, {"flat": "flat"})
+    n = 50_000
+    plot.append("flat", np.arange(n), np.full(n, 2.0))
+    plot.redraw()
+    band = plot.curves["flat"].band
+    vb = plot.getPlotItem().getViewBox()
+    pixel = (vb.viewRange()[1][1] - vb.viewRange()[1][0]) / vb.height()
+    thin = np.median(band.opts["y1"] - band.opts["y0"]) / pixel
+    plot.emphasize("flat", True)
+    thick = np.median(band.opts["y1"] - band.opts["y0"]) / pixel
+    assert abs(thin - 2) < 0.05 and abs(thick - 6) < 0.1 and band.isVisible()
+    plot.emphasize("flat", False)
+    assert abs(np.median(band.opts["y1"] - band.opts["y0"]) / pixel - 2) < 0.05
+    groups = len(band.opts["x0"])
+    y_range = vb.viewRange()[1]
+    vb.setRange(xRange=(20_000, 25_000), yRange=(1.9, 2.1), padding=0)
+    vb.sigRangeChangedManually.emit([True, True])
+    plot.redraw()
+    assert vb.viewRange()[1] == [1.9, 2.1] and vb.viewRange()[1] != y_range  # held
+    x0 = band.opts["x0"]
+    in_view = ((x0 >= 20_000) & (x0 <= 25_000)).sum()
+    assert in_view >= 0.8 * groups
+    vb.enableAutoRange()  # "A": the plot's own ranges again
+    plot.redraw()
+    assert vb.viewRange()[0][1] >= n and abs(len(band.opts["x0"]) - groups) <= 1
 
 
 def test_an_aspect_locked_plot_of_a_narrow_cloud_paints_once_and_rests(qtbot):

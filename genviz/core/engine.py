@@ -101,6 +101,7 @@ class Worker:
         self.checkpoint_due = 1.0  # seconds of training after which the next checkpoint is taken
         self.non_finite = Exception  # NonFiniteLoss once the build imported torch (the engine itself does not)
         self.prepared = None  # (config key, Runner, torch RNG state): a candidate the prepare query built
+        self.background_shown = False  # whether the last snapshot showed background work running
 
     # -- the loop -------------------------------------------------------------------------------------
     def run(self) -> None:
@@ -368,6 +369,11 @@ class Worker:
         cfg = self.config
         if self.runner is None or not self.credit.is_set():
             return
+        # paused: a snapshot after each change (pause, step, setting: they ask for a heavy one) and
+        # while background work runs, then none (the same frame 20 times a second redrew the window)
+        background = bool(getattr(self.exp, "background_busy", lambda: False)())
+        if not (self.busy or self.want_heavy or background or self.background_shown):
+            return
         if not (self.want_heavy or now - self.last_send >= 1.0 / cfg.snapshot_hz):
             return
         since = now - self.last_heavy
@@ -394,6 +400,7 @@ class Worker:
         self.credit.clear()
         self.snapshots.put(snap)
         self.last_send = t1
+        self.background_shown = background  # the snapshot after background work ends still goes
 
 
 def _is_input_error(exc: BaseException) -> bool:

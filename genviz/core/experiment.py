@@ -194,6 +194,12 @@ class Experiment:
             return [v.as_dict() for v in run_lab_checks(self.LAB, self)]
         raise KeyError(f"unknown query '{name}'")
 
+    def background_busy(self) -> bool:
+        """Whether work a query started in the background (the RBM's AIS run) is still running: while
+        it is, a paused worker goes on sending snapshots, so its progress shows. A paused worker with
+        nothing running sends one snapshot after each change (a step, a setting) and then none."""
+        return False
+
     def wait_for_background(self, timeout: float) -> None:
         """Wait up to ``timeout`` seconds for work a query started in the background (the RBM's AIS run);
         the contract checks call it before comparing the training state."""

@@ -13,8 +13,9 @@ from genviz.ui import theme
 
 # antialiased thick curves are slow in QPainter's raster engine (docs/references.md, "Figures behind design choices")
 pg.setConfigOptions(imageAxisOrder="row-major", antialias=False)
-CURVE_POINTS = 800  # points drawn per curve at most: about one per pixel column of a wide plot
+CURVE_POINTS = 4096  # envelope groups per curve at most: one per device pixel column of a wide view
 MIN_CURVE_POINTS = 64
+MAX_ZOOM_GROUPS = 16  # a view zoomed in by hand gets up to 16 times the groups (as many per column in view)
 
 HISTOGRAM_ABOVE = 5000  # points; above this a scatter is drawn as a 2-D histogram image (docs/references.md)
 
@@ -90,6 +91,25 @@ def outside_legend(plot: pg.PlotWidget, where: str = "right", columns: int = 1) 
         item.layout.addItem(legend, 4, 0, 1, 5, alignment=Qt.AlignHCenter)
     item.legend = legend  # entered by addItem(name=...), and styled by the theme as any plot's legend
     return legend
+
+
+class HandRange:
+    """A pan or zoom by hand holds a view's range until its "A" button turns auto range on again:
+    the steady ranges a plot keeps by itself then take over. ``moved()`` runs after each."""
+
+    def __init__(self, view: pg.ViewBox, moved=None):
+        self.view, self.on, self.moved = view, False, moved
+        view.sigRangeChangedManually.connect(self._moved)
+
+    def _moved(self, *_) -> None:
+        self.on = True
+        if self.moved is not None:
+            self.moved()
+
+    def holds(self) -> bool:
+        if self.on and any(self.view.autoRangeEnabled()):
+            self.on = False  # "A" was pressed
+        return self.on
 
 
 class SteadyViewBox(pg.ViewBox):
@@ -302,37 +322,91 @@ class CurveBuffer:
     lo = property(lambda self: self._with_pending(self._lo, 1, np.min))
     hi = property(lambda self: self._with_pending(self._hi, 1, np.max))
 
-    def drawn(self, points: int, keep=None) -> tuple[np.ndarray, np.ndarray]:
-        """At most about ``points`` x positions to draw: the series itself while it has no more
-        bins of one raw point each, else each group's min and max in turn (pyqtgraph's "peak"
-        downsampling), the envelope a plot of every raw point would fill. ``keep(y)``: which y
-        count (finite; positive on a log axis) - a group of none is left out."""
-        return self.drawn_joined(points, keep)[:2]
-
-    def drawn_joined(self, points: int, keep=None) -> tuple[np.ndarray, np.ndarray, object]:
-        """:meth:`drawn` and which consecutive points a line joins (pyqtgraph's ``connect``): "all"
-        for the series itself; for the envelope, each group's min to its max, and a group's max to
-        the next group's min only where the two groups' spans do not overlap (or one has none).
-        Where they overlap the two vertical strokes already touch, and the join (as long as a
-        stroke) only doubled the pixels a noisy curve costs to paint (measured: 2.8 → 1.3 ms for
-        800 groups of a 200-pixel band)."""
+    def groups(self, points: int, keep=None) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
+        """At most about ``points`` groups of consecutive bins: each group's mean step and its smallest
+        and largest value, and whether these are the raw points themselves (``lo`` is ``hi`` is y:
+        every bin one raw point, and no more of them than ``points``). ``keep(y)``: which y count
+        (finite; positive on a log axis) - a bin of none is left out."""
         x, y, lo, hi = self.x, self.y, self.lo, self.hi
         ok = keep(y) & keep(lo) & keep(hi) if keep is not None else np.ones(len(x), bool)
         x, y, lo, hi = x[ok], y[ok], lo[ok], hi[ok]
         if self.stride == 1 and len(x) <= points:
-            return x, y, "all"
+            return x, y, y, True
         groups = max(1, min(points, len(x)))
         edges = np.linspace(0, len(x), groups + 1).astype(int)
         counts = np.diff(edges)
         starts = edges[:-1][counts > 0]
         counts = counts[counts > 0]
         gx = np.add.reduceat(x, starts) / counts
-        glo, ghi = np.minimum.reduceat(lo, starts), np.maximum.reduceat(hi, starts)
-        spans = ghi > glo
-        touching = spans[:-1] & spans[1:] & (glo[1:] <= ghi[:-1]) & (glo[:-1] <= ghi[1:])
-        joins = np.ones(2 * len(gx), bool)  # [2i]: min to max of group i; [2i + 1]: on to group i + 1
-        joins[1:-1:2] = ~touching
-        return np.repeat(gx, 2), np.column_stack([glo, ghi]).ravel(), joins
+        return gx, np.minimum.reduceat(lo, starts), np.maximum.reduceat(hi, starts), False
+
+    def drawn(self, points: int, keep=None) -> tuple[np.ndarray, np.ndarray]:
+        """At most about ``points`` x positions to draw: the series itself while it has no more
+        bins of one raw point each, else each group's min and max in turn (pyqtgraph's "peak"
+        downsampling), the envelope a plot of every raw point would fill."""
+        x, lo, hi, raw = self.groups(points, keep)
+        return (x, lo) if raw else (np.repeat(x, 2), np.column_stack([lo, hi]).ravel())
+
+
+class EnvelopeCurve(pg.PlotDataItem):
+    """A curve that, given about as many points as its view has pixel columns or more, is painted
+    as a band of filled columns (one QPainter.drawRects of axis-aligned rectangles) instead of a
+    2-pixel polyline. Each column reaches from the smallest to the largest value of its points and
+    of its two neighbours', plus half the pen's width above and below: it looks like the polyline
+    (a flat stretch as thick as the pen, a steep one two columns wide, noise as the envelope of
+    every raw point) and costs a fraction to paint. A wide pen (the Qt raster engine strokes each
+    segment of one into a polygon) took 7-9 ms for three noisy curves across a 1,400-pixel plot,
+    the columns 2.3 ms (docs/benchmarks.md). Its data (``getData``, the view's auto range) stay
+    the envelope's min and max in turn; the band is a child item, so it is shown, hidden and
+    stacked with the curve."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.band = pg.BarGraphItem(x0=np.empty(0), x1=np.empty(0), y0=np.empty(0), y1=np.empty(0), pen=None)
+        self.band.setParentItem(self)
+        self.band.hide()
+        self._columns = None  # (x, lo, hi) in view coordinates while the band is drawn
+        self._placed_pen = None
+
+    def set_columns(self, x: np.ndarray | None, lo=None, hi=None) -> None:
+        """Draw the band of groups at ``x`` from ``lo`` to ``hi`` (view coordinates: log10 on a log
+        axis), or, with None, the curve as a polyline again."""
+        self._columns = None if x is None or not len(x) else (np.asarray(x, float), np.asarray(lo, float),
+                                                               np.asarray(hi, float))
+        self._place_band()
+
+    def updateItems(self, *args, **kwargs) -> None:
+        super().updateItems(*args, **kwargs)
+        if getattr(self, "_columns", None) is None:
+            return
+        if self.opts["pen"] != self._placed_pen:  # a new pen (emphasis, theme): the band takes it
+            self._place_band()
+        else:
+            self.curve.hide()
+
+    def _place_band(self) -> None:
+        if self._columns is None:
+            self.band.hide()
+            self.curve.setVisible(self.opts["pen"] is not None)
+            return
+        x, lo, hi = self._columns
+        vb = self.getViewBox()
+        (y0, y1), height = (vb.viewRange()[1], vb.height()) if vb is not None else ((0.0, 1.0), 0.0)
+        self._placed_pen = self.opts["pen"]
+        pen = pg.mkPen(self.opts["pen"])
+        pad = 0.5 * max(1.0, pen.widthF()) * (y1 - y0) / height if height > 0 else 0.0
+        low, high = lo - pad, hi + pad  # each column reaches its neighbours' values too
+        np.minimum(low[1:], lo[:-1] - pad, out=low[1:])
+        np.minimum(low[:-1], lo[1:] - pad, out=low[:-1])
+        np.maximum(high[1:], hi[:-1] + pad, out=high[1:])
+        np.maximum(high[:-1], hi[1:] + pad, out=high[:-1])
+        left, right = x - 0.5, x + 0.5
+        if len(x) > 1:  # edge to edge, halfway between groups
+            right[:-1] = left[1:] = 0.5 * (x[1:] + x[:-1])
+            left[0], right[-1] = 2 * x[0] - right[0], 2 * x[-1] - left[-1]
+        self.band.setOpts(x0=left, x1=right, y0=low, y1=high, brush=pg.mkBrush(pen.color()), pen=None)
+        self.band.show()
+        self.curve.hide()
 
 
 def lock_aspect(plot: pg.PlotWidget) -> None:
@@ -439,8 +513,11 @@ class CurvePlot(pg.PlotWidget):
         self.reference_y: float | None = None  # a line the y range must keep in view (a known limit)
         for i, (key, label) in enumerate(series.items()):
             color = theme.CURVE_COLORS[i % len(theme.CURVE_COLORS)]
-            curve = self.plot([], [], name=label, pen=pg.mkPen(color, width=2))
+            curve = EnvelopeCurve([], [], name=label, pen=pg.mkPen(color, width=2))
+            self.addItem(curve)
             self.curves[key], self.buffers[key] = curve, CurveBuffer()
+        # a pan or zoom by hand holds; the envelope is grouped again for the steps now in view
+        self.hand = HandRange(item.getViewBox(), moved=self._regroup)
         # a log-scale toggle in the corner: losses that fall by orders of magnitude read better
         self.log_y = False
         self.log_button = QToolButton(self)
@@ -538,30 +615,53 @@ class CurvePlot(pg.PlotWidget):
             return
         self.changed = False
         self._last_redraw = time.perf_counter()
-        drawn = []
-        points = self.curve_points()
+        drawn, bands = [], {}
+        columns = self.curve_points()
+        keep = (lambda v: np.isfinite(v) & (v > 0)) if self.log_y else np.isfinite
+        view = np.log10 if self.log_y else (lambda v: v)
         for key, buf in self.buffers.items():
-            keep = (lambda v: np.isfinite(v) & (v > 0)) if self.log_y else np.isfinite
-            x, y, joins = buf.drawn_joined(points, keep)  # a min/max envelope once there are more points than pixels
-            self.curves[key].setData(x, y, connect=joins)
-            if len(x) and self.curves[key].isVisible():
-                drawn.append((x, np.log10(y) if self.log_y else y))
-        self._robust_y_range(drawn)
-        self._steady_x_range(drawn)
+            curve = self.curves[key]
+            x, lo, hi, raw = buf.groups(columns * self._zoom(buf), keep)
+            # a band once there are at least half as many groups as pixel columns; a polyline before
+            # (and for a curve with markers, whose points are few)
+            band = isinstance(curve, EnvelopeCurve) and curve.opts["symbol"] is None and len(x) * 2 > columns
+            if raw:
+                curve.setData(x, lo, connect="all")
+            else:
+                curve.setData(np.repeat(x, 2), np.column_stack([lo, hi]).ravel(), connect="pairs")
+            if band:
+                bands[key] = (x, view(lo), view(hi))
+            elif isinstance(curve, EnvelopeCurve):
+                curve.set_columns(None)
+            if len(x) and curve.isVisible():
+                drawn.append((x, view(lo)) if raw else (np.repeat(x, 2), view(np.column_stack([lo, hi]).ravel())))
+        if not self.hand.holds():
+            self._robust_y_range(drawn)
+            self._steady_x_range(drawn)
+        for key, columns_ in bands.items():  # after the ranges: the pen's half width above and below is in pixels
+            self.curves[key].set_columns(*columns_)
         settle(self)
 
     def curve_points(self) -> int:
-        """Groups of the envelope: one per device pixel column of the view (a 2-pixel pen covers the
-        column between two groups), at most ``CURVE_POINTS``. More only cost time: a curve plot a
-        third of a 1,560-pixel window drew 800 groups into 300 columns, each stroke painted 2.7 times."""
+        """Groups of an envelope across the view: one per device pixel column (a band of filled
+        columns then leaves none out), at least ``MIN_CURVE_POINTS``, at most ``CURVE_POINTS``."""
         width = self.getPlotItem().getViewBox().width() * self.devicePixelRatioF()
-        return int(min(CURVE_POINTS, max(MIN_CURVE_POINTS, width))) if width > 0 else CURVE_POINTS
+        return int(min(CURVE_POINTS, max(MIN_CURVE_POINTS, width))) if width > 0 else MIN_CURVE_POINTS
+
+    def _zoom(self, buf: CurveBuffer) -> int:
+        """How many times the steps in view fit into the whole series (1 unless zoomed in by hand):
+        the envelope then has as many groups per pixel column in view as it has unzoomed."""
+        if not self.hand.holds() or not len(buf.x):
+            return 1
+        v0, v1 = self.getPlotItem().getViewBox().viewRange()[0]
+        span = float(buf.x[-1] - buf.x[0])
+        return int(np.clip(span / max(v1 - v0, 1e-9), 1, MAX_ZOOM_GROUPS))
 
     X_HEADROOM = 1.25  # the step axis reaches a quarter past the newest step; it moves again only once that is used
-    user_x_range = False
 
-    def _user_moved(self, *_) -> None:
-        self.user_x_range = True  # a pan or zoom by hand holds until the view's "A" button (auto range)
+    def _regroup(self) -> None:
+        self.changed = True  # at the curves' redraw rate
+        self.redraw_if_changed()
 
     def _steady_x_range(self, drawn: list) -> None:
         """Steps from the first to a quarter past the newest, extended by a quarter again only once
@@ -569,13 +669,6 @@ class CurvePlot(pg.PlotWidget):
         along under the class's eyes and re-lays the step axis at every redraw (2.5 of a curve plot's
         6 ms a paint, measured); this one holds still for seconds at a time."""
         vb = self.getPlotItem().getViewBox()
-        if not getattr(self, "_x_hooked", False):
-            vb.sigRangeChangedManually.connect(self._user_moved)
-            self._x_hooked = True
-        if self.user_x_range:
-            if not vb.autoRangeEnabled()[0]:
-                return
-            self.user_x_range = False  # "A" was pressed: back to the steady range
         if not drawn:
             return
         x0 = min(float(x[0]) for x, _ in drawn)
@@ -591,7 +684,7 @@ class CurvePlot(pg.PlotWidget):
     def _robust_y_range(self, drawn: list) -> None:
         """Fit y to the later 90 % of training, so the first steps' huge losses do not flatten
         everything after them (the early part is still drawn, clipped at the top). ``drawn``: the
-        (x, y) drawn per visible curve (at most CURVE_POINTS each: cheap to take percentiles of)."""
+        (x, y) drawn per visible curve (about two per pixel column at most: cheap to take percentiles of)."""
         ys_all, ys_late = [], []
         for x, y in drawn:
             cut = x[0] + 0.1 * (x[-1] - x[0])
@@ -627,6 +720,8 @@ class CurvePlot(pg.PlotWidget):
         for key, buf in self.buffers.items():
             buf.clear()
             self.curves[key].setData([], [])
+            if isinstance(self.curves[key], EnvelopeCurve):
+                self.curves[key].set_columns(None)
 
 
 class BarPlot(pg.PlotWidget):
@@ -674,21 +769,44 @@ class BarPlot(pg.PlotWidget):
         self.setXRange(-0.6, max(len(values), 1) - 0.4, padding=0)
 
 
+def move_points(item: pg.ScatterPlotItem, x: np.ndarray, y: np.ndarray) -> None:
+    """``item.setData(x, y)``, in place when the number of points is unchanged (the same test set
+    encoded again at every frame): setData builds every point's record and looks its symbol up in
+    the atlas one by one in Python (4 of a 2,000-point latent plane's 9 ms a frame, measured); the
+    points keep their style, only x and y are new."""
+    data = item.data
+    if len(data) != len(x) or not len(x):
+        item.setData(x, y)
+        return
+    data["x"], data["y"] = x, y
+    item.prepareGeometryChange()  # what ScatterPlotItem.addPoints does once the records are set
+    item.informViewBoundsChanged()
+    item.bounds = [None, None]
+    item.invalidate()
+    item.sigPlotChanged.emit(item)
+
+
 class ClassScatter:
-    """Points coloured by class, one ScatterPlotItem per class (a single brush each is much faster
-    than per-point brushes); above HISTOGRAM_ABOVE points a 2-D histogram image instead."""
+    """Points coloured by class: one ScatterPlotItem whose points keep their class's brush while
+    only their positions change from frame to frame (:func:`move_points`; ten items, one per class,
+    cost 9 ms a frame to set and paint for 2,000 points, one item 2 ms, measured). Above
+    HISTOGRAM_ABOVE points a 2-D histogram image instead. The legend's entries are one empty item
+    per class; a click on one hides that class's points (pyqtgraph's legend toggles its item)."""
 
     def __init__(self, plot: pg.PlotWidget, class_names: list[str], size: float = 6):
         self.plot = plot
-        self.items = []
+        self.items = []  # the legend's samples, one per class, never drawn in the view
         # beside the view, in the plot's own layout: wherever inside the view it went, some cluster
         # of a 2-D latent lay under it (a whole class hidden on a projector)
         self.legend = outside_legend(plot, "right")
         for i, name in enumerate(class_names):
             item = pg.ScatterPlotItem(size=size, pen=None, brush=pg.mkBrush(theme.class_color(i)))
-            plot.addItem(item)
             self.legend.addItem(item, name)
+            item.visibleChanged.connect(self._show_classes)
             self.items.append(item)
+        self.points = pg.ScatterPlotItem(size=size, pen=None)
+        plot.addItem(self.points)
+        self.labels: np.ndarray | None = None  # the class of each point drawn
         plot.restyle_hooks = [*getattr(plot, "restyle_hooks", []), self.restyle]
         theme.register_plot(plot)
         self.hist = pg.ImageItem()
@@ -697,20 +815,13 @@ class ClassScatter:
         # the view's range changes only when points leave it or fill a small part of it: a range that
         # follows every frame re-lays the axes and repaints the plot ~10 times a second
         self.keep_in_view: tuple[float, float, float, float] | None = None  # x0, x1, y0, y1 always shown
-        self.user_range = False
-        vb = plot.getPlotItem().getViewBox()
-        vb.sigRangeChangedManually.connect(self._user_moved)
+        self.hand = HandRange(plot.getPlotItem().getViewBox())
         self.steady = True
-
-    def _user_moved(self, *_):
-        self.user_range = True  # a pan or zoom by hand holds until the view's "A" button (auto range)
 
     def steady_range(self, points: np.ndarray) -> None:
         vb = self.plot.getPlotItem().getViewBox()
-        if self.user_range:
-            if not any(vb.autoRangeEnabled()):
-                return
-            self.user_range = False  # "A" was pressed: back to the steady range
+        if self.hand.holds():
+            return
         points = np.asarray(points, dtype=np.float64)  # float32 ranges overflow in pyqtgraph's limit checks
         finite = points[np.isfinite(points).all(1)] if len(points) else points
         if not len(finite) and self.keep_in_view is None:
@@ -736,11 +847,23 @@ class ClassScatter:
         """After a theme switch: class colours of the new theme (class 9 is white on dark)."""
         for i, item in enumerate(self.items):
             item.setBrush(pg.mkBrush(theme.class_color(i)))
+        if self.labels is not None:
+            self.points.setBrush(self._brushes())
+
+    def _brushes(self) -> list:
+        brushes = [item.opts["brush"] for item in self.items]
+        return [brushes[i] for i in self.labels]
+
+    def _show_classes(self) -> None:
+        """Only the points of the classes whose legend entry is on."""
+        if self.labels is not None and len(self.labels):
+            shown = np.array([item.isVisible() for item in self.items])
+            self.points.setPointsVisible(shown[self.labels])
 
     def set_points(self, points: np.ndarray, labels: np.ndarray) -> None:
         if len(points) > HISTOGRAM_ABOVE:
-            for item in self.items:
-                item.setData([], [])
+            self.points.setData([], [])
+            self.labels = None
             lo, hi = points.min(0), points.max(0)
             counts, _, _ = np.histogram2d(points[:, 1], points[:, 0], bins=128,
                                           range=[[lo[1], hi[1]], [lo[0], hi[0]]])
@@ -751,15 +874,21 @@ class ClassScatter:
                 self.steady_range(np.array([lo, hi]))
             return
         self.hist.clear()
-        for i, item in enumerate(self.items):
-            sel = labels == i
-            item.setData(points[sel, 0], points[sel, 1])
+        labels = np.asarray(labels)
+        known = (labels >= 0) & (labels < len(self.items))  # a point of no listed class is not drawn
+        if not known.all():
+            points, labels = points[known], labels[known]
+        if self.labels is not None and np.array_equal(labels, self.labels):
+            move_points(self.points, points[:, 0], points[:, 1])  # the same points, moved
+        else:
+            self.labels = labels.astype(int)
+            self.points.setData(points[:, 0], points[:, 1], brush=self._brushes())
+            self._show_classes()
         if self.steady:
             self.steady_range(points)
 
     def remove(self) -> None:
-        for item in self.items:
-            self.plot.removeItem(item)
+        self.plot.removeItem(self.points)
         self.plot.removeItem(self.hist)
         self.plot.getPlotItem().layout.removeItem(self.legend)
         self.legend.scene() and self.legend.scene().removeItem(self.legend)

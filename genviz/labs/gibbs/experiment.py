@@ -319,6 +319,9 @@ class GibbsExperiment(Experiment):
             return self.start_ais()
         return super().query(name, **kwargs)
 
+    def background_busy(self) -> bool:
+        return bool(self.ais_state.get("running"))
+
     def wait_for_background(self, timeout: float) -> None:
         self.wait_for_ais(timeout)
 
