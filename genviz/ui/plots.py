@@ -628,7 +628,7 @@ class CurvePlot(pg.PlotWidget):
             if raw:
                 curve.setData(x, lo, connect="all")
             else:
-                curve.setData(np.repeat(x, 2), np.column_stack([lo, hi]).ravel(), connect="pairs")
+                curve.setData(np.repeat(x, 2), np.column_stack([lo, hi]).ravel(), connect="all")
             if band:
                 bands[key] = (x, view(lo), view(hi))
             elif isinstance(curve, EnvelopeCurve):
