@@ -354,9 +354,8 @@ class EnvelopeCurve(pg.PlotDataItem):
     2-pixel polyline. Each column reaches from the smallest to the largest value of its points and
     of its two neighbours', plus half the pen's width above and below: it looks like the polyline
     (a flat stretch as thick as the pen, a steep one two columns wide, noise as the envelope of
-    every raw point) and costs a fraction to paint. A wide pen (the Qt raster engine strokes each
-    segment of one into a polygon) took 7-9 ms for three noisy curves across a 1,400-pixel plot,
-    the columns 2.3 ms (docs/benchmarks.md). Its data (``getData``, the view's auto range) stay
+    every raw point) and costs a fraction to paint (a wide pen's segments are each stroked into a
+    polygon: docs/references.md, "Figures behind design choices"). Its data (``getData``, the view's auto range) stay
     the envelope's min and max in turn; the band is a child item, so it is shown, hidden and
     stacked with the curve."""
 
@@ -772,8 +771,8 @@ class BarPlot(pg.PlotWidget):
 def move_points(item: pg.ScatterPlotItem, x: np.ndarray, y: np.ndarray) -> None:
     """``item.setData(x, y)``, in place when the number of points is unchanged (the same test set
     encoded again at every frame): setData builds every point's record and looks its symbol up in
-    the atlas one by one in Python (4 of a 2,000-point latent plane's 9 ms a frame, measured); the
-    points keep their style, only x and y are new."""
+    the atlas one by one in Python (docs/references.md, "Figures behind design choices"); the points
+    keep their style, only x and y are new."""
     data = item.data
     if len(data) != len(x) or not len(x):
         item.setData(x, y)
@@ -788,8 +787,8 @@ def move_points(item: pg.ScatterPlotItem, x: np.ndarray, y: np.ndarray) -> None:
 
 class ClassScatter:
     """Points coloured by class: one ScatterPlotItem whose points keep their class's brush while
-    only their positions change from frame to frame (:func:`move_points`; ten items, one per class,
-    cost 9 ms a frame to set and paint for 2,000 points, one item 2 ms, measured). Above
+    only their positions change from frame to frame (:func:`move_points`; one item per class cost
+    four times as much a frame: docs/references.md, "Figures behind design choices"). Above
     HISTOGRAM_ABOVE points a 2-D histogram image instead. The legend's entries are one empty item
     per class; a click on one hides that class's points (pyqtgraph's legend toggles its item)."""
 
