@@ -462,6 +462,9 @@ def test_a_dense_curve_is_painted_as_a_band_of_columns_that_looks_like_its_polyl
         assert x0[0] <= 0 and x1[-1] >= n - n / columns and 0.75 * columns <= len(x0) <= columns + 1
         x, y = curve.getData()  # the envelope's min and max stay the curve's data (auto range, export)
         assert len(x) == 2 * len(x0) and y.min() <= curve.band.opts["y0"].min() + 1
+        # the hidden polyline holds no points (laying them out cost more than the band); "A" fits the band
+        assert curve.xData is None or len(curve.xData) == 0
+        assert curve.dataBounds(0) == (x[0], x[-1]) and curve.dataBounds(1) == (y.min(), y.max())
     # in each pixel column the noise is inked from the smallest to the largest of its raw points
     top, bottom, inked = _ink_rows(plot, "noise")
     (xr0, xr1), (yr0, yr1) = vb.viewRange()
@@ -505,6 +508,17 @@ def test_a_dense_curve_is_painted_as_a_band_of_columns_that_looks_like_its_polyl
     plot.redraw()
     curve = plot.curves["noise"]
     assert not curve.band.isVisible() and curve.curve.isVisible() and len(curve.getData()[0]) == 50
+
+
+def test_the_y_fit_takes_the_same_quantiles_as_numpy():
+    """The curve plot's y range quantiles come from one partition: the same numbers as np.percentile."""
+    from genviz.ui.plots import _quantile
+
+    rng = np.random.default_rng(3)
+    for n in (1, 2, 3, 10, 201, 1400):
+        values = rng.standard_cauchy(n)
+        for q in (0.005, 0.5, 0.995):
+            assert _quantile(values, q) == pytest.approx(np.percentile(values, 100 * q), abs=1e-12)
 
 
 def test_an_emphasized_band_is_as_thick_as_its_pen_and_a_zoom_by_hand_regroups_it(qtbot):
