@@ -106,7 +106,7 @@ class SlowFrames:
         return {"w": self.w.detach().numpy().copy()}
 
 
-def test_snapshots_keep_to_their_share_of_the_worker_even_when_light_ones_are_costly(monkeypatch):
+def test_light_and_heavy_snapshots_together_keep_to_their_share_of_the_worker(monkeypatch):
     from tests.helpers import QuadraticExperiment
 
     monkeypatch.setattr(QuadraticExperiment, "snapshot", SlowFrames.snapshot)
@@ -121,7 +121,8 @@ def test_snapshots_keep_to_their_share_of_the_worker_even_when_light_ones_are_co
             spent += w.light_cost if w.snapshots.get_nowait().heavy is False else w.heavy_cost
     wall = time.perf_counter() - t0
     assert sent >= 5  # the views still update (here every ~80 ms)
-    assert spent / wall < 0.16, (spent, wall, sent)  # not 30 x 8 ms = 24 % of the time
+    # light and heavy together within the share (0.1): not 30 x 8 ms = 24 % of the time, nor a share each (20 %)
+    assert spent / wall < 0.11, (spent, wall, sent)  # measured 0.066 (a share each: 0.124)
 
 
 def test_the_consumer_paces_snapshots_by_holding_back_their_credit(monkeypatch):

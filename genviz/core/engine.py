@@ -363,8 +363,10 @@ class Worker:
     def send_snapshot(self) -> None:
         """Built only when the consumer took the previous one (credit) and the rate allows, so what
         arrives is the latest state and at most one snapshot is ever in flight. Building snapshots takes
-        at most ``heavy_share`` of the worker's time: heavy ones by their own budget, light ones too when
-        a lab's light snapshot is costly (each waits ``cost / heavy_share`` after the last snapshot)."""
+        at most ``heavy_share`` of the worker's time, light and heavy ones together: a lab's costly light
+        snapshots at most a third of it (each waits ``3 cost / heavy_share`` after the last snapshot),
+        heavy ones the rest (each waits its cost over what is left). Two budgets of a share each let a
+        lab whose every frame computes spend twice the share (DCGAN 14 %, the KL page 20 %)."""
         now = time.perf_counter()
         cfg = self.config
         if self.runner is None or not self.credit.is_set():
@@ -376,10 +378,13 @@ class Worker:
             return
         if not (self.want_heavy or now - self.last_send >= 1.0 / cfg.snapshot_hz):
             return
+        light_share = cfg.heavy_share / 3  # at most, for a lab whose light snapshots compute
+        light_used = min(light_share, self.light_cost * cfg.snapshot_hz)
         since = now - self.last_heavy
-        heavy = self.want_heavy or (since * cfg.heavy_share >= self.heavy_cost and since >= 1.0 / cfg.heavy_hz)
-        if not heavy and (now - self.last_send) * cfg.heavy_share < self.light_cost:
-            return  # a costly light snapshot (a lab whose every frame computes) keeps to the same share of time
+        heavy = self.want_heavy or (since * (cfg.heavy_share - light_used) >= self.heavy_cost
+                                    and since >= 1.0 / cfg.heavy_hz)
+        if not heavy and (now - self.last_send) * light_share < self.light_cost:
+            return  # a costly light snapshot (a lab whose every frame computes) keeps to its part of the share
         t0 = time.perf_counter()
         try:
             data = self.runner.snapshot(heavy)

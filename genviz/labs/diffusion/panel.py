@@ -12,7 +12,7 @@ from genviz.core.numbers import estimate, reverse_kl_text
 from genviz.ui import theme
 from genviz.ui.drawing import PointDrawer
 from genviz.ui.panel import LabPanel, column, row
-from genviz.ui.plots import CurvePlot, add_colorbar, keyed, lock_aspect, make_plot
+from genviz.ui.plots import CurvePlot, add_colorbar, keyed, lock_aspect, make_plot, move_points
 
 SDE, ODE, LEARNED, TRUE = "#ff7f0e", "#1f77b4", "#d62728", "#222222"
 
@@ -160,7 +160,7 @@ class DiffusionPanel(LabPanel):
 
     def _draw_samples(self, d: dict) -> None:
         x = np.asarray(d["samples"])
-        self.sample_item.setData(x[:, 0], x[:, 1])
+        move_points(self.sample_item, x[:, 0], x[:, 1])
         parts = [f"sampler {d.get('sampler_used', '')}", f"test NLL {estimate(d['test_nll'], d['test_nll_se'])} nats "
                  f"at step {d.get('test_nll_step', 0):,} (probability-flow ODE, exact divergence, 64 test points)",
                  f"ODE paths {estimate(d['path_ratio'], d.get('path_ratio_se'))}× longer than straight "
@@ -189,7 +189,7 @@ class DiffusionPanel(LabPanel):
         xs, ys = arrows(pts, np.asarray(d["learned"]), length)
         self.learned_field.setData(xs, ys)
         n = np.asarray(d["noised"])
-        self.noised_item.setData(n[:, 0], n[:, 1])
+        move_points(self.noised_item, n[:, 0], n[:, 1])
         self.field_view.setTitle(keyed(f"Score at t = {d['t']:.2f}", "red: learned" + (" · black: exact" if "true" in d
                                                                                      else " (no exact score)")),
                                  size=theme.title_size())

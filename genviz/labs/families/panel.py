@@ -13,7 +13,7 @@ from genviz.core.family_table import LESSON_HQ, MEASURES, cell, csv_text, markdo
 from genviz.core.numbers import estimate
 from genviz.ui import theme
 from genviz.ui.panel import LabPanel, column, row
-from genviz.ui.plots import CurvePlot, keyed, lock_aspect, make_plot
+from genviz.ui.plots import CurvePlot, keyed, lock_aspect, make_plot, move_points
 
 COLORS = {"gan": "#D55E00", "flow": "#0072B2", "autoregressive": "#009E73", "vae": "#CC79A7",
           "diffusion": "#E69F00"}
@@ -211,7 +211,7 @@ class FamiliesPanel(LabPanel):
         for f, pts in data["samples"].items():
             if f in self.items:
                 pts = np.asarray(pts)
-                self.items[f].setData(pts[:, 0], pts[:, 1])
+                move_points(self.items[f], pts[:, 0], pts[:, 1])
 
     def current_rows(self, data: dict | None) -> list[dict]:
         if data is None and self.full_table is not None:

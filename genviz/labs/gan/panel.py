@@ -13,7 +13,8 @@ from genviz.labs.gan import PRESETS
 from genviz.ui import theme
 from genviz.ui.panel import LabPanel
 from genviz.ui.drawing import PointDrawer
-from genviz.ui.plots import HISTOGRAM_ABOVE, BarPlot, CurvePlot, add_colorbar, lock_aspect, make_plot
+from genviz.ui.plots import (HISTOGRAM_ABOVE, BarPlot, CurvePlot, add_colorbar, lock_aspect, make_plot,
+                              move_points)
 
 FAKE_COLOR = "#d62728"
 LOST_AFTER = 8  # consecutive coverage evaluations without a high-quality sample
@@ -325,7 +326,7 @@ class GanPanel(LabPanel):
             self.fake_hist.setRect(x0, y0, x1 - x0, y1 - y0)
         else:
             self.fake_hist.clear()
-            self.fake.setData(fake[:, 0], fake[:, 1])
+            move_points(self.fake, fake[:, 0], fake[:, 1])
         self.mesh.setData(*mesh_lines(data["mesh"]))
 
     def _data_part(self, heat: np.ndarray) -> np.ndarray:

@@ -12,7 +12,7 @@ from genviz.core.numbers import bound_text, estimate
 from genviz.ui import theme
 from genviz.ui.panel import LabPanel, column
 from genviz.ui.plots import (ClassScatter, ClickableImage, CurvePlot, add_colorbar, contour_segments, ellipse_points,
-                              lock_aspect, make_plot, outside_legend)
+                              lock_aspect, make_plot, move_points, outside_legend)
 
 STRIP_ROWS, STRIP_COLS = 2, 6
 FIT_COLORS = {"q": "#d62728", "qstar": "#ff7f0e", "qfull": "#2ca02c"}
@@ -243,7 +243,7 @@ class PosteriorPanel(LabPanel):
         hmc = data.get("hmc")
         if hmc is not None and len(hmc["samples"]):
             pts = hmc["samples"][-HMC_SHOWN:]
-            self.hmc_points.setData(pts[:, 0], pts[:, 1])
+            move_points(self.hmc_points, pts[:, 0], pts[:, 1])
         else:
             self.hmc_points.setData([], [])
         self._draw_paths(hmc)
@@ -269,7 +269,7 @@ class PosteriorPanel(LabPanel):
         for k, (plot, dens, points) in self.iw_plots.items():
             dens.set(data["posterior"], data["extent"], data["levels"])
             pts = data["iw"][k]
-            points.setData(pts[:, 0], pts[:, 1])
+            move_points(points, pts[:, 0], pts[:, 1])
             plot.setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0.02)
 
     def _draw_scatter(self, data: dict) -> None:

@@ -9,7 +9,7 @@ from PySide6.QtWidgets import QLabel, QSplitter
 
 from genviz.ui import theme
 from genviz.ui.panel import LabPanel, column
-from genviz.ui.plots import CurvePlot, add_colorbar, keyed, lock_aspect, make_plot
+from genviz.ui.plots import CurvePlot, add_colorbar, keyed, lock_aspect, make_plot, move_points
 
 SAMPLE = "#ff7f0e"
 
@@ -21,6 +21,7 @@ def circle(radius: float, n: int = 120) -> tuple[np.ndarray, np.ndarray]:
 
 class PointVAEPanel(LabPanel):
     MAIN_VIEW = "samples"
+    _latent_modes = None  # the nearest mode of each latent point drawn
 
     def __init__(self, lab, parent=None):
         super().__init__(lab, parent)
@@ -104,12 +105,13 @@ class PointVAEPanel(LabPanel):
         self.curves.clear_data()
         self.sample_item.clear()
         self.latent_item.clear()
+        self._latent_modes = None  # the colours of the latent points drawn (moved in place while they hold)
         self.heat.clear()
         self.readout.setText("")
 
     def _draw_samples(self, data: dict) -> None:
         s = np.asarray(data["samples"])
-        self.sample_item.setData(s[:, 0], s[:, 1])
+        move_points(self.sample_item, s[:, 0], s[:, 1])
 
     def _draw_density(self, data: dict) -> None:
         # on a log scale: ring8's modes (std 0.01) are spikes a linear map shows as a few pixels on black
@@ -122,6 +124,10 @@ class PointVAEPanel(LabPanel):
     def _draw_latent(self, data: dict) -> None:
         z = np.asarray(data["latent"])
         modes = np.asarray(data["latent_mode"])
+        if self._latent_modes is not None and np.array_equal(modes, self._latent_modes):
+            move_points(self.latent_item, z[:, 0], z[:, 1])  # the same points, their colours kept
+            return
+        self._latent_modes = modes.copy()
         brushes = [self.brushes[int(m) % len(self.brushes)] for m in modes]
         self.latent_item.setData(z[:, 0], z[:, 1], brush=brushes)
 
