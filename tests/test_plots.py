@@ -62,6 +62,26 @@ def test_near_zero_bars_look_near_zero(qtbot):
     assert 2.0 <= bars.getPlotItem().getViewBox().viewRange()[1][1] < 2.2
 
 
+def test_bars_that_grow_a_little_keep_their_axes_until_they_outgrow_them(qtbot):
+    """Issue 37: a bar plot re-laid both axes at every frame (2 of its 3 ms a paint). The y axis holds
+    while the tallest bar fills 70-100 % of it; the ticks wait for a new number of bars."""
+    bars = BarPlot("KL per latent dimension", "dimension", "nats", floor=0.5)
+    qtbot.addWidget(bars)
+    vb, axis = bars.getPlotItem().getViewBox(), bars.getPlotItem().getAxis("bottom")
+    bars.set_values(np.array([1.0, 2.0, 3.0]))
+    y_range, ticks = vb.viewRange()[1], axis._tickLevels
+    assert 3.0 <= y_range[1] < 3.3
+    for top in (3.1, 3.2, 2.5):  # within the axis, filling most of it: nothing moves
+        bars.set_values(np.array([1.0, 2.0, top]))
+        assert vb.viewRange()[1] == y_range and axis._tickLevels is ticks
+    bars.set_values(np.array([1.0, 2.0, 4.0]))  # past the top: refitted
+    assert 4.0 <= vb.viewRange()[1][1] < 4.4
+    bars.set_values(np.array([1.0, 2.0, 1.5]))  # a third of it left empty: refitted
+    assert 2.0 <= vb.viewRange()[1][1] < 2.2
+    bars.set_values(np.arange(20.0))  # more bars: new ticks and x range
+    assert axis._tickLevels is not ticks and vb.viewRange()[0][1] > 19
+
+
 def test_svg_text_runs_on_one_baseline_are_joined():
     svg = ('<g><text fill="#000" x="4" y="15.1" font-size="9"\n >prior, 2</text>\n'
            '<text fill="#000" x="47.3" y="15.1" font-size="9"\n >σ</text>\n'
