@@ -4,6 +4,7 @@ scoring that shows it, its table agrees with genviz.core.families, and File ▸ 
 lab's 2-D data."""
 import csv
 import io
+import re
 
 import numpy as np
 import pytest
@@ -92,3 +93,10 @@ def test_file_compare_families_opens_the_lab_on_the_open_labs_data(qtbot):
     assert w.run.values_of("families")["data"] == "grid25"
     panel = w.panels["families"]
     assert all(panel.plots[f].isVisible() for f in w.run.static["families"])
+    # each column's title counts its steps as training goes (at most twice a second: a new title re-lays the plot)
+    w.training.do_step(8)
+    qtbot.waitUntil(lambda: w.run.step >= 8 and not panel.drawing, timeout=120000)
+    first = next(iter(w.run.static["families"]))
+    counted = re.compile(r"(?<![\d,])[1-9][\d,]* steps")  # not "0 steps"
+    qtbot.waitUntil(lambda: counted.search(panel.plots[first].getPlotItem().titleLabel.text), timeout=5000)
+    assert not panel.failures

@@ -18,6 +18,7 @@ from genviz.ui.plots import CurvePlot, keyed, lock_aspect, make_plot, move_point
 COLORS = {"gan": "#D55E00", "flow": "#0072B2", "autoregressive": "#009E73", "vae": "#CC79A7",
           "diffusion": "#E69F00"}
 LEGEND_NAMES = {"gan": "GAN", "vae": "VAE", "autoregressive": "AR"}  # short: legends under narrow plots
+TITLE_SECONDS = 0.5  # each column's step count, read at a glance: a new title re-lays its plot (3-8 ms)
 SHOWN_MEASURES = ("nll", "hq_percent", "modes", "lesson")  # the live table's (from the scorings); Score now: all
 
 
@@ -177,7 +178,7 @@ class FamiliesPanel(LabPanel):
         if not self.static or not frame.data:
             return
         data = frame.data
-        views = [lambda: self._draw_titles(data)]
+        views = [lambda: self.at_most("the titles", TITLE_SECONDS, lambda: self._draw_titles(data))]
         if "samples" in data:
             views.append(lambda: self._draw_samples(data))
         views.append(lambda: self._draw_table(data))
@@ -205,7 +206,9 @@ class FamiliesPanel(LabPanel):
         for f, plot in self.plots.items():
             steps = data["steps"].get(f, 0)
             when = f" · {data['spent'].get(f, 0.0):.0f} s" if self.static["budget"] == "time" else ""
-            plot.setTitle(keyed(f, f"{steps:,} steps{when}"), size=theme.title_size())
+            title = keyed(f, f"{steps:,} steps{when}")
+            if plot.getPlotItem().titleLabel.text != title:
+                plot.setTitle(title, size=theme.title_size())
 
     def _draw_samples(self, data: dict) -> None:
         for f, pts in data["samples"].items():

@@ -212,8 +212,9 @@ class GibbsPanel(LabPanel):
         chains = data["chains"].reshape(-1, h, w).astype(np.float32)
         rows, cols = grid_shape(len(chains))
         self.chains_view.set_image(tile(chains, rows, cols, pad=1, fill=0.35))
-        self.chains_view.setTitle(f"{len(chains)} Gibbs chains after {data['chain_steps']:,} Gibbs steps "
-                                  f"(next: sample {data['next_half']})", size=theme.title_size())
+        title = f"{len(chains)} Gibbs chains after {data['chain_steps']:,} Gibbs steps (next: sample {data['next_half']})"
+        # a new count re-lays the plot at every frame (35 a second); read at a glance, it changes twice a second
+        self.at_most("the chains' title", 0.5, lambda: self.chains_view.setTitle(title, size=theme.title_size()))
 
     def _draw_film(self, data: dict) -> None:
         h, w = self.static["image_shape"]
