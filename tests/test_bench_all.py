@@ -34,6 +34,27 @@ def test_the_table_marks_the_goals_and_failures():
     assert "| inference (em) |" in text and "failed: RuntimeError: boom" in text and "1 of 3 met both goals" in text
 
 
+def test_repeats_give_the_median_ratio_and_its_range(monkeypatch):
+    """One 8 s pair moved by 0.1-0.3 between runs minutes apart: ``--repeat`` measures each case in turn
+    and the row gives the medians, the largest peak memory and each repeat's ratio and p99."""
+    import genviz.bench.live as live_module
+    from genviz.bench.all import measure
+
+    bares = iter([100.0, 50.0, 100.0])
+    lives = iter([{"lab": "gan", "engine": "process", "steps_per_sec": 90.0, "redraws_per_sec": 30.0,
+                   "timer_lateness_ms_p50": 0.1, "timer_lateness_ms_p99": p99, "gui_peak_mb": mb, "worker_peak_mb": None}
+                  for p99, mb in ((5.0, 150.0), (20.0, 170.0), (7.0, 160.0))])
+    monkeypatch.setattr(live_module, "headless_steps_per_sec", lambda *a, **k: next(bares))
+    monkeypatch.setattr(live_module, "live_in_subprocess", lambda *a, **k: next(lives))
+    row = measure("gan", {}, 1.0, 3, 1)
+    assert row["ratios"] == [0.9, 1.8, 0.9] and row["ratio_to_headless"] == 0.9  # the median, not the mean (1.2)
+    assert row["p99s"] == [5.0, 20.0, 7.0] and row["timer_lateness_ms_p99"] == 7.0
+    assert row["headless_steps_per_sec"] == 100.0 and row["gui_peak_mb"] == 170.0 and row["worker_peak_mb"] is None
+    header = {"date": "2026-12-06", "commit": "abc1234", "machine": "m", "seconds": 8.0, "hog": False, "repeat": 3}
+    text = markdown([{**row, "lab": "gan", "settings": {}}], header)
+    assert "each case 3 times in turn" in text and "| 0.90 (0.90–1.80) |" in text and "7.0 (5.0–20.0)" in text
+
+
 def test_commit_and_machine_name_what_measured():
     assert commit() and "cores" in machine() and "torch" in machine()
 
