@@ -200,7 +200,7 @@ class LabPanel(QWidget):
             self._last_at[key] = now
             self.guarded(key, draw)
             return
-        if not any(k == key for k in self._later):
+        if key not in self._later:
             QTimer.singleShot(int(wait * 1000) + 1, self._run_due)
         self._later[key] = (seconds, draw)
 
