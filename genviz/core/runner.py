@@ -80,15 +80,56 @@ def restore_state(exp, blob: bytes) -> None:
 
 def columns(rows: list[tuple[int, dict]]) -> dict:
     """Metric rows -> {"step": int64[n], name: float64[n]} (cheap to pickle, easy to append to curves)."""
-    import numpy as np
+    buffer = RowBuffer()
+    for step, metrics in rows:
+        buffer.append(step, metrics)
+    return buffer.take()
 
-    if not rows:
-        return {}
-    names = sorted({k for _, m in rows for k in m})
-    out = {"step": np.array([s for s, _ in rows], dtype=np.int64)}
-    for k in names:
-        out[k] = np.array([float(m.get(k, float("nan"))) for _, m in rows], dtype=np.float64)
-    return out
+
+class RowBuffer:
+    """Metric rows kept as columns while they come (a row without a metric of the others has NaN there):
+    ``take`` then makes each column one array. Taking 500 rows of dicts apart at each snapshot cost the
+    cheapest labs' workers 3 % of their time (the EM page: 15,000 steps/s, py-spy)."""
+
+    def __init__(self) -> None:
+        self.clear()
+
+    def clear(self) -> None:
+        self.steps: list[int] = []
+        self.cols: dict[str, list] = {}
+
+    def __len__(self) -> int:
+        return len(self.steps)
+
+    def append(self, step: int, metrics: dict) -> None:
+        cols = self.cols
+        if metrics.keys() != cols.keys():  # a new or a missing metric: NaN where a row has none
+            n = len(self.steps)
+            for name in cols.keys() - metrics.keys():
+                cols[name].append(float("nan"))
+            for name in metrics.keys() - cols.keys():
+                cols[name] = [float("nan")] * n
+        self.steps.append(step)
+        for name, value in metrics.items():
+            cols[name].append(value)
+
+    def take(self) -> dict:
+        """{"step": int64[n], name: float64[n]} for the rows since the last take (names sorted), or {}."""
+        import numpy as np
+
+        if not self.steps:
+            return {}
+        out = {"step": np.array(self.steps, dtype=np.int64)}
+        for name in sorted(self.cols):
+            values = self.cols[name]
+            try:
+                out[name] = np.array(values, dtype=np.float64)
+            except (TypeError, ValueError):  # a value numpy does not read as one number (a 0-d tensor reads)
+                out[name] = np.array([float(v) for v in values], dtype=np.float64)
+            if out[name].shape != (len(self.steps),):
+                out[name] = np.array([float(v) for v in values], dtype=np.float64)
+        self.clear()
+        return out
 
 
 class Runner:
@@ -106,7 +147,7 @@ class Runner:
         self.exp = build_experiment(config)
         # views sample from their own stream, so a run with snapshots takes the steps of one without
         self.view_random = ViewRandomness(config.seed, self.exp.device)
-        self.rows: list[tuple[int, dict]] = []
+        self.rows = RowBuffer()  # the metric rows since the last take_rows
 
     @property
     def step_count(self) -> int:
@@ -115,7 +156,7 @@ class Runner:
     def step(self, part: str | None = None, args: dict | None = None) -> dict:
         """One counted step, or one of the lab's partial steps (``Experiment.PARTS``), its metric row recorded."""
         metrics = self.exp.advance() if part is None else self.exp.advance(part, **(args or {}))
-        self.rows.append((self.exp.step_count, metrics))
+        self.rows.append(self.exp.step_count, metrics)
         return metrics
 
     def query(self, name: str, **kwargs):
@@ -129,8 +170,7 @@ class Runner:
 
     def take_rows(self) -> dict:
         """The metric rows since the last call, as columns."""
-        out, self.rows = columns(self.rows), []
-        return out
+        return self.rows.take()
 
     def snapshot(self, heavy: bool) -> dict:
         with self.view_random:
@@ -143,7 +183,7 @@ class Runner:
         return state_bytes(self.exp)
 
     def restore(self, blob: bytes) -> None:
-        self.rows = []
+        self.rows.clear()
         restore_state(self.exp, blob)
 
     def static_info(self) -> dict:
