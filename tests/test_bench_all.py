@@ -72,3 +72,36 @@ def test_the_command_measures_a_lab_and_refuses_an_unknown_one(tmp_path):
     bad = subprocess.run([sys.executable, "-m", "genviz", "bench", "all", "--labs", "nosuch"], capture_output=True,
                          text=True, timeout=300, env=env)
     assert bad.returncode == 2 and "no lab nosuch" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_gan_speed_repeats_end_with_medians_and_ranges(monkeypatch, capsys):
+    import json
+
+    from genviz.labs.gan import bench_speed
+
+    figures = iter([(160.0, 240.0), (230.0, 240.0), (200.0, 220.0)])
+
+    def fake_measure(seconds):
+        live, headless = next(figures)
+        row = bench_speed.summary_row({"steps_per_sec": live, "timer_lateness_ms_p99": 4.0}, headless,
+                                      {"default_adam": 200.0, "fused_adam": 250.0})
+        print(json.dumps({"bench": "gan-speed", "phase": "summary", **row}))
+        return row
+
+    monkeypatch.setattr(bench_speed, "measure", fake_measure)
+    assert bench_speed.main(seconds=0.1, repeat=3) == 0
+    lines = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert [x["phase"] for x in lines] == ["summary"] * 3 + ["median"]
+    last = lines[-1]
+    assert last["repeats"] == 3
+    assert last["live_it_per_sec"] == 200.0 and last["live_to_bare_fused"] == 0.8
+    assert last["live_to_bare_fused_range"] == [0.64, 0.92]
+    assert last["live_to_headless"] == 0.909  # 200/220: the median of 0.667, 0.958, 0.909
+
+
+def test_gan_speed_summary_row_divides_by_the_right_loop():
+    from genviz.labs.gan.bench_speed import summary_row
+
+    row = summary_row({"steps_per_sec": 180.0}, 225.0, {"default_adam": 200.0, "fused_adam": 240.0})
+    assert row["live_to_bare_default"] == 0.9 and row["live_to_bare_fused"] == 0.75
+    assert row["live_to_headless"] == 0.8 and row["headless_to_bare_fused"] == 0.938

@@ -99,11 +99,12 @@ def run(argv: list[str]) -> int:
     p.add_argument("--seeds", type=int, default=3, help="seeds per preset and data set")
     p.add_argument("--presets", help="comma-separated preset names (default: all)")
     p.add_argument("--speed", action="store_true", help="GAN Lab's ring configuration: bare, headless and live speed")
+    p.add_argument("--repeat", type=int, default=1, help="with --speed: measure it this many times in turn (medians)")
     args = p.parse_args(argv)
     if args.speed:
         from genviz.labs.gan.bench_speed import main as speed_main
 
-        return speed_main(seconds=args.seconds)
+        return speed_main(seconds=args.seconds, repeat=max(1, args.repeat))
     if args.live_only:
         live_main("gan", seconds=args.seconds, engines=args.engines.split(","), data=args.data,
                   overrides=overrides(args))
