@@ -85,6 +85,38 @@ def test_checkpoints_restore_every_experiment_exactly():
         assert [again.advance() for _ in range(3)] == ahead, kind
 
 
+def test_recent_estimates_are_the_last_keep_in_order_across_the_buffers_moves():
+    from genviz.labs.estimators.experiment import RecentRows
+
+    rng = np.random.default_rng(0)
+    for shape in ((), (5,)):
+        for n in (256, 100, 1000, 1):
+            keep, ref, tail = 1000, None, RecentRows(1000)
+            for i in range(40):
+                v = rng.normal(size=(n,) + shape)
+                ref = (v if ref is None else np.concatenate([ref, v], 0))[-keep:]
+                assert np.array_equal(tail.extend(v), ref), (shape, n, i)
+    start = rng.normal(size=(600, 3))  # kept before (a restored checkpoint): the next rows follow it
+    tail = RecentRows(1000, start)
+    v = rng.normal(size=(700, 3))
+    assert np.array_equal(tail.extend(v), np.concatenate([start, v])[-1000:])
+
+
+def test_discrete_and_variance_checkpoints_restore_exactly_once_the_kept_estimates_are_full():
+    for kind in ("discrete", "variance"):
+        exp = make(experiment=kind)
+        for _ in range(70):  # 8,192 kept, and the buffer behind them moved once (at 64 steps of 256)
+            exp.advance()
+        state = copy.deepcopy(exp.state_dict())
+        ahead = [exp.advance() for _ in range(40)]
+        kept = {k: v.copy() for k, v in exp.kept.items()}
+        again = make(experiment=kind)
+        again.load_state_dict(state)
+        assert [again.advance() for _ in range(40)] == ahead, kind
+        assert kept.keys() == again.kept.keys() and all(np.array_equal(kept[k], again.kept[k]) for k in kept)
+        assert all(len(v) == 8192 for v in kept.values())
+
+
 def test_headless_wake_sleep_prints_exact_log_px_per_method():
     r = subprocess.run([sys.executable, "-m", "genviz", "train", "estimators", "--set", "experiment=wake-sleep",
                         "--steps", "20", "--quiet"], capture_output=True, text=True, timeout=300)

@@ -145,6 +145,38 @@ def standard_log_prior(z: torch.Tensor) -> torch.Tensor:
     return torch.distributions.Normal(0.0, 1.0).log_prob(z).sum(-1)
 
 
+class RecentRows:
+    """The last ``keep`` rows appended, as one contiguous array, oldest first (``view``): rows go into a buffer of
+    twice that size, which moves its last rows to its front when full (once every ``keep / n`` appends), not a
+    copy of all ``keep`` at every append (a quarter of the discrete experiment's step: py-spy)."""
+
+    def __init__(self, keep: int, start: np.ndarray | None = None) -> None:
+        self.keep, self.buf, self.end = int(keep), None, 0
+        self.view = start
+        self._start = None if start is None else np.asarray(start)[-self.keep:]
+
+    def extend(self, rows: np.ndarray) -> np.ndarray:
+        rows = np.asarray(rows)[-self.keep:]
+        n = len(rows)
+        if self.buf is None:
+            first = self._start
+            if first is not None and (first.shape[1:] != rows.shape[1:] or first.dtype != rows.dtype):
+                first = None  # estimates of another shape: a new question
+            self.buf = np.empty((2 * self.keep,) + rows.shape[1:], rows.dtype)
+            self.end = 0 if first is None else len(first)
+            if first is not None:
+                self.buf[:self.end] = first
+            self._start = None
+        if self.end + n > len(self.buf):
+            moved = self.keep - n
+            self.buf[:moved] = self.buf[self.end - moved:self.end]
+            self.end = moved
+        self.buf[self.end:self.end + n] = rows
+        self.end += n
+        self.view = self.buf[max(0, self.end - self.keep):self.end]
+        return self.view
+
+
 class EstimatorsExperiment(Experiment):
     LAB = LAB
     STATE_ATTRS = ("est_state",)
@@ -212,8 +244,13 @@ class EstimatorsExperiment(Experiment):
         return getattr(self, "_step_" + self.kind.replace("-", "_"))()
 
     def _keep(self, name: str, values: np.ndarray) -> None:
+        """Append this step's estimates to the most recent KEEP of ``name`` (``self.kept[name]``, oldest first)."""
         old = self.kept.get(name)
-        self.kept[name] = values if old is None else np.concatenate([old, values], 0)[-KEEP:]
+        recent = self.__dict__.setdefault("_recent", {})
+        tail = recent.get(name)
+        if tail is None or tail.view is not old:  # a first step, or kept replaced (a restore, a new question)
+            tail = recent[name] = RecentRows(KEEP, old)
+        self.kept[name] = tail.extend(values)
 
     def _step_variance(self) -> dict:
         s = self.settings
