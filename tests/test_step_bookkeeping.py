@@ -72,35 +72,46 @@ def test_metrics_finite_check_counts_numbers_only():
     assert _all_finite([])
 
 
-def test_gradient_check_finds_each_non_finite_value_and_leaves_the_gradients_as_they_are():
+@pytest.mark.parametrize("cached", [False, True])
+def test_gradient_check_finds_each_non_finite_value_and_leaves_the_gradients_as_they_are(cached):
+    cache = {} if cached else None
     grads = [torch.randn(9, 2), torch.randn(9), torch.randn(1, 9)]
     before = [g.clone() for g in grads]
-    assert grads_finite(grads)
+    assert grads_finite(grads, cache)
     for value in (float("nan"), float("inf"), float("-inf")):
         grads[1][4] = value
-        assert not grads_finite(grads)
+        assert not grads_finite(grads, cache)
         grads[1][4] = before[1][4]
-        assert grads_finite(grads)  # the flag the check reuses starts at zero again
+        assert grads_finite(grads, cache)  # the flag a cache keeps starts at zero again
     for g, b in zip(grads, before):
         assert torch.equal(g, b)
-    assert grads_finite([torch.ones(3, dtype=torch.float64), torch.ones(2)])  # two dtypes: two groups
-    assert not grads_finite([torch.ones(3, dtype=torch.float64), torch.tensor([float("nan")])])
+    assert grads_finite([torch.ones(3, dtype=torch.float64), torch.ones(2)], cache)  # two dtypes: two groups
+    assert not grads_finite([torch.ones(3, dtype=torch.float64), torch.tensor([float("nan")])], cache)
+    assert not grads_finite([torch.tensor([float("nan")]), torch.ones(3, dtype=torch.float64)], cache)
+    if cached:
+        assert list(cache) == [torch.device("cpu")]  # made once for the device
 
 
-def test_gradient_check_is_its_own_in_each_thread():
+def test_each_optimizer_keeps_its_own_check_so_runs_in_threads_do_not_share_a_flag():
     results = []
 
-    def check(value):
-        g = [torch.full((5,), value)]
-        results.append((value, [grads_finite(g) for _ in range(200)]))
+    def run(value):
+        net = torch.nn.Linear(3, 1)
+        opt = torch.optim.SGD(net.parameters(), lr=0.1)
+        x = torch.full((4, 3), value)
+        answers = [guarded_update(net(x).sum() * 0 + (net.weight * x[:1]).sum(), opt, list(net.parameters()))
+                   for _ in range(100)]
+        results.append((value, answers, opt))
 
-    threads = [threading.Thread(target=check, args=(v,)) for v in (1.0, float("nan"), 2.0, float("inf"))]
+    threads = [threading.Thread(target=run, args=(v,)) for v in (1.0, float("nan"), 2.0, float("inf"))]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    for value, answers in results:
-        assert answers == [bool(np.isfinite(value))] * 200
+    for value, answers, opt in results:
+        assert answers == [bool(np.isfinite(value))] * 100, value
+    flags = [r[2].__dict__.get("_finite_check_flags") for r in results if np.isfinite(r[0])]
+    assert all(f is not None for f in flags) and flags[0] is not flags[1]
 
 
 def test_guarded_update_refuses_a_non_finite_gradient_and_applies_the_next_good_one():

@@ -13,7 +13,6 @@ steps, answers ``save``/``metrics``, writes the model-file envelope and makes ch
 from __future__ import annotations
 
 import math
-import threading
 from typing import Any
 
 import numpy as np
@@ -473,39 +472,37 @@ def guarded_update(loss: torch.Tensor, optimizer: torch.optim.Optimizer,
         if norm > clip:
             for g in grads:
                 g.mul_(clip / norm)
-    elif grads and not grads_finite(grads):
+    elif grads and not grads_finite(grads, optimizer.__dict__.setdefault("_finite_check_flags", {})):
         optimizer.zero_grad(set_to_none=True)
         return False
     optimizer.step()
     return True
 
 
-_FLAGS = threading.local()  # per thread: the check's (found, scale 1) tensors per device, made once
-
-
-def _check_flags(device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
-    flags = getattr(_FLAGS, "by_device", None)
-    if flags is None:
-        flags = _FLAGS.by_device = {}
-    pair = flags.get(device)
+def _check_flags(device: torch.device, cache: dict | None) -> tuple[torch.Tensor, torch.Tensor]:
+    """The finiteness check's (found, scale 1) tensors on ``device``: made once per ``cache``, found set to 0."""
+    pair = None if cache is None else cache.get(device)
     if pair is None:
-        pair = flags[device] = (torch.zeros(1, device=device), torch.ones(1, device=device))
+        pair = (torch.zeros(1, device=device), torch.ones(1, device=device))
+        if cache is not None:
+            cache[device] = pair
     else:
         pair[0].zero_()
     return pair
 
 
-def grads_finite(grads: list[torch.Tensor]) -> bool:
+def grads_finite(grads: list[torch.Tensor], cache: dict | None = None) -> bool:
     """Whether every gradient is finite, in one fused kernel per device and dtype: torch's own check for
     mixed precision (``GradScaler``) at scale 1, which leaves the values exactly as they are. A quarter of
     the cost of a norm (foreach norms, their norm, ``isfinite``): on the GAN lab's small nets 4 µs, not 26.
-    Its two one-element tensors are made once per thread and device: making them at every update cost the
-    GAN lab's ring configuration 5 % of its steps (interleaved blocks of 40 iterations, median of 30)."""
+    ``cache`` (a dict, one per optimizer: :func:`guarded_update` keeps it on the optimizer, which one thread
+    steps at a time) holds its two one-element tensors per device: making them at every update cost the GAN
+    lab's ring configuration 5 % of its steps (interleaved blocks of 40 iterations, median of 30)."""
     groups: dict = {}
     for g in grads:
         groups.setdefault((g.device, g.dtype), []).append(g)
     for (device, _), group in groups.items():
-        found, one = _check_flags(device)
+        found, one = _check_flags(device, cache)
         try:
             torch._amp_foreach_non_finite_check_and_unscale_(group, found, one)
         except (RuntimeError, NotImplementedError):  # a device or dtype without the kernel: the norm's test

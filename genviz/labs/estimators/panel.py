@@ -26,6 +26,7 @@ NAMES = {"sf": "score function", "sf-baseline": "score function + baseline", "re
          "sf-elbo": "score-function ELBO + baseline", "k1": "VAE (k = 1)", "k5": "IWAE k = 5", "k50": "IWAE k = 50",
          "standard": "standard normal prior", "vamp": "VampPrior", "factorized": "factorized decoder",
          "autoregressive": "autoregressive decoder (MADE)"}
+ESTIMATES_EVERY = 0.2  # seconds: the variance and discrete experiments' histograms and table are drawn at most this often
 
 
 def pm(mean: float, se) -> str:
@@ -314,10 +315,13 @@ class EstimatorsPanel(PagedPanel):
         kind = self.static["experiment"]
         if kind in ("variance", "discrete") and data.get("estimators"):
             # the histograms, the variance (or temperature) plot and the readout, one per event-loop turn
+            # at most five times a second: their snapshots cost the worker 3 ms, so they come ten times a second,
+            # and drawing each (8 ms) took a third of a core from the GUI thread (discrete, measured)
             hists, exact_line = (self.hists, self.exact_line) if kind == "variance" else (self.dhists, self.dexact_line)
             exact = float(np.asarray(data["exact"]).reshape(-1)[0])
-            self.draw_in_turns([lambda: (self._draw_hists(hists, data["estimators"]), exact_line.setValue(exact)),
-                                lambda: (self._draw_variance if kind == "variance" else self._draw_discrete)(data)])
+            self.at_most("estimates", ESTIMATES_EVERY, lambda: self.draw_in_turns([
+                lambda: (self._draw_hists(hists, data["estimators"]), exact_line.setValue(exact)),
+                lambda: (self._draw_variance if kind == "variance" else self._draw_discrete)(data)]))
             return
         draw = {"variance": self._draw_variance, "discrete": self._draw_discrete, "vae": self._draw_vae,
                 "wake-sleep": self._draw_ws, "iwae": self._draw_iwae, "vamp": self._draw_vamp,
