@@ -26,7 +26,7 @@ NAMES = {"sf": "score function", "sf-baseline": "score function + baseline", "re
          "sf-elbo": "score-function ELBO + baseline", "k1": "VAE (k = 1)", "k5": "IWAE k = 5", "k50": "IWAE k = 50",
          "standard": "standard normal prior", "vamp": "VampPrior", "factorized": "factorized decoder",
          "autoregressive": "autoregressive decoder (MADE)"}
-ESTIMATES_EVERY = 0.2  # seconds: the variance and discrete experiments' histograms and table are drawn at most this often
+ESTIMATES_EVERY = 0.33  # seconds: the variance and discrete experiments' histograms and table are drawn at most this often
 
 
 def pm(mean: float, se) -> str:
@@ -315,7 +315,7 @@ class EstimatorsPanel(PagedPanel):
         kind = self.static["experiment"]
         if kind in ("variance", "discrete") and data.get("estimators"):
             # the histograms, the variance (or temperature) plot and the readout, one per event-loop turn
-            # at most five times a second: their snapshots cost the worker 3 ms, so they come ten times a second,
+            # about three times a second: their snapshots cost the worker 3 ms, so they come ten times a second,
             # and drawing each (8 ms) took a third of a core from the GUI thread (discrete, measured)
             hists, exact_line = (self.hists, self.exact_line) if kind == "variance" else (self.dhists, self.dexact_line)
             exact = float(np.asarray(data["exact"]).reshape(-1)[0])
