@@ -13,7 +13,7 @@ from genviz.core.mosaic import grid_shape, tile
 from genviz.core.numbers import estimate
 from genviz.ui import theme
 from genviz.ui.panel import PagedPanel
-from genviz.ui.plots import CurvePlot, ImagePlot, add_colorbar, keyed, make_plot
+from genviz.ui.plots import CurvePlot, ImagePlot, add_colorbar, keyed, make_plot, outside_legend
 
 PAGES = ("variance", "discrete", "vae", "wake-sleep", "iwae", "vamp", "ardecoder")
 COLORS = {"sf": "#d62728", "sf-baseline": "#ff7f0e", "reparam": "#1f77b4", "gumbel": "#2ca02c",
@@ -73,7 +73,7 @@ class EstimatorsPanel(PagedPanel):
     def _build_continuous(self) -> None:
         self.hist_view = make_plot("Estimates of d/dμ E_q[f]; exact (black)", "single-sample estimate",
                                    "density")
-        self.hist_view.getPlotItem().addLegend(offset=(-10, 10))
+        outside_legend(self.hist_view, "below", columns=2)  # inside, it covered the tallest bars
         self.hists = self._hist_items(self.hist_view, ("sf", "sf-baseline", "reparam"))
         self.exact_line = pg.InfiniteLine(angle=90, pen=pg.mkPen(theme.colors()["text"], width=2))
         self.hist_view.addItem(self.exact_line)
@@ -98,7 +98,7 @@ class EstimatorsPanel(PagedPanel):
     def _build_discrete(self) -> None:
         self.dhist_view = make_plot("Estimates of ∂E[f]/∂logit₁; exact (black)", "single-sample estimate",
                                     "density")
-        self.dhist_view.getPlotItem().addLegend(offset=(-10, 10))
+        outside_legend(self.dhist_view, "below", columns=2)  # inside, it covered the score-function spikes
         self.dhists = self._hist_items(self.dhist_view, ("sf", "sf-baseline", "gumbel"))
         self.dexact_line = pg.InfiniteLine(angle=90, pen=pg.mkPen(theme.colors()["text"], width=2))
         self.dhist_view.addItem(self.dexact_line)
