@@ -168,6 +168,46 @@ def test_the_panel_draws_each_experiment(qtbot, kind):
         assert sig.args[0]["means"].startswith("-3.00,0.50;")
 
 
+def test_the_mean_field_view_draws_each_new_mean_and_nothing_at_the_fixed_point(qtbot):
+    """Once coordinate ascent sits at its fixed point a frame draws nothing (38 a second cost the GUI 3 ms each),
+    yet every frame that moved the mean or trail is drawn, and a reset draws its first frame again."""
+    from genviz.core.protocol import Frame
+    from genviz.labs.inference.panel import InferencePanel
+
+    exp = make(seed=1, experiment="meanfield", correlation=0.9)
+    panel = InferencePanel(get_lab("inference"))
+    qtbot.addWidget(panel)
+    panel.show()
+    panel.on_ready(exp.static_info())
+    calls = []
+    set_data = panel.mf_trail.setData
+    panel.mf_trail.setData = lambda *a, **k: (calls.append(np.asarray(a[0]).copy()), set_data(*a, **k))
+
+    def show():
+        panel.show_frame(Frame(exp.step_count, exp.snapshot(heavy=True), True), True)
+        panel.flush()
+
+    for n in range(3):  # moving: each frame drawn, the trail's last point the latest mean
+        exp.advance()
+        show()
+        assert len(calls) == n + 1
+        assert calls[-1][-1] == np.float32(exp.mf.m[0])
+    while not (len(exp.trail) == 200 and np.all(np.array(exp.trail) == exp.mf.m)):  # the fixed point, trail full of it
+        exp.advance()
+    assert exp.step_count < 20_000
+    show()
+    drawn = len(calls)
+    for _ in range(3):  # settled: frames of the same state draw nothing
+        exp.advance()
+        show()
+    assert len(calls) == drawn
+    first = make(seed=1, experiment="meanfield", correlation=0.9)
+    panel.on_ready(first.static_info())  # a reset: the first frame is drawn even if it matched
+    panel.show_frame(Frame(first.step_count, first.snapshot(heavy=True), True), True)
+    panel.flush()
+    assert len(calls) == drawn + 1 and calls[-1][0] == np.float32(-2.5)
+
+
 def test_points_drawn_on_the_cavi_view_become_the_data(qtbot, tmp_path, monkeypatch):
     from genviz.labs.inference.panel import InferencePanel
     from genviz.ui import theme
