@@ -111,3 +111,76 @@ def test_g_loss_curve_marks_the_current_fakes(qtbot):
     np.testing.assert_allclose(np.sort(x), np.sort(d))
     np.testing.assert_allclose(np.sort(y), np.sort(-np.log(d)))  # the non-saturating loss is in use
     w.close()
+
+
+def _pixels(image) -> np.ndarray:
+    image = image.convertToFormat(image.Format.Format_ARGB32)
+    rows = np.frombuffer(image.constBits(), np.uint8).reshape(image.height(), image.bytesPerLine() // 4, 4)
+    return rows[:, :image.width()].astype(int)
+
+
+def _same_within_a_pixel(a, b, tolerance: int = 8) -> bool:
+    """Whether every pixel of ``a`` has its colour (within ``tolerance`` a channel) in ``b`` at most one pixel away,
+    and the other way round: a pixmap cache puts each symbol at whole device pixels."""
+    a, b = _pixels(a), _pixels(b)
+
+    def covered(x, y):
+        pad = np.pad(y, ((1, 1), (1, 1), (0, 0)), mode="edge")
+        h, w = x.shape[:2]
+        best = np.min([np.abs(x - pad[1 + dy:1 + dy + h, 1 + dx:1 + dx + w]).max(-1)
+                       for dy in (-1, 0, 1) for dx in (-1, 0, 1)], axis=0)
+        return bool(best.max() <= tolerance)
+    return a.shape == b.shape and covered(a, b) and covered(b, a)
+
+
+def test_the_cached_real_points_and_modes_follow_new_data_a_theme_and_a_zoom(qtbot):
+    """The real points and mode rings are kept as a pixmap between repaints: after new data, a theme switch or a
+    zoom the view must look as it does drawn afresh without the cache (to a pixel: the cache draws at whole pixels)."""
+    from PySide6.QtWidgets import QGraphicsItem
+
+    from genviz.core.labs import get_lab
+    from genviz.core.settings import resolve
+    from genviz.labs.gan.experiment import GanExperiment
+    from genviz.labs.gan.panel import GanPanel
+
+    theme.apply_theme("light")
+    panel = GanPanel(get_lab("gan"))
+    qtbot.addWidget(panel)
+    panel.resize(900, 700)
+    panel.show()
+    assert panel.real.cacheMode() == panel.modes.cacheMode() == QGraphicsItem.DeviceCoordinateCache
+
+    def cached_and_afresh():
+        """For the real points and for the rings alone (each cache puts its item at whole pixels, so two cached
+        items may sit a pixel apart): the view as the cache shows it (filled by the last repaint), then drawn
+        afresh without the cache."""
+        pairs = []
+        for item in (panel.real, panel.modes):
+            other = panel.modes if item is panel.real else panel.real
+            other.hide()
+            kept = panel.view.grab().toImage()
+            item.setCacheMode(QGraphicsItem.NoCache)
+            afresh = panel.view.grab().toImage()
+            item.setCacheMode(QGraphicsItem.DeviceCoordinateCache)
+            other.show()
+            pairs.append((kept, afresh))
+        panel.view.grab()  # the caches filled again
+        return pairs
+
+    ring = GanExperiment(resolve(get_lab("gan").settings, {"data": "ring8"}), seed=0).static_info()
+    grid = GanExperiment(resolve(get_lab("gan").settings, {"data": "grid25"}), seed=0).static_info()
+    panel.on_ready(ring)
+    panel.view.grab()
+    first = cached_and_afresh()
+    assert all(_same_within_a_pixel(kept, afresh) for kept, afresh in first)
+    panel.on_ready(grid)  # new data
+    now = cached_and_afresh()
+    assert all(_same_within_a_pixel(kept, afresh) for kept, afresh in now)
+    assert not any(_same_within_a_pixel(kept, old) for (kept, _), (old, _) in zip(now, first))
+    theme.apply_theme("dark")  # the real points' brush restyled
+    try:
+        assert all(_same_within_a_pixel(kept, afresh) for kept, afresh in cached_and_afresh())
+    finally:
+        theme.apply_theme("light")
+    panel.view.setRange(xRange=(-1, 1), yRange=(-1, 1), padding=0)  # a zoom
+    assert all(_same_within_a_pixel(kept, afresh) for kept, afresh in cached_and_afresh())
