@@ -168,24 +168,34 @@ def test_the_panel_draws_each_experiment(qtbot, kind):
         assert sig.args[0]["means"].startswith("-3.00,0.50;")
 
 
-def test_the_mean_field_view_draws_each_new_mean_and_nothing_at_the_fixed_point(qtbot):
-    """Once coordinate ascent sits at its fixed point a frame draws nothing (38 a second cost the GUI 3 ms each),
-    yet every frame that moved the mean or trail is drawn, and a reset draws its first frame again."""
+def _panel_recording(qtbot, exp, item: str, arg: int):
+    """An inference panel ready for ``exp``, recording the ``arg``-th array of each ``setData`` on its ``item``, and a
+    function that shows ``exp``'s heavy snapshot as a live frame (returning it)."""
     from genviz.core.protocol import Frame
     from genviz.labs.inference.panel import InferencePanel
 
-    exp = make(seed=1, experiment="meanfield", correlation=0.9)
     panel = InferencePanel(get_lab("inference"))
     qtbot.addWidget(panel)
     panel.show()
     panel.on_ready(exp.static_info())
     calls = []
-    set_data = panel.mf_trail.setData
-    panel.mf_trail.setData = lambda *a, **k: (calls.append(np.asarray(a[0]).copy()), set_data(*a, **k))
+    target = getattr(panel, item)
+    set_data = target.setData
+    target.setData = lambda *a, **k: (calls.append(np.asarray(a[arg]).copy()), set_data(*a, **k))
 
-    def show():
-        panel.show_frame(Frame(exp.step_count, exp.snapshot(heavy=True), True), True)
+    def show(source=exp):
+        snap = source.snapshot(heavy=True)
+        panel.show_frame(Frame(source.step_count, snap, True), True)
         panel.flush()
+        return snap
+    return panel, calls, show
+
+
+def test_the_mean_field_view_draws_each_new_mean_and_nothing_at_the_fixed_point(qtbot):
+    """Once coordinate ascent sits at its fixed point a frame draws nothing (38 a second cost the GUI 3 ms each),
+    yet every frame that moved the mean or trail is drawn, and a reset draws its first frame again."""
+    exp = make(seed=1, experiment="meanfield", correlation=0.9)
+    panel, calls, show = _panel_recording(qtbot, exp, "mf_trail", 0)
 
     for n in range(3):  # moving: each frame drawn, the trail's last point the latest mean
         exp.advance()
@@ -203,31 +213,15 @@ def test_the_mean_field_view_draws_each_new_mean_and_nothing_at_the_fixed_point(
     assert len(calls) == drawn
     first = make(seed=1, experiment="meanfield", correlation=0.9)
     panel.on_ready(first.static_info())  # a reset: the first frame is drawn even if it matched
-    panel.show_frame(Frame(first.step_count, first.snapshot(heavy=True), True), True)
-    panel.flush()
+    show(first)
     assert len(calls) == drawn + 1 and calls[-1][0] == np.float32(-2.5)
 
 
 def test_the_em_page_draws_each_new_theta_and_no_plot_at_the_fixed_point(qtbot):
     """At EM's fixed point a frame redraws no plot (38 a second took the GUI thread to half a core) but the readout
     still names the next half step; every frame that moved θ or the bound is drawn, and a reset draws again."""
-    from genviz.core.protocol import Frame
-    from genviz.labs.inference.panel import InferencePanel
-
     exp = make(seed=1, experiment="em")
-    panel = InferencePanel(get_lab("inference"))
-    qtbot.addWidget(panel)
-    panel.show()
-    panel.on_ready(exp.static_info())
-    calls = []
-    set_data = panel.em_bound.setData
-    panel.em_bound.setData = lambda *a, **k: (calls.append(np.asarray(a[1]).copy()), set_data(*a, **k))
-
-    def show():
-        snap = exp.snapshot(heavy=True)
-        panel.show_frame(Frame(exp.step_count, snap, True), True)
-        panel.flush()
-        return snap
+    panel, calls, show = _panel_recording(qtbot, exp, "em_bound", 1)
 
     for n in range(4):  # moving: E and M half steps each change the bound's curve or θ
         exp.advance()
@@ -248,8 +242,7 @@ def test_the_em_page_draws_each_new_theta_and_no_plot_at_the_fixed_point(qtbot):
     assert len(calls) == drawn
     first = make(seed=1, experiment="em")
     panel.on_ready(first.static_info())  # a reset: its first frame drawn
-    panel.show_frame(Frame(first.step_count, first.snapshot(heavy=True), True), True)
-    panel.flush()
+    show(first)
     assert len(calls) == drawn + 1
 
 
