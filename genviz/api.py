@@ -453,7 +453,7 @@ class Run:
 
         folder = Path(tempfile.mkdtemp(prefix="genviz-run-"))
         path = self.save(folder / f"{self.lab}-step{self.step}.genviz")
-        process = subprocess.Popen([sys.executable, "-m", "genviz", "--session", str(path)])
+        process = subprocess.Popen([sys.executable, "-m", "genviz", f"--session={path}"])
         if wait:
             process.wait()
         return process

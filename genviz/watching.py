@@ -250,7 +250,7 @@ def _open_window(lab: str, timeout: float = 60.0):
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     token, address = new_token(), f"127.0.0.1:{port}"
-    process = subprocess.Popen([sys.executable, "-m", "genviz", "--listen", address, "--token", token, "--lab", lab],
+    process = subprocess.Popen([sys.executable, "-m", "genviz", "--listen", address, f"--token={token}", "--lab", lab],
                                stdout=subprocess.DEVNULL, env=dict(os.environ))
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -163,3 +163,17 @@ def test_a_window_that_cannot_listen_says_so_in_one_line():
     r = subprocess.run([sys.executable, "-m", "genviz", "--listen", "127.0.0.1:8765", "--lab", "gan"],
                        capture_output=True, text=True, timeout=120, env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
     assert r.returncode == 2 and "a lab that can watch a model of yours (manifold, posterior, arithmetic)" in r.stderr
+
+
+def test_a_new_token_never_looks_like_an_option(monkeypatch):
+    """A token that starts with "-" (1 in 64 from token_urlsafe) read as an option on the command line the window
+    prints, and genviz.watch's own window once failed to start on one ("--token: expected one argument")."""
+    import secrets
+
+    from genviz.cli import _app_parser
+    from genviz.core.listen import new_token
+
+    drawn = iter(["-leading-dash", "--two", "fine-token"])
+    monkeypatch.setattr(secrets, "token_urlsafe", lambda n: next(drawn))
+    assert new_token() == "fine-token"
+    assert _app_parser().parse_args(["--listen", "127.0.0.1:0", "--token=-given-by-a-user"]).token == "-given-by-a-user"

@@ -30,7 +30,12 @@ def parse_address(text: str) -> tuple[str, int]:
 
 
 def new_token() -> str:
-    return secrets.token_urlsafe(18)
+    """A new secret for a listening window. It never starts with "-": a command line (``--token TOKEN``, as the
+    window prints it for a user to copy) would take such a token for an option (1 in 64 of them did)."""
+    while True:
+        token = secrets.token_urlsafe(18)
+        if not token.startswith("-"):
+            return token
 
 
 class ListenEngine(Engine):
