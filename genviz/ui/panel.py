@@ -67,7 +67,12 @@ class LabPanel(QWidget):
     ``follow`` False while the timeline shows the past: only the curves grow), :meth:`show_recorded` (the
     timeline shows a recorded frame), :meth:`rebuild` (a resume, an opened session, a headless
     export) and :meth:`flush` (draw queued views now, e.g. before an export grabs the panel).
-    ``redraws`` counts rendered snapshots (the status line turns it into fps)."""
+    ``redraws`` counts rendered snapshots (the status line turns it into fps).
+
+    A view drawn at every frame asks :meth:`unchanged` first: at a fixed point (EM, coordinate ascent) or a paused
+    run, frames repeat what is on screen, and drawing it again costs the GUI thread for nothing. What ``unchanged``
+    remembers is forgotten whenever the lab's ``clear`` or ``on_ready`` runs (a new run, a reset, a rebuild), so
+    the first frame after them is always drawn."""
 
     statusMessage = Signal(str)
     # ask the window to change settings (and Reset when some only apply then): presets, drawn data
@@ -101,11 +106,32 @@ class LabPanel(QWidget):
         self.failures: list[str] = []  # what drawing could not do, said once each (drawFailed)
         self.shown: tuple | None = None  # (data, step, live) of the frame on show (frameShown)
         self._live_shown: tuple | None = None
+        self._drawn: dict = {}  # unchanged: key -> the values last drawn
         # a banner for what the lecturer must notice (posterior collapse, lost modes), hidden until used
         self.warning = QLabel()
         self.warning.setWordWrap(True)
         self.warning.hide()
         self.style_warning()
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        for name in ("clear", "on_ready"):  # a lab's own clear / on_ready forgets what was drawn, first
+            if name in cls.__dict__:
+                setattr(cls, name, _forgetting(cls.__dict__[name]))
+
+    def unchanged(self, key, *values) -> bool:
+        """Whether ``values`` (arrays, numbers, strings, None, tuples of them) equal those the last call with ``key``
+        gave, i.e. the view they draw shows them already; if not, they are remembered (arrays copied) for the next
+        call and False is returned: draw them. ``key`` names one view or one part of it (its colours)."""
+        seen = self._drawn.get(key)
+        if seen is not None and len(seen) == len(values) and all(map(_same_value, seen, values)):
+            return True
+        self._drawn[key] = tuple(_kept(v) for v in values)
+        return False
+
+    def forget_drawn(self) -> None:
+        """Forget what :meth:`unchanged` remembers: every view is drawn at its next frame."""
+        self._drawn = {}
 
     def restyle(self) -> None:
         """The theme changed (View ▸ Theme): set the colours the panel chose itself (pens, brushes, style
@@ -412,6 +438,47 @@ class LabPanel(QWidget):
 
     def on_query_failed(self, name: str) -> None:
         """A ``requestQuery`` got no answer (the window has shown why, or the model was replaced)."""
+
+
+def _forgetting(method):
+    import functools
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        self._drawn = {}
+        return method(self, *args, **kwargs)
+
+    return wrapper
+
+
+def _arraylike(value) -> bool:
+    import numpy as np
+
+    return isinstance(value, np.ndarray) or hasattr(value, "__array__") and not isinstance(value, (int, float, str))
+
+
+def _kept(value):
+    """A value as :meth:`LabPanel.unchanged` keeps it: arrays (also in tuples) copied, so a caller that later
+    changes its array in place cannot make it look unchanged."""
+    import numpy as np
+
+    if isinstance(value, (tuple, list)):
+        return tuple(_kept(v) for v in value)
+    return np.array(value, copy=True) if _arraylike(value) else value
+
+
+def _same_value(kept, new) -> bool:
+    import numpy as np
+
+    if isinstance(kept, tuple):
+        return isinstance(new, (tuple, list)) and len(kept) == len(new) and all(map(_same_value, kept, new))
+    if _arraylike(kept) or _arraylike(new):
+        if not (_arraylike(kept) and _arraylike(new)):
+            return False
+        new = np.asarray(new)
+        return kept.shape == new.shape and kept.dtype.kind == new.dtype.kind and bool(np.array_equal(kept, new))
+    numbers = isinstance(kept, (int, float)) and isinstance(new, (int, float))
+    return (numbers or type(kept) is type(new)) and bool(kept == new)
 
 
 def outline(view: QWidget, on: bool) -> None:

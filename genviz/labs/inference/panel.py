@@ -37,9 +37,6 @@ class InferencePanel(PagedPanel):
 
     def __init__(self, lab, parent=None):
         super().__init__(lab, parent)
-        self._cavi_labels: dict = {}  # CAVI page: view -> the labels its points are coloured by
-        self._mf_seen = None  # mean-field page: the mean, trail and KL last drawn
-        self._em_seen = None  # EM page: θ, log p, the bound and the bound's curve last drawn
         self.name_views({"kl-fits": self.kl_view, "kl-question": self.q_view, "em-bound": self.em_view,
                          "em-data": self.em_data_view, "cavi": self.cavi_views[0], "gibbs": self.cavi_views[1],
                          "map-em": self.cavi_views[2], "meanfield": self.mf_view, "kl-curves": self.kl_curves,
@@ -169,7 +166,6 @@ class InferencePanel(PagedPanel):
             for b in self.guess_buttons:
                 b.setEnabled(True)
             self._fit_done = False
-            self._last_p = None
         elif kind == "em":
             x = np.asarray(info["x"], np.float64)
             counts, edges = np.histogram(x, bins=24, range=(-5, 5), density=True)
@@ -179,12 +175,9 @@ class InferencePanel(PagedPanel):
             self.em_view.setYRange(top - 40, top + 3, padding=0)
             self.em_view.setXRange(-4, 4, padding=0)
             self.theta_trail = []
-            self._em_seen = None
         elif kind == "cavi":
             self._cavi_fitted = False
-            self._cavi_labels = {}
         else:
-            self._mf_seen = None
             mu, sigma = np.asarray(info["mu"]), np.asarray(info["sigma"])
             for line, n in zip(self.mf_p, (1, 2)):
                 pts = ellipse_points(mu, sigma, n)
@@ -216,9 +209,6 @@ class InferencePanel(PagedPanel):
             plot.clear_data()
         self.readout.setText("")
         self.theta_trail = []
-        self._cavi_labels = {}
-        self._mf_seen = None
-        self._em_seen = None
 
     # -- drawing -------------------------------------------------------------------------------------------
     def _place(self, img: pg.ImageItem, values: np.ndarray) -> None:
@@ -276,8 +266,7 @@ class InferencePanel(PagedPanel):
 
     def _draw_kl_fits(self, data: dict) -> None:
         p = np.asarray(data["p"])
-        new_p = getattr(self, "_last_p", None) is None or not np.array_equal(self._last_p, p)
-        if new_p:  # p changes only when a mode is dragged
+        if not self.unchanged("kl-fits-p", p):  # p changes only when a mode is dragged
             self._place(self.kl_img, p)
         if not hasattr(self, "_rev_items"):
             self._rev_items, self._fwd_items = [], []
@@ -292,9 +281,8 @@ class InferencePanel(PagedPanel):
 
     def _draw_kl_question(self, data: dict) -> None:
         p = np.asarray(data["p"])
-        if getattr(self, "_last_p", None) is None or not np.array_equal(self._last_p, p):
+        if not self.unchanged("kl-question-p", p):
             self._place(self.q_img, p)
-            self._last_p = p
             self.q_view.getPlotItem().getViewBox().autoRange(padding=0.01)
         for item, name in zip(self.cand_items, "AB"):
             c = data["candidates"][name]
@@ -378,9 +366,7 @@ class InferencePanel(PagedPanel):
         thetas = np.asarray(self.static["thetas"])
         bound = np.asarray(data["bound_curve"], np.float64)
         t = float(data["theta"])
-        seen = self._em_seen
-        if seen is None or seen[0] != (t, data["log_px"], data["bound"]) or not _same(seen[1], bound):
-            self._em_seen = ((t, data["log_px"], data["bound"]), bound)
+        if not self.unchanged("em", t, data["log_px"], data["bound"], bound):
             self._draw_em_plots(thetas, bound, t, data)
         # else settled: EM at its fixed point draws the same plots (at full speed 38 frames a second took the GUI
         # thread to half a core); the readout still says which half step comes next
@@ -418,17 +404,15 @@ class InferencePanel(PagedPanel):
         k = self.static["k"]
         labels, centres = np.asarray(labels), np.asarray(centres, np.float64)
         s2 = np.asarray(data["s2"], np.float64) if i == 0 else None
-        seen = self._cavi_labels.get(i)
-        if seen is not None and _same(seen[0], labels) and _same(seen[1], centres) and _same(seen[2], s2):
+        if self.unchanged(("cavi", i), labels, centres, s2):
             return  # settled: CAVI's fixed point draws nothing new (3 views at 3,000 steps/s cost the GUI 20 ms)
         if not hasattr(self, "_brushes") or len(self._brushes) != k:
             self._brushes = [pg.mkBrush(PALETTE[j % len(PALETTE)]) for j in range(k)]
         view, sc = self.cavi_views[i], self.cavi_scatter[i]
-        if seen is None or not _same(seen[0], labels):
+        if not self.unchanged(("cavi-colours", i), labels):
             # the points re-coloured only when an assignment changed: a scatter's per-point brushes are its
             # costliest update, and the labels settle long before the centres do
             sc.setData(x[:, 0], x[:, 1], brush=[self._brushes[int(j) % k] for j in labels])
-        self._cavi_labels[i] = (labels.copy(), centres.copy(), None if s2 is None else s2.copy())
         marks = self.cavi_marks[i]
         if len(marks) != k + 1:  # per component: its 2σ circle, q(μ_k)'s 2σ (CAVI); then every centre; made once
             for group in marks:
@@ -463,10 +447,8 @@ class InferencePanel(PagedPanel):
 
     def _draw_meanfield(self, data: dict) -> None:
         m, trail = np.asarray(data["m"]), np.asarray(data["trail"])
-        seen = self._mf_seen
-        if seen is not None and _same(seen[0], m) and _same(seen[1], trail) and seen[2] == data["kl_reverse"]:
+        if self.unchanged("meanfield", m, trail, data["kl_reverse"]):
             return  # settled: at the fixed point a frame draws nothing new (38 a second cost the GUI 3 ms each)
-        self._mf_seen = (m.copy(), trail.copy(), data["kl_reverse"])
         rev = np.diag(self.static["reverse_var"])
         for line, n in zip(self.mf_rev, (1, 2)):
             pts = ellipse_points(m, rev, n)
@@ -480,10 +462,3 @@ class InferencePanel(PagedPanel):
             f"marginal {fv[0]:.3f}. KL(q‖p) now {data['kl_reverse']:.4f}; at the fixed points: reverse fit "
             f"KL(q‖p) = {data['rev_fit_kl_qp']:.3f}, KL(p‖q) = {data['rev_fit_kl_pq']:.3f}; forward fit "
             f"KL(q‖p) = {data['fwd_fit_kl_qp']:.3f}, KL(p‖q) = {data['fwd_fit_kl_pq']:.3f} (closed forms).")
-
-
-def _same(a, b) -> bool:
-    """Whether two arrays (or two Nones) hold the same values."""
-    if a is None or b is None:
-        return a is None and b is None
-    return a.shape == b.shape and bool(np.array_equal(a, b))

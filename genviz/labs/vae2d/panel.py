@@ -21,7 +21,6 @@ def circle(radius: float, n: int = 120) -> tuple[np.ndarray, np.ndarray]:
 
 class PointVAEPanel(LabPanel):
     MAIN_VIEW = "samples"
-    _latent_modes = None  # the nearest mode of each latent point drawn
 
     def __init__(self, lab, parent=None):
         super().__init__(lab, parent)
@@ -105,7 +104,6 @@ class PointVAEPanel(LabPanel):
         self.curves.clear_data()
         self.sample_item.clear()
         self.latent_item.clear()
-        self._latent_modes = None  # the colours of the latent points drawn (moved in place while they hold)
         self.heat.clear()
         self.readout.setText("")
 
@@ -124,10 +122,9 @@ class PointVAEPanel(LabPanel):
     def _draw_latent(self, data: dict) -> None:
         z = np.asarray(data["latent"])
         modes = np.asarray(data["latent_mode"])
-        if self._latent_modes is not None and np.array_equal(modes, self._latent_modes):
+        if self.unchanged("latent-colours", modes):  # each point's nearest mode, as its colour
             move_points(self.latent_item, z[:, 0], z[:, 1])  # the same points, their colours kept
             return
-        self._latent_modes = modes.copy()
         brushes = [self.brushes[int(m) % len(self.brushes)] for m in modes]
         self.latent_item.setData(z[:, 0], z[:, 1], brush=brushes)
 
