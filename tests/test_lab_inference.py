@@ -246,6 +246,37 @@ def test_the_em_page_draws_each_new_theta_and_no_plot_at_the_fixed_point(qtbot):
     assert len(calls) == drawn + 1
 
 
+def test_the_cavi_views_draw_each_centres_2_sigma_circles_and_colour_every_point(qtbot):
+    """The circles (bare curves from a unit circle: the views' costliest part at every frame was their plot items)
+    are the exact 2σ circles of N(m_k, I) and, on the CAVI view, of q(μ_k) = N(m_k, s2_k I); each view colours its
+    points by its own assignments."""
+    from genviz.ui.plots import ellipse_points
+
+    exp = make(seed=3, experiment="cavi")
+    for _ in range(7):
+        exp.advance()
+    panel, _, show = _panel_recording(qtbot, exp, "mf_trail", 0)  # (records nothing this test looks at)
+    snap = show()
+    k = exp.settings["k"]
+    for i, (centres, labels) in enumerate([(snap["m"], snap["phi_labels"]), (snap["gibbs_mu"], snap["gibbs_labels"]),
+                                           (snap["em_mu"], snap["em_labels"])]):
+        marks = panel.cavi_marks[i]
+        for j in range(k):
+            x, y = marks[j][0].getData()
+            assert np.allclose(np.stack([x, y], 1), ellipse_points(np.asarray(centres[j]), np.eye(2), 2.0, n=48))
+            x, y = marks[j][1].getData()
+            if i == 0:
+                q = ellipse_points(np.asarray(centres[j]), np.eye(2) * float(snap["s2"][j]), 2.0, n=32)
+                assert np.allclose(np.stack([x, y], 1), q)
+            else:
+                assert x is None or len(x) == 0  # q(μ) is CAVI's alone
+        x, y = marks[k][0].getData()
+        assert np.allclose(np.stack([x, y], 1), np.asarray(centres))
+        brushes = [p.brush().color().name() for p in panel.cavi_scatter[i].points()]
+        want = [panel._brushes[int(c) % k].color().name() for c in labels]
+        assert brushes == want
+
+
 def test_points_drawn_on_the_cavi_view_become_the_data(qtbot, tmp_path, monkeypatch):
     from genviz.labs.inference.panel import InferencePanel
     from genviz.ui import theme

@@ -4,7 +4,7 @@ plot), no axis rescaled by an SI prefix (D's outputs 0.3-0.9 drawn as 300-900), 
 colour bars in the new colours."""
 import pyqtgraph as pg
 import pytest
-from PySide6.QtGui import QColor
+from PySide6.QtGui import QColor, QPen
 from PySide6.QtWidgets import QToolButton
 
 from genviz.ui import theme
@@ -22,6 +22,9 @@ def _colours(view: pg.PlotWidget):
             pen = graphic.opts.get("pen")
             if hasattr(pen, "color"):
                 yield f"curve {graphic.name()}", pen.color()
+            marker = graphic.opts.get("symbolPen") if isinstance(graphic, pg.PlotDataItem) else None
+            if graphic.opts.get("symbol") is not None and isinstance(marker, QPen):
+                yield f"markers {graphic.name()}", marker.color()
         elif isinstance(graphic, pg.InfiniteLine):
             yield "line", graphic.pen.color()
         elif isinstance(graphic, pg.TextItem):
@@ -51,9 +54,12 @@ def _views_fit(w, lab: str) -> None:
                 f"{lab} {name}: legend cut off {box} in a {view.width()}x{view.height()} view"
 
 
-@pytest.mark.parametrize("lab", LABS)
-def test_dark_theme_mid_run_leaves_no_light_ink_and_no_rescaled_axis(qtbot, lab):
-    w = open_window(qtbot, lab=lab, overrides={"hidden": 32} if lab == "manifold" else {})
+@pytest.mark.parametrize("lab, overrides", [pytest.param(lab, {"hidden": 32} if lab == "manifold" else {}, id=lab)
+                                             for lab in LABS]
+                         # the CAVI page's centres (markers) kept the light theme's ink once
+                         + [pytest.param("inference", {"experiment": "cavi"}, id="inference-cavi")])
+def test_dark_theme_mid_run_leaves_no_light_ink_and_no_rescaled_axis(qtbot, lab, overrides):
+    w = open_window(qtbot, lab=lab, overrides=overrides)
     try:
         train_until(qtbot, w, frames=3, checkpoints=1)
         w.resize(1560, 960)  # the default window on a 1600x1000 screen

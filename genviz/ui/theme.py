@@ -122,6 +122,9 @@ def _remap_colors(widget: pg.PlotWidget, old: dict, new: dict) -> None:
             pen = repen(graphic.opts.get("pen"))
             if pen is not None:
                 graphic.setPen(pen)
+            symbol_pen = repen(graphic.opts.get("symbolPen")) if isinstance(graphic, pg.PlotDataItem) else None
+            if symbol_pen is not None:  # a marker's outline in the theme's ink (the CAVI views' centres)
+                graphic.setSymbolPen(symbol_pen)
         elif isinstance(graphic, pg.InfiniteLine):
             pen = repen(graphic.pen)
             if pen is not None:

@@ -14,6 +14,9 @@ from genviz.ui.panel import PagedPanel
 from genviz.ui.plots import CurvePlot, ellipse_points, heat_plot, lock_aspect, make_plot, move_points
 
 PAGES = ("kl", "em", "cavi", "meanfield")
+# the unit circle as the CAVI views draw it (cos, sin at n angles: the first and last point meet)
+CIRCLE_48 = np.stack([np.cos(np.linspace(0, 2 * np.pi, 48)), np.sin(np.linspace(0, 2 * np.pi, 48))])
+CIRCLE_32 = np.stack([np.cos(np.linspace(0, 2 * np.pi, 32)), np.sin(np.linspace(0, 2 * np.pi, 32))])
 PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22",
            "#7f7f7f"]
 REV, FWD, CAND_A, CAND_B = "#d62728", "#1f77b4", "#ff7f0e", "#2ca02c"
@@ -420,17 +423,19 @@ class InferencePanel(PagedPanel):
                     view.removeItem(it)
             ink = theme.colors()["text"]
             marks = self.cavi_marks[i] = []
-            for j in range(k):
+            for j in range(k):  # bare curves: a plot's data item costs twice as much per update
                 color = PALETTE[j % len(PALETTE)]
-                marks.append([view.plot([], [], pen=pg.mkPen(color, width=1, style=Qt.DashLine)),
-                              view.plot([], [], pen=pg.mkPen(ink, width=3))])
+                group = [pg.PlotCurveItem(pen=pg.mkPen(color, width=1, style=Qt.DashLine)),
+                         pg.PlotCurveItem(pen=pg.mkPen(ink, width=3))]
+                for it in group:
+                    view.addItem(it)
+                marks.append(group)
             marks.append([view.plot([], [], pen=None, symbol="+", symbolSize=14, symbolPen=pg.mkPen(ink, width=2))])
-        for j, (m, group) in enumerate(zip(centres, marks)):
-            comp = ellipse_points(m, np.eye(2), 2.0, n=48)
-            group[0].setData(comp[:, 0], comp[:, 1])
-            if s2 is not None:  # q(mu_k) = N(m_k, s2_k I)
-                q = ellipse_points(m, np.eye(2) * float(s2[j]), 2.0, n=32)
-                group[1].setData(q[:, 0], q[:, 1])
+        for j, (m, group) in enumerate(zip(centres, marks)):  # circles: 2σ of N(m, I) and of q(μ_k) = N(m_k, s2_k I)
+            group[0].setData(m[0] + 2.0 * CIRCLE_48[0], m[1] + 2.0 * CIRCLE_48[1])
+            if s2 is not None:
+                r = 2.0 * np.sqrt(max(float(s2[j]), 0.0))
+                group[1].setData(m[0] + r * CIRCLE_32[0], m[1] + r * CIRCLE_32[1])
         marks[k][0].setData(centres[:, 0], centres[:, 1])  # the centres: one scatter, not one item each
         if not self._cavi_fitted:  # the data's extent, once the points are drawn (aspect kept)
             view.getPlotItem().getViewBox().autoRange(items=[sc], padding=0.05)
