@@ -12,7 +12,7 @@ from torch.func import functional_call
 
 from genviz.models.choices import CRITIC_LOSSES, GAN_LOSSES as LOSSES
 
-from genviz.models.layers import mlp
+from genviz.models.layers import forward_columns, is_plain_mlp, mlp
 
 
 class Generator(nn.Module):
@@ -216,6 +216,18 @@ def packed_eval(d: Discriminator, x: torch.Tensor) -> torch.Tensor:
     """D on single points when D is packed: each point is repeated ``pack`` times (the output for
     a set of identical samples). Used only for the heatmap and gradient-field views."""
     return d(x.repeat_interleave(d.pack, 0)) if d.pack > 1 else d(x)
+
+
+def packed_eval_columns(d: nn.Module, x_t: torch.Tensor, workspace: list | None = None) -> torch.Tensor:
+    """:func:`packed_eval` on many points given as columns (``x_t`` [2, N] -> [N]), without gradients: the lab's
+    own discriminator runs feature-major (:func:`genviz.models.layers.forward_columns`, several times faster on a
+    big grid; with a ``workspace`` the result lives there until the next call); any other D (a user's own model)
+    is called as it is. For the heat map."""
+    net = getattr(d, "net", None)
+    if isinstance(d, Discriminator) and type(d).forward is Discriminator.forward and is_plain_mlp(net):
+        return forward_columns(net, x_t.repeat(d.pack, 1) if d.pack > 1 else x_t, workspace).squeeze(0)
+    with torch.no_grad():
+        return packed_eval(d, x_t.t())
 
 
 def noise_grid(g: Generator, n: int = 21) -> torch.Tensor:

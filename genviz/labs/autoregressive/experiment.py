@@ -8,7 +8,7 @@ from contextlib import contextmanager
 import numpy as np
 import torch
 
-from genviz.core.experiment import Experiment, adam, guarded_update, to_compact, to_numpy
+from genviz.core.experiment import Experiment, adam, guarded_update, half, to_compact, to_numpy
 from genviz.data import load_dataset
 from genviz.data.images import DataError
 from genviz.safeio import check_model_memory
@@ -389,7 +389,7 @@ class AutoregressiveExperiment(Experiment):
                 x = self.model.sample(n, generator=self.sampling_generator(kwargs.get("seed", 0)),
                                       steps=steps)
             return {"samples": to_compact(x), "order": np.array([d for d, _ in steps], np.int64),
-                    "probs": np.stack([p for _, p in steps]).astype(np.float16) if steps else np.zeros((0, n), np.float16)}
+                    "probs": half(np.stack([p for _, p in steps])) if steps else np.zeros((0, n), np.float16)}
         if name == "complete":  # the chosen test image with its bottom half (or the painted pixels) resampled
             n = max(1, min(32, int(kwargs.get("n", 8))))
             given = torch.zeros(self.D, dtype=torch.bool)

@@ -105,11 +105,11 @@ class DCGANExperiment(Experiment):
 
     @torch.no_grad()
     def snapshot(self, heavy: bool) -> dict:
-        out = {"samples": to_numpy(self.G.images(self.z_grid)).astype(np.float16)}
+        out = {"samples": to_numpy(self.G.images(self.z_grid), np.float16)}
         if not heavy:
             return out
         z = self.interpolation()
-        out["interpolation"] = to_numpy(self.G.images(z)).astype(np.float16)
+        out["interpolation"] = to_numpy(self.G.images(z), np.float16)
         out["interpolation_norms"] = to_numpy(z.norm(dim=1).reshape(PAIRS, STEPS))
         if self.classifier is not None:
             fake = self.G.images(self.z_scored)

@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from genviz.core.settings import SettingError
-from genviz.core.experiment import Experiment, adam, guarded_update, to_numpy
+from genviz.core.experiment import Experiment, adam, guarded_update, half, to_numpy
 from genviz.data.toy2d import make_toy
 from genviz.labs.flow import LAB
 from genviz.models.energies import make_energy
@@ -203,7 +203,7 @@ class FlowExperiment(Experiment):
         lines = [to_numpy(p) for p, _ in self.flow.layers(self.base_lines.to(self.device))]
         cloud = [to_numpy(p) for p, _ in self.flow.layers(self.base_cloud.to(self.device))]
         density, layer_ld = self.layer_density(k)
-        out = {"lines": np.stack(lines).astype(np.float16), "cloud": np.stack(cloud), "density": density, "layer_logdet": layer_ld,
+        out = {"lines": half(np.stack(lines)), "cloud": np.stack(cloud), "density": density, "layer_logdet": layer_ld,
                "density_layer": k}
         if self.energy is None:
             terms = self.test_terms(self.test[:5000])  # one pass: the NLL is minus their sum

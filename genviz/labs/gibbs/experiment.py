@@ -11,7 +11,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from genviz.core.experiment import Experiment, to_compact, to_numpy
+from genviz.core.experiment import Experiment, half, to_compact, to_numpy
 from genviz.data import load_dataset
 from genviz.labs.gibbs import LAB
 from genviz.models.rbm import RBM, ais, ais_betas, base_rate_bias
@@ -253,7 +253,7 @@ class GibbsExperiment(Experiment):
     @torch.no_grad()
     def snapshot(self, heavy: bool) -> dict:
         out = {"chains": to_compact(self.chains),
-               "film": [(kind, img.astype(np.uint8) if ((img == 0) | (img == 1)).all() else img.astype(np.float16))
+               "film": [(kind, img.astype(np.uint8) if ((img == 0) | (img == 1)).all() else half(img))
                         for kind, img in self.film],
                "hidden_p": to_numpy(self.chain_ph[0]), "chain_steps": self.chain_steps, "next_half": self.next_half,
                "ais": dict(self.ais_state)}

@@ -17,7 +17,7 @@ import math
 import numpy as np
 import torch
 
-from genviz.core.experiment import Experiment
+from genviz.core.experiment import Experiment, half
 from genviz.core.settings import SettingError
 from genviz.data.images import DataError
 from genviz.data.toy2d import load_points
@@ -324,8 +324,8 @@ class InferenceExperiment(Experiment):
                 lq_rev = self.q_rev.log_prob(self.grid.points)
                 lq_fwd = self.q_fwd.log_prob(self.grid.points)
             return {"p": self.grid.image(torch.exp(self.log_p)).astype(np.float32),
-                    "q_rev": self.grid.image(torch.exp(lq_rev)).astype(np.float16),
-                    "q_fwd": self.grid.image(torch.exp(lq_fwd)).astype(np.float16),
+                    "q_rev": half(self.grid.image(torch.exp(lq_rev))),
+                    "q_fwd": half(self.grid.image(torch.exp(lq_fwd))),
                     "means": np.array(self.target_means, np.float32).reshape(-1, 2),
                     "rev_parts": self._q_parts(self.q_rev), "fwd_parts": self._q_parts(self.q_fwd),
                     **self._kl_figures()}
