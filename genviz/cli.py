@@ -639,6 +639,9 @@ def main(argv: list[str] | None = None) -> int:
     """Every refused input (a bad file, setting, preset or session) ends as one line on stderr
     naming it, and exit status 2: never a traceback."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    from genviz.core.allocator import keep_freed_memory
+
+    keep_freed_memory()  # a process genviz starts keeps the pages its steps and snapshots free (allocator.py)
     name = f"genviz {argv[0]}" if argv and argv[0] in COMMANDS else "genviz"
     try:
         if argv and argv[0] in COMMANDS:

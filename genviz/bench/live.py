@@ -123,7 +123,9 @@ def lateness_figures(lat: np.ndarray, prefix: str = "timer_lateness_ms") -> dict
 def live(lab: str, kind: str, seconds: float, data: str | None = None, overrides: dict | None = None,
          extra=None) -> dict:
     from genviz.bench.window import open_lab_window, pump
+    from genviz.core.allocator import keep_freed_memory
 
+    keep_freed_memory()  # as the ``genviz`` command that opens the window does
     app, w, panel = open_lab_window(lab, kind, data, overrides)
     w.training.play()
     pump(app, 2.0)  # warm up

@@ -676,6 +676,9 @@ def _process_status(pid: int) -> tuple[str | None, float | None]:
 
 
 def _process_entry(config, commands, events, snapshots, credit, stop, beat=None) -> None:
+    from genviz.core.allocator import keep_freed_memory
+
+    keep_freed_memory()  # the pages a step or a snapshot frees stay for the next one (allocator.py)
     if getattr(config, "nice", 0) > 0 and hasattr(os, "nice"):
         try:
             os.nice(int(config.nice))

@@ -146,11 +146,13 @@ def run_one(job: dict) -> dict:
     sends them back). Never raises: a failure is the record's ``status`` and ``error``."""
     import torch
 
+    from genviz.core.allocator import keep_freed_memory
     from genviz.core.headless import record_run
     from genviz.core.protocol import EngineConfig
     from genviz.core.session import save_session
 
     torch.set_num_threads(1)
+    keep_freed_memory()  # a job's process is the sweep's own (allocator.py)
     record = {k: job[k] for k in ("id", "point", "varied", "seed", "steps")}
     t0 = time.perf_counter()
     try:
