@@ -40,7 +40,8 @@ print(json.dumps({"applied": applied, "mmapped_mib": (held.hblkhd - before.hblkh
 
 
 def probe(call: bool, **env) -> dict:
-    environ = {k: v for k, v in os.environ.items() if k not in allocator.USER_VARIABLES and k != "GLIBC_TUNABLES"}
+    environ = {k: v for k, v in os.environ.items()
+               if k not in allocator.USER_VARIABLES and k not in ("GLIBC_TUNABLES", allocator.OFF)}
     r = subprocess.run([sys.executable, "-c", PROBE, "1" if call else "0"], capture_output=True, text=True,
                        env={**environ, **env}, timeout=120)
     assert r.returncode == 0, r.stderr
@@ -63,7 +64,8 @@ def test_freed_blocks_stay_in_the_heap():
 
 @glibc
 @pytest.mark.parametrize("env", [{"MALLOC_TRIM_THRESHOLD_": "131072"}, {"MALLOC_MMAP_THRESHOLD_": "131072"},
-                                 {"GLIBC_TUNABLES": "glibc.malloc.trim_threshold=131072"}])
+                                 {"GLIBC_TUNABLES": "glibc.malloc.trim_threshold=131072"},
+                                 {"GENVIZ_KEEP_FREED_MEMORY": "0"}])
 def test_the_users_own_malloc_settings_win(env):
     r = probe(True, **env)
     assert r["applied"] is False
@@ -76,6 +78,8 @@ def test_user_chose_reads_only_mallocs_own_variables():
     assert allocator.user_chose({"MALLOC_TOP_PAD_": "0"})
     assert allocator.user_chose({"GLIBC_TUNABLES": "glibc.pthread.rseq=0:glibc.malloc.mmap_threshold=1"})
     assert not allocator.user_chose({"MALLOC_TRIM_THRESHOLD_": ""})  # set but empty: glibc ignores it too
+    assert allocator.user_chose({"GENVIZ_KEEP_FREED_MEMORY": "0"}) and allocator.user_chose({allocator.OFF: "Off"})
+    assert not allocator.user_chose({"GENVIZ_KEEP_FREED_MEMORY": "1"})
 
 
 def test_nothing_happens_off_glibc(monkeypatch):

@@ -4,16 +4,15 @@ glibc's malloc serves a large request (above its *mmap threshold*: 128 KiB at fi
 with fresh pages from the system, and gives the top of its heap back once more than the *trim threshold* is free
 there (twice the mmap threshold). A training step or a snapshot that builds and frees tens of MB of temporary tensors
 (a flow's warped grid, PixelCNN's activations, IWAE's k samples) then takes a page fault for every 4 KiB of them,
-every time. Fixing both thresholds keeps those pages in the process for the next step. Measured on the 2-core
-machine (docs/benchmarks.md, tenth round), three runs of each in turn with and without: the autoregressive lab's
-steps 61 -> 74 per s and its heavy snapshot 60 -> 29 ms, IWAE 66 -> 74 steps/s and 395 -> 224 ms, the flow's
-snapshot 404 -> 295 ms, the GAN's 45 -> 36 ms; peak memory unchanged (within 15 MB).
+every time. Fixing both thresholds keeps those pages in the process for the next step: faster steps and snapshots
+in the labs that make large temporaries, the same peak memory (the figures: docs/references.md, "Figures behind
+design choices").
 
 `keep_freed_memory()` is called by the processes genviz starts: the ``genviz`` command (window, headless commands,
 benchmarks), the training worker, sweep jobs. A program that imports genviz (the Python API, a notebook) keeps its
 own allocator unless it calls it. It does nothing where the C library is not glibc, or where the user set malloc's
 own variables (``MALLOC_TRIM_THRESHOLD_``, ``MALLOC_MMAP_THRESHOLD_``, ``MALLOC_TOP_PAD_`` or ``glibc.malloc``
-tunables): their choice wins.
+tunables): their choice wins. ``GENVIZ_KEEP_FREED_MEMORY=0`` turns it off.
 """
 from __future__ import annotations
 
@@ -25,10 +24,11 @@ __all__ = ["MMAP_THRESHOLD", "TRIM_THRESHOLD", "keep_freed_memory"]
 
 M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # glibc's <malloc.h>
 # the largest mmap threshold glibc documents on 64-bit (mallopt(3): 4 * 1024 * 1024 * sizeof(long)); the trim
-# threshold is what matters most (with 64 MiB instead, the autoregressive snapshot stayed at 50 ms, not 29)
+# threshold is what matters most (docs/references.md)
 MMAP_THRESHOLD = 32 * 2 ** 20
 TRIM_THRESHOLD = 128 * 2 ** 20
 USER_VARIABLES = ("MALLOC_TRIM_THRESHOLD_", "MALLOC_MMAP_THRESHOLD_", "MALLOC_TOP_PAD_")
+OFF = "GENVIZ_KEEP_FREED_MEMORY"  # "0" (or "no", "off", "false"): leave glibc's defaults
 
 _state: dict[str, bool] = {}
 
@@ -46,9 +46,10 @@ def _glibc():
 
 
 def user_chose(environ=None) -> bool:
-    """Whether the environment sets malloc's thresholds itself."""
+    """Whether the environment sets malloc's thresholds itself, or turns genviz's setting off."""
     environ = os.environ if environ is None else environ
-    return any(environ.get(k) for k in USER_VARIABLES) or "glibc.malloc." in environ.get("GLIBC_TUNABLES", "")
+    return (any(environ.get(k) for k in USER_VARIABLES) or "glibc.malloc." in environ.get("GLIBC_TUNABLES", "")
+            or environ.get(OFF, "").strip().lower() in ("0", "no", "off", "false"))
 
 
 def keep_freed_memory() -> bool:
