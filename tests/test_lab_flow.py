@@ -45,6 +45,18 @@ def test_density_fit_lowers_test_nll_and_snapshots_every_layer():
     assert base["density_layer"] == 0 and np.allclose(base["layer_logdet"], 0)
 
 
+def test_final_metrics_build_no_graph():
+    """The end-of-run figures are read, never differentiated: no tensor that needs grad is turned into a float
+    (torch warns when one is), for the density fit with a second flow beside it and for the energy fit."""
+    import warnings
+    for settings in ({"flow": "realnvp", "layers": 2, "beside": 1}, {"fit": "energy", "layers": 2}):
+        exp = make(**settings)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            out = exp.final_metrics()
+        assert all(not isinstance(v, torch.Tensor) for v in out.values())
+
+
 def test_energy_fit_reports_reverse_kl_with_quadrature_log_z():
     exp = make(fit="energy", flow="planar", layers=4, energy="U2", anneal=0)
     # U2 in its window: a Gaussian of std 0.4 in z2 for every z1, over |z1| <= 4 plus the two

@@ -288,16 +288,19 @@ class FlowExperiment(Experiment):
                "flow": self.settings["flow"] if self.model_code is None else f"yours ({self.model_code.shown})",
                "layers": len(self.flow.transforms), "target": self.name, "steps": self.step_count}
         if self.energy is None:
-            out["test_nll"] = float(-torch.cat([self.flow.log_prob(c) for c in self.test.split(5000)]).mean())
-            if self.beside is not None:
-                out["beside_layers"] = len(self.beside.transforms)
-                out["beside_test_nll"] = float(-torch.cat([self.beside.log_prob(c) for c in self.test.split(5000)]).mean())
+            with torch.no_grad():  # once per run, no graph: nothing here is differentiated
+                out["test_nll"] = float(-torch.cat([self.flow.log_prob(c) for c in self.test.split(5000)]).mean())
+                if self.beside is not None:
+                    out["beside_layers"] = len(self.beside.transforms)
+                    out["beside_test_nll"] = float(
+                        -torch.cat([self.beside.log_prob(c) for c in self.test.split(5000)]).mean())
             if self.limit is not None:
                 out["entropy_limit"] = self.limit
                 out["gap_to_limit"] = out["test_nll"] - self.limit
         else:
             torch.manual_seed(self.seed + 5)
-            out["reverse_kl"], out["reverse_kl_se"] = self.reverse_kl(20000)
+            with torch.no_grad():
+                out["reverse_kl"], out["reverse_kl_se"] = self.reverse_kl(20000)
             out["log_z"] = self.log_z
         return out
 
